@@ -1,0 +1,10 @@
+import ArgumentParser
+
+@main
+struct BatonBench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "baton-bench",
+        abstract: "Benchmarks for Baton (build with -c release).",
+        subcommands: [StoreBenchmark.self]
+    )
+}

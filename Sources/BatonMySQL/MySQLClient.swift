@@ -1,0 +1,99 @@
+import BatonPool
+import Logging
+
+/// An async MySQL/MariaDB client over Connector/C with a bounded pool.
+///
+/// Statements run on the pool's dedicated threads as prepared statements,
+/// cached per connection. A call that hits a lost connection throws
+/// `MySQLError` of kind `.connectionLost`; the next call reconnects.
+public final class MySQLClient: Sendable {
+    public let configuration: MySQLConfiguration
+    private let pool: BlockingConnectionPool<MySQLConnection>
+    private let logger: Logger
+
+    public init(configuration: MySQLConfiguration, logger: Logger) {
+        self.configuration = configuration
+        self.logger = logger
+        self.pool = BlockingConnectionPool(maxConnections: configuration.maxConnections) {
+            try MySQLConnection(configuration: configuration)
+        }
+    }
+
+    public convenience init(url: String, logger: Logger) throws {
+        self.init(configuration: try MySQLConfiguration(url: url), logger: logger)
+    }
+
+    @discardableResult
+    public func execute(_ sql: String, _ binds: [MySQLValue] = []) async throws -> MySQLResult {
+        try await self.withSession { session in try await session.execute(sql, binds) }
+    }
+
+    /// Rows of a SELECT.
+    public func query(_ sql: String, _ binds: [MySQLValue] = []) async throws -> [MySQLRow] {
+        try await self.execute(sql, binds).rows
+    }
+
+    @discardableResult
+    public func insertRows(
+        into table: String,
+        columns: [String],
+        rows: [[MySQLValue]],
+        suffix: String = ""
+    ) async throws -> UInt64 {
+        try await self.withTransaction { session in
+            try await session.insertRows(into: table, columns: columns, rows: rows, suffix: suffix)
+        }
+    }
+
+    /// Holds one connection for several statements, outside a transaction.
+    public func withSession<T>(_ body: (MySQLSession) async throws -> T) async throws -> T {
+        do {
+            return try await self.pool.withLease { lease in try await body(MySQLSession(lease: lease)) }
+        } catch {
+            throw Self.typed(error)
+        }
+    }
+
+    /// Runs `body` in a transaction: committed when it returns, rolled back when it throws.
+    @discardableResult
+    public func withTransaction<T>(_ body: (MySQLSession) async throws -> T) async throws -> T {
+        do {
+            return try await self.pool.withLease { lease in
+                let session = MySQLSession(lease: lease)
+                try await session.run { connection in try connection.begin() }
+                let result: T
+                do {
+                    result = try await body(session)
+                } catch {
+                    // A lost connection rolls back on the server by itself.
+                    try? await session.run { connection in try connection.rollback() }
+                    throw error
+                }
+                try await session.run { connection in try connection.commit() }
+                return result
+            }
+        } catch let error as MySQLError {
+            throw error
+        } catch is PoolClosedError {
+            throw MySQLError(.closed, "client is shut down")
+        }
+    }
+
+    /// True when a trivial query succeeds (readiness checks).
+    public func ping() async -> Bool {
+        (try? await self.execute("SELECT 1")) != nil
+    }
+
+    public func shutdown() async throws {
+        try await self.pool.shutdown()
+    }
+
+    static func typed(_ error: any Error) -> MySQLError {
+        switch error {
+        case let error as MySQLError: error
+        case is PoolClosedError: MySQLError(.closed, "client is shut down")
+        case is CancellationError: MySQLError(.closed, "cancelled")
+        default: MySQLError(.connectionLost, "\(error)")
+        }
+    }
+}

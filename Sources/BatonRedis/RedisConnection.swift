@@ -1,0 +1,190 @@
+import BatonPool
+import CHiredis
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// One hiredis connection. Every method blocks its thread: only the pool's
+/// threads (or a reserved connection's own thread) call it, one at a time.
+final class RedisConnection: PoolableConnection, @unchecked Sendable {
+    private let context: UnsafeMutablePointer<redisContext>
+    private let commandTimeout: Duration
+    private var currentTimeout: Duration
+    private(set) var isBroken = false
+
+    init(configuration: RedisConfiguration) throws(RedisError) {
+        BrokenPipe.ignore()
+        guard let context = redisConnectWithTimeout(configuration.host, Int32(configuration.port), timeval(configuration.connectTimeout)) else {
+            throw RedisError(.connectionFailed, "cannot allocate a hiredis context")
+        }
+        if context.pointee.err != 0 {
+            let message = Self.errorText(context)
+            redisFree(context)
+            throw RedisError(.connectionFailed, "\(configuration.host):\(configuration.port): \(message)")
+        }
+        self.context = context
+        self.commandTimeout = configuration.commandTimeout
+        self.currentTimeout = configuration.commandTimeout
+        redisSetTimeout(context, timeval(configuration.commandTimeout))
+
+        do {
+            if let password = configuration.password {
+                let auth = configuration.username.map { RedisCommand("AUTH", $0, password) } ?? RedisCommand("AUTH", password)
+                try self.send(auth).checked()
+            }
+            if configuration.database != 0 {
+                try self.send(RedisCommand("SELECT", configuration.database)).checked()
+            }
+        } catch {
+            redisFree(context)
+            // Never echo the password: the server's message does not contain it.
+            throw RedisError(.connectionFailed, error.message)
+        }
+    }
+
+    func close() {
+        redisFree(self.context)
+    }
+
+    /// Sends one command and reads its reply. Error replies are returned, not thrown.
+    func send(_ command: RedisCommand, timeout: Duration? = nil) throws(RedisError) -> RESPValue {
+        try self.applyTimeout(timeout ?? self.commandTimeout)
+        try self.append(command)
+        var reply = try self.readReply()
+        if let script = command.script, case .error(let message) = reply, message.hasPrefix("NOSCRIPT") {
+            try self.load(script)
+            try self.append(command)
+            reply = try self.readReply()
+        }
+        return reply
+    }
+
+    /// Writes all commands, then reads all replies: one round trip.
+    func pipeline(_ commands: [RedisCommand]) throws(RedisError) -> [RESPValue] {
+        try self.applyTimeout(self.commandTimeout)
+        for command in commands { try self.append(command) }
+        var replies: [RESPValue] = []
+        replies.reserveCapacity(commands.count)
+        for _ in commands { replies.append(try self.readReply()) }
+
+        // Scripts missing after a SCRIPT FLUSH or a restart: load them and rerun
+        // only the commands that did not run.
+        let missing = commands.indices.filter { index in
+            if commands[index].script != nil, case .error(let message) = replies[index] { return message.hasPrefix("NOSCRIPT") }
+            return false
+        }
+        if !missing.isEmpty {
+            var loaded = Set<String>()
+            for index in missing where loaded.insert(commands[index].script!.sha1).inserted {
+                try self.load(commands[index].script!)
+            }
+            for index in missing { try self.append(commands[index]) }
+            for index in missing { replies[index] = try self.readReply() }
+        }
+        return replies
+    }
+
+    private func load(_ script: RedisScript) throws(RedisError) {
+        try self.append(RedisCommand("SCRIPT", "LOAD", script.source))
+        try self.readReply().checked()
+    }
+
+    private func applyTimeout(_ timeout: Duration) throws(RedisError) {
+        guard timeout != self.currentTimeout else { return }
+        if redisSetTimeout(self.context, timeval(timeout)) != REDIS_OK {
+            throw self.connectionError()
+        }
+        self.currentTimeout = timeout
+    }
+
+    private func append(_ command: RedisCommand) throws(RedisError) {
+        if self.isBroken { throw RedisError(.connectionLost, "connection is broken") }
+        // One contiguous buffer for all arguments, so each pointer stays valid.
+        var storage: [UInt8] = []
+        storage.reserveCapacity(command.arguments.reduce(1) { $0 + $1.count })
+        var lengths: [Int] = []
+        lengths.reserveCapacity(command.arguments.count)
+        for argument in command.arguments {
+            storage.append(contentsOf: argument)
+            lengths.append(argument.count)
+        }
+        storage.append(0)
+        let status = storage.withUnsafeBufferPointer { buffer -> Int32 in
+            let base = UnsafeRawPointer(buffer.baseAddress!).assumingMemoryBound(to: CChar.self)
+            var pointers: [UnsafePointer<CChar>?] = []
+            pointers.reserveCapacity(lengths.count)
+            var offset = 0
+            for length in lengths {
+                pointers.append(base + offset)
+                offset += length
+            }
+            return pointers.withUnsafeMutableBufferPointer { argv in
+                lengths.withUnsafeBufferPointer { argvlen in
+                    redisAppendCommandArgv(self.context, Int32(lengths.count), argv.baseAddress, argvlen.baseAddress)
+                }
+            }
+        }
+        if status != REDIS_OK { throw self.connectionError() }
+    }
+
+    private func readReply() throws(RedisError) -> RESPValue {
+        var raw: UnsafeMutableRawPointer?
+        guard redisGetReply(self.context, &raw) == REDIS_OK, let raw else {
+            throw self.connectionError()
+        }
+        let reply = raw.assumingMemoryBound(to: redisReply.self)
+        defer { freeReplyObject(raw) }
+        return Self.convert(reply)
+    }
+
+    private static func convert(_ reply: UnsafeMutablePointer<redisReply>) -> RESPValue {
+        let value = reply.pointee
+        switch value.type {
+        case REDIS_REPLY_STRING:
+            return .bulk(value.str.map { Array(UnsafeRawBufferPointer(start: $0, count: value.len)) } ?? [])
+        case REDIS_REPLY_INTEGER:
+            return .integer(value.integer)
+        case REDIS_REPLY_STATUS:
+            return .status(text(value))
+        case REDIS_REPLY_ERROR:
+            return .error(text(value))
+        case REDIS_REPLY_ARRAY:
+            var elements: [RESPValue] = []
+            elements.reserveCapacity(value.elements)
+            for index in 0..<value.elements {
+                elements.append(value.element[index].map(convert) ?? .null)
+            }
+            return .array(elements)
+        default:
+            return .null
+        }
+    }
+
+    private static func text(_ reply: redisReply) -> String {
+        guard let str = reply.str else { return "" }
+        return String(decoding: UnsafeRawBufferPointer(start: str, count: reply.len), as: UTF8.self)
+    }
+
+    /// hiredis contexts are unusable after any error: mark broken and type the error.
+    private func connectionError() -> RedisError {
+        self.isBroken = true
+        let code = self.context.pointee.err
+        let message = Self.errorText(self.context)
+        if code == REDIS_ERR_IO, errno == EAGAIN || errno == EWOULDBLOCK || message.contains("temporarily unavailable") {
+            return RedisError(.timeout, "no reply within \(self.currentTimeout)")
+        }
+        return RedisError(.connectionLost, message.isEmpty ? "connection closed" : message)
+    }
+
+    private static func errorText(_ context: UnsafeMutablePointer<redisContext>) -> String {
+        withUnsafeBytes(of: context.pointee.errstr) { bytes in
+            String(decoding: bytes.prefix { $0 != 0 }, as: UTF8.self)
+        }
+    }
+}
+
+private func timeval(_ duration: Duration) -> timeval {
+    let (seconds, attoseconds) = duration.components
+    return Glibc.timeval(tv_sec: Int(seconds), tv_usec: Int(attoseconds / 1_000_000_000_000))
+}

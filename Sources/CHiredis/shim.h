@@ -1,0 +1,4 @@
+#ifndef BATON_CHIREDIS_SHIM_H
+#define BATON_CHIREDIS_SHIM_H
+#include <hiredis/hiredis.h>
+#endif

@@ -1,0 +1,186 @@
+import BatonMySQL
+import BatonTestSupport
+import Foundation
+import Logging
+import XCTest
+
+final class MySQLClientTests: XCTestCase {
+    private var client: MySQLClient!
+    private var table = ""
+
+    override func setUp() async throws {
+        self.client = try MySQLClient(url: TestEnvironment.mysqlURL, logger: Logger(label: "test"))
+        self.table = "t_" + TestEnvironment.uniqueName("types").replacingOccurrences(of: "-", with: "_")
+        try await self.client.execute(
+            """
+            CREATE TABLE `\(self.table)` (
+              id BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY,
+              s VARCHAR(255) NULL,
+              i BIGINT NULL,
+              d DOUBLE NULL,
+              b BOOLEAN NULL,
+              bin BLOB NULL,
+              t DATETIME(6) NULL,
+              big MEDIUMTEXT NULL,
+              UNIQUE KEY uk_s (s)
+            ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4
+            """
+        )
+    }
+
+    override func tearDown() async throws {
+        try await self.client.execute("DROP TABLE IF EXISTS `\(self.table)`")
+        try await self.client.shutdown()
+    }
+
+    func testEveryBindTypeRoundTrips() async throws {
+        let date = Date(timeIntervalSince1970: 1_764_000_123.456789)
+        let bytes = (0...255).map { UInt8($0) }
+        let insert = try await self.client.execute(
+            "INSERT INTO `\(self.table)` (s, i, d, b, bin, t) VALUES (?, ?, ?, ?, ?, ?)",
+            [.string("héllo 🎉 世界"), .int(Int64.min + 1), .double(3.141592653589793), .bool(true), .bytes(bytes), .date(date)]
+        )
+        XCTAssertEqual(insert.affectedRows, 1)
+        XCTAssertEqual(insert.lastInsertID, 1)
+        try await self.client.execute(
+            "INSERT INTO `\(self.table)` (s, i, d, b, bin, t) VALUES (?, ?, ?, ?, ?, ?)",
+            [.null, .null, .null, .null, .null, .null]
+        )
+
+        let rows = try await self.client.query("SELECT id, s, i, d, b, bin, t, big FROM `\(self.table)` ORDER BY id")
+        XCTAssertEqual(rows.count, 2)
+        let row = rows[0]
+        XCTAssertEqual(row.string("s"), "héllo 🎉 世界")
+        XCTAssertEqual(row.int64("i"), Int64.min + 1)
+        XCTAssertEqual(row.double("d"), 3.141592653589793)
+        XCTAssertEqual(row.bool("b"), true)
+        XCTAssertEqual(row.bytes("bin"), bytes)
+        XCTAssertEqual(row["bin"], .bytes(bytes))
+        XCTAssertEqual(row.date("t")!.timeIntervalSince1970, date.timeIntervalSince1970, accuracy: 0.000_000_5)
+        XCTAssertEqual(row["big"], .null)
+        XCTAssertEqual(row["no_such_column"], .null)
+
+        for column in ["s", "i", "d", "b", "bin", "t"] {
+            XCTAssertEqual(rows[1][column], .null, column)
+        }
+
+        // Microseconds survive exactly, and the value is UTC.
+        let micros = try await self.client.query(
+            "SELECT DATE_FORMAT(t, '%Y-%m-%d %H:%i:%s.%f') AS text FROM `\(self.table)` WHERE id = 1"
+        )
+        XCTAssertEqual(micros.first?.string("text"), "2025-11-24 16:02:03.456789")
+    }
+
+    func testLargeTextAndHostileStringsAreStoredVerbatim() async throws {
+        let large = String(repeating: "0123456789abcdef", count: 65_536)  // 1 MiB
+        let hostile = "'; DROP TABLE task; --"
+        try await self.client.execute("INSERT INTO `\(self.table)` (s, big) VALUES (?, ?)", [.string(hostile), .string(large)])
+        let rows = try await self.client.query("SELECT s, big FROM `\(self.table)` WHERE s = ?", [.string(hostile)])
+        XCTAssertEqual(rows.count, 1)
+        XCTAssertEqual(rows.first?.string("s"), hostile)
+        XCTAssertEqual(rows.first?.string("big")?.utf8.count, large.utf8.count)
+        XCTAssertEqual(rows.first?.string("big"), large)
+        // Values just around the inline buffer size.
+        for length in [511, 512, 513] {
+            let text = String(repeating: "x", count: length)
+            try await self.client.execute("UPDATE `\(self.table)` SET big = ? WHERE s = ?", [.string(text), .string(hostile)])
+            let back = try await self.client.query("SELECT big FROM `\(self.table)`")
+            XCTAssertEqual(back.first?.string("big"), text)
+        }
+    }
+
+    func testTransactionCommitsOrRollsBack() async throws {
+        try await self.client.withTransaction { session in
+            try await session.execute("INSERT INTO `\(self.table)` (s) VALUES (?)", ["kept"])
+        }
+        struct Boom: Error {}
+        do {
+            try await self.client.withTransaction { session in
+                try await session.execute("INSERT INTO `\(self.table)` (s) VALUES (?)", ["rolled back"])
+                throw Boom()
+            }
+            XCTFail("expected the error to pass through")
+        } catch is Boom {}
+        let rows = try await self.client.query("SELECT s FROM `\(self.table)`")
+        XCTAssertEqual(rows.compactMap { $0.string("s") }, ["kept"])
+    }
+
+    func testDuplicateKeyIsTyped() async throws {
+        try await self.client.execute("INSERT INTO `\(self.table)` (s) VALUES (?)", ["same"])
+        do {
+            try await self.client.execute("INSERT INTO `\(self.table)` (s) VALUES (?)", ["same"])
+            XCTFail("expected a duplicate key error")
+        } catch let error as MySQLError {
+            XCTAssertEqual(error.kind, .duplicateKey)
+            XCTAssertEqual(error.code, 1062)
+            XCTAssertEqual(error.sqlState, "23000")
+        }
+        do {
+            try await self.client.execute("SELEKT 1")
+            XCTFail("expected a syntax error")
+        } catch let error as MySQLError {
+            XCTAssertEqual(error.kind, .server)
+            XCTAssertEqual(error.code, 1064)
+        }
+        do {
+            try await self.client.execute("SELECT ?", [])
+            XCTFail("expected a bind count error")
+        } catch let error as MySQLError {
+            XCTAssertEqual(error.kind, .misuse)
+        }
+        // The connection is still good after server errors.
+        let rows = try await self.client.query("SELECT COUNT(*) AS n FROM `\(self.table)`")
+        XCTAssertEqual(rows.first?.int("n"), 1)
+    }
+
+    func testMultiRowInsertOfManyRows() async throws {
+        let rows: [[MySQLValue]] = (0..<2500).map { [.string("row-\($0)"), .int(Int64($0))] }
+        let affected = try await self.client.insertRows(into: self.table, columns: ["s", "i"], rows: rows)
+        XCTAssertEqual(affected, 2500)
+        let count = try await self.client.query("SELECT COUNT(*) AS n, SUM(i) AS total FROM `\(self.table)`")
+        XCTAssertEqual(count.first?.int("n"), 2500)
+        XCTAssertEqual(count.first?.int("total"), (0..<2500).reduce(0, +))
+    }
+
+    func testConcurrentQueriesShareThePool() async throws {
+        let client = self.client!
+        let table = self.table
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for index in 0..<100 {
+                group.addTask {
+                    try await client.execute("INSERT INTO `\(table)` (s, i) VALUES (?, ?)", [.string("c\(index)"), .int(Int64(index))])
+                }
+            }
+            try await group.waitForAll()
+        }
+        let count = try await self.client.query("SELECT COUNT(*) AS n FROM `\(self.table)`")
+        XCTAssertEqual(count.first?.int("n"), 100)
+    }
+
+    func testURLParsing() throws {
+        let configuration = try MySQLConfiguration(url: "mysql://app:p%40ss@db.internal:3307/baton")
+        XCTAssertEqual(configuration.user, "app")
+        XCTAssertEqual(configuration.password, "p@ss")
+        XCTAssertEqual(configuration.host, "db.internal")
+        XCTAssertEqual(configuration.port, 3307)
+        XCTAssertEqual(configuration.database, "baton")
+        XCTAssertFalse(configuration.redacted.contains("p@ss"))
+        XCTAssertThrowsError(try MySQLConfiguration(url: "mysql://host/db"))
+        XCTAssertThrowsError(try MySQLConfiguration(url: "mysql://u:p@host"))
+        XCTAssertThrowsError(try MySQLConfiguration(url: "postgres://u:p@host/db"))
+    }
+
+    func testWrongPasswordFailsTypedWithoutLeakingIt() async throws {
+        var configuration = try MySQLConfiguration(url: TestEnvironment.mysqlURL)
+        configuration.password = "definitely-wrong"
+        let client = MySQLClient(configuration: configuration, logger: Logger(label: "test"))
+        do {
+            try await client.execute("SELECT 1")
+            XCTFail("expected the login to fail")
+        } catch let error as MySQLError {
+            XCTAssertEqual(error.kind, .connectionFailed)
+            XCTAssertFalse(error.description.contains("definitely-wrong"))
+        }
+        try await client.shutdown()
+    }
+}
