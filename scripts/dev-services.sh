@@ -107,6 +107,10 @@ start_mysql() {
   fi
   if [ -S "$MYSQL_SOCKET" ] && mariadb-admin --no-defaults --socket="$MYSQL_SOCKET" -uroot ping >/dev/null 2>&1; then
     log "MariaDB already running on 127.0.0.1:$MYSQL_PORT"
+  elif dsn_answers "mysql://baton:$MYSQL_PASSWORD@127.0.0.1:$MYSQL_PORT/baton_test"; then
+    # Another checkout's server on the same port, already set up for Baton.
+    log "using the MariaDB that already answers on 127.0.0.1:$MYSQL_PORT"
+    return
   else
     mkdir -p "$RUN/mysql"
     if [ ! -d "$RUN/mysql/data/mysql" ]; then
