@@ -35,3 +35,33 @@ bench-store: services release
 clean:
 	-scripts/dev-services.sh stop
 	rm -rf .build .run logs
+
+## Regenerates the Swift code for proto/ (and grpc health + reflection).
+## Builds the protoc plugins once into .build-plugins/ (git-ignored); CI never does.
+PLUGINS := .build-plugins
+PROTOC_GEN_SWIFT := $(PLUGINS)/src/.build/release/protoc-gen-swift
+PROTOC_GEN_GRPC := $(PLUGINS)/src/.build/release/protoc-gen-grpc-swift-2
+GEN := Sources/BatonProto/Generated
+PROTO_FILES := baton/v1/task_service.proto baton/v1/admin_service.proto baton/v1/executor.proto \
+	grpc/health/v1/health.proto grpc/reflection/v1/reflection.proto
+
+.PHONY: proto plugins
+plugins: $(PROTOC_GEN_SWIFT) $(PROTOC_GEN_GRPC)
+
+$(PROTOC_GEN_SWIFT) $(PROTOC_GEN_GRPC):
+	mkdir -p $(PLUGINS)
+	[ -d $(PLUGINS)/src ] || git clone -q --branch 2.4.1 https://github.com/grpc/grpc-swift-protobuf.git $(PLUGINS)/src
+	cd $(PLUGINS)/src && $(SWIFT) build -c release --product protoc-gen-swift \
+		--cache-path ../cache --config-path ../config --security-path ../security
+	cd $(PLUGINS)/src && $(SWIFT) build -c release --product protoc-gen-grpc-swift-2 \
+		--cache-path ../cache --config-path ../config --security-path ../security
+
+proto: plugins
+	rm -rf $(GEN) && mkdir -p $(GEN)
+	protoc -I proto -I /usr/include \
+		--plugin=protoc-gen-swift=$(PROTOC_GEN_SWIFT) --plugin=protoc-gen-grpc-swift-2=$(PROTOC_GEN_GRPC) \
+		--swift_out=$(GEN) --swift_opt=Visibility=Public \
+		--grpc-swift-2_out=$(GEN) --grpc-swift-2_opt=Visibility=Public,Server=true,Client=true \
+		$(PROTO_FILES)
+	protoc -I proto -I /usr/include --include_imports --descriptor_set_out=$(PLUGINS)/baton.pb $(PROTO_FILES)
+	scripts/embed-descriptor-set.sh $(PLUGINS)/baton.pb > Sources/BatonProto/DescriptorSet.swift

@@ -14,6 +14,11 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-collections.git", from: "1.6.0"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/grpc/grpc-swift-2.git", from: "2.4.3"),
+        .package(url: "https://github.com/grpc/grpc-swift-nio-transport.git", from: "2.9.2"),
+        .package(url: "https://github.com/grpc/grpc-swift-protobuf.git", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-protobuf.git", from: "1.39.0"),
     ],
     targets: [
         // C libraries, reached through pkg-config.
@@ -53,6 +58,57 @@ let package = Package(
                 "CMariaDB",
                 "BatonPool",
                 .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+
+        // Generated protobuf and gRPC code (`make proto`), and the descriptor set for reflection.
+        .target(
+            name: "BatonProto",
+            dependencies: [
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ]
+        ),
+
+        // Tasks, statuses, configuration and limits: pure values.
+        .target(name: "BatonModel"),
+
+        // Redis side of Baton: keys, Lua scripts, queues, the event stream.
+        .target(
+            name: "BatonBroker",
+            dependencies: [
+                "BatonModel",
+                "BatonRedis",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+
+        // MySQL side of Baton: tasks, logs, task types.
+        .target(
+            name: "BatonStore",
+            dependencies: [
+                "BatonModel",
+                "BatonMySQL",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+
+        // The gRPC API: TaskService, AdminService, health, reflection.
+        .target(
+            name: "BatonAPI",
+            dependencies: [
+                "BatonProto",
+                "BatonModel",
+                "BatonBroker",
+                "BatonStore",
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+                .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
 

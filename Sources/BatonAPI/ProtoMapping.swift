@@ -1,0 +1,58 @@
+import BatonModel
+import BatonProto
+import Foundation
+import SwiftProtobuf
+
+/// Records to their wire messages.
+extension Baton_V1_Task {
+    init(_ task: TaskRecord) {
+        self.init()
+        self.taskID = task.taskID
+        self.taskType = task.taskType
+        self.priority = task.priority == .high ? .high : .normal
+        self.payload = task.payload
+        self.status = Baton_V1_TaskStatus(rawValue: task.status.rawValue) ?? .unspecified
+        self.workerID = task.workerID ?? ""
+        self.attempt = Int32(clamping: task.attempt)
+        self.maxRetries = Int32(clamping: task.maxRetries)
+        self.timeoutSeconds = Int32(clamping: task.timeoutSeconds)
+        self.result = task.result ?? ""
+        self.error = task.error ?? ""
+        self.idempotencyKey = task.idempotencyKey ?? ""
+        self.createdAt = Google_Protobuf_Timestamp(date: task.createdAt)
+        self.updatedAt = Google_Protobuf_Timestamp(date: task.updatedAt)
+        if let startedAt = task.startedAt { self.startedAt = Google_Protobuf_Timestamp(date: startedAt) }
+        if let finishedAt = task.finishedAt { self.finishedAt = Google_Protobuf_Timestamp(date: finishedAt) }
+        if let runAt = task.runAt { self.runAt = Google_Protobuf_Timestamp(date: runAt) }
+    }
+}
+
+extension Baton_V1_TaskLog {
+    init(_ log: TaskLogRecord) {
+        self.init()
+        self.id = log.id
+        self.taskID = log.taskID
+        self.attempt = Int32(clamping: log.attempt)
+        self.workerID = log.workerID
+        self.level = log.level
+        self.message = log.message
+        self.createdAt = Google_Protobuf_Timestamp(date: log.createdAt)
+    }
+}
+
+extension Baton_V1_TaskConfig {
+    init(_ config: TaskConfigRecord) {
+        self.init()
+        self.taskType = config.taskType
+        self.executor = config.executor.rawValue
+        self.endpoint = config.endpoint
+        self.timeoutSeconds = Int32(clamping: config.timeoutSeconds)
+        self.maxRetries = Int32(clamping: config.maxRetries)
+        self.retryBackoffMs = Int32(clamping: config.retryBackoffMs)
+        self.maxConcurrency = Int32(clamping: config.maxConcurrency)
+        self.rateLimitPerSecond = Int32(clamping: config.rateLimitPerSecond)
+        self.enabled = config.enabled
+        self.headers = config.headers
+        self.updatedAt = Google_Protobuf_Timestamp(date: config.updatedAt)
+    }
+}

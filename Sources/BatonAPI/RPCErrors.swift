@@ -1,0 +1,42 @@
+import BatonMySQL
+import BatonRedis
+import GRPCCore
+import Logging
+
+/// Maps what the stores throw to gRPC statuses: an unreachable Redis or
+/// MySQL is UNAVAILABLE; anything else unexpected is INTERNAL (logged, never
+/// echoed to the client).
+enum RPCErrors {
+    static func invalid(_ message: String) -> RPCError {
+        RPCError(code: .invalidArgument, message: message)
+    }
+
+    static func notFound(_ taskID: String) -> RPCError {
+        RPCError(code: .notFound, message: "task \(taskID) not found")
+    }
+
+    static func map(_ error: any Error, logger: Logger, operation: String) -> RPCError {
+        switch error {
+        case let error as RPCError:
+            return error
+        case let error as RedisError where error.isUnavailable:
+            return RPCError(code: .unavailable, message: "Redis is unavailable")
+        case let error as MySQLError where error.isUnavailable || error.kind == .transient:
+            return RPCError(code: .unavailable, message: "MySQL is unavailable")
+        case is CancellationError:
+            return RPCError(code: .cancelled, message: "cancelled")
+        default:
+            logger.error("\(operation) failed", metadata: ["error": "\(error)"])
+            return RPCError(code: .internalError, message: "\(operation) failed")
+        }
+    }
+
+    /// Runs `body`, mapping any error it throws.
+    static func guarding<T>(_ operation: String, logger: Logger, _ body: () async throws -> T) async throws(RPCError) -> T {
+        do {
+            return try await body()
+        } catch {
+            throw self.map(error, logger: logger, operation: operation)
+        }
+    }
+}

@@ -1,0 +1,341 @@
+import BatonBroker
+import BatonModel
+import BatonMySQL
+import BatonProto
+import BatonStore
+import Foundation
+import GRPCCore
+import Logging
+import ServiceLifecycle
+
+/// `baton.v1.TaskService` on MySQL (source of truth) and Redis (queues).
+public struct TaskServiceHandler: Baton_V1_TaskService.SimpleServiceProtocol {
+    let nodeID: String
+    let tasks: TaskStore
+    let configs: TaskConfigCache
+    let broker: RedisBroker
+    let hub: EventHub
+    let validator: TaskRequestValidator
+    let logger: Logger
+    /// How often a watcher re-reads its task when no event arrives (a lost
+    /// notification costs at most this much delay).
+    let watchFallback: Duration
+
+    public init(
+        nodeID: String,
+        tasks: TaskStore,
+        configs: TaskConfigCache,
+        broker: RedisBroker,
+        hub: EventHub,
+        limits: ValidationLimits = ValidationLimits(),
+        logger: Logger,
+        watchFallback: Duration = .seconds(1)
+    ) {
+        self.nodeID = nodeID
+        self.tasks = tasks
+        self.configs = configs
+        self.broker = broker
+        self.hub = hub
+        self.validator = TaskRequestValidator(limits: limits)
+        self.logger = logger
+        self.watchFallback = watchFallback
+    }
+
+    // MARK: create
+
+    public func createTask(request: Baton_V1_CreateTaskRequest, context: ServerContext) async throws -> Baton_V1_CreateTaskResponse {
+        let created = try await self.create([request], items: false)
+        return .with {
+            $0.task = Baton_V1_Task(created[0].task)
+            $0.deduplicated = created[0].deduplicated
+        }
+    }
+
+    public func batchCreateTasks(
+        request: Baton_V1_BatchCreateTasksRequest,
+        context: ServerContext
+    ) async throws -> Baton_V1_BatchCreateTasksResponse {
+        guard !request.tasks.isEmpty else { throw RPCErrors.invalid("tasks must not be empty") }
+        guard request.tasks.count <= self.validator.limits.maxBatchSize else {
+            throw RPCErrors.invalid("tasks holds \(request.tasks.count) items; at most \(self.validator.limits.maxBatchSize) are allowed")
+        }
+        let created = try await self.create(request.tasks, items: true)
+        return .with { $0.tasks = created.map { Baton_V1_Task($0.task) } }
+    }
+
+    /// Validates every request, then commits the new tasks in one transaction
+    /// and enqueues them in one Redis round trip. Requests whose idempotency
+    /// key already names a task get that task back instead.
+    private func create(_ requests: [Baton_V1_CreateTaskRequest], items: Bool) async throws -> [(task: TaskRecord, deduplicated: Bool)] {
+        let now = Date()
+        var configs: [String: TaskConfigRecord] = [:]
+        for (index, request) in requests.enumerated() {
+            let item = items ? "tasks[\(index)]." : ""
+            do {
+                try self.validator.validate(request, item: item, now: now)
+                if configs[request.taskType] == nil {
+                    let config = try await RPCErrors.guarding("CreateTask", logger: self.logger) {
+                        try await self.configs.config(request.taskType)
+                    }
+                    try self.validator.validate(config: config, taskType: request.taskType, item: item)
+                    configs[request.taskType] = config
+                }
+            } catch let error as RPCErrorBox {
+                throw RPCErrors.invalid(error.message)
+            }
+        }
+
+        let drafts = requests.map { request in
+            let config = configs[request.taskType]!
+            return TaskRecord(
+                taskID: TaskID.make(now: now),
+                taskType: request.taskType,
+                priority: request.priority == .high ? .high : .normal,
+                payload: request.payload,
+                status: .queued,
+                maxRetries: request.hasMaxRetries ? Int(request.maxRetries) : config.maxRetries,
+                timeoutSeconds: request.hasTimeoutSeconds ? Int(request.timeoutSeconds) : config.timeoutSeconds,
+                idempotencyKey: request.idempotencyKey.isEmpty ? nil : request.idempotencyKey,
+                createdAt: now,
+                updatedAt: now,
+                runAt: request.hasRunAt ? request.runAt.date : nil
+            )
+        }
+
+        return try await RPCErrors.guarding("CreateTask", logger: self.logger) {
+            // A concurrent create with the same key may win between our check
+            // and our insert; the second pass then finds its task.
+            for attempt in 1...3 {
+                let plan = try await self.deduplicate(drafts)
+                let fresh = plan.compactMap { $0.deduplicated ? nil : $0.task }
+                do {
+                    try await self.tasks.insert(fresh)
+                } catch let error as MySQLError where error.kind == .duplicateKey && attempt < 3 {
+                    continue
+                }
+                do {
+                    try await self.broker.enqueue(fresh, now: now)
+                } catch {
+                    // Not on a queue: take the rows back so the client's retry
+                    // does not create the tasks twice.
+                    for task in fresh { try? await self.tasks.deleteNeverQueued(task.taskID) }
+                    throw error
+                }
+                return plan
+            }
+            throw RPCError(code: .aborted, message: "idempotency key contention; retry")
+        }
+    }
+
+    /// Replaces drafts whose (type, key) already has a task, or repeats an
+    /// earlier draft of the same call, by that task.
+    private func deduplicate(_ drafts: [TaskRecord]) async throws -> [(task: TaskRecord, deduplicated: Bool)] {
+        let keyed = drafts.compactMap { draft in draft.idempotencyKey.map { (taskType: draft.taskType, key: $0) } }
+        guard !keyed.isEmpty else { return drafts.map { ($0, false) } }
+        var existing: [String: TaskRecord] = [:]
+        for task in try await self.tasks.tasks(idempotencyKeys: keyed) {
+            existing["\(task.taskType)\n\(task.idempotencyKey ?? "")"] = task
+        }
+        var firstInCall: [String: TaskRecord] = [:]
+        return drafts.map { draft in
+            guard let key = draft.idempotencyKey.map({ "\(draft.taskType)\n\($0)" }) else { return (draft, false) }
+            if let task = existing[key] ?? firstInCall[key] { return (task, true) }
+            firstInCall[key] = draft
+            return (draft, false)
+        }
+    }
+
+    // MARK: read
+
+    public func getTask(request: Baton_V1_GetTaskRequest, context: ServerContext) async throws -> Baton_V1_GetTaskResponse {
+        let task = try await self.existingTask(request.taskID)
+        return .with { $0.task = Baton_V1_Task(task) }
+    }
+
+    public func listTasks(request: Baton_V1_ListTasksRequest, context: ServerContext) async throws -> Baton_V1_ListTasksResponse {
+        let pageSize: Int
+        var statuses: [TaskStatus] = []
+        let token: PageToken?
+        if !request.taskType.isEmpty, !self.validator.limits.isValidTaskType(request.taskType) {
+            throw RPCErrors.invalid("task_type must match [A-Za-z0-9_.:-]{1,\(self.validator.limits.maxTaskTypeLength)}")
+        }
+        for status in request.statuses {
+            guard let known = TaskStatus(rawValue: status.rawValue) else {
+                throw RPCErrors.invalid("statuses holds an unknown status \(status.rawValue)")
+            }
+            if !statuses.contains(known) { statuses.append(known) }
+        }
+        let filter = "\(request.taskType)|\(statuses.map { String($0.rawValue) }.sorted().joined(separator: ","))"
+        do {
+            pageSize = try self.validator.pageSize(request.pageSize)
+            token = try PageToken.decode(request.pageToken, filter: filter)
+            if let token { try self.validator.validate(taskID: token.position) }
+        } catch {
+            throw RPCErrors.invalid(error.message)
+        }
+        let rows = try await RPCErrors.guarding("ListTasks", logger: self.logger) {
+            try await self.tasks.list(
+                statuses: statuses,
+                taskType: request.taskType.isEmpty ? nil : request.taskType,
+                beforeID: token?.position,
+                limit: pageSize + 1
+            )
+        }
+        return .with {
+            $0.tasks = rows.prefix(pageSize).map(Baton_V1_Task.init)
+            if rows.count > pageSize, let last = rows.prefix(pageSize).last {
+                $0.nextPageToken = PageToken(filter: filter, position: last.taskID).encoded
+            }
+        }
+    }
+
+    public func getTaskLogs(request: Baton_V1_GetTaskLogsRequest, context: ServerContext) async throws -> Baton_V1_GetTaskLogsResponse {
+        let pageSize: Int
+        let token: PageToken?
+        do {
+            try self.validator.validate(taskID: request.taskID)
+            pageSize = try self.validator.pageSize(request.pageSize)
+            token = try PageToken.decode(request.pageToken, filter: request.taskID)
+        } catch {
+            throw RPCErrors.invalid(error.message)
+        }
+        let afterID: Int64
+        if let token {
+            guard let position = Int64(token.position), position >= 0 else { throw RPCErrors.invalid("page_token is not a token this server issued") }
+            afterID = position
+        } else {
+            afterID = 0
+        }
+        _ = try await self.existingTask(request.taskID)
+        let logs = try await RPCErrors.guarding("GetTaskLogs", logger: self.logger) {
+            try await self.tasks.logs(request.taskID, afterID: afterID, limit: pageSize + 1)
+        }
+        return .with {
+            $0.logs = logs.prefix(pageSize).map(Baton_V1_TaskLog.init)
+            if logs.count > pageSize, let last = logs.prefix(pageSize).last {
+                $0.nextPageToken = PageToken(filter: request.taskID, position: String(last.id)).encoded
+            }
+        }
+    }
+
+    // MARK: cancel
+
+    public func cancelTask(request: Baton_V1_CancelTaskRequest, context: ServerContext) async throws -> Baton_V1_CancelTaskResponse {
+        do {
+            try self.validator.validate(taskID: request.taskID)
+        } catch {
+            throw RPCErrors.invalid(error.message)
+        }
+        guard request.reason.utf8.count <= self.validator.limits.maxCancelReasonBytes else {
+            throw RPCErrors.invalid("reason is longer than \(self.validator.limits.maxCancelReasonBytes) bytes")
+        }
+        let reason = request.reason.isEmpty ? "cancelled" : "cancelled: \(request.reason)"
+        let (task, cancelled) = try await RPCErrors.guarding("CancelTask", logger: self.logger) {
+            try await self.tasks.cancel(request.taskID, reason: reason)
+        }
+        guard let task else { throw RPCErrors.notFound(request.taskID) }
+        guard cancelled else {
+            throw RPCError(code: .failedPrecondition, message: "task \(task.taskID) is already \(task.status.wireName)")
+        }
+        // The row is CANCELLED whatever happens next: a worker's conditional
+        // update cannot start or finish it. Redis cleanup is best effort here;
+        // the dispatcher and workers drop entries of cancelled tasks.
+        do {
+            try await self.broker.cancel(task)
+        } catch {
+            self.logger.warning("cancel signal not sent", metadata: ["task_id": "\(task.taskID)", "error": "\(error)"])
+        }
+        try? await self.tasks.appendLogs([
+            TaskLogRecord(taskID: task.taskID, attempt: task.attempt, workerID: "", level: "INFO", message: reason, createdAt: Date())
+        ])
+        return .with { $0.task = Baton_V1_Task(task) }
+    }
+
+    // MARK: watch
+
+    public func watchTask(
+        request: Baton_V1_WatchTaskRequest,
+        response: RPCWriter<Baton_V1_Task>,
+        context: ServerContext
+    ) async throws {
+        do {
+            try self.validator.validate(taskID: request.taskID)
+        } catch {
+            throw RPCErrors.invalid(error.message)
+        }
+        // Listen before the first read, so no change falls between the two.
+        let changes = self.hub.taskChanges(request.taskID)
+        let first = try await self.existingTask(request.taskID)
+        try await response.write(Baton_V1_Task(first))
+        if first.status.isTerminal { return }
+
+        let (wakeups, wake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+        try await cancelWhenGracefulShutdown {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask {
+                    for await _ in changes { wake.yield() }
+                }
+                group.addTask {
+                    while true {
+                        try await Task.sleep(for: self.watchFallback)
+                        wake.yield()
+                    }
+                }
+                var last = first
+                for await _ in wakeups {
+                    let current = try await self.existingTask(request.taskID)
+                    if current != last {
+                        try await response.write(Baton_V1_Task(current))
+                        last = current
+                    }
+                    if current.status.isTerminal { break }
+                }
+                group.cancelAll()
+            }
+        }
+    }
+
+    // MARK: stats
+
+    public func getStats(request: Baton_V1_GetStatsRequest, context: ServerContext) async throws -> Baton_V1_GetStatsResponse {
+        let (snapshot, counts) = try await RPCErrors.guarding("GetStats", logger: self.logger) {
+            async let snapshot = self.broker.snapshot()
+            async let counts = self.tasks.countsByStatus()
+            return try await (snapshot, counts)
+        }
+        return .with {
+            $0.nodeID = self.nodeID
+            $0.leaderNodeID = snapshot.leaderNodeID
+            $0.leaderEpoch = snapshot.leaderEpoch
+            $0.queueHigh = snapshot.queueHigh
+            $0.queueNormal = snapshot.queueNormal
+            $0.queueDelayed = snapshot.queueDelayed
+            $0.tasksScheduledTotal = snapshot.scheduledTotal
+            for status in TaskStatus.allCases {
+                $0.tasksByStatus[status.wireName] = counts[status] ?? 0
+            }
+            $0.workers = snapshot.workers.map { worker in
+                .with {
+                    $0.workerID = worker.workerID
+                    $0.nodeID = worker.nodeID
+                    $0.capacity = Int32(clamping: worker.capacity)
+                    $0.running = Int32(clamping: worker.running)
+                    $0.queued = Int32(clamping: worker.queued)
+                    $0.taskTypes = worker.taskTypes
+                    if let beat = worker.lastHeartbeat { $0.lastHeartbeat = .init(date: beat) }
+                }
+            }
+        }
+    }
+
+    private func existingTask(_ taskID: String) async throws -> TaskRecord {
+        do {
+            try self.validator.validate(taskID: taskID)
+        } catch {
+            throw RPCErrors.invalid(error.message)
+        }
+        let task = try await RPCErrors.guarding("GetTask", logger: self.logger) { try await self.tasks.task(taskID) }
+        guard let task else { throw RPCErrors.notFound(taskID) }
+        return task
+    }
+}

@@ -1,0 +1,73 @@
+import BatonModel
+import BatonRedis
+import Foundation
+import Logging
+
+/// Baton's view of Redis: queues, the delayed set, the event stream and the
+/// cluster state the API reports. All multi-step changes are `BrokerScripts`.
+public struct RedisBroker: Sendable {
+    public let redis: RedisClient
+    public let keys: RedisKeys
+    /// Approximate length the event stream is trimmed to.
+    public var eventStreamLength = 100_000
+
+    public init(redis: RedisClient, keys: RedisKeys) {
+        self.redis = redis
+        self.keys = keys
+    }
+
+    /// Puts new tasks where they wait: their priority's queue, or the delayed
+    /// set when `runAt` is in the future. One round trip for any number.
+    public func enqueue(_ tasks: [TaskRecord], now: Date = Date()) async throws(RedisError) {
+        var high: [String] = []
+        var normal: [String] = []
+        var delayed: [String] = []
+        for task in tasks {
+            let entry = QueueEntry(task)
+            if let runAt = task.runAt, runAt > now {
+                delayed.append(String(Int64(runAt.timeIntervalSince1970 * 1000)))
+                delayed.append(entry.delayedMember)
+            } else if task.priority == .high {
+                high.append(entry.queueMember)
+            } else {
+                normal.append(entry.queueMember)
+            }
+        }
+        guard !tasks.isEmpty else { return }
+        let arguments: [String] = [String(high.count), String(normal.count)] + high + normal + delayed
+        try await self.redis.run(
+            BrokerScripts.enqueue,
+            keys: [self.keys.highQueue, self.keys.normalQueue, self.keys.delayed],
+            arguments: arguments
+        )
+    }
+
+    /// Removes a cancelled task from every queue that may hold it and signals
+    /// the worker that may run it.
+    public func cancel(_ task: TaskRecord) async throws(RedisError) {
+        let entry = QueueEntry(task)
+        let workerQueue = task.workerID.map(self.keys.workerQueue) ?? "\(self.keys.namespace):worker:-:queue"
+        try await self.redis.run(
+            BrokerScripts.cancel,
+            keys: [self.keys.highQueue, self.keys.normalQueue, self.keys.delayed, workerQueue, self.keys.events],
+            arguments: [entry.queueMember, entry.delayedMember, task.taskID, String(self.eventStreamLength)]
+        )
+    }
+
+    /// Appends events to the cluster's event stream, in one round trip.
+    public func publish(_ events: [ClusterEvent]) async throws(RedisError) {
+        guard !events.isEmpty else { return }
+        let commands = events.map { event in
+            RedisCommand(
+                "XADD", self.keys.events, "MAXLEN", "~", self.eventStreamLength, "*",
+                "k", event.fields.kind, "s", event.fields.subject
+            )
+        }
+        for reply in try await self.redis.pipeline(commands) { try reply.checked() }
+    }
+
+    /// True when Redis answers.
+    public func ping() async -> Bool {
+        (try? await self.redis.send("PING")) == .status("PONG")
+    }
+}

@@ -1,0 +1,32 @@
+import BatonModel
+
+/// Every Redis key and stream Baton uses, under one namespace (default
+/// `baton`), so that tests and several clusters can share a server.
+public struct RedisKeys: Sendable {
+    public let namespace: String
+
+    public init(namespace: String = "baton") {
+        self.namespace = namespace
+    }
+
+    public var highQueue: String { "\(self.namespace):queue:high" }
+    public var normalQueue: String { "\(self.namespace):queue:normal" }
+    /// Tasks waiting for `run_at` or a retry backoff, scored by due time (ms).
+    public var delayed: String { "\(self.namespace):delayed" }
+    /// Cluster events: task changes, cancel signals, config changes.
+    public var events: String { "\(self.namespace):events" }
+    public var leader: String { "\(self.namespace):leader" }
+    public var leaderEpoch: String { "\(self.namespace):leader:epoch" }
+    /// Live workers, scored by their last heartbeat (ms).
+    public var workers: String { "\(self.namespace):workers" }
+    /// Tasks dispatched by the current leader.
+    public var scheduledTotal: String { "\(self.namespace):stats:scheduled" }
+
+    public func queue(_ priority: TaskPriority) -> String {
+        priority == .high ? self.highQueue : self.normalQueue
+    }
+
+    public func worker(_ workerID: String) -> String { "\(self.namespace):worker:\(workerID)" }
+    public func workerQueue(_ workerID: String) -> String { "\(self.namespace):worker:\(workerID):queue" }
+    public func workerInFlight(_ workerID: String) -> String { "\(self.namespace):worker:\(workerID):inflight" }
+}

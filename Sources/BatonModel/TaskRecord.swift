@@ -1,0 +1,68 @@
+import Foundation
+
+/// One row of the `task` table.
+public struct TaskRecord: Sendable, Equatable {
+    public var taskID: String
+    public var taskType: String
+    public var priority: TaskPriority
+    public var payload: [String: String]
+    public var status: TaskStatus
+    public var workerID: String?
+    public var attempt: Int
+    public var maxRetries: Int
+    public var timeoutSeconds: Int
+    public var workerLosses: Int
+    public var result: String?
+    public var error: String?
+    public var idempotencyKey: String?
+    public var createdAt: Date
+    public var updatedAt: Date
+    public var startedAt: Date?
+    public var finishedAt: Date?
+    public var runAt: Date?
+
+    public init(
+        taskID: String,
+        taskType: String,
+        priority: TaskPriority,
+        payload: [String: String],
+        status: TaskStatus,
+        workerID: String? = nil,
+        attempt: Int = 0,
+        maxRetries: Int,
+        timeoutSeconds: Int,
+        workerLosses: Int = 0,
+        result: String? = nil,
+        error: String? = nil,
+        idempotencyKey: String? = nil,
+        createdAt: Date,
+        updatedAt: Date,
+        startedAt: Date? = nil,
+        finishedAt: Date? = nil,
+        runAt: Date? = nil
+    ) {
+        self.taskID = taskID
+        self.taskType = taskType
+        self.priority = priority
+        self.payload = payload
+        self.status = status
+        self.workerID = workerID
+        self.attempt = attempt
+        self.maxRetries = maxRetries
+        self.timeoutSeconds = timeoutSeconds
+        self.workerLosses = workerLosses
+        self.result = result
+        self.error = error
+        self.idempotencyKey = idempotencyKey
+        self.createdAt = createdAt
+        self.updatedAt = updatedAt
+        self.startedAt = startedAt
+        self.finishedAt = finishedAt
+        self.runAt = runAt
+    }
+}
+
+public enum TaskPriority: Int, Sendable, Hashable {
+    case normal = 0
+    case high = 1
+}

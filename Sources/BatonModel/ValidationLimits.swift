@@ -1,0 +1,33 @@
+/// Limits on what clients may submit; every one can be changed by a flag.
+public struct ValidationLimits: Sendable {
+    public var maxTaskTypeLength = 64
+    public var maxPayloadBytes = 1 << 20
+    public var maxPayloadKeys = 1024
+    public var maxPayloadKeyBytes = 256
+    public var maxTimeoutSeconds = 86_400
+    public var maxRetries = 100
+    public var maxRunAtAheadSeconds = 366 * 86_400
+    public var maxCancelReasonBytes = 1024
+    public var maxIdempotencyKeyBytes = 255
+    public var maxBatchSize = 1000
+    public var maxPageSize = 1000
+    public var defaultPageSize = 100
+    public var maxEndpointBytes = 2048
+    public var maxHeaders = 64
+    public var maxRetryBackoffMs = 3_600_000
+    public var maxConcurrency = 1_000_000
+    public var maxRateLimitPerSecond = 1_000_000
+
+    public init() {}
+
+    /// `[A-Za-z0-9_.:-]{1,max}`
+    public func isValidTaskType(_ name: String) -> Bool {
+        let utf8 = name.utf8
+        guard !utf8.isEmpty, utf8.count <= self.maxTaskTypeLength else { return false }
+        return utf8.allSatisfy { byte in
+            (byte >= UInt8(ascii: "a") && byte <= UInt8(ascii: "z")) || (byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z"))
+                || (byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9"))
+                || byte == UInt8(ascii: "_") || byte == UInt8(ascii: ".") || byte == UInt8(ascii: ":") || byte == UInt8(ascii: "-")
+        }
+    }
+}
