@@ -25,7 +25,7 @@ public struct AdminServiceHandler: Baton_V1_AdminService.SimpleServiceProtocol {
     public func putTaskConfig(request: Baton_V1_PutTaskConfigRequest, context: ServerContext) async throws -> Baton_V1_TaskConfig {
         let record: TaskConfigRecord
         do {
-            record = try self.validator.record(from: request.config, now: Date())
+            record = try self.validator.record(from: request.config, now: Date().roundedToMicroseconds)
         } catch {
             throw RPCErrors.invalid(error.message)
         }

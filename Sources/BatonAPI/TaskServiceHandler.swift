@@ -67,7 +67,7 @@ public struct TaskServiceHandler: Baton_V1_TaskService.SimpleServiceProtocol {
     /// and enqueues them in one Redis round trip. Requests whose idempotency
     /// key already names a task get that task back instead.
     private func create(_ requests: [Baton_V1_CreateTaskRequest], items: Bool) async throws -> [(task: TaskRecord, deduplicated: Bool)] {
-        let now = Date()
+        let now = Date().roundedToMicroseconds
         var configs: [String: TaskConfigRecord] = [:]
         for (index, request) in requests.enumerated() {
             let item = items ? "tasks[\(index)]." : ""
@@ -98,7 +98,7 @@ public struct TaskServiceHandler: Baton_V1_TaskService.SimpleServiceProtocol {
                 idempotencyKey: request.idempotencyKey.isEmpty ? nil : request.idempotencyKey,
                 createdAt: now,
                 updatedAt: now,
-                runAt: request.hasRunAt ? request.runAt.date : nil
+                runAt: request.hasRunAt ? request.runAt.date.roundedToMicroseconds : nil
             )
         }
 

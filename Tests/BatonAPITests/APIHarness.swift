@@ -1,0 +1,124 @@
+import BatonAPI
+import BatonBroker
+import BatonModel
+import BatonMySQL
+import BatonProto
+import BatonRedis
+import BatonStore
+import BatonTestSupport
+import Foundation
+import GRPCCore
+import GRPCNIOTransportHTTP2
+import Logging
+import ServiceLifecycle
+
+/// One API node in-process on real MySQL and Redis, with a Redis namespace
+/// and task types of its own, and a client connected to it.
+final class APIHarness: Sendable {
+    let mysql: MySQLClient
+    let redis: RedisClient
+    let keys: RedisKeys
+    let broker: RedisBroker
+    let hub = EventHub()
+    let server: APIServer
+    let taskTypePrefix: String
+    private let services: ServiceGroup
+    private let logger = Logger(label: "api-test")
+
+    init(redisURL: String = TestEnvironment.redisURL) async throws {
+        self.mysql = try MySQLClient(url: TestEnvironment.mysqlURL, logger: self.logger)
+        try await MySQLMigrator(directory: TestEnvironment.migrationsDirectory, logger: self.logger).migrate(self.mysql)
+        var redisConfiguration = try RedisConfiguration(url: redisURL)
+        redisConfiguration.connectTimeout = .milliseconds(500)
+        self.redis = RedisClient(configuration: redisConfiguration, logger: self.logger)
+        self.keys = RedisKeys(namespace: TestEnvironment.uniqueName("apitest"))
+        self.broker = RedisBroker(redis: self.redis, keys: self.keys)
+        self.taskTypePrefix = TestEnvironment.uniqueName("t").replacingOccurrences(of: "-", with: "_")
+
+        let configStore = TaskConfigStore(mysql: self.mysql)
+        let cache = TaskConfigCache(store: configStore)
+        let tasks = TaskStore(mysql: self.mysql)
+        self.server = APIServer(
+            host: "127.0.0.1",
+            port: 0,
+            services: [
+                TaskServiceHandler(
+                    nodeID: "test-node", tasks: tasks, configs: cache, broker: self.broker, hub: self.hub,
+                    logger: self.logger, watchFallback: .milliseconds(200)
+                ),
+                AdminServiceHandler(store: configStore, cache: cache, broker: self.broker, logger: self.logger),
+                HealthService(mysql: self.mysql, broker: self.broker, watchInterval: .milliseconds(100)),
+                try ReflectionService(services: ["baton.v1.TaskService", "baton.v1.AdminService", "grpc.health.v1.Health"]),
+            ],
+            logger: self.logger
+        )
+        self.services = ServiceGroup(
+            configuration: .init(
+                services: [
+                    .init(service: EventStreamReader(broker: self.broker, hub: self.hub, logger: self.logger, pollInterval: .milliseconds(200))),
+                    .init(service: ConfigInvalidation(hub: self.hub, cache: cache)),
+                    .init(service: self.server),
+                ],
+                logger: self.logger
+            )
+        )
+        Task { [services] in try await services.run() }
+    }
+
+    /// A task type name unique to this harness.
+    func taskType(_ name: String) -> String { "\(self.taskTypePrefix)_\(name)" }
+
+    /// Configures a local task type through AdminService.
+    func configure(_ name: String, enabled: Bool = true, timeout: Int32 = 30, retries: Int32 = 2) async throws -> String {
+        let type = self.taskType(name)
+        try await self.withClient { _, admin in
+            _ = try await admin.putTaskConfig(
+                .with {
+                    $0.config = .with {
+                        $0.taskType = type
+                        $0.executor = "local"
+                        $0.timeoutSeconds = timeout
+                        $0.maxRetries = retries
+                        $0.retryBackoffMs = 100
+                        $0.enabled = enabled
+                    }
+                }
+            )
+        }
+        return type
+    }
+
+    func withClient<T: Sendable>(
+        _ body: @Sendable (Baton_V1_TaskService.Client<HTTP2ClientTransport.Posix>, Baton_V1_AdminService.Client<HTTP2ClientTransport.Posix>) async throws -> T
+    ) async throws -> T {
+        let port = try await self.server.listeningPort()
+        return try await withGRPCClient(
+            transport: .http2NIOPosix(target: .ipv4(address: "127.0.0.1", port: port), transportSecurity: .plaintext)
+        ) { client in
+            try await body(Baton_V1_TaskService.Client(wrapping: client), Baton_V1_AdminService.Client(wrapping: client))
+        }
+    }
+
+    func withRawClient<T: Sendable>(_ body: @Sendable (GRPCClient<HTTP2ClientTransport.Posix>) async throws -> T) async throws -> T {
+        let port = try await self.server.listeningPort()
+        return try await withGRPCClient(
+            transport: .http2NIOPosix(target: .ipv4(address: "127.0.0.1", port: port), transportSecurity: .plaintext),
+            handleClient: body
+        )
+    }
+
+    /// Removes every row and key this harness made, then stops it.
+    func shutdown() async throws {
+        let like = self.taskTypePrefix + "\\_%"
+        try await self.mysql.execute(
+            "DELETE FROM task_logs WHERE task_id IN (SELECT task_id FROM task WHERE task_type LIKE ?)", [.string(like)]
+        )
+        try await self.mysql.execute("DELETE FROM task WHERE task_type LIKE ?", [.string(like)])
+        try await self.mysql.execute("DELETE FROM task_config WHERE task_type LIKE ?", [.string(like)])
+        let keys = try await self.redis.send("KEYS", "\(self.keys.namespace):*").array ?? []
+        if !keys.isEmpty { try await self.redis.send(RedisCommand("DEL", keys.compactMap(\.bytes))) }
+        await self.services.triggerGracefulShutdown()
+        try await self.redis.shutdown()
+        try await self.mysql.shutdown()
+    }
+}

@@ -1,0 +1,53 @@
+import BatonBroker
+import BatonProto
+import BatonTestSupport
+import Foundation
+import GRPCCore
+import XCTest
+
+/// A node whose Redis goes away answers UNAVAILABLE, writes nothing, reports
+/// NOT_SERVING, and works again when Redis returns.
+final class RedisOutageAPITests: XCTestCase {
+    private let port = 16391
+    private var environment: [String: String] {
+        [
+            "BATON_REDIS_PORT": String(self.port),
+            "BATON_RUN_DIR": TestEnvironment.repositoryRoot.appendingPathComponent(".run/api-redis-outage-test").path,
+        ]
+    }
+
+    override func tearDown() async throws {
+        try TestEnvironment.devServices(["stop", "redis"], environment: self.environment)
+    }
+
+    func testUnavailableWhileRedisIsDownThenRecovers() async throws {
+        try TestEnvironment.devServices(["start", "redis"], environment: self.environment)
+        let harness = try await APIHarness(redisURL: "redis://127.0.0.1:\(self.port)")
+        let type = try await harness.configure("outage")
+
+        try TestEnvironment.devServices(["stop", "redis"], environment: self.environment)
+        let error = await XCTAssertThrowsRPC {
+            _ = try await harness.withClient { tasks, _ in try await tasks.createTask(.with { $0.taskType = type }) }
+        }
+        XCTAssertEqual(error?.code, .unavailable)
+        let stats = await XCTAssertThrowsRPC {
+            _ = try await harness.withClient { tasks, _ in try await tasks.getStats(.init()) }
+        }
+        XCTAssertEqual(stats?.code, .unavailable)
+        let rows = try await harness.mysql.query("SELECT COUNT(*) AS n FROM task WHERE task_type = ?", [.string(type)])
+        XCTAssertEqual(rows.first?.int("n"), 0, "a task that never reached a queue must not stay behind")
+        let health = try await harness.withRawClient { client in
+            try await Grpc_Health_V1_Health.Client(wrapping: client).check(.init()).status
+        }
+        XCTAssertEqual(health, .notServing)
+
+        try TestEnvironment.devServices(["start", "redis"], environment: self.environment)
+        let recovered = try await TestEnvironment.waitUntil(timeout: .seconds(10)) {
+            (try? await harness.withClient { tasks, _ in try await tasks.createTask(.with { $0.taskType = type }) }) != nil
+        }
+        XCTAssertTrue(recovered)
+        let queued = try await harness.redis.send("LLEN", harness.keys.normalQueue).int
+        XCTAssertEqual(queued, 1)
+        try await harness.shutdown()
+    }
+}
