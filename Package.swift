@@ -118,6 +118,14 @@ let package = Package(
             dependencies: [
                 "BatonRedis",
                 "BatonMySQL",
+                "BatonAPI",
+                "BatonBroker",
+                "BatonModel",
+                "BatonStore",
+                "BatonProto",
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

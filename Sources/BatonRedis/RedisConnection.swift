@@ -63,7 +63,7 @@ final class RedisConnection: PoolableConnection, @unchecked Sendable {
     /// Writes all commands, then reads all replies: one round trip.
     func pipeline(_ commands: [RedisCommand]) throws(RedisError) -> [RESPValue] {
         try self.applyTimeout(self.commandTimeout)
-        for command in commands { try self.append(command) }
+        try self.append(commands)
         var replies: [RESPValue] = []
         replies.reserveCapacity(commands.count)
         for _ in commands { replies.append(try self.readReply()) }
@@ -79,7 +79,7 @@ final class RedisConnection: PoolableConnection, @unchecked Sendable {
             for index in missing where loaded.insert(commands[index].script!.sha1).inserted {
                 try self.load(commands[index].script!)
             }
-            for index in missing { try self.append(commands[index]) }
+            try self.append(missing.map { commands[$0] })
             for index in missing { replies[index] = try self.readReply() }
         }
         return replies
@@ -99,31 +99,19 @@ final class RedisConnection: PoolableConnection, @unchecked Sendable {
     }
 
     private func append(_ command: RedisCommand) throws(RedisError) {
+        try self.append(CollectionOfOne(command))
+    }
+
+    /// Queues commands in hiredis's output buffer; they are written on the next read.
+    private func append(_ commands: some Collection<RedisCommand>) throws(RedisError) {
         if self.isBroken { throw RedisError(.connectionLost, "connection is broken") }
-        // One contiguous buffer for all arguments, so each pointer stays valid.
-        var storage: [UInt8] = []
-        storage.reserveCapacity(command.arguments.reduce(1) { $0 + $1.count })
-        var lengths: [Int] = []
-        lengths.reserveCapacity(command.arguments.count)
-        for argument in command.arguments {
-            storage.append(contentsOf: argument)
-            lengths.append(argument.count)
-        }
-        storage.append(0)
-        let status = storage.withUnsafeBufferPointer { buffer -> Int32 in
-            let base = UnsafeRawPointer(buffer.baseAddress!).assumingMemoryBound(to: CChar.self)
-            var pointers: [UnsafePointer<CChar>?] = []
-            pointers.reserveCapacity(lengths.count)
-            var offset = 0
-            for length in lengths {
-                pointers.append(base + offset)
-                offset += length
-            }
-            return pointers.withUnsafeMutableBufferPointer { argv in
-                lengths.withUnsafeBufferPointer { argvlen in
-                    redisAppendCommandArgv(self.context, Int32(lengths.count), argv.baseAddress, argvlen.baseAddress)
-                }
-            }
+        var buffer: [UInt8] = []
+        buffer.reserveCapacity(commands.reduce(0) { total, command in
+            total + 16 + command.arguments.reduce(0) { $0 + $1.count + 16 }
+        })
+        RESPEncoder.encode(commands, into: &buffer)
+        let status = buffer.withUnsafeBytes { bytes in
+            redisAppendFormattedCommand(self.context, bytes.baseAddress!.assumingMemoryBound(to: CChar.self), bytes.count)
         }
         if status != REDIS_OK { throw self.connectionError() }
     }

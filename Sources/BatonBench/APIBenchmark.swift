@@ -1,0 +1,183 @@
+import ArgumentParser
+import BatonAPI
+import BatonBroker
+import BatonModel
+import BatonMySQL
+import BatonProto
+import BatonRedis
+import BatonStore
+import Foundation
+import GRPCCore
+import GRPCNIOTransportHTTP2
+import Logging
+import ServiceLifecycle
+
+/// `baton-bench api`: CreateTask and BatchCreateTasks against one in-process
+/// node on loopback, with the real MySQL and Redis behind it.
+struct APIBenchmark: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "api",
+        abstract: "CreateTask/s, BatchCreateTasks tasks/s and CreateTask latency at a steady rate, against one node."
+    )
+
+    @Option(help: "Redis URL.")
+    var redis = ProcessInfo.processInfo.environment["REDIS_ADDR"] ?? "redis://127.0.0.1:6379/9"
+
+    @Option(help: "MySQL URL.")
+    var mysql = ProcessInfo.processInfo.environment["MYSQL_DSN"]
+        ?? "mysql://baton:\(ProcessInfo.processInfo.environment["BATON_MYSQL_PASSWORD"] ?? "baton-dev-password")@127.0.0.1:3306/baton_test"
+
+    @Option(help: "CreateTask calls in the throughput run.")
+    var creates = 10_000
+
+    @Option(help: "Concurrent callers in the throughput runs.")
+    var concurrency = 64
+
+    @Option(help: "Tasks in the batch run.")
+    var batchTasks = 100_000
+
+    @Option(help: "Tasks per BatchCreateTasks call.")
+    var batchSize = 500
+
+    @Option(help: "Steady CreateTask rate for the latency run (per second).")
+    var rate = 500
+
+    @Option(help: "Length of the latency run in seconds.")
+    var seconds = 10
+
+    func run() async throws {
+        var logger = Logger(label: "baton-bench")
+        logger.logLevel = .warning
+        let mysql = try MySQLClient(url: self.mysql, logger: logger)
+        try await MySQLMigrator(directory: URL(fileURLWithPath: "sql"), logger: logger).migrate(mysql)
+        var redisConfiguration = try RedisConfiguration(url: self.redis)
+        redisConfiguration.maxConnections = 32
+        let redis = RedisClient(configuration: redisConfiguration, logger: logger)
+        let broker = RedisBroker(redis: redis, keys: RedisKeys(namespace: "bench-\(UUID().uuidString.prefix(8))"))
+        let taskType = "bench_noop_\(Int.random(in: 0..<1_000_000))"
+        let configs = TaskConfigStore(mysql: mysql)
+        try await configs.put(TaskConfigRecord(taskType: taskType, executor: .local, endpoint: "noop", timeoutSeconds: 60, maxRetries: 0, retryBackoffMs: 1000))
+
+        let cache = TaskConfigCache(store: configs)
+        let hub = EventHub()
+        let server = APIServer(
+            host: "127.0.0.1",
+            port: 0,
+            services: [TaskServiceHandler(nodeID: "bench", tasks: TaskStore(mysql: mysql), configs: cache, broker: broker, hub: hub, logger: logger)],
+            logger: logger
+        )
+        let group = ServiceGroup(services: [server], logger: logger)
+        let serving = Task { try await group.run() }
+        let port = try await server.listeningPort()
+
+        let (single, singleLatency) = try await self.measureCreates(port: port, taskType: taskType)
+        let (batched, batchLatency) = try await self.measureBatches(port: port, taskType: taskType)
+        let steady = try await self.measureSteadyRate(port: port, taskType: taskType)
+
+        print("\nbaton-bench api (one node, \(ProcessInfo.processInfo.activeProcessorCount) cores)")
+        print(single.line + "   " + singleLatency.summary)
+        print(batched.line + "   per call " + batchLatency.summary)
+        print("CreateTask at \(self.rate)/s for \(self.seconds) s: " + steady.summary)
+        print(
+            "BENCH api create_per_s=\(Int(single.perSecond)) batch_tasks_per_s=\(Int(batched.perSecond)) "
+                + "steady_rate=\(self.rate) steady_p50_ms=\(Latencies.ms(steady.percentile(50))) steady_p99_ms=\(Latencies.ms(steady.percentile(99)))"
+        )
+
+        await group.triggerGracefulShutdown()
+        _ = await serving.result
+        try await mysql.execute("DELETE FROM task WHERE task_type = ?", [.string(taskType)])
+        try await mysql.execute("DELETE FROM task_config WHERE task_type = ?", [.string(taskType)])
+        let keys = try await redis.send("KEYS", "\(broker.keys.namespace):*").array ?? []
+        if !keys.isEmpty { try await redis.send(RedisCommand("DEL", keys.compactMap(\.bytes))) }
+        try await redis.shutdown()
+        try await mysql.shutdown()
+    }
+
+    private func withClient<T: Sendable>(
+        port: Int,
+        _ body: @Sendable (Baton_V1_TaskService.Client<HTTP2ClientTransport.Posix>) async throws -> T
+    ) async throws -> T {
+        try await withGRPCClient(
+            transport: .http2NIOPosix(target: .ipv4(address: "127.0.0.1", port: port), transportSecurity: .plaintext)
+        ) { client in
+            try await body(Baton_V1_TaskService.Client(wrapping: client))
+        }
+    }
+
+    private func measureCreates(port: Int, taskType: String) async throws -> (Throughput, Latencies) {
+        let perCaller = self.creates / self.concurrency
+        let concurrency = self.concurrency
+        let collected = LatencyBox()
+        let throughput = try await self.withClient(port: port) { client in
+            try await Throughput.measureConcurrently("CreateTask (\(concurrency) callers)", operations: perCaller * concurrency, concurrency: concurrency) { _ in
+                var latencies = Latencies()
+                for _ in 0..<perCaller {
+                    let started = ContinuousClock.now
+                    _ = try await client.createTask(.with { $0.taskType = taskType })
+                    latencies.record(ContinuousClock.now - started)
+                }
+                collected.add(latencies)
+            }
+        }
+        return (throughput, collected.value)
+    }
+
+    private func measureBatches(port: Int, taskType: String) async throws -> (Throughput, Latencies) {
+        let batchSize = self.batchSize
+        let callers = 4
+        let callsPerCaller = self.batchTasks / batchSize / callers
+        let collected = LatencyBox()
+        let request = Baton_V1_BatchCreateTasksRequest.with {
+            $0.tasks = Array(repeating: .with { $0.taskType = taskType }, count: batchSize)
+        }
+        let throughput = try await self.withClient(port: port) { client in
+            try await Throughput.measureConcurrently(
+                "BatchCreateTasks tasks (\(callers) callers x \(batchSize))", operations: callsPerCaller * callers * batchSize, concurrency: callers
+            ) { _ in
+                var latencies = Latencies()
+                for _ in 0..<callsPerCaller {
+                    let started = ContinuousClock.now
+                    _ = try await client.batchCreateTasks(request)
+                    latencies.record(ContinuousClock.now - started)
+                }
+                collected.add(latencies)
+            }
+        }
+        return (throughput, collected.value)
+    }
+
+    /// Opens calls at a fixed rate whatever the answers' speed (no coordinated omission).
+    private func measureSteadyRate(port: Int, taskType: String) async throws -> Latencies {
+        let total = self.rate * self.seconds
+        let interval = Duration.nanoseconds(1_000_000_000 / self.rate)
+        let collected = LatencyBox()
+        try await self.withClient(port: port) { client in
+            try await withThrowingDiscardingTaskGroup { group in
+                let start = ContinuousClock.now
+                for index in 0..<total {
+                    let due = start + interval * index
+                    try await Task.sleep(until: due, clock: .continuous)
+                    group.addTask {
+                        _ = try await client.createTask(.with { $0.taskType = taskType })
+                        var one = Latencies()
+                        one.record(ContinuousClock.now - due)
+                        collected.add(one)
+                    }
+                }
+            }
+        }
+        return collected.value
+    }
+}
+
+/// Gathers latencies from concurrent callers.
+final class LatencyBox: @unchecked Sendable {
+    private var latencies = Latencies()
+    private let lock = NSLock()
+
+    func add(_ other: Latencies) {
+        self.lock.withLock { self.latencies.merge(other) }
+    }
+
+    var value: Latencies { self.lock.withLock { self.latencies } }
+}
