@@ -95,6 +95,18 @@ let package = Package(
             ]
         ),
 
+        // The leader: election with fencing, dispatch, delayed tasks, recovery.
+        .target(
+            name: "BatonScheduler",
+            dependencies: [
+                "BatonModel",
+                "BatonBroker",
+                "BatonStore",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+
         // The gRPC API: TaskService, AdminService, health, reflection.
         .target(
             name: "BatonAPI",

@@ -26,18 +26,18 @@ public struct RedisBroker: Sendable {
             let entry = QueueEntry(task)
             if let runAt = task.runAt, runAt > now {
                 delayed.append(String(Int64(runAt.timeIntervalSince1970 * 1000)))
-                delayed.append(entry.delayedMember)
+                delayed.append(entry.member)
             } else if task.priority == .high {
-                high.append(entry.queueMember)
+                high.append(entry.member)
             } else {
-                normal.append(entry.queueMember)
+                normal.append(entry.member)
             }
         }
         guard !tasks.isEmpty else { return }
         let arguments: [String] = [String(high.count), String(normal.count)] + high + normal + delayed
         try await self.redis.run(
             BrokerScripts.enqueue,
-            keys: [self.keys.highQueue, self.keys.normalQueue, self.keys.delayed],
+            keys: [self.keys.highQueue, self.keys.normalQueue, self.keys.delayed, self.keys.wake],
             arguments: arguments
         )
     }
@@ -49,8 +49,8 @@ public struct RedisBroker: Sendable {
         let workerQueue = task.workerID.map(self.keys.workerQueue) ?? "\(self.keys.namespace):worker:-:queue"
         try await self.redis.run(
             BrokerScripts.cancel,
-            keys: [self.keys.highQueue, self.keys.normalQueue, self.keys.delayed, workerQueue, self.keys.events],
-            arguments: [entry.queueMember, entry.delayedMember, task.taskID, String(self.eventStreamLength)]
+            keys: [self.keys.highQueue, self.keys.normalQueue, self.keys.delayed, workerQueue, self.keys.events, self.keys.inUse],
+            arguments: [entry.member, task.taskID, String(self.eventStreamLength), task.taskType]
         )
     }
 
@@ -69,5 +69,39 @@ public struct RedisBroker: Sendable {
     /// True when Redis answers.
     public func ping() async -> Bool {
         (try? await self.redis.send("PING")) == .status("PONG")
+    }
+}
+
+extension RedisBroker {
+    /// Announces changes of the given tasks to their watchers, if any.
+    public func announce(_ taskIDs: [String]) async throws(RedisError) {
+        guard !taskIDs.isEmpty else { return }
+        try await self.redis.run(
+            BrokerScripts.announce,
+            keys: [self.keys.events, self.keys.watched],
+            arguments: [String(self.eventStreamLength)] + taskIDs
+        )
+    }
+
+    /// Marks a task as watched (transitions of watched tasks are announced).
+    public func watch(_ taskID: String) async throws(RedisError) {
+        try await self.redis.send("HINCRBY", self.keys.watched, taskID, 1)
+    }
+
+    public func unwatch(_ taskID: String) async throws(RedisError) {
+        try await self.redis.run(BrokerScripts.unwatch, keys: [self.keys.watched], arguments: [taskID])
+    }
+}
+
+extension RedisBroker {
+    /// Acknowledges finished attempts of one worker: off its in-flight list,
+    /// their type's slot freed, retries (due > 0, ms) put on the delayed set.
+    public func finish(workerID: String, _ entries: [(entry: QueueEntry, due: Int64)]) async throws(RedisError) {
+        guard !entries.isEmpty else { return }
+        try await self.redis.run(
+            BrokerScripts.finish,
+            keys: [self.keys.workerInFlight(workerID), self.keys.inUse, self.keys.delayed, self.keys.events, self.keys.watched, self.keys.wake],
+            arguments: [String(self.eventStreamLength)] + entries.flatMap { [$0.entry.member, String($0.due)] }
+        )
     }
 }

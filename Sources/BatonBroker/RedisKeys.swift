@@ -19,6 +19,17 @@ public struct RedisKeys: Sendable {
     public var leaderEpoch: String { "\(self.namespace):leader:epoch" }
     /// Live workers, scored by their last heartbeat (ms).
     public var workers: String { "\(self.namespace):workers" }
+    /// Pushed to when work may be waiting (a new task, a freed slot): the
+    /// dispatcher blocks on it instead of polling.
+    public var wake: String { "\(self.namespace):wake" }
+    /// Per task type: tasks on worker queues or running (max_concurrency).
+    public var inUse: String { "\(self.namespace):inuse" }
+    /// Per task type: `max_concurrency|rate_limit_per_second`, kept by the leader.
+    public var limits: String { "\(self.namespace):limits" }
+    /// Tasks someone watches: transitions of these are announced on `events`.
+    public var watched: String { "\(self.namespace):watched" }
+    /// Present while Redis holds Baton's state; gone after a data loss (FLUSHALL, restart without persistence).
+    public var sentinel: String { "\(self.namespace):sentinel" }
     /// Tasks dispatched by the current leader.
     public var scheduledTotal: String { "\(self.namespace):stats:scheduled" }
 

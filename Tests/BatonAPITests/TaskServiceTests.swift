@@ -52,9 +52,9 @@ final class TaskServiceTests: XCTestCase {
         // Each is where it waits.
         let keys = harness.keys
         let normalQueue = try await harness.redis.send("LRANGE", keys.normalQueue, 0, -1).array?.compactMap(\.string)
-        XCTAssertEqual(normalQueue, ["\(normal.task.taskID)|\(type)"])
+        XCTAssertEqual(normalQueue, ["0|\(normal.task.taskID)|\(type)"])
         let highQueue = try await harness.redis.send("LRANGE", keys.highQueue, 0, -1).array?.compactMap(\.string)
-        XCTAssertEqual(highQueue, ["\(high.task.taskID)|\(type)"])
+        XCTAssertEqual(highQueue, ["1|\(high.task.taskID)|\(type)"])
         let delayedSet = try await harness.redis.send("ZRANGE", keys.delayed, 0, -1).array?.compactMap(\.string)
         XCTAssertEqual(delayedSet, ["0|\(delayed.task.taskID)|\(type)"])
 

@@ -1,0 +1,21 @@
+import Foundation
+
+/// Whether a failed attempt is retried, and when.
+public struct RetryPolicy: Sendable {
+    /// Cap of one backoff.
+    public var maxBackoff: TimeInterval = 600
+
+    public init() {}
+
+    /// Attempts lost with their worker do not spend retries.
+    public func retriesLeft(_ task: TaskRecord) -> Bool {
+        task.attempt - task.workerLosses <= task.maxRetries
+    }
+
+    /// `backoff · 2^(n−1)` with ±20% jitter, capped; n counts the attempts that spent a retry.
+    public func delay(after task: TaskRecord, baseBackoffMs: Int) -> TimeInterval {
+        let spent = max(1, task.attempt - task.workerLosses)
+        let base = Double(baseBackoffMs) / 1000 * pow(2, Double(min(spent - 1, 30)))
+        return min(self.maxBackoff, base * Double.random(in: 0.8...1.2))
+    }
+}

@@ -1,0 +1,101 @@
+import BatonBroker
+import BatonModel
+import BatonRedis
+import BatonStore
+import Foundation
+import Logging
+
+/// Moves tasks from the priority queues to worker queues, high before normal
+/// (or weighted), in batches, with a fenced Lua script; then records
+/// SCHEDULED in MySQL, one statement per worker. Sleeps on the wake list
+/// when there is nothing it can move, so an idle cluster costs nothing.
+public struct Dispatcher: LeaderLoop {
+    public struct Configuration: Sendable {
+        public var batchSize = 100
+        public var strategy: DispatchStrategy = .leastTask
+        /// (high, normal) shares per cycle; (0, 0) is strict priority.
+        public var weights: (high: Int, normal: Int) = (0, 0)
+        public var heartbeatTTL: Duration = .seconds(9)
+        /// Longest sleep without a wake-up (covers rate-limit windows and lost wake-ups).
+        public var idleWait: Duration = .milliseconds(500)
+        /// How often per-type limits are copied from MySQL to Redis.
+        public var limitsRefresh: Duration = .seconds(2)
+
+        public init() {}
+    }
+
+    public let name = "dispatcher"
+    private let broker: RedisBroker
+    private let tasks: TaskStore
+    private let configs: TaskConfigStore
+    private let configuration: Configuration
+    private let logger: Logger
+
+    public init(broker: RedisBroker, tasks: TaskStore, configs: TaskConfigStore, configuration: Configuration = .init(), logger: Logger) {
+        self.broker = broker
+        self.tasks = tasks
+        self.configs = configs
+        self.configuration = configuration
+        self.logger = logger
+    }
+
+    public func run(term: LeaderState.Term) async throws {
+        try await self.broker.redis.withBlockingConnection { wakeups in
+            var limitsSyncedAt = ContinuousClock.now - self.configuration.limitsRefresh
+            while !Task.isCancelled {
+                if ContinuousClock.now - limitsSyncedAt >= self.configuration.limitsRefresh {
+                    try await self.syncLimits()
+                    limitsSyncedAt = .now
+                }
+                let moved = try await self.dispatchOnce(term: term)
+                if moved < self.configuration.batchSize {
+                    _ = try await wakeups.send(
+                        RedisCommand("BLPOP", self.broker.keys.wake, Self.seconds(self.configuration.idleWait)),
+                        blockingFor: self.configuration.idleWait
+                    )
+                }
+            }
+        }
+    }
+
+    /// One fenced batch. Returns how many tasks moved.
+    @discardableResult
+    public func dispatchOnce(term: LeaderState.Term) async throws -> Int {
+        let keys = self.broker.keys
+        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        let reply = try await self.broker.redis.run(
+            BrokerScripts.dispatch,
+            keys: [keys.leader, keys.highQueue, keys.normalQueue, keys.workers, keys.limits, keys.inUse, keys.scheduledTotal, "\(keys.namespace):dispatch:rr"],
+            arguments: [
+                term.lockValue, self.configuration.batchSize, now, Elector.milliseconds(self.configuration.heartbeatTTL),
+                self.configuration.strategy.rawValue, keys.namespace, self.configuration.weights.high, self.configuration.weights.normal,
+            ]
+        )
+        let flat = (reply.array ?? []).compactMap(\.string)
+        guard !flat.isEmpty else { return 0 }
+        var byWorker: [String: [String]] = [:]
+        for index in stride(from: 0, to: flat.count - 1, by: 2) {
+            if let entry = QueueEntry(member: flat[index]) { byWorker[flat[index + 1], default: []].append(entry.taskID) }
+        }
+        for (worker, ids) in byWorker {
+            try await self.tasks.markScheduled(ids, workerID: worker)
+        }
+        return flat.count / 2
+    }
+
+    /// Copies each type's max_concurrency and rate limit where the dispatch script reads them.
+    func syncLimits() async throws {
+        let limited = try await self.configs.all().filter { $0.maxConcurrency > 0 || $0.rateLimitPerSecond > 0 }
+        var commands = [RedisCommand("DEL", self.broker.keys.limits)]
+        if !limited.isEmpty {
+            commands.append(RedisCommand("HSET", [self.broker.keys.limits] + limited.flatMap { [$0.taskType, "\($0.maxConcurrency)|\($0.rateLimitPerSecond)"] }))
+        }
+        // MULTI/EXEC: the script never sees the hash half-written.
+        let replies = try await self.broker.redis.pipeline([RedisCommand("MULTI")] + commands + [RedisCommand("EXEC")])
+        for reply in replies { try reply.checked() }
+    }
+
+    static func seconds(_ duration: Duration) -> String {
+        String(Double(Elector.milliseconds(duration)) / 1000)
+    }
+}

@@ -1,0 +1,53 @@
+import Synchronization
+
+/// Whether this node leads, under which epoch and lock value. The elector
+/// writes it; leader-only loops read `current` before acting and follow
+/// `changes()` to start and stop.
+public final class LeaderState: Sendable {
+    public struct Term: Sendable, Equatable {
+        public var epoch: Int64
+        /// `<node_id>|<token>`: what the lock holds while this node leads.
+        public var lockValue: String
+    }
+
+    private struct State {
+        var term: Term?
+        var listeners: [Int: AsyncStream<Term?>.Continuation] = [:]
+        var nextID = 0
+        var changes = 0
+    }
+
+    private let state = Mutex(State())
+
+    public init() {}
+
+    public var current: Term? { self.state.withLock { $0.term } }
+
+    /// Number of times leadership was gained or lost on this node.
+    public var changeCount: Int { self.state.withLock { $0.changes } }
+
+    func set(_ term: Term?) {
+        let listeners = self.state.withLock { state -> [AsyncStream<Term?>.Continuation] in
+            guard state.term != term else { return [] }
+            state.term = term
+            state.changes += 1
+            return Array(state.listeners.values)
+        }
+        for listener in listeners { listener.yield(term) }
+    }
+
+    /// The current term, then each change.
+    public func changes() -> AsyncStream<Term?> {
+        let (stream, continuation) = AsyncStream.makeStream(of: Term?.self, bufferingPolicy: .bufferingNewest(1))
+        let id = self.state.withLock { state in
+            state.nextID += 1
+            state.listeners[state.nextID] = continuation
+            continuation.yield(state.term)
+            return state.nextID
+        }
+        continuation.onTermination = { [weak self] _ in
+            _ = self?.state.withLock { $0.listeners.removeValue(forKey: id) }
+        }
+        return stream
+    }
+}

@@ -1,0 +1,61 @@
+import BatonBroker
+import BatonModel
+import BatonRedis
+import BatonStore
+import Foundation
+import Logging
+
+/// RUNNING tasks past `started_at + timeout` that nobody reported (the
+/// worker enforces timeouts itself; this covers a worker that hangs or loses
+/// its report): retried after a backoff, or ended as TIMEOUT.
+public struct TimeoutRecoverer: LeaderLoop {
+    public let name = "timeout-recoverer"
+    private let broker: RedisBroker
+    private let tasks: TaskStore
+    private let configs: TaskConfigCache
+    private let interval: Duration
+    /// Extra time given to the worker to report on its own.
+    private let grace: TimeInterval
+    private let policy = RetryPolicy()
+    private let logger: Logger
+
+    public init(broker: RedisBroker, tasks: TaskStore, configs: TaskConfigCache, interval: Duration = .seconds(2), grace: TimeInterval = 5, logger: Logger) {
+        self.broker = broker
+        self.tasks = tasks
+        self.configs = configs
+        self.interval = interval
+        self.grace = grace
+        self.logger = logger
+    }
+
+    public func run(term: LeaderState.Term) async throws {
+        while !Task.isCancelled {
+            try await self.recoverOnce()
+            try await Task.sleep(for: self.interval)
+        }
+    }
+
+    @discardableResult
+    public func recoverOnce(now: Date = Date()) async throws -> Int {
+        let overdue = try await self.tasks.overdue(now: now, grace: self.grace, limit: 500)
+        var finished: [String: [(entry: QueueEntry, due: Int64)]] = [:]
+        for task in overdue {
+            let message = "attempt \(task.attempt) timed out after \(task.timeoutSeconds) s (no report from worker \(task.workerID ?? "?"))"
+            var due: Int64 = 0
+            if self.policy.retriesLeft(task) {
+                let backoff = try await self.configs.config(task.taskType)?.retryBackoffMs ?? 1000
+                let at = now.addingTimeInterval(self.policy.delay(after: task, baseBackoffMs: backoff))
+                guard try await self.tasks.finishAttempt(task.taskID, attempt: task.attempt, status: .retrying, error: message, now: now) else { continue }
+                due = Int64(at.timeIntervalSince1970 * 1000)
+            } else {
+                guard try await self.tasks.finishAttempt(task.taskID, attempt: task.attempt, status: .timeout, error: message, now: now) else { continue }
+            }
+            try await self.tasks.appendLogs([.init(taskID: task.taskID, attempt: task.attempt, workerID: task.workerID ?? "", level: "ERROR", message: message, createdAt: now)])
+            finished[task.workerID ?? "-", default: []].append((QueueEntry(task), due))
+        }
+        for (workerID, entries) in finished {
+            try await self.broker.finish(workerID: workerID, entries)
+        }
+        return finished.values.reduce(0) { $0 + $1.count }
+    }
+}

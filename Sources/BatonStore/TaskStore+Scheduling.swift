@@ -1,0 +1,118 @@
+import BatonModel
+import BatonMySQL
+import Foundation
+
+extension TaskStore {
+    private static func placeholders(_ count: Int) -> String {
+        Array(repeating: "?", count: count).joined(separator: ", ")
+    }
+
+    private static func statusValues(_ statuses: [TaskStatus]) -> [MySQLValue] {
+        statuses.map { .int(Int64($0.rawValue)) }
+    }
+
+    /// Records the dispatch of tasks to a worker, one statement per worker.
+    /// Only tasks still waiting (QUEUED, RETRYING, or SCHEDULED from an
+    /// earlier dispatch) change; a task a worker already started keeps RUNNING.
+    public func markScheduled(_ taskIDs: [String], workerID: String, now: Date = Date()) async throws {
+        guard !taskIDs.isEmpty else { return }
+        let waiting: [TaskStatus] = [.queued, .retrying, .scheduled]
+        try await self.mysql.execute(
+            """
+            UPDATE task SET status = ?, worker_id = ?, updated_at = ?
+            WHERE status IN (\(Self.placeholders(waiting.count))) AND task_id IN (\(Self.placeholders(taskIDs.count)))
+            """,
+            [.int(Int64(TaskStatus.scheduled.rawValue)), .string(workerID), .date(now)] + Self.statusValues(waiting) + taskIDs.map(MySQLValue.string)
+        )
+    }
+
+    /// Tasks that were running on a worker that died: each goes back to
+    /// QUEUED for a new attempt, or to FAILED once it has lost `cap` workers.
+    /// Returns the ids that failed.
+    public func recordWorkerLoss(_ taskIDs: [String], workerID: String, cap: Int, now: Date = Date()) async throws -> [String] {
+        guard !taskIDs.isEmpty else { return [] }
+        let live: [TaskStatus] = [.scheduled, .running]
+        let ids = taskIDs.map(MySQLValue.string)
+        // SET clauses apply left to right: decide with the old worker_losses, then count.
+        try await self.mysql.execute(
+            """
+            UPDATE task SET
+              status = IF(worker_losses + 1 >= ?, ?, ?),
+              error = IF(worker_losses + 1 >= ?, CONCAT('worker lost ', worker_losses + 1, ' times'), error),
+              finished_at = IF(worker_losses + 1 >= ?, ?, finished_at),
+              worker_losses = worker_losses + 1,
+              updated_at = ?
+            WHERE worker_id = ? AND status IN (\(Self.placeholders(live.count))) AND task_id IN (\(Self.placeholders(ids.count)))
+            """,
+            [.int(Int64(cap)), .int(Int64(TaskStatus.failed.rawValue)), .int(Int64(TaskStatus.queued.rawValue)),
+             .int(Int64(cap)), .int(Int64(cap)), .date(now), .date(now), .string(workerID)]
+                + Self.statusValues(live) + ids
+        )
+        return try await self.mysql.query(
+            "SELECT task_id FROM task WHERE status = ? AND task_id IN (\(Self.placeholders(ids.count)))",
+            [.int(Int64(TaskStatus.failed.rawValue))] + ids
+        ).compactMap { $0.string("task_id") }
+    }
+
+    /// RUNNING tasks past their timeout plus `grace` (nobody reported them).
+    public func overdue(now: Date = Date(), grace: TimeInterval, limit: Int) async throws -> [TaskRecord] {
+        try await self.mysql.query(
+            """
+            SELECT \(Self.selectColumns) FROM task
+            WHERE status = ? AND updated_at < ? AND started_at < ? - INTERVAL timeout_seconds SECOND
+            ORDER BY updated_at LIMIT ?
+            """,
+            [.int(Int64(TaskStatus.running.rawValue)), .date(now.addingTimeInterval(-grace)), .date(now.addingTimeInterval(-grace)), .int(Int64(limit))]
+        ).map(Self.record)
+    }
+
+    /// Waiting tasks (any status a Redis structure should hold) not touched
+    /// since `before`, oldest first, from the (status, updated_at) index.
+    public func stale(statuses: [TaskStatus], before: Date, afterUpdate: Date? = nil, limit: Int) async throws -> [TaskRecord] {
+        try await self.mysql.query(
+            """
+            SELECT \(Self.selectColumns) FROM task
+            WHERE status IN (\(Self.placeholders(statuses.count))) AND updated_at < ? AND updated_at >= ?
+            ORDER BY updated_at LIMIT ?
+            """,
+            Self.statusValues(statuses) + [.date(before), .date(afterUpdate ?? Date(timeIntervalSince1970: 0)), .int(Int64(limit))]
+        ).map(Self.record)
+    }
+
+    /// Ends an attempt: SUCCEEDED, FAILED, TIMEOUT or RETRYING, conditional
+    /// on the task still RUNNING this attempt. Returns whether it applied.
+    @discardableResult
+    public func finishAttempt(
+        _ taskID: String,
+        attempt: Int,
+        status: TaskStatus,
+        result: String? = nil,
+        error: String? = nil,
+        now: Date = Date()
+    ) async throws -> Bool {
+        let finishedAt: MySQLValue = status.isTerminal ? .date(now) : .null
+        let updated = try await self.mysql.execute(
+            """
+            UPDATE task SET status = ?, result = ?, error = ?, finished_at = ?, updated_at = ?
+            WHERE task_id = ? AND status = ? AND attempt = ?
+            """,
+            [.int(Int64(status.rawValue)), MySQLValue(result), MySQLValue(error), finishedAt, .date(now),
+             .string(taskID), .int(Int64(TaskStatus.running.rawValue)), .int(Int64(attempt))]
+        )
+        return updated.affectedRows == 1
+    }
+}
+
+extension TaskStore {
+    /// Waiting tasks in id order after `afterID` (a full pass, used after Redis lost its data).
+    public func waiting(afterID: String, limit: Int) async throws -> [TaskRecord] {
+        let statuses: [TaskStatus] = [.pending, .queued, .scheduled, .retrying]
+        return try await self.mysql.query(
+            """
+            SELECT \(Self.selectColumns) FROM task
+            WHERE task_id > ? AND status IN (?, ?, ?, ?) ORDER BY task_id LIMIT ?
+            """,
+            [.string(afterID)] + statuses.map { .int(Int64($0.rawValue)) } + [.int(Int64(limit))]
+        ).map(Self.record)
+    }
+}
