@@ -107,6 +107,18 @@ let package = Package(
             ]
         ),
 
+        // The worker: heartbeats, consumption, executors, outcomes.
+        .target(
+            name: "BatonWorker",
+            dependencies: [
+                "BatonModel",
+                "BatonBroker",
+                "BatonStore",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+
         // The gRPC API: TaskService, AdminService, health, reflection.
         .target(
             name: "BatonAPI",

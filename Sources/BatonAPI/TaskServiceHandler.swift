@@ -268,6 +268,9 @@ public struct TaskServiceHandler: Baton_V1_TaskService.SimpleServiceProtocol {
         let first = try await self.existingTask(request.taskID)
         try await response.write(Baton_V1_Task(first))
         if first.status.isTerminal { return }
+        // Workers and the leader announce transitions of watched tasks only.
+        try? await self.broker.watch(request.taskID)
+        defer { Task { [broker] in try? await broker.unwatch(request.taskID) } }
 
         let (wakeups, wake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
         try await cancelWhenGracefulShutdown {

@@ -1,3 +1,4 @@
+import BatonModel
 import BatonRedis
 import Logging
 import ServiceLifecycle
@@ -25,7 +26,7 @@ public struct EventStreamReader: Service {
             do {
                 try await self.broker.redis.withBlockingConnection { connection in
                     while !Task.isCancelled && !Task.isShuttingDownGracefully {
-                        let millis = Int(self.pollInterval.components.seconds * 1000 + self.pollInterval.components.attoseconds / 1_000_000_000_000_000)
+                        let millis = self.pollInterval.wholeMilliseconds
                         let reply = try await connection.send(
                             RedisCommand("XREAD", "COUNT", 1000, "BLOCK", millis, "STREAMS", self.broker.keys.events, lastID),
                             blockingFor: self.pollInterval

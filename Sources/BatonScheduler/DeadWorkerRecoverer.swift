@@ -1,4 +1,5 @@
 import BatonBroker
+import BatonModel
 import BatonRedis
 import BatonStore
 import Foundation
@@ -42,7 +43,7 @@ public struct DeadWorkerRecoverer: LeaderLoop {
     @discardableResult
     public func recoverOnce(now: Date = Date()) async throws -> [String] {
         let keys = self.broker.keys
-        let expiredBefore = Int64(now.timeIntervalSince1970 * 1000) - Int64(Elector.milliseconds(self.configuration.heartbeatTTL))
+        let expiredBefore = Int64(now.timeIntervalSince1970 * 1000) - self.configuration.heartbeatTTL.wholeMilliseconds
         let dead = try await self.broker.redis.send("ZRANGEBYSCORE", keys.workers, "-inf", "(\(expiredBefore)").array?.compactMap(\.string) ?? []
         for workerID in dead {
             let inflight = try await self.broker.redis.run(

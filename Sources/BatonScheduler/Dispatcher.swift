@@ -67,7 +67,7 @@ public struct Dispatcher: LeaderLoop {
             BrokerScripts.dispatch,
             keys: [keys.leader, keys.highQueue, keys.normalQueue, keys.workers, keys.limits, keys.inUse, keys.scheduledTotal, "\(keys.namespace):dispatch:rr"],
             arguments: [
-                term.lockValue, self.configuration.batchSize, now, Elector.milliseconds(self.configuration.heartbeatTTL),
+                term.lockValue, self.configuration.batchSize, now, self.configuration.heartbeatTTL.wholeMilliseconds,
                 self.configuration.strategy.rawValue, keys.namespace, self.configuration.weights.high, self.configuration.weights.normal,
             ]
         )
@@ -96,6 +96,6 @@ public struct Dispatcher: LeaderLoop {
     }
 
     static func seconds(_ duration: Duration) -> String {
-        String(Double(Elector.milliseconds(duration)) / 1000)
+        String(Double(duration.wholeMilliseconds) / 1000)
     }
 }

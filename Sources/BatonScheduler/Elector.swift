@@ -1,4 +1,5 @@
 import BatonBroker
+import BatonModel
 import BatonRedis
 import Logging
 import ServiceLifecycle
@@ -32,7 +33,7 @@ public struct Elector: Service {
 
     public func run() async throws {
         let lockValue = "\(self.nodeID)|\(UInt64.random(in: 1...UInt64.max))"
-        let ttl = Self.milliseconds(self.configuration.lockTTL)
+        let ttl = self.configuration.lockTTL.wholeMilliseconds
         await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
                 await self.tick(lockValue: lockValue, ttl: ttl)
@@ -52,7 +53,7 @@ public struct Elector: Service {
         }
     }
 
-    private func tick(lockValue: String, ttl: Int) async {
+    private func tick(lockValue: String, ttl: Int64) async {
         do {
             if let term = self.state.current {
                 let renewed = try await self.broker.redis.run(
@@ -77,9 +78,5 @@ public struct Elector: Service {
                 self.state.set(nil)
             }
         }
-    }
-
-    static func milliseconds(_ duration: Duration) -> Int {
-        Int(duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000)
     }
 }

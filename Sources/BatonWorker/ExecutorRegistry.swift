@@ -1,0 +1,29 @@
+import BatonModel
+import Synchronization
+
+/// Maps an executor kind (`task_config.executor`) to its implementation.
+public final class ExecutorRegistry: Sendable {
+    public let local: LocalExecutor
+    private let executors: Mutex<[TaskConfigRecord.Executor: any TaskExecutor]>
+
+    /// A registry with the local executor and its built-in handlers.
+    public init() {
+        let local = LocalExecutor()
+        BuiltinHandlers.register(on: local)
+        self.local = local
+        self.executors = Mutex([.local: local])
+    }
+
+    /// Registers an in-process handler: `registry.register("send_email") { context, payload in … }`.
+    public func register(_ name: String, _ handler: @escaping LocalExecutor.Handler) {
+        self.local.register(name, handler)
+    }
+
+    public func set(_ executor: any TaskExecutor, for kind: TaskConfigRecord.Executor) {
+        self.executors.withLock { $0[kind] = executor }
+    }
+
+    public func executor(for kind: TaskConfigRecord.Executor) -> (any TaskExecutor)? {
+        self.executors.withLock { $0[kind] }
+    }
+}

@@ -1,0 +1,22 @@
+/// How this node's worker registers and consumes.
+public struct WorkerConfiguration: Sendable {
+    public var workerID: String
+    public var nodeID: String
+    public var capacity = 10
+    /// Types this worker runs; empty means every configured type.
+    public var taskTypes: [String] = []
+    public var heartbeatInterval: Duration = .seconds(3)
+    public var heartbeatTTL: Duration = .seconds(9)
+    /// How long a graceful stop waits for running tasks before handing them back.
+    public var gracePeriod: Duration = .seconds(30)
+    /// Longest wait of one blocking take (bounds how fast a stop is noticed).
+    public var pollTimeout: Duration = .seconds(1)
+    /// Caps on what one attempt stores.
+    public var maxResultBytes = 1 << 20
+    public var maxErrorBytes = 64 << 10
+
+    public init(nodeID: String, workerID: String? = nil) {
+        self.nodeID = nodeID
+        self.workerID = workerID ?? "\(nodeID)-worker"
+    }
+}
