@@ -7,6 +7,9 @@ let package = Package(
     products: [
         .library(name: "BatonRedis", targets: ["BatonRedis"]),
         .library(name: "BatonMySQL", targets: ["BatonMySQL"]),
+        .executable(name: "baton-node", targets: ["BatonNode"]),
+        .executable(name: "baton-client", targets: ["BatonClientCLI"]),
+        .library(name: "BatonClient", targets: ["BatonClient"]),
         .executable(name: "baton-bench", targets: ["BatonBench"]),
     ],
     dependencies: [
@@ -133,6 +136,50 @@ let package = Package(
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+
+        // Operational HTTP endpoints (/health, /ready, /metrics).
+        .target(
+            name: "BatonHTTP",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+
+        // The node binary.
+        .executableTarget(
+            name: "BatonNode",
+            dependencies: [
+                "BatonAPI", "BatonBroker", "BatonHTTP", "BatonModel", "BatonMySQL", "BatonRedis",
+                "BatonScheduler", "BatonStore", "BatonWorker",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            ]
+        ),
+
+        // A client library, and the client test program / CLI on it.
+        .target(
+            name: "BatonClient",
+            dependencies: [
+                "BatonProto",
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+            ]
+        ),
+        .executableTarget(
+            name: "BatonClientCLI",
+            dependencies: [
+                "BatonClient", "BatonProto",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ]
         ),
 

@@ -1,0 +1,85 @@
+import Logging
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import ServiceLifecycle
+
+/// A small HTTP/1.1 server for operational endpoints (`/health`, `/ready`,
+/// `/metrics`). Each route is an async closure returning status and body.
+public final class HTTPEndpointServer: Service, Sendable {
+    public struct Response: Sendable {
+        public var status: HTTPResponseStatus
+        public var contentType: String
+        public var body: String
+
+        public init(status: HTTPResponseStatus = .ok, contentType: String = "text/plain; charset=utf-8", body: String) {
+            self.status = status
+            self.contentType = contentType
+            self.body = body
+        }
+    }
+
+    public typealias Route = @Sendable () async -> Response
+
+    private let host: String
+    private let port: Int
+    private let routes: [String: Route]
+    private let logger: Logger
+
+    public init(host: String, port: Int, routes: [String: Route], logger: Logger) {
+        self.host = host
+        self.port = port
+        self.routes = routes
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .serverChannelOption(.backlog, value: 256)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .bind(host: self.host, port: self.port) { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.configureHTTPServerPipeline()
+                    return try NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>(wrappingChannelSynchronously: channel)
+                }
+            }
+        self.logger.info("HTTP endpoints listening", metadata: ["port": "\(self.port)"])
+        try await withGracefulShutdownHandler {
+            try await withThrowingDiscardingTaskGroup { group in
+                try await channel.executeThenClose { inbound in
+                    for try await connection in inbound {
+                        group.addTask { await self.serve(connection) }
+                    }
+                }
+            }
+        } onGracefulShutdown: {
+            channel.channel.close(promise: nil)
+        }
+    }
+
+    private func serve(_ connection: NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>) async {
+        try? await connection.executeThenClose { inbound, outbound in
+            var path = "/"
+            var keepAlive = true
+            for try await part in inbound {
+                switch part {
+                case .head(let head):
+                    path = String(head.uri.split(separator: "?", maxSplits: 1).first ?? "/")
+                    keepAlive = head.isKeepAlive
+                case .body:
+                    break
+                case .end:
+                    let response = await self.routes[path]?() ?? Response(status: .notFound, body: "not found\n")
+                    var headers = HTTPHeaders()
+                    headers.add(name: "Content-Type", value: response.contentType)
+                    headers.add(name: "Content-Length", value: String(response.body.utf8.count))
+                    if !keepAlive { headers.add(name: "Connection", value: "close") }
+                    try await outbound.write(.head(HTTPResponseHead(version: .http1_1, status: response.status, headers: headers)))
+                    try await outbound.write(.body(.byteBuffer(ByteBuffer(string: response.body))))
+                    try await outbound.write(.end(nil))
+                    if !keepAlive { return }
+                }
+            }
+        }
+    }
+}

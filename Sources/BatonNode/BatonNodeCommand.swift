@@ -1,0 +1,35 @@
+import ArgumentParser
+import BatonAPI
+import BatonBroker
+import BatonHTTP
+import BatonModel
+import BatonMySQL
+import BatonRedis
+import BatonScheduler
+import BatonStore
+import BatonWorker
+import Foundation
+import Logging
+import ServiceLifecycle
+import UnixSignals
+
+@main
+struct BatonNodeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "baton-node",
+        abstract: "One node of a Baton cluster: API, elector, dispatcher, recoverer, worker and HTTP endpoints."
+    )
+
+    @OptionGroup var options: NodeOptions
+
+    func run() async throws {
+        let sink = LineLogHandler.Sink(format: self.options.logFormat == "json" ? .json : .text, directory: self.options.logDir, nodeID: self.options.id)
+        let level = self.options.parsedLogLevel ?? .info
+        LoggingSystem.bootstrap { label in LineLogHandler(label: label, sink: sink, logLevel: level) }
+        var logger = Logger(label: "baton")
+        logger[metadataKey: "node"] = "\(self.options.id)"
+
+        let node = try await Node.start(options: self.options, logger: logger)
+        try await node.run()
+    }
+}

@@ -1,0 +1,163 @@
+import ArgumentParser
+import BatonAPI
+import BatonBroker
+import BatonHTTP
+import BatonModel
+import BatonMySQL
+import BatonRedis
+import BatonScheduler
+import BatonStore
+import BatonWorker
+import Foundation
+import Logging
+import ServiceLifecycle
+
+/// A node's parts wired together, run as one service group. Services stop
+/// in reverse order: HTTP and API first, then the worker (drains), leader
+/// loops, the elector (releases the lock), and the event stream last.
+struct Node {
+    let group: ServiceGroup
+    let mysql: MySQLClient
+    let redis: RedisClient
+
+    static func start(options: NodeOptions, logger: Logger) async throws -> Node {
+        let mysqlConfiguration: MySQLConfiguration
+        let redisConfiguration: RedisConfiguration
+        do {
+            mysqlConfiguration = try MySQLConfiguration(url: options.mysqlURL)
+            redisConfiguration = try RedisConfiguration(url: options.redisURL)
+        } catch {
+            throw ValidationError("\(error)")
+        }
+        let mysql = MySQLClient(configuration: mysqlConfiguration, logger: logger)
+        let redis = RedisClient(configuration: redisConfiguration, logger: logger)
+        logger.info("starting", metadata: ["mysql": "\(mysqlConfiguration.redacted)", "redis": "\(redisConfiguration.host):\(redisConfiguration.port)/\(redisConfiguration.database)"])
+
+        // Wait for the stores rather than crash: nodes may start before them.
+        try await Self.waitFor("MySQL", logger: logger) { try await mysql.execute("SELECT 1") }
+        try await Self.waitFor("Redis", logger: logger) { try await redis.send("PING") }
+        let migrator = try MySQLMigrator(directory: Self.migrationsDirectory(options.migrations), logger: logger)
+        try await Self.waitFor("migrations", logger: logger) { try await migrator.migrate(mysql) }
+
+        let keys = RedisKeys(namespace: options.namespace)
+        let broker = RedisBroker(redis: redis, keys: keys)
+        let hub = EventHub()
+        let taskStore = TaskStore(mysql: mysql)
+        let configStore = TaskConfigStore(mysql: mysql)
+        let configCache = TaskConfigCache(store: configStore)
+        let leader = LeaderState()
+
+        var electorConfiguration = Elector.Configuration()
+        electorConfiguration.lockTTL = .seconds(options.lockTTL)
+        electorConfiguration.renewInterval = .seconds(options.renewInterval)
+        var dispatcherConfiguration = Dispatcher.Configuration()
+        dispatcherConfiguration.batchSize = options.dispatchBatch
+        dispatcherConfiguration.strategy = options.dispatchStrategy.strategy
+        dispatcherConfiguration.weights = try options.weights
+        dispatcherConfiguration.heartbeatTTL = .seconds(options.heartbeatTTL)
+        var deadWorkers = DeadWorkerRecoverer.Configuration()
+        deadWorkers.heartbeatTTL = .seconds(options.heartbeatTTL)
+        deadWorkers.maxWorkerLosses = options.maxWorkerLosses
+
+        var workerConfiguration = WorkerConfiguration(nodeID: options.id)
+        workerConfiguration.capacity = options.capacity
+        workerConfiguration.taskTypes = options.taskTypes.split(separator: ",").map(String.init)
+        workerConfiguration.heartbeatInterval = .seconds(options.heartbeatInterval)
+        workerConfiguration.heartbeatTTL = .seconds(options.heartbeatTTL)
+        workerConfiguration.gracePeriod = .seconds(options.gracePeriod)
+        let logs = TaskLogWriter(store: taskStore, logger: logger)
+        let worker = Worker(
+            configuration: workerConfiguration, broker: broker, tasks: taskStore, configs: configCache,
+            registry: ExecutorRegistry(), hub: hub, logs: logs, logger: logger
+        )
+
+        let health = HealthService(mysql: mysql, broker: broker)
+        let api = APIServer(
+            host: options.host,
+            port: options.grpcPort,
+            services: [
+                TaskServiceHandler(nodeID: options.id, tasks: taskStore, configs: configCache, broker: broker, hub: hub, limits: options.limits, logger: logger),
+                AdminServiceHandler(store: configStore, cache: configCache, broker: broker, limits: options.limits, logger: logger),
+                health,
+                try ReflectionService(services: ["baton.v1.TaskService", "baton.v1.AdminService", "grpc.health.v1.Health"]),
+            ],
+            logger: logger
+        )
+        let http = HTTPEndpointServer(
+            host: options.host,
+            port: options.workerPort,
+            routes: [
+                "/health": { .init(body: "ok\n") },
+                "/ready": {
+                    await health.status() ? .init(body: "ready\n") : .init(status: .serviceUnavailable, body: "MySQL or Redis unreachable\n")
+                },
+            ],
+            logger: logger
+        )
+
+        let services: [any Service] = [
+            EventStreamReader(broker: broker, hub: hub, logger: logger),
+            ConfigInvalidation(hub: hub, cache: configCache),
+            logs,
+            Elector(broker: broker, nodeID: options.id, state: leader, configuration: electorConfiguration, logger: logger),
+            LeaderServices(
+                state: leader,
+                loops: [
+                    Dispatcher(broker: broker, tasks: taskStore, configs: configStore, configuration: dispatcherConfiguration, logger: logger),
+                    DelayedPromoter(broker: broker),
+                    DeadWorkerRecoverer(broker: broker, tasks: taskStore, configuration: deadWorkers, logger: logger),
+                    TimeoutRecoverer(broker: broker, tasks: taskStore, configs: configCache, logger: logger),
+                    Reconciler(broker: broker, tasks: taskStore, logger: logger),
+                ],
+                logger: logger
+            ),
+            worker.heartbeat(),
+            worker,
+            api,
+            http,
+        ]
+        let group = ServiceGroup(
+            configuration: .init(
+                services: services.map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) },
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger
+            )
+        )
+        logger.info("node ready", metadata: ["grpc_port": "\(options.grpcPort)", "http_port": "\(options.workerPort)", "worker": "\(workerConfiguration.workerID)"])
+        return Node(group: group, mysql: mysql, redis: redis)
+    }
+
+    func run() async throws {
+        try await self.group.run()
+        try? await self.redis.shutdown()
+        try? await self.mysql.shutdown()
+    }
+
+    private static func waitFor(_ what: String, logger: Logger, _ attempt: () async throws -> Void) async throws {
+        var delay = Duration.milliseconds(200)
+        while true {
+            do {
+                try await attempt()
+                return
+            } catch let error as ValidationError {
+                throw error
+            } catch {
+                logger.warning("\(what) not reachable yet; retrying", metadata: ["error": "\(error)", "retry_in": "\(delay)"])
+                try await Task.sleep(for: delay)
+                delay = min(delay * 2, .seconds(5))
+            }
+        }
+    }
+
+    /// `sql/` relative to the working folder, else next to the executable's checkout.
+    private static func migrationsDirectory(_ path: String) -> URL {
+        if FileManager.default.fileExists(atPath: path) { return URL(fileURLWithPath: path) }
+        var url = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+        while url.path != "/" {
+            url.deleteLastPathComponent()
+            let candidate = url.appendingPathComponent(path)
+            if FileManager.default.fileExists(atPath: candidate.path) { return candidate }
+        }
+        return URL(fileURLWithPath: path)
+    }
+}

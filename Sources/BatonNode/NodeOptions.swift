@@ -1,0 +1,145 @@
+import ArgumentParser
+import BatonModel
+import BatonScheduler
+import Foundation
+import Logging
+
+/// Every flag of `baton-node`.
+struct NodeOptions: ParsableArguments {
+    @Option(help: "This node's id (used in GetStats, worker ids and logs).")
+    var id = "server-1"
+
+    @Option(help: "Address the gRPC and HTTP servers bind to.")
+    var host = "127.0.0.1"
+
+    @Option(help: "gRPC port (TaskService, AdminService, health, reflection).")
+    var grpcPort = 9090
+
+    @Option(help: "HTTP port for /health, /ready and /metrics.")
+    var workerPort = 8080
+
+    @Option(help: "Redis URL, redis://[:password@]host:port[/db]. Default: $REDIS_ADDR, else redis://127.0.0.1:6379.")
+    var redis: String?
+
+    @Option(help: "MySQL URL, mysql://user:password@host:port/database. Default: $MYSQL_DSN, else the dev database.")
+    var mysql: String?
+
+    @Option(help: "Prefix of every Redis key of this cluster.")
+    var namespace = "baton"
+
+    @Option(help: "Folder of the SQL migrations applied at start.")
+    var migrations = "sql"
+
+    @Option(help: "Tasks this node's worker runs at once.")
+    var capacity = 10
+
+    @Option(help: "Task types this node's worker runs, comma-separated (default: all).")
+    var taskTypes = ""
+
+    @Option(help: "Seconds between worker heartbeats.")
+    var heartbeatInterval = 3.0
+
+    @Option(help: "Seconds without a heartbeat after which a worker counts as dead.")
+    var heartbeatTTL = 9.0
+
+    @Option(help: "Seconds the leader lock lives without renewal.")
+    var lockTTL = 10.0
+
+    @Option(help: "Seconds between leader lock renewals.")
+    var renewInterval = 3.0
+
+    @Option(help: "Tasks the dispatcher moves per cycle.")
+    var dispatchBatch = 100
+
+    @Option(help: "Worker choice: least_task, round_robin or random.")
+    var dispatchStrategy: DispatchStrategyArgument = .leastTask
+
+    @Option(help: "Weighted priority as HIGH:NORMAL (e.g. 8:2); empty means strict high-before-normal.")
+    var priorityWeights = ""
+
+    @Option(help: "Seconds a graceful stop waits for running tasks before handing them back.")
+    var gracePeriod = 30.0
+
+    @Option(help: "Worker losses after which a task fails.")
+    var maxWorkerLosses = 3
+
+    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
+    var logLevel = "info"
+
+    @Option(help: "Log format: text or json.")
+    var logFormat = "text"
+
+    @Option(help: "Folder of the node's log files.")
+    var logDir = "logs"
+
+    @Option(help: "Largest payload in bytes.")
+    var maxPayloadBytes = 1 << 20
+
+    @Option(help: "Most items in one BatchCreateTasks.")
+    var maxBatchSize = 1000
+
+    @Option(help: "Longest task timeout in seconds.")
+    var maxTimeoutSeconds = 86_400
+
+    @Option(help: "Most retries a task may ask for.")
+    var maxRetries = 100
+
+    mutating func validate() throws {
+        guard (1...65535).contains(self.grpcPort) else { throw ValidationError("--grpc-port must be 1-65535") }
+        guard (1...65535).contains(self.workerPort) else { throw ValidationError("--worker-port must be 1-65535") }
+        guard self.capacity >= 1 else { throw ValidationError("--capacity must be at least 1") }
+        guard self.heartbeatInterval > 0, self.heartbeatTTL > self.heartbeatInterval else {
+            throw ValidationError("--heartbeat-ttl must exceed --heartbeat-interval, both positive")
+        }
+        guard self.renewInterval > 0, self.lockTTL > self.renewInterval else {
+            throw ValidationError("--lock-ttl must exceed --renew-interval, both positive")
+        }
+        guard self.dispatchBatch >= 1 else { throw ValidationError("--dispatch-batch must be at least 1") }
+        guard self.gracePeriod >= 0 else { throw ValidationError("--grace-period must not be negative") }
+        guard self.maxWorkerLosses >= 1 else { throw ValidationError("--max-worker-losses must be at least 1") }
+        guard ["text", "json"].contains(self.logFormat) else { throw ValidationError("--log-format must be text or json") }
+        guard self.parsedLogLevel != nil else { throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical") }
+        _ = try self.weights
+        guard ValidationLimits().isValidTaskType(self.id) else { throw ValidationError("--id must match [A-Za-z0-9_.:-]{1,64}") }
+    }
+
+    var weights: (high: Int, normal: Int) {
+        get throws {
+            if self.priorityWeights.isEmpty { return (0, 0) }
+            let parts = self.priorityWeights.split(separator: ":")
+            guard parts.count == 2, let high = Int(parts[0]), let normal = Int(parts[1]), high > 0, normal > 0 else {
+                throw ValidationError("--priority-weights must look like 8:2")
+            }
+            return (high, normal)
+        }
+    }
+
+    var parsedLogLevel: Logger.Level? { Logger.Level(rawValue: self.logLevel) }
+
+    var redisURL: String {
+        self.redis ?? ProcessInfo.processInfo.environment["REDIS_ADDR"].flatMap { $0.isEmpty ? nil : $0 } ?? "redis://127.0.0.1:6379"
+    }
+
+    var mysqlURL: String {
+        self.mysql ?? ProcessInfo.processInfo.environment["MYSQL_DSN"].flatMap { $0.isEmpty ? nil : $0 }
+            ?? "mysql://baton:\(ProcessInfo.processInfo.environment["BATON_MYSQL_PASSWORD"] ?? "baton-dev-password")@127.0.0.1:3306/baton"
+    }
+
+    var limits: ValidationLimits {
+        var limits = ValidationLimits()
+        limits.maxPayloadBytes = self.maxPayloadBytes
+        limits.maxBatchSize = self.maxBatchSize
+        limits.maxTimeoutSeconds = self.maxTimeoutSeconds
+        limits.maxRetries = self.maxRetries
+        return limits
+    }
+}
+
+enum DispatchStrategyArgument: String, ExpressibleByArgument, CaseIterable {
+    case leastTask = "least_task"
+    case roundRobin = "round_robin"
+    case random
+
+    var strategy: DispatchStrategy { DispatchStrategy(rawValue: self.rawValue)! }
+}
+
