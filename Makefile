@@ -4,7 +4,7 @@ export PATH := $(PATH):/opt/swift/usr/bin:/usr/sbin:/sbin
 
 SWIFT ?= swift
 
-.PHONY: test build release services stop-services status bench bench-store clean
+.PHONY: test build release services stop-services status bench bench-store clean run-cluster run-client
 
 ## Starts Redis and MariaDB (installing what is missing), builds, runs every test.
 test: services
@@ -13,6 +13,15 @@ test: services
 
 build:
 	$(SWIFT) build
+
+## Three nodes (gRPC 9091-9093, HTTP 8081-8083) in the foreground; Ctrl-C stops them.
+run-cluster:
+	scripts/cluster.sh run
+
+## The client's eight checks against the running cluster.
+run-client:
+	$(SWIFT) build -c release --product baton-client
+	.build/release/baton-client test --server localhost:9091
 
 release:
 	$(SWIFT) build -c release
