@@ -207,6 +207,13 @@ let package = Package(
         .testTarget(name: "BatonRedisTests", dependencies: ["BatonRedis", "BatonTestSupport"]),
         .testTarget(name: "BatonMySQLTests", dependencies: ["BatonMySQL", "BatonTestSupport"]),
         .testTarget(
+            name: "BatonSchedulerTests",
+            dependencies: [
+                "BatonScheduler", "BatonBroker", "BatonModel", "BatonStore", "BatonTestSupport",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .testTarget(
             name: "BatonAPITests",
             dependencies: [
                 "BatonAPI", "BatonBroker", "BatonModel", "BatonStore", "BatonProto", "BatonTestSupport",

@@ -84,7 +84,7 @@ public struct Dispatcher: LeaderLoop {
     }
 
     /// Copies each type's max_concurrency and rate limit where the dispatch script reads them.
-    func syncLimits() async throws {
+    public func syncLimits() async throws {
         let limited = try await self.configs.all().filter { $0.maxConcurrency > 0 || $0.rateLimitPerSecond > 0 }
         var commands = [RedisCommand("DEL", self.broker.keys.limits)]
         if !limited.isEmpty {

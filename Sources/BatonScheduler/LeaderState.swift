@@ -8,6 +8,11 @@ public final class LeaderState: Sendable {
         public var epoch: Int64
         /// `<node_id>|<token>`: what the lock holds while this node leads.
         public var lockValue: String
+
+        public init(epoch: Int64, lockValue: String) {
+            self.epoch = epoch
+            self.lockValue = lockValue
+        }
     }
 
     private struct State {

@@ -1,0 +1,169 @@
+import BatonBroker
+import BatonModel
+import BatonRedis
+import BatonScheduler
+import BatonTestSupport
+import Foundation
+import XCTest
+
+final class DispatcherTests: XCTestCase {
+    private var harness: SchedulerHarness!
+
+    override func setUp() async throws { self.harness = try await SchedulerHarness() }
+    override func tearDown() async throws { try await self.harness.shutdown() }
+
+    private func dispatcher(batch: Int = 100, strategy: DispatchStrategy = .leastTask, weights: (Int, Int) = (0, 0)) -> Dispatcher {
+        var configuration = Dispatcher.Configuration()
+        configuration.batchSize = batch
+        configuration.strategy = strategy
+        configuration.weights = weights
+        configuration.heartbeatTTL = .seconds(60)
+        return Dispatcher(broker: self.harness.broker, tasks: self.harness.tasks, configs: self.harness.configs, configuration: configuration, logger: self.harness.logger)
+    }
+
+    func testHighBeforeNormalAndScheduledInMySQL() async throws {
+        let type = try await self.harness.type("prio")
+        let normal = try await self.harness.create(5, type: type, priority: .normal)
+        let high = try await self.harness.create(5, type: type, priority: .high)
+        try await self.harness.registerWorker("w1", capacity: 100)
+        let term = try await self.harness.lead()
+        let moved = try await self.dispatcher().dispatchOnce(term: term)
+        XCTAssertEqual(moved, 10)
+        let order = try await self.harness.entries(self.harness.keys.workerQueue("w1")).map(\.taskID)
+        XCTAssertEqual(order, high.map(\.taskID) + normal.map(\.taskID))
+        let rows = try await self.harness.mysql.query(
+            "SELECT COUNT(*) AS n FROM task WHERE task_type = ? AND status = ? AND worker_id = 'w1'",
+            [.string(type), .int(Int64(TaskStatus.scheduled.rawValue))]
+        )
+        XCTAssertEqual(rows.first?.int("n"), 10)
+        let queues = try await self.harness.list(self.harness.keys.highQueue) + self.harness.list(self.harness.keys.normalQueue)
+        XCTAssertEqual(queues, [])
+    }
+
+    func testWeightedModeLetsNormalThrough() async throws {
+        let type = try await self.harness.type("weighted")
+        try await self.harness.create(20, type: type, priority: .high)
+        let normal = try await self.harness.create(20, type: type, priority: .normal)
+        try await self.harness.registerWorker("w1", capacity: 1000)
+        let term = try await self.harness.lead()
+        try await self.dispatcher(batch: 10, weights: (8, 2)).dispatchOnce(term: term)
+        let moved = try await self.harness.entries(self.harness.keys.workerQueue("w1"))
+        XCTAssertEqual(moved.filter { $0.priority == .high }.count, 8)
+        XCTAssertEqual(moved.filter { $0.priority == .normal }.map(\.taskID), Array(normal.prefix(2).map(\.taskID)))
+    }
+
+    func testFencedExLeaderCannotMoveTasks() async throws {
+        let type = try await self.harness.type("fence")
+        try await self.harness.create(3, type: type)
+        try await self.harness.registerWorker("w1", capacity: 10)
+        let old = try await self.harness.lead(as: "old|1")
+        _ = try await self.harness.lead(as: "new|2")
+        do {
+            try await self.dispatcher().dispatchOnce(term: old)
+            XCTFail("the fenced dispatch should be refused")
+        } catch let error as RedisError {
+            XCTAssertTrue(error.message.contains("FENCED"), error.message)
+        }
+        let left = try await self.harness.list(self.harness.keys.normalQueue)
+        XCTAssertEqual(left.count, 3)
+        let onWorker = try await self.harness.list(self.harness.keys.workerQueue("w1"))
+        XCTAssertEqual(onWorker, [])
+    }
+
+    func testCapacityNeverExceededWithThousandTasks() async throws {
+        let type = try await self.harness.type("cap")
+        let created = try await self.harness.create(1000, type: type)
+        let capacities = ["w-small": 3, "w-mid": 7, "w-big": 15]
+        for (id, capacity) in capacities { try await self.harness.registerWorker(id, capacity: capacity) }
+        let term = try await self.harness.lead()
+        let dispatcher = self.dispatcher(batch: 50)
+        var done = 0
+        var rounds = 0
+        while done < created.count {
+            rounds += 1
+            try await dispatcher.dispatchOnce(term: term)
+            for (id, capacity) in capacities {
+                let queue = try await self.harness.entries(self.harness.keys.workerQueue(id))
+                XCTAssertLessThanOrEqual(queue.count, capacity, id)
+                // The worker takes one and finishes it: a slot frees.
+                guard let first = queue.first else { continue }
+                try await self.harness.redis.send("LMOVE", self.harness.keys.workerQueue(id), self.harness.keys.workerInFlight(id), "LEFT", "RIGHT")
+                try await self.harness.broker.finish(workerID: id, [(first, 0)])
+                done += 1
+            }
+        }
+        XCTAssertEqual(done, 1000)
+        XCTAssertGreaterThan(rounds, 40)
+        let inUse = try await self.harness.redis.send("HGET", self.harness.keys.inUse, type).int ?? 0
+        XCTAssertEqual(inUse, 0)
+    }
+
+    func testWorkerTypesAndStrategies() async throws {
+        let a = try await self.harness.type("a")
+        let b = try await self.harness.type("b")
+        try await self.harness.create(4, type: a)
+        try await self.harness.create(4, type: b)
+        try await self.harness.registerWorker("only-a", capacity: 100, types: [a])
+        try await self.harness.registerWorker("only-b", capacity: 100, types: [b])
+        let term = try await self.harness.lead()
+        try await self.dispatcher(strategy: .roundRobin).dispatchOnce(term: term)
+        let onA = try await self.harness.entries(self.harness.keys.workerQueue("only-a"))
+        let onB = try await self.harness.entries(self.harness.keys.workerQueue("only-b"))
+        XCTAssertEqual(Set(onA.map(\.taskType)), [a])
+        XCTAssertEqual(Set(onB.map(\.taskType)), [b])
+        XCTAssertEqual(onA.count + onB.count, 8)
+
+        // round_robin alternates among equals.
+        let c = try await self.harness.type("c")
+        try await self.harness.registerWorker("any-1", capacity: 100)
+        try await self.harness.registerWorker("any-2", capacity: 100)
+        try await self.harness.redis.send("DEL", self.harness.keys.worker("only-a"), self.harness.keys.worker("only-b"))
+        try await self.harness.create(6, type: c)
+        try await self.dispatcher(strategy: .roundRobin).dispatchOnce(term: term)
+        let one = try await self.harness.list(self.harness.keys.workerQueue("any-1")).count
+        let two = try await self.harness.list(self.harness.keys.workerQueue("any-2")).count
+        XCTAssertEqual(one, 3)
+        XCTAssertEqual(two, 3)
+    }
+
+    func testTypeConcurrencyAndRateLimitsHold() async throws {
+        let limited = try await self.harness.type("conc", maxConcurrency: 3)
+        let rated = try await self.harness.type("rate", rateLimit: 5)
+        try await self.harness.create(10, type: limited)
+        try await self.harness.registerWorker("w1", capacity: 1000)
+        let term = try await self.harness.lead()
+        let dispatcher = self.dispatcher()
+        try await dispatcher.syncLimits()
+        try await dispatcher.dispatchOnce(term: term)
+        var onWorker = try await self.harness.entries(self.harness.keys.workerQueue("w1"))
+        XCTAssertEqual(onWorker.count, 3)
+        // A task of the type behind it in the queue waits; other types still pass the limit's check.
+        try await self.harness.redis.send("LMOVE", self.harness.keys.workerQueue("w1"), self.harness.keys.workerInFlight("w1"), "LEFT", "RIGHT")
+        try await self.harness.broker.finish(workerID: "w1", [(onWorker[0], 0)])
+        try await dispatcher.dispatchOnce(term: term)
+        onWorker = try await self.harness.entries(self.harness.keys.workerQueue("w1"))
+        XCTAssertEqual(onWorker.count, 3)
+
+        // Rate: at most 5 in one second.
+        try await self.harness.redis.send("DEL", self.harness.keys.normalQueue)
+        try await self.harness.create(12, type: rated)
+        let started = Date()
+        try await dispatcher.dispatchOnce(term: term)
+        let ratedMoved = try await self.harness.entries(self.harness.keys.workerQueue("w1")).filter { $0.taskType == rated }
+        if Date().timeIntervalSince(started) < 0.9 {
+            XCTAssertLessThanOrEqual(ratedMoved.count, 5)
+        }
+        XCTAssertGreaterThan(ratedMoved.count, 0)
+    }
+
+    func testNoWorkerLeavesTaskAtTheHead() async throws {
+        let type = try await self.harness.type("nowhere")
+        let created = try await self.harness.create(3, type: type)
+        try await self.harness.registerWorker("other-types", capacity: 10, types: ["something_else"])
+        let term = try await self.harness.lead()
+        let moved = try await self.dispatcher().dispatchOnce(term: term)
+        XCTAssertEqual(moved, 0)
+        let queue = try await self.harness.entries(self.harness.keys.normalQueue).map(\.taskID)
+        XCTAssertEqual(queue, created.map(\.taskID))
+    }
+}

@@ -1,0 +1,112 @@
+import BatonBroker
+import BatonModel
+import BatonRedis
+import BatonScheduler
+import BatonStore
+import BatonTestSupport
+import Foundation
+import XCTest
+
+final class RecoveryTests: XCTestCase {
+    private var harness: SchedulerHarness!
+
+    override func setUp() async throws { self.harness = try await SchedulerHarness() }
+    override func tearDown() async throws { try await self.harness.shutdown() }
+
+    func testDeadWorkersTasksAreRequeuedAndLossesCapped() async throws {
+        let type = try await self.harness.type("dead")
+        let created = try await self.harness.create(3, type: type)
+        let keys = self.harness.keys
+        let term = try await self.harness.lead()
+        var configuration = Dispatcher.Configuration()
+        configuration.heartbeatTTL = .seconds(60)
+        let dispatcher = Dispatcher(broker: self.harness.broker, tasks: self.harness.tasks, configs: self.harness.configs, configuration: configuration, logger: self.harness.logger)
+        var recovery = DeadWorkerRecoverer.Configuration()
+        recovery.heartbeatTTL = .seconds(9)
+        recovery.maxWorkerLosses = 3
+        let recoverer = DeadWorkerRecoverer(broker: self.harness.broker, tasks: self.harness.tasks, configuration: recovery, logger: self.harness.logger)
+
+        for round in 1...3 {
+            let worker = "doomed-\(round)"
+            try await self.harness.registerWorker(worker, capacity: 10)
+            try await dispatcher.dispatchOnce(term: term)
+            // The worker starts the first task, then dies (its heartbeat stops).
+            let first = try await self.harness.redis.send("LMOVE", keys.workerQueue(worker), keys.workerInFlight(worker), "LEFT", "RIGHT").string!
+            let started = try await self.harness.tasks.start([QueueEntry(member: first)!.taskID], workerID: worker, now: Date().roundedToMicroseconds)
+            XCTAssertEqual(started.first?.attempt, round)
+            try await self.harness.redis.send("ZADD", keys.workers, Int64(Date().addingTimeInterval(-30).timeIntervalSince1970 * 1000), worker)
+
+            let reclaimed = try await recoverer.recoverOnce()
+            XCTAssertEqual(reclaimed, [worker])
+            let queue = try await self.harness.entries(keys.normalQueue).map(\.taskID)
+            // In-flight first, then the queued ones, in their order, at the front.
+            XCTAssertEqual(queue, [created[0].taskID, created[1].taskID, created[2].taskID])
+            let task = try await self.harness.tasks.task(created[0].taskID)!
+            XCTAssertEqual(task.workerLosses, round)
+            if round < 3 {
+                XCTAssertEqual(task.status, .queued)
+            } else {
+                XCTAssertEqual(task.status, .failed)
+                XCTAssertEqual(task.error, "worker lost 3 times")
+            }
+            let registered = try await self.harness.redis.send("ZSCORE", keys.workers, worker)
+            XCTAssertEqual(registered, .null)
+            let hash = try await self.harness.redis.send("EXISTS", keys.worker(worker)).int
+            XCTAssertEqual(hash, 0)
+        }
+        // Retries were not spent: the type allows none, yet the task ran three times.
+        let retriesLeft = RetryPolicy().retriesLeft(try await self.harness.tasks.task(created[1].taskID)!)
+        XCTAssertTrue(retriesLeft)
+    }
+
+    func testEveryWaitingTaskIsBackAfterRedisLosesItsData() async throws {
+        let type = try await self.harness.type("flush")
+        let queued = try await self.harness.create(30, type: type)
+        let high = try await self.harness.create(5, type: type, priority: .high)
+        let later = try await self.harness.create(2, type: type, runAt: Date().addingTimeInterval(3600))
+        let reconciler = Reconciler(broker: self.harness.broker, tasks: self.harness.tasks, logger: self.harness.logger)
+        _ = try await reconciler.reconcileOnce(cursor: nil)  // sets the sentinel, nothing missing
+        let before = try await self.harness.list(self.harness.keys.normalQueue).count
+        XCTAssertEqual(before, 30)
+
+        // Redis restarts empty.
+        try await self.harness.redis.send("FLUSHDB")
+        _ = try await reconciler.reconcileOnce(cursor: nil)
+        let normal = Set(try await self.harness.entries(self.harness.keys.normalQueue).map(\.taskID))
+        let highQueue = Set(try await self.harness.entries(self.harness.keys.highQueue).map(\.taskID))
+        let delayed = try await self.harness.redis.send("ZCARD", self.harness.keys.delayed).int
+        XCTAssertTrue(Set(queued.map(\.taskID)).isSubset(of: normal))
+        XCTAssertEqual(highQueue, Set(high.map(\.taskID)))
+        XCTAssertEqual(delayed, Int64(later.count))
+
+        // A second pass adds nothing twice.
+        _ = try await reconciler.restoreAll()
+        let again = try await self.harness.list(self.harness.keys.normalQueue)
+        XCTAssertEqual(again.count, Set(again).count)
+    }
+
+    func testStaleTaskMissingFromRedisIsRequeuedOnce() async throws {
+        let type = try await self.harness.type("stale")
+        let created = try await self.harness.create(2, type: type)
+        // A crash between the MySQL commit and the Redis push: the first is nowhere.
+        try await self.harness.redis.send("LREM", self.harness.keys.normalQueue, 0, QueueEntry(created[0]).member)
+        try await self.harness.redis.send("SET", self.harness.keys.sentinel, "1")
+        let reconciler = Reconciler(broker: self.harness.broker, tasks: self.harness.tasks, logger: self.harness.logger)
+        _ = try await reconciler.reconcileOnce(cursor: nil, now: Date().addingTimeInterval(60))
+        let queue = try await self.harness.entries(self.harness.keys.normalQueue).map(\.taskID)
+        XCTAssertEqual(Set(queue), Set(created.map(\.taskID)))
+        XCTAssertEqual(queue.count, 2)
+    }
+
+    func testDueDelayedTasksArePromoted() async throws {
+        let type = try await self.harness.type("delayed")
+        let soon = try await self.harness.create(3, type: type, runAt: Date().addingTimeInterval(0.2))
+        let promoter = DelayedPromoter(broker: self.harness.broker)
+        let early = try await promoter.promoteOnce()
+        XCTAssertEqual(early, 0)
+        let promoted = try await promoter.promoteOnce(now: Date().addingTimeInterval(0.25))
+        XCTAssertEqual(promoted, 3)
+        let queue = try await self.harness.entries(self.harness.keys.normalQueue).map(\.taskID)
+        XCTAssertEqual(Set(queue), Set(soon.map(\.taskID)))
+    }
+}
