@@ -207,16 +207,16 @@ let package = Package(
         .testTarget(name: "BatonRedisTests", dependencies: ["BatonRedis", "BatonTestSupport"]),
         .testTarget(name: "BatonMySQLTests", dependencies: ["BatonMySQL", "BatonTestSupport"]),
         .testTarget(
-            name: "BatonSchedulerTests",
+            name: "BatonClusterTests",
             dependencies: [
-                "BatonScheduler", "BatonBroker", "BatonModel", "BatonStore", "BatonTestSupport",
+                "BatonScheduler", "BatonWorker", "BatonBroker", "BatonModel", "BatonStore", "BatonTestSupport",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         .testTarget(
             name: "BatonAPITests",
             dependencies: [
-                "BatonAPI", "BatonBroker", "BatonModel", "BatonStore", "BatonProto", "BatonTestSupport",
+                "BatonAPI", "BatonBroker", "BatonModel", "BatonStore", "BatonProto", "BatonTestSupport", "BatonWorker",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -20,7 +20,7 @@ public final class Worker: Service, Sendable {
         var signal: CancelSignal
     }
 
-    let configuration: WorkerConfiguration
+    public let configuration: WorkerConfiguration
     private let broker: RedisBroker
     private let tasks: TaskStore
     private let configs: TaskConfigCache
@@ -56,7 +56,10 @@ public final class Worker: Service, Sendable {
 
     /// The heartbeat service that goes with this worker.
     public func heartbeat() -> WorkerHeartbeat {
-        WorkerHeartbeat(broker: self.broker, configuration: self.configuration, load: { [slots] in (slots.used, 0) }, logger: self.logger)
+        WorkerHeartbeat(
+            broker: self.broker, configuration: self.configuration,
+            load: { [self] in (self.slots.used, self.stopping.load(ordering: .relaxed)) }, logger: self.logger
+        )
     }
 
     public var runningCount: Int { self.slots.used }
@@ -285,8 +288,11 @@ public final class Worker: Service, Sendable {
 
     // MARK: graceful stop
 
-    /// Waits up to the grace period for running attempts, then stops the rest.
+    /// Waits up to the grace period for running attempts, then stops the
+    /// rest; what still waits on this worker's queue goes back too.
     private func drain() async {
+        // The dispatcher skips a draining worker from now on.
+        try? await self.broker.redis.send("HSET", self.broker.keys.worker(self.configuration.workerID), "draining", "1")
         let deadline = ContinuousClock.now + self.configuration.gracePeriod
         while self.slots.used > 0, ContinuousClock.now < deadline {
             try? await Task.sleep(for: .milliseconds(50))
@@ -297,5 +303,15 @@ public final class Worker: Service, Sendable {
             try? await Task.sleep(for: .milliseconds(20))
         }
         await self.logs.flush()
+        let keys = self.broker.keys
+        do {
+            try await self.broker.redis.run(
+                BrokerScripts.reclaimWorker,
+                keys: [keys.workers, keys.highQueue, keys.normalQueue, keys.inUse, keys.wake],
+                arguments: [keys.namespace, self.configuration.workerID]
+            )
+        } catch {
+            self.logger.warning("could not hand back this worker's queue; the leader will", metadata: ["error": "\(error)"])
+        }
     }
 }

@@ -12,10 +12,10 @@ import ServiceLifecycle
 public struct WorkerHeartbeat: Service {
     private let broker: RedisBroker
     private let configuration: WorkerConfiguration
-    private let load: @Sendable () -> (running: Int, queued: Int)
+    private let load: @Sendable () -> (running: Int, draining: Bool)
     private let logger: Logger
 
-    init(broker: RedisBroker, configuration: WorkerConfiguration, load: @escaping @Sendable () -> (running: Int, queued: Int), logger: Logger) {
+    init(broker: RedisBroker, configuration: WorkerConfiguration, load: @escaping @Sendable () -> (running: Int, draining: Bool), logger: Logger) {
         self.broker = broker
         self.configuration = configuration
         self.load = load
@@ -40,9 +40,10 @@ public struct WorkerHeartbeat: Service {
         try? await self.deregister()
     }
 
-    public func beat(draining: Bool = false) async throws {
+    public func beat() async throws {
         let keys = self.broker.keys
-        let (running, queued) = self.load()
+        let (running, draining) = self.load()
+        let queued = try await self.broker.redis.send("LLEN", keys.workerQueue(self.configuration.workerID)).int ?? 0
         let fields: [String] = [
             "node_id", self.configuration.nodeID,
             "capacity", String(self.configuration.capacity),

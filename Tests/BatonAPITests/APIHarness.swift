@@ -1,4 +1,5 @@
 import BatonAPI
+import BatonWorker
 import BatonBroker
 import BatonModel
 import BatonMySQL

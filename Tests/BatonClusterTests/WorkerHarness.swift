@@ -1,0 +1,89 @@
+import BatonBroker
+import BatonModel
+import BatonScheduler
+import BatonStore
+import BatonWorker
+import Foundation
+import Logging
+import ServiceLifecycle
+
+/// A worker with a leader's dispatcher and promoter around it, in-process.
+final class WorkerHarness: Sendable {
+    let base: SchedulerHarness
+    let worker: Worker
+    let registry = ExecutorRegistry()
+    let cache: TaskConfigCache
+    private let group: ServiceGroup
+    private let leading: Task<Void, Never>
+    private let running: Task<Void, Never>
+
+    init(capacity: Int = 4, gracePeriod: Duration = .seconds(5)) async throws {
+        let base = try await SchedulerHarness()
+        self.base = base
+        self.cache = TaskConfigCache(store: base.configs, maxAge: .milliseconds(200))
+        let hub = EventHub()
+        var configuration = WorkerConfiguration(nodeID: "test", workerID: "\(base.prefix)-worker")
+        configuration.capacity = capacity
+        configuration.gracePeriod = gracePeriod
+        configuration.heartbeatInterval = .milliseconds(500)
+        configuration.pollTimeout = .milliseconds(300)
+        let logs = TaskLogWriter(store: base.tasks, logger: base.logger)
+        let worker = Worker(configuration: configuration, broker: base.broker, tasks: base.tasks, configs: self.cache,
+                            registry: self.registry, hub: hub, logs: logs, logger: base.logger)
+        self.worker = worker
+        self.group = ServiceGroup(
+            services: [EventStreamReader(broker: base.broker, hub: hub, logger: base.logger, pollInterval: .milliseconds(200)),
+                       ConfigInvalidation(hub: hub, cache: self.cache), logs, worker.heartbeat(), worker],
+            logger: base.logger
+        )
+        let term = try await base.lead()
+        var dispatch = Dispatcher.Configuration()
+        dispatch.idleWait = .milliseconds(100)
+        let dispatcher = Dispatcher(broker: base.broker, tasks: base.tasks, configs: base.configs, configuration: dispatch, logger: base.logger)
+        let promoter = DelayedPromoter(broker: base.broker, interval: .milliseconds(20))
+        self.leading = Task {
+            await withDiscardingTaskGroup { group in
+                group.addTask { try? await dispatcher.run(term: term) }
+                group.addTask { try? await promoter.run(term: term) }
+            }
+        }
+        self.running = Task { [group] in try? await group.run() }
+    }
+
+    /// A local type whose handler is `handler`, with the given limits.
+    func type(_ name: String, handler: String, timeout: Int = 30, retries: Int = 0, backoffMs: Int = 100) async throws -> String {
+        let type = "\(self.base.prefix)_\(name)"
+        try await self.base.configs.put(
+            TaskConfigRecord(taskType: type, executor: .local, endpoint: handler, timeoutSeconds: timeout, maxRetries: retries, retryBackoffMs: backoffMs)
+        )
+        return type
+    }
+
+    func create(type: String, payload: [String: String] = [:], retries: Int = 0, timeout: Int = 30) async throws -> TaskRecord {
+        let now = Date().roundedToMicroseconds
+        let record = TaskRecord(taskID: TaskID.make(), taskType: type, priority: .normal, payload: payload, status: .queued,
+                                maxRetries: retries, timeoutSeconds: timeout, createdAt: now, updatedAt: now)
+        try await self.base.tasks.insert([record])
+        try await self.base.broker.enqueue([record])
+        return record
+    }
+
+    func task(_ id: String) async throws -> TaskRecord { try await self.base.tasks.task(id)! }
+
+    func logs(_ id: String) async throws -> [String] {
+        try await self.base.tasks.logs(id, afterID: 0, limit: 1000).map(\.message)
+    }
+
+    /// Stops the worker gracefully (drains, hands back).
+    func stopWorker() async {
+        await self.group.triggerGracefulShutdown()
+        await self.running.value
+    }
+
+    func shutdown() async throws {
+        await self.stopWorker()
+        self.leading.cancel()
+        await self.leading.value
+        try await self.base.shutdown()
+    }
+}
