@@ -214,6 +214,10 @@ let package = Package(
             ]
         ),
         .testTarget(
+            name: "BatonEndToEndTests",
+            dependencies: ["BatonClient", "BatonProto", "BatonTestSupport", .product(name: "GRPCCore", package: "grpc-swift-2")]
+        ),
+        .testTarget(
             name: "BatonAPITests",
             dependencies: [
                 "BatonAPI", "BatonBroker", "BatonModel", "BatonStore", "BatonProto", "BatonTestSupport", "BatonWorker",

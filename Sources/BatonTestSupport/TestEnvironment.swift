@@ -45,6 +45,10 @@ public enum TestEnvironment {
 
     public struct ScriptError: Error, CustomStringConvertible {
         public var description: String
+
+        public init(description: String) {
+            self.description = description
+        }
     }
 
     /// Polls `condition` until it holds or `timeout` passes.
