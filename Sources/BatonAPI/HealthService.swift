@@ -35,7 +35,7 @@ public struct HealthService: Grpc_Health_V1_Health.SimpleServiceProtocol {
             return
         }
         var last: Grpc_Health_V1_HealthCheckResponse.ServingStatus?
-        while !Task.isCancelled {
+        while !Task.isCancelled && !context.cancellation.isCancelled {
             let status = Grpc_Health_V1_HealthCheckResponse.ServingStatus(await self.status())
             if status != last {
                 try await response.write(.with { $0.status = status })

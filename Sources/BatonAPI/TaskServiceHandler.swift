@@ -273,6 +273,22 @@ public struct TaskServiceHandler: Baton_V1_TaskService.SimpleServiceProtocol {
         defer { Task { [broker] in try? await broker.unwatch(request.taskID) } }
 
         let (wakeups, wake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+        // The client going away (or the server stopping) ends the watch.
+        try await withRPCCancellationHandler {
+            try await self.follow(request.taskID, from: first, wakeups: wakeups, wake: wake, changes: changes, response: response)
+        } onCancelRPC: {
+            wake.finish()
+        }
+    }
+
+    private func follow(
+        _ taskID: String,
+        from first: TaskRecord,
+        wakeups: AsyncStream<Void>,
+        wake: AsyncStream<Void>.Continuation,
+        changes: AsyncStream<ClusterEvent>,
+        response: RPCWriter<Baton_V1_Task>
+    ) async throws {
         try await cancelWhenGracefulShutdown {
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask {
@@ -286,7 +302,7 @@ public struct TaskServiceHandler: Baton_V1_TaskService.SimpleServiceProtocol {
                 }
                 var last = first
                 for await _ in wakeups {
-                    let current = try await self.existingTask(request.taskID)
+                    let current = try await self.existingTask(taskID)
                     if current != last {
                         try await response.write(Baton_V1_Task(current))
                         last = current

@@ -1,4 +1,5 @@
 import Logging
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOHTTP1
 import NIOPosix
@@ -19,12 +20,24 @@ public final class HTTPEndpointServer: Service, Sendable {
         }
     }
 
-    public typealias Route = @Sendable () async -> Response
+    /// What a route sees of the request.
+    public struct Request: Sendable {
+        public var method: HTTPMethod
+        public var path: String
+        public var headers: HTTPHeaders
+        public var body: ByteBuffer
+    }
+
+    public typealias Route = @Sendable (Request) async -> Response
 
     private let host: String
     private let port: Int
     private let routes: [String: Route]
     private let logger: Logger
+
+    /// The largest request body read; larger requests get 413.
+    private let maxBodyBytes = 1 << 20
+    private let boundPort = PortBox()
 
     public init(host: String, port: Int, routes: [String: Route], logger: Logger) {
         self.host = host
@@ -43,7 +56,8 @@ public final class HTTPEndpointServer: Service, Sendable {
                     return try NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>(wrappingChannelSynchronously: channel)
                 }
             }
-        self.logger.info("HTTP endpoints listening", metadata: ["port": "\(self.port)"])
+        self.boundPort.set(channel.channel.localAddress?.port ?? self.port)
+        self.logger.info("HTTP endpoints listening", metadata: ["port": "\(self.boundPort.port ?? self.port)"])
         try await withGracefulShutdownHandler {
             try await withThrowingDiscardingTaskGroup { group in
                 try await channel.executeThenClose { inbound in
@@ -59,17 +73,17 @@ public final class HTTPEndpointServer: Service, Sendable {
 
     private func serve(_ connection: NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>) async {
         try? await connection.executeThenClose { inbound, outbound in
-            var path = "/"
+            var request = Request(method: .GET, path: "/", headers: [:], body: ByteBuffer())
             var keepAlive = true
             for try await part in inbound {
                 switch part {
                 case .head(let head):
-                    path = String(head.uri.split(separator: "?", maxSplits: 1).first ?? "/")
+                    request = Request(method: head.method, path: String(head.uri.split(separator: "?", maxSplits: 1).first ?? "/"), headers: head.headers, body: ByteBuffer())
                     keepAlive = head.isKeepAlive
-                case .body:
-                    break
+                case .body(var chunk):
+                    if request.body.readableBytes + chunk.readableBytes <= self.maxBodyBytes { request.body.writeBuffer(&chunk) }
                 case .end:
-                    let response = await self.routes[path]?() ?? Response(status: .notFound, body: "not found\n")
+                    let response = await self.routes[request.path]?(request) ?? Response(status: .notFound, body: "not found\n")
                     var headers = HTTPHeaders()
                     headers.add(name: "Content-Type", value: response.contentType)
                     headers.add(name: "Content-Length", value: String(response.body.utf8.count))
@@ -81,5 +95,23 @@ public final class HTTPEndpointServer: Service, Sendable {
                 }
             }
         }
+    }
+}
+
+/// The port actually bound (for port 0).
+final class PortBox: Sendable {
+    private let value = NIOLockedValueBox<Int?>(nil)
+    func set(_ port: Int) { self.value.withLockedValue { $0 = port } }
+    var port: Int? { self.value.withLockedValue { $0 } }
+}
+
+extension HTTPEndpointServer {
+    /// The bound port once listening (polls briefly; for tests with port 0).
+    public func listeningPort() async throws -> Int {
+        for _ in 0..<500 {
+            if let port = self.boundPort.port { return port }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        throw ChannelError.inappropriateOperationForState
     }
 }

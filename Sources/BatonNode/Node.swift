@@ -19,6 +19,7 @@ struct Node {
     let group: ServiceGroup
     let mysql: MySQLClient
     let redis: RedisClient
+    let httpExecutor: HTTPExecutor
 
     static func start(options: NodeOptions, logger: Logger) async throws -> Node {
         let mysqlConfiguration: MySQLConfiguration
@@ -66,9 +67,14 @@ struct Node {
         workerConfiguration.heartbeatTTL = .seconds(options.heartbeatTTL)
         workerConfiguration.gracePeriod = .seconds(options.gracePeriod)
         let logs = TaskLogWriter(store: taskStore, logger: logger)
+        let registry = ExecutorRegistry()
+        let httpExecutor = HTTPExecutor()
+        let grpcExecutor = GRPCExecutor(logger: logger)
+        registry.set(httpExecutor, for: .http)
+        registry.set(grpcExecutor, for: .grpc)
         let worker = Worker(
             configuration: workerConfiguration, broker: broker, tasks: taskStore, configs: configCache,
-            registry: ExecutorRegistry(), hub: hub, logs: logs, logger: logger
+            registry: registry, hub: hub, logs: logs, logger: logger
         )
 
         let health = HealthService(mysql: mysql, broker: broker)
@@ -87,8 +93,8 @@ struct Node {
             host: options.host,
             port: options.workerPort,
             routes: [
-                "/health": { .init(body: "ok\n") },
-                "/ready": {
+                "/health": { _ in .init(body: "ok\n") },
+                "/ready": { _ in
                     await health.status() ? .init(body: "ready\n") : .init(status: .serviceUnavailable, body: "MySQL or Redis unreachable\n")
                 },
             ],
@@ -99,6 +105,7 @@ struct Node {
             EventStreamReader(broker: broker, hub: hub, logger: logger),
             ConfigInvalidation(hub: hub, cache: configCache),
             logs,
+            grpcExecutor,
             Elector(broker: broker, nodeID: options.id, state: leader, configuration: electorConfiguration, logger: logger),
             LeaderServices(
                 state: leader,
@@ -124,11 +131,12 @@ struct Node {
             )
         )
         logger.info("node ready", metadata: ["grpc_port": "\(options.grpcPort)", "http_port": "\(options.workerPort)", "worker": "\(workerConfiguration.workerID)"])
-        return Node(group: group, mysql: mysql, redis: redis)
+        return Node(group: group, mysql: mysql, redis: redis, httpExecutor: httpExecutor)
     }
 
     func run() async throws {
         try await self.group.run()
+        try? await self.httpExecutor.shutdown()
         try? await self.redis.shutdown()
         try? await self.mysql.shutdown()
     }

@@ -13,6 +13,7 @@ final class WorkerHarness: Sendable {
     let worker: Worker
     let registry = ExecutorRegistry()
     let cache: TaskConfigCache
+    let http: HTTPExecutor
     private let group: ServiceGroup
     private let leading: Task<Void, Never>
     private let running: Task<Void, Never>
@@ -28,12 +29,16 @@ final class WorkerHarness: Sendable {
         configuration.heartbeatInterval = .milliseconds(500)
         configuration.pollTimeout = .milliseconds(300)
         let logs = TaskLogWriter(store: base.tasks, logger: base.logger)
+        self.http = HTTPExecutor()
+        let grpc = GRPCExecutor(logger: base.logger)
+        self.registry.set(self.http, for: .http)
+        self.registry.set(grpc, for: .grpc)
         let worker = Worker(configuration: configuration, broker: base.broker, tasks: base.tasks, configs: self.cache,
                             registry: self.registry, hub: hub, logs: logs, logger: base.logger)
         self.worker = worker
         self.group = ServiceGroup(
             services: [EventStreamReader(broker: base.broker, hub: hub, logger: base.logger, pollInterval: .milliseconds(200)),
-                       ConfigInvalidation(hub: hub, cache: self.cache), logs, worker.heartbeat(), worker],
+                       ConfigInvalidation(hub: hub, cache: self.cache), logs, grpc, worker.heartbeat(), worker],
             logger: base.logger
         )
         let term = try await base.lead()
@@ -50,11 +55,15 @@ final class WorkerHarness: Sendable {
         self.running = Task { [group] in try? await group.run() }
     }
 
-    /// A local type whose handler is `handler`, with the given limits.
-    func type(_ name: String, handler: String, timeout: Int = 30, retries: Int = 0, backoffMs: Int = 100) async throws -> String {
+    /// A type run by `executor` at `handler` (a local handler, URL or host:port).
+    func type(
+        _ name: String, handler: String, executor: TaskConfigRecord.Executor = .local, timeout: Int = 30, retries: Int = 0,
+        backoffMs: Int = 100, headers: [String: String] = [:]
+    ) async throws -> String {
         let type = "\(self.base.prefix)_\(name)"
         try await self.base.configs.put(
-            TaskConfigRecord(taskType: type, executor: .local, endpoint: handler, timeoutSeconds: timeout, maxRetries: retries, retryBackoffMs: backoffMs)
+            TaskConfigRecord(taskType: type, executor: executor, endpoint: handler, timeoutSeconds: timeout, maxRetries: retries,
+                             retryBackoffMs: backoffMs, headers: headers)
         )
         return type
     }
@@ -82,6 +91,7 @@ final class WorkerHarness: Sendable {
 
     func shutdown() async throws {
         await self.stopWorker()
+        try await self.http.shutdown()
         self.leading.cancel()
         await self.leading.value
         try await self.base.shutdown()
