@@ -23,6 +23,8 @@ let package = Package(
         .package(url: "https://github.com/grpc/grpc-swift-protobuf.git", from: "2.4.1"),
         .package(url: "https://github.com/apple/swift-protobuf.git", from: "1.39.0"),
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
     ],
     targets: [
         // C libraries, reached through pkg-config.
@@ -103,6 +105,7 @@ let package = Package(
         .target(
             name: "BatonScheduler",
             dependencies: [
+                .product(name: "Metrics", package: "swift-metrics"),
                 "BatonModel",
                 "BatonBroker",
                 "BatonStore",
@@ -115,6 +118,7 @@ let package = Package(
         .target(
             name: "BatonWorker",
             dependencies: [
+                .product(name: "Metrics", package: "swift-metrics"),
                 "BatonModel",
                 "BatonBroker",
                 "BatonStore",
@@ -131,6 +135,7 @@ let package = Package(
         .target(
             name: "BatonAPI",
             dependencies: [
+                .product(name: "Metrics", package: "swift-metrics"),
                 "BatonProto",
                 "BatonModel",
                 "BatonBroker",
@@ -161,6 +166,8 @@ let package = Package(
         .executableTarget(
             name: "BatonNode",
             dependencies: [
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
                 "BatonAPI", "BatonBroker", "BatonHTTP", "BatonModel", "BatonMySQL", "BatonRedis",
                 "BatonScheduler", "BatonStore", "BatonWorker",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),

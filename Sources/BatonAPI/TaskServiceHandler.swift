@@ -6,6 +6,7 @@ import BatonStore
 import Foundation
 import GRPCCore
 import Logging
+import Metrics
 import ServiceLifecycle
 
 /// `baton.v1.TaskService` on MySQL (source of truth) and Redis (queues).
@@ -121,6 +122,7 @@ public struct TaskServiceHandler: Baton_V1_TaskService.SimpleServiceProtocol {
                     for task in fresh { try? await self.tasks.deleteNeverQueued(task.taskID) }
                     throw error
                 }
+                for task in fresh { Counter(label: "baton_tasks_created_total", dimensions: [("type", task.taskType)]).increment() }
                 return plan
             }
             throw RPCError(code: .aborted, message: "idempotency key contention; retry")

@@ -10,6 +10,8 @@ import BatonStore
 import BatonWorker
 import Foundation
 import Logging
+import Metrics
+import Prometheus
 import ServiceLifecycle
 import UnixSignals
 
@@ -29,7 +31,9 @@ struct BatonNodeCommand: AsyncParsableCommand {
         var logger = Logger(label: "baton")
         logger[metadataKey: "node"] = "\(self.options.id)"
 
-        let node = try await Node.start(options: self.options, logger: logger)
+        let registry = PrometheusCollectorRegistry()
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+        let node = try await Node.start(options: self.options, metrics: registry, logger: logger)
         try await node.run()
     }
 }

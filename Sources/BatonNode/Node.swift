@@ -10,6 +10,8 @@ import BatonStore
 import BatonWorker
 import Foundation
 import Logging
+import Metrics
+import Prometheus
 import ServiceLifecycle
 
 /// A node's parts wired together, run as one service group. Services stop
@@ -21,7 +23,7 @@ struct Node {
     let redis: RedisClient
     let httpExecutor: HTTPExecutor
 
-    static func start(options: NodeOptions, logger: Logger) async throws -> Node {
+    static func start(options: NodeOptions, metrics: PrometheusCollectorRegistry, logger: Logger) async throws -> Node {
         let mysqlConfiguration: MySQLConfiguration
         let redisConfiguration: RedisConfiguration
         do {
@@ -87,6 +89,7 @@ struct Node {
                 health,
                 try ReflectionService(services: ["baton.v1.TaskService", "baton.v1.AdminService", "grpc.health.v1.Health"]),
             ],
+            interceptors: [RPCMetricsInterceptor()],
             logger: logger
         )
         let http = HTTPEndpointServer(
@@ -97,6 +100,7 @@ struct Node {
                 "/ready": { _ in
                     await health.status() ? .init(body: "ready\n") : .init(status: .serviceUnavailable, body: "MySQL or Redis unreachable\n")
                 },
+                "/metrics": { _ in .init(contentType: "text/plain; version=0.0.4", body: metrics.emitToString()) },
             ],
             logger: logger
         )
@@ -118,6 +122,7 @@ struct Node {
                 ],
                 logger: logger
             ),
+            ClusterGauges(broker: broker, interval: .seconds(5)),
             worker.heartbeat(),
             worker,
             api,

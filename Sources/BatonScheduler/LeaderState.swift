@@ -1,3 +1,4 @@
+import Metrics
 import Synchronization
 
 /// Whether this node leads, under which epoch and lock value. The elector
@@ -37,6 +38,10 @@ public final class LeaderState: Sendable {
             state.term = term
             state.changes += 1
             return Array(state.listeners.values)
+        }
+        if !listeners.isEmpty || term != nil {
+            Gauge(label: "baton_is_leader").record(term == nil ? 0 : 1)
+            Counter(label: "baton_leader_changes_total").increment()
         }
         for listener in listeners { listener.yield(term) }
     }

@@ -4,6 +4,7 @@ import BatonRedis
 import BatonStore
 import Foundation
 import Logging
+import Metrics
 import ServiceLifecycle
 import Synchronization
 
@@ -166,9 +167,13 @@ public final class Worker: Service, Sendable {
         }
         let log = self.taskLogger(task)
         log.info("started attempt \(task.attempt) on worker \(self.configuration.workerID)")
+        Counter(label: "baton_tasks_started_total", dimensions: [("type", task.taskType)]).increment()
         let clock = ContinuousClock.now
         let outcome = await self.outcome(of: task, signal: signal, log: log, startedAt: startedAt)
         let elapsed = ContinuousClock.now - clock
+        Metrics.Timer(label: "baton_task_execution_seconds", dimensions: [("type", task.taskType)]).recordNanoseconds(
+            elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000
+        )
         do {
             try await self.record(outcome, of: task, elapsed: elapsed, log: log)
         } catch {
@@ -236,6 +241,7 @@ public final class Worker: Service, Sendable {
         case .succeeded(let result):
             if try await self.tasks.finishAttempt(task.taskID, attempt: task.attempt, status: .succeeded, result: self.cap(result, self.configuration.maxResultBytes)) {
                 log.info("succeeded in \(took)")
+                Self.count("succeeded", task)
             }
             try await self.broker.finish(workerID: self.configuration.workerID, [(entry, 0)])
         case .failed(let failure):
@@ -244,6 +250,7 @@ public final class Worker: Service, Sendable {
             try await self.fail(task, entry: entry, message: "timed out after \(task.timeoutSeconds) s", retryable: true, final: .timeout, log: log, took: took)
         case .stopped(.cancelled):
             log.info("cancelled while running attempt \(task.attempt); aborted after \(took)")
+            Self.count("cancelled", task)
             try await self.broker.finish(workerID: self.configuration.workerID, [(entry, 0)])
         case .stopped(.shutdown):
             if try await self.tasks.handBack(task.taskID, attempt: task.attempt) {
@@ -268,11 +275,17 @@ public final class Worker: Service, Sendable {
             if try await self.tasks.finishAttempt(task.taskID, attempt: task.attempt, status: .retrying, error: error) {
                 log.warn("\(final == .timeout ? "timed out" : "failed") after \(took): \(message); retry scheduled for \(ISO8601DateFormatter().string(from: at))")
                 due = Int64(at.timeIntervalSince1970 * 1000)
+                Self.count("retried", task)
             }
         } else if try await self.tasks.finishAttempt(task.taskID, attempt: task.attempt, status: final, error: error) {
             log.error("\(final == .timeout ? "timed out" : "failed") after \(took): \(message)")
+            Self.count(final == .timeout ? "timed_out" : "failed", task)
         }
         try await self.broker.finish(workerID: self.configuration.workerID, [(entry, due)])
+    }
+
+    private static func count(_ outcome: String, _ task: TaskRecord) {
+        Counter(label: "baton_tasks_\(outcome)_total", dimensions: [("type", task.taskType)]).increment()
     }
 
     private func cap(_ text: String, _ limit: Int) -> String {
