@@ -200,6 +200,8 @@ let package = Package(
         .executableTarget(
             name: "BatonBench",
             dependencies: [
+                "BatonScheduler",
+                "BatonWorker",
                 "BatonRedis",
                 "BatonMySQL",
                 "BatonAPI",
