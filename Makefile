@@ -36,9 +36,15 @@ status:
 	scripts/dev-services.sh status
 
 ## Benchmarks (release build) against the local servers.
-bench: bench-store
+bench: services
+	$(SWIFT) build -c release --product baton-bench
+	.build/release/baton-bench store
+	.build/release/baton-bench api
+	.build/release/baton-bench dispatch
+	.build/release/baton-bench worker
 
-bench-store: services release
+bench-store: services
+	$(SWIFT) build -c release --product baton-bench
 	.build/release/baton-bench store
 
 clean:

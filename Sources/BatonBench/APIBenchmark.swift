@@ -20,12 +20,7 @@ struct APIBenchmark: AsyncParsableCommand {
         abstract: "CreateTask/s, BatchCreateTasks tasks/s and CreateTask latency at a steady rate, against one node."
     )
 
-    @Option(help: "Redis URL.")
-    var redis = ProcessInfo.processInfo.environment["REDIS_ADDR"] ?? "redis://127.0.0.1:6379/9"
-
-    @Option(help: "MySQL URL.")
-    var mysql = ProcessInfo.processInfo.environment["MYSQL_DSN"]
-        ?? "mysql://baton:\(ProcessInfo.processInfo.environment["BATON_MYSQL_PASSWORD"] ?? "baton-dev-password")@127.0.0.1:3306/baton_test"
+    @OptionGroup var stores: StoreOptions
 
     @Option(help: "CreateTask calls in the throughput run.")
     var creates = 10_000
@@ -46,24 +41,14 @@ struct APIBenchmark: AsyncParsableCommand {
     var seconds = 10
 
     func run() async throws {
-        var logger = Logger(label: "baton-bench")
-        logger.logLevel = .warning
-        let mysql = try MySQLClient(url: self.mysql, logger: logger)
-        try await MySQLMigrator(directory: URL(fileURLWithPath: "sql"), logger: logger).migrate(mysql)
-        var redisConfiguration = try RedisConfiguration(url: self.redis)
-        redisConfiguration.maxConnections = 32
-        let redis = RedisClient(configuration: redisConfiguration, logger: logger)
-        let broker = RedisBroker(redis: redis, keys: RedisKeys(namespace: "bench-\(UUID().uuidString.prefix(8))"))
-        let taskType = "bench_noop_\(Int.random(in: 0..<1_000_000))"
-        let configs = TaskConfigStore(mysql: mysql)
-        try await configs.put(TaskConfigRecord(taskType: taskType, executor: .local, endpoint: "noop", timeoutSeconds: 60, maxRetries: 0, retryBackoffMs: 1000))
-
-        let cache = TaskConfigCache(store: configs)
+        let env = try await BenchEnvironment.make(stores: self.stores)
+        let (logger, broker, taskType) = (env.logger, env.broker, env.taskType)
+        let cache = TaskConfigCache(store: env.configs)
         let hub = EventHub()
         let server = APIServer(
             host: "127.0.0.1",
             port: 0,
-            services: [TaskServiceHandler(nodeID: "bench", tasks: TaskStore(mysql: mysql), configs: cache, broker: broker, hub: hub, logger: logger)],
+            services: [TaskServiceHandler(nodeID: "bench", tasks: env.tasks, configs: cache, broker: broker, hub: hub, logger: logger)],
             logger: logger
         )
         let group = ServiceGroup(services: [server], logger: logger)
@@ -85,12 +70,7 @@ struct APIBenchmark: AsyncParsableCommand {
 
         await group.triggerGracefulShutdown()
         _ = await serving.result
-        try await mysql.execute("DELETE FROM task WHERE task_type = ?", [.string(taskType)])
-        try await mysql.execute("DELETE FROM task_config WHERE task_type = ?", [.string(taskType)])
-        let keys = try await redis.send("KEYS", "\(broker.keys.namespace):*").array ?? []
-        if !keys.isEmpty { try await redis.send(RedisCommand("DEL", keys.compactMap(\.bytes))) }
-        try await redis.shutdown()
-        try await mysql.shutdown()
+        try await env.cleanUp()
     }
 
     private func withClient<T: Sendable>(

@@ -16,14 +16,14 @@ struct BenchEnvironment {
     let taskType: String
     let logger: Logger
 
-    static func make(redis redisURL: String, mysql mysqlURL: String) async throws -> BenchEnvironment {
+    static func make(stores: StoreOptions) async throws -> BenchEnvironment {
         var logger = Logger(label: "baton-bench")
         logger.logLevel = .warning
-        var mysqlConfiguration = try MySQLConfiguration(url: mysqlURL)
+        var mysqlConfiguration = try MySQLConfiguration(url: stores.mysql)
         mysqlConfiguration.maxConnections = 32
         let mysql = MySQLClient(configuration: mysqlConfiguration, logger: logger)
         try await MySQLMigrator(directory: URL(fileURLWithPath: "sql"), logger: logger).migrate(mysql)
-        var redisConfiguration = try RedisConfiguration(url: redisURL)
+        var redisConfiguration = try RedisConfiguration(url: stores.redis)
         redisConfiguration.maxConnections = 32
         let redis = RedisClient(configuration: redisConfiguration, logger: logger)
         let broker = RedisBroker(redis: redis, keys: RedisKeys(namespace: "bench-\(UUID().uuidString.prefix(8))"))

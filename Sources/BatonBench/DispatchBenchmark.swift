@@ -10,15 +10,13 @@ import Foundation
 struct DispatchBenchmark: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "dispatch", abstract: "Leader dispatch throughput, MySQL writes included.")
 
-    @Option var redis = ProcessInfo.processInfo.environment["REDIS_ADDR"] ?? "redis://127.0.0.1:6379/9"
-    @Option var mysql = ProcessInfo.processInfo.environment["MYSQL_DSN"]
-        ?? "mysql://baton:\(ProcessInfo.processInfo.environment["BATON_MYSQL_PASSWORD"] ?? "baton-dev-password")@127.0.0.1:3306/baton_test"
+    @OptionGroup var stores: StoreOptions
     @Option(help: "Tasks to dispatch.") var tasks = 50_000
     @Option(help: "Tasks per dispatch cycle.") var batch = 1000
     @Option(help: "Simulated workers.") var workers = 4
 
     func run() async throws {
-        let env = try await BenchEnvironment.make(redis: self.redis, mysql: self.mysql)
+        let env = try await BenchEnvironment.make(stores: self.stores)
         let created = try await env.createTasks(self.tasks)
         try await env.broker.enqueue(created)
         let keys = env.broker.keys

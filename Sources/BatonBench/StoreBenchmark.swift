@@ -11,12 +11,7 @@ struct StoreBenchmark: AsyncParsableCommand {
         abstract: "Redis ops/s (single, concurrent, pipelined) beside redis-benchmark, and MySQL rows/s."
     )
 
-    @Option(help: "Redis URL.")
-    var redis = ProcessInfo.processInfo.environment["REDIS_ADDR"] ?? "redis://127.0.0.1:6379/9"
-
-    @Option(help: "MySQL URL (a scratch table is created and dropped there).")
-    var mysql = ProcessInfo.processInfo.environment["MYSQL_DSN"]
-        ?? "mysql://baton:\(ProcessInfo.processInfo.environment["BATON_MYSQL_PASSWORD"] ?? "baton-dev-password")@127.0.0.1:3306/baton_test"
+    @OptionGroup var stores: StoreOptions
 
     @Option(help: "Operations per Redis measurement.")
     var redisOperations = 100_000
@@ -49,7 +44,7 @@ struct StoreBenchmark: AsyncParsableCommand {
     }
 
     private func redisBenchmarks(logger: Logger) async throws -> [Throughput] {
-        let client = try RedisClient(url: self.redis, logger: logger)
+        let client = try RedisClient(url: self.stores.redis, logger: logger)
         let operations = self.redisOperations
         let key = "bench:store:\(UUID().uuidString)"
         var results: [Throughput] = []
@@ -89,7 +84,7 @@ struct StoreBenchmark: AsyncParsableCommand {
 
     /// `redis-benchmark -t set` on the same server, plain and with -P 16.
     private func redisBenchmarkReference() -> [(String, Double)] {
-        guard let configuration = try? RedisConfiguration(url: self.redis) else { return [] }
+        guard let configuration = try? RedisConfiguration(url: self.stores.redis) else { return [] }
         var figures: [(String, Double)] = []
         for (label, extra) in [("redis-benchmark SET -c 16", ["-c", "16"]), ("redis-benchmark SET -P 16 -c 1", ["-P", "16", "-c", "1"]), ("redis-benchmark SET -P 16 -c 16", ["-P", "16", "-c", "16"])] {
             let process = Process()
@@ -112,7 +107,7 @@ struct StoreBenchmark: AsyncParsableCommand {
     }
 
     private func mysqlBenchmarks(logger: Logger) async throws -> [Throughput] {
-        let client = try MySQLClient(url: self.mysql, logger: logger)
+        let client = try MySQLClient(url: self.stores.mysql, logger: logger)
         let table = "bench_rows_\(Int.random(in: 0..<1_000_000))"
         try await client.execute(
             """

@@ -11,14 +11,12 @@ import ServiceLifecycle
 struct WorkerBenchmark: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "worker", abstract: "One worker's throughput, queue to SUCCEEDED.")
 
-    @Option var redis = ProcessInfo.processInfo.environment["REDIS_ADDR"] ?? "redis://127.0.0.1:6379/9"
-    @Option var mysql = ProcessInfo.processInfo.environment["MYSQL_DSN"]
-        ?? "mysql://baton:\(ProcessInfo.processInfo.environment["BATON_MYSQL_PASSWORD"] ?? "baton-dev-password")@127.0.0.1:3306/baton_test"
+    @OptionGroup var stores: StoreOptions
     @Option(help: "Tasks to run.") var tasks = 20_000
     @Option(help: "Worker capacity.") var capacity = 64
 
     func run() async throws {
-        let env = try await BenchEnvironment.make(redis: self.redis, mysql: self.mysql)
+        let env = try await BenchEnvironment.make(stores: self.stores)
         var configuration = WorkerConfiguration(nodeID: "bench")
         configuration.capacity = self.capacity
         let created = try await env.createTasks(self.tasks)
