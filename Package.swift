@@ -233,7 +233,13 @@ let package = Package(
         ),
         .testTarget(
             name: "BatonEndToEndTests",
-            dependencies: ["BatonClient", "BatonProto", "BatonTestSupport", .product(name: "GRPCCore", package: "grpc-swift-2")]
+            dependencies: [
+                "BatonClient", "BatonProto", "BatonTestSupport", "BatonHTTP",
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
         ),
         .testTarget(
             name: "BatonAPITests",

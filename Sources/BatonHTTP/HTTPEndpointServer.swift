@@ -65,6 +65,9 @@ public final class HTTPEndpointServer: Service, Sendable {
                         group.addTask { await self.serve(connection) }
                     }
                 }
+                // No longer accepting: end idle keep-alive connections too,
+                // rather than wait for their clients to close them.
+                group.cancelAll()
             }
         } onGracefulShutdown: {
             channel.channel.close(promise: nil)

@@ -17,6 +17,28 @@ import UnixSignals
 
 @main
 struct BatonNodeCommand: AsyncParsableCommand {
+    /// A bad flag or value: one line on stderr and exit code 2.
+    static func main() async {
+        let command: BatonNodeCommand
+        do {
+            command = try Self.parse()
+        } catch {
+            let code = Self.exitCode(for: error)
+            if code == .success {
+                Self.exit(withError: error)  // --help, --version
+            }
+            let message = Self.message(for: error).split(separator: "\n").first.map(String.init) ?? "invalid arguments"
+            FileHandle.standardError.write(Data("baton-node: \(message)\n".utf8))
+            Foundation.exit(2)
+        }
+        do {
+            try await command.run()
+        } catch {
+            FileHandle.standardError.write(Data("baton-node: \(error)\n".utf8))
+            Foundation.exit(1)
+        }
+    }
+
     static let configuration = CommandConfiguration(
         commandName: "baton-node",
         abstract: "One node of a Baton cluster: API, elector, dispatcher, recoverer, worker and HTTP endpoints."

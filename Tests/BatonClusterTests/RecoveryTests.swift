@@ -110,3 +110,35 @@ final class RecoveryTests: XCTestCase {
         XCTAssertEqual(Set(queue), Set(soon.map(\.taskID)))
     }
 }
+
+final class TimeoutRecoveryTests: XCTestCase {
+    func testOverdueRunningTasksRetryOrTimeOut() async throws {
+        let harness = try await SchedulerHarness()
+        let keys = harness.keys
+        let retrying = try await harness.type("overdue_retry", retries: 1)
+        let final = try await harness.type("overdue_final")
+        let a = try await harness.create(1, type: retrying)[0]
+        let b = try await harness.create(1, type: final)[0]
+        try await harness.mysql.execute("UPDATE task SET max_retries = 1, timeout_seconds = 1 WHERE task_id = ?", [.string(a.taskID)])
+        try await harness.mysql.execute("UPDATE task SET timeout_seconds = 1 WHERE task_id = ?", [.string(b.taskID)])
+        // A worker started both long ago and went silent.
+        let longAgo = Date().addingTimeInterval(-60).roundedToMicroseconds
+        _ = try await harness.tasks.start([a.taskID, b.taskID], workerID: "silent", now: longAgo)
+        try await harness.redis.send("DEL", keys.normalQueue)
+        try await harness.redis.send("RPUSH", keys.workerInFlight("silent"), QueueEntry(a).member, QueueEntry(b).member)
+
+        let recoverer = TimeoutRecoverer(broker: harness.broker, tasks: harness.tasks, configs: TaskConfigCache(store: harness.configs), logger: harness.logger)
+        let recovered = try await recoverer.recoverOnce()
+        XCTAssertEqual(recovered, 2)
+        let first = try await harness.tasks.task(a.taskID)!
+        let second = try await harness.tasks.task(b.taskID)!
+        XCTAssertEqual(first.status, .retrying)
+        XCTAssertEqual(second.status, .timeout)
+        XCTAssertNotNil(second.finishedAt)
+        let delayed = try await harness.redis.send("ZRANGE", keys.delayed, 0, -1).array?.compactMap(\.string)
+        XCTAssertEqual(delayed, [QueueEntry(a).member])
+        let inFlight = try await harness.list(keys.workerInFlight("silent"))
+        XCTAssertEqual(inFlight, [])
+        try await harness.shutdown()
+    }
+}
