@@ -4,7 +4,7 @@ export PATH := $(PATH):/opt/swift/usr/bin:/usr/sbin:/sbin
 
 SWIFT ?= swift
 
-.PHONY: test build release services stop-services status bench bench-store clean run-cluster run-client
+.PHONY: test build release services stop-services status bench bench-parts bench-store clean run-cluster run-client
 
 ## Starts Redis and MariaDB (installing what is missing), builds, runs every test.
 test: services
@@ -35,8 +35,14 @@ stop-services:
 status:
 	scripts/dev-services.sh status
 
-## Benchmarks (release build) against the local servers.
+## End-to-end benchmark (release build) against a fresh local three-node cluster.
 bench: services
+	$(SWIFT) build -c release --product baton-bench
+	scripts/cluster.sh start
+	.build/release/baton-bench e2e; status=$$?; scripts/cluster.sh stop; exit $$status
+
+## Component benchmarks (release build) against the local servers.
+bench-parts: services
 	$(SWIFT) build -c release --product baton-bench
 	.build/release/baton-bench store
 	.build/release/baton-bench api

@@ -200,6 +200,7 @@ let package = Package(
         .executableTarget(
             name: "BatonBench",
             dependencies: [
+                "BatonClient",
                 "BatonScheduler",
                 "BatonWorker",
                 "BatonRedis",
@@ -213,6 +214,7 @@ let package = Package(
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ]
         ),
 

@@ -1,0 +1,141 @@
+import ArgumentParser
+import BatonClient
+import BatonProto
+import Foundation
+import GRPCCore
+import SwiftProtobuf
+
+/// `baton-bench e2e`: a running cluster (default: the three local nodes),
+/// end to end: throughput of noop tasks, latency at a steady rate, and
+/// queue wait of high vs normal under saturation.
+struct EndToEndBenchmark: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "e2e", abstract: "End-to-end throughput, latency and priority against a running cluster.")
+
+    @Option(help: "Nodes, host:port, comma-separated.") var servers = "127.0.0.1:9091,127.0.0.1:9092,127.0.0.1:9093"
+    @Option(help: "Tasks in the throughput run.") var tasks = 20_000
+    @Option(help: "Concurrent submitters in the throughput run.") var clients = 6
+    @Option(help: "Steady rate of the latency run (tasks/s).") var rate = 200
+    @Option(help: "Length of the latency run (s).") var seconds = 30
+    @Option(help: "Task type to run (a local noop by default).") var taskType = "noop"
+
+    func run() async throws {
+        let nodes = try self.servers.split(separator: ",").map { entry -> (String, Int) in
+            let parts = entry.split(separator: ":")
+            guard parts.count == 2, let port = Int(parts[1]) else { throw ValidationError("--servers takes host:port,…") }
+            return (String(parts[0]), port)
+        }
+        let (created, finished) = try await self.throughput(nodes)
+        let (rpc, started, done) = try await self.latency(nodes[0])
+        let (high, normal) = try await self.priority(nodes)
+        print("\nbaton-bench e2e (\(nodes.count) nodes, \(ProcessInfo.processInfo.activeProcessorCount) cores)")
+        print(created.line)
+        print(finished.line)
+        print("steady \(self.rate)/s, CreateTask RPC:  \(rpc.summary)")
+        print("steady \(self.rate)/s, created→started: \(started.summary)")
+        print("steady \(self.rate)/s, created→finished: \(done.summary)")
+        print("saturated, queue wait high:   \(high.summary)")
+        print("saturated, queue wait normal: \(normal.summary)")
+        print(
+            "BENCH e2e create_per_s=\(Int(created.perSecond)) e2e_per_s=\(Int(finished.perSecond)) "
+                + "rpc_p99_ms=\(Latencies.ms(rpc.percentile(99))) started_p50_ms=\(Latencies.ms(started.percentile(50))) "
+                + "started_p99_ms=\(Latencies.ms(started.percentile(99))) finished_p99_ms=\(Latencies.ms(done.percentile(99))) "
+                + "wait_high_p95_ms=\(Latencies.ms(high.percentile(95))) wait_normal_p95_ms=\(Latencies.ms(normal.percentile(95)))"
+        )
+    }
+
+    private func succeeded(_ node: (String, Int)) async throws -> Int64 {
+        try await withBatonClient(host: node.0, port: node.1) { try await $0.stats().tasksByStatus["TASK_STATUS_SUCCEEDED"] ?? 0 }
+    }
+
+    /// Batches of 500 from several clients spread over the nodes; then waits until all succeeded.
+    private func throughput(_ nodes: [(String, Int)]) async throws -> (Throughput, Throughput) {
+        let before = try await self.succeeded(nodes[0])
+        let perClient = self.tasks / self.clients / 500
+        let total = perClient * self.clients * 500
+        let type = self.taskType
+        let request = Baton_V1_BatchCreateTasksRequest.with { $0.tasks = Array(repeating: .with { $0.taskType = type }, count: 500) }
+        let started = ContinuousClock.now
+        let created = try await Throughput.measureConcurrently("created (BatchCreateTasks x500)", operations: total, concurrency: self.clients) { index in
+            let node = nodes[index % nodes.count]
+            try await withBatonClient(host: node.0, port: node.1) { client in
+                for _ in 0..<perClient { _ = try await client.tasks.batchCreateTasks(request) }
+            }
+        }
+        while try await self.succeeded(nodes[0]) < before + Int64(total) {
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        return (created, Throughput(label: "end to end (created → SUCCEEDED)", operations: total, elapsed: ContinuousClock.now - started))
+    }
+
+    /// Opens CreateTask calls at a fixed rate; then reads each task's timestamps.
+    private func latency(_ node: (String, Int)) async throws -> (Latencies, Latencies, Latencies) {
+        let total = self.rate * self.seconds
+        let interval = Duration.nanoseconds(1_000_000_000 / self.rate)
+        let rpc = LatencyBox()
+        let ids = IDBox()
+        let type = self.taskType
+        try await withBatonClient(host: node.0, port: node.1) { client in
+            try await withThrowingDiscardingTaskGroup { group in
+                let start = ContinuousClock.now
+                for index in 0..<total {
+                    let due = start + interval * index
+                    try await Task.sleep(until: due, clock: .continuous)
+                    group.addTask {
+                        let task = try await client.createTask(type: type)
+                        var one = Latencies()
+                        one.record(ContinuousClock.now - due)
+                        rpc.add(one)
+                        ids.add(task.taskID)
+                    }
+                }
+            }
+        }
+        try await Task.sleep(for: .seconds(1))
+        let (started, finished) = try await self.timestamps(ids.value, node: node)
+        return (rpc.value, started, finished)
+    }
+
+    /// Saturates the cluster with normal tasks, then measures how long high and normal probes wait.
+    private func priority(_ nodes: [(String, Int)]) async throws -> (Latencies, Latencies) {
+        let node = nodes[0]
+        let type = self.taskType
+        let (high, normal) = try await withBatonClient(host: node.0, port: node.1) { client in
+            for _ in 0..<20 {
+                _ = try await client.tasks.batchCreateTasks(.with { $0.tasks = Array(repeating: .with { $0.taskType = type }, count: 500) })
+            }
+            var high: [String] = []
+            var normal: [String] = []
+            for _ in 0..<100 {
+                high.append(try await client.createTask(type: type, priority: .high).taskID)
+                normal.append(try await client.createTask(type: type).taskID)
+            }
+            return (high, normal)
+        }
+        try await withBatonClient(host: node.0, port: node.1) { client in
+            for id in normal + high { _ = try await client.waitForTask(id, timeout: .seconds(120)) }
+        }
+        return (try await self.timestamps(high, node: node).0, try await self.timestamps(normal, node: node).0)
+    }
+
+    private func timestamps(_ ids: [String], node: (String, Int)) async throws -> (Latencies, Latencies) {
+        try await withBatonClient(host: node.0, port: node.1) { client in
+            var started = Latencies()
+            var finished = Latencies()
+            for id in ids {
+                let task = try await client.waitForTask(id, timeout: .seconds(120))
+                let created = task.createdAt.date
+                started.record(.milliseconds(Int64(task.startedAt.date.timeIntervalSince(created) * 1_000_000) / 1000))
+                finished.record(.milliseconds(Int64(task.finishedAt.date.timeIntervalSince(created) * 1_000_000) / 1000))
+            }
+            return (started, finished)
+        }
+    }
+}
+
+/// Task ids gathered from concurrent calls.
+final class IDBox: @unchecked Sendable {
+    private var ids: [String] = []
+    private let lock = NSLock()
+    func add(_ id: String) { self.lock.withLock { self.ids.append(id) } }
+    var value: [String] { self.lock.withLock { self.ids } }
+}
