@@ -24,6 +24,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-protobuf.git", from: "1.39.0"),
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
     ],
     targets: [
@@ -135,6 +136,7 @@ let package = Package(
         .target(
             name: "BatonAPI",
             dependencies: [
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 "BatonProto",
                 "BatonModel",
@@ -166,6 +168,7 @@ let package = Package(
         .executableTarget(
             name: "BatonNode",
             dependencies: [
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 "BatonAPI", "BatonBroker", "BatonHTTP", "BatonModel", "BatonMySQL", "BatonRedis",
@@ -247,6 +250,7 @@ let package = Package(
             name: "BatonAPITests",
             dependencies: [
                 "BatonAPI", "BatonBroker", "BatonModel", "BatonStore", "BatonProto", "BatonTestSupport", "BatonWorker",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

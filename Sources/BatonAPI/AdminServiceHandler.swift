@@ -42,7 +42,10 @@ public struct AdminServiceHandler: Baton_V1_AdminService.SimpleServiceProtocol {
         }
         self.logger.info(
             "task type configured",
-            metadata: ["task_type": "\(record.taskType)", "executor": "\(record.executor.rawValue)", "enabled": "\(record.enabled)"]
+            metadata: [
+                "task_type": "\(record.taskType)", "executor": "\(record.executor.rawValue)", "enabled": "\(record.enabled)",
+                "by": "\(Caller.description)",
+            ]
         )
         return Baton_V1_TaskConfig(record)
     }

@@ -30,6 +30,9 @@ struct TaskConfigValidator: Sendable {
                 throw RPCErrorBox("config.endpoint must be host:port")
             }
         }
+        if executor != .local, let allowed = self.limits.executorAllowedHosts, !allowed.contains(Self.host(of: config.endpoint, executor: executor)) {
+            throw RPCErrorBox("config.endpoint host is not in this cluster's executor allow-list")
+        }
         guard (1...self.limits.maxTimeoutSeconds).contains(Int(config.timeoutSeconds)) else {
             throw RPCErrorBox("config.timeout_seconds must be 1-\(self.limits.maxTimeoutSeconds)")
         }
@@ -74,6 +77,12 @@ struct TaskConfigValidator: Sendable {
             let host = url.host, !host.isEmpty, url.user == nil
         else { return false }
         return !text.contains(where: \.isWhitespace)
+    }
+
+    static func host(of endpoint: String, executor: TaskConfigRecord.Executor) -> String {
+        if executor == .http { return URL(string: endpoint)?.host?.lowercased() ?? "" }
+        guard let colon = endpoint.lastIndex(of: ":") else { return endpoint.lowercased() }
+        return endpoint[..<colon].trimmingCharacters(in: CharacterSet(charactersIn: "[]")).lowercased()
     }
 
     static func isHostPort(_ text: String) -> Bool {

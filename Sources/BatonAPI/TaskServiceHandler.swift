@@ -247,8 +247,10 @@ public struct TaskServiceHandler: Baton_V1_TaskService.SimpleServiceProtocol {
         } catch {
             self.logger.warning("cancel signal not sent", metadata: ["task_id": "\(task.taskID)", "error": "\(error)"])
         }
+        // Audit: who cancelled, by key id (never the key).
+        self.logger.info("task cancelled", metadata: ["task_id": "\(task.taskID)", "by": "\(Caller.description)"])
         try? await self.tasks.appendLogs([
-            TaskLogRecord(taskID: task.taskID, attempt: task.attempt, workerID: "", level: "INFO", message: reason, createdAt: Date())
+            TaskLogRecord(taskID: task.taskID, attempt: task.attempt, workerID: "", level: "INFO", message: Caller.keyID.map { "\(reason) (by key \($0))" } ?? reason, createdAt: Date())
         ])
         return .with { $0.task = Baton_V1_Task(task) }
     }

@@ -104,13 +104,16 @@ extension Baton_V1_TaskStatus {
 }
 
 /// Connects to `host:port`, runs `body` with a client, and closes the connection.
+/// With `apiKey`, every call carries `authorization: Bearer <key>`.
 public func withBatonClient<T: Sendable>(
     host: String,
     port: Int,
+    apiKey: String? = nil,
     _ body: @Sendable (BatonClient) async throws -> T
 ) async throws -> T {
     try await withGRPCClient(
-        transport: .http2NIOPosix(target: .dns(host: host, port: port), transportSecurity: .plaintext)
+        transport: .http2NIOPosix(target: .dns(host: host, port: port), transportSecurity: .plaintext),
+        interceptors: apiKey.map { [BearerTokenInterceptor(key: $0)] } ?? []
     ) { client in
         try await body(BatonClient(client))
     }

@@ -25,11 +25,14 @@ struct ServerOptions: ParsableArguments {
     @Flag(help: "Print JSON instead of text.")
     var json = false
 
+    @Option(help: "API key (default: $BATON_API_KEY).")
+    var apiKey = ProcessInfo.processInfo.environment["BATON_API_KEY"]
+
     func connect<T: Sendable>(_ body: @Sendable (BatonClient) async throws -> T) async throws -> T {
         let parts = self.server.split(separator: ":")
         guard parts.count == 2, let port = Int(parts[1]) else { throw ValidationError("--server must be host:port") }
         do {
-            return try await withBatonClient(host: String(parts[0]), port: port, body)
+            return try await withBatonClient(host: String(parts[0]), port: port, apiKey: self.apiKey, body)
         } catch let error as RPCError {
             throw CLIError("\(error.code): \(error.message)")
         }

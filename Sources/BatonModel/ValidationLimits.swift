@@ -17,6 +17,8 @@ public struct ValidationLimits: Sendable {
     public var maxRetryBackoffMs = 3_600_000
     public var maxConcurrency = 1_000_000
     public var maxRateLimitPerSecond = 1_000_000
+    /// Hosts http and grpc executors may call; nil allows any.
+    public var executorAllowedHosts: Set<String>?
 
     public init() {}
 

@@ -9,6 +9,7 @@ import BatonScheduler
 import BatonStore
 import BatonWorker
 import Foundation
+import GRPCCore
 import Logging
 import Metrics
 import Prometheus
@@ -80,6 +81,15 @@ struct Node {
         )
 
         let health = HealthService(mysql: mysql, broker: broker)
+        var interceptors: [any ServerInterceptor] = [RPCMetricsInterceptor()]
+        if let path = options.apiKeysPath {
+            let keys: APIKeys
+            do { keys = try APIKeys(contentsOf: path) } catch { throw ValidationError("--api-keys-file: \(error)") }
+            interceptors.append(AuthInterceptor(keys: keys))
+            logger.info("API keys required", metadata: ["keys": "\(keys.entries.count)"])
+        } else {
+            logger.warning("no --api-keys-file: the API is open to anyone who can reach it")
+        }
         let api = APIServer(
             host: options.host,
             port: options.grpcPort,
@@ -89,7 +99,7 @@ struct Node {
                 health,
                 try ReflectionService(services: ["baton.v1.TaskService", "baton.v1.AdminService", "grpc.health.v1.Health"]),
             ],
-            interceptors: [RPCMetricsInterceptor()],
+            interceptors: interceptors,
             logger: logger
         )
         let http = HTTPEndpointServer(

@@ -72,6 +72,12 @@ struct NodeOptions: ParsableArguments {
     @Option(help: "Folder of the node's log files.")
     var logDir = "logs"
 
+    @Option(help: "API keys file: lines `<key-id> <role> <key|sha256:hex>` (role admin, submitter or viewer). Default: $BATON_API_KEYS_FILE; without one the node runs open.")
+    var apiKeysFile: String?
+
+    @Option(help: "Hosts http and grpc executors may call, comma-separated (default: any).")
+    var executorAllowHosts = ""
+
     @Option(help: "Largest payload in bytes.")
     var maxPayloadBytes = 1 << 20
 
@@ -125,12 +131,18 @@ struct NodeOptions: ParsableArguments {
             ?? "mysql://baton:\(ProcessInfo.processInfo.environment["BATON_MYSQL_PASSWORD"] ?? "baton-dev-password")@127.0.0.1:3306/baton"
     }
 
+    var apiKeysPath: String? {
+        self.apiKeysFile ?? ProcessInfo.processInfo.environment["BATON_API_KEYS_FILE"].flatMap { $0.isEmpty ? nil : $0 }
+    }
+
     var limits: ValidationLimits {
         var limits = ValidationLimits()
         limits.maxPayloadBytes = self.maxPayloadBytes
         limits.maxBatchSize = self.maxBatchSize
         limits.maxTimeoutSeconds = self.maxTimeoutSeconds
         limits.maxRetries = self.maxRetries
+        let hosts = self.executorAllowHosts.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
+        limits.executorAllowedHosts = hosts.isEmpty ? nil : Set(hosts)
         return limits
     }
 }

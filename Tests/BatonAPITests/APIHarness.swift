@@ -26,7 +26,7 @@ final class APIHarness: Sendable {
     private let services: ServiceGroup
     private let logger = Logger(label: "api-test")
 
-    init(redisURL: String = TestEnvironment.redisURL) async throws {
+    init(redisURL: String = TestEnvironment.redisURL, keys: APIKeys? = nil, limits: ValidationLimits = ValidationLimits()) async throws {
         self.mysql = try MySQLClient(url: TestEnvironment.mysqlURL, logger: self.logger)
         try await MySQLMigrator(directory: TestEnvironment.migrationsDirectory, logger: self.logger).migrate(self.mysql)
         var redisConfiguration = try RedisConfiguration(url: redisURL)
@@ -45,12 +45,13 @@ final class APIHarness: Sendable {
             services: [
                 TaskServiceHandler(
                     nodeID: "test-node", tasks: tasks, configs: cache, broker: self.broker, hub: self.hub,
-                    logger: self.logger, watchFallback: .milliseconds(200)
+                    limits: limits, logger: self.logger, watchFallback: .milliseconds(200)
                 ),
-                AdminServiceHandler(store: configStore, cache: cache, broker: self.broker, logger: self.logger),
+                AdminServiceHandler(store: configStore, cache: cache, broker: self.broker, limits: limits, logger: self.logger),
                 HealthService(mysql: self.mysql, broker: self.broker, watchInterval: .milliseconds(100)),
                 try ReflectionService(services: ["baton.v1.TaskService", "baton.v1.AdminService", "grpc.health.v1.Health"]),
             ],
+            interceptors: keys.map { [AuthInterceptor(keys: $0)] } ?? [],
             logger: self.logger
         )
         self.services = ServiceGroup(
@@ -70,9 +71,9 @@ final class APIHarness: Sendable {
     func taskType(_ name: String) -> String { "\(self.taskTypePrefix)_\(name)" }
 
     /// Configures a local task type through AdminService.
-    func configure(_ name: String, enabled: Bool = true, timeout: Int32 = 30, retries: Int32 = 2) async throws -> String {
+    func configure(_ name: String, enabled: Bool = true, timeout: Int32 = 30, retries: Int32 = 2, apiKey: String? = nil) async throws -> String {
         let type = self.taskType(name)
-        try await self.withClient { _, admin in
+        try await self.withClient(apiKey: apiKey) { _, admin in
             _ = try await admin.putTaskConfig(
                 .with {
                     $0.config = .with {
@@ -90,11 +91,13 @@ final class APIHarness: Sendable {
     }
 
     func withClient<T: Sendable>(
+        apiKey: String? = nil,
         _ body: @Sendable (Baton_V1_TaskService.Client<HTTP2ClientTransport.Posix>, Baton_V1_AdminService.Client<HTTP2ClientTransport.Posix>) async throws -> T
     ) async throws -> T {
         let port = try await self.server.listeningPort()
         return try await withGRPCClient(
-            transport: .http2NIOPosix(target: .ipv4(address: "127.0.0.1", port: port), transportSecurity: .plaintext)
+            transport: .http2NIOPosix(target: .ipv4(address: "127.0.0.1", port: port), transportSecurity: .plaintext),
+            interceptors: apiKey.map { [TestBearer(key: $0)] } ?? []
         ) { client in
             try await body(Baton_V1_TaskService.Client(wrapping: client), Baton_V1_AdminService.Client(wrapping: client))
         }
@@ -121,5 +124,20 @@ final class APIHarness: Sendable {
         await self.services.triggerGracefulShutdown()
         try await self.redis.shutdown()
         try await self.mysql.shutdown()
+    }
+}
+
+/// Sends `authorization: Bearer <key>`.
+struct TestBearer: ClientInterceptor {
+    let key: String
+
+    func intercept<Input: Sendable, Output: Sendable>(
+        request: StreamingClientRequest<Input>,
+        context: ClientContext,
+        next: (StreamingClientRequest<Input>, ClientContext) async throws -> StreamingClientResponse<Output>
+    ) async throws -> StreamingClientResponse<Output> {
+        var request = request
+        request.metadata.replaceOrAddString("Bearer \(self.key)", forKey: "authorization")
+        return try await next(request, context)
     }
 }

@@ -1,0 +1,74 @@
+import Crypto
+import Foundation
+
+/// The keys a node accepts, from a file of lines `<key-id> <role> <key>`,
+/// where key is the key itself or `sha256:<64 hex digits>` of it; `#` starts
+/// a comment. Only digests are kept in memory.
+public struct APIKeys: Sendable {
+    public struct Entry: Sendable {
+        public var id: String
+        public var role: Role
+        var digest: [UInt8]
+    }
+
+    public struct ParseError: Error, CustomStringConvertible {
+        public var description: String
+    }
+
+    public let entries: [Entry]
+
+    public init(text: String) throws(ParseError) {
+        var entries: [Entry] = []
+        for (number, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let line = rawLine.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
+            let fields = line.split(whereSeparator: \.isWhitespace)
+            if fields.isEmpty { continue }
+            guard fields.count == 3 else { throw ParseError(description: "line \(number + 1): expected `<key-id> <role> <key>`") }
+            guard let role = Role(rawValue: String(fields[1])) else {
+                throw ParseError(description: "line \(number + 1): role must be admin, submitter or viewer")
+            }
+            let key = fields[2]
+            let digest: [UInt8]
+            if key.hasPrefix("sha256:") {
+                let hex = key.dropFirst("sha256:".count)
+                guard hex.count == 64, let bytes = Self.bytes(fromHex: hex) else {
+                    throw ParseError(description: "line \(number + 1): sha256: needs 64 hex digits")
+                }
+                digest = bytes
+            } else {
+                digest = Array(SHA256.hash(data: Array(key.utf8)))
+            }
+            entries.append(Entry(id: String(fields[0]), role: role, digest: digest))
+        }
+        guard !entries.isEmpty else { throw ParseError(description: "the key file holds no keys") }
+        self.entries = entries
+    }
+
+    public init(contentsOf path: String) throws {
+        try self.init(text: String(contentsOfFile: path, encoding: .utf8))
+    }
+
+    /// The entry whose key this is. Every entry is compared in full, in constant time.
+    public func entry(forKey key: String) -> Entry? {
+        let digest = Array(SHA256.hash(data: Array(key.utf8)))
+        var found: Entry?
+        for entry in self.entries {
+            var difference: UInt8 = 0
+            for (a, b) in zip(entry.digest, digest) { difference |= a ^ b }
+            if difference == 0 && found == nil { found = entry }
+        }
+        return found
+    }
+
+    private static func bytes(fromHex hex: Substring) -> [UInt8]? {
+        var bytes: [UInt8] = []
+        var index = hex.startIndex
+        while index < hex.endIndex {
+            let next = hex.index(index, offsetBy: 2)
+            guard let byte = UInt8(hex[index..<next], radix: 16) else { return nil }
+            bytes.append(byte)
+            index = next
+        }
+        return bytes
+    }
+}
