@@ -249,7 +249,7 @@ let package = Package(
         .testTarget(
             name: "BatonAPITests",
             dependencies: [
-                "BatonAPI", "BatonBroker", "BatonModel", "BatonStore", "BatonProto", "BatonTestSupport", "BatonWorker",
+                "BatonAPI", "BatonBroker", "BatonModel", "BatonStore", "BatonProto", "BatonTestSupport", "BatonWorker", "BatonClient",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),

@@ -15,11 +15,12 @@ public final class APIServer: Service, Sendable {
         port: Int,
         services: [any RegistrableRPCService],
         interceptors: [any ServerInterceptor] = [],
+        tls: ServerTLS? = nil,
         logger: Logger
     ) {
         self.transport = HTTP2ServerTransport.Posix(
             address: .ipv4(host: host, port: port),
-            transportSecurity: .plaintext,
+            transportSecurity: tls?.transportSecurity ?? .plaintext,
             config: .defaults
         )
         self.server = GRPCServer(transport: self.transport, services: services, interceptors: interceptors)

@@ -109,10 +109,11 @@ public func withBatonClient<T: Sendable>(
     host: String,
     port: Int,
     apiKey: String? = nil,
+    tls: ClientTLS? = nil,
     _ body: @Sendable (BatonClient) async throws -> T
 ) async throws -> T {
     try await withGRPCClient(
-        transport: .http2NIOPosix(target: .dns(host: host, port: port), transportSecurity: .plaintext),
+        transport: .http2NIOPosix(target: .dns(host: host, port: port), transportSecurity: tls?.transportSecurity ?? .plaintext),
         interceptors: apiKey.map { [BearerTokenInterceptor(key: $0)] } ?? []
     ) { client in
         try await body(BatonClient(client))

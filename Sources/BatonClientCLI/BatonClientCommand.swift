@@ -28,11 +28,28 @@ struct ServerOptions: ParsableArguments {
     @Option(help: "API key (default: $BATON_API_KEY).")
     var apiKey = ProcessInfo.processInfo.environment["BATON_API_KEY"]
 
+    @Flag(help: "Connect with TLS.")
+    var tls = false
+
+    @Option(help: "CA certificate (PEM) to trust instead of the system's; implies --tls.")
+    var caCert: String?
+
+    @Option(help: "Client certificate (PEM) for mutual TLS; implies --tls.")
+    var clientCert: String?
+
+    @Option(help: "Client private key (PEM) for mutual TLS.")
+    var clientKey: String?
+
+    var clientTLS: ClientTLS? {
+        guard self.tls || self.caCert != nil || self.clientCert != nil else { return nil }
+        return ClientTLS(caCertificatePath: self.caCert, certificatePath: self.clientCert, keyPath: self.clientKey)
+    }
+
     func connect<T: Sendable>(_ body: @Sendable (BatonClient) async throws -> T) async throws -> T {
         let parts = self.server.split(separator: ":")
         guard parts.count == 2, let port = Int(parts[1]) else { throw ValidationError("--server must be host:port") }
         do {
-            return try await withBatonClient(host: String(parts[0]), port: port, apiKey: self.apiKey, body)
+            return try await withBatonClient(host: String(parts[0]), port: port, apiKey: self.apiKey, tls: self.clientTLS, body)
         } catch let error as RPCError {
             throw CLIError("\(error.code): \(error.message)")
         }

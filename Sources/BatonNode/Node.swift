@@ -100,6 +100,7 @@ struct Node {
                 try ReflectionService(services: ["baton.v1.TaskService", "baton.v1.AdminService", "grpc.health.v1.Health"]),
             ],
             interceptors: interceptors,
+            tls: options.tlsCert.map { ServerTLS(certificatePath: $0, keyPath: options.tlsKey ?? "", clientCAPath: options.tlsCaCert) },
             logger: logger
         )
         let http = HTTPEndpointServer(

@@ -75,6 +75,15 @@ struct NodeOptions: ParsableArguments {
     @Option(help: "API keys file: lines `<key-id> <role> <key|sha256:hex>` (role admin, submitter or viewer). Default: $BATON_API_KEYS_FILE; without one the node runs open.")
     var apiKeysFile: String?
 
+    @Option(help: "TLS certificate (PEM) the gRPC server offers; with --tls-key turns TLS on.")
+    var tlsCert: String?
+
+    @Option(help: "TLS private key (PEM) of --tls-cert.")
+    var tlsKey: String?
+
+    @Option(help: "CA (PEM) for mutual TLS: only clients with a certificate it signed connect.")
+    var tlsCaCert: String?
+
     @Option(help: "Hosts http and grpc executors may call, comma-separated (default: any).")
     var executorAllowHosts = ""
 
@@ -106,6 +115,8 @@ struct NodeOptions: ParsableArguments {
         guard ["text", "json"].contains(self.logFormat) else { throw ValidationError("--log-format must be text or json") }
         guard self.parsedLogLevel != nil else { throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical") }
         _ = try self.weights
+        guard (self.tlsCert == nil) == (self.tlsKey == nil) else { throw ValidationError("--tls-cert and --tls-key go together") }
+        guard self.tlsCaCert == nil || self.tlsCert != nil else { throw ValidationError("--tls-ca-cert needs --tls-cert and --tls-key") }
         guard ValidationLimits().isValidTaskType(self.id) else { throw ValidationError("--id must match [A-Za-z0-9_.:-]{1,64}") }
     }
 

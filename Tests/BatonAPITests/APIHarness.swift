@@ -26,7 +26,9 @@ final class APIHarness: Sendable {
     private let services: ServiceGroup
     private let logger = Logger(label: "api-test")
 
-    init(redisURL: String = TestEnvironment.redisURL, keys: APIKeys? = nil, limits: ValidationLimits = ValidationLimits()) async throws {
+    init(
+        redisURL: String = TestEnvironment.redisURL, keys: APIKeys? = nil, limits: ValidationLimits = ValidationLimits(), tls: ServerTLS? = nil
+    ) async throws {
         self.mysql = try MySQLClient(url: TestEnvironment.mysqlURL, logger: self.logger)
         try await MySQLMigrator(directory: TestEnvironment.migrationsDirectory, logger: self.logger).migrate(self.mysql)
         var redisConfiguration = try RedisConfiguration(url: redisURL)
@@ -52,6 +54,7 @@ final class APIHarness: Sendable {
                 try ReflectionService(services: ["baton.v1.TaskService", "baton.v1.AdminService", "grpc.health.v1.Health"]),
             ],
             interceptors: keys.map { [AuthInterceptor(keys: $0)] } ?? [],
+            tls: tls,
             logger: self.logger
         )
         self.services = ServiceGroup(
