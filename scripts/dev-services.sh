@@ -10,6 +10,7 @@
 #   BATON_MYSQL_PORT         local MariaDB port (default 3306)
 #   BATON_MYSQL_PASSWORD     password of the `baton` user (default: a dev value)
 #   BATON_RUN_DIR            where data, sockets, pids and logs go (default .run)
+#   BATON_MYSQL_SSL_DIR      a folder with ca.pem, server.pem, server.key: MariaDB offers TLS
 #
 # `start redis|mysql` and `stop redis|mysql` handle one server (tests use them
 # to stop and restart a private server).
@@ -126,7 +127,9 @@ start_mysql() {
       --skip-name-resolve --max-connections=1000 \
       --innodb-buffer-pool-size=256M --innodb-log-file-size=256M \
       --innodb-flush-log-at-trx-commit="${BATON_MYSQL_FLUSH:-2}" \
-      --character-set-server=utf8mb4 --collation-server=utf8mb4_bin >/dev/null 2>&1 &
+      --character-set-server=utf8mb4 --collation-server=utf8mb4_bin \
+      ${BATON_MYSQL_SSL_DIR:+--ssl-cert=$BATON_MYSQL_SSL_DIR/server.pem --ssl-key=$BATON_MYSQL_SSL_DIR/server.key --ssl-ca=$BATON_MYSQL_SSL_DIR/ca.pem} \
+      >/dev/null 2>&1 &
     for _ in $(seq 1 300); do
       mariadb-admin --no-defaults --socket="$MYSQL_SOCKET" -uroot ping >/dev/null 2>&1 && break
       sleep 0.1

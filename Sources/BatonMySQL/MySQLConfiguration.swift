@@ -11,6 +11,10 @@ public struct MySQLConfiguration: Sendable {
     /// Read and write timeouts of one statement's round trip.
     public var ioTimeout: Duration
     public var maxConnections: Int
+    /// Encrypt the connection (refuse a server without TLS).
+    public var tls: Bool = false
+    /// CA (PEM) that signed the server's certificate; with it the server's certificate is verified.
+    public var tlsCAPath: String?
 
     public init(
         host: String = "127.0.0.1",
@@ -42,6 +46,11 @@ public struct MySQLConfiguration: Sendable {
         guard let user = parsed.user else { throw MySQLError(.invalidURL, "missing user in MySQL URL") }
         guard !parsed.path.isEmpty else { throw MySQLError(.invalidURL, "missing database in MySQL URL") }
         self.init(host: parsed.host, port: parsed.port ?? 3306, user: user, password: parsed.password ?? "", database: parsed.path)
+        // `?tls=true` (or `ssl-mode=REQUIRED`/`VERIFY_CA`) and `ssl-ca=/path/ca.pem`, as MySQL clients spell them.
+        let mode = (parsed.query["ssl-mode"] ?? parsed.query["sslmode"] ?? "").uppercased()
+        self.tls = ["true", "1"].contains(parsed.query["tls"] ?? parsed.query["ssl"] ?? "") || ["REQUIRED", "VERIFY_CA", "VERIFY_IDENTITY"].contains(mode)
+        self.tlsCAPath = parsed.query["ssl-ca"] ?? parsed.query["tls-ca"]
+        if self.tlsCAPath != nil { self.tls = true }
     }
 
     /// The address and database, never the password.

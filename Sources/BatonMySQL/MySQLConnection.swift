@@ -26,6 +26,15 @@ final class MySQLConnection: PoolableConnection, @unchecked Sendable {
         mysql_options(handle, MYSQL_OPT_READ_TIMEOUT, &ioTimeout)
         mysql_options(handle, MYSQL_OPT_WRITE_TIMEOUT, &ioTimeout)
         mysql_options(handle, MYSQL_SET_CHARSET_NAME, "utf8mb4")
+        if configuration.tls {
+            var enforce: CChar = 1
+            mysql_options(handle, MYSQL_OPT_SSL_ENFORCE, &enforce)
+            if let ca = configuration.tlsCAPath {
+                mysql_options(handle, MYSQL_OPT_SSL_CA, ca)
+                var verify: CChar = 1
+                mysql_options(handle, MYSQL_OPT_SSL_VERIFY_SERVER_CERT, &verify)
+            }
+        }
         let connected = mysql_real_connect(
             handle, configuration.host, configuration.user, configuration.password,
             configuration.database, UInt32(configuration.port), nil, 0

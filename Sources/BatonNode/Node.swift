@@ -25,11 +25,14 @@ struct Node {
     let httpExecutor: HTTPExecutor
 
     static func start(options: NodeOptions, metrics: PrometheusCollectorRegistry, logger: Logger) async throws -> Node {
-        let mysqlConfiguration: MySQLConfiguration
-        let redisConfiguration: RedisConfiguration
+        var mysqlConfiguration: MySQLConfiguration
+        var redisConfiguration: RedisConfiguration
         do {
             mysqlConfiguration = try MySQLConfiguration(url: options.mysqlURL)
             redisConfiguration = try RedisConfiguration(url: options.redisURL)
+            // Secrets may live in files (mounted secrets) rather than URLs.
+            if let path = options.mysqlPasswordFile { mysqlConfiguration.password = try Self.secret(path) }
+            if let path = options.redisPasswordFile { redisConfiguration.password = try Self.secret(path) }
         } catch {
             throw ValidationError("\(error)")
         }
@@ -155,6 +158,10 @@ struct Node {
         try? await self.httpExecutor.shutdown()
         try? await self.redis.shutdown()
         try? await self.mysql.shutdown()
+    }
+
+    private static func secret(_ path: String) throws -> String {
+        try String(contentsOfFile: path, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
     private static func waitFor(_ what: String, logger: Logger, _ attempt: () async throws -> Void) async throws {

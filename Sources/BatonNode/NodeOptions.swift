@@ -24,6 +24,12 @@ struct NodeOptions: ParsableArguments {
     @Option(help: "MySQL URL, mysql://user:password@host:port/database. Default: $MYSQL_DSN, else the dev database.")
     var mysql: String?
 
+    @Option(help: "File holding the Redis password (overrides the URL's).")
+    var redisPasswordFile: String?
+
+    @Option(help: "File holding the MySQL password (overrides the URL's).")
+    var mysqlPasswordFile: String?
+
     @Option(help: "Prefix of every Redis key of this cluster.")
     var namespace = "baton"
 
