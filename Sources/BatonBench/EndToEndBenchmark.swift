@@ -124,8 +124,9 @@ struct EndToEndBenchmark: AsyncParsableCommand {
             for id in ids {
                 let task = try await client.waitForTask(id, timeout: .seconds(120))
                 let created = task.createdAt.date
-                started.record(.milliseconds(Int64(task.startedAt.date.timeIntervalSince(created) * 1_000_000) / 1000))
-                finished.record(.milliseconds(Int64(task.finishedAt.date.timeIntervalSince(created) * 1_000_000) / 1000))
+                // Timestamps are microseconds (DATETIME(6)); keep them so.
+                started.record(.microseconds(Int64((task.startedAt.date.timeIntervalSince(created) * 1_000_000).rounded())))
+                finished.record(.microseconds(Int64((task.finishedAt.date.timeIntervalSince(created) * 1_000_000).rounded())))
             }
             return (started, finished)
         }
