@@ -105,3 +105,26 @@ extension RedisBroker {
         )
     }
 }
+
+extension RedisBroker {
+    /// Puts unfinished in-flight entries of a worker back at the front of their queues.
+    public func handBack(workerID: String, _ entries: [QueueEntry]) async throws(RedisError) {
+        guard !entries.isEmpty else { return }
+        try await self.redis.run(
+            BrokerScripts.handBack,
+            keys: [self.keys.workerInFlight(workerID), self.keys.highQueue, self.keys.normalQueue, self.keys.inUse, self.keys.wake],
+            arguments: entries.map(\.member)
+        )
+    }
+
+    /// Gives everything a worker holds back to the queues and removes it from
+    /// the registry. Returns the entries that were in flight.
+    @discardableResult
+    public func reclaim(workerID: String) async throws(RedisError) -> [QueueEntry] {
+        try await self.redis.run(
+            BrokerScripts.reclaimWorker,
+            keys: [self.keys.workers, self.keys.highQueue, self.keys.normalQueue, self.keys.inUse, self.keys.wake],
+            arguments: [self.keys.namespace, workerID]
+        ).array?.compactMap(\.string).compactMap { QueueEntry(member: $0) } ?? []
+    }
+}

@@ -1,10 +1,14 @@
 import GRPCCore
 
 /// Sends `authorization: Bearer <key>` with every call.
-struct BearerTokenInterceptor: ClientInterceptor {
+public struct BearerTokenInterceptor: ClientInterceptor {
     let key: String
 
-    func intercept<Input: Sendable, Output: Sendable>(
+    public init(key: String) {
+        self.key = key
+    }
+
+    public func intercept<Input: Sendable, Output: Sendable>(
         request: StreamingClientRequest<Input>,
         context: ClientContext,
         next: (StreamingClientRequest<Input>, ClientContext) async throws -> StreamingClientResponse<Output>

@@ -46,11 +46,7 @@ public struct DeadWorkerRecoverer: LeaderLoop {
         let expiredBefore = Int64(now.timeIntervalSince1970 * 1000) - self.configuration.heartbeatTTL.wholeMilliseconds
         let dead = try await self.broker.redis.send("ZRANGEBYSCORE", keys.workers, "-inf", "(\(expiredBefore)").array?.compactMap(\.string) ?? []
         for workerID in dead {
-            let inflight = try await self.broker.redis.run(
-                BrokerScripts.reclaimWorker,
-                keys: [keys.workers, keys.highQueue, keys.normalQueue, keys.inUse, keys.wake],
-                arguments: [keys.namespace, workerID]
-            ).array?.compactMap(\.string).compactMap { QueueEntry(member: $0) } ?? []
+            let inflight = try await self.broker.reclaim(workerID: workerID)
             let failed = try await self.tasks.recordWorkerLoss(
                 inflight.map(\.taskID), workerID: workerID, cap: self.configuration.maxWorkerLosses, now: now
             )

@@ -135,11 +135,7 @@ public final class Worker: Service, Sendable {
             started = try await self.tasks.start(entries.map(\.taskID), workerID: self.configuration.workerID, now: now)
         } catch {
             // MySQL is away: the entries stay in flight; hand them back for later.
-            try? await self.broker.redis.run(
-                BrokerScripts.handBack,
-                keys: [self.broker.keys.workerInFlight(self.configuration.workerID), self.broker.keys.highQueue, self.broker.keys.normalQueue, self.broker.keys.inUse, self.broker.keys.wake],
-                arguments: entries.map(\.member)
-            )
+            try? await self.broker.handBack(workerID: self.configuration.workerID, entries)
             throw error
         }
         let startedIDs = Set(started.map(\.taskID))
@@ -261,11 +257,7 @@ public final class Worker: Service, Sendable {
             if try await self.tasks.handBack(task.taskID, attempt: task.attempt) {
                 log.warn("worker \(self.configuration.workerID) stopping: attempt \(task.attempt) handed back unfinished")
             }
-            try await self.broker.redis.run(
-                BrokerScripts.handBack,
-                keys: [self.broker.keys.workerInFlight(self.configuration.workerID), self.broker.keys.highQueue, self.broker.keys.normalQueue, self.broker.keys.inUse, self.broker.keys.wake],
-                arguments: [entry.member]
-            )
+            try await self.broker.handBack(workerID: self.configuration.workerID, [entry])
         }
     }
 
@@ -321,13 +313,8 @@ public final class Worker: Service, Sendable {
             try? await Task.sleep(for: .milliseconds(20))
         }
         await self.logs.flush()
-        let keys = self.broker.keys
         do {
-            try await self.broker.redis.run(
-                BrokerScripts.reclaimWorker,
-                keys: [keys.workers, keys.highQueue, keys.normalQueue, keys.inUse, keys.wake],
-                arguments: [keys.namespace, self.configuration.workerID]
-            )
+            try await self.broker.reclaim(workerID: self.configuration.workerID)
         } catch {
             self.logger.warning("could not hand back this worker's queue; the leader will", metadata: ["error": "\(error)"])
         }

@@ -1,6 +1,7 @@
 import BatonAPI
 import BatonWorker
 import BatonBroker
+import BatonClient
 import BatonModel
 import BatonMySQL
 import BatonProto
@@ -100,7 +101,7 @@ final class APIHarness: Sendable {
         let port = try await self.server.listeningPort()
         return try await withGRPCClient(
             transport: .http2NIOPosix(target: .ipv4(address: "127.0.0.1", port: port), transportSecurity: .plaintext),
-            interceptors: apiKey.map { [TestBearer(key: $0)] } ?? []
+            interceptors: apiKey.map { [BearerTokenInterceptor(key: $0)] } ?? []
         ) { client in
             try await body(Baton_V1_TaskService.Client(wrapping: client), Baton_V1_AdminService.Client(wrapping: client))
         }
@@ -130,17 +131,3 @@ final class APIHarness: Sendable {
     }
 }
 
-/// Sends `authorization: Bearer <key>`.
-struct TestBearer: ClientInterceptor {
-    let key: String
-
-    func intercept<Input: Sendable, Output: Sendable>(
-        request: StreamingClientRequest<Input>,
-        context: ClientContext,
-        next: (StreamingClientRequest<Input>, ClientContext) async throws -> StreamingClientResponse<Output>
-    ) async throws -> StreamingClientResponse<Output> {
-        var request = request
-        request.metadata.replaceOrAddString("Bearer \(self.key)", forKey: "authorization")
-        return try await next(request, context)
-    }
-}
