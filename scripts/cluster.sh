@@ -100,7 +100,8 @@ run_foreground() {
   local pids=()
   for node in "${NODES[@]}"; do
     # shellcheck disable=SC2046
-    ( exec "$(binary)" $(node_args "$node") 2>&1 | sed -u "s/^/[$node] /" ) &
+    # The prefixer ignores Ctrl-C so the nodes' last lines (graceful stop) still show.
+    ( exec "$(binary)" $(node_args "$node") 2>&1 | (trap '' INT; exec sed -u "s/^/[$node] /") ) &
     pids+=($!)
   done
   trap 'log "stopping"; pkill -TERM -f "baton-node --id server-" 2>/dev/null || true; wait' INT TERM
