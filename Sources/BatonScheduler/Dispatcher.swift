@@ -77,8 +77,10 @@ public struct Dispatcher: LeaderLoop {
         for index in stride(from: 0, to: flat.count - 1, by: 2) {
             if let entry = QueueEntry(member: flat[index]) { byWorker[flat[index + 1], default: []].append(entry.taskID) }
         }
+        let scheduledAt = Date()
         for (worker, ids) in byWorker {
-            try await self.tasks.markScheduled(ids, workerID: worker)
+            try await self.tasks.markScheduled(ids, workerID: worker, now: scheduledAt)
+            try await self.tasks.logDispatch(ids, workerID: worker, now: scheduledAt)
         }
         return flat.count / 2
     }

@@ -26,6 +26,18 @@ extension TaskStore {
         )
     }
 
+    /// Writes the "dispatched to" log line of each task, for the attempt it is about to run.
+    public func logDispatch(_ taskIDs: [String], workerID: String, now: Date = Date()) async throws {
+        guard !taskIDs.isEmpty else { return }
+        try await self.mysql.execute(
+            """
+            INSERT INTO task_logs (task_id, attempt, worker_id, level, message, created_at)
+            SELECT task_id, attempt + 1, ?, 'INFO', ?, ? FROM task WHERE task_id IN (\(Self.placeholders(taskIDs.count)))
+            """,
+            [.string(workerID), .string("dispatched to worker \(workerID)"), .date(now)] + taskIDs.map(MySQLValue.string)
+        )
+    }
+
     /// Tasks that were running on a worker that died: each goes back to
     /// QUEUED for a new attempt, or to FAILED once it has lost `cap` workers.
     /// Returns the ids that failed.
