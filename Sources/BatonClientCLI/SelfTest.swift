@@ -57,7 +57,12 @@ struct SelfTest: AsyncParsableCommand {
                 return "result \(task.result)"
             }
             await check("read logs") {
-                let lines = try await client.logs(normalID)
+                // Workers write log lines in batches, within 50 ms of the event.
+                var lines = try await client.logs(normalID)
+                for _ in 0..<40 where !lines.contains(where: { $0.message.hasPrefix("succeeded") }) {
+                    try await Task.sleep(for: .milliseconds(50))
+                    lines = try await client.logs(normalID)
+                }
                 guard lines.contains(where: { $0.message.hasPrefix("succeeded") }) else {
                     throw CLIError("no success line in \(lines.map(\.message))")
                 }
