@@ -52,7 +52,7 @@ public struct AdminServiceHandler: Baton_V1_AdminService.SimpleServiceProtocol {
 
     public func getTaskConfig(request: Baton_V1_GetTaskConfigRequest, context: ServerContext) async throws -> Baton_V1_TaskConfig {
         guard self.validator.limits.isValidTaskType(request.taskType) else {
-            throw RPCErrors.invalid("task_type must match [A-Za-z0-9_.:-]{1,\(self.validator.limits.maxTaskTypeLength)}")
+            throw RPCErrors.invalid("task_type must match \(self.validator.limits.taskTypeRule)")
         }
         let config = try await RPCErrors.guarding("GetTaskConfig", logger: self.logger) {
             try await self.store.config(request.taskType)

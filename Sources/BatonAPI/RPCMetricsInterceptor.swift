@@ -1,3 +1,4 @@
+import BatonModel
 import GRPCCore
 import Metrics
 
@@ -17,9 +18,7 @@ public struct RPCMetricsInterceptor: ServerInterceptor {
         defer {
             let elapsed = ContinuousClock.now - started
             Counter(label: "baton_rpc_total", dimensions: [("method", method), ("code", code)]).increment()
-            Metrics.Timer(label: "baton_rpc_duration_seconds", dimensions: [("method", method)]).recordNanoseconds(
-                elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000
-            )
+            Metrics.Timer(label: "baton_rpc_duration_seconds", dimensions: [("method", method)]).recordNanoseconds(elapsed.wholeNanoseconds)
         }
         do {
             let response = try await next(request, context)

@@ -8,7 +8,7 @@ struct TaskConfigValidator: Sendable {
 
     func record(from config: Baton_V1_TaskConfig, now: Date) throws(RPCErrorBox) -> TaskConfigRecord {
         guard self.limits.isValidTaskType(config.taskType) else {
-            throw RPCErrorBox("config.task_type must match [A-Za-z0-9_.:-]{1,\(self.limits.maxTaskTypeLength)}")
+            throw RPCErrorBox("config.task_type must match \(self.limits.taskTypeRule)")
         }
         guard let executor = TaskConfigRecord.Executor(rawValue: config.executor) else {
             throw RPCErrorBox("config.executor must be one of local, http, grpc")

@@ -11,7 +11,7 @@ struct TaskRequestValidator: Sendable {
     /// checked by the caller). `item` prefixes messages inside a batch.
     func validate(_ request: Baton_V1_CreateTaskRequest, item: String = "", now: Date) throws(RPCErrorBox) {
         guard self.limits.isValidTaskType(request.taskType) else {
-            throw RPCErrorBox("\(item)task_type must match [A-Za-z0-9_.:-]{1,\(self.limits.maxTaskTypeLength)}")
+            throw RPCErrorBox("\(item)task_type must match \(self.limits.taskTypeRule)")
         }
         if case .UNRECOGNIZED(let value) = request.priority {
             throw RPCErrorBox("\(item)priority must be 0 (normal) or 1 (high), got \(value)")

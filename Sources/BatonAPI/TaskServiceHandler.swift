@@ -159,7 +159,7 @@ public struct TaskServiceHandler: Baton_V1_TaskService.SimpleServiceProtocol {
         var statuses: [TaskStatus] = []
         let token: PageToken?
         if !request.taskType.isEmpty, !self.validator.limits.isValidTaskType(request.taskType) {
-            throw RPCErrors.invalid("task_type must match [A-Za-z0-9_.:-]{1,\(self.validator.limits.maxTaskTypeLength)}")
+            throw RPCErrors.invalid("task_type must match \(self.validator.limits.taskTypeRule)")
         }
         for status in request.statuses {
             guard let known = TaskStatus(rawValue: status.rawValue) else {

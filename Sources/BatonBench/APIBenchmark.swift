@@ -1,6 +1,7 @@
 import ArgumentParser
 import BatonAPI
 import BatonBroker
+import BatonClient
 import BatonModel
 import BatonMySQL
 import BatonProto
@@ -73,21 +74,18 @@ struct APIBenchmark: AsyncParsableCommand {
         try await env.cleanUp()
     }
 
+    /// The benchmark's calls go straight to the generated TaskService client.
     private func withClient<T: Sendable>(
         port: Int,
         _ body: @Sendable (Baton_V1_TaskService.Client<HTTP2ClientTransport.Posix>) async throws -> T
     ) async throws -> T {
-        try await withGRPCClient(
-            transport: .http2NIOPosix(target: .ipv4(address: "127.0.0.1", port: port), transportSecurity: .plaintext)
-        ) { client in
-            try await body(Baton_V1_TaskService.Client(wrapping: client))
-        }
+        try await withBatonClient(host: "127.0.0.1", port: port) { try await body($0.tasks) }
     }
 
     private func measureCreates(port: Int, taskType: String) async throws -> (Throughput, Latencies) {
         let perCaller = self.creates / self.concurrency
         let concurrency = self.concurrency
-        let collected = LatencyBox()
+        let collected = Collected<Latencies>(Latencies())
         let throughput = try await self.withClient(port: port) { client in
             try await Throughput.measureConcurrently("CreateTask (\(concurrency) callers)", operations: perCaller * concurrency, concurrency: concurrency) { _ in
                 var latencies = Latencies()
@@ -96,7 +94,7 @@ struct APIBenchmark: AsyncParsableCommand {
                     _ = try await client.createTask(.with { $0.taskType = taskType })
                     latencies.record(ContinuousClock.now - started)
                 }
-                collected.add(latencies)
+                collected.update { $0.merge(latencies) }
             }
         }
         return (throughput, collected.value)
@@ -106,7 +104,7 @@ struct APIBenchmark: AsyncParsableCommand {
         let batchSize = self.batchSize
         let callers = 4
         let callsPerCaller = self.batchTasks / batchSize / callers
-        let collected = LatencyBox()
+        let collected = Collected<Latencies>(Latencies())
         let request = Baton_V1_BatchCreateTasksRequest.with {
             $0.tasks = Array(repeating: .with { $0.taskType = taskType }, count: batchSize)
         }
@@ -120,7 +118,7 @@ struct APIBenchmark: AsyncParsableCommand {
                     _ = try await client.batchCreateTasks(request)
                     latencies.record(ContinuousClock.now - started)
                 }
-                collected.add(latencies)
+                collected.update { $0.merge(latencies) }
             }
         }
         return (throughput, collected.value)
@@ -130,7 +128,7 @@ struct APIBenchmark: AsyncParsableCommand {
     private func measureSteadyRate(port: Int, taskType: String) async throws -> Latencies {
         let total = self.rate * self.seconds
         let interval = Duration.nanoseconds(1_000_000_000 / self.rate)
-        let collected = LatencyBox()
+        let collected = Collected<Latencies>(Latencies())
         try await self.withClient(port: port) { client in
             try await withThrowingDiscardingTaskGroup { group in
                 let start = ContinuousClock.now
@@ -141,23 +139,11 @@ struct APIBenchmark: AsyncParsableCommand {
                         _ = try await client.createTask(.with { $0.taskType = taskType })
                         var one = Latencies()
                         one.record(ContinuousClock.now - due)
-                        collected.add(one)
+                        collected.update { $0.merge(one) }
                     }
                 }
             }
         }
         return collected.value
     }
-}
-
-/// Gathers latencies from concurrent callers.
-final class LatencyBox: @unchecked Sendable {
-    private var latencies = Latencies()
-    private let lock = NSLock()
-
-    func add(_ other: Latencies) {
-        self.lock.withLock { self.latencies.merge(other) }
-    }
-
-    var value: Latencies { self.lock.withLock { self.latencies } }
 }

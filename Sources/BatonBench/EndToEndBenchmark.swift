@@ -71,8 +71,8 @@ struct EndToEndBenchmark: AsyncParsableCommand {
     private func latency(_ node: (String, Int)) async throws -> (Latencies, Latencies, Latencies) {
         let total = self.rate * self.seconds
         let interval = Duration.nanoseconds(1_000_000_000 / self.rate)
-        let rpc = LatencyBox()
-        let ids = IDBox()
+        let rpc = Collected<Latencies>(Latencies())
+        let ids = Collected<[String]>([])
         let type = self.taskType
         try await withBatonClient(host: node.0, port: node.1) { client in
             try await withThrowingDiscardingTaskGroup { group in
@@ -84,8 +84,8 @@ struct EndToEndBenchmark: AsyncParsableCommand {
                         let task = try await client.createTask(type: type)
                         var one = Latencies()
                         one.record(ContinuousClock.now - due)
-                        rpc.add(one)
-                        ids.add(task.taskID)
+                        rpc.update { $0.merge(one) }
+                        ids.update { $0.append(task.taskID) }
                     }
                 }
             }
@@ -131,12 +131,4 @@ struct EndToEndBenchmark: AsyncParsableCommand {
             return (started, finished)
         }
     }
-}
-
-/// Task ids gathered from concurrent calls.
-final class IDBox: @unchecked Sendable {
-    private var ids: [String] = []
-    private let lock = NSLock()
-    func add(_ id: String) { self.lock.withLock { self.ids.append(id) } }
-    var value: [String] { self.lock.withLock { self.ids } }
 }

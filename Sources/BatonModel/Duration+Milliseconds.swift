@@ -3,4 +3,9 @@ extension Duration {
     public var wholeMilliseconds: Int64 {
         self.components.seconds * 1000 + self.components.attoseconds / 1_000_000_000_000_000
     }
+
+    /// Whole nanoseconds, as metrics timers take them.
+    public var wholeNanoseconds: Int64 {
+        self.components.seconds * 1_000_000_000 + self.components.attoseconds / 1_000_000_000
+    }
 }

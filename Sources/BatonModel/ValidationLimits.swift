@@ -22,6 +22,9 @@ public struct ValidationLimits: Sendable {
 
     public init() {}
 
+    /// The task type rule, as error messages state it.
+    public var taskTypeRule: String { "[A-Za-z0-9_.:-]{1,\(self.maxTaskTypeLength)}" }
+
     /// `[A-Za-z0-9_.:-]{1,max}`
     public func isValidTaskType(_ name: String) -> Bool {
         let utf8 = name.utf8

@@ -123,7 +123,7 @@ struct NodeOptions: ParsableArguments {
         _ = try self.weights
         guard (self.tlsCert == nil) == (self.tlsKey == nil) else { throw ValidationError("--tls-cert and --tls-key go together") }
         guard self.tlsCaCert == nil || self.tlsCert != nil else { throw ValidationError("--tls-ca-cert needs --tls-cert and --tls-key") }
-        guard ValidationLimits().isValidTaskType(self.id) else { throw ValidationError("--id must match [A-Za-z0-9_.:-]{1,64}") }
+        guard ValidationLimits().isValidTaskType(self.id) else { throw ValidationError("--id must match \(ValidationLimits().taskTypeRule)") }
     }
 
     var weights: (high: Int, normal: Int) {

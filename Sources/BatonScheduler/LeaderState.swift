@@ -20,7 +20,6 @@ public final class LeaderState: Sendable {
         var term: Term?
         var listeners: [Int: AsyncStream<Term?>.Continuation] = [:]
         var nextID = 0
-        var changes = 0
     }
 
     private let state = Mutex(State())
@@ -29,14 +28,10 @@ public final class LeaderState: Sendable {
 
     public var current: Term? { self.state.withLock { $0.term } }
 
-    /// Number of times leadership was gained or lost on this node.
-    public var changeCount: Int { self.state.withLock { $0.changes } }
-
     func set(_ term: Term?) {
         let listeners = self.state.withLock { state -> [AsyncStream<Term?>.Continuation] in
             guard state.term != term else { return [] }
             state.term = term
-            state.changes += 1
             return Array(state.listeners.values)
         }
         if !listeners.isEmpty || term != nil {

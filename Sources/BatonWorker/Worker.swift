@@ -172,9 +172,7 @@ public final class Worker: Service, Sendable {
         let clock = ContinuousClock.now
         let outcome = await self.outcome(of: task, signal: signal, log: log, startedAt: startedAt)
         let elapsed = ContinuousClock.now - clock
-        Metrics.Timer(label: "baton_task_execution_seconds", dimensions: [("type", task.taskType)]).recordNanoseconds(
-            elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000
-        )
+        Metrics.Timer(label: "baton_task_execution_seconds", dimensions: [("type", task.taskType)]).recordNanoseconds(elapsed.wholeNanoseconds)
         do {
             try await self.record(outcome, of: task, elapsed: elapsed, log: log)
         } catch {
