@@ -36,9 +36,12 @@ status:
 	scripts/dev-services.sh status
 
 ## End-to-end benchmark (release build) against a fresh local three-node cluster.
+## Noop tasks take no time, so the in-flight window (capacity per worker) bounds
+## throughput; BENCH_CAPACITY sets it (docs/benchmarks.md).
+BENCH_CAPACITY ?= 100
 bench: services
 	$(SWIFT) build -c release --product baton-bench
-	scripts/cluster.sh start
+	BATON_NODE_ARGS="--capacity $(BENCH_CAPACITY) $(BATON_NODE_ARGS)" scripts/cluster.sh start
 	.build/release/baton-bench e2e; status=$$?; scripts/cluster.sh stop; exit $$status
 
 ## Component benchmarks (release build) against the local servers.

@@ -1,8 +1,8 @@
 /// Builds multi-row INSERT statements, split to respect MySQL's placeholder limit.
 enum MultiRowInsert {
-    /// Rows per statement. Few distinct shapes keep the statement cache small:
-    /// full chunks share one text, only the last chunk differs.
-    static let maxRowsPerStatement = 1000
+    /// Most rows per statement; chunk sizes are powers of two up to this, so
+    /// a table's inserts take at most ten statement texts.
+    static let maxRowsPerStatement = 512
     static let maxPlaceholders = 65_535
 
     static func statements(
@@ -17,12 +17,15 @@ enum MultiRowInsert {
         guard rows.allSatisfy({ $0.count == columns.count }) else {
             throw MySQLError(.misuse, "every row needs \(columns.count) values")
         }
-        let chunkSize = min(Self.maxRowsPerStatement, Self.maxPlaceholders / columns.count)
+        var limit = Self.maxRowsPerStatement
+        while limit > 1 && limit * columns.count > Self.maxPlaceholders { limit /= 2 }
         let head = "INSERT INTO `\(table)` (\(columns.map { "`\($0)`" }.joined(separator: ", "))) VALUES "
         let tuple = "(" + Array(repeating: "?", count: columns.count).joined(separator: ", ") + ")"
-        return stride(from: 0, to: rows.count, by: chunkSize).map { start in
-            let chunk = rows[start..<min(start + chunkSize, rows.count)]
-            let sql = head + Array(repeating: tuple, count: chunk.count).joined(separator: ", ") + (suffix.isEmpty ? "" : " " + suffix)
+        var start = 0
+        return StatementShape.chunks(of: rows.count, limit: limit).map { size in
+            defer { start += size }
+            let chunk = rows[start..<start + size]
+            let sql = head + Array(repeating: tuple, count: size).joined(separator: ", ") + (suffix.isEmpty ? "" : " " + suffix)
             return (sql, chunk.flatMap { $0 })
         }
     }

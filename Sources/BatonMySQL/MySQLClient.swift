@@ -40,9 +40,10 @@ public final class MySQLClient: Sendable {
         rows: [[MySQLValue]],
         suffix: String = ""
     ) async throws -> UInt64 {
-        try await self.withTransaction { session in
-            try await session.insertRows(into: table, columns: columns, rows: rows, suffix: suffix)
-        }
+        let statements = try MultiRowInsert.statements(into: table, columns: columns, rows: rows, suffix: suffix)
+        // One statement is atomic on its own; several need a transaction.
+        if statements.count == 1 { return try await self.execute(statements[0].sql, statements[0].binds).affectedRows }
+        return try await self.withTransaction { session in try await session.run(statements) }
     }
 
     /// Holds one connection for several statements, outside a transaction.

@@ -26,12 +26,18 @@ public struct MySQLSession: Sendable {
         rows: [[MySQLValue]],
         suffix: String = ""
     ) async throws -> UInt64 {
-        let statements = try MultiRowInsert.statements(into: table, columns: columns, rows: rows, suffix: suffix)
-        var affected: UInt64 = 0
-        for statement in statements {
-            affected += try await self.execute(statement.sql, statement.binds).affectedRows
+        try await self.run(MultiRowInsert.statements(into: table, columns: columns, rows: rows, suffix: suffix))
+    }
+
+    /// Runs statements one after the other in one trip to the connection's thread.
+    func run(_ statements: [(sql: String, binds: [MySQLValue])]) async throws -> UInt64 {
+        try await self.run { connection in
+            var affected: UInt64 = 0
+            for statement in statements {
+                affected += try connection.execute(statement.sql, statement.binds).affectedRows
+            }
+            return affected
         }
-        return affected
     }
 
     func run<T: Sendable>(

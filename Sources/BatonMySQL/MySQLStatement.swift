@@ -8,6 +8,10 @@ final class MySQLStatement {
     private let parameterCount: Int
     private let fields: [Field]
     private let columns: MySQLColumns
+    // Reused by every execution: a batch statement binds hundreds of values,
+    // and allocating per value showed up in profiles.
+    private let parameters: ParameterBuffers
+    private lazy var results = ResultBuffers(fields: self.fields.map { ($0.type, $0.isUnsigned) })
 
     private struct Field {
         var name: String
@@ -49,6 +53,7 @@ final class MySQLStatement {
         }
         self.fields = fields
         self.columns = MySQLColumns(names: fields.map(\.name))
+        self.parameters = ParameterBuffers(count: self.parameterCount)
     }
 
     /// Binary collation marks raw bytes only on string-like columns; DECIMAL
@@ -65,15 +70,16 @@ final class MySQLStatement {
 
     deinit {
         mysql_stmt_close(self.statement)
+        self.parameters.deallocate()
+        if !self.fields.isEmpty { self.results.deallocate() }
     }
 
     func execute(_ binds: [MySQLValue]) throws(MySQLError) -> MySQLResult {
         guard binds.count == self.parameterCount else {
             throw MySQLError(.misuse, "statement takes \(self.parameterCount) parameters, \(binds.count) given")
         }
-        let parameters = ParameterBuffers(binds)
-        defer { parameters.deallocate() }
-        if self.parameterCount > 0, mysql_stmt_bind_param(self.statement, parameters.binds) != 0 {
+        self.parameters.set(binds)
+        if self.parameterCount > 0, mysql_stmt_bind_param(self.statement, self.parameters.binds) != 0 {
             throw Self.error(self.statement)
         }
         if mysql_stmt_execute(self.statement) != 0 {
@@ -91,11 +97,8 @@ final class MySQLStatement {
     /// longer value is fetched whole with `mysql_stmt_fetch_column`.
     private func fetchRows() throws(MySQLError) -> [MySQLRow] {
         let count = self.fields.count
-        let results = ResultBuffers(fields: self.fields.map { ($0.type, $0.isUnsigned) })
-        defer {
-            results.deallocate()
-            mysql_stmt_free_result(self.statement)
-        }
+        let results = self.results
+        defer { mysql_stmt_free_result(self.statement) }
         if mysql_stmt_bind_result(self.statement, results.binds) != 0 {
             throw Self.error(self.statement)
         }
@@ -171,54 +174,79 @@ final class MySQLStatement {
     }
 }
 
-/// Parameter binds and the buffers they point to, alive until deallocated.
-private struct ParameterBuffers {
+/// Parameter binds of one statement and one growing buffer for their values.
+private final class ParameterBuffers {
     let binds: UnsafeMutablePointer<MYSQL_BIND>
-    private var allocations: [UnsafeMutableRawPointer] = []
+    private let count: Int
+    private var storage: UnsafeMutableRawPointer
+    private var capacity: Int
 
-    init(_ values: [MySQLValue]) {
-        self.binds = .allocate(capacity: max(values.count, 1))
-        self.binds.initialize(repeating: MYSQL_BIND(), count: max(values.count, 1))
+    init(count: Int) {
+        self.count = count
+        self.binds = .allocate(capacity: max(count, 1))
+        self.binds.initialize(repeating: MYSQL_BIND(), count: max(count, 1))
+        self.capacity = 256
+        self.storage = .allocate(byteCount: self.capacity, alignment: 8)
+    }
+
+    /// Copies `values` into the buffer and points the binds at them.
+    func set(_ values: [MySQLValue]) {
+        var size = 0
+        for value in values { size += Self.aligned(Self.size(of: value)) }
+        if size > self.capacity {
+            self.storage.deallocate()
+            self.capacity = max(size, self.capacity * 2)
+            self.storage = .allocate(byteCount: self.capacity, alignment: 8)
+        }
+        var offset = 0
         for (index, value) in values.enumerated() {
+            let slot = self.storage + offset
+            var bind = MYSQL_BIND()
+            bind.buffer = slot
             switch value {
             case .null:
-                self.binds[index].buffer_type = MYSQL_TYPE_NULL
+                bind.buffer_type = MYSQL_TYPE_NULL
             case .int(let number):
-                self.set(index, MYSQL_TYPE_LONGLONG, number)
+                slot.storeBytes(of: number, as: Int64.self)
+                bind.buffer_type = MYSQL_TYPE_LONGLONG
             case .double(let number):
-                self.set(index, MYSQL_TYPE_DOUBLE, number)
+                slot.storeBytes(of: number, as: Double.self)
+                bind.buffer_type = MYSQL_TYPE_DOUBLE
             case .bool(let flag):
-                self.set(index, MYSQL_TYPE_TINY, Int8(flag ? 1 : 0))
+                slot.storeBytes(of: Int8(flag ? 1 : 0), as: Int8.self)
+                bind.buffer_type = MYSQL_TYPE_TINY
             case .date(let date):
-                self.set(index, MYSQL_TYPE_DATETIME, MySQLTime.time(from: date))
-            case .string(let text):
-                self.setBytes(index, MYSQL_TYPE_STRING, Array(text.utf8))
+                slot.storeBytes(of: MySQLTime.time(from: date), as: MYSQL_TIME.self)
+                bind.buffer_type = MYSQL_TYPE_DATETIME
+            case .string(var text):
+                bind.buffer_type = MYSQL_TYPE_STRING
+                text.withUTF8 { if let base = $0.baseAddress { slot.copyMemory(from: base, byteCount: $0.count) } }
             case .bytes(let bytes):
-                self.setBytes(index, MYSQL_TYPE_BLOB, bytes)
+                bind.buffer_type = MYSQL_TYPE_BLOB
+                bytes.withUnsafeBytes { if let base = $0.baseAddress { slot.copyMemory(from: base, byteCount: $0.count) } }
             }
+            let size = Self.size(of: value)
+            bind.buffer_length = UInt(size)
+            self.binds[index] = bind
+            offset += Self.aligned(size)
         }
     }
 
-    private mutating func set<T>(_ index: Int, _ type: enum_field_types, _ value: T) {
-        let buffer = UnsafeMutableRawPointer.allocate(byteCount: MemoryLayout<T>.size, alignment: MemoryLayout<T>.alignment)
-        buffer.storeBytes(of: value, as: T.self)
-        self.allocations.append(buffer)
-        self.binds[index].buffer_type = type
-        self.binds[index].buffer = buffer
-        self.binds[index].buffer_length = UInt(MemoryLayout<T>.size)
+    private static func size(of value: MySQLValue) -> Int {
+        switch value {
+        case .null: 0
+        case .int, .double: 8
+        case .bool: 1
+        case .date: MemoryLayout<MYSQL_TIME>.size
+        case .string(let text): text.utf8.count
+        case .bytes(let bytes): bytes.count
+        }
     }
 
-    private mutating func setBytes(_ index: Int, _ type: enum_field_types, _ bytes: [UInt8]) {
-        let buffer = UnsafeMutableRawPointer.allocate(byteCount: max(bytes.count, 1), alignment: 1)
-        bytes.withUnsafeBytes { buffer.copyMemory(from: $0.baseAddress!, byteCount: bytes.count) }
-        self.allocations.append(buffer)
-        self.binds[index].buffer_type = type
-        self.binds[index].buffer = buffer
-        self.binds[index].buffer_length = UInt(bytes.count)
-    }
+    private static func aligned(_ size: Int) -> Int { (size + 7) & ~7 }
 
     func deallocate() {
-        for allocation in self.allocations { allocation.deallocate() }
+        self.storage.deallocate()
         self.binds.deallocate()
     }
 }

@@ -6,8 +6,8 @@ import Foundation
 import Logging
 
 /// Moves tasks from the priority queues to worker queues, high before normal
-/// (or weighted), in batches, with a fenced Lua script; then records
-/// SCHEDULED in MySQL, one statement per worker. Sleeps on the wake list
+/// (or weighted), in batches, with a fenced Lua script; SCHEDULED follows in
+/// MySQL shortly after (`ScheduledMarker`). Sleeps on the wake list
 /// when there is nothing it can move, so an idle cluster costs nothing.
 public struct Dispatcher: LeaderLoop {
     public struct Configuration: Sendable {
@@ -20,6 +20,8 @@ public struct Dispatcher: LeaderLoop {
         public var idleWait: Duration = .milliseconds(500)
         /// How often per-type limits are copied from MySQL to Redis.
         public var limitsRefresh: Duration = .seconds(2)
+        /// How long after its dispatch a task still waiting reads SCHEDULED.
+        public var scheduledDelay: Duration = .milliseconds(50)
 
         public init() {}
     }
@@ -40,27 +42,40 @@ public struct Dispatcher: LeaderLoop {
     }
 
     public func run(term: LeaderState.Term) async throws {
-        try await self.broker.redis.withBlockingConnection { wakeups in
-            var limitsSyncedAt = ContinuousClock.now - self.configuration.limitsRefresh
-            while !Task.isCancelled {
-                if ContinuousClock.now - limitsSyncedAt >= self.configuration.limitsRefresh {
-                    try await self.syncLimits()
-                    limitsSyncedAt = .now
-                }
-                let moved = try await self.dispatchOnce(term: term)
-                if moved < self.configuration.batchSize {
-                    _ = try await wakeups.send(
-                        RedisCommand("BLPOP", self.broker.keys.wake, Self.seconds(self.configuration.idleWait)),
-                        blockingFor: self.configuration.idleWait
-                    )
+        let marker = ScheduledMarker(tasks: self.tasks, delay: self.configuration.scheduledDelay, logger: self.logger)
+        try await withThrowingDiscardingTaskGroup { group in
+            group.addTask { await marker.run() }
+            try await self.broker.redis.withBlockingConnection { wakeups in
+                var limitsSyncedAt = ContinuousClock.now - self.configuration.limitsRefresh
+                while !Task.isCancelled {
+                    if ContinuousClock.now - limitsSyncedAt >= self.configuration.limitsRefresh {
+                        try await self.syncLimits()
+                        limitsSyncedAt = .now
+                    }
+                    let moved = try await self.move(term: term)
+                    marker.add(moved)
+                    if moved.count < self.configuration.batchSize {
+                        _ = try await wakeups.send(
+                            RedisCommand("BLPOP", self.broker.keys.wake, Self.seconds(self.configuration.idleWait)),
+                            blockingFor: self.configuration.idleWait
+                        )
+                    }
                 }
             }
+            group.cancelAll()
         }
     }
 
-    /// One fenced batch. Returns how many tasks moved.
+    /// One fenced batch, recorded SCHEDULED at once. Returns how many tasks moved.
     @discardableResult
     public func dispatchOnce(term: LeaderState.Term) async throws -> Int {
+        let moved = try await self.move(term: term)
+        try await self.tasks.markScheduled(moved)
+        return moved.count
+    }
+
+    /// One fenced batch from the priority queues to worker queues. Returns (task, worker) pairs.
+    private func move(term: LeaderState.Term) async throws -> [(taskID: String, workerID: String)] {
         let keys = self.broker.keys
         let now = Int64(Date().timeIntervalSince1970 * 1000)
         let reply = try await self.broker.redis.run(
@@ -72,17 +87,12 @@ public struct Dispatcher: LeaderLoop {
             ]
         )
         let flat = (reply.array ?? []).compactMap(\.string)
-        guard !flat.isEmpty else { return 0 }
-        var byWorker: [String: [String]] = [:]
+        var assignments: [(taskID: String, workerID: String)] = []
+        assignments.reserveCapacity(flat.count / 2)
         for index in stride(from: 0, to: flat.count - 1, by: 2) {
-            if let entry = QueueEntry(member: flat[index]) { byWorker[flat[index + 1], default: []].append(entry.taskID) }
+            if let entry = QueueEntry(member: flat[index]) { assignments.append((entry.taskID, flat[index + 1])) }
         }
-        let scheduledAt = Date()
-        for (worker, ids) in byWorker {
-            try await self.tasks.markScheduled(ids, workerID: worker, now: scheduledAt)
-            try await self.tasks.logDispatch(ids, workerID: worker, now: scheduledAt)
-        }
-        return flat.count / 2
+        return assignments
     }
 
     /// Copies each type's max_concurrency and rate limit where the dispatch script reads them.

@@ -3,38 +3,23 @@ import BatonMySQL
 import Foundation
 
 extension TaskStore {
-    private static func placeholders(_ count: Int) -> String {
-        Array(repeating: "?", count: count).joined(separator: ", ")
-    }
-
-    private static func statusValues(_ statuses: [TaskStatus]) -> [MySQLValue] {
-        statuses.map { .int(Int64($0.rawValue)) }
-    }
-
-    /// Records the dispatch of tasks to a worker, one statement per worker.
-    /// Only tasks still waiting (QUEUED, RETRYING, or SCHEDULED from an
-    /// earlier dispatch) change; a task a worker already started keeps RUNNING.
-    public func markScheduled(_ taskIDs: [String], workerID: String, now: Date = Date()) async throws {
-        guard !taskIDs.isEmpty else { return }
+    /// Records one dispatch round: each task SCHEDULED on its worker, in one
+    /// statement. Only tasks still waiting (QUEUED, RETRYING, or SCHEDULED
+    /// from an earlier dispatch) change; a task a worker already started keeps
+    /// RUNNING. No log line: the row names the worker, and the worker's
+    /// "started attempt N on worker W" line follows.
+    public func markScheduled(_ assignments: [(taskID: String, workerID: String)], now: Date = Date()) async throws {
+        guard !assignments.isEmpty else { return }
         let waiting: [TaskStatus] = [.queued, .retrying, .scheduled]
+        let assignments = StatementShape.padded(assignments)
+        let ids = assignments.map { MySQLValue.string($0.taskID) }
         try await self.mysql.execute(
             """
-            UPDATE task SET status = ?, worker_id = ?, updated_at = ?
-            WHERE status IN (\(Self.placeholders(waiting.count))) AND task_id IN (\(Self.placeholders(taskIDs.count)))
+            UPDATE task SET status = ?, worker_id = CASE task_id\(String(repeating: " WHEN ? THEN ?", count: assignments.count)) END, updated_at = ?
+            WHERE status IN (\(Self.placeholders(waiting.count))) AND task_id IN (\(Self.placeholders(ids.count)))
             """,
-            [.int(Int64(TaskStatus.scheduled.rawValue)), .string(workerID), .date(now)] + Self.statusValues(waiting) + taskIDs.map(MySQLValue.string)
-        )
-    }
-
-    /// Writes the "dispatched to" log line of each task, for the attempt it is about to run.
-    public func logDispatch(_ taskIDs: [String], workerID: String, now: Date = Date()) async throws {
-        guard !taskIDs.isEmpty else { return }
-        try await self.mysql.execute(
-            """
-            INSERT INTO task_logs (task_id, attempt, worker_id, level, message, created_at)
-            SELECT task_id, attempt + 1, ?, 'INFO', ?, ? FROM task WHERE task_id IN (\(Self.placeholders(taskIDs.count)))
-            """,
-            [.string(workerID), .string("dispatched to worker \(workerID)"), .date(now)] + taskIDs.map(MySQLValue.string)
+            [.int(Int64(TaskStatus.scheduled.rawValue))] + assignments.flatMap { [.string($0.taskID), .string($0.workerID)] } + [.date(now)]
+                + Self.statusValues(waiting) + ids
         )
     }
 

@@ -8,8 +8,8 @@ extension TaskStore {
     /// RUNNING as its next attempt. Returns the tasks this call started.
     public func start(_ taskIDs: [String], workerID: String, now: Date) async throws -> [TaskRecord] {
         guard !taskIDs.isEmpty else { return [] }
-        let ids = taskIDs.map(MySQLValue.string)
-        let marks = Array(repeating: "?", count: ids.count).joined(separator: ", ")
+        let ids = StatementShape.padded(taskIDs).map(MySQLValue.string)
+        let marks = Self.placeholders(ids.count)
         let running = MySQLValue.int(Int64(TaskStatus.running.rawValue))
         let result = try await self.mysql.execute(
             """
@@ -25,6 +25,43 @@ extension TaskStore {
             "SELECT \(Self.selectColumns) FROM task WHERE task_id IN (\(marks)) AND status = ? AND worker_id = ? AND started_at = ?",
             ids + [running, .string(workerID), .date(now)]
         ).map(Self.record)
+    }
+
+    /// Ends the attempts a worker finished, in one statement: each row
+    /// changes only while it is still RUNNING that attempt (a cancel or the
+    /// leader's timeout recovery may have ended it meanwhile). `now` must be
+    /// unique among this worker's writes. Returns the ids whose row changed.
+    public func finish(_ attempts: [FinishedAttempt], workerID: String, now: Date) async throws -> Set<String> {
+        guard !attempts.isEmpty else { return [] }
+        let rows = StatementShape.padded(attempts)
+        // Per-row values as `CASE task_id WHEN ? THEN ? … END`.
+        let cases = "CASE task_id" + String(repeating: " WHEN ? THEN ?", count: rows.count) + " END"
+        func column(_ value: (FinishedAttempt) -> MySQLValue) -> [MySQLValue] {
+            rows.flatMap { [.string($0.taskID), value($0)] }
+        }
+        let ids = rows.map { MySQLValue.string($0.taskID) }
+        let result = try await self.mysql.execute(
+            """
+            UPDATE task SET status = \(cases), result = \(cases), error = \(cases), finished_at = \(cases), updated_at = ?
+            WHERE task_id IN (\(Self.placeholders(ids.count))) AND status = ? AND attempt = \(cases)
+            """,
+            column { .int(Int64($0.status.rawValue)) } + column { MySQLValue($0.result) } + column { MySQLValue($0.error) }
+                + column { $0.status.isTerminal ? .date(now) : .null } + [.date(now)]
+                + ids + [.int(Int64(TaskStatus.running.rawValue))] + column { .int(Int64($0.attempt)) }
+        )
+        if result.affectedRows == attempts.count { return Set(attempts.map(\.taskID)) }
+        guard result.affectedRows > 0 else { return [] }
+        // Some rows had moved on: this worker, the unique `now` and the status
+        // written single out the rows this statement changed.
+        let intended = Dictionary(attempts.map { ($0.taskID, Int64($0.status.rawValue)) }, uniquingKeysWith: { first, _ in first })
+        let changed = try await self.mysql.query(
+            "SELECT task_id, status FROM task WHERE task_id IN (\(Self.placeholders(ids.count))) AND worker_id = ? AND updated_at = ?",
+            ids + [.string(workerID), .date(now)]
+        )
+        return Set(changed.compactMap { row in
+            guard let id = row.string("task_id"), row.int64("status") == intended[id] else { return nil }
+            return id
+        })
     }
 
     /// Undoes the start of an attempt the worker hands back unfinished

@@ -19,6 +19,14 @@ public struct TaskStore: Sendable {
     ]
     static let selectColumns = columns.joined(separator: ", ")
 
+    static func placeholders(_ count: Int) -> String {
+        Array(repeating: "?", count: count).joined(separator: ", ")
+    }
+
+    static func statusValues(_ statuses: [TaskStatus]) -> [MySQLValue] {
+        statuses.map { .int(Int64($0.rawValue)) }
+    }
+
     /// Inserts new tasks in one transaction with multi-row statements. A
     /// repeated idempotency key throws `MySQLError` of kind `.duplicateKey`
     /// and inserts nothing.
@@ -33,7 +41,7 @@ public struct TaskStore: Sendable {
     }
 
     private static let insertOne =
-        "INSERT INTO task (\(selectColumns)) VALUES (\(Array(repeating: "?", count: columns.count).joined(separator: ", ")))"
+        "INSERT INTO task (\(selectColumns)) VALUES (\(placeholders(columns.count)))"
 
     /// Removes a task that never reached Redis (the push after its insert failed).
     public func deleteNeverQueued(_ taskID: String) async throws {
@@ -71,7 +79,7 @@ public struct TaskStore: Sendable {
             binds.append(.string(taskType))
         }
         if !statuses.isEmpty {
-            conditions.append("status IN (\(Array(repeating: "?", count: statuses.count).joined(separator: ", ")))")
+            conditions.append("status IN (\(Self.placeholders(statuses.count)))")
             binds += statuses.map { .int(Int64($0.rawValue)) }
         }
         if let beforeID {
@@ -88,14 +96,13 @@ public struct TaskStore: Sendable {
     /// Cancels a task that has not finished: one conditional update. Returns
     /// the task as it is afterwards, and whether this call cancelled it.
     public func cancel(_ taskID: String, reason: String, now: Date = Date()) async throws -> (task: TaskRecord?, cancelled: Bool) {
-        let placeholders = Array(repeating: "?", count: TaskStatus.nonTerminal.count).joined(separator: ", ")
         let result = try await self.mysql.execute(
             """
             UPDATE task SET status = ?, error = ?, finished_at = ?, updated_at = ?
-            WHERE task_id = ? AND status IN (\(placeholders))
+            WHERE task_id = ? AND status IN (\(Self.placeholders(TaskStatus.nonTerminal.count)))
             """,
             [.int(Int64(TaskStatus.cancelled.rawValue)), .string(reason), .date(now), .date(now), .string(taskID)]
-                + TaskStatus.nonTerminal.map { .int(Int64($0.rawValue)) }
+                + Self.statusValues(TaskStatus.nonTerminal)
         )
         return (try await self.task(taskID), result.affectedRows == 1)
     }

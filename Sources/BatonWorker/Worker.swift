@@ -30,6 +30,7 @@ public final class Worker: Service, Sendable {
     private let logs: TaskLogWriter
     private let logger: Logger
     private let slots: SlotPool
+    private let outcomes: OutcomeRecorder
     private let running = Mutex<[String: Running]>([:])
     private let stopping = Atomic<Bool>(false)
     private let policy = RetryPolicy()
@@ -53,6 +54,7 @@ public final class Worker: Service, Sendable {
         self.logs = logs
         self.logger = logger
         self.slots = SlotPool(capacity: configuration.capacity)
+        self.outcomes = OutcomeRecorder(workerID: configuration.workerID, tasks: tasks, broker: broker)
     }
 
     /// The heartbeat service that goes with this worker.
@@ -71,6 +73,7 @@ public final class Worker: Service, Sendable {
             return false
         }
         await withDiscardingTaskGroup { group in
+            group.addTask { await self.outcomes.run() }
             group.addTask {
                 for await case .cancel(let taskID) in cancels {
                     self.running.withLock { $0[taskID] }?.signal.fire(.cancelled)
@@ -238,11 +241,13 @@ public final class Worker: Service, Sendable {
         let took = "\(elapsed.wholeMilliseconds) ms"
         switch outcome {
         case .succeeded(let result):
-            if try await self.tasks.finishAttempt(task.taskID, attempt: task.attempt, status: .succeeded, result: self.cap(result, self.configuration.maxResultBytes)) {
+            let attempt = FinishedAttempt(
+                taskID: task.taskID, attempt: task.attempt, status: .succeeded, result: self.cap(result, self.configuration.maxResultBytes)
+            )
+            if try await self.outcomes.record(.init(attempt: attempt, entry: entry, retryDue: 0)) {
                 log.info("succeeded in \(took)")
                 Self.count("succeeded", task)
             }
-            try await self.broker.finish(workerID: self.configuration.workerID, [(entry, 0)])
         case .failed(let failure):
             try await self.fail(task, entry: entry, message: failure.message, retryable: failure.retryable, final: .failed, log: log, took: took)
         case .timedOut:
@@ -263,20 +268,22 @@ public final class Worker: Service, Sendable {
         _ task: TaskRecord, entry: QueueEntry, message: String, retryable: Bool, final: TaskStatus, log: TaskLogger, took: String
     ) async throws {
         let error = self.cap(message, self.configuration.maxErrorBytes)
-        var due: Int64 = 0
+        let what = final == .timeout ? "timed out" : "failed"
         if retryable && self.policy.retriesLeft(task) {
             let backoff = (try? await self.configs.config(task.taskType))??.retryBackoffMs ?? 1000
             let at = Date().addingTimeInterval(self.policy.delay(after: task, baseBackoffMs: backoff))
-            if try await self.tasks.finishAttempt(task.taskID, attempt: task.attempt, status: .retrying, error: error) {
-                log.warn("\(final == .timeout ? "timed out" : "failed") after \(took): \(message); retry scheduled for \(ISO8601DateFormatter().string(from: at))")
-                due = Int64(at.timeIntervalSince1970 * 1000)
+            let attempt = FinishedAttempt(taskID: task.taskID, attempt: task.attempt, status: .retrying, error: error)
+            if try await self.outcomes.record(.init(attempt: attempt, entry: entry, retryDue: Int64(at.timeIntervalSince1970 * 1000))) {
+                log.warn("\(what) after \(took): \(message); retry scheduled for \(ISO8601DateFormatter().string(from: at))")
                 Self.count("retried", task)
             }
-        } else if try await self.tasks.finishAttempt(task.taskID, attempt: task.attempt, status: final, error: error) {
-            log.error("\(final == .timeout ? "timed out" : "failed") after \(took): \(message)")
-            Self.count(final == .timeout ? "timed_out" : "failed", task)
+        } else {
+            let attempt = FinishedAttempt(taskID: task.taskID, attempt: task.attempt, status: final, error: error)
+            if try await self.outcomes.record(.init(attempt: attempt, entry: entry, retryDue: 0)) {
+                log.error("\(what) after \(took): \(message)")
+                Self.count(final == .timeout ? "timed_out" : "failed", task)
+            }
         }
-        try await self.broker.finish(workerID: self.configuration.workerID, [(entry, due)])
     }
 
     private static func count(_ outcome: String, _ task: TaskRecord) {

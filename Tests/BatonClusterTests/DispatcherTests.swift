@@ -166,4 +166,35 @@ final class DispatcherTests: XCTestCase {
         let queue = try await self.harness.entries(self.harness.keys.normalQueue).map(\.taskID)
         XCTAssertEqual(queue, created.map(\.taskID))
     }
+
+    func testRunningDispatcherRecordsScheduledShortlyAfterButNeverOverARunningTask() async throws {
+        let type = try await self.harness.type("marks")
+        let created = try await self.harness.create(6, type: type)
+        try await self.harness.registerWorker("w1", capacity: 100)
+        let term = try await self.harness.lead()
+        let harness = self.harness!
+        // One task "starts" the moment it lands on the worker queue, before the marks are written.
+        let started = created[0].taskID
+        let dispatcher = self.dispatcher()
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await dispatcher.run(term: term) }
+            let onWorker = try await TestEnvironment.waitUntil(timeout: .seconds(5), every: .milliseconds(1)) {
+                try await harness.list(harness.keys.workerQueue("w1")).count == 6
+            }
+            XCTAssertTrue(onWorker)
+            let ran = try await harness.tasks.start([started], workerID: "w1", now: Date().roundedToMicroseconds)
+            XCTAssertEqual(ran.map(\.taskID), [started])
+            let marked = try await TestEnvironment.waitUntil(timeout: .seconds(5)) {
+                try await harness.mysql.query(
+                    "SELECT COUNT(*) AS n FROM task WHERE task_type = ? AND status = ? AND worker_id = 'w1'",
+                    [.string(type), .int(Int64(TaskStatus.scheduled.rawValue))]
+                ).first?.int("n") == 5
+            }
+            XCTAssertTrue(marked)
+            group.cancelAll()
+        }
+        let first = try await self.harness.tasks.task(started)
+        XCTAssertEqual(first?.status, .running)
+        XCTAssertEqual(first?.attempt, 1)
+    }
 }

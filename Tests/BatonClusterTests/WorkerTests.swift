@@ -29,11 +29,10 @@ final class WorkerTests: XCTestCase {
         XCTAssertNotNil(task.startedAt)
         XCTAssertNotNil(task.finishedAt)
         let harness = self.harness!
-        let logged = try await TestEnvironment.waitUntil { try await harness.logs(created.taskID).count >= 3 }
+        let logged = try await TestEnvironment.waitUntil { try await harness.logs(created.taskID).count >= 2 }
         XCTAssertTrue(logged)
         let lines = try await harness.logs(created.taskID)
-        XCTAssertTrue(lines[0].hasPrefix("dispatched to worker"), lines[0])
-        XCTAssertTrue(lines.contains { $0.hasPrefix("started attempt 1 on worker") }, "\(lines)")
+        XCTAssertTrue(lines[0].hasPrefix("started attempt 1 on worker"), "\(lines)")
         XCTAssertTrue(lines.contains { $0.hasPrefix("succeeded in") }, "\(lines)")
     }
 

@@ -184,3 +184,26 @@ final class MySQLClientTests: XCTestCase {
         try await client.shutdown()
     }
 }
+
+final class StatementShapeTests: XCTestCase {
+    func testSizesArePowersOfTwo() {
+        XCTAssertEqual([0, 1, 2, 3, 4, 5, 8, 9, 100, 256, 257].map(StatementShape.size(for:)), [0, 1, 2, 4, 4, 8, 8, 16, 128, 256, 512])
+    }
+
+    func testPaddingRepeatsTheLastItem() {
+        XCTAssertEqual(StatementShape.padded(["a", "b", "c"]), ["a", "b", "c", "c"])
+        XCTAssertEqual(StatementShape.padded(["a", "b"]), ["a", "b"])
+        XCTAssertEqual(StatementShape.padded([String]()), [])
+    }
+
+    func testInsertChunksArePowersOfTwoUpToTheLimit() {
+        XCTAssertEqual(StatementShape.chunks(of: 0, limit: 512), [])
+        XCTAssertEqual(StatementShape.chunks(of: 37, limit: 512), [32, 4, 1])
+        XCTAssertEqual(StatementShape.chunks(of: 1300, limit: 512), [512, 512, 256, 16, 4])
+        for count in 1...1100 {
+            let chunks = StatementShape.chunks(of: count, limit: 256)
+            XCTAssertEqual(chunks.reduce(0, +), count)
+            XCTAssertTrue(chunks.allSatisfy { $0 <= 256 && $0 & ($0 - 1) == 0 })
+        }
+    }
+}

@@ -1,0 +1,19 @@
+import BatonModel
+
+/// The end of one attempt as a worker records it: SUCCEEDED, FAILED, TIMEOUT
+/// or RETRYING, with the result or the error.
+public struct FinishedAttempt: Sendable, Equatable {
+    public var taskID: String
+    public var attempt: Int
+    public var status: TaskStatus
+    public var result: String?
+    public var error: String?
+
+    public init(taskID: String, attempt: Int, status: TaskStatus, result: String? = nil, error: String? = nil) {
+        self.taskID = taskID
+        self.attempt = attempt
+        self.status = status
+        self.result = result
+        self.error = error
+    }
+}

@@ -1,0 +1,98 @@
+import BatonBroker
+import BatonModel
+import BatonStore
+import BatonTestSupport
+@testable import BatonWorker
+import Foundation
+import XCTest
+
+/// Outcomes gathered while the recorder is busy go out together; each caller
+/// learns whether its own write applied, and the entries are acknowledged.
+final class OutcomeRecorderTests: XCTestCase {
+    private var harness: SchedulerHarness!
+
+    override func setUp() async throws { self.harness = try await SchedulerHarness() }
+    override func tearDown() async throws { try await self.harness.shutdown() }
+
+    /// Puts tasks in flight on `worker` and starts them, as the worker's consumer would.
+    private func inFlight(_ count: Int, type: String, worker: String) async throws -> [TaskRecord] {
+        let created = try await self.harness.create(count, type: type)
+        let keys = self.harness.keys
+        for _ in created {
+            try await self.harness.redis.send("LMOVE", keys.normalQueue, keys.workerInFlight(worker), "LEFT", "RIGHT")
+        }
+        return try await self.harness.tasks.start(created.map(\.taskID), workerID: worker, now: Date().roundedToMicroseconds)
+    }
+
+    func testOutcomesRecordedBeforeTheRecorderRunsGoOutTogether() async throws {
+        let type = try await self.harness.type("recorder")
+        let worker = "\(self.harness.prefix)-w"
+        let running = try await self.inFlight(40, type: type, worker: worker)
+        XCTAssertEqual(running.count, 40)
+        // One of them was cancelled meanwhile: its write does not apply, its entry is still acknowledged.
+        let cancelled = running[7].taskID
+        _ = try await self.harness.tasks.cancel(cancelled, reason: "user")
+
+        let recorder = OutcomeRecorder(workerID: worker, tasks: self.harness.tasks, broker: self.harness.broker)
+        try await withThrowingTaskGroup(of: (String, Bool).self) { group in
+            for task in running {
+                group.addTask {
+                    let attempt = FinishedAttempt(taskID: task.taskID, attempt: task.attempt, status: .succeeded, result: "ok")
+                    return (task.taskID, try await recorder.record(.init(attempt: attempt, entry: QueueEntry(task), retryDue: 0)))
+                }
+            }
+            // The writer starts after the outcomes queued up.
+            let writer = Task { await recorder.run() }
+            var applied: [String: Bool] = [:]
+            for try await (id, result) in group { applied[id] = result }
+            writer.cancel()
+            await writer.value
+            XCTAssertEqual(applied.count, 40)
+            XCTAssertEqual(applied.filter { !$0.value }.map(\.key), [cancelled])
+        }
+        for task in running where task.taskID != cancelled {
+            let row = try await self.harness.tasks.task(task.taskID)
+            XCTAssertEqual(row?.status, .succeeded)
+            XCTAssertEqual(row?.result, "ok")
+        }
+        let cancelledRow = try await self.harness.tasks.task(cancelled)
+        XCTAssertEqual(cancelledRow?.status, .cancelled)
+        let left = try await self.harness.list(self.harness.keys.workerInFlight(worker))
+        XCTAssertEqual(left, [], "every entry is acknowledged")
+    }
+
+    func testARetryIsScheduledOnlyWhenItsWriteApplied() async throws {
+        let type = try await self.harness.type("retry", retries: 3)
+        let worker = "\(self.harness.prefix)-w"
+        let running = try await self.inFlight(1, type: type, worker: worker)
+        let recorder = OutcomeRecorder(workerID: worker, tasks: self.harness.tasks, broker: self.harness.broker)
+        let writer = Task { await recorder.run() }
+        defer { writer.cancel() }
+        let due = Int64(Date().addingTimeInterval(60).timeIntervalSince1970 * 1000)
+        let attempt = FinishedAttempt(taskID: running[0].taskID, attempt: 1, status: .retrying, error: "later")
+        let applied = try await recorder.record(.init(attempt: attempt, entry: QueueEntry(running[0]), retryDue: due))
+        XCTAssertTrue(applied)
+        let delayed = try await self.harness.redis.send("ZSCORE", self.harness.keys.delayed, QueueEntry(running[0]).member).string
+        XCTAssertEqual(delayed.flatMap { Int64($0) }, due)
+
+        // The same outcome again (a duplicate) changes nothing and schedules nothing more.
+        try await self.harness.redis.send("ZREM", self.harness.keys.delayed, QueueEntry(running[0]).member)
+        let again = try await recorder.record(.init(attempt: attempt, entry: QueueEntry(running[0]), retryDue: due))
+        XCTAssertFalse(again)
+        let count = try await self.harness.redis.send("ZCARD", self.harness.keys.delayed).int
+        XCTAssertEqual(count, 0)
+    }
+
+    func testAStoppedRecorderRefusesOutcomes() async throws {
+        let recorder = OutcomeRecorder(workerID: "nobody", tasks: self.harness.tasks, broker: self.harness.broker)
+        let writer = Task { await recorder.run() }
+        writer.cancel()
+        await writer.value
+        let attempt = FinishedAttempt(taskID: TaskID.make(), attempt: 1, status: .succeeded)
+        let entry = QueueEntry(member: "0|\(attempt.taskID)|x")!
+        do {
+            _ = try await recorder.record(.init(attempt: attempt, entry: entry, retryDue: 0))
+            XCTFail("a stopped recorder must refuse")
+        } catch is CancellationError {}
+    }
+}

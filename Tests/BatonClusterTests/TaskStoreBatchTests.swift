@@ -1,0 +1,85 @@
+import BatonModel
+import BatonMySQL
+import BatonStore
+import BatonTestSupport
+import Foundation
+import XCTest
+
+/// The worker's batched status writes against a real MariaDB.
+final class TaskStoreBatchTests: XCTestCase {
+    private var harness: SchedulerHarness!
+
+    override func setUp() async throws { self.harness = try await SchedulerHarness() }
+    override func tearDown() async throws { try await self.harness.shutdown() }
+
+    func testFinishWritesEachRowItsOwnOutcomeAndSkipsTasksThatMovedOn() async throws {
+        let type = try await self.harness.type("finish")
+        let created = try await self.harness.create(5, type: type)
+        let ids = created.map(\.taskID)
+        let started = try await self.harness.tasks.start(ids, workerID: "w1", now: Date().roundedToMicroseconds)
+        XCTAssertEqual(Set(started.map(\.taskID)), Set(ids))
+        // Cancelled while it ran: the worker's outcome must not overwrite that.
+        let cancelled = try await self.harness.tasks.cancel(ids[4], reason: "user")
+        XCTAssertTrue(cancelled.cancelled)
+
+        let attempts = [
+            FinishedAttempt(taskID: ids[0], attempt: 1, status: .succeeded, result: "one"),
+            FinishedAttempt(taskID: ids[1], attempt: 1, status: .failed, error: "bad input"),
+            FinishedAttempt(taskID: ids[2], attempt: 1, status: .retrying, error: "try later"),
+            FinishedAttempt(taskID: ids[3], attempt: 2, status: .succeeded, result: "stale attempt"),
+            FinishedAttempt(taskID: ids[4], attempt: 1, status: .succeeded, result: "too late"),
+        ]
+        let now = Date().roundedToMicroseconds
+        let applied = try await self.harness.tasks.finish(attempts, workerID: "w1", now: now)
+        XCTAssertEqual(applied, [ids[0], ids[1], ids[2]])
+
+        let rows = try await ids.asyncMap { try await self.harness.tasks.task($0)! }
+        XCTAssertEqual(rows[0].status, .succeeded)
+        XCTAssertEqual(rows[0].result, "one")
+        XCTAssertEqual(rows[0].finishedAt, now)
+        XCTAssertEqual(rows[1].status, .failed)
+        XCTAssertEqual(rows[1].error, "bad input")
+        XCTAssertNil(rows[1].result)
+        XCTAssertEqual(rows[2].status, .retrying)
+        XCTAssertEqual(rows[2].error, "try later")
+        XCTAssertNil(rows[2].finishedAt, "a retry is not finished")
+        XCTAssertEqual(rows[3].status, .running, "another attempt's outcome changes nothing")
+        XCTAssertEqual(rows[4].status, .cancelled)
+        XCTAssertNil(rows[4].result)
+    }
+
+    func testFinishAppliesAllOfALargeBatch() async throws {
+        let type = try await self.harness.type("large")
+        // 37 is no power of two: the statement is padded with repeats.
+        let created = try await self.harness.create(37, type: type)
+        let ids = created.map(\.taskID)
+        _ = try await self.harness.tasks.start(ids, workerID: "w1", now: Date().roundedToMicroseconds)
+        let attempts = ids.map { FinishedAttempt(taskID: $0, attempt: 1, status: .succeeded, result: "r-\($0)") }
+        let applied = try await self.harness.tasks.finish(attempts, workerID: "w1", now: Date().roundedToMicroseconds)
+        XCTAssertEqual(applied, Set(ids))
+        for id in ids {
+            let row = try await self.harness.tasks.task(id)
+            XCTAssertEqual(row?.status, .succeeded)
+            XCTAssertEqual(row?.result, "r-\(id)")
+        }
+    }
+
+    func testBatchStartOfAnOddCountStartsEachOnce() async throws {
+        let type = try await self.harness.type("start")
+        let created = try await self.harness.create(11, type: type)
+        let ids = created.map(\.taskID)
+        let started = try await self.harness.tasks.start(ids, workerID: "w1", now: Date().roundedToMicroseconds)
+        XCTAssertEqual(started.count, 11)
+        XCTAssertEqual(Set(started.map(\.attempt)), [1])
+        let again = try await self.harness.tasks.start(ids, workerID: "w1", now: Date().roundedToMicroseconds)
+        XCTAssertTrue(again.isEmpty, "a running task does not start twice")
+    }
+}
+
+extension Array {
+    fileprivate func asyncMap<T>(_ transform: (Element) async throws -> T) async rethrows -> [T] {
+        var mapped: [T] = []
+        for element in self { mapped.append(try await transform(element)) }
+        return mapped
+    }
+}
