@@ -88,8 +88,13 @@ public struct TaskStore: Sendable {
         }
         let filter = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
         binds.append(.int(Int64(limit)))
+        // Unfinished tasks are few next to finished ones: read them through the
+        // status index. Left alone, the optimizer may walk the id index
+        // backwards through every finished task to fill the LIMIT.
+        let unfinishedOnly = !statuses.isEmpty && statuses.allSatisfy { !$0.isTerminal }
+        let index = unfinishedOnly ? "FORCE INDEX (idx_task_status_updated)" : ""
         return try await self.mysql.query(
-            "SELECT \(Self.selectColumns) FROM task \(filter) ORDER BY task_id DESC LIMIT ?", binds
+            "SELECT \(Self.selectColumns) FROM task \(index) \(filter) ORDER BY task_id DESC LIMIT ?", binds
         ).map(Self.record)
     }
 

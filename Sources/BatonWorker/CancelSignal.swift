@@ -1,19 +1,23 @@
 import Synchronization
 
-/// Fired once to stop one running attempt; `wait()` returns when it fires
-/// (or when the waiting task is cancelled).
+/// How one running attempt ends: the first of its executor's own end, a
+/// cancel, a graceful stop or its deadline. `wait()` returns once one of them
+/// happened (or when the waiting task is cancelled); later ones change nothing.
 final class CancelSignal: Sendable {
-    enum Reason: Sendable {
+    enum Reason: Sendable, Equatable {
+        /// The executor returned or threw on its own.
+        case finished
         /// CancelTask: the row is already CANCELLED.
         case cancelled
         /// Graceful stop: hand the task back without spending the attempt.
         case shutdown
+        /// The attempt ran past its deadline.
+        case timedOut
     }
 
     private struct State {
         var reason: Reason?
-        var waiters: [Int: CheckedContinuation<Void, Never>] = [:]
-        var nextID = 0
+        var waiter: CheckedContinuation<Void, Never>?
     }
 
     private let state = Mutex(State())
@@ -21,31 +25,31 @@ final class CancelSignal: Sendable {
     var reason: Reason? { self.state.withLock { $0.reason } }
 
     func fire(_ reason: Reason) {
-        let waiters = self.state.withLock { state -> [CheckedContinuation<Void, Never>] in
-            guard state.reason == nil else { return [] }
+        let waiter = self.state.withLock { state -> CheckedContinuation<Void, Never>? in
+            guard state.reason == nil else { return nil }
             state.reason = reason
-            defer { state.waiters.removeAll() }
-            return Array(state.waiters.values)
+            defer { state.waiter = nil }
+            return state.waiter
         }
-        for waiter in waiters { waiter.resume() }
+        waiter?.resume()
     }
 
+    /// One waiter at a time: the attempt's own task.
     func wait() async {
-        let id = self.state.withLock { state in
-            state.nextID += 1
-            return state.nextID
-        }
         await withTaskCancellationHandler {
             await withCheckedContinuation { continuation in
                 let resumeNow = self.state.withLock { state in
                     if state.reason != nil || Task.isCancelled { return true }
-                    state.waiters[id] = continuation
+                    state.waiter = continuation
                     return false
                 }
                 if resumeNow { continuation.resume() }
             }
         } onCancel: {
-            let waiter = self.state.withLock { $0.waiters.removeValue(forKey: id) }
+            let waiter = self.state.withLock { state in
+                defer { state.waiter = nil }
+                return state.waiter
+            }
             waiter?.resume()
         }
     }

@@ -17,8 +17,8 @@ import Synchronization
 /// their queues without spending their attempt, and deregisters.
 public final class Worker: Service, Sendable {
     private struct Running {
-        var entry: QueueEntry
         var signal: CancelSignal
+        var deadline: ContinuousClock.Instant
     }
 
     public let configuration: WorkerConfiguration
@@ -31,6 +31,9 @@ public final class Worker: Service, Sendable {
     private let logger: Logger
     private let slots: SlotPool
     private let outcomes: OutcomeRecorder
+    /// Wakes the deadline watch when attempts start.
+    private let starts: AsyncStream<Void>.Continuation
+    private let startEvents: AsyncStream<Void>
     private let running = Mutex<[String: Running]>([:])
     private let stopping = Atomic<Bool>(false)
     private let policy = RetryPolicy()
@@ -55,6 +58,7 @@ public final class Worker: Service, Sendable {
         self.logger = logger
         self.slots = SlotPool(capacity: configuration.capacity)
         self.outcomes = OutcomeRecorder(workerID: configuration.workerID, tasks: tasks, broker: broker)
+        (self.startEvents, self.starts) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
     }
 
     /// The heartbeat service that goes with this worker.
@@ -74,6 +78,7 @@ public final class Worker: Service, Sendable {
         }
         await withDiscardingTaskGroup { group in
             group.addTask { await self.outcomes.run() }
+            group.addTask { await self.watchDeadlines() }
             group.addTask {
                 for await case .cancel(let taskID) in cancels {
                     self.running.withLock { $0[taskID] }?.signal.fire(.cancelled)
@@ -149,10 +154,28 @@ public final class Worker: Service, Sendable {
         self.slots.take(started.count)
         for task in started {
             let signal = CancelSignal()
-            self.running.withLock { $0[task.taskID] = Running(entry: QueueEntry(task), signal: signal) }
+            let deadline = ContinuousClock.now + .seconds(task.timeoutSeconds)
+            self.running.withLock { $0[task.taskID] = Running(signal: signal, deadline: deadline) }
             group.addTask { await self.execute(task, signal: signal, startedAt: now) }
         }
+        if !started.isEmpty { self.starts.yield() }
         try await self.broker.announce(started.map(\.taskID))
+    }
+
+    /// Ends attempts that run past their deadline, checking four times a
+    /// second while any runs (timeouts are whole seconds) and not at all when idle.
+    private func watchDeadlines() async {
+        var starts = self.startEvents.makeAsyncIterator()
+        while !Task.isCancelled {
+            if self.running.withLock({ $0.isEmpty }) {
+                guard await starts.next() != nil else { return }
+                continue
+            }
+            guard (try? await Task.sleep(for: .milliseconds(250))) != nil else { return }
+            let now = ContinuousClock.now
+            let overdue = self.running.withLock { $0.values.filter { $0.deadline <= now }.map(\.signal) }
+            for signal in overdue { signal.fire(.timedOut) }
+        }
     }
 
     // MARK: running one attempt
@@ -161,7 +184,8 @@ public final class Worker: Service, Sendable {
         case succeeded(String)
         case failed(ExecutionFailure)
         case timedOut
-        case stopped(CancelSignal.Reason)
+        case cancelled
+        case shutdown
     }
 
     private func execute(_ task: TaskRecord, signal: CancelSignal, startedAt: Date) async {
@@ -204,8 +228,11 @@ public final class Worker: Service, Sendable {
             taskID: task.taskID, taskType: task.taskType, attempt: task.attempt,
             workerID: self.configuration.workerID, deadline: deadline, log: log
         )
+        // One child runs the executor; the first way the attempt ends fires
+        // the signal, and anything but the executor's own end cancels it.
         return await withTaskGroup(of: Outcome?.self) { group in
             group.addTask {
+                defer { signal.fire(.finished) }
                 do {
                     return .succeeded(try await executor.execute(context, payload: task.payload, config: config))
                 } catch let failure as ExecutionFailure {
@@ -216,23 +243,17 @@ public final class Worker: Service, Sendable {
                     return .failed(ExecutionFailure("\(error)", retryable: true))
                 }
             }
-            group.addTask {
-                try? await Task.sleep(for: .seconds(max(0, deadline.timeIntervalSinceNow)))
-                return Task.isCancelled ? nil : .timedOut
+            await signal.wait()
+            let reason = signal.reason ?? .finished
+            if reason != .finished { group.cancelAll() }
+            var result: Outcome?
+            for await outcome in group { result = outcome }
+            switch reason {
+            case .finished: return result ?? .failed(ExecutionFailure("the executor was cancelled", retryable: true))
+            case .timedOut: return .timedOut
+            case .cancelled: return .cancelled
+            case .shutdown: return .shutdown
             }
-            group.addTask {
-                await signal.wait()
-                return signal.reason.map(Outcome.stopped)
-            }
-            var result: Outcome = .timedOut
-            for await case let outcome? in group {
-                result = outcome
-                break
-            }
-            group.cancelAll()
-            // A stop that raced with the executor's own end still wins.
-            if let reason = signal.reason { return .stopped(reason) }
-            return result
         }
     }
 
@@ -252,11 +273,11 @@ public final class Worker: Service, Sendable {
             try await self.fail(task, entry: entry, message: failure.message, retryable: failure.retryable, final: .failed, log: log, took: took)
         case .timedOut:
             try await self.fail(task, entry: entry, message: "timed out after \(task.timeoutSeconds) s", retryable: true, final: .timeout, log: log, took: took)
-        case .stopped(.cancelled):
+        case .cancelled:
             log.info("cancelled while running attempt \(task.attempt); aborted after \(took)")
             Self.count("cancelled", task)
             try await self.broker.finish(workerID: self.configuration.workerID, [(entry, 0)])
-        case .stopped(.shutdown):
+        case .shutdown:
             if try await self.tasks.handBack(task.taskID, attempt: task.attempt) {
                 log.warn("worker \(self.configuration.workerID) stopping: attempt \(task.attempt) handed back unfinished")
             }
