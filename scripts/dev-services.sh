@@ -127,7 +127,7 @@ start_mysql() {
       --skip-name-resolve --max-connections=1000 \
       --innodb-buffer-pool-size=256M --innodb-log-file-size=256M \
       --innodb-flush-log-at-trx-commit="${BATON_MYSQL_FLUSH:-2}" \
-      --innodb-doublewrite=0 --innodb-purge-threads=1 --thread-handling=pool-of-threads \
+      --innodb-doublewrite=0 --innodb-purge-threads=1 \
       --character-set-server=utf8mb4 --collation-server=utf8mb4_bin \
       ${BATON_MYSQL_SSL_DIR:+--ssl-cert=$BATON_MYSQL_SSL_DIR/server.pem --ssl-key=$BATON_MYSQL_SSL_DIR/server.key --ssl-ca=$BATON_MYSQL_SSL_DIR/ca.pem} \
       >/dev/null 2>&1 &

@@ -15,8 +15,8 @@ struct EndToEndBenchmark: AsyncParsableCommand {
     @Option(help: "Nodes, host:port, comma-separated.") var servers = "127.0.0.1:9091,127.0.0.1:9092,127.0.0.1:9093"
     @Option(help: "Tasks in the throughput run.") var tasks = 20_000
     @Option(help: "Concurrent submitters in the throughput run.") var clients = 6
-    @Option(help: "Steady rate of the latency run (tasks/s).") var rate = 200
-    @Option(help: "Length of the latency run (s).") var seconds = 30
+    @Option(help: "Steady rates of the latency runs (tasks/s), comma-separated.") var rates = "500,200"
+    @Option(help: "Length of each latency run (s).") var seconds = 30
     @Option(help: "Task type to run (a local noop by default).") var taskType = "noop"
 
     func run() async throws {
@@ -25,23 +25,31 @@ struct EndToEndBenchmark: AsyncParsableCommand {
             guard parts.count == 2, let port = Int(parts[1]) else { throw ValidationError("--servers takes host:port,…") }
             return (String(parts[0]), port)
         }
+        let rates = self.rates.split(separator: ",").compactMap { Int($0) }
+        guard !rates.isEmpty, rates.allSatisfy({ $0 > 0 }) else { throw ValidationError("--rates takes positive numbers, comma-separated") }
         let (created, finished) = try await self.throughput(nodes)
-        let (rpc, started, done) = try await self.latency(nodes[0])
+        var steady: [(rate: Int, rpc: Latencies, started: Latencies, finished: Latencies)] = []
+        for rate in rates {
+            let (rpc, started, done) = try await self.latency(nodes[0], rate: rate)
+            steady.append((rate, rpc, started, done))
+        }
         let (high, normal) = try await self.priority(nodes)
         print("\nbaton-bench e2e (\(nodes.count) nodes, \(ProcessInfo.processInfo.activeProcessorCount) cores)")
         print(created.line)
         print(finished.line)
-        print("steady \(self.rate)/s, CreateTask RPC:  \(rpc.summary)")
-        print("steady \(self.rate)/s, created→started: \(started.summary)")
-        print("steady \(self.rate)/s, created→finished: \(done.summary)")
+        var machine = "BENCH e2e create_per_s=\(Int(created.perSecond)) e2e_per_s=\(Int(finished.perSecond))"
+        for run in steady {
+            print("steady \(run.rate)/s, CreateTask RPC:   \(run.rpc.summary)")
+            print("steady \(run.rate)/s, created→started:  \(run.started.summary)")
+            print("steady \(run.rate)/s, created→finished: \(run.finished.summary)")
+            machine += " rpc_p99_ms_at\(run.rate)=\(Latencies.ms(run.rpc.percentile(99)))"
+                + " started_p50_ms_at\(run.rate)=\(Latencies.ms(run.started.percentile(50)))"
+                + " started_p99_ms_at\(run.rate)=\(Latencies.ms(run.started.percentile(99)))"
+                + " finished_p99_ms_at\(run.rate)=\(Latencies.ms(run.finished.percentile(99)))"
+        }
         print("saturated, queue wait high:   \(high.summary)")
         print("saturated, queue wait normal: \(normal.summary)")
-        print(
-            "BENCH e2e create_per_s=\(Int(created.perSecond)) e2e_per_s=\(Int(finished.perSecond)) "
-                + "rpc_p99_ms=\(Latencies.ms(rpc.percentile(99))) started_p50_ms=\(Latencies.ms(started.percentile(50))) "
-                + "started_p99_ms=\(Latencies.ms(started.percentile(99))) finished_p99_ms=\(Latencies.ms(done.percentile(99))) "
-                + "wait_high_p95_ms=\(Latencies.ms(high.percentile(95))) wait_normal_p95_ms=\(Latencies.ms(normal.percentile(95)))"
-        )
+        print(machine + " wait_high_p95_ms=\(Latencies.ms(high.percentile(95))) wait_normal_p95_ms=\(Latencies.ms(normal.percentile(95)))")
     }
 
     /// Batches of 500 from several clients spread over the nodes; then waits
@@ -79,9 +87,9 @@ struct EndToEndBenchmark: AsyncParsableCommand {
     }
 
     /// Opens CreateTask calls at a fixed rate; then reads each task's timestamps.
-    private func latency(_ node: (String, Int)) async throws -> (Latencies, Latencies, Latencies) {
-        let total = self.rate * self.seconds
-        let interval = Duration.nanoseconds(1_000_000_000 / self.rate)
+    private func latency(_ node: (String, Int), rate: Int) async throws -> (Latencies, Latencies, Latencies) {
+        let total = rate * self.seconds
+        let interval = Duration.nanoseconds(1_000_000_000 / rate)
         let rpc = Collected<Latencies>(Latencies())
         let ids = Collected<[String]>([])
         let type = self.taskType
@@ -106,21 +114,37 @@ struct EndToEndBenchmark: AsyncParsableCommand {
         return (rpc.value, started, finished)
     }
 
-    /// Saturates the cluster with normal tasks, then measures how long high and normal probes wait.
+    /// Saturates the cluster with a backlog of normal tasks (created faster
+    /// than they run), then sends high and normal probes at once and measures
+    /// how long each waited to start.
     private func priority(_ nodes: [(String, Int)]) async throws -> (Latencies, Latencies) {
-        let node = nodes[0]
         let type = self.taskType
+        let batch = Baton_V1_BatchCreateTasksRequest.with { $0.tasks = Array(repeating: .with { $0.taskType = type }, count: 500) }
+        try await withThrowingDiscardingTaskGroup { group in
+            for node in nodes {
+                group.addTask {
+                    try await withBatonClient(host: node.0, port: node.1) { client in
+                        for _ in 0..<10 { _ = try await client.tasks.batchCreateTasks(batch) }
+                    }
+                }
+            }
+        }
+        let node = nodes[0]
         let (high, normal) = try await withBatonClient(host: node.0, port: node.1) { client in
-            for _ in 0..<20 {
-                _ = try await client.tasks.batchCreateTasks(.with { $0.tasks = Array(repeating: .with { $0.taskType = type }, count: 500) })
+            try await withThrowingTaskGroup(of: (isHigh: Bool, id: String).self) { group in
+                for index in 0..<200 {
+                    group.addTask {
+                        let high = index % 2 == 0
+                        return (high, try await client.createTask(type: type, priority: high ? .high : .normal).taskID)
+                    }
+                }
+                var high: [String] = []
+                var normal: [String] = []
+                for try await probe in group {
+                    if probe.0 { high.append(probe.id) } else { normal.append(probe.id) }
+                }
+                return (high, normal)
             }
-            var high: [String] = []
-            var normal: [String] = []
-            for _ in 0..<100 {
-                high.append(try await client.createTask(type: type, priority: .high).taskID)
-                normal.append(try await client.createTask(type: type).taskID)
-            }
-            return (high, normal)
         }
         try await withBatonClient(host: node.0, port: node.1) { client in
             for id in normal + high { _ = try await client.waitForTask(id, timeout: .seconds(120)) }

@@ -23,10 +23,25 @@ public final class MySQLClient: Sendable {
         self.init(configuration: try MySQLConfiguration(url: url), logger: logger)
     }
 
+    /// Runs one statement on its own (autocommit). A deadlock or lock wait
+    /// timeout rolled the statement back whole, so it is run again, up to
+    /// `transientRetries` times: batched writes of busy workers meet such
+    /// conflicts now and then, and they must not surface as failures.
     @discardableResult
     public func execute(_ sql: String, _ binds: [MySQLValue] = []) async throws -> MySQLResult {
-        try await self.withSession { session in try await session.execute(sql, binds) }
+        var retries = 0
+        while true {
+            do {
+                return try await self.withSession { session in try await session.execute(sql, binds) }
+            } catch let error as MySQLError where error.kind == .transient && retries < Self.transientRetries {
+                retries += 1
+                self.logger.debug("statement retried after a lock conflict", metadata: ["error": "\(error)", "retry": "\(retries)"])
+                try await Task.sleep(for: .milliseconds(retries * retries))
+            }
+        }
     }
+
+    static let transientRetries = 5
 
     /// Rows of a SELECT.
     public func query(_ sql: String, _ binds: [MySQLValue] = []) async throws -> [MySQLRow] {

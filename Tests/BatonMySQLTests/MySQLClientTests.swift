@@ -142,6 +142,37 @@ final class MySQLClientTests: XCTestCase {
         XCTAssertEqual(count.first?.int("total"), (0..<2500).reduce(0, +))
     }
 
+    /// A single statement chosen as a deadlock's victim was rolled back whole;
+    /// the client runs it again, and the caller sees it succeed once.
+    func testAStatementLosingADeadlockIsRunAgain() async throws {
+        let table = self.table
+        let client = self.client!
+        let rows: [[MySQLValue]] = (1...60).map { [.string("r\($0)"), .int(0)] }
+        try await client.insertRows(into: table, columns: ["s", "i"], rows: rows)
+        let single = try await client.withTransaction { heavy -> Task<MySQLResult, any Error> in
+            // The heavier transaction (many rows changed) is not the victim.
+            try await heavy.execute("UPDATE `\(table)` SET i = i + 1 WHERE id BETWEEN 10 AND 60")
+            try await heavy.execute("UPDATE `\(table)` SET i = i + 1 WHERE id = 2")
+            // Locks row 1, then waits for row 2.
+            let single = Task { try await client.execute("UPDATE `\(table)` SET i = i + 10 WHERE id IN (1, 2)") }
+            let waiting = try await TestEnvironment.waitUntil(timeout: .seconds(5), every: .milliseconds(5)) {
+                // Our own connections are visible without the PROCESS privilege.
+                try await client.query(
+                    "SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE INFO LIKE ? AND STATE = 'Updating'", [.string("%i + 10%")]
+                ).first?.int("n") == 1
+            }
+            XCTAssertTrue(waiting)
+            // Closes the cycle: InnoDB rolls the single statement back.
+            try await heavy.execute("UPDATE `\(table)` SET i = i + 1 WHERE id = 1")
+            return single
+        }
+        // Run again once the transaction committed: no error reaches the caller, each row got +10 once.
+        let result = try await single.value
+        XCTAssertEqual(result.affectedRows, 2)
+        let final = try await client.query("SELECT id, i FROM `\(table)` WHERE id IN (1, 2) ORDER BY id").map { $0.int("i") }
+        XCTAssertEqual(final, [11, 11])
+    }
+
     func testConcurrentQueriesShareThePool() async throws {
         let client = self.client!
         let table = self.table
