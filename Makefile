@@ -38,7 +38,7 @@ status:
 ## End-to-end benchmark (release build) against a fresh local three-node cluster.
 ## Noop tasks take no time, so the in-flight window (capacity per worker) bounds
 ## throughput; BENCH_CAPACITY sets it (docs/benchmarks.md).
-BENCH_CAPACITY ?= 100
+BENCH_CAPACITY ?= 200
 bench: services
 	$(SWIFT) build -c release --product baton-bench
 	BATON_NODE_ARGS="--capacity $(BENCH_CAPACITY) $(BATON_NODE_ARGS)" scripts/cluster.sh start

@@ -122,7 +122,10 @@ public struct TaskServiceHandler: Baton_V1_TaskService.SimpleServiceProtocol {
                     for task in fresh { try? await self.tasks.deleteNeverQueued(task.taskID) }
                     throw error
                 }
-                for task in fresh { Counter(label: "baton_tasks_created_total", dimensions: [("type", task.taskType)]).increment() }
+                // One counter lookup per type, not per task.
+                for (type, count) in Dictionary(fresh.map { ($0.taskType, 1) }, uniquingKeysWith: +) {
+                    Counter(label: "baton_tasks_created_total", dimensions: [("type", type)]).increment(by: count)
+                }
                 return plan
             }
             throw RPCError(code: .aborted, message: "idempotency key contention; retry")

@@ -22,8 +22,16 @@ public struct QueueEntry: Sendable, Hashable {
     public var member: String { "\(self.priority.rawValue)|\(self.taskID)|\(self.taskType)" }
 
     public init?(member: String) {
-        let parts = member.split(separator: "|", maxSplits: 2)
-        guard parts.count == 3, let raw = Int(parts[0]), let priority = TaskPriority(rawValue: raw) else { return nil }
-        self.init(taskID: String(parts[1]), taskType: String(parts[2]), priority: priority)
+        // Scans bytes: this runs for every entry the dispatcher and workers move.
+        let bytes = member.utf8
+        let bar = UInt8(ascii: "|")
+        guard let first = bytes.firstIndex(of: bar),
+            let second = bytes[bytes.index(after: first)...].firstIndex(of: bar),
+            let raw = Int(Substring(bytes[..<first])), let priority = TaskPriority(rawValue: raw)
+        else { return nil }
+        let taskID = String(Substring(bytes[bytes.index(after: first)..<second]))
+        let taskType = String(Substring(bytes[bytes.index(after: second)...]))
+        guard !taskID.isEmpty, !taskType.isEmpty else { return nil }
+        self.init(taskID: taskID, taskType: taskType, priority: priority)
     }
 }

@@ -4,7 +4,6 @@ import BatonRedis
 import BatonStore
 import Foundation
 import Logging
-import Metrics
 import ServiceLifecycle
 import Synchronization
 
@@ -31,6 +30,7 @@ public final class Worker: Service, Sendable {
     private let logger: Logger
     private let slots: SlotPool
     private let outcomes: OutcomeRecorder
+    private let metrics = TaskMetrics()
     /// Wakes the deadline watch when attempts start.
     private let starts: AsyncStream<Void>.Continuation
     private let startEvents: AsyncStream<Void>
@@ -195,11 +195,11 @@ public final class Worker: Service, Sendable {
         }
         let log = self.taskLogger(task)
         log.info("started attempt \(task.attempt) on worker \(self.configuration.workerID)")
-        Counter(label: "baton_tasks_started_total", dimensions: [("type", task.taskType)]).increment()
+        self.metrics.started(task.taskType)
         let clock = ContinuousClock.now
         let outcome = await self.outcome(of: task, signal: signal, log: log, startedAt: startedAt)
         let elapsed = ContinuousClock.now - clock
-        Metrics.Timer(label: "baton_task_execution_seconds", dimensions: [("type", task.taskType)]).recordNanoseconds(elapsed.wholeNanoseconds)
+        self.metrics.executed(task.taskType, took: elapsed)
         do {
             try await self.record(outcome, of: task, elapsed: elapsed, log: log)
         } catch {
@@ -267,7 +267,7 @@ public final class Worker: Service, Sendable {
             )
             if try await self.outcomes.record(.init(attempt: attempt, entry: entry, retryDue: 0)) {
                 log.info("succeeded in \(took)")
-                Self.count("succeeded", task)
+                self.metrics.ended(task.taskType, .succeeded)
             }
         case .failed(let failure):
             try await self.fail(task, entry: entry, message: failure.message, retryable: failure.retryable, final: .failed, log: log, took: took)
@@ -275,7 +275,7 @@ public final class Worker: Service, Sendable {
             try await self.fail(task, entry: entry, message: "timed out after \(task.timeoutSeconds) s", retryable: true, final: .timeout, log: log, took: took)
         case .cancelled:
             log.info("cancelled while running attempt \(task.attempt); aborted after \(took)")
-            Self.count("cancelled", task)
+            self.metrics.ended(task.taskType, .cancelled)
             try await self.broker.finish(workerID: self.configuration.workerID, [(entry, 0)])
         case .shutdown:
             if try await self.tasks.handBack(task.taskID, attempt: task.attempt) {
@@ -296,19 +296,15 @@ public final class Worker: Service, Sendable {
             let attempt = FinishedAttempt(taskID: task.taskID, attempt: task.attempt, status: .retrying, error: error)
             if try await self.outcomes.record(.init(attempt: attempt, entry: entry, retryDue: Int64(at.timeIntervalSince1970 * 1000))) {
                 log.warn("\(what) after \(took): \(message); retry scheduled for \(ISO8601DateFormatter().string(from: at))")
-                Self.count("retried", task)
+                self.metrics.ended(task.taskType, .retried)
             }
         } else {
             let attempt = FinishedAttempt(taskID: task.taskID, attempt: task.attempt, status: final, error: error)
             if try await self.outcomes.record(.init(attempt: attempt, entry: entry, retryDue: 0)) {
                 log.error("\(what) after \(took): \(message)")
-                Self.count(final == .timeout ? "timed_out" : "failed", task)
+                self.metrics.ended(task.taskType, final == .timeout ? .timedOut : .failed)
             }
         }
-    }
-
-    private static func count(_ outcome: String, _ task: TaskRecord) {
-        Counter(label: "baton_tasks_\(outcome)_total", dimensions: [("type", task.taskType)]).increment()
     }
 
     private func cap(_ text: String, _ limit: Int) -> String {
