@@ -4,7 +4,8 @@ import BatonRedis
 /// A multi-step change of Redis state is always one script, hence atomic.
 public enum BrokerScripts {
     /// Puts new tasks on their queues and delayed tasks in the delayed set,
-    /// and wakes the dispatcher. KEYS: high queue, normal queue, delayed set, wake list.
+    /// and wakes the dispatcher (or the promoter). KEYS: high queue, normal
+    /// queue, delayed set, wake list, delayed wake list.
     /// ARGV: number of high entries H, number of normal entries N, the H high
     /// entries, the N normal entries, then (score, member) pairs for the delayed set.
     public static let enqueue = RedisScript(
@@ -22,6 +23,10 @@ public enum BrokerScripts {
             if high + normal > 0 then
               redis.call('LPUSH', KEYS[4], 1)
               redis.call('LTRIM', KEYS[4], 0, 0)
+            end
+            if i > 3 + high + normal then
+              redis.call('LPUSH', KEYS[5], 1)
+              redis.call('LTRIM', KEYS[5], 0, 0)
             end
             return high + normal
             """
@@ -190,6 +195,7 @@ public enum BrokerScripts {
 
     /// Moves due tasks from the delayed set to the back of their queues.
     /// KEYS: delayed set, high queue, normal queue, wake list. ARGV: now ms, limit.
+    /// Returns how many moved and the earliest due time left (ms, or -1).
     public static let promoteDue = RedisScript(
         name: "promote_due",
         source: """
@@ -202,7 +208,8 @@ public enum BrokerScripts {
               redis.call('LPUSH', KEYS[4], 1)
               redis.call('LTRIM', KEYS[4], 0, 0)
             end
-            return #due
+            local first = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+            return {#due, first[2] and math.floor(tonumber(first[2])) or -1}
             """
     )
 
@@ -271,18 +278,22 @@ public enum BrokerScripts {
     /// Acknowledges finished attempts: drops them from the in-flight list,
     /// frees their type's slot, schedules retries, announces watched changes,
     /// and wakes the dispatcher.
-    /// KEYS: in-flight, in-use, delayed set, events, watched, wake list.
+    /// KEYS: in-flight, in-use, delayed set, events, watched, wake list, delayed wake list.
     /// ARGV: stream max length, then per task: entry, retry due ms (or 0).
     public static let finish = RedisScript(
         name: "finish",
         source: """
+            local delayed = false
             for i = 2, #ARGV, 2 do
               local entry, due = ARGV[i], tonumber(ARGV[i + 1])
               if redis.call('LREM', KEYS[1], 1, entry) > 0 then
                 local t = string.match(entry, '^%d|[^|]+|(.+)$')
                 if t then redis.call('HINCRBY', KEYS[2], t, -1) end
               end
-              if due > 0 then redis.call('ZADD', KEYS[3], due, entry) end
+              if due > 0 then
+                redis.call('ZADD', KEYS[3], due, entry)
+                delayed = true
+              end
               local id = string.match(entry, '^%d|([^|]+)|')
               if id and redis.call('HEXISTS', KEYS[5], id) == 1 then
                 redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[1], '*', 'k', 'task', 's', id)
@@ -290,6 +301,10 @@ public enum BrokerScripts {
             end
             redis.call('LPUSH', KEYS[6], 1)
             redis.call('LTRIM', KEYS[6], 0, 0)
+            if delayed then
+              redis.call('LPUSH', KEYS[7], 1)
+              redis.call('LTRIM', KEYS[7], 0, 0)
+            end
             return 1
             """
     )

@@ -37,7 +37,7 @@ public struct RedisBroker: Sendable {
         let arguments: [String] = [String(high.count), String(normal.count)] + high + normal + delayed
         try await self.redis.run(
             BrokerScripts.enqueue,
-            keys: [self.keys.highQueue, self.keys.normalQueue, self.keys.delayed, self.keys.wake],
+            keys: [self.keys.highQueue, self.keys.normalQueue, self.keys.delayed, self.keys.wake, self.keys.delayedWake],
             arguments: arguments
         )
     }
@@ -100,7 +100,10 @@ extension RedisBroker {
         guard !entries.isEmpty else { return }
         try await self.redis.run(
             BrokerScripts.finish,
-            keys: [self.keys.workerInFlight(workerID), self.keys.inUse, self.keys.delayed, self.keys.events, self.keys.watched, self.keys.wake],
+            keys: [
+                self.keys.workerInFlight(workerID), self.keys.inUse, self.keys.delayed, self.keys.events, self.keys.watched,
+                self.keys.wake, self.keys.delayedWake,
+            ],
             arguments: [String(self.eventStreamLength)] + entries.flatMap { [$0.entry.member, String($0.due)] }
         )
     }

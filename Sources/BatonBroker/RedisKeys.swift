@@ -22,6 +22,8 @@ public struct RedisKeys: Sendable {
     /// Pushed to when work may be waiting (a new task, a freed slot): the
     /// dispatcher blocks on it instead of polling.
     public var wake: String { "\(self.namespace):wake" }
+    /// Pushed to when the delayed set gains an entry: wakes the promoter early.
+    public var delayedWake: String { "\(self.namespace):delayed:wake" }
     /// Per task type: tasks on worker queues or running (max_concurrency).
     public var inUse: String { "\(self.namespace):inuse" }
     /// Per task type: `max_concurrency|rate_limit_per_second`, kept by the leader.

@@ -109,6 +109,43 @@ final class RecoveryTests: XCTestCase {
         let queue = try await self.harness.entries(self.harness.keys.normalQueue).map(\.taskID)
         XCTAssertEqual(Set(queue), Set(soon.map(\.taskID)))
     }
+
+    func testAnIdlePromoterWakesForANewDelayedTaskOrRetry() async throws {
+        let type = try await self.harness.type("wake")
+        let term = try await self.harness.lead()
+        let harness = self.harness!
+        // Idle, it would sleep 10 s; the new entries must wake it.
+        let promoter = DelayedPromoter(broker: harness.broker, maxIdle: .seconds(10))
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await promoter.run(term: term) }
+            try await Task.sleep(for: .milliseconds(100))  // let it block on the empty set
+            let started = ContinuousClock.now
+            let delayed = try await harness.create(1, type: type, runAt: Date().addingTimeInterval(0.3))
+            let queued = try await TestEnvironment.waitUntil(timeout: .seconds(5), every: .milliseconds(5)) {
+                try await harness.entries(harness.keys.normalQueue).map(\.taskID) == [delayed[0].taskID]
+            }
+            XCTAssertTrue(queued)
+            let took = ContinuousClock.now - started
+            XCTAssertGreaterThanOrEqual(took, .milliseconds(250), "not before its run_at")
+            XCTAssertLessThan(took, .seconds(2), "woken for the new entry, not at the idle timeout")
+
+            // A retry scheduled by a worker's acknowledgement wakes it too.
+            try await harness.redis.send("DEL", harness.keys.normalQueue)
+            let worker = "w-\(harness.prefix)"
+            let entry = QueueEntry(delayed[0])
+            try await harness.redis.send("RPUSH", harness.keys.workerInFlight(worker), entry.member)
+            let retryAt = Date().addingTimeInterval(0.3)
+            try await harness.broker.finish(workerID: worker, [(entry, Int64(retryAt.timeIntervalSince1970 * 1000))])
+            let retried = try await TestEnvironment.waitUntil(timeout: .seconds(5), every: .milliseconds(5)) {
+                try await harness.entries(harness.keys.normalQueue).map(\.taskID) == [delayed[0].taskID]
+            }
+            XCTAssertTrue(retried)
+            XCTAssertLessThan(Date().timeIntervalSince(retryAt), 1.5)
+            group.cancelAll()
+            // Its blocking wait ends on a wake, then it sees the cancel.
+            try await harness.redis.send("LPUSH", harness.keys.delayedWake, "1")
+        }
+    }
 }
 
 final class TimeoutRecoveryTests: XCTestCase {

@@ -45,7 +45,7 @@ final class WorkerHarness: Sendable {
         var dispatch = Dispatcher.Configuration()
         dispatch.idleWait = .milliseconds(100)
         let dispatcher = Dispatcher(broker: base.broker, tasks: base.tasks, configs: base.configs, configuration: dispatch, logger: base.logger)
-        let promoter = DelayedPromoter(broker: base.broker, interval: .milliseconds(20))
+        let promoter = DelayedPromoter(broker: base.broker, maxIdle: .milliseconds(100))
         self.leading = Task {
             await withDiscardingTaskGroup { group in
                 group.addTask { try? await dispatcher.run(term: term) }
