@@ -239,7 +239,7 @@ let package = Package(
         .testTarget(
             name: "BatonEndToEndTests",
             dependencies: [
-                "BatonClient", "BatonProto", "BatonTestSupport", "BatonHTTP",
+                "BatonClient", "BatonProto", "BatonRedis", "BatonTestSupport", "BatonHTTP",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -154,7 +154,18 @@ struct Node {
     }
 
     func run() async throws {
-        try await self.group.run()
+        do {
+            try await self.group.run()
+        } catch {
+            // A service that failed (a port in use, say) still leaves the
+            // clients to close: the HTTP client traps if dropped while open.
+            await self.closeClients()
+            throw error
+        }
+        await self.closeClients()
+    }
+
+    private func closeClients() async {
         try? await self.httpExecutor.shutdown()
         try? await self.redis.shutdown()
         try? await self.mysql.shutdown()
