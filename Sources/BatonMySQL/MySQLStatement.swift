@@ -8,9 +8,6 @@ final class MySQLStatement {
     private let parameterCount: Int
     private let fields: [Field]
     private let columns: MySQLColumns
-    // Reused by every execution: a batch statement binds hundreds of values,
-    // and allocating per value showed up in profiles.
-    private let parameters: ParameterBuffers
     private lazy var results = ResultBuffers(fields: self.fields.map { ($0.type, $0.isUnsigned) })
 
     private struct Field {
@@ -53,7 +50,6 @@ final class MySQLStatement {
         }
         self.fields = fields
         self.columns = MySQLColumns(names: fields.map(\.name))
-        self.parameters = ParameterBuffers(count: self.parameterCount)
     }
 
     /// Binary collation marks raw bytes only on string-like columns; DECIMAL
@@ -70,7 +66,6 @@ final class MySQLStatement {
 
     deinit {
         mysql_stmt_close(self.statement)
-        self.parameters.deallocate()
         if !self.fields.isEmpty { self.results.deallocate() }
     }
 
@@ -78,8 +73,9 @@ final class MySQLStatement {
         guard binds.count == self.parameterCount else {
             throw MySQLError(.misuse, "statement takes \(self.parameterCount) parameters, \(binds.count) given")
         }
-        self.parameters.set(binds)
-        if self.parameterCount > 0, mysql_stmt_bind_param(self.statement, self.parameters.binds) != 0 {
+        let parameters = ParameterBuffers(binds)
+        defer { parameters.deallocate() }
+        if self.parameterCount > 0, mysql_stmt_bind_param(self.statement, parameters.binds) != 0 {
             throw Self.error(self.statement)
         }
         if mysql_stmt_execute(self.statement) != 0 {
@@ -174,30 +170,25 @@ final class MySQLStatement {
     }
 }
 
-/// Parameter binds of one statement and one growing buffer for their values.
-private final class ParameterBuffers {
+/// Parameter binds of one execution and one buffer holding all their values:
+/// two allocations however many values a batch statement binds (one per
+/// value showed up in profiles). Not kept between executions: a cached batch
+/// statement binds thousands of values, and Connector/C keeps its own copy.
+private struct ParameterBuffers {
     let binds: UnsafeMutablePointer<MYSQL_BIND>
-    private let count: Int
-    private var storage: UnsafeMutableRawPointer
-    private var capacity: Int
+    private let storage: UnsafeMutableRawPointer
 
-    init(count: Int) {
-        self.count = count
-        self.binds = .allocate(capacity: max(count, 1))
-        self.binds.initialize(repeating: MYSQL_BIND(), count: max(count, 1))
-        self.capacity = 256
-        self.storage = .allocate(byteCount: self.capacity, alignment: 8)
+    init(_ values: [MySQLValue]) {
+        self.binds = .allocate(capacity: max(values.count, 1))
+        self.binds.initialize(repeating: MYSQL_BIND(), count: max(values.count, 1))
+        var size = 0
+        for value in values { size += Self.aligned(Self.size(of: value)) }
+        self.storage = .allocate(byteCount: max(size, 8), alignment: 8)
+        self.set(values)
     }
 
     /// Copies `values` into the buffer and points the binds at them.
-    func set(_ values: [MySQLValue]) {
-        var size = 0
-        for value in values { size += Self.aligned(Self.size(of: value)) }
-        if size > self.capacity {
-            self.storage.deallocate()
-            self.capacity = max(size, self.capacity * 2)
-            self.storage = .allocate(byteCount: self.capacity, alignment: 8)
-        }
+    private func set(_ values: [MySQLValue]) {
         var offset = 0
         for (index, value) in values.enumerated() {
             let slot = self.storage + offset
