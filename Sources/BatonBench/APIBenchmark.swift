@@ -124,26 +124,11 @@ struct APIBenchmark: AsyncParsableCommand {
         return (throughput, collected.value)
     }
 
-    /// Opens calls at a fixed rate whatever the answers' speed (no coordinated omission).
     private func measureSteadyRate(port: Int, taskType: String) async throws -> Latencies {
-        let total = self.rate * self.seconds
-        let interval = Duration.nanoseconds(1_000_000_000 / self.rate)
-        let collected = Collected<Latencies>(Latencies())
         try await self.withClient(port: port) { client in
-            try await withThrowingDiscardingTaskGroup { group in
-                let start = ContinuousClock.now
-                for index in 0..<total {
-                    let due = start + interval * index
-                    try await Task.sleep(until: due, clock: .continuous)
-                    group.addTask {
-                        _ = try await client.createTask(.with { $0.taskType = taskType })
-                        var one = Latencies()
-                        one.record(ContinuousClock.now - due)
-                        collected.update { $0.merge(one) }
-                    }
-                }
+            try await SteadyRate.measure(rate: self.rate, seconds: self.seconds) {
+                _ = try await client.createTask(.with { $0.taskType = taskType })
             }
         }
-        return collected.value
     }
 }

@@ -88,30 +88,17 @@ struct EndToEndBenchmark: AsyncParsableCommand {
 
     /// Opens CreateTask calls at a fixed rate; then reads each task's timestamps.
     private func latency(_ node: (String, Int), rate: Int) async throws -> (Latencies, Latencies, Latencies) {
-        let total = rate * self.seconds
-        let interval = Duration.nanoseconds(1_000_000_000 / rate)
-        let rpc = Collected<Latencies>(Latencies())
         let ids = Collected<[String]>([])
         let type = self.taskType
-        try await withBatonClient(host: node.0, port: node.1) { client in
-            try await withThrowingDiscardingTaskGroup { group in
-                let start = ContinuousClock.now
-                for index in 0..<total {
-                    let due = start + interval * index
-                    try await Task.sleep(until: due, clock: .continuous)
-                    group.addTask {
-                        let task = try await client.createTask(type: type)
-                        var one = Latencies()
-                        one.record(ContinuousClock.now - due)
-                        rpc.update { $0.merge(one) }
-                        ids.update { $0.append(task.taskID) }
-                    }
-                }
+        let rpc = try await withBatonClient(host: node.0, port: node.1) { client in
+            try await SteadyRate.measure(rate: rate, seconds: self.seconds) {
+                let task = try await client.createTask(type: type)
+                ids.update { $0.append(task.taskID) }
             }
         }
         try await Task.sleep(for: .seconds(1))
         let (started, finished) = try await self.timestamps(ids.value, node: node)
-        return (rpc.value, started, finished)
+        return (rpc, started, finished)
     }
 
     /// Saturates the cluster with a backlog of normal tasks (created faster
