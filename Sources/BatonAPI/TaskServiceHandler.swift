@@ -68,7 +68,7 @@ public struct TaskServiceHandler: Baton_V1_TaskService.SimpleServiceProtocol {
     /// and enqueues them in one Redis round trip. Requests whose idempotency
     /// key already names a task get that task back instead.
     private func create(_ requests: [Baton_V1_CreateTaskRequest], items: Bool) async throws -> [(task: TaskRecord, deduplicated: Bool)] {
-        let now = Date().roundedToMicroseconds
+        let now = self.broker.clock.now().roundedToMicroseconds
         var configs: [String: TaskConfigRecord] = [:]
         for (index, request) in requests.enumerated() {
             let item = items ? "tasks[\(index)]." : ""
@@ -117,9 +117,13 @@ public struct TaskServiceHandler: Baton_V1_TaskService.SimpleServiceProtocol {
                 do {
                     try await self.broker.enqueue(fresh, now: now)
                 } catch {
-                    // Not on a queue: take the rows back so the client's retry
-                    // does not create the tasks twice.
-                    for task in fresh { try? await self.tasks.deleteNeverQueued(task.taskID) }
+                    // Not on a queue: take back the rows no one else can know
+                    // of, so the client's retry does not create them twice. A
+                    // row with an idempotency key may already have been
+                    // returned to a concurrent request as deduplicated: it
+                    // stays, and the leader's reconciler enqueues it (the
+                    // client's retry with the same key gets it back).
+                    for task in fresh where task.idempotencyKey == nil { try? await self.tasks.deleteNeverQueued(task.taskID) }
                     throw error
                 }
                 // One counter lookup per type, not per task.
@@ -236,7 +240,7 @@ public struct TaskServiceHandler: Baton_V1_TaskService.SimpleServiceProtocol {
         }
         let reason = request.reason.isEmpty ? "cancelled" : "cancelled: \(request.reason)"
         let (task, cancelled) = try await RPCErrors.guarding("CancelTask", logger: self.logger) {
-            try await self.tasks.cancel(request.taskID, reason: reason)
+            try await self.tasks.cancel(request.taskID, reason: reason, now: self.broker.clock.now())
         }
         guard let task else { throw RPCErrors.notFound(request.taskID) }
         guard cancelled else {
@@ -253,7 +257,7 @@ public struct TaskServiceHandler: Baton_V1_TaskService.SimpleServiceProtocol {
         // Audit: who cancelled, by key id (never the key).
         self.logger.info("task cancelled", metadata: ["task_id": "\(task.taskID)", "by": "\(Caller.description)"])
         try? await self.tasks.appendLogs([
-            TaskLogRecord(taskID: task.taskID, attempt: task.attempt, workerID: "", level: "INFO", message: Caller.keyID.map { "\(reason) (by key \($0))" } ?? reason, createdAt: Date())
+            TaskLogRecord(taskID: task.taskID, attempt: task.attempt, workerID: "", level: "INFO", message: Caller.keyID.map { "\(reason) (by key \($0))" } ?? reason, createdAt: self.broker.clock.now())
         ])
         return .with { $0.task = Baton_V1_Task(task) }
     }

@@ -87,21 +87,39 @@ public enum BrokerScripts {
             """
     )
 
+    /// KEYS: leader, epoch. ARGV: `<node>|<token>`, floor. Lifts the epoch to
+    /// at least `floor` while the caller holds the lock (after Redis lost its
+    /// data, the epoch restarted from 1); returns it, or 0 without the lock.
+    public static let raiseEpoch = RedisScript(
+        name: "raise_epoch",
+        source: """
+            if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+            local epoch = tonumber(redis.call('GET', KEYS[2]) or '0')
+            if epoch < tonumber(ARGV[2]) then
+              epoch = tonumber(ARGV[2])
+              redis.call('SET', KEYS[2], epoch)
+            end
+            return epoch
+            """
+    )
+
     // MARK: dispatch
 
     /// Moves up to a batch of tasks from the priority queues to worker queues.
     /// Fenced: refuses (error FENCED) unless the caller holds the leader lock.
     /// KEYS: leader, high queue, normal queue, workers, limits, in-use, scheduled total, round-robin cursor.
-    /// ARGV: `<node>|<token>`, batch, now ms, heartbeat TTL ms, strategy, namespace,
+    /// ARGV: `<node>|<token>`, batch, heartbeat TTL ms, strategy, namespace,
     ///       weight high, weight normal (0 and 0: strict priority).
+    /// Liveness and rate windows use Redis's clock (`TIME`), never a node's.
     /// Returns a flat list: entry, worker id, entry, worker id, …
     public static let dispatch = RedisScript(
         name: "dispatch",
         source: """
-            if redis.call('GET', KEYS[1]) ~= ARGV[1] then return redis.error_reply('FENCED not the leader') end
-            local batch, now, ttl = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
-            local strategy, ns = ARGV[5], ARGV[6]
-            local wh, wn = tonumber(ARGV[7]), tonumber(ARGV[8])
+            \(fence)
+            \(clock)
+            local batch, ttl = tonumber(ARGV[2]), tonumber(ARGV[3])
+            local strategy, ns = ARGV[4], ARGV[5]
+            local wh, wn = tonumber(ARGV[6]), tonumber(ARGV[7])
             local workers = {}
             for _, id in ipairs(redis.call('ZRANGEBYSCORE', KEYS[4], now - ttl, '+inf')) do
               local base = ns .. ':worker:' .. id
@@ -193,70 +211,165 @@ public enum BrokerScripts {
             """
     )
 
-    /// Moves due tasks from the delayed set to the back of their queues.
-    /// KEYS: delayed set, high queue, normal queue, wake list. ARGV: now ms, limit.
-    /// Returns how many moved and the earliest due time left (ms, or -1).
+    /// Moves due tasks (by Redis's clock) from the delayed set to the back of
+    /// their queues. Fenced like `dispatch`.
+    /// KEYS: leader, delayed set, high queue, normal queue, wake list. ARGV: `<node>|<token>`, limit.
+    /// Returns how many moved, the earliest due time left (ms, or -1) and Redis's time (ms).
     public static let promoteDue = RedisScript(
         name: "promote_due",
         source: """
-            local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
+            \(fence)
+            \(clock)
+            local due = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now, 'LIMIT', 0, tonumber(ARGV[2]))
             for _, entry in ipairs(due) do
-              redis.call('ZREM', KEYS[1], entry)
-              if string.sub(entry, 1, 1) == '1' then redis.call('RPUSH', KEYS[2], entry) else redis.call('RPUSH', KEYS[3], entry) end
+              redis.call('ZREM', KEYS[2], entry)
+              if string.sub(entry, 1, 1) == '1' then redis.call('RPUSH', KEYS[3], entry) else redis.call('RPUSH', KEYS[4], entry) end
             end
             if #due > 0 then
-              redis.call('LPUSH', KEYS[4], 1)
-              redis.call('LTRIM', KEYS[4], 0, 0)
+              redis.call('LPUSH', KEYS[5], 1)
+              redis.call('LTRIM', KEYS[5], 0, 0)
             end
-            local first = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
-            return {#due, first[2] and math.floor(tonumber(first[2])) or -1}
+            local first = redis.call('ZRANGE', KEYS[2], 0, 0, 'WITHSCORES')
+            return {#due, first[2] and math.floor(tonumber(first[2])) or -1, now}
             """
     )
 
-    /// Gives a dead worker's tasks back: its queue and in-flight list go to
-    /// the front of their priority queues (in-flight first, order kept), and
-    /// the worker leaves the registry.
-    /// KEYS: workers, high queue, normal queue, in-use, wake list. ARGV: namespace, worker id.
-    /// Returns the in-flight entries (they ran: MySQL counts a worker loss).
+    /// Workers whose last heartbeat is older than the TTL, by Redis's clock.
+    /// KEYS: workers. ARGV: heartbeat TTL ms.
+    public static let expiredWorkers = RedisScript(
+        name: "expired_workers",
+        source: """
+            \(clock)
+            return redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. (now - tonumber(ARGV[1])))
+            """
+    )
+
+    /// Declares a worker dead, unless it beat within the TTL (re-checked here,
+    /// atomically, by Redis's clock). A dead worker leaves the registry, is
+    /// retired (a later heartbeat of it is refused) and waits in the reclaim
+    /// set until its tasks are back (MySQL first, then `reclaim_worker`).
+    /// Fenced. KEYS: leader, workers, retired, reclaim set. ARGV: `<node>|<token>`, worker id, TTL ms.
+    /// Returns 1 when declared dead, 0 when the worker is alive.
+    public static let declareDead = RedisScript(
+        name: "declare_dead",
+        source: """
+            \(fence)
+            \(clock)
+            local beat = redis.call('ZSCORE', KEYS[2], ARGV[2])
+            if beat and tonumber(beat) >= now - tonumber(ARGV[3]) then return 0 end
+            redis.call('ZREM', KEYS[2], ARGV[2])
+            redis.call('ZADD', KEYS[3], now, ARGV[2])
+            redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now - 86400000)
+            redis.call('SADD', KEYS[4], ARGV[2])
+            return 1
+            """
+    )
+
+    /// Gives a worker declared dead its tasks back: its queue and in-flight
+    /// list go to the front of their priority queues (in-flight first, order
+    /// kept), its type slots are freed, and it leaves the reclaim set. Runs
+    /// only for a worker in the reclaim set, so a repeat changes nothing.
+    /// Fenced. KEYS: leader, reclaim set, high queue, normal queue, in-use, wake list.
+    /// ARGV: `<node>|<token>`, namespace, worker id. Returns how many entries went back, or -1.
     public static let reclaimWorker = RedisScript(
         name: "reclaim_worker",
         source: """
-            local base = ARGV[1] .. ':worker:' .. ARGV[2]
+            \(fence)
+            if redis.call('SISMEMBER', KEYS[2], ARGV[3]) == 0 then return -1 end
+            local base = ARGV[2] .. ':worker:' .. ARGV[3]
             local queued = redis.call('LRANGE', base .. ':queue', 0, -1)
             local inflight = redis.call('LRANGE', base .. ':inflight', 0, -1)
             local function requeue(entries)
               for i = #entries, 1, -1 do
                 local entry = entries[i]
-                if string.sub(entry, 1, 1) == '1' then redis.call('LPUSH', KEYS[2], entry) else redis.call('LPUSH', KEYS[3], entry) end
+                if string.sub(entry, 1, 1) == '1' then redis.call('LPUSH', KEYS[3], entry) else redis.call('LPUSH', KEYS[4], entry) end
                 local t = string.match(entry, '^%d|[^|]+|(.+)$')
-                if t then redis.call('HINCRBY', KEYS[4], t, -1) end
+                if t then redis.call('HINCRBY', KEYS[5], t, -1) end
               end
             end
             requeue(queued)
             requeue(inflight)
             redis.call('DEL', base .. ':queue', base .. ':inflight', base)
-            redis.call('ZREM', KEYS[1], ARGV[2])
+            redis.call('SREM', KEYS[2], ARGV[3])
             if #queued + #inflight > 0 then
-              redis.call('LPUSH', KEYS[5], 1)
-              redis.call('LTRIM', KEYS[5], 0, 0)
+              redis.call('LPUSH', KEYS[6], 1)
+              redis.call('LTRIM', KEYS[6], 0, 0)
             end
-            return inflight
+            return #queued + #inflight
             """
     )
 
     // MARK: worker
 
-    /// Registers or refreshes a worker. KEYS: workers, worker hash.
-    /// ARGV: worker id, now ms, TTL ms, then field/value pairs.
+    /// A new incarnation of a node's worker takes over the node: the previous
+    /// one (a crashed process restarted at once) is retired and put in the
+    /// reclaim set, so the leader gives its tasks back without waiting for
+    /// its heartbeat to expire. KEYS: node's worker, workers, retired, reclaim set.
+    /// ARGV: worker id. Returns the previous incarnation's id, or nil.
+    public static let registerWorker = RedisScript(
+        name: "register_worker",
+        source: """
+            local previous = redis.call('GET', KEYS[1])
+            redis.call('SET', KEYS[1], ARGV[1])
+            if not previous or previous == ARGV[1] then return false end
+            \(clock)
+            redis.call('ZREM', KEYS[2], previous)
+            redis.call('ZADD', KEYS[3], now, previous)
+            redis.call('SADD', KEYS[4], previous)
+            return previous
+            """
+    )
+
+    /// Refreshes a worker's registration, stamped with Redis's clock; refused
+    /// (0) for a worker that was declared dead. KEYS: workers, worker hash, retired.
+    /// ARGV: worker id, TTL ms, then field/value pairs.
     public static let heartbeat = RedisScript(
         name: "heartbeat",
         source: """
+            if redis.call('ZSCORE', KEYS[3], ARGV[1]) then return 0 end
+            \(clock)
             local fields = {}
-            for i = 4, #ARGV do table.insert(fields, ARGV[i]) end
-            redis.call('HSET', KEYS[2], 'heartbeat_ms', ARGV[2], unpack(fields))
-            redis.call('PEXPIRE', KEYS[2], ARGV[3])
-            redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
+            for i = 3, #ARGV do table.insert(fields, ARGV[i]) end
+            redis.call('HSET', KEYS[2], 'heartbeat_ms', now, unpack(fields))
+            redis.call('PEXPIRE', KEYS[2], ARGV[2])
+            redis.call('ZADD', KEYS[1], now, ARGV[1])
             return 1
+            """
+    )
+
+    /// Leaves the registry on a graceful stop, but only with nothing left on
+    /// the worker's lists: otherwise the worker stays registered, its
+    /// heartbeat expires, and the leader recovers what it held (MySQL first).
+    /// KEYS: workers, worker hash, queue, in-flight, node's worker. ARGV: worker id.
+    public static let deregisterWorker = RedisScript(
+        name: "deregister_worker",
+        source: """
+            if redis.call('LLEN', KEYS[3]) + redis.call('LLEN', KEYS[4]) > 0 then return 0 end
+            redis.call('ZREM', KEYS[1], ARGV[1])
+            redis.call('DEL', KEYS[2])
+            if redis.call('GET', KEYS[5]) == ARGV[1] then redis.call('DEL', KEYS[5]) end
+            return 1
+            """
+    )
+
+    /// Puts what waits on a stopping worker's queue (never started) back at
+    /// the front of the priority queues. KEYS: queue, high queue, normal queue, in-use, wake list.
+    public static let handBackQueue = RedisScript(
+        name: "hand_back_queue",
+        source: """
+            local queued = redis.call('LRANGE', KEYS[1], 0, -1)
+            for i = #queued, 1, -1 do
+              local entry = queued[i]
+              if string.sub(entry, 1, 1) == '1' then redis.call('LPUSH', KEYS[2], entry) else redis.call('LPUSH', KEYS[3], entry) end
+              local t = string.match(entry, '^%d|[^|]+|(.+)$')
+              if t then redis.call('HINCRBY', KEYS[4], t, -1) end
+            end
+            redis.call('DEL', KEYS[1])
+            if #queued > 0 then
+              redis.call('LPUSH', KEYS[5], 1)
+              redis.call('LTRIM', KEYS[5], 0, 0)
+            end
+            return #queued
             """
     )
 
@@ -278,13 +391,15 @@ public enum BrokerScripts {
     /// Acknowledges finished attempts: drops them from the in-flight list,
     /// frees their type's slot, schedules retries, announces watched changes,
     /// and wakes the dispatcher.
-    /// KEYS: in-flight, in-use, delayed set, events, watched, wake list, delayed wake list.
-    /// ARGV: stream max length, then per task: entry, retry due ms (or 0).
+    /// Fenced when ARGV[2] holds a lock value (the leader's timeout recovery).
+    /// KEYS: in-flight, in-use, delayed set, events, watched, wake list, delayed wake list, leader.
+    /// ARGV: stream max length, lock value or '', then per task: entry, retry due ms (or 0).
     public static let finish = RedisScript(
         name: "finish",
         source: """
+            if ARGV[2] ~= '' and redis.call('GET', KEYS[8]) ~= ARGV[2] then return redis.error_reply('FENCED not the leader') end
             local delayed = false
-            for i = 2, #ARGV, 2 do
+            for i = 3, #ARGV, 2 do
               local entry, due = ARGV[i], tonumber(ARGV[i + 1])
               if redis.call('LREM', KEYS[1], 1, entry) > 0 then
                 local t = string.match(entry, '^%d|[^|]+|(.+)$')
@@ -350,26 +465,46 @@ public enum BrokerScripts {
             """
     )
 
-    /// Puts a task back on its queue unless some Redis structure holds it
-    /// (reconciliation after a crash or a Redis data loss). Atomic, so a task
-    /// moving between structures is never mistaken for a lost one.
-    /// KEYS: high queue, normal queue, delayed set, workers, wake list. ARGV: namespace, entry.
-    /// Returns 1 when the task was put back.
-    public static let requeueIfMissing = RedisScript(
-        name: "requeue_if_missing",
+    /// Puts tasks back on their queues unless some Redis structure holds them
+    /// (reconciliation after a crash or a Redis data loss). One pass over
+    /// what Redis holds per call, not one per task; atomic, so a task moving
+    /// between structures is never mistaken for a lost one. Fenced.
+    /// KEYS: leader, high queue, normal queue, delayed set, workers, wake list.
+    /// ARGV: `<node>|<token>`, namespace, entries. Returns how many were put back.
+    public static let requeueMissing = RedisScript(
+        name: "requeue_missing",
         source: """
-            local entry = ARGV[2]
-            if redis.call('LPOS', KEYS[1], entry) or redis.call('LPOS', KEYS[2], entry) or redis.call('ZSCORE', KEYS[3], entry) then
-              return 0
+            \(fence)
+            local held = {}
+            local function mark(entries) for _, e in ipairs(entries) do held[e] = true end end
+            mark(redis.call('LRANGE', KEYS[2], 0, -1))
+            mark(redis.call('LRANGE', KEYS[3], 0, -1))
+            mark(redis.call('ZRANGE', KEYS[4], 0, -1))
+            for _, id in ipairs(redis.call('ZRANGE', KEYS[5], 0, -1)) do
+              local base = ARGV[2] .. ':worker:' .. id
+              mark(redis.call('LRANGE', base .. ':queue', 0, -1))
+              mark(redis.call('LRANGE', base .. ':inflight', 0, -1))
             end
-            for _, id in ipairs(redis.call('ZRANGE', KEYS[4], 0, -1)) do
-              local base = ARGV[1] .. ':worker:' .. id
-              if redis.call('LPOS', base .. ':queue', entry) or redis.call('LPOS', base .. ':inflight', entry) then return 0 end
+            local requeued = 0
+            for i = 3, #ARGV do
+              local entry = ARGV[i]
+              if not held[entry] then
+                if string.sub(entry, 1, 1) == '1' then redis.call('RPUSH', KEYS[2], entry) else redis.call('RPUSH', KEYS[3], entry) end
+                held[entry] = true
+                requeued = requeued + 1
+              end
             end
-            if string.sub(entry, 1, 1) == '1' then redis.call('RPUSH', KEYS[1], entry) else redis.call('RPUSH', KEYS[2], entry) end
-            redis.call('LPUSH', KEYS[5], 1)
-            redis.call('LTRIM', KEYS[5], 0, 0)
-            return 1
+            if requeued > 0 then
+              redis.call('LPUSH', KEYS[6], 1)
+              redis.call('LTRIM', KEYS[6], 0, 0)
+            end
+            return requeued
             """
     )
+
+    /// Refuses unless the caller holds the leader lock (KEYS[1], ARGV[1]).
+    static let fence = "if redis.call('GET', KEYS[1]) ~= ARGV[1] then return redis.error_reply('FENCED not the leader') end"
+
+    /// `now`: Redis's clock in ms, the one clock of the cluster's decisions.
+    static let clock = "local t = redis.call('TIME'); local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)"
 }

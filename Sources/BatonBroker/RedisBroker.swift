@@ -8,17 +8,21 @@ import Logging
 public struct RedisBroker: Sendable {
     public let redis: RedisClient
     public let keys: RedisKeys
+    /// The cluster's clock (Redis's time), for every time this node writes.
+    public let clock: ClusterClock
     /// Approximate length the event stream is trimmed to.
     public var eventStreamLength = 100_000
 
-    public init(redis: RedisClient, keys: RedisKeys) {
+    public init(redis: RedisClient, keys: RedisKeys, clock: ClusterClock = ClusterClock()) {
         self.redis = redis
         self.keys = keys
+        self.clock = clock
     }
 
     /// Puts new tasks where they wait: their priority's queue, or the delayed
     /// set when `runAt` is in the future. One round trip for any number.
-    public func enqueue(_ tasks: [TaskRecord], now: Date = Date()) async throws(RedisError) {
+    public func enqueue(_ tasks: [TaskRecord], now: Date? = nil) async throws(RedisError) {
+        let now = now ?? self.clock.now()
         var high: [String] = []
         var normal: [String] = []
         var delayed: [String] = []
@@ -96,15 +100,16 @@ extension RedisBroker {
 extension RedisBroker {
     /// Acknowledges finished attempts of one worker: off its in-flight list,
     /// their type's slot freed, retries (due > 0, ms) put on the delayed set.
-    public func finish(workerID: String, _ entries: [(entry: QueueEntry, due: Int64)]) async throws(RedisError) {
+    /// With `fence` (a leader's lock value) it runs only while that leader leads.
+    public func finish(workerID: String, _ entries: [(entry: QueueEntry, due: Int64)], fence: String = "") async throws(RedisError) {
         guard !entries.isEmpty else { return }
         try await self.redis.run(
             BrokerScripts.finish,
             keys: [
                 self.keys.workerInFlight(workerID), self.keys.inUse, self.keys.delayed, self.keys.events, self.keys.watched,
-                self.keys.wake, self.keys.delayedWake,
+                self.keys.wake, self.keys.delayedWake, self.keys.leader,
             ],
-            arguments: [String(self.eventStreamLength)] + entries.flatMap { [$0.entry.member, String($0.due)] }
+            arguments: [String(self.eventStreamLength), fence] + entries.flatMap { [$0.entry.member, String($0.due)] }
         )
     }
 }
@@ -118,16 +123,5 @@ extension RedisBroker {
             keys: [self.keys.workerInFlight(workerID), self.keys.highQueue, self.keys.normalQueue, self.keys.inUse, self.keys.wake],
             arguments: entries.map(\.member)
         )
-    }
-
-    /// Gives everything a worker holds back to the queues and removes it from
-    /// the registry. Returns the entries that were in flight.
-    @discardableResult
-    public func reclaim(workerID: String) async throws(RedisError) -> [QueueEntry] {
-        try await self.redis.run(
-            BrokerScripts.reclaimWorker,
-            keys: [self.keys.workers, self.keys.highQueue, self.keys.normalQueue, self.keys.inUse, self.keys.wake],
-            arguments: [self.keys.namespace, workerID]
-        ).array?.compactMap(\.string).compactMap { QueueEntry(member: $0) } ?? []
     }
 }

@@ -32,6 +32,11 @@ public struct RedisKeys: Sendable {
     public var watched: String { "\(self.namespace):watched" }
     /// Present while Redis holds Baton's state; gone after a data loss (FLUSHALL, restart without persistence).
     public var sentinel: String { "\(self.namespace):sentinel" }
+    /// Workers declared dead (by the leader, or by their node's next
+    /// incarnation), scored by when: their heartbeats are refused.
+    public var retiredWorkers: String { "\(self.namespace):workers:retired" }
+    /// Workers declared dead whose tasks are not yet back on the queues.
+    public var reclaimWorkers: String { "\(self.namespace):workers:reclaim" }
     /// Tasks dispatched by the current leader.
     public var scheduledTotal: String { "\(self.namespace):stats:scheduled" }
 
@@ -42,4 +47,6 @@ public struct RedisKeys: Sendable {
     public func worker(_ workerID: String) -> String { "\(self.namespace):worker:\(workerID)" }
     public func workerQueue(_ workerID: String) -> String { "\(self.namespace):worker:\(workerID):queue" }
     public func workerInFlight(_ workerID: String) -> String { "\(self.namespace):worker:\(workerID):inflight" }
+    /// The current worker incarnation of a node.
+    public func nodeWorker(_ nodeID: String) -> String { "\(self.namespace):node:\(nodeID):worker" }
 }

@@ -47,7 +47,10 @@ struct Node {
         try await Self.waitFor("migrations", logger: logger) { try await migrator.migrate(mysql) }
 
         let keys = RedisKeys(namespace: options.namespace)
-        let broker = RedisBroker(redis: redis, keys: keys)
+        // One clock for the cluster's decisions: Redis's, read before anything is written.
+        let clock = ClusterClock()
+        try await Self.waitFor("Redis TIME", logger: logger) { try await clock.sync(redis) }
+        let broker = RedisBroker(redis: redis, keys: keys, clock: clock)
         let hub = EventHub()
         let taskStore = TaskStore(mysql: mysql)
         let configStore = TaskConfigStore(mysql: mysql)
@@ -120,11 +123,15 @@ struct Node {
         )
 
         let services: [any Service] = [
+            ClusterClockSync(clock: clock, redis: redis, logger: logger),
             EventStreamReader(broker: broker, hub: hub, logger: logger),
             ConfigInvalidation(hub: hub, cache: configCache),
             logs,
             grpcExecutor,
-            Elector(broker: broker, nodeID: options.id, state: leader, configuration: electorConfiguration, logger: logger),
+            Elector(
+                broker: broker, epochs: LeaderEpochStore(mysql: mysql), nodeID: options.id, state: leader, configuration: electorConfiguration,
+                logger: logger
+            ),
             LeaderServices(
                 state: leader,
                 loops: [

@@ -10,6 +10,19 @@ import Logging
 /// new attempt that does not spend the type's retries. A task that has lost
 /// `maxWorkerLosses` workers fails instead, so a task that kills its worker
 /// cannot take the cluster down one node at a time.
+///
+/// A worker is declared dead in Redis first (atomically re-checking its
+/// heartbeat by Redis's clock; from then on its heartbeats are refused), then
+/// its tasks are recorded in MySQL, then put back on the queues: a failure
+/// between the steps resumes at the next pass, and a requeued task never
+/// reaches a worker while its row still says RUNNING. A worker whose node
+/// restarted under a new incarnation is declared dead by that incarnation and
+/// reclaimed at once.
+///
+/// Heartbeats that look old may only mean this leader could not see them:
+/// after taking office, after an error, and after any pause longer than a
+/// few passes (a Redis stall, this process stopped), it watches for one full
+/// heartbeat TTL before it declares anyone dead.
 public struct DeadWorkerRecoverer: LeaderLoop {
     public struct Configuration: Sendable {
         public var heartbeatTTL: Duration = .seconds(9)
@@ -33,36 +46,67 @@ public struct DeadWorkerRecoverer: LeaderLoop {
     }
 
     public func run(term: LeaderState.Term) async throws {
+        // A pass that comes this much later than planned means we were blind meanwhile.
+        let blindAfter = self.configuration.interval * 2 + .seconds(1)
+        var watchingSince = ContinuousClock.now
+        var lastPass = ContinuousClock.now
+        self.logger.info(
+            "watching heartbeats for one TTL before declaring workers dead",
+            metadata: ["ttl": "\(self.configuration.heartbeatTTL)", "epoch": "\(term.epoch)"]
+        )
         while !Task.isCancelled {
-            try await self.recoverOnce()
+            let now = ContinuousClock.now
+            if now - lastPass > blindAfter {
+                self.logger.warning(
+                    "heartbeats were out of sight; watching for one TTL before declaring workers dead",
+                    metadata: ["for": "\(now - lastPass)"]
+                )
+                watchingSince = now
+            }
+            try await self.recoverOnce(term: term, mayDeclare: now - watchingSince >= self.configuration.heartbeatTTL)
+            lastPass = .now
             try await Task.sleep(for: self.configuration.interval)
         }
     }
 
-    /// Returns the ids of the workers reclaimed.
+    /// One pass: finishes reclaims left half-done, declares expired workers
+    /// dead when `mayDeclare`, and reclaims them. Returns the ids reclaimed.
     @discardableResult
-    public func recoverOnce(now: Date = Date()) async throws -> [String] {
-        let keys = self.broker.keys
-        let expiredBefore = Int64(now.timeIntervalSince1970 * 1000) - self.configuration.heartbeatTTL.wholeMilliseconds
-        let dead = try await self.broker.redis.send("ZRANGEBYSCORE", keys.workers, "-inf", "(\(expiredBefore)").array?.compactMap(\.string) ?? []
-        for workerID in dead {
-            let inflight = try await self.broker.reclaim(workerID: workerID)
-            let failed = try await self.tasks.recordWorkerLoss(
-                inflight.map(\.taskID), workerID: workerID, cap: self.configuration.maxWorkerLosses, now: now
-            )
-            if !failed.isEmpty {
-                try await self.tasks.appendLogs(failed.map { id in
-                    .init(taskID: id, attempt: 0, workerID: workerID, level: "ERROR",
-                          message: "failed: worker lost \(self.configuration.maxWorkerLosses) times", createdAt: now)
-                })
+    public func recoverOnce(term: LeaderState.Term, mayDeclare: Bool = true) async throws -> [String] {
+        var dead = try await self.broker.workersToReclaim()
+        if mayDeclare {
+            for workerID in try await self.broker.expiredWorkers(ttl: self.configuration.heartbeatTTL) where !dead.contains(workerID) {
+                if try await self.broker.declareDead(workerID: workerID, ttl: self.configuration.heartbeatTTL, fence: term.lockValue) {
+                    dead.append(workerID)
+                }
             }
-            try await self.tasks.appendLogs(inflight.filter { !failed.contains($0.taskID) }.map { entry in
-                .init(taskID: entry.taskID, attempt: 0, workerID: workerID, level: "WARN",
-                      message: "worker \(workerID) stopped heartbeating; requeued for a new attempt", createdAt: now)
-            })
-            try await self.broker.announce(inflight.map(\.taskID))
-            self.logger.warning("reclaimed dead worker", metadata: ["worker_id": "\(workerID)", "in_flight": "\(inflight.count)"])
+        }
+        for workerID in dead {
+            try await self.reclaim(workerID, term: term)
         }
         return dead
+    }
+
+    /// MySQL first (each in-flight task back to QUEUED, or FAILED at the cap),
+    /// then Redis. Both steps are idempotent.
+    private func reclaim(_ workerID: String, term: LeaderState.Term) async throws {
+        let inflight = try await self.broker.inFlight(workerID: workerID)
+        let now = self.broker.clock.now()
+        let ids = Array(Set(inflight.map(\.taskID)))
+        let failed = try await self.tasks.recordWorkerLoss(
+            ids, workerID: workerID, cap: self.configuration.maxWorkerLosses, now: now, fence: term.fence
+        )
+        guard let moved = try await self.broker.reclaim(workerID: workerID, fence: term.lockValue) else { return }
+        var lines = failed.map { id in
+            TaskLogRecord(taskID: id, attempt: 0, workerID: workerID, level: "ERROR",
+                          message: "failed: worker lost \(self.configuration.maxWorkerLosses) times", createdAt: now)
+        }
+        lines += ids.filter { !failed.contains($0) }.map { id in
+            TaskLogRecord(taskID: id, attempt: 0, workerID: workerID, level: "WARN",
+                          message: "worker \(workerID) stopped heartbeating; requeued for a new attempt", createdAt: now)
+        }
+        try await self.tasks.appendLogs(lines)
+        try await self.broker.announce(ids)
+        self.logger.warning("reclaimed dead worker", metadata: ["worker_id": "\(workerID)", "in_flight": "\(ids.count)", "requeued": "\(moved)"])
     }
 }

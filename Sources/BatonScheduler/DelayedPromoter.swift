@@ -24,12 +24,11 @@ public struct DelayedPromoter: LeaderLoop {
     public func run(term: LeaderState.Term) async throws {
         try await self.broker.redis.withBlockingConnection { wakeups in
             while !Task.isCancelled {
-                let (moved, nextDue) = try await self.promote(now: Date())
+                let (moved, nextDue, now) = try await self.broker.promoteDue(limit: self.batchSize, fence: term.lockValue)
                 if moved >= self.batchSize { continue }
                 var wait = self.maxIdle
                 if let nextDue {
-                    let untilDue = Duration.milliseconds(max(0, nextDue - Int64(Date().timeIntervalSince1970 * 1000)))
-                    wait = min(wait, untilDue)
+                    wait = min(wait, .milliseconds(max(0, nextDue - now)))
                 }
                 // BLPOP's timeout 0 would block for ever; a due entry is taken on the next pass.
                 guard wait >= .milliseconds(1) else { continue }
@@ -41,21 +40,9 @@ public struct DelayedPromoter: LeaderLoop {
         }
     }
 
-    /// One pass. Returns how many tasks moved.
+    /// One pass, due times judged by Redis's clock. Returns how many tasks moved.
     @discardableResult
-    public func promoteOnce(now: Date = Date()) async throws -> Int {
-        try await self.promote(now: now).moved
-    }
-
-    private func promote(now: Date) async throws -> (moved: Int, nextDue: Int64?) {
-        let keys = self.broker.keys
-        let reply = try await self.broker.redis.run(
-            BrokerScripts.promoteDue,
-            keys: [keys.delayed, keys.highQueue, keys.normalQueue, keys.wake],
-            arguments: [Int64(now.timeIntervalSince1970 * 1000), self.batchSize]
-        )
-        let values = reply.array ?? []
-        let next = values.count > 1 ? values[1].int ?? -1 : -1
-        return (Int(values.first?.int ?? 0), next >= 0 ? Int64(next) : nil)
+    public func promoteOnce(term: LeaderState.Term) async throws -> Int {
+        try await self.broker.promoteDue(limit: self.batchSize, fence: term.lockValue).moved
     }
 }

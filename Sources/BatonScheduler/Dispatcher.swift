@@ -42,7 +42,9 @@ public struct Dispatcher: LeaderLoop {
     }
 
     public func run(term: LeaderState.Term) async throws {
-        let marker = ScheduledMarker(tasks: self.tasks, delay: self.configuration.scheduledDelay, logger: self.logger)
+        let marker = ScheduledMarker(
+            tasks: self.tasks, clock: self.broker.clock, fence: term.fence, delay: self.configuration.scheduledDelay, logger: self.logger
+        )
         try await withThrowingDiscardingTaskGroup { group in
             group.addTask { await marker.run() }
             try await self.broker.redis.withBlockingConnection { wakeups in
@@ -70,27 +72,28 @@ public struct Dispatcher: LeaderLoop {
     @discardableResult
     public func dispatchOnce(term: LeaderState.Term) async throws -> Int {
         let moved = try await self.move(term: term)
-        try await self.tasks.markScheduled(moved)
+        try await self.tasks.markScheduled(moved, now: self.broker.clock.now(), fence: term.fence)
         return moved.count
     }
 
-    /// One fenced batch from the priority queues to worker queues. Returns (task, worker) pairs.
-    private func move(term: LeaderState.Term) async throws -> [(taskID: String, workerID: String)] {
+    /// One fenced batch from the priority queues to worker queues. Returns (task, worker, when) triples.
+    private func move(term: LeaderState.Term) async throws -> [TaskStore.Assignment] {
         let keys = self.broker.keys
-        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        // Taken before the move: a row changed after it (a start, a failed attempt) is newer than the dispatch.
+        let now = self.broker.clock.now()
         let reply = try await self.broker.redis.run(
             BrokerScripts.dispatch,
             keys: [keys.leader, keys.highQueue, keys.normalQueue, keys.workers, keys.limits, keys.inUse, keys.scheduledTotal, "\(keys.namespace):dispatch:rr"],
             arguments: [
-                term.lockValue, self.configuration.batchSize, now, self.configuration.heartbeatTTL.wholeMilliseconds,
+                term.lockValue, self.configuration.batchSize, self.configuration.heartbeatTTL.wholeMilliseconds,
                 self.configuration.strategy.rawValue, keys.namespace, self.configuration.weights.high, self.configuration.weights.normal,
             ]
         )
         let flat = (reply.array ?? []).compactMap(\.string)
-        var assignments: [(taskID: String, workerID: String)] = []
+        var assignments: [TaskStore.Assignment] = []
         assignments.reserveCapacity(flat.count / 2)
         for index in stride(from: 0, to: flat.count - 1, by: 2) {
-            if let entry = QueueEntry(member: flat[index]) { assignments.append((entry.taskID, flat[index + 1])) }
+            if let entry = QueueEntry(member: flat[index]) { assignments.append((entry.taskID, flat[index + 1], now)) }
         }
         return assignments
     }

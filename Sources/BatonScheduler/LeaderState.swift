@@ -1,3 +1,4 @@
+import BatonStore
 import Metrics
 import Synchronization
 
@@ -9,10 +10,13 @@ public final class LeaderState: Sendable {
         public var epoch: Int64
         /// `<node_id>|<token>`: what the lock holds while this node leads.
         public var lockValue: String
+        /// The same term as MySQL fences it (nil: the leader's MySQL writes are not fenced).
+        public var fence: LeaderFence?
 
-        public init(epoch: Int64, lockValue: String) {
+        public init(epoch: Int64, lockValue: String, fence: LeaderFence? = nil) {
             self.epoch = epoch
             self.lockValue = lockValue
+            self.fence = fence
         }
     }
 

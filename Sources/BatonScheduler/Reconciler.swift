@@ -36,16 +36,24 @@ public struct Reconciler: LeaderLoop {
     public func run(term: LeaderState.Term) async throws {
         var cursor: Date?
         while !Task.isCancelled {
-            cursor = try await self.reconcileOnce(cursor: cursor)
+            cursor = try await self.reconcileOnce(term: term, cursor: cursor)
             try await Task.sleep(for: self.configuration.interval)
         }
     }
 
     /// One pass; returns the cursor for the next.
-    public func reconcileOnce(cursor: Date?, now: Date = Date()) async throws -> Date? {
-        let created = try await self.broker.redis.send("SET", self.broker.keys.sentinel, "1", "NX")
-        if created == .status("OK") {
-            let restored = try await self.restoreAll()
+    public func reconcileOnce(term: LeaderState.Term, cursor: Date?, now: Date? = nil) async throws -> Date? {
+        let now = now ?? self.broker.clock.now()
+        // The sentinel reads "restoring" until a full pass has ended, so a
+        // pass cut short (Redis or MySQL away, leadership lost) runs again.
+        let sentinel = self.broker.keys.sentinel
+        var state = try await self.broker.redis.send("GET", sentinel).string
+        if state == nil, try await self.broker.redis.send("SET", sentinel, "restoring", "NX") == .status("OK") {
+            state = "restoring"
+        }
+        if state == "restoring" {
+            let restored = try await self.restoreAll(term: term)
+            try await self.broker.redis.send("SET", sentinel, "1")
             if restored > 0 { self.logger.warning("Redis had lost its data; tasks put back", metadata: ["tasks": "\(restored)"]) }
             return nil
         }
@@ -55,44 +63,32 @@ public struct Reconciler: LeaderLoop {
             afterUpdate: cursor,
             limit: self.configuration.pageSize
         )
-        let requeued = try await self.requeueMissing(stale)
+        let requeued = try await self.requeueMissing(stale, term: term, now: now)
         if requeued > 0 { self.logger.warning("requeued tasks Redis did not hold", metadata: ["tasks": "\(requeued)"]) }
         return stale.count < self.configuration.pageSize ? nil : stale.last?.updatedAt
     }
 
     /// Every waiting task back in Redis. Returns how many were missing.
     @discardableResult
-    public func restoreAll() async throws -> Int {
+    public func restoreAll(term: LeaderState.Term) async throws -> Int {
         var afterID = ""
         var restored = 0
         while true {
             let page = try await self.tasks.waiting(afterID: afterID, limit: 1000)
-            restored += try await self.requeueMissing(page)
+            restored += try await self.requeueMissing(page, term: term, now: self.broker.clock.now())
             guard page.count == 1000, let last = page.last else { return restored }
             afterID = last.taskID
         }
     }
 
-    private func requeueMissing(_ tasks: [TaskRecord]) async throws -> Int {
+    private func requeueMissing(_ tasks: [TaskRecord], term: LeaderState.Term, now: Date) async throws -> Int {
         guard !tasks.isEmpty else { return 0 }
-        let keys = self.broker.keys
-        let now = Date()
         // Delayed tasks not yet due go back to the delayed set; the rest to their queue.
-        let delayed = tasks.filter { ($0.runAt ?? .distantPast) > now && $0.attempt == 0 }
-        let rest = tasks.filter { !(($0.runAt ?? .distantPast) > now && $0.attempt == 0) }
-        var requeued = 0
-        if !rest.isEmpty {
-            let replies = try await self.broker.redis.pipeline(rest.map { task in
-                RedisCommand(
-                    script: BrokerScripts.requeueIfMissing,
-                    keys: [keys.highQueue, keys.normalQueue, keys.delayed, keys.workers, keys.wake],
-                    arguments: [keys.namespace, QueueEntry(task).member]
-                )
-            })
-            for reply in replies { requeued += Int(try reply.checked().int ?? 0) }
-        }
+        let notDue = { (task: TaskRecord) in (task.runAt ?? .distantPast) > now && task.attempt == 0 }
+        let delayed = tasks.filter(notDue)
+        var requeued = try await self.broker.requeueMissing(tasks.filter { !notDue($0) }.map(QueueEntry.init), fence: term.lockValue)
         if !delayed.isEmpty {
-            let scores = try await self.broker.redis.pipeline(delayed.map { RedisCommand("ZSCORE", keys.delayed, QueueEntry($0).member) })
+            let scores = try await self.broker.redis.pipeline(delayed.map { RedisCommand("ZSCORE", self.broker.keys.delayed, QueueEntry($0).member) })
             let missing = zip(delayed, scores).filter { $0.1.isNull }.map(\.0)
             try await self.broker.enqueue(missing, now: now)
             requeued += missing.count

@@ -1,3 +1,4 @@
+import BatonBroker
 import BatonStore
 import Logging
 import Synchronization
@@ -10,20 +11,24 @@ import Synchronization
 /// Marks still pending when leadership ends are dropped: SCHEDULED only
 /// tells where a task waits, and the worker's start accepts QUEUED alike.
 final class ScheduledMarker: Sendable {
-    typealias Assignment = (taskID: String, workerID: String)
+    typealias Assignment = TaskStore.Assignment
 
     /// Rows per statement.
     static let chunk = 256
 
     private let tasks: TaskStore
+    private let clock: ClusterClock
+    private let fence: LeaderFence?
     private let delay: Duration
     private let logger: Logger
     private let pending = Mutex<[Assignment]>([])
     private let wakes: AsyncStream<Void>
     private let wake: AsyncStream<Void>.Continuation
 
-    init(tasks: TaskStore, delay: Duration, logger: Logger) {
+    init(tasks: TaskStore, clock: ClusterClock, fence: LeaderFence?, delay: Duration, logger: Logger) {
         self.tasks = tasks
+        self.clock = clock
+        self.fence = fence
         self.delay = delay
         self.logger = logger
         (self.wakes, self.wake) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
@@ -44,7 +49,9 @@ final class ScheduledMarker: Sendable {
             }
             for start in stride(from: 0, to: batch.count, by: Self.chunk) {
                 do {
-                    try await self.tasks.markScheduled(Array(batch[start..<min(start + Self.chunk, batch.count)]))
+                    try await self.tasks.markScheduled(
+                        Array(batch[start..<min(start + Self.chunk, batch.count)]), now: self.clock.now(), fence: self.fence
+                    )
                 } catch {
                     self.logger.warning("could not record SCHEDULED", metadata: ["tasks": "\(batch.count - start)", "error": "\(error)"])
                     break

@@ -30,13 +30,14 @@ public struct TimeoutRecoverer: LeaderLoop {
 
     public func run(term: LeaderState.Term) async throws {
         while !Task.isCancelled {
-            try await self.recoverOnce()
+            try await self.recoverOnce(term: term)
             try await Task.sleep(for: self.interval)
         }
     }
 
     @discardableResult
-    public func recoverOnce(now: Date = Date()) async throws -> Int {
+    public func recoverOnce(term: LeaderState.Term, now: Date? = nil) async throws -> Int {
+        let now = now ?? self.broker.clock.now()
         let overdue = try await self.tasks.overdue(now: now, grace: self.grace, limit: 500)
         var finished: [String: [(entry: QueueEntry, due: Int64)]] = [:]
         for task in overdue {
@@ -45,16 +46,16 @@ public struct TimeoutRecoverer: LeaderLoop {
             if self.policy.retriesLeft(task) {
                 let backoff = try await self.configs.config(task.taskType)?.retryBackoffMs ?? 1000
                 let at = now.addingTimeInterval(self.policy.delay(after: task, baseBackoffMs: backoff))
-                guard try await self.tasks.finishAttempt(task.taskID, attempt: task.attempt, status: .retrying, error: message, now: now) else { continue }
+                guard try await self.tasks.finishAttempt(task.taskID, attempt: task.attempt, status: .retrying, error: message, now: now, fence: term.fence) else { continue }
                 due = Int64(at.timeIntervalSince1970 * 1000)
             } else {
-                guard try await self.tasks.finishAttempt(task.taskID, attempt: task.attempt, status: .timeout, error: message, now: now) else { continue }
+                guard try await self.tasks.finishAttempt(task.taskID, attempt: task.attempt, status: .timeout, error: message, now: now, fence: term.fence) else { continue }
             }
             try await self.tasks.appendLogs([.init(taskID: task.taskID, attempt: task.attempt, workerID: task.workerID ?? "", level: "ERROR", message: message, createdAt: now)])
             finished[task.workerID ?? "-", default: []].append((QueueEntry(task), due))
         }
         for (workerID, entries) in finished {
-            try await self.broker.finish(workerID: workerID, entries)
+            try await self.broker.finish(workerID: workerID, entries, fence: term.lockValue)
         }
         return finished.values.reduce(0) { $0 + $1.count }
     }

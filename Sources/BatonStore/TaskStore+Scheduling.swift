@@ -3,30 +3,42 @@ import BatonMySQL
 import Foundation
 
 extension TaskStore {
-    /// Records one dispatch round: each task SCHEDULED on its worker, in one
+    /// One task's dispatch: moved to `workerID`'s queue at `at` (cluster clock).
+    public typealias Assignment = (taskID: String, workerID: String, at: Date)
+
+    /// Records dispatch rounds: each task SCHEDULED on its worker, in one
     /// statement. Only tasks still waiting (QUEUED, RETRYING, or SCHEDULED
-    /// from an earlier dispatch) change; a task a worker already started keeps
-    /// RUNNING. No log line: the row names the worker, and the worker's
-    /// "started attempt N on worker W" line follows.
-    public func markScheduled(_ assignments: [(taskID: String, workerID: String)], now: Date = Date()) async throws {
+    /// from an earlier dispatch) and untouched since their dispatch change: a
+    /// task a worker already started keeps RUNNING, and one whose attempt
+    /// failed meanwhile keeps RETRYING for its whole backoff. No log line: the
+    /// row names the worker, and the worker's "started attempt N on worker W"
+    /// line follows. Fenced: a deposed leader's marks never land.
+    public func markScheduled(_ assignments: [Assignment], now: Date, fence: LeaderFence?) async throws {
         guard !assignments.isEmpty else { return }
         let waiting: [TaskStatus] = [.queued, .retrying, .scheduled]
         let assignments = StatementShape.padded(assignments)
         let ids = assignments.map { MySQLValue.string($0.taskID) }
+        let cases = "CASE task_id" + String(repeating: " WHEN ? THEN ?", count: assignments.count) + " END"
         try await self.mysql.execute(
             """
-            UPDATE task SET status = ?, worker_id = CASE task_id\(String(repeating: " WHEN ? THEN ?", count: assignments.count)) END, updated_at = ?
+            UPDATE task SET status = ?, worker_id = \(cases), updated_at = ?
             WHERE status IN (\(Self.placeholders(waiting.count))) AND task_id IN (\(Self.placeholders(ids.count)))
+              AND updated_at <= \(cases)\(Self.fenced(fence))
             """,
             [.int(Int64(TaskStatus.scheduled.rawValue))] + assignments.flatMap { [.string($0.taskID), .string($0.workerID)] } + [.date(now)]
-                + Self.statusValues(waiting) + ids
+                + Self.statusValues(waiting) + ids + assignments.flatMap { [.string($0.taskID), .date($0.at)] } + (fence?.values ?? [])
         )
+    }
+
+    /// ` AND <fence condition>` for a leader's statement, or nothing.
+    static func fenced(_ fence: LeaderFence?) -> String {
+        fence == nil ? "" : " AND \(LeaderFence.condition)"
     }
 
     /// Tasks that were running on a worker that died: each goes back to
     /// QUEUED for a new attempt, or to FAILED once it has lost `cap` workers.
     /// Returns the ids that failed.
-    public func recordWorkerLoss(_ taskIDs: [String], workerID: String, cap: Int, now: Date = Date()) async throws -> [String] {
+    public func recordWorkerLoss(_ taskIDs: [String], workerID: String, cap: Int, now: Date, fence: LeaderFence?) async throws -> [String] {
         guard !taskIDs.isEmpty else { return [] }
         let live: [TaskStatus] = [.scheduled, .running]
         let ids = taskIDs.map(MySQLValue.string)
@@ -39,11 +51,11 @@ extension TaskStore {
               finished_at = IF(worker_losses + 1 >= ?, ?, finished_at),
               worker_losses = worker_losses + 1,
               updated_at = ?
-            WHERE worker_id = ? AND status IN (\(Self.placeholders(live.count))) AND task_id IN (\(Self.placeholders(ids.count)))
+            WHERE worker_id = ? AND status IN (\(Self.placeholders(live.count))) AND task_id IN (\(Self.placeholders(ids.count)))\(Self.fenced(fence))
             """,
             [.int(Int64(cap)), .int(Int64(TaskStatus.failed.rawValue)), .int(Int64(TaskStatus.queued.rawValue)),
              .int(Int64(cap)), .int(Int64(cap)), .date(now), .date(now), .string(workerID)]
-                + Self.statusValues(live) + ids
+                + Self.statusValues(live) + ids + (fence?.values ?? [])
         )
         return try await self.mysql.query(
             "SELECT task_id FROM task WHERE status = ? AND task_id IN (\(Self.placeholders(ids.count)))",
@@ -52,7 +64,7 @@ extension TaskStore {
     }
 
     /// RUNNING tasks past their timeout plus `grace` (nobody reported them).
-    public func overdue(now: Date = Date(), grace: TimeInterval, limit: Int) async throws -> [TaskRecord] {
+    public func overdue(now: Date, grace: TimeInterval, limit: Int) async throws -> [TaskRecord] {
         try await self.mysql.query(
             """
             SELECT \(Self.selectColumns) FROM task
@@ -85,16 +97,17 @@ extension TaskStore {
         status: TaskStatus,
         result: String? = nil,
         error: String? = nil,
-        now: Date = Date()
+        now: Date,
+        fence: LeaderFence? = nil
     ) async throws -> Bool {
         let finishedAt: MySQLValue = status.isTerminal ? .date(now) : .null
         let updated = try await self.mysql.execute(
             """
             UPDATE task SET status = ?, result = ?, error = ?, finished_at = ?, updated_at = ?
-            WHERE task_id = ? AND status = ? AND attempt = ?
+            WHERE task_id = ? AND status = ? AND attempt = ?\(Self.fenced(fence))
             """,
             [.int(Int64(status.rawValue)), MySQLValue(result), MySQLValue(error), finishedAt, .date(now),
-             .string(taskID), .int(Int64(TaskStatus.running.rawValue)), .int(Int64(attempt))]
+             .string(taskID), .int(Int64(TaskStatus.running.rawValue)), .int(Int64(attempt))] + (fence?.values ?? [])
         )
         return updated.affectedRows == 1
     }

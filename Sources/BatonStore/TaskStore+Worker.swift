@@ -6,11 +6,24 @@ extension TaskStore {
     /// Starts tasks on a worker: each still waiting (QUEUED, SCHEDULED or
     /// RETRYING; never one that was cancelled or finished meanwhile) becomes
     /// RUNNING as its next attempt. Returns the tasks this call started.
-    public func start(_ taskIDs: [String], workerID: String, now: Date) async throws -> [TaskRecord] {
+    /// `earlier` are the start times of tries of the same batch that failed
+    /// without an answer: rows one of them started are claimed too, their
+    /// start time moved to `now` (their attempt begins now).
+    public func start(_ taskIDs: [String], workerID: String, now: Date, earlier: [Date] = []) async throws -> [TaskRecord] {
         guard !taskIDs.isEmpty else { return [] }
         let ids = StatementShape.padded(taskIDs).map(MySQLValue.string)
         let marks = Self.placeholders(ids.count)
         let running = MySQLValue.int(Int64(TaskStatus.running.rawValue))
+        var claimed: UInt64 = 0
+        if !earlier.isEmpty {
+            claimed = try await self.mysql.execute(
+                """
+                UPDATE task SET started_at = ?, updated_at = ?
+                WHERE task_id IN (\(marks)) AND status = ? AND worker_id = ? AND started_at IN (\(Self.placeholders(earlier.count)))
+                """,
+                [.date(now), .date(now)] + ids + [running, .string(workerID)] + earlier.map(MySQLValue.date)
+            ).affectedRows
+        }
         let result = try await self.mysql.execute(
             """
             UPDATE task SET status = ?, attempt = attempt + 1, started_at = ?, worker_id = ?, updated_at = ?
@@ -19,7 +32,7 @@ extension TaskStore {
             [running, .date(now), .string(workerID), .date(now),
              .int(Int64(TaskStatus.queued.rawValue)), .int(Int64(TaskStatus.scheduled.rawValue)), .int(Int64(TaskStatus.retrying.rawValue))] + ids
         )
-        guard result.affectedRows > 0 else { return [] }
+        guard result.affectedRows + claimed > 0 else { return [] }
         // The start time (µs) and worker single out the rows this statement changed.
         return try await self.mysql.query(
             "SELECT \(Self.selectColumns) FROM task WHERE task_id IN (\(marks)) AND status = ? AND worker_id = ? AND started_at = ?",
@@ -30,8 +43,10 @@ extension TaskStore {
     /// Ends the attempts a worker finished, in one statement: each row
     /// changes only while it is still RUNNING that attempt (a cancel or the
     /// leader's timeout recovery may have ended it meanwhile). `now` must be
-    /// unique among this worker's writes. Returns the ids whose row changed.
-    public func finish(_ attempts: [FinishedAttempt], workerID: String, now: Date) async throws -> Set<String> {
+    /// unique among this worker's writes; `earlier` are the times of tries of
+    /// the same group that failed without an answer (one may have committed:
+    /// its rows count as changed). Returns the ids whose row changed.
+    public func finish(_ attempts: [FinishedAttempt], workerID: String, now: Date, earlier: [Date] = []) async throws -> Set<String> {
         guard !attempts.isEmpty else { return [] }
         let rows = StatementShape.padded(attempts)
         // Per-row values as `CASE task_id WHEN ? THEN ? … END`.
@@ -50,13 +65,13 @@ extension TaskStore {
                 + ids + [.int(Int64(TaskStatus.running.rawValue))] + column { .int(Int64($0.attempt)) }
         )
         if result.affectedRows == attempts.count { return Set(attempts.map(\.taskID)) }
-        guard result.affectedRows > 0 else { return [] }
+        guard result.affectedRows > 0 || !earlier.isEmpty else { return [] }
         // Some rows had moved on: this worker, the unique `now` and the status
         // written single out the rows this statement changed.
         let intended = Dictionary(attempts.map { ($0.taskID, Int64($0.status.rawValue)) }, uniquingKeysWith: { first, _ in first })
         let changed = try await self.mysql.query(
-            "SELECT task_id, status FROM task WHERE task_id IN (\(Self.placeholders(ids.count))) AND worker_id = ? AND updated_at = ?",
-            ids + [.string(workerID), .date(now)]
+            "SELECT task_id, status FROM task WHERE task_id IN (\(Self.placeholders(ids.count))) AND worker_id = ? AND updated_at IN (\(Self.placeholders(earlier.count + 1)))",
+            ids + [.string(workerID), .date(now)] + earlier.map(MySQLValue.date)
         )
         return Set(changed.compactMap { row in
             guard let id = row.string("task_id"), row.int64("status") == intended[id] else { return nil }
@@ -66,7 +81,7 @@ extension TaskStore {
 
     /// Undoes the start of an attempt the worker hands back unfinished
     /// (graceful stop): QUEUED again, the attempt not spent.
-    public func handBack(_ taskID: String, attempt: Int, now: Date = Date()) async throws -> Bool {
+    public func handBack(_ taskID: String, attempt: Int, now: Date) async throws -> Bool {
         try await self.mysql.execute(
             """
             UPDATE task SET status = ?, attempt = attempt - 1, started_at = NULL, updated_at = ?

@@ -13,6 +13,8 @@ final class CancelSignal: Sendable {
         case shutdown
         /// The attempt ran past its deadline.
         case timedOut
+        /// The leader declared this worker dead: the task runs elsewhere.
+        case fenced
     }
 
     private struct State {

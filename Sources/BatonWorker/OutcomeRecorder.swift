@@ -2,19 +2,30 @@ import BatonBroker
 import BatonModel
 import BatonStore
 import Foundation
+import Logging
 import Synchronization
 
 /// Records finished attempts in groups, like a group commit: while one
 /// write is under way the next outcomes gather, then one conditional
-/// multi-row UPDATE and one acknowledgement script cover them all. The
-/// MySQL write always lands before the in-flight entries are acknowledged.
-/// An idle recorder writes a lone outcome at once.
+/// multi-row UPDATE covers them all. The MySQL write always lands before the
+/// in-flight entries are acknowledged in Redis.
+///
+/// Nothing is dropped on a fault. A MySQL write that fails is retried with
+/// backoff until MySQL answers, for as long as each attempt's lease lasts
+/// (after that the leader's timeout recovery owns the task); a retry that
+/// finds its rows already written by a try whose reply was lost counts them
+/// as applied. Acknowledgements (also those of entries that ran nothing) are
+/// retried until Redis answers, so no in-flight entry, type slot or retry
+/// leaks; they gather in groups too, one `finish` script per group.
 final class OutcomeRecorder: Sendable {
-    /// One outcome to record; `retryDue` (ms since 1970, or 0) schedules the retry of a RETRYING attempt.
+    /// One outcome to record; `retryDue` (ms since 1970 on the cluster's
+    /// clock, or 0) schedules the retry of a RETRYING attempt; past `lease`
+    /// the outcome is left to the leader's recovery.
     struct Item: Sendable {
         var attempt: FinishedAttempt
         var entry: QueueEntry
         var retryDue: Int64
+        var lease: Date
     }
 
     private struct Waiting {
@@ -24,29 +35,38 @@ final class OutcomeRecorder: Sendable {
 
     private struct State {
         var waiting: [Waiting] = []
+        var acks: [(entry: QueueEntry, due: Int64)] = []
+        var acking = 0
         var closed = false
         var lastWrite = Date.distantPast
     }
 
     /// More would make one statement very long for little gain.
     static let maxBatch = 256
+    static let maxBackoff: Duration = .seconds(1)
 
     private let workerID: String
     private let tasks: TaskStore
     private let broker: RedisBroker
+    private let logger: Logger
     private let state = Mutex(State())
-    private let wakes: AsyncStream<Void>
-    private let wake: AsyncStream<Void>.Continuation
+    private let writes: AsyncStream<Void>
+    private let writeWake: AsyncStream<Void>.Continuation
+    private let acks: AsyncStream<Void>
+    private let ackWake: AsyncStream<Void>.Continuation
 
-    init(workerID: String, tasks: TaskStore, broker: RedisBroker) {
+    init(workerID: String, tasks: TaskStore, broker: RedisBroker, logger: Logger) {
         self.workerID = workerID
         self.tasks = tasks
         self.broker = broker
-        (self.wakes, self.wake) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
+        self.logger = logger
+        (self.writes, self.writeWake) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
+        (self.acks, self.ackWake) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
     }
 
-    /// Records one outcome; returns whether its status write applied (false:
-    /// the task was cancelled or recovered meanwhile; it is acknowledged all the same).
+    /// Records one outcome; returns once MySQL has it, with whether its
+    /// status write applied (false: the task was cancelled or recovered
+    /// meanwhile). The acknowledgement follows in the background.
     func record(_ item: Item) async throws -> Bool {
         try await withCheckedThrowingContinuation { continuation in
             let accepted = self.state.withLock { state in
@@ -55,19 +75,41 @@ final class OutcomeRecorder: Sendable {
                 return true
             }
             if accepted {
-                self.wake.yield()
+                self.writeWake.yield()
             } else {
                 continuation.resume(throwing: CancellationError())
             }
         }
     }
 
-    /// Writes what gathers until cancelled; outcomes still waiting then fail
-    /// (their entries stay in flight, and the leader's recovery settles them).
+    /// Acknowledges entries that need no MySQL write (not startable, a
+    /// duplicate, cancelled), in the background.
+    func acknowledge(_ entries: [QueueEntry]) {
+        guard !entries.isEmpty else { return }
+        self.state.withLock { $0.acks += entries.map { ($0, 0) } }
+        self.ackWake.yield()
+    }
+
+    /// Waits until every acknowledgement handed over so far went out, or `timeout` passed.
+    func flush(timeout: Duration) async {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline, self.state.withLock({ !$0.acks.isEmpty || $0.acking > 0 || !$0.waiting.isEmpty }) {
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+    }
+
+    /// Writes and acknowledges what gathers until cancelled; outcomes still
+    /// waiting then fail, and acknowledgements not sent stay in flight (the
+    /// worker then stays registered, and the leader's recovery settles them).
     func run() async {
-        for await _ in self.wakes {
-            while let batch = self.next() {
-                await self.write(batch)
+        await withDiscardingTaskGroup { group in
+            group.addTask {
+                for await _ in self.writes {
+                    while let batch = self.next() { await self.write(batch) }
+                }
+            }
+            group.addTask {
+                for await _ in self.acks { await self.sendAcks() }
             }
         }
         let left = self.state.withLock { state in
@@ -78,31 +120,84 @@ final class OutcomeRecorder: Sendable {
         for waiting in left { waiting.continuation.resume(throwing: CancellationError()) }
     }
 
-    private func next() -> (batch: [Waiting], now: Date)? {
+    private func next() -> [Waiting]? {
         self.state.withLock { state in
             guard !state.waiting.isEmpty else { return nil }
             let batch = Array(state.waiting.prefix(Self.maxBatch))
             state.waiting.removeFirst(batch.count)
-            // A time unique among this worker's writes tells which rows a write changed.
-            var now = Date().roundedToMicroseconds
-            if now <= state.lastWrite { now = state.lastWrite.addingTimeInterval(0.000_001).roundedToMicroseconds }
-            state.lastWrite = now
-            return (batch, now)
+            return batch
         }
     }
 
-    private func write(_ batch: (batch: [Waiting], now: Date)) async {
-        do {
-            let applied = try await self.tasks.finish(batch.batch.map(\.item.attempt), workerID: self.workerID, now: batch.now)
-            try await self.broker.finish(
-                workerID: self.workerID,
-                batch.batch.map { ($0.item.entry, applied.contains($0.item.attempt.taskID) ? $0.item.retryDue : 0) }
-            )
-            for waiting in batch.batch {
-                waiting.continuation.resume(returning: applied.contains(waiting.item.attempt.taskID))
+    /// A time unique among this worker's writes: it tells which rows a write changed.
+    private func uniqueNow() -> Date {
+        self.state.withLock { state in
+            var now = self.broker.clock.now().roundedToMicroseconds
+            if now <= state.lastWrite { now = state.lastWrite.addingTimeInterval(0.000_001).roundedToMicroseconds }
+            state.lastWrite = now
+            return now
+        }
+    }
+
+    private func write(_ batch: [Waiting]) async {
+        var batch = batch
+        var tried: [Date] = []
+        var backoff = Duration.milliseconds(50)
+        while !batch.isEmpty {
+            let now = self.uniqueNow()
+            do {
+                let applied = try await self.tasks.finish(batch.map(\.item.attempt), workerID: self.workerID, now: now, earlier: tried)
+                self.state.withLock { state in
+                    state.acks += batch.map { ($0.item.entry, applied.contains($0.item.attempt.taskID) ? $0.item.retryDue : 0) }
+                }
+                self.ackWake.yield()
+                for waiting in batch {
+                    waiting.continuation.resume(returning: applied.contains(waiting.item.attempt.taskID))
+                }
+                return
+            } catch {
+                tried.append(now)
+                if Task.isCancelled {
+                    for waiting in batch { waiting.continuation.resume(throwing: error) }
+                    return
+                }
+                // Past its lease an outcome belongs to the leader's recovery.
+                let clock = self.broker.clock.now()
+                let expired = batch.filter { $0.item.lease <= clock }
+                batch.removeAll { $0.item.lease <= clock }
+                for waiting in expired { waiting.continuation.resume(throwing: error) }
+                self.logger.warning(
+                    "could not record outcomes; retrying", metadata: ["tasks": "\(batch.count)", "retry_in": "\(backoff)", "error": "\(error)"]
+                )
+                try? await Task.sleep(for: backoff)
+                backoff = min(backoff * 2, Self.maxBackoff)
             }
-        } catch {
-            for waiting in batch.batch { waiting.continuation.resume(throwing: error) }
+        }
+    }
+
+    private func sendAcks() async {
+        var backoff = Duration.milliseconds(50)
+        while !Task.isCancelled {
+            let batch = self.state.withLock { state -> [(entry: QueueEntry, due: Int64)] in
+                let batch = Array(state.acks.prefix(Self.maxBatch))
+                state.acks.removeFirst(batch.count)
+                state.acking = batch.count
+                return batch
+            }
+            guard !batch.isEmpty else { return }
+            do {
+                try await self.broker.finish(workerID: self.workerID, batch)
+                self.state.withLock { $0.acking = 0 }
+                backoff = .milliseconds(50)
+            } catch {
+                self.state.withLock { state in
+                    state.acks.insert(contentsOf: batch, at: 0)
+                    state.acking = 0
+                }
+                self.logger.warning("could not acknowledge finished attempts; retrying", metadata: ["entries": "\(batch.count)", "error": "\(error)"])
+                try? await Task.sleep(for: backoff)
+                backoff = min(backoff * 2, Self.maxBackoff)
+            }
         }
     }
 }

@@ -14,11 +14,30 @@ import Synchronization
 /// running executor call. On a graceful stop it takes no more work, waits up
 /// to the grace period, then hands unfinished tasks back to the front of
 /// their queues without spending their attempt, and deregisters.
+///
+/// Faults: a start whose answer was lost is tried again until MySQL answers,
+/// claiming what the lost try started; outcomes and acknowledgements are
+/// retried (`OutcomeRecorder`); what cannot be settled stays on the
+/// worker's in-flight list, and the worker then stays registered so the
+/// leader recovers it once its heartbeat stops. A worker the leader declared
+/// dead (cut off longer than the heartbeat TTL) stops its attempts, which run
+/// elsewhere by then, and ends with `WorkerFenced`.
 public final class Worker: Service, Sendable {
     private struct Running {
         var signal: CancelSignal
         var deadline: ContinuousClock.Instant
     }
+
+    /// Running attempts are keyed by task and attempt: one task may come back
+    /// to the same worker as a new attempt while its last one still ends.
+    private struct AttemptKey: Hashable {
+        var taskID: String
+        var attempt: Int
+    }
+
+    /// Extra time an outcome may take to reach MySQL after the attempt's
+    /// timeout; the leader's timeout recovery waits as long before acting.
+    static let outcomeGrace: TimeInterval = 5
 
     public let configuration: WorkerConfiguration
     private let broker: RedisBroker
@@ -34,8 +53,9 @@ public final class Worker: Service, Sendable {
     /// Wakes the deadline watch when attempts start.
     private let starts: AsyncStream<Void>.Continuation
     private let startEvents: AsyncStream<Void>
-    private let running = Mutex<[String: Running]>([:])
+    private let running = Mutex<[AttemptKey: Running]>([:])
     private let stopping = Atomic<Bool>(false)
+    private let fenced = Atomic<Bool>(false)
     private let policy = RetryPolicy()
 
     public init(
@@ -57,7 +77,7 @@ public final class Worker: Service, Sendable {
         self.logs = logs
         self.logger = logger
         self.slots = SlotPool(capacity: configuration.capacity)
-        self.outcomes = OutcomeRecorder(workerID: configuration.workerID, tasks: tasks, broker: broker)
+        self.outcomes = OutcomeRecorder(workerID: configuration.workerID, tasks: tasks, broker: broker, logger: logger)
         (self.startEvents, self.starts) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
     }
 
@@ -65,7 +85,9 @@ public final class Worker: Service, Sendable {
     public func heartbeat() -> WorkerHeartbeat {
         WorkerHeartbeat(
             broker: self.broker, configuration: self.configuration,
-            load: { [self] in (self.slots.used, self.stopping.load(ordering: .relaxed)) }, logger: self.logger
+            load: { [self] in (self.slots.used, self.stopping.load(ordering: .relaxed)) },
+            fenced: { [self] in self.fence() },
+            logger: self.logger
         )
     }
 
@@ -81,7 +103,8 @@ public final class Worker: Service, Sendable {
             group.addTask { await self.watchDeadlines() }
             group.addTask {
                 for await case .cancel(let taskID) in cancels {
-                    self.running.withLock { $0[taskID] }?.signal.fire(.cancelled)
+                    let signals = self.running.withLock { $0.filter { $0.key.taskID == taskID }.map(\.value.signal) }
+                    for signal in signals { signal.fire(.cancelled) }
                 }
             }
             await withGracefulShutdownHandler {
@@ -93,6 +116,21 @@ public final class Worker: Service, Sendable {
             await self.drain()
             group.cancelAll()
         }
+        if self.fenced.load(ordering: .relaxed) { throw WorkerFenced(workerID: self.configuration.workerID) }
+    }
+
+    /// The leader declared this worker dead: its tasks run elsewhere by now.
+    /// Stops every attempt (their outcomes would no longer apply) and the worker.
+    private func fence() {
+        guard !self.fenced.exchange(true, ordering: .relaxed) else { return }
+        self.logger.critical(
+            "this worker was declared dead (cut off longer than the heartbeat TTL); its tasks run elsewhere; stopping",
+            metadata: ["worker_id": "\(self.configuration.workerID)"]
+        )
+        self.stopping.store(true, ordering: .relaxed)
+        self.slots.interrupt()
+        let signals = self.running.withLock { $0.values.map(\.signal) }
+        for signal in signals { signal.fire(.fenced) }
     }
 
     // MARK: consuming
@@ -134,32 +172,54 @@ public final class Worker: Service, Sendable {
     }
 
     /// Starts a batch: one conditional update for all, then one child task
-    /// each. Entries whose task was cancelled or finished meanwhile are
-    /// dropped from the in-flight list without running.
+    /// each. Entries whose task was cancelled or finished meanwhile, and
+    /// repeated entries of one task, are dropped from the in-flight list
+    /// without running.
     private func start(_ entries: [QueueEntry], group: inout DiscardingTaskGroup) async throws {
-        let now = Date().roundedToMicroseconds
-        let started: [TaskRecord]
-        do {
-            started = try await self.tasks.start(entries.map(\.taskID), workerID: self.configuration.workerID, now: now)
-        } catch {
-            // MySQL is away: the entries stay in flight; hand them back for later.
-            try? await self.broker.handBack(workerID: self.configuration.workerID, entries)
-            throw error
+        var seen = Set<String>()
+        var unique: [QueueEntry] = []
+        var repeated: [QueueEntry] = []
+        for entry in entries {
+            if seen.insert(entry.taskID).inserted { unique.append(entry) } else { repeated.append(entry) }
         }
+        guard let (started, now) = await self.startCommitted(unique.map(\.taskID)) else { return }
         let startedIDs = Set(started.map(\.taskID))
-        let skipped = entries.filter { !startedIDs.contains($0.taskID) }
-        if !skipped.isEmpty {
-            try await self.broker.finish(workerID: self.configuration.workerID, skipped.map { ($0, 0) })
-        }
+        self.outcomes.acknowledge(unique.filter { !startedIDs.contains($0.taskID) } + repeated)
         self.slots.take(started.count)
         for task in started {
             let signal = CancelSignal()
             let deadline = ContinuousClock.now + .seconds(task.timeoutSeconds)
-            self.running.withLock { $0[task.taskID] = Running(signal: signal, deadline: deadline) }
+            self.running.withLock { $0[AttemptKey(taskID: task.taskID, attempt: task.attempt)] = Running(signal: signal, deadline: deadline) }
             group.addTask { await self.execute(task, signal: signal, startedAt: now) }
         }
         if !started.isEmpty { self.starts.yield() }
-        try await self.broker.announce(started.map(\.taskID))
+        do {
+            try await self.broker.announce(started.map(\.taskID))
+        } catch {
+            self.logger.debug("could not announce starts", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// The start statement, tried until MySQL answers: a try whose answer was
+    /// lost may have committed, and the next try claims what it started.
+    /// Nil when the worker stops first: the entries stay in flight, the
+    /// worker stays registered, and the leader recovers them.
+    private func startCommitted(_ taskIDs: [String]) async -> ([TaskRecord], Date)? {
+        var tried: [Date] = []
+        var backoff = Duration.milliseconds(50)
+        while true {
+            let now = self.broker.clock.now().roundedToMicroseconds
+            do {
+                let started = try await self.tasks.start(taskIDs, workerID: self.configuration.workerID, now: now, earlier: tried)
+                return (started, now)
+            } catch {
+                tried.append(now)
+                if self.isStopping { return nil }
+                self.logger.warning("could not start tasks; retrying", metadata: ["tasks": "\(taskIDs.count)", "retry_in": "\(backoff)", "error": "\(error)"])
+                try? await Task.sleep(for: backoff)
+                backoff = min(backoff * 2, .seconds(1))
+            }
+        }
     }
 
     /// Ends attempts that run past their deadline, checking four times a
@@ -186,11 +246,12 @@ public final class Worker: Service, Sendable {
         case timedOut
         case cancelled
         case shutdown
+        case fenced
     }
 
     private func execute(_ task: TaskRecord, signal: CancelSignal, startedAt: Date) async {
         defer {
-            _ = self.running.withLock { $0.removeValue(forKey: task.taskID) }
+            _ = self.running.withLock { $0.removeValue(forKey: AttemptKey(taskID: task.taskID, attempt: task.attempt)) }
             self.slots.release()
         }
         let log = self.taskLogger(task)
@@ -201,7 +262,7 @@ public final class Worker: Service, Sendable {
         let elapsed = ContinuousClock.now - clock
         self.metrics.executed(task.taskType, took: elapsed)
         do {
-            try await self.record(outcome, of: task, elapsed: elapsed, log: log)
+            try await self.record(outcome, of: task, startedAt: startedAt, elapsed: elapsed, log: log)
         } catch {
             // The entry stays in flight; the leader's timeout recovery settles the task.
             self.logger.error("could not record outcome", metadata: ["task_id": "\(task.taskID)", "error": "\(error)"])
@@ -253,32 +314,42 @@ public final class Worker: Service, Sendable {
             case .timedOut: return .timedOut
             case .cancelled: return .cancelled
             case .shutdown: return .shutdown
+            case .fenced: return .fenced
             }
         }
     }
 
-    private func record(_ outcome: Outcome, of task: TaskRecord, elapsed: Duration, log: TaskLogger) async throws {
+    private func record(_ outcome: Outcome, of task: TaskRecord, startedAt: Date, elapsed: Duration, log: TaskLogger) async throws {
         let entry = QueueEntry(task)
         let took = "\(elapsed.wholeMilliseconds) ms"
+        let lease = startedAt.addingTimeInterval(TimeInterval(task.timeoutSeconds) + Self.outcomeGrace)
         switch outcome {
         case .succeeded(let result):
             let attempt = FinishedAttempt(
                 taskID: task.taskID, attempt: task.attempt, status: .succeeded, result: self.cap(result, self.configuration.maxResultBytes)
             )
-            if try await self.outcomes.record(.init(attempt: attempt, entry: entry, retryDue: 0)) {
+            if try await self.outcomes.record(.init(attempt: attempt, entry: entry, retryDue: 0, lease: lease)) {
                 log.info("succeeded in \(took)")
                 self.metrics.ended(task.taskType, .succeeded)
             }
         case .failed(let failure):
-            try await self.fail(task, entry: entry, message: failure.message, retryable: failure.retryable, final: .failed, log: log, took: took)
+            try await self.fail(
+                task, entry: entry, message: failure.message, retryable: failure.retryable, final: .failed, lease: lease, log: log, took: took
+            )
         case .timedOut:
-            try await self.fail(task, entry: entry, message: "timed out after \(task.timeoutSeconds) s", retryable: true, final: .timeout, log: log, took: took)
+            try await self.fail(
+                task, entry: entry, message: "timed out after \(task.timeoutSeconds) s", retryable: true, final: .timeout, lease: lease, log: log,
+                took: took
+            )
         case .cancelled:
             log.info("cancelled while running attempt \(task.attempt); aborted after \(took)")
             self.metrics.ended(task.taskType, .cancelled)
-            try await self.broker.finish(workerID: self.configuration.workerID, [(entry, 0)])
+            self.outcomes.acknowledge([entry])
+        case .fenced:
+            // The leader gave the task to another worker: nothing of this attempt is recorded.
+            break
         case .shutdown:
-            if try await self.tasks.handBack(task.taskID, attempt: task.attempt) {
+            if try await self.tasks.handBack(task.taskID, attempt: task.attempt, now: self.broker.clock.now()) {
                 log.warn("worker \(self.configuration.workerID) stopping: attempt \(task.attempt) handed back unfinished")
             }
             try await self.broker.handBack(workerID: self.configuration.workerID, [entry])
@@ -286,21 +357,21 @@ public final class Worker: Service, Sendable {
     }
 
     private func fail(
-        _ task: TaskRecord, entry: QueueEntry, message: String, retryable: Bool, final: TaskStatus, log: TaskLogger, took: String
+        _ task: TaskRecord, entry: QueueEntry, message: String, retryable: Bool, final: TaskStatus, lease: Date, log: TaskLogger, took: String
     ) async throws {
         let error = self.cap(message, self.configuration.maxErrorBytes)
         let what = final == .timeout ? "timed out" : "failed"
         if retryable && self.policy.retriesLeft(task) {
             let backoff = (try? await self.configs.config(task.taskType))??.retryBackoffMs ?? 1000
-            let at = Date().addingTimeInterval(self.policy.delay(after: task, baseBackoffMs: backoff))
+            let at = self.broker.clock.now().addingTimeInterval(self.policy.delay(after: task, baseBackoffMs: backoff))
             let attempt = FinishedAttempt(taskID: task.taskID, attempt: task.attempt, status: .retrying, error: error)
-            if try await self.outcomes.record(.init(attempt: attempt, entry: entry, retryDue: Int64(at.timeIntervalSince1970 * 1000))) {
+            if try await self.outcomes.record(.init(attempt: attempt, entry: entry, retryDue: Int64(at.timeIntervalSince1970 * 1000), lease: lease)) {
                 log.warn("\(what) after \(took): \(message); retry scheduled for \(ISO8601DateFormatter().string(from: at))")
                 self.metrics.ended(task.taskType, .retried)
             }
         } else {
             let attempt = FinishedAttempt(taskID: task.taskID, attempt: task.attempt, status: final, error: error)
-            if try await self.outcomes.record(.init(attempt: attempt, entry: entry, retryDue: 0)) {
+            if try await self.outcomes.record(.init(attempt: attempt, entry: entry, retryDue: 0, lease: lease)) {
                 log.error("\(what) after \(took): \(message)")
                 self.metrics.ended(task.taskType, final == .timeout ? .timedOut : .failed)
             }
@@ -313,18 +384,20 @@ public final class Worker: Service, Sendable {
     }
 
     private func taskLogger(_ task: TaskRecord) -> TaskLogger {
-        TaskLogger { [logs, workerID = self.configuration.workerID] level, message in
-            logs.write(TaskLogRecord(taskID: task.taskID, attempt: task.attempt, workerID: workerID, level: level, message: message, createdAt: Date()))
+        TaskLogger { [logs, clock = self.broker.clock, workerID = self.configuration.workerID] level, message in
+            logs.write(TaskLogRecord(taskID: task.taskID, attempt: task.attempt, workerID: workerID, level: level, message: message, createdAt: clock.now()))
         }
     }
 
     // MARK: graceful stop
 
     /// Waits up to the grace period for running attempts, then stops the
-    /// rest; what still waits on this worker's queue goes back too.
+    /// rest; what still waits on this worker's queue goes back too. What
+    /// could not be settled stays in flight for the leader to recover.
     private func drain() async {
+        let workerID = self.configuration.workerID
         // The dispatcher skips a draining worker from now on.
-        try? await self.broker.redis.send("HSET", self.broker.keys.worker(self.configuration.workerID), "draining", "1")
+        try? await self.broker.markDraining(workerID: workerID)
         let deadline = ContinuousClock.now + self.configuration.gracePeriod
         while self.slots.used > 0, ContinuousClock.now < deadline {
             try? await Task.sleep(for: .milliseconds(50))
@@ -335,10 +408,18 @@ public final class Worker: Service, Sendable {
             try? await Task.sleep(for: .milliseconds(20))
         }
         await self.logs.flush()
+        await self.outcomes.flush(timeout: .seconds(5))
         do {
-            try await self.broker.reclaim(workerID: self.configuration.workerID)
+            try await self.broker.handBackQueue(workerID: workerID)
         } catch {
             self.logger.warning("could not hand back this worker's queue; the leader will", metadata: ["error": "\(error)"])
         }
     }
+}
+
+/// The leader declared this worker dead while it was cut off; the node stops
+/// so that a supervisor starts it again as a new incarnation.
+public struct WorkerFenced: Error, CustomStringConvertible {
+    public var workerID: String
+    public var description: String { "worker \(self.workerID) was declared dead by the leader; restart the node" }
 }

@@ -15,8 +15,17 @@ public struct WorkerConfiguration: Sendable {
     public var maxResultBytes = 1 << 20
     public var maxErrorBytes = 64 << 10
 
+    /// `workerID` defaults to `<node>-worker-<incarnation>`, new for every
+    /// process: a node restarted at once after a crash is a new worker, and
+    /// what its previous life held is recovered like a dead worker's.
     public init(nodeID: String, workerID: String? = nil) {
         self.nodeID = nodeID
-        self.workerID = workerID ?? "\(nodeID)-worker"
+        self.workerID = workerID ?? "\(nodeID)-worker-\(Self.incarnation())"
+    }
+
+    /// Six random base-36 characters.
+    static func incarnation() -> String {
+        let digits = Array("0123456789abcdefghijklmnopqrstuvwxyz")
+        return String((0..<6).map { _ in digits[Int.random(in: 0..<digits.count)] })
     }
 }

@@ -6,28 +6,52 @@ import Logging
 import ServiceLifecycle
 
 /// Registers the worker and refreshes its entry every `heartbeatInterval`
-/// with its load; the entry expires after `heartbeatTTL` without a beat, so
-/// the leader can tell a dead worker. After a Redis outage the next beat
-/// registers it again. Deregisters on a graceful stop.
+/// with its load, stamped by Redis's clock; the entry expires after
+/// `heartbeatTTL` without a beat, so the leader can tell a dead worker.
+///
+/// Registering takes over the node: a previous incarnation of this node's
+/// worker (the process crashed and was restarted at once) is declared dead
+/// on the spot, so the leader gives its tasks back without waiting for its
+/// heartbeat to expire. After a Redis outage the next beat registers again.
+/// A beat refused because the leader declared this worker dead calls
+/// `fenced`. Deregisters on a graceful stop when the worker holds nothing.
 public struct WorkerHeartbeat: Service {
     private let broker: RedisBroker
     private let configuration: WorkerConfiguration
     private let load: @Sendable () -> (running: Int, draining: Bool)
+    private let fenced: @Sendable () -> Void
     private let logger: Logger
 
-    init(broker: RedisBroker, configuration: WorkerConfiguration, load: @escaping @Sendable () -> (running: Int, draining: Bool), logger: Logger) {
+    init(
+        broker: RedisBroker, configuration: WorkerConfiguration, load: @escaping @Sendable () -> (running: Int, draining: Bool),
+        fenced: @escaping @Sendable () -> Void, logger: Logger
+    ) {
         self.broker = broker
         self.configuration = configuration
         self.load = load
+        self.fenced = fenced
         self.logger = logger
     }
 
     public func run() async throws {
-        await cancelWhenGracefulShutdown {
+        let retired = await cancelWhenGracefulShutdown { () -> Bool in
+            var registered = false
             var healthy = true
             while !Task.isCancelled {
                 do {
-                    try await self.beat()
+                    if !registered {
+                        if let previous = try await self.broker.registerWorker(nodeID: self.configuration.nodeID, workerID: self.configuration.workerID) {
+                            self.logger.warning(
+                                "previous worker of this node declared dead; the leader requeues what it held",
+                                metadata: ["previous": "\(previous)", "worker_id": "\(self.configuration.workerID)"]
+                            )
+                        }
+                        registered = true
+                    }
+                    if try await !self.beat() {
+                        self.fenced()
+                        return true
+                    }
                     if !healthy { self.logger.info("heartbeat restored") }
                     healthy = true
                 } catch {
@@ -36,34 +60,33 @@ public struct WorkerHeartbeat: Service {
                 }
                 try? await Task.sleep(for: self.configuration.heartbeatInterval)
             }
+            return false
         }
-        try? await self.deregister()
+        if retired { return }
+        do {
+            if try await !self.broker.deregisterWorker(nodeID: self.configuration.nodeID, workerID: self.configuration.workerID) {
+                self.logger.warning("worker still holds tasks it could not settle; the leader recovers them once its heartbeat expires")
+            }
+        } catch {
+            self.logger.warning("could not deregister; the leader recovers this worker once its heartbeat expires", metadata: ["error": "\(error)"])
+        }
     }
 
-    public func beat() async throws {
-        let keys = self.broker.keys
+    /// One heartbeat; false when this worker was declared dead.
+    public func beat() async throws -> Bool {
         let (running, draining) = self.load()
-        let queued = try await self.broker.redis.send("LLEN", keys.workerQueue(self.configuration.workerID)).int ?? 0
-        let fields: [String] = [
-            "node_id", self.configuration.nodeID,
-            "capacity", String(self.configuration.capacity),
-            "running", String(running),
-            "queued", String(queued),
-            "types", self.configuration.taskTypes.isEmpty ? "*" : self.configuration.taskTypes.joined(separator: ","),
-            "draining", draining ? "1" : "0",
-        ]
-        try await self.broker.redis.run(
-            BrokerScripts.heartbeat,
-            keys: [keys.workers, keys.worker(self.configuration.workerID)],
-            arguments: [self.configuration.workerID, String(Int64(Date().timeIntervalSince1970 * 1000)), String(self.configuration.heartbeatTTL.wholeMilliseconds)] + fields
+        let queued = try await self.broker.redis.send("LLEN", self.broker.keys.workerQueue(self.configuration.workerID)).int ?? 0
+        return try await self.broker.heartbeat(
+            workerID: self.configuration.workerID,
+            ttl: self.configuration.heartbeatTTL,
+            fields: [
+                "node_id", self.configuration.nodeID,
+                "capacity", String(self.configuration.capacity),
+                "running", String(running),
+                "queued", String(queued),
+                "types", self.configuration.taskTypes.isEmpty ? "*" : self.configuration.taskTypes.joined(separator: ","),
+                "draining", draining ? "1" : "0",
+            ]
         )
-    }
-
-    func deregister() async throws {
-        let keys = self.broker.keys
-        _ = try await self.broker.redis.pipeline([
-            RedisCommand("ZREM", keys.workers, self.configuration.workerID),
-            RedisCommand("DEL", keys.worker(self.configuration.workerID)),
-        ])
     }
 }

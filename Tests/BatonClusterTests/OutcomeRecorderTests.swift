@@ -33,18 +33,19 @@ final class OutcomeRecorderTests: XCTestCase {
         let cancelled = running[7].taskID
         _ = try await self.harness.tasks.cancel(cancelled, reason: "user")
 
-        let recorder = OutcomeRecorder(workerID: worker, tasks: self.harness.tasks, broker: self.harness.broker)
+        let recorder = OutcomeRecorder(workerID: worker, tasks: self.harness.tasks, broker: self.harness.broker, logger: self.harness.logger)
         try await withThrowingTaskGroup(of: (String, Bool).self) { group in
             for task in running {
                 group.addTask {
                     let attempt = FinishedAttempt(taskID: task.taskID, attempt: task.attempt, status: .succeeded, result: "ok")
-                    return (task.taskID, try await recorder.record(.init(attempt: attempt, entry: QueueEntry(task), retryDue: 0)))
+                    return (task.taskID, try await recorder.record(.init(attempt: attempt, entry: QueueEntry(task), retryDue: 0, lease: .distantFuture)))
                 }
             }
             // The writer starts after the outcomes queued up.
             let writer = Task { await recorder.run() }
             var applied: [String: Bool] = [:]
             for try await (id, result) in group { applied[id] = result }
+            await recorder.flush(timeout: .seconds(5))
             writer.cancel()
             await writer.value
             XCTAssertEqual(applied.count, 40)
@@ -65,33 +66,35 @@ final class OutcomeRecorderTests: XCTestCase {
         let type = try await self.harness.type("retry", retries: 3)
         let worker = "\(self.harness.prefix)-w"
         let running = try await self.inFlight(1, type: type, worker: worker)
-        let recorder = OutcomeRecorder(workerID: worker, tasks: self.harness.tasks, broker: self.harness.broker)
+        let recorder = OutcomeRecorder(workerID: worker, tasks: self.harness.tasks, broker: self.harness.broker, logger: self.harness.logger)
         let writer = Task { await recorder.run() }
         defer { writer.cancel() }
         let due = Int64(Date().addingTimeInterval(60).timeIntervalSince1970 * 1000)
         let attempt = FinishedAttempt(taskID: running[0].taskID, attempt: 1, status: .retrying, error: "later")
-        let applied = try await recorder.record(.init(attempt: attempt, entry: QueueEntry(running[0]), retryDue: due))
+        let applied = try await recorder.record(.init(attempt: attempt, entry: QueueEntry(running[0]), retryDue: due, lease: .distantFuture))
         XCTAssertTrue(applied)
+        await recorder.flush(timeout: .seconds(5))
         let delayed = try await self.harness.redis.send("ZSCORE", self.harness.keys.delayed, QueueEntry(running[0]).member).string
         XCTAssertEqual(delayed.flatMap { Int64($0) }, due)
 
         // The same outcome again (a duplicate) changes nothing and schedules nothing more.
         try await self.harness.redis.send("ZREM", self.harness.keys.delayed, QueueEntry(running[0]).member)
-        let again = try await recorder.record(.init(attempt: attempt, entry: QueueEntry(running[0]), retryDue: due))
+        let again = try await recorder.record(.init(attempt: attempt, entry: QueueEntry(running[0]), retryDue: due, lease: .distantFuture))
         XCTAssertFalse(again)
+        await recorder.flush(timeout: .seconds(5))
         let count = try await self.harness.redis.send("ZCARD", self.harness.keys.delayed).int
         XCTAssertEqual(count, 0)
     }
 
     func testAStoppedRecorderRefusesOutcomes() async throws {
-        let recorder = OutcomeRecorder(workerID: "nobody", tasks: self.harness.tasks, broker: self.harness.broker)
+        let recorder = OutcomeRecorder(workerID: "nobody", tasks: self.harness.tasks, broker: self.harness.broker, logger: self.harness.logger)
         let writer = Task { await recorder.run() }
         writer.cancel()
         await writer.value
         let attempt = FinishedAttempt(taskID: TaskID.make(), attempt: 1, status: .succeeded)
         let entry = QueueEntry(member: "0|\(attempt.taskID)|x")!
         do {
-            _ = try await recorder.record(.init(attempt: attempt, entry: entry, retryDue: 0))
+            _ = try await recorder.record(.init(attempt: attempt, entry: entry, retryDue: 0, lease: .distantFuture))
             XCTFail("a stopped recorder must refuse")
         } catch is CancellationError {}
     }

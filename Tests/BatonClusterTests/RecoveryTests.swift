@@ -34,9 +34,9 @@ final class RecoveryTests: XCTestCase {
             let first = try await self.harness.redis.send("LMOVE", keys.workerQueue(worker), keys.workerInFlight(worker), "LEFT", "RIGHT").string!
             let started = try await self.harness.tasks.start([QueueEntry(member: first)!.taskID], workerID: worker, now: Date().roundedToMicroseconds)
             XCTAssertEqual(started.first?.attempt, round)
-            try await self.harness.redis.send("ZADD", keys.workers, Int64(Date().addingTimeInterval(-30).timeIntervalSince1970 * 1000), worker)
+            try await self.harness.age(worker: worker, by: 30)
 
-            let reclaimed = try await recoverer.recoverOnce()
+            let reclaimed = try await recoverer.recoverOnce(term: term)
             XCTAssertEqual(reclaimed, [worker])
             let queue = try await self.harness.entries(keys.normalQueue).map(\.taskID)
             // In-flight first, then the queued ones, in their order, at the front.
@@ -65,13 +65,15 @@ final class RecoveryTests: XCTestCase {
         let high = try await self.harness.create(5, type: type, priority: .high)
         let later = try await self.harness.create(2, type: type, runAt: Date().addingTimeInterval(3600))
         let reconciler = Reconciler(broker: self.harness.broker, tasks: self.harness.tasks, logger: self.harness.logger)
-        _ = try await reconciler.reconcileOnce(cursor: nil)  // sets the sentinel, nothing missing
+        var term = try await self.harness.lead()
+        _ = try await reconciler.reconcileOnce(term: term, cursor: nil)  // sets the sentinel, nothing missing
         let before = try await self.harness.list(self.harness.keys.normalQueue).count
         XCTAssertEqual(before, 30)
 
         // Redis restarts empty.
         try await self.harness.redis.send("FLUSHDB")
-        _ = try await reconciler.reconcileOnce(cursor: nil)
+        term = try await self.harness.lead()
+        _ = try await reconciler.reconcileOnce(term: term, cursor: nil)
         let normal = Set(try await self.harness.entries(self.harness.keys.normalQueue).map(\.taskID))
         let highQueue = Set(try await self.harness.entries(self.harness.keys.highQueue).map(\.taskID))
         let delayed = try await self.harness.redis.send("ZCARD", self.harness.keys.delayed).int
@@ -80,7 +82,7 @@ final class RecoveryTests: XCTestCase {
         XCTAssertEqual(delayed, Int64(later.count))
 
         // A second pass adds nothing twice.
-        _ = try await reconciler.restoreAll()
+        _ = try await reconciler.restoreAll(term: term)
         let again = try await self.harness.list(self.harness.keys.normalQueue)
         XCTAssertEqual(again.count, Set(again).count)
     }
@@ -92,7 +94,7 @@ final class RecoveryTests: XCTestCase {
         try await self.harness.redis.send("LREM", self.harness.keys.normalQueue, 0, QueueEntry(created[0]).member)
         try await self.harness.redis.send("SET", self.harness.keys.sentinel, "1")
         let reconciler = Reconciler(broker: self.harness.broker, tasks: self.harness.tasks, logger: self.harness.logger)
-        _ = try await reconciler.reconcileOnce(cursor: nil, now: Date().addingTimeInterval(60))
+        _ = try await reconciler.reconcileOnce(term: try await self.harness.lead(), cursor: nil, now: Date().addingTimeInterval(60))
         let queue = try await self.harness.entries(self.harness.keys.normalQueue).map(\.taskID)
         XCTAssertEqual(Set(queue), Set(created.map(\.taskID)))
         XCTAssertEqual(queue.count, 2)
@@ -102,10 +104,20 @@ final class RecoveryTests: XCTestCase {
         let type = try await self.harness.type("delayed")
         let soon = try await self.harness.create(3, type: type, runAt: Date().addingTimeInterval(0.2))
         let promoter = DelayedPromoter(broker: self.harness.broker)
-        let early = try await promoter.promoteOnce()
+        let term = try await self.harness.lead()
+        let early = try await promoter.promoteOnce(term: term)
         XCTAssertEqual(early, 0)
-        let promoted = try await promoter.promoteOnce(now: Date().addingTimeInterval(0.25))
+        try await Task.sleep(for: .milliseconds(250))
+        let promoted = try await promoter.promoteOnce(term: term)
         XCTAssertEqual(promoted, 3)
+        // A deposed leader promotes nothing.
+        let deposed = LeaderState.Term(epoch: term.epoch - 1, lockValue: "someone-else")
+        do {
+            _ = try await promoter.promoteOnce(term: deposed)
+            XCTFail("a promotion without the lock must be refused")
+        } catch let error as RedisError {
+            XCTAssertTrue(error.description.contains("FENCED"), "\(error)")
+        }
         let queue = try await self.harness.entries(self.harness.keys.normalQueue).map(\.taskID)
         XCTAssertEqual(Set(queue), Set(soon.map(\.taskID)))
     }
@@ -165,7 +177,7 @@ final class TimeoutRecoveryTests: XCTestCase {
         try await harness.redis.send("RPUSH", keys.workerInFlight("silent"), QueueEntry(a).member, QueueEntry(b).member)
 
         let recoverer = TimeoutRecoverer(broker: harness.broker, tasks: harness.tasks, configs: TaskConfigCache(store: harness.configs), logger: harness.logger)
-        let recovered = try await recoverer.recoverOnce()
+        let recovered = try await recoverer.recoverOnce(term: try await harness.lead())
         XCTAssertEqual(recovered, 2)
         let first = try await harness.tasks.task(a.taskID)!
         let second = try await harness.tasks.task(b.taskID)!

@@ -54,14 +54,24 @@ final class SchedulerHarness: Sendable {
     }
 
     /// Registers a worker as its heartbeat would.
-    func registerWorker(_ id: String, capacity: Int, types: [String] = [], beatAt: Date = Date()) async throws {
-        try await self.redis.run(
-            BrokerScripts.heartbeat,
-            keys: [self.keys.workers, self.keys.worker(id)],
-            arguments: [id, String(Int64(beatAt.timeIntervalSince1970 * 1000)), "60000",
-                        "node_id", "test", "capacity", String(capacity), "running", "0", "queued", "0",
-                        "types", types.isEmpty ? "*" : types.joined(separator: ","), "draining", "0"]
+    func registerWorker(_ id: String, capacity: Int, types: [String] = []) async throws {
+        _ = try await self.broker.heartbeat(
+            workerID: id, ttl: .seconds(60),
+            fields: ["node_id", "test", "capacity", String(capacity), "running", "0", "queued", "0",
+                     "types", types.isEmpty ? "*" : types.joined(separator: ","), "draining", "0"]
         )
+    }
+
+    /// Makes a registered worker's last heartbeat `seconds` old.
+    func age(worker id: String, by seconds: Double) async throws {
+        let now = try await self.redisTime()
+        try await self.redis.send("ZADD", self.keys.workers, Int64((now - seconds) * 1000), id)
+    }
+
+    /// Redis's clock, in seconds since 1970.
+    func redisTime() async throws -> Double {
+        let parts = try await self.redis.send("TIME").array?.compactMap(\.string).compactMap(Double.init) ?? []
+        return parts[0] + parts[1] / 1e6
     }
 
     func list(_ key: String) async throws -> [String] {
@@ -72,11 +82,13 @@ final class SchedulerHarness: Sendable {
         try await self.list(key).compactMap { QueueEntry(member: $0) }
     }
 
-    /// Takes the lock as `value` (a fake leader) and returns its term.
+    /// Takes the lock as `value` (a fake leader) and returns its term,
+    /// recorded in MySQL as the elector records it (its MySQL writes fenced).
     func lead(as value: String = "test|\(UUID().uuidString)") async throws -> LeaderState.Term {
         try await self.redis.send("SET", self.keys.leader, value, "PX", 60_000)
         let epoch = try await self.redis.send("INCR", self.keys.leaderEpoch).int ?? 0
-        return LeaderState.Term(epoch: epoch, lockValue: value)
+        _ = try await LeaderEpochStore(mysql: self.mysql).record(cluster: self.keys.namespace, epoch: epoch, now: Date())
+        return LeaderState.Term(epoch: epoch, lockValue: value, fence: LeaderFence(cluster: self.keys.namespace, epoch: epoch))
     }
 
     func shutdown() async throws {
@@ -84,6 +96,7 @@ final class SchedulerHarness: Sendable {
         try await self.mysql.execute("DELETE FROM task_logs WHERE task_id IN (SELECT task_id FROM task WHERE task_type LIKE ?)", [.string(like)])
         try await self.mysql.execute("DELETE FROM task WHERE task_type LIKE ?", [.string(like)])
         try await self.mysql.execute("DELETE FROM task_config WHERE task_type LIKE ?", [.string(like)])
+        try await self.mysql.execute("DELETE FROM leader_epoch WHERE cluster = ?", [.string(self.keys.namespace)])
         let keys = try await self.redis.send("KEYS", "\(self.keys.namespace):*").array ?? []
         if !keys.isEmpty { try await self.redis.send(RedisCommand("DEL", keys.compactMap(\.bytes))) }
         try await self.redis.shutdown()

@@ -88,7 +88,7 @@ final class ClusterEndToEndTests: XCTestCase {
             return running.status == .running
         }
         XCTAssertTrue(started)
-        let victim = String(running.workerID.dropLast("-worker".count))
+        let victim = ClusterFixture.node(ofWorker: running.workerID)
         let watcher = ClusterFixture.nodes.first { $0 != victim }!
         try ClusterFixture.crash(victim)
         let crashed = ContinuousClock.now
@@ -110,7 +110,7 @@ final class ClusterEndToEndTests: XCTestCase {
             return running.status == .running
         }
         XCTAssertTrue(started)
-        let node = String(running.workerID.dropLast("-worker".count))
+        let node = ClusterFixture.node(ofWorker: running.workerID)
         try ClusterFixture.script(["stop", node])
         let other = ClusterFixture.nodes.first { $0 != node }!
         let done = try await ClusterFixture.client(other) { try await $0.getTask(task.taskID) }

@@ -10,6 +10,11 @@ enum ClusterFixture {
 
     static func port(_ node: String) -> Int { 9090 + Int(node.split(separator: "-").last!)! }
 
+    /// The node of a worker id `<node>-worker-<incarnation>`.
+    static func node(ofWorker workerID: String) -> String {
+        String(workerID[..<(workerID.range(of: "-worker-")?.lowerBound ?? workerID.endIndex)])
+    }
+
     static func script(_ arguments: [String]) throws {
         let status = try ChildProcess.run(
             "/bin/bash",

@@ -1,0 +1,49 @@
+import BatonRedis
+import Foundation
+import Synchronization
+
+/// The cluster's one clock: Redis's `TIME`, read now and then and carried
+/// forward on this process's monotonic clock. Every time a node writes that
+/// another node compares (started_at, due times, updated_at, log times) comes
+/// from here, so a node whose own clock is off by a minute changes nothing.
+/// Before the first `sync` it reads the local clock.
+public final class ClusterClock: Sendable {
+    private struct Reading {
+        var redis: Date
+        var at: ContinuousClock.Instant
+    }
+
+    private let reading = Mutex<Reading?>(nil)
+
+    public init() {}
+
+    /// The cluster's time now.
+    public func now() -> Date {
+        guard let reading = self.reading.withLock({ $0 }) else { return Date() }
+        let elapsed = ContinuousClock.now - reading.at
+        return reading.redis.addingTimeInterval(Double(elapsed.wholeNanoseconds) / 1e9)
+    }
+
+    /// Milliseconds since 1970 on the cluster's clock.
+    public func nowMilliseconds() -> Int64 {
+        Int64((self.now().timeIntervalSince1970 * 1000).rounded(.down))
+    }
+
+    /// Reads Redis's `TIME`; the midpoint of the round trip stands for the
+    /// moment Redis answered (a loopback or LAN round trip: well under a ms).
+    public func sync(_ redis: RedisClient) async throws(RedisError) {
+        let before = ContinuousClock.now
+        let reply = try await redis.send("TIME")
+        let after = ContinuousClock.now
+        guard let parts = reply.array, parts.count == 2,
+            let seconds = parts[0].string.flatMap(Int64.init), let micros = parts[1].string.flatMap(Int64.init)
+        else { throw RedisError(.server, "unexpected TIME reply") }
+        let redisTime = Date(timeIntervalSince1970: Double(seconds) + Double(micros) / 1e6)
+        self.set(redisTime, at: before + (after - before) / 2)
+    }
+
+    /// For tests: the cluster's time is `time` at `instant`.
+    public func set(_ time: Date, at instant: ContinuousClock.Instant = .now) {
+        self.reading.withLock { $0 = Reading(redis: time, at: instant) }
+    }
+}

@@ -1,0 +1,117 @@
+import BatonRedis
+
+/// Worker registration and the recovery of dead workers. Liveness is judged
+/// inside Redis, by its clock; every leader step is fenced by the lock value.
+extension RedisBroker {
+    /// Makes `workerID` its node's current worker. A previous incarnation (a
+    /// crashed process restarted at once) is declared dead on the spot and
+    /// left for the leader to reclaim. Returns that incarnation's id.
+    @discardableResult
+    public func registerWorker(nodeID: String, workerID: String) async throws(RedisError) -> String? {
+        try await self.redis.run(
+            BrokerScripts.registerWorker,
+            keys: [self.keys.nodeWorker(nodeID), self.keys.workers, self.keys.retiredWorkers, self.keys.reclaimWorkers],
+            arguments: [workerID]
+        ).string
+    }
+
+    /// Refreshes the registration with `fields`. False: this worker was
+    /// declared dead (cut off longer than the TTL) and must not carry on.
+    public func heartbeat(workerID: String, ttl: Duration, fields: [String]) async throws(RedisError) -> Bool {
+        try await self.redis.run(
+            BrokerScripts.heartbeat,
+            keys: [self.keys.workers, self.keys.worker(workerID), self.keys.retiredWorkers],
+            arguments: [workerID, String(ttl.wholeMilliseconds)] + fields
+        ).int == 1
+    }
+
+    /// Leaves the registry if the worker holds nothing; false when it still
+    /// does (the leader then recovers it once its heartbeat expires).
+    @discardableResult
+    public func deregisterWorker(nodeID: String, workerID: String) async throws(RedisError) -> Bool {
+        try await self.redis.run(
+            BrokerScripts.deregisterWorker,
+            keys: [self.keys.workers, self.keys.worker(workerID), self.keys.workerQueue(workerID), self.keys.workerInFlight(workerID), self.keys.nodeWorker(nodeID)],
+            arguments: [workerID]
+        ).int == 1
+    }
+
+    /// A stopping worker's never-started entries back to the front of their queues.
+    public func handBackQueue(workerID: String) async throws(RedisError) {
+        try await self.redis.run(
+            BrokerScripts.handBackQueue,
+            keys: [self.keys.workerQueue(workerID), self.keys.highQueue, self.keys.normalQueue, self.keys.inUse, self.keys.wake]
+        )
+    }
+
+    /// Marks a worker as draining: the dispatcher gives it nothing more.
+    public func markDraining(workerID: String) async throws(RedisError) {
+        try await self.redis.send("HSET", self.keys.worker(workerID), "draining", "1")
+    }
+
+    // MARK: recovery (leader)
+
+    /// Registered workers whose heartbeat is older than `ttl` by Redis's clock.
+    public func expiredWorkers(ttl: Duration) async throws(RedisError) -> [String] {
+        try await self.redis.run(BrokerScripts.expiredWorkers, keys: [self.keys.workers], arguments: [ttl.wholeMilliseconds])
+            .array?.compactMap(\.string) ?? []
+    }
+
+    /// Declares `workerID` dead unless it beat within `ttl` (checked
+    /// atomically). True when it was declared dead.
+    public func declareDead(workerID: String, ttl: Duration, fence: String) async throws(RedisError) -> Bool {
+        try await self.redis.run(
+            BrokerScripts.declareDead,
+            keys: [self.keys.leader, self.keys.workers, self.keys.retiredWorkers, self.keys.reclaimWorkers],
+            arguments: [fence, workerID, ttl.wholeMilliseconds]
+        ).int == 1
+    }
+
+    /// Workers declared dead whose tasks are not back yet.
+    public func workersToReclaim() async throws(RedisError) -> [String] {
+        try await self.redis.send("SMEMBERS", self.keys.reclaimWorkers).array?.compactMap(\.string).sorted() ?? []
+    }
+
+    /// What a worker has taken from its queue (started, or about to be).
+    public func inFlight(workerID: String) async throws(RedisError) -> [QueueEntry] {
+        try await self.redis.send("LRANGE", self.keys.workerInFlight(workerID), 0, -1).array?
+            .compactMap(\.string).compactMap { QueueEntry(member: $0) } ?? []
+    }
+
+    /// Puts everything a worker declared dead holds back on the queues.
+    /// Returns how many entries went back, or nil when it was done already.
+    @discardableResult
+    public func reclaim(workerID: String, fence: String) async throws(RedisError) -> Int? {
+        let moved = try await self.redis.run(
+            BrokerScripts.reclaimWorker,
+            keys: [self.keys.leader, self.keys.reclaimWorkers, self.keys.highQueue, self.keys.normalQueue, self.keys.inUse, self.keys.wake],
+            arguments: [fence, self.keys.namespace, workerID]
+        ).int ?? -1
+        return moved < 0 ? nil : Int(moved)
+    }
+
+    /// Puts back on their queues the entries no Redis structure holds.
+    public func requeueMissing(_ entries: [QueueEntry], fence: String) async throws(RedisError) -> Int {
+        guard !entries.isEmpty else { return 0 }
+        return Int(
+            try await self.redis.run(
+                BrokerScripts.requeueMissing,
+                keys: [self.keys.leader, self.keys.highQueue, self.keys.normalQueue, self.keys.delayed, self.keys.workers, self.keys.wake],
+                arguments: [fence, self.keys.namespace] + entries.map(\.member)
+            ).int ?? 0
+        )
+    }
+
+    /// Moves due entries of the delayed set to their queues. Returns how many
+    /// moved, the earliest due time left and Redis's time (both ms).
+    public func promoteDue(limit: Int, fence: String) async throws(RedisError) -> (moved: Int, nextDue: Int64?, now: Int64) {
+        let values = try await self.redis.run(
+            BrokerScripts.promoteDue,
+            keys: [self.keys.leader, self.keys.delayed, self.keys.highQueue, self.keys.normalQueue, self.keys.wake],
+            arguments: [fence, limit]
+        ).array ?? []
+        let next = values.count > 1 ? values[1].int ?? -1 : -1
+        let now = values.count > 2 ? values[2].int ?? 0 : 0
+        return (Int(values.first?.int ?? 0), next >= 0 ? next : nil, now)
+    }
+}
