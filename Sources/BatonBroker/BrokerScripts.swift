@@ -55,14 +55,19 @@ public enum BrokerScripts {
     // MARK: leader election
 
     /// KEYS: leader, epoch. ARGV: `<node>|<token>`, TTL ms.
-    /// Takes the lock if free; returns the new epoch, or 0.
+    /// Takes the lock if free, or if this node holds it (a previous
+    /// incarnation, with another token, is a process that is gone), so a
+    /// leader restarted at once does not leave the cluster leaderless for a
+    /// TTL. Returns the new epoch, or 0.
     public static let acquireLeadership = RedisScript(
         name: "acquire_leadership",
         source: """
-            if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
-              return redis.call('INCR', KEYS[2])
-            end
-            return 0
+            local holder = redis.call('GET', KEYS[1])
+            local node = string.match(ARGV[1], '^(.*|)')
+            if holder and string.sub(holder, 1, #node) == node then holder = false end
+            if holder then return 0 end
+            redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+            return redis.call('INCR', KEYS[2])
             """
     )
 

@@ -88,18 +88,19 @@ public struct Elector: Service {
         }
     }
 
-    /// Records the new epoch in MySQL. When MySQL has seen a higher one (Redis
-    /// lost its data), the Redis epoch is lifted above it first.
+    /// Records the new epoch in MySQL. When MySQL has seen one as high (Redis
+    /// lost its data and its counter restarted), the Redis epoch is lifted
+    /// above it first, so epochs only grow.
     private func confirm(epoch: Int64, lockValue: String) async throws -> LeaderState.Term? {
         guard let epochs = self.epochs else { return LeaderState.Term(epoch: epoch, lockValue: lockValue) }
         let cluster = self.broker.keys.namespace
         var epoch = epoch
-        let highest = try await epochs.record(cluster: cluster, epoch: epoch, now: self.broker.clock.now())
-        if highest > epoch {
+        if try await !epochs.claim(cluster: cluster, epoch: epoch, now: self.broker.clock.now()) {
+            let highest = try await epochs.highest(cluster: cluster)
             guard let raised = try await self.broker.raiseEpoch(lockValue: lockValue, floor: highest + 1) else { return nil }
             self.logger.warning("leader epoch was behind MySQL's (Redis lost its data?); raised", metadata: ["from": "\(epoch)", "to": "\(raised)"])
             epoch = raised
-            guard try await epochs.record(cluster: cluster, epoch: epoch, now: self.broker.clock.now()) == epoch else { return nil }
+            guard try await epochs.claim(cluster: cluster, epoch: epoch, now: self.broker.clock.now()) else { return nil }
         }
         return LeaderState.Term(epoch: epoch, lockValue: lockValue, fence: LeaderFence(cluster: cluster, epoch: epoch))
     }

@@ -26,17 +26,22 @@ public struct LeaderEpochStore: Sendable {
         self.mysql = mysql
     }
 
-    /// Records that `epoch` took office; returns the high-water mark after,
-    /// which exceeds `epoch` when Redis lost its data and its epoch restarted.
-    public func record(cluster: String, epoch: Int64, now: Date) async throws -> Int64 {
-        try await self.mysql.execute(
-            """
-            INSERT INTO leader_epoch (cluster, epoch, updated_at) VALUES (?, ?, ?)
-            ON DUPLICATE KEY UPDATE updated_at = IF(VALUES(epoch) > epoch, VALUES(updated_at), updated_at), epoch = GREATEST(epoch, VALUES(epoch))
-            """,
-            [.string(cluster), .int(epoch), .date(now)]
+    /// Records `epoch` as the cluster's newest; false when an epoch as high
+    /// was recorded before (Redis lost its data and its counter restarted).
+    public func claim(cluster: String, epoch: Int64, now: Date) async throws -> Bool {
+        let raised = try await self.mysql.execute(
+            "UPDATE leader_epoch SET epoch = ?, updated_at = ? WHERE cluster = ? AND epoch < ?",
+            [.int(epoch), .date(now), .string(cluster), .int(epoch)]
         )
-        return try await self.mysql.query("SELECT epoch FROM leader_epoch WHERE cluster = ?", [.string(cluster)])
-            .first?.int64("epoch") ?? epoch
+        if raised.affectedRows == 1 { return true }
+        let inserted = try await self.mysql.execute(
+            "INSERT IGNORE INTO leader_epoch (cluster, epoch, updated_at) VALUES (?, ?, ?)", [.string(cluster), .int(epoch), .date(now)]
+        )
+        return inserted.affectedRows == 1
+    }
+
+    /// The highest epoch recorded for `cluster` (0 when none).
+    public func highest(cluster: String) async throws -> Int64 {
+        try await self.mysql.query("SELECT epoch FROM leader_epoch WHERE cluster = ?", [.string(cluster)]).first?.int64("epoch") ?? 0
     }
 }

@@ -6,10 +6,17 @@ public struct ExecutionContext: Sendable {
     public var taskType: String
     public var attempt: Int
     public var workerID: String
-    /// When the attempt times out.
+    /// When the attempt times out, on the cluster's clock (Redis's time).
     public var deadline: Date
+    /// The same moment on this process's monotonic clock: what timers use.
+    public var deadlineInstant: ContinuousClock.Instant
     /// Writes lines to the task's log (`GetTaskLogs`).
     public var log: TaskLogger
+
+    /// Seconds left until the deadline (never from the local wall clock, which may be off).
+    public var timeRemaining: TimeInterval {
+        Double((self.deadlineInstant - ContinuousClock.now).wholeNanoseconds) / 1e9
+    }
 }
 
 /// Task log lines from an executor, tagged with the task and attempt.

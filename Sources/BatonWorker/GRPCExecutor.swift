@@ -39,7 +39,7 @@ public final class GRPCExecutor: TaskExecutor, Service {
 
     public func execute(_ context: ExecutionContext, payload: [String: String], config: TaskConfigRecord) async throws -> String {
         let client = try self.client(for: config.endpoint)
-        let remaining = context.deadline.timeIntervalSinceNow
+        let remaining = context.timeRemaining
         guard remaining > 0 else { throw ExecutionFailure("no time left for the gRPC call", retryable: true) }
         var metadata = Metadata()
         for (name, value) in config.headers { metadata.addString(value, forKey: name.lowercased()) }

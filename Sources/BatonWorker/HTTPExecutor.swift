@@ -43,7 +43,7 @@ public final class HTTPExecutor: TaskExecutor {
         request.headers.replaceOrAdd(name: "X-Baton-Attempt", value: String(context.attempt))
         request.body = .bytes(ByteBuffer(string: body))
 
-        let remaining = context.deadline.timeIntervalSinceNow
+        let remaining = context.timeRemaining
         guard remaining > 0 else { throw ExecutionFailure("no time left for the HTTP call", retryable: true) }
         let response: HTTPClientResponse
         let bytes: ByteBuffer

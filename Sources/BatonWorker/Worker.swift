@@ -190,7 +190,7 @@ public final class Worker: Service, Sendable {
             let signal = CancelSignal()
             let deadline = ContinuousClock.now + .seconds(task.timeoutSeconds)
             self.running.withLock { $0[AttemptKey(taskID: task.taskID, attempt: task.attempt)] = Running(signal: signal, deadline: deadline) }
-            group.addTask { await self.execute(task, signal: signal, startedAt: now) }
+            group.addTask { await self.execute(task, signal: signal, startedAt: now, deadline: deadline) }
         }
         if !started.isEmpty { self.starts.yield() }
         do {
@@ -249,7 +249,7 @@ public final class Worker: Service, Sendable {
         case fenced
     }
 
-    private func execute(_ task: TaskRecord, signal: CancelSignal, startedAt: Date) async {
+    private func execute(_ task: TaskRecord, signal: CancelSignal, startedAt: Date, deadline: ContinuousClock.Instant) async {
         defer {
             _ = self.running.withLock { $0.removeValue(forKey: AttemptKey(taskID: task.taskID, attempt: task.attempt)) }
             self.slots.release()
@@ -258,7 +258,7 @@ public final class Worker: Service, Sendable {
         log.info("started attempt \(task.attempt) on worker \(self.configuration.workerID)")
         self.metrics.started(task.taskType)
         let clock = ContinuousClock.now
-        let outcome = await self.outcome(of: task, signal: signal, log: log, startedAt: startedAt)
+        let outcome = await self.outcome(of: task, signal: signal, log: log, startedAt: startedAt, deadline: deadline)
         let elapsed = ContinuousClock.now - clock
         self.metrics.executed(task.taskType, took: elapsed)
         do {
@@ -270,7 +270,7 @@ public final class Worker: Service, Sendable {
         self.logs.forget(task.taskID)
     }
 
-    private func outcome(of task: TaskRecord, signal: CancelSignal, log: TaskLogger, startedAt: Date) async -> Outcome {
+    private func outcome(of task: TaskRecord, signal: CancelSignal, log: TaskLogger, startedAt: Date, deadline: ContinuousClock.Instant) async -> Outcome {
         let config: TaskConfigRecord
         do {
             guard let found = try await self.configs.config(task.taskType) else {
@@ -284,10 +284,9 @@ public final class Worker: Service, Sendable {
         guard let executor = self.registry.executor(for: config.executor) else {
             return .failed(ExecutionFailure("no \(config.executor.rawValue) executor on worker \(self.configuration.workerID)", retryable: false))
         }
-        let deadline = startedAt.addingTimeInterval(TimeInterval(task.timeoutSeconds))
         let context = ExecutionContext(
-            taskID: task.taskID, taskType: task.taskType, attempt: task.attempt,
-            workerID: self.configuration.workerID, deadline: deadline, log: log
+            taskID: task.taskID, taskType: task.taskType, attempt: task.attempt, workerID: self.configuration.workerID,
+            deadline: startedAt.addingTimeInterval(TimeInterval(task.timeoutSeconds)), deadlineInstant: deadline, log: log
         )
         // One child runs the executor; the first way the attempt ends fires
         // the signal, and anything but the executor's own end cancels it.

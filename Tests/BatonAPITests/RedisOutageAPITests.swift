@@ -36,6 +36,16 @@ final class RedisOutageAPITests: XCTestCase {
         XCTAssertEqual(stats?.code, .unavailable)
         let rows = try await harness.mysql.query("SELECT COUNT(*) AS n FROM task WHERE task_type = ?", [.string(type)])
         XCTAssertEqual(rows.first?.int("n"), 0, "a task that never reached a queue must not stay behind")
+        // With an idempotency key the row stays: a concurrent request may
+        // already have been given it as deduplicated. The reconciler enqueues it.
+        let keyed = await XCTAssertThrowsRPC {
+            _ = try await harness.withClient { tasks, _ in
+                try await tasks.createTask(.with { $0.taskType = type; $0.idempotencyKey = "outage-key" })
+            }
+        }
+        XCTAssertEqual(keyed?.code, .unavailable)
+        let kept = try await harness.mysql.query("SELECT task_id, status FROM task WHERE task_type = ? AND idempotency_key = ?", [.string(type), .string("outage-key")])
+        XCTAssertEqual(kept.count, 1, "a keyed row is never deleted")
         let health = try await harness.withRawClient { client in
             try await Grpc_Health_V1_Health.Client(wrapping: client).check(.init()).status
         }
@@ -48,6 +58,12 @@ final class RedisOutageAPITests: XCTestCase {
         XCTAssertTrue(recovered)
         let queued = try await harness.redis.send("LLEN", harness.keys.normalQueue).int
         XCTAssertEqual(queued, 1)
+        // The client's retry with the same key gets the kept task back.
+        let again = try await harness.withClient { tasks, _ in
+            try await tasks.createTask(.with { $0.taskType = type; $0.idempotencyKey = "outage-key" })
+        }
+        XCTAssertTrue(again.deduplicated)
+        XCTAssertEqual(again.task.taskID, kept.first?.string("task_id"))
         try await harness.shutdown()
     }
 }

@@ -87,7 +87,7 @@ final class SchedulerHarness: Sendable {
     func lead(as value: String = "test|\(UUID().uuidString)") async throws -> LeaderState.Term {
         try await self.redis.send("SET", self.keys.leader, value, "PX", 60_000)
         let epoch = try await self.redis.send("INCR", self.keys.leaderEpoch).int ?? 0
-        _ = try await LeaderEpochStore(mysql: self.mysql).record(cluster: self.keys.namespace, epoch: epoch, now: Date())
+        _ = try await LeaderEpochStore(mysql: self.mysql).claim(cluster: self.keys.namespace, epoch: epoch, now: Date())
         return LeaderState.Term(epoch: epoch, lockValue: value, fence: LeaderFence(cluster: self.keys.namespace, epoch: epoch))
     }
 
