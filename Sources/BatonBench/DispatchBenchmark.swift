@@ -21,10 +21,9 @@ struct DispatchBenchmark: AsyncParsableCommand {
         try await env.broker.enqueue(created)
         let keys = env.broker.keys
         for index in 0..<self.workers {
-            try await env.redis.run(
-                BrokerScripts.heartbeat, keys: [keys.workers, keys.worker("bench-w\(index)")],
-                arguments: ["bench-w\(index)", String(Int64(Date().timeIntervalSince1970 * 1000) + 3_600_000), "3600000",
-                            "node_id", "bench", "capacity", "10000000", "types", "*", "draining", "0"]
+            _ = try await env.broker.heartbeat(
+                workerID: "bench-w\(index)", ttl: .seconds(3600),
+                fields: ["node_id", "bench", "capacity", "10000000", "types", "*", "draining", "0"]
             )
         }
         try await env.redis.send("SET", keys.leader, "bench|1", "PX", 3_600_000)
