@@ -236,6 +236,43 @@ final class FaultTests: XCTestCase {
         XCTAssertEqual(value5, .scheduled)
     }
 
+    func testTheFaultPathsStatementsReadByIndex() async throws {
+        let type = try await self.harness.type("plans")
+        // Enough finished rows that a scan of the table would show.
+        let now = Date().roundedToMicroseconds
+        let finished = (0..<2000).map { _ in
+            TaskRecord(taskID: TaskID.make(), taskType: type, priority: .normal, payload: [:], status: .succeeded,
+                       maxRetries: 0, timeoutSeconds: 30, createdAt: now, updatedAt: now)
+        }
+        try await self.harness.tasks.insert(finished)
+        let ids = try await self.harness.create(3, type: type).map(\.taskID)
+        let term = try await self.harness.lead()
+        func rowsRead(_ what: String, _ body: () async throws -> Void) async throws {
+            let counters = "SHOW GLOBAL STATUS WHERE Variable_name IN ('Handler_read_rnd_next', 'Handler_read_next', 'Handler_read_prev', 'Handler_read_key')"
+            let before = try await self.harness.mysql.query(counters).compactMap { $0.int("Value") }.reduce(0, +)
+            try await body()
+            let after = try await self.harness.mysql.query(counters).compactMap { $0.int("Value") }.reduce(0, +)
+            XCTAssertLessThan(after - before, 200, "\(what) read \(after - before) rows")
+        }
+        let lost = Date().addingTimeInterval(-1).roundedToMicroseconds
+        try await rowsRead("a start claiming a lost try") {
+            _ = try await self.harness.tasks.start(ids, workerID: "w1", now: now, earlier: [lost])
+        }
+        try await rowsRead("a retried outcome write") {
+            let attempts = ids.map { FinishedAttempt(taskID: $0, attempt: 1, status: .succeeded) }
+            _ = try await self.harness.tasks.finish(attempts, workerID: "w1", now: now.addingTimeInterval(0.01), earlier: [lost])
+        }
+        try await rowsRead("fenced SCHEDULED marks") {
+            try await self.harness.tasks.markScheduled(ids.map { ($0, "w1", now) }, now: now, fence: term.fence)
+        }
+        try await rowsRead("a fenced worker loss") {
+            _ = try await self.harness.tasks.recordWorkerLoss(ids, workerID: "w1", cap: 3, now: now, fence: term.fence)
+        }
+        try await rowsRead("the epoch claim") {
+            _ = try await LeaderEpochStore(mysql: self.harness.mysql).claim(cluster: self.harness.keys.namespace, epoch: term.epoch + 1, now: now)
+        }
+    }
+
     func testTheClusterClockFollowsRedisNotTheLocalClock() async throws {
         let clock = ClusterClock()
         // As if this node's clock were 30 s behind.
