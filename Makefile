@@ -10,6 +10,7 @@ SWIFT ?= swift
 test: services
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
+	BATON_NODE_BIN=$(CURDIR)/.build/debug/baton-node $(MAKE) chaos
 
 build:
 	$(SWIFT) build
@@ -89,3 +90,30 @@ proto: plugins
 		$(PROTO_FILES)
 	protoc -I proto -I /usr/include --include_imports --descriptor_set_out=$(PLUGINS)/baton.pb $(PROTO_FILES)
 	scripts/embed-descriptor-set.sh $(PLUGINS)/baton.pb > Sources/BatonProto/DescriptorSet.swift
+
+## Chaos suite (chaos/): real processes, real faults — node kill -9 and instant
+## restart, Redis frozen, MariaDB killed, skewed clocks, Redis data loss. Runs
+## its own Redis (6395), MariaDB (3395) and nodes (gRPC 19091-19093) under
+## .run/chaos; logs stay there. CHAOS_ARGS="--only NAME --keep" for development.
+CHAOS_VENV := .build-chaos/venv
+CHAOS_ARGS ?=
+
+.PHONY: chaos chaos-proto
+chaos: $(CHAOS_VENV)/.installed
+	@[ -n "$$BATON_NODE_BIN" ] || $(SWIFT) build --product baton-node
+	$(CHAOS_VENV)/bin/python -B chaos/run.py $(CHAOS_ARGS)
+
+$(CHAOS_VENV)/.installed: chaos/requirements.txt
+	rm -rf $(CHAOS_VENV)
+	python3 -m venv $(CHAOS_VENV) || { rm -rf $(CHAOS_VENV); \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null && python3 -m venv $(CHAOS_VENV); }
+	$(CHAOS_VENV)/bin/pip install -q --disable-pip-version-check --only-binary=:all: -r chaos/requirements.txt
+	touch $@
+
+## Regenerates chaos/gen (Python stubs of proto/baton/v1); needs grpcio-tools, which CI never installs.
+chaos-proto: $(CHAOS_VENV)/.installed
+	$(CHAOS_VENV)/bin/pip install -q --disable-pip-version-check --only-binary=:all: -r chaos/requirements-proto.txt
+	rm -rf chaos/gen && mkdir -p chaos/gen
+	$(CHAOS_VENV)/bin/python -m grpc_tools.protoc -I proto -I /usr/include \
+		--python_out=chaos/gen --grpc_python_out=chaos/gen \
+		proto/baton/v1/task_service.proto proto/baton/v1/admin_service.proto proto/baton/v1/executor.proto

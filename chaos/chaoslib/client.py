@@ -1,0 +1,135 @@
+"""gRPC access to the three nodes, failing over between them (a node may be
+down on purpose). Generated stubs live in chaos/gen (make chaos-proto)."""
+
+import itertools
+import sys
+import threading
+import time
+
+from .common import CHAOS, GRPC_PORT
+
+sys.path.insert(0, str(CHAOS / "gen"))
+
+import grpc  # noqa: E402
+from google.protobuf.timestamp_pb2 import Timestamp  # noqa: E402
+
+from baton.v1 import admin_service_pb2 as admin_pb  # noqa: E402
+from baton.v1 import admin_service_pb2_grpc as admin_grpc  # noqa: E402
+from baton.v1 import task_service_pb2 as pb  # noqa: E402
+from baton.v1 import task_service_pb2_grpc as task_grpc  # noqa: E402
+
+S = pb.TaskStatus
+TERMINAL = {S.Value("TASK_STATUS_SUCCEEDED"), S.Value("TASK_STATUS_FAILED"), S.Value("TASK_STATUS_CANCELLED"),
+            S.Value("TASK_STATUS_TIMEOUT")}
+SUCCEEDED = S.Value("TASK_STATUS_SUCCEEDED")
+RETRYING = S.Value("TASK_STATUS_RETRYING")
+TERMINAL_FAILURES = [S.Value("TASK_STATUS_FAILED"), S.Value("TASK_STATUS_CANCELLED"), S.Value("TASK_STATUS_TIMEOUT")]
+NOT_SUCCEEDED = [v for v in S.values() if v not in (SUCCEEDED, S.Value("TASK_STATUS_UNSPECIFIED"))]
+TERMINAL_NAMES = {S.Name(v) for v in TERMINAL}
+
+RETRY_CODES = {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED, grpc.StatusCode.UNKNOWN,
+               grpc.StatusCode.INTERNAL, grpc.StatusCode.CANCELLED, grpc.StatusCode.RESOURCE_EXHAUSTED}
+
+
+def status_name(value):
+    return S.Name(value).replace("TASK_STATUS_", "")
+
+
+def timestamp(seconds):
+    ts = Timestamp()
+    ts.FromNanoseconds(int(seconds * 1e9))
+    return ts
+
+
+class Baton:
+    """TaskService / AdminService over the three nodes."""
+
+    def __init__(self):
+        options = [("grpc.initial_reconnect_backoff_ms", 100), ("grpc.min_reconnect_backoff_ms", 100),
+                   ("grpc.max_reconnect_backoff_ms", 1000), ("grpc.max_receive_message_length", 64 << 20),
+                   ("grpc.enable_retries", 0)]
+        self.channels = {n: grpc.insecure_channel(f"127.0.0.1:{port}", options=options) for n, port in GRPC_PORT.items()}
+        self.tasks = {n: task_grpc.TaskServiceStub(ch) for n, ch in self.channels.items()}
+        self.admin = {n: admin_grpc.AdminServiceStub(ch) for n, ch in self.channels.items()}
+        self._rotation = itertools.cycle(sorted(GRPC_PORT))
+        self._lock = threading.Lock()
+
+    def close(self):
+        for channel in self.channels.values():
+            channel.close()
+
+    def _next(self):
+        with self._lock:
+            return next(self._rotation)
+
+    def call(self, service, method, request, timeout=5.0, total=30.0, node=None):
+        """One RPC; on UNAVAILABLE & co. tries the other nodes until `total` s pass."""
+        end = time.monotonic() + total
+        first = node or self._next()
+        order = [first] + [n for n in sorted(GRPC_PORT) if n != first]
+        last_error = None
+        while True:
+            for n in order:
+                stub = (self.tasks if service == "task" else self.admin)[n]
+                left = end - time.monotonic()
+                if left <= 0:
+                    raise last_error or TimeoutError(f"{method}: no node answered within {total}s")
+                try:
+                    return getattr(stub, method)(request, timeout=min(timeout, max(0.2, left)))
+                except grpc.RpcError as error:
+                    if error.code() not in RETRY_CODES:
+                        raise
+                    last_error = error
+            time.sleep(0.2)
+
+    # --- TaskService ----------------------------------------------------------
+
+    def put_config(self, task_type, endpoint, timeout_seconds=30, max_retries=3, retry_backoff_ms=500,
+                   max_concurrency=0, rate_limit=0):
+        config = admin_pb.TaskConfig(task_type=task_type, executor="http", endpoint=endpoint,
+                                     timeout_seconds=timeout_seconds, max_retries=max_retries,
+                                     retry_backoff_ms=retry_backoff_ms, max_concurrency=max_concurrency,
+                                     rate_limit_per_second=rate_limit, enabled=True)
+        return self.call("admin", "PutTaskConfig", admin_pb.PutTaskConfigRequest(config=config))
+
+    def create_batch(self, items, node=None):
+        """items: dicts with task_type, payload, idempotency_key and optional
+        run_at (epoch seconds), priority. Retried on other nodes; idempotency
+        keys make a retried batch return the same tasks."""
+        requests = []
+        for item in items:
+            request = pb.CreateTaskRequest(task_type=item["task_type"], payload=item.get("payload", {}),
+                                           idempotency_key=item["idempotency_key"],
+                                           priority=item.get("priority", 0))
+            if item.get("run_at") is not None:
+                request.run_at.CopyFrom(timestamp(item["run_at"]))
+            requests.append(request)
+        response = self.call("task", "BatchCreateTasks", pb.BatchCreateTasksRequest(tasks=requests),
+                             timeout=30, total=90, node=node)
+        return [task.task_id for task in response.tasks]
+
+    def get(self, task_id, timeout=3.0, total=10.0):
+        return self.call("task", "GetTask", pb.GetTaskRequest(task_id=task_id), timeout=timeout, total=total).task
+
+    def stats(self, timeout=3.0, total=6.0, node=None):
+        return self.call("task", "GetStats", pb.GetStatsRequest(), timeout=timeout, total=total, node=node)
+
+    def list_all(self, statuses=(), task_type="", limit=100_000, timeout=10.0):
+        """Every task matching, paged (page size 1000)."""
+        out = []
+        token = ""
+        while len(out) < limit:
+            response = self.call("task", "ListTasks",
+                                 pb.ListTasksRequest(statuses=list(statuses), task_type=task_type, page_size=1000,
+                                                     page_token=token), timeout=timeout, total=30)
+            out.extend(response.tasks)
+            token = response.next_page_token
+            if not token:
+                break
+        return out
+
+    def list_ids(self, statuses, task_type, timeout=2.0):
+        response = self.call("task", "ListTasks",
+                             pb.ListTasksRequest(statuses=list(statuses), task_type=task_type, page_size=1000),
+                             timeout=timeout, total=timeout)
+        return {task.task_id for task in response.tasks}
