@@ -395,8 +395,10 @@ public final class Worker: Service, Sendable {
     /// could not be settled stays in flight for the leader to recover.
     private func drain() async {
         let workerID = self.configuration.workerID
-        // The dispatcher skips a draining worker from now on.
-        try? await self.broker.markDraining(workerID: workerID)
+        // The dispatcher skips a draining worker from now on (a fenced one
+        // left the registry already: its lists belong to the leader).
+        let fenced = self.fenced.load(ordering: .relaxed)
+        if !fenced { try? await self.broker.markDraining(workerID: workerID) }
         let deadline = ContinuousClock.now + self.configuration.gracePeriod
         while self.slots.used > 0, ContinuousClock.now < deadline {
             try? await Task.sleep(for: .milliseconds(50))
@@ -408,6 +410,7 @@ public final class Worker: Service, Sendable {
         }
         await self.logs.flush()
         await self.outcomes.flush(timeout: .seconds(5))
+        if fenced { return }
         do {
             try await self.broker.handBackQueue(workerID: workerID)
         } catch {

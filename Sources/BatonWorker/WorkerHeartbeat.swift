@@ -14,7 +14,7 @@ import ServiceLifecycle
 /// on the spot, so the leader gives its tasks back without waiting for its
 /// heartbeat to expire. After a Redis outage the next beat registers again.
 /// A beat refused because the leader declared this worker dead calls
-/// `fenced`. Deregisters on a graceful stop when the worker holds nothing.
+/// `fenced` and ends with `WorkerFenced`. Deregisters on a graceful stop when the worker holds nothing.
 public struct WorkerHeartbeat: Service {
     private let broker: RedisBroker
     private let configuration: WorkerConfiguration
@@ -62,7 +62,7 @@ public struct WorkerHeartbeat: Service {
             }
             return false
         }
-        if retired { return }
+        if retired { throw WorkerFenced(workerID: self.configuration.workerID) }
         do {
             if try await !self.broker.deregisterWorker(nodeID: self.configuration.nodeID, workerID: self.configuration.workerID) {
                 self.logger.warning("worker still holds tasks it could not settle; the leader recovers them once its heartbeat expires")

@@ -301,7 +301,7 @@ final class WorkerDuplicateEntryTests: XCTestCase {
         let keys = harness.base.keys
         let workerID = harness.worker.configuration.workerID
         // Dispatched twice (as a requeue race could), both waiting on the worker's queue.
-        try await harness.base.redis.pipeline([
+        _ = try await harness.base.redis.pipeline([
             RedisCommand("RPUSH", keys.workerQueue(workerID), QueueEntry(task).member, QueueEntry(task).member),
             RedisCommand("HINCRBY", keys.inUse, type, 2),
         ])
@@ -315,6 +315,34 @@ final class WorkerDuplicateEntryTests: XCTestCase {
         XCTAssertTrue(settled, "an in-flight entry or a type slot leaked")
         let value6 = try await harness.task(task.taskID).attempt
         XCTAssertEqual(value6, 1)
+        try await harness.shutdown()
+    }
+}
+
+/// A worker the leader declared dead while it was cut off stops its attempts
+/// (they run elsewhere) and ends, so the node restarts as a new incarnation.
+final class WorkerFencingTests: XCTestCase {
+    func testAWorkerDeclaredDeadStopsAndRecordsNothing() async throws {
+        let harness = try await WorkerHarness(capacity: 2)
+        let type = try await harness.type("fenced", handler: "sleep")
+        let task = try await harness.create(type: type, payload: ["ms": "20000"])
+        let started = try await TestEnvironment.waitUntil(timeout: .seconds(10)) { try await harness.task(task.taskID).status == .running }
+        XCTAssertTrue(started)
+        // The leader declares it dead and gives the task back (MySQL first).
+        let term = try await harness.base.lead()
+        let workerID = harness.worker.configuration.workerID
+        try await harness.base.age(worker: workerID, by: 60)
+        var configuration = DeadWorkerRecoverer.Configuration()
+        configuration.heartbeatTTL = .seconds(9)
+        let recoverer = DeadWorkerRecoverer(broker: harness.base.broker, tasks: harness.base.tasks, configuration: configuration, logger: harness.base.logger)
+        let reclaimed = try await recoverer.recoverOnce(term: term)
+        XCTAssertEqual(reclaimed, [workerID])
+        let stopped = try await TestEnvironment.waitUntil(timeout: .seconds(5)) { harness.ended.error != nil }
+        XCTAssertTrue(stopped, "a fenced worker must stop")
+        XCTAssertTrue((harness.ended.error ?? "").contains("declared dead"))
+        let row = try await harness.task(task.taskID)
+        XCTAssertEqual(row.status, .queued, "the stopped attempt records nothing over the recovery")
+        XCTAssertEqual(row.workerLosses, 1)
         try await harness.shutdown()
     }
 }

@@ -6,6 +6,7 @@ import BatonWorker
 import Foundation
 import Logging
 import ServiceLifecycle
+import Synchronization
 
 /// A worker with a leader's dispatcher and promoter around it, in-process.
 final class WorkerHarness: Sendable {
@@ -15,6 +16,8 @@ final class WorkerHarness: Sendable {
     let cache: TaskConfigCache
     let http: HTTPExecutor
     private let group: ServiceGroup
+    /// Why the worker's service group ended with an error, if it did.
+    let ended = EndedWith()
     private let leading: Task<Void, Never>
     private let running: Task<Void, Never>
 
@@ -52,7 +55,9 @@ final class WorkerHarness: Sendable {
                 group.addTask { try? await promoter.run(term: term) }
             }
         }
-        self.running = Task { [group] in try? await group.run() }
+        self.running = Task { [group, ended] in
+            do { try await group.run() } catch { ended.error = "\(error)" }
+        }
     }
 
     /// A type run by `executor` at `handler` (a local handler, URL or host:port).
@@ -95,5 +100,15 @@ final class WorkerHarness: Sendable {
         self.leading.cancel()
         await self.leading.value
         try await self.base.shutdown()
+    }
+}
+
+/// The error a service group ended with.
+final class EndedWith: Sendable {
+    private let state = Mutex<String?>(nil)
+
+    var error: String? {
+        get { self.state.withLock { $0 } }
+        set { self.state.withLock { $0 = newValue } }
     }
 }
