@@ -320,6 +320,7 @@ public enum BrokerScripts {
             \(clock)
             redis.call('ZREM', KEYS[2], previous)
             redis.call('ZADD', KEYS[3], now, previous)
+            redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now - 86400000)
             redis.call('SADD', KEYS[4], previous)
             return previous
             """
