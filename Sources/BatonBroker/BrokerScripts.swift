@@ -2,6 +2,11 @@ import BatonRedis
 
 /// Every Lua script Baton runs on Redis, in one place (as asynq keeps them).
 /// A multi-step change of Redis state is always one script, hence atomic.
+///
+/// Each declares itself with a `#!lua` shebang: Redis then refuses a script
+/// that may write as a whole, before its first command, when `maxmemory` is
+/// reached; a script without one would run and have its writes refused one by
+/// one (a pop done, its push refused: the entry lost).
 public enum BrokerScripts {
     /// Puts new tasks on their queues and delayed tasks in the delayed set,
     /// and wakes the dispatcher (or the promoter). KEYS: high queue, normal
@@ -11,6 +16,7 @@ public enum BrokerScripts {
     public static let enqueue = RedisScript(
         name: "enqueue",
         source: """
+            #!lua
             local high = tonumber(ARGV[1])
             local normal = tonumber(ARGV[2])
             local i = 3
@@ -40,6 +46,7 @@ public enum BrokerScripts {
     public static let cancel = RedisScript(
         name: "cancel",
         source: """
+            #!lua
             local onWorker = redis.call('LREM', KEYS[4], 0, ARGV[1])
             if onWorker > 0 then redis.call('HINCRBY', KEYS[6], ARGV[4], -onWorker) end
             local removed = redis.call('LREM', KEYS[1], 0, ARGV[1])
@@ -62,6 +69,7 @@ public enum BrokerScripts {
     public static let acquireLeadership = RedisScript(
         name: "acquire_leadership",
         source: """
+            #!lua
             local holder = redis.call('GET', KEYS[1])
             local node = string.match(ARGV[1], '^(.*|)')
             if holder and string.sub(holder, 1, #node) == node then holder = false end
@@ -75,6 +83,7 @@ public enum BrokerScripts {
     public static let renewLeadership = RedisScript(
         name: "renew_leadership",
         source: """
+            #!lua
             if redis.call('GET', KEYS[1]) == ARGV[1] then
               redis.call('PEXPIRE', KEYS[1], ARGV[2])
               return 1
@@ -87,6 +96,7 @@ public enum BrokerScripts {
     public static let releaseLeadership = RedisScript(
         name: "release_leadership",
         source: """
+            #!lua
             if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
             return 0
             """
@@ -98,6 +108,7 @@ public enum BrokerScripts {
     public static let raiseEpoch = RedisScript(
         name: "raise_epoch",
         source: """
+            #!lua
             if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
             local epoch = tonumber(redis.call('GET', KEYS[2]) or '0')
             if epoch < tonumber(ARGV[2]) then
@@ -120,6 +131,7 @@ public enum BrokerScripts {
     public static let dispatch = RedisScript(
         name: "dispatch",
         source: """
+            #!lua
             \(fence)
             \(clock)
             local batch, ttl = tonumber(ARGV[2]), tonumber(ARGV[3])
@@ -223,6 +235,7 @@ public enum BrokerScripts {
     public static let promoteDue = RedisScript(
         name: "promote_due",
         source: """
+            #!lua
             \(fence)
             \(clock)
             local due = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now, 'LIMIT', 0, tonumber(ARGV[2]))
@@ -244,6 +257,7 @@ public enum BrokerScripts {
     public static let expiredWorkers = RedisScript(
         name: "expired_workers",
         source: """
+            #!lua flags=no-writes
             \(clock)
             return redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. (now - tonumber(ARGV[1])))
             """
@@ -258,6 +272,7 @@ public enum BrokerScripts {
     public static let declareDead = RedisScript(
         name: "declare_dead",
         source: """
+            #!lua
             \(fence)
             \(clock)
             local beat = redis.call('ZSCORE', KEYS[2], ARGV[2])
@@ -279,6 +294,7 @@ public enum BrokerScripts {
     public static let reclaimWorker = RedisScript(
         name: "reclaim_worker",
         source: """
+            #!lua
             \(fence)
             if redis.call('SISMEMBER', KEYS[2], ARGV[3]) == 0 then return -1 end
             local base = ARGV[2] .. ':worker:' .. ARGV[3]
@@ -314,6 +330,7 @@ public enum BrokerScripts {
     public static let registerWorker = RedisScript(
         name: "register_worker",
         source: """
+            #!lua
             local previous = redis.call('GET', KEYS[1])
             redis.call('SET', KEYS[1], ARGV[1])
             if not previous or previous == ARGV[1] then return false end
@@ -332,6 +349,7 @@ public enum BrokerScripts {
     public static let heartbeat = RedisScript(
         name: "heartbeat",
         source: """
+            #!lua
             if redis.call('ZSCORE', KEYS[3], ARGV[1]) then return 0 end
             \(clock)
             local fields = {}
@@ -350,6 +368,7 @@ public enum BrokerScripts {
     public static let deregisterWorker = RedisScript(
         name: "deregister_worker",
         source: """
+            #!lua
             if redis.call('LLEN', KEYS[3]) + redis.call('LLEN', KEYS[4]) > 0 then return 0 end
             redis.call('ZREM', KEYS[1], ARGV[1])
             redis.call('DEL', KEYS[2])
@@ -363,6 +382,7 @@ public enum BrokerScripts {
     public static let handBackQueue = RedisScript(
         name: "hand_back_queue",
         source: """
+            #!lua
             local queued = redis.call('LRANGE', KEYS[1], 0, -1)
             for i = #queued, 1, -1 do
               local entry = queued[i]
@@ -384,6 +404,7 @@ public enum BrokerScripts {
     public static let takeMore = RedisScript(
         name: "take_more",
         source: """
+            #!lua
             local taken = {}
             for _ = 1, tonumber(ARGV[1]) do
               local entry = redis.call('LMOVE', KEYS[1], KEYS[2], 'LEFT', 'RIGHT')
@@ -403,6 +424,7 @@ public enum BrokerScripts {
     public static let finish = RedisScript(
         name: "finish",
         source: """
+            #!lua
             if ARGV[2] ~= '' and redis.call('GET', KEYS[8]) ~= ARGV[2] then return redis.error_reply('FENCED not the leader') end
             local delayed = false
             for i = 3, #ARGV, 2 do
@@ -435,6 +457,7 @@ public enum BrokerScripts {
     public static let handBack = RedisScript(
         name: "hand_back",
         source: """
+            #!lua
             for i = #ARGV, 1, -1 do
               local entry = ARGV[i]
               if redis.call('LREM', KEYS[1], 1, entry) > 0 then
@@ -453,6 +476,7 @@ public enum BrokerScripts {
     public static let announce = RedisScript(
         name: "announce",
         source: """
+            #!lua
             for i = 2, #ARGV do
               if redis.call('HEXISTS', KEYS[2], ARGV[i]) == 1 then
                 redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'k', 'task', 's', ARGV[i])
@@ -466,6 +490,7 @@ public enum BrokerScripts {
     public static let unwatch = RedisScript(
         name: "unwatch",
         source: """
+            #!lua
             if redis.call('HINCRBY', KEYS[1], ARGV[1], -1) <= 0 then redis.call('HDEL', KEYS[1], ARGV[1]) end
             return 1
             """
@@ -480,6 +505,7 @@ public enum BrokerScripts {
     public static let requeueMissing = RedisScript(
         name: "requeue_missing",
         source: """
+            #!lua
             \(fence)
             local held = {}
             local function mark(entries) for _, e in ipairs(entries) do held[e] = true end end

@@ -70,6 +70,15 @@ public struct RedisBroker: Sendable {
         for reply in try await self.redis.pipeline(commands) { try reply.checked() }
     }
 
+    /// Redis's `maxmemory-policy`, or nil when `CONFIG` is not allowed
+    /// (managed services often rename it).
+    public func evictionPolicy() async -> String? {
+        guard let reply = try? await self.redis.send("CONFIG", "GET", "maxmemory-policy"), let values = reply.array, values.count == 2 else {
+            return nil
+        }
+        return values[1].string
+    }
+
     /// True when Redis answers.
     public func ping() async -> Bool {
         (try? await self.redis.send("PING")) == .status("PONG")

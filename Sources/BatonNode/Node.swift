@@ -46,6 +46,21 @@ struct Node {
         let migrator = try MySQLMigrator(directory: Self.migrationsDirectory(options.migrations), logger: logger)
         try await Self.waitFor("migrations", logger: logger) { try await migrator.migrate(mysql) }
 
+        // Queues, in-flight lists and the leader lock must never be evicted.
+        let probe = RedisBroker(redis: redis, keys: RedisKeys(namespace: options.namespace))
+        switch await probe.evictionPolicy() {
+        case "noeviction": break
+        case nil: logger.warning("could not read Redis maxmemory-policy (CONFIG not allowed?); it must be noeviction")
+        case let policy?:
+            if !options.allowEvictingRedis {
+                try? await redis.shutdown()
+                try? await mysql.shutdown()
+                throw ValidationError(
+                    "Redis maxmemory-policy is \(policy): under memory pressure it would silently evict queued tasks; set maxmemory-policy noeviction (or pass --allow-evicting-redis)"
+                )
+            }
+            logger.warning("Redis evicts keys under memory pressure (--allow-evicting-redis): queued tasks may vanish until the reconciler restores them", metadata: ["policy": "\(policy)"])
+        }
         let keys = RedisKeys(namespace: options.namespace)
         // One clock for the cluster's decisions: Redis's, read before anything is written.
         let clock = ClusterClock()

@@ -69,6 +69,9 @@ struct NodeOptions: ParsableArguments {
     @Option(help: "Worker losses after which a task fails.")
     var maxWorkerLosses = 3
 
+    @Flag(help: "Run on a Redis whose maxmemory-policy evicts keys (queues could vanish silently under memory pressure).")
+    var allowEvictingRedis = false
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel = "info"
 
