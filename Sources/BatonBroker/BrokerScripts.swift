@@ -123,9 +123,13 @@ public enum BrokerScripts {
 
     /// Moves up to a batch of tasks from the priority queues to worker queues.
     /// Fenced: refuses (error FENCED) unless the caller holds the leader lock.
+    /// Each queue is read a window at a time from its head: a type that cannot
+    /// run now (at its `max_concurrency` or rate limit, or no live worker with
+    /// a free slot runs it) is skipped for the round, so it never holds back
+    /// the types behind it; within a type, order is kept.
     /// KEYS: leader, high queue, normal queue, workers, limits, in-use, scheduled total, round-robin cursor.
     /// ARGV: `<node>|<token>`, batch, heartbeat TTL ms, strategy, namespace,
-    ///       weight high, weight normal (0 and 0: strict priority).
+    ///       weight high, weight normal (0 and 0: strict priority), look-ahead window.
     /// Liveness and rate windows use Redis's clock (`TIME`), never a node's.
     /// Returns a flat list: entry, worker id, entry, worker id, …
     public static let dispatch = RedisScript(
@@ -137,6 +141,7 @@ public enum BrokerScripts {
             local batch, ttl = tonumber(ARGV[2]), tonumber(ARGV[3])
             local strategy, ns = ARGV[4], ARGV[5]
             local wh, wn = tonumber(ARGV[6]), tonumber(ARGV[7])
+            local window = tonumber(ARGV[8]) or 1
             local workers = {}
             for _, id in ipairs(redis.call('ZRANGEBYSCORE', KEYS[4], now - ttl, '+inf')) do
               local base = ns .. ':worker:' .. id
@@ -157,24 +162,33 @@ public enum BrokerScripts {
             local second = math.floor(now / 1000)
             local moved = {}
 
-            local function place(queue)
-              local entry = redis.call('LINDEX', queue, 0)
-              if not entry then return 'empty' end
-              local t = string.match(entry, '^%d|[^|]+|(.+)$') or ''
+            -- Per type, for this round: 'blocked' once it cannot run, or its limits.
+            local typeState = {}
+            local function limits(t)
+              local state = typeState[t]
+              if state then return state end
+              state = { maxconc = 0, rate = 0 }
               local limit = redis.call('HGET', KEYS[5], t)
-              local maxconc, rate = 0, 0
               if limit then
                 local a, b = string.match(limit, '^(%d+)|(%d+)$')
-                maxconc, rate = tonumber(a) or 0, tonumber(b) or 0
+                state.maxconc, state.rate = tonumber(a) or 0, tonumber(b) or 0
               end
-              if maxconc > 0 and tonumber(redis.call('HGET', KEYS[6], t) or '0') >= maxconc then return 'blocked' end
+              typeState[t] = state
+              return state
+            end
+
+            -- Moves `entry` of type `t` to a worker, or reports that its type is blocked.
+            local function move(queue, entry, t)
+              local state = limits(t)
+              if state.blocked then return false end
+              if state.maxconc > 0 and tonumber(redis.call('HGET', KEYS[6], t) or '0') >= state.maxconc then state.blocked = true; return false end
               local rateKey = ns .. ':rate:' .. t .. ':' .. second
-              if rate > 0 and tonumber(redis.call('GET', rateKey) or '0') >= rate then return 'blocked' end
+              if state.rate > 0 and tonumber(redis.call('GET', rateKey) or '0') >= state.rate then state.blocked = true; return false end
               local eligible = {}
               for _, w in ipairs(workers) do
                 if w.load < w.cap and (w.types == nil or w.types[t]) then table.insert(eligible, w) end
               end
-              if #eligible == 0 then return 'blocked' end
+              if #eligible == 0 then state.blocked = true; return false end
               local best
               if strategy == 'round_robin' then
                 best = eligible[(rr % #eligible) + 1]
@@ -186,17 +200,48 @@ public enum BrokerScripts {
                   if best == nil or w.load / w.cap < best.load / best.cap then best = w end
                 end
               end
-              redis.call('LPOP', queue)
+              redis.call('LREM', queue, 1, entry)
               redis.call('RPUSH', best.queue, entry)
               best.load = best.load + 1
               redis.call('HINCRBY', KEYS[6], t, 1)
-              if rate > 0 then
+              if state.rate > 0 then
                 redis.call('INCR', rateKey)
                 redis.call('PEXPIRE', rateKey, 2000)
               end
               table.insert(moved, entry)
               table.insert(moved, best.id)
-              return 'ok'
+              return true
+            end
+
+            local function anyFree()
+              for _, w in ipairs(workers) do
+                if w.load < w.cap then return true end
+              end
+              return false
+            end
+
+            -- The window of each queue, read once per round; `first` skips what was taken.
+            local windows = {}
+            local function place(queue)
+              if not anyFree() then return 'blocked' end
+              local w = windows[queue]
+              if not w then
+                w = { entries = redis.call('LRANGE', queue, 0, window - 1), taken = {}, first = 1 }
+                windows[queue] = w
+              end
+              if #w.entries == 0 then return 'empty' end
+              for i = w.first, #w.entries do
+                if not w.taken[i] then
+                  local entry = w.entries[i]
+                  local t = string.match(entry, '^%d|[^|]+|(.+)$') or ''
+                  if move(queue, entry, t) then
+                    w.taken[i] = true
+                    while w.taken[w.first] do w.first = w.first + 1 end
+                    return 'ok'
+                  end
+                end
+              end
+              return 'blocked'
             end
 
             local highOpen, normalOpen = true, true

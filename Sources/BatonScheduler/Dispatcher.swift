@@ -13,6 +13,9 @@ public struct Dispatcher: LeaderLoop {
     public struct Configuration: Sendable {
         public var batchSize = 100
         public var strategy: DispatchStrategy = .leastTask
+        /// Entries of each queue examined per cycle: a type that cannot run now
+        /// is skipped within this window, so it holds back no other type.
+        public var lookAhead = 256
         /// (high, normal) shares per cycle; (0, 0) is strict priority.
         public var weights: (high: Int, normal: Int) = (0, 0)
         public var heartbeatTTL: Duration = .seconds(9)
@@ -87,6 +90,7 @@ public struct Dispatcher: LeaderLoop {
             arguments: [
                 term.lockValue, self.configuration.batchSize, self.configuration.heartbeatTTL.wholeMilliseconds,
                 self.configuration.strategy.rawValue, keys.namespace, self.configuration.weights.high, self.configuration.weights.normal,
+                self.configuration.lookAhead,
             ]
         )
         let flat = (reply.array ?? []).compactMap(\.string)

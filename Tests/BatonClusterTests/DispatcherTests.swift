@@ -156,6 +156,45 @@ final class DispatcherTests: XCTestCase {
         XCTAssertGreaterThan(ratedMoved.count, 0)
     }
 
+    func testASaturatedTypeHoldsBackNoOtherType() async throws {
+        let saturated = try await self.harness.type("saturated", maxConcurrency: 1)
+        let other = try await self.harness.type("other")
+        let stuck = try await self.harness.create(4, type: saturated)
+        let behind = try await self.harness.create(40, type: other)
+        try await self.harness.registerWorker("w1", capacity: 100)
+        let term = try await self.harness.lead()
+        let dispatcher = self.dispatcher()
+        try await dispatcher.syncLimits()
+        let moved = try await dispatcher.dispatchOnce(term: term)
+        XCTAssertEqual(moved, 41, "one of the saturated type, then all 40 behind it")
+        let onWorker = try await self.harness.entries(self.harness.keys.workerQueue("w1")).map(\.taskID)
+        XCTAssertEqual(onWorker, [stuck[0].taskID] + behind.map(\.taskID), "FIFO within each type")
+        let waiting = try await self.harness.entries(self.harness.keys.normalQueue).map(\.taskID)
+        XCTAssertEqual(waiting, Array(stuck.dropFirst().map(\.taskID)), "the saturated type keeps its order and place")
+        // Its slot frees: the next of its tasks goes, in order.
+        try await self.harness.redis.send("LREM", self.harness.keys.workerQueue("w1"), 1, QueueEntry(stuck[0]).member)
+        try await self.harness.redis.send("HINCRBY", self.harness.keys.inUse, saturated, -1)
+        _ = try await dispatcher.dispatchOnce(term: term)
+        let next = try await self.harness.entries(self.harness.keys.workerQueue("w1")).map(\.taskID).last
+        XCTAssertEqual(next, stuck[1].taskID)
+    }
+
+    func testATypeNoWorkerRunsWaitsWithoutBlockingOthers() async throws {
+        let orphan = try await self.harness.type("orphan")
+        let served = try await self.harness.type("served")
+        let waiting = try await self.harness.create(5, type: orphan, priority: .high)
+        let behind = try await self.harness.create(10, type: served, priority: .high)
+        let normal = try await self.harness.create(10, type: served)
+        try await self.harness.registerWorker("w1", capacity: 100, types: [served])
+        let term = try await self.harness.lead()
+        let moved = try await self.dispatcher().dispatchOnce(term: term)
+        XCTAssertEqual(moved, 20)
+        let onWorker = try await self.harness.entries(self.harness.keys.workerQueue("w1")).map(\.taskID)
+        XCTAssertEqual(onWorker, behind.map(\.taskID) + normal.map(\.taskID), "high before normal, the orphan skipped")
+        let left = try await self.harness.entries(self.harness.keys.highQueue).map(\.taskID)
+        XCTAssertEqual(left, waiting.map(\.taskID))
+    }
+
     func testNoWorkerLeavesTaskAtTheHead() async throws {
         let type = try await self.harness.type("nowhere")
         let created = try await self.harness.create(3, type: type)

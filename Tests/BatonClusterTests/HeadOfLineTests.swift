@@ -1,0 +1,34 @@
+import BatonModel
+import BatonStore
+import BatonTestSupport
+import Foundation
+import XCTest
+
+/// A type at its limit, in front of the queue, holds back no other work.
+final class HeadOfLineTests: XCTestCase {
+    func testFortyTasksBehindASaturatedTypeRunWithinSeconds() async throws {
+        let harness = try await WorkerHarness(capacity: 4, gracePeriod: .milliseconds(300))
+        let saturated = "\(harness.base.prefix)_slow"
+        try await harness.base.configs.put(
+            TaskConfigRecord(taskType: saturated, executor: .local, endpoint: "sleep", timeoutSeconds: 60, maxRetries: 0,
+                             retryBackoffMs: 100, maxConcurrency: 1, rateLimitPerSecond: 0)
+        )
+        let quick = try await harness.type("quick", handler: "echo")
+        // Let the dispatcher copy the limit before the tasks arrive.
+        try await Task.sleep(for: .milliseconds(2500))
+        var slow: [TaskRecord] = []
+        for _ in 0..<4 { slow.append(try await harness.create(type: saturated, payload: ["ms": "30000"])) }
+        var behind: [TaskRecord] = []
+        for _ in 0..<40 { behind.append(try await harness.create(type: quick)) }
+        let started = ContinuousClock.now
+        let done = try await TestEnvironment.waitUntil(timeout: .seconds(10), every: .milliseconds(50)) {
+            let rows = try await harness.base.tasks.list(statuses: [.succeeded], taskType: quick, beforeID: nil, limit: 100)
+            return rows.count == behind.count
+        }
+        XCTAssertTrue(done, "the tasks behind a saturated type must not wait for it")
+        print("40 tasks behind a saturated type done in \(ContinuousClock.now - started)")
+        let running = try await harness.base.tasks.list(statuses: [.running], taskType: saturated, beforeID: nil, limit: 10)
+        XCTAssertEqual(running.count, 1, "max_concurrency 1 still holds")
+        try await harness.shutdown()
+    }
+}
