@@ -5,8 +5,11 @@ extension RedisBroker {
     /// Leader, queue depths and live workers, in two round trips.
     ///
     /// The leader key holds `<node_id>|<token>`; each worker's hash holds
-    /// `node_id`, `capacity`, `running`, `queued`, `types` (comma-separated)
-    /// and `heartbeat_ms`, written by the worker's heartbeat.
+    /// `node_id`, `capacity`, `types` (comma-separated, `*` for every type)
+    /// and `heartbeat_ms`, written by the worker's heartbeat. What a worker
+    /// runs and holds is read from its lists now, not from its last beat:
+    /// `running` is its in-flight list (taken, not yet acknowledged), `queued`
+    /// its queue.
     public func snapshot() async throws(RedisError) -> ClusterSnapshot {
         let replies = try await self.redis.pipeline([
             RedisCommand("GET", self.keys.leader),
@@ -23,22 +26,26 @@ extension RedisBroker {
 
         var workers: [ClusterSnapshot.Worker] = []
         if !workerIDs.isEmpty {
-            let details = try await self.redis.pipeline(workerIDs.map { RedisCommand("HGETALL", self.keys.worker($0)) })
-            for (workerID, reply) in zip(workerIDs, details) {
-                let fields = reply.array ?? []
+            let details = try await self.redis.pipeline(workerIDs.flatMap {
+                [RedisCommand("HGETALL", self.keys.worker($0)), RedisCommand("LLEN", self.keys.workerInFlight($0)), RedisCommand("LLEN", self.keys.workerQueue($0))]
+            })
+            for (index, workerID) in workerIDs.enumerated() {
+                let fields = details[index * 3].array ?? []
                 guard !fields.isEmpty else { continue }  // heartbeat expired
                 var map: [String: String] = [:]
                 for index in stride(from: 0, to: fields.count - 1, by: 2) {
                     if let key = fields[index].string { map[key] = fields[index + 1].string ?? "" }
                 }
+                let types = map["types"] ?? ""
                 workers.append(
                     ClusterSnapshot.Worker(
                         workerID: workerID,
                         nodeID: map["node_id"] ?? "",
                         capacity: Int(map["capacity"] ?? "") ?? 0,
-                        running: Int(map["running"] ?? "") ?? 0,
-                        queued: Int(map["queued"] ?? "") ?? 0,
-                        taskTypes: (map["types"] ?? "").split(separator: ",").map(String.init),
+                        running: Int(details[index * 3 + 1].int ?? 0),
+                        queued: Int(details[index * 3 + 2].int ?? 0),
+                        // Empty: every type (the hash says `*`).
+                        taskTypes: types == "*" ? [] : types.split(separator: ",").map(String.init),
                         lastHeartbeat: Double(map["heartbeat_ms"] ?? "").map { Date(timeIntervalSince1970: $0 / 1000) }
                     )
                 )

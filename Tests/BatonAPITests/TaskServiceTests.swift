@@ -320,15 +320,26 @@ final class TaskServiceTests: XCTestCase {
             "HSET", harness.keys.worker("w1"), "node_id", "server-9", "capacity", 10, "running", 2, "queued", 1,
             "types", "echo,noop", "heartbeat_ms", 1_700_000_000_000
         )
+        // A worker of every type, its load read from its lists (not its last beat's fields).
+        try await harness.redis.send("ZADD", harness.keys.workers, 2, "w2")
+        try await harness.redis.send(
+            "HSET", harness.keys.worker("w2"), "node_id", "server-8", "capacity", 10, "running", 0, "queued", 0, "types", "*",
+            "heartbeat_ms", 1_700_000_000_000
+        )
+        try await harness.redis.send("RPUSH", harness.keys.workerInFlight("w2"), "0|a|echo", "0|b|echo")
+        try await harness.redis.send("RPUSH", harness.keys.workerQueue("w2"), "0|c|echo")
         let stats = try await harness.withClient { tasks, _ in
             _ = try await tasks.createTask(.with { $0.taskType = type; $0.priority = .high })
             return try await tasks.getStats(.init())
         }
+        XCTAssertEqual(stats.workers.last?.taskTypes, [], "every type: empty, not [\"*\"]")
+        XCTAssertEqual(stats.workers.last?.running, 2)
+        XCTAssertEqual(stats.workers.last?.queued, 1)
         XCTAssertEqual(stats.nodeID, "test-node")
         XCTAssertEqual(stats.leaderNodeID, "server-9")
         XCTAssertEqual(stats.leaderEpoch, 7)
         XCTAssertEqual(stats.queueHigh, 1)
-        XCTAssertEqual(stats.workers.map(\.workerID), ["w1"])
+        XCTAssertEqual(stats.workers.map(\.workerID), ["w1", "w2"])
         XCTAssertEqual(stats.workers.first?.capacity, 10)
         XCTAssertEqual(stats.workers.first?.taskTypes, ["echo", "noop"])
         XCTAssertGreaterThanOrEqual(stats.tasksByStatus["TASK_STATUS_QUEUED"] ?? 0, 1)
