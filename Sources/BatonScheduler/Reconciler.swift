@@ -9,8 +9,10 @@ import Logging
 /// - Redis lost its data (its sentinel key is gone): one full pass over the
 ///   waiting tasks, in id order, puts each back.
 /// - A crash between a MySQL write and the Redis change that follows it:
-///   waiting tasks untouched for `staleAfter` are checked a page at a time
-///   (an index range scan, with a cursor, never the whole table each time).
+///   waiting tasks untouched for `staleAfter` are checked a page at a time,
+///   one status after another, with a cursor on (updated_at, task_id) (an
+///   index range scan, never the whole table each time; rows sharing one
+///   updated_at, as a batch creates them, never pin it).
 public struct Reconciler: LeaderLoop {
     public struct Configuration: Sendable {
         public var interval: Duration = .seconds(5)
@@ -33,8 +35,21 @@ public struct Reconciler: LeaderLoop {
         self.logger = logger
     }
 
+    /// Where the stale sweep stands: a status and a position within it.
+    public struct Cursor: Sendable, Equatable {
+        public var status: Int
+        public var position: TaskStore.SweepPosition?
+
+        public init(status: Int = 0, position: TaskStore.SweepPosition? = nil) {
+            self.status = status
+            self.position = position
+        }
+    }
+
+    static let swept: [TaskStatus] = [.pending, .queued, .scheduled, .retrying]
+
     public func run(term: LeaderState.Term) async throws {
-        var cursor: Date?
+        var cursor = Cursor()
         while !Task.isCancelled {
             cursor = try await self.reconcileOnce(term: term, cursor: cursor)
             try await Task.sleep(for: self.configuration.interval)
@@ -42,7 +57,7 @@ public struct Reconciler: LeaderLoop {
     }
 
     /// One pass; returns the cursor for the next.
-    public func reconcileOnce(term: LeaderState.Term, cursor: Date?, now: Date? = nil) async throws -> Date? {
+    public func reconcileOnce(term: LeaderState.Term, cursor: Cursor = Cursor(), now: Date? = nil) async throws -> Cursor {
         let now = now ?? self.broker.clock.now()
         // The sentinel reads "restoring" until a full pass has ended, so a
         // pass cut short (Redis or MySQL away, leadership lost) runs again.
@@ -55,17 +70,27 @@ public struct Reconciler: LeaderLoop {
             let restored = try await self.restoreAll(term: term)
             try await self.broker.redis.send("SET", sentinel, "1")
             if restored > 0 { self.logger.warning("Redis had lost its data; tasks put back", metadata: ["tasks": "\(restored)"]) }
-            return nil
+            return Cursor()
         }
-        let stale = try await self.tasks.stale(
-            statuses: [.pending, .queued, .scheduled, .retrying],
-            before: now.addingTimeInterval(-self.configuration.staleAfter),
-            afterUpdate: cursor,
-            limit: self.configuration.pageSize
-        )
-        let requeued = try await self.requeueMissing(stale, term: term, now: now)
-        if requeued > 0 { self.logger.warning("requeued tasks Redis did not hold", metadata: ["tasks": "\(requeued)"]) }
-        return stale.count < self.configuration.pageSize ? nil : stale.last?.updatedAt
+        // One page: the rest of this status, then the next statuses while the page has room.
+        var cursor = cursor
+        var requeued = 0
+        defer { if requeued > 0 { self.logger.warning("requeued tasks Redis did not hold", metadata: ["tasks": "\(requeued)"]) } }
+        while true {
+            let stale = try await self.tasks.stale(
+                status: Self.swept[cursor.status],
+                before: now.addingTimeInterval(-self.configuration.staleAfter),
+                after: cursor.position,
+                limit: self.configuration.pageSize
+            )
+            requeued += try await self.requeueMissing(stale, term: term, now: now)
+            if stale.count == self.configuration.pageSize, let last = stale.last {
+                return Cursor(status: cursor.status, position: .init(updatedAt: last.updatedAt, taskID: last.taskID))
+            }
+            // This status is done: the next one, from its start; a full round ends the pass.
+            cursor = Cursor(status: cursor.status + 1)
+            if cursor.status == Self.swept.count { return Cursor() }
+        }
     }
 
     /// Every waiting task back in Redis. Returns how many were missing.

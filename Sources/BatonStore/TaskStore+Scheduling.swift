@@ -75,16 +75,31 @@ extension TaskStore {
         ).map(Self.record)
     }
 
-    /// Waiting tasks (any status a Redis structure should hold) not touched
-    /// since `before`, oldest first, from the (status, updated_at) index.
-    public func stale(statuses: [TaskStatus], before: Date, afterUpdate: Date? = nil, limit: Int) async throws -> [TaskRecord] {
-        try await self.mysql.query(
+    /// Where a sweep over tasks of one status, by (updated_at, task_id), stands.
+    public struct SweepPosition: Sendable, Equatable {
+        public var updatedAt: Date
+        public var taskID: String
+
+        public init(updatedAt: Date, taskID: String) {
+            self.updatedAt = updatedAt
+            self.taskID = taskID
+        }
+    }
+
+    /// Tasks of `status` not touched since `before`, after `position`, in
+    /// (updated_at, task_id) order: a range of the (status, updated_at) index
+    /// (InnoDB appends the key), so any number of rows sharing one
+    /// updated_at are passed a page at a time.
+    public func stale(status: TaskStatus, before: Date, after position: SweepPosition?, limit: Int) async throws -> [TaskRecord] {
+        let position = position ?? SweepPosition(updatedAt: Date(timeIntervalSince1970: 0), taskID: "")
+        return try await self.mysql.query(
             """
-            SELECT \(Self.selectColumns) FROM task
-            WHERE status IN (\(Self.placeholders(statuses.count))) AND updated_at < ? AND updated_at >= ?
-            ORDER BY updated_at LIMIT ?
+            SELECT \(Self.selectColumns) FROM task FORCE INDEX (idx_task_status_updated)
+            WHERE status = ? AND updated_at < ? AND (updated_at > ? OR (updated_at = ? AND task_id > ?))
+            ORDER BY updated_at, task_id LIMIT ?
             """,
-            Self.statusValues(statuses) + [.date(before), .date(afterUpdate ?? Date(timeIntervalSince1970: 0)), .int(Int64(limit))]
+            [.int(Int64(status.rawValue)), .date(before), .date(position.updatedAt), .date(position.updatedAt), .string(position.taskID),
+             .int(Int64(limit))]
         ).map(Self.record)
     }
 

@@ -268,6 +268,11 @@ final class FaultTests: XCTestCase {
         try await rowsRead("a fenced worker loss") {
             _ = try await self.harness.tasks.recordWorkerLoss(ids, workerID: "w1", cap: 3, now: now, fence: term.fence)
         }
+        try await rowsRead("a stale sweep page") {
+            _ = try await self.harness.tasks.stale(
+                status: .queued, before: now.addingTimeInterval(1), after: .init(updatedAt: now.addingTimeInterval(-1), taskID: ""), limit: 50
+            )
+        }
         try await rowsRead("the epoch claim") {
             _ = try await LeaderEpochStore(mysql: self.harness.mysql).claim(cluster: self.harness.keys.namespace, epoch: term.epoch + 1, now: now)
         }

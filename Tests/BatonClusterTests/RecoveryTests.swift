@@ -66,14 +66,14 @@ final class RecoveryTests: XCTestCase {
         let later = try await self.harness.create(2, type: type, runAt: Date().addingTimeInterval(3600))
         let reconciler = Reconciler(broker: self.harness.broker, tasks: self.harness.tasks, logger: self.harness.logger)
         var term = try await self.harness.lead()
-        _ = try await reconciler.reconcileOnce(term: term, cursor: nil)  // sets the sentinel, nothing missing
+        _ = try await reconciler.reconcileOnce(term: term)  // sets the sentinel, nothing missing
         let before = try await self.harness.list(self.harness.keys.normalQueue).count
         XCTAssertEqual(before, 30)
 
         // Redis restarts empty.
         try await self.harness.redis.send("FLUSHDB")
         term = try await self.harness.lead()
-        _ = try await reconciler.reconcileOnce(term: term, cursor: nil)
+        _ = try await reconciler.reconcileOnce(term: term)
         let normal = Set(try await self.harness.entries(self.harness.keys.normalQueue).map(\.taskID))
         let highQueue = Set(try await self.harness.entries(self.harness.keys.highQueue).map(\.taskID))
         let delayed = try await self.harness.redis.send("ZCARD", self.harness.keys.delayed).int
@@ -94,10 +94,36 @@ final class RecoveryTests: XCTestCase {
         try await self.harness.redis.send("LREM", self.harness.keys.normalQueue, 0, QueueEntry(created[0]).member)
         try await self.harness.redis.send("SET", self.harness.keys.sentinel, "1")
         let reconciler = Reconciler(broker: self.harness.broker, tasks: self.harness.tasks, logger: self.harness.logger)
-        _ = try await reconciler.reconcileOnce(term: try await self.harness.lead(), cursor: nil, now: Date().addingTimeInterval(60))
+        _ = try await reconciler.reconcileOnce(term: try await self.harness.lead(), now: Date().addingTimeInterval(60))
         let queue = try await self.harness.entries(self.harness.keys.normalQueue).map(\.taskID)
         XCTAssertEqual(Set(queue), Set(created.map(\.taskID)))
         XCTAssertEqual(queue.count, 2)
+    }
+
+    func testTheSweepPassesAThousandRowsSharingOneUpdatedAt() async throws {
+        let type = try await self.harness.type("sweep")
+        // One batch: every row has the same updated_at, an hour ago; Redis holds none of them.
+        let old = Date().addingTimeInterval(-3600).roundedToMicroseconds
+        let rows = (0..<1000).map { _ in
+            TaskRecord(taskID: TaskID.make(), taskType: type, priority: .normal, payload: [:], status: .queued,
+                       maxRetries: 0, timeoutSeconds: 30, createdAt: old, updatedAt: old)
+        }
+        try await self.harness.tasks.insert(rows)
+        try await self.harness.redis.send("SET", self.harness.keys.sentinel, "1")
+        var configuration = Reconciler.Configuration()
+        configuration.pageSize = 200
+        let reconciler = Reconciler(broker: self.harness.broker, tasks: self.harness.tasks, configuration: configuration, logger: self.harness.logger)
+        let term = try await self.harness.lead()
+        var cursor = Reconciler.Cursor()
+        var passes = 0
+        repeat {
+            cursor = try await reconciler.reconcileOnce(term: term, cursor: cursor)
+            passes += 1
+        } while cursor != Reconciler.Cursor() && passes < 20
+        let queued = try await self.harness.entries(self.harness.keys.normalQueue).map(\.taskID)
+        XCTAssertEqual(Set(queued), Set(rows.map(\.taskID)), "every row of the shared updated_at reached")
+        XCTAssertEqual(queued.count, 1000)
+        XCTAssertLessThan(passes, 12, "pages of 200 plus one per status, not a pinned cursor")
     }
 
     func testDueDelayedTasksArePromoted() async throws {
