@@ -40,14 +40,14 @@ public enum BrokerScripts {
 
     /// Takes a cancelled task off every structure that may hold it and
     /// announces the cancel. KEYS: high queue, normal queue, delayed set,
-    /// worker queue (or a placeholder), events stream, in-use counts.
+    /// worker queue (or a placeholder), events stream, in-use counts, worker high queue.
     /// ARGV: entry, task id, stream max length, task type.
     /// Returns how many entries were removed.
     public static let cancel = RedisScript(
         name: "cancel",
         source: """
             #!lua
-            local onWorker = redis.call('LREM', KEYS[4], 0, ARGV[1])
+            local onWorker = redis.call('LREM', KEYS[4], 0, ARGV[1]) + redis.call('LREM', KEYS[7], 0, ARGV[1])
             if onWorker > 0 then redis.call('HINCRBY', KEYS[6], ARGV[4], -onWorker) end
             local removed = redis.call('LREM', KEYS[1], 0, ARGV[1])
               + redis.call('LREM', KEYS[2], 0, ARGV[1])
@@ -126,7 +126,9 @@ public enum BrokerScripts {
     /// Each queue is read a window at a time from its head: a type that cannot
     /// run now (at its `max_concurrency` or rate limit, or no live worker with
     /// a free slot runs it) is skipped for the round, so it never holds back
-    /// the types behind it; within a type, order is kept.
+    /// the types behind it; within a type, order is kept. High-priority work
+    /// goes to the worker's high queue, which the worker takes first, and the
+    /// worker's bell rings.
     /// KEYS: leader, high queue, normal queue, workers, limits, in-use, scheduled total, round-robin cursor.
     /// ARGV: `<node>|<token>`, batch, heartbeat TTL ms, strategy, namespace,
     ///       weight high, weight normal (0 and 0: strict priority), look-ahead window.
@@ -147,8 +149,8 @@ public enum BrokerScripts {
               local base = ns .. ':worker:' .. id
               local info = redis.call('HMGET', base, 'capacity', 'types', 'draining')
               if info[1] and info[3] ~= '1' then
-                local w = { id = id, queue = base .. ':queue', cap = tonumber(info[1]), types = nil }
-                w.load = redis.call('LLEN', w.queue) + redis.call('LLEN', base .. ':inflight')
+                local w = { id = id, queue = base .. ':queue', high = base .. ':queue:high', bell = base .. ':bell', cap = tonumber(info[1]), types = nil }
+                w.load = redis.call('LLEN', w.queue) + redis.call('LLEN', w.high) + redis.call('LLEN', base .. ':inflight')
                 if info[2] and info[2] ~= '' and info[2] ~= '*' then
                   w.types = {}
                   for t in string.gmatch(info[2], '[^,]+') do w.types[t] = true end
@@ -201,8 +203,9 @@ public enum BrokerScripts {
                 end
               end
               redis.call('LREM', queue, 1, entry)
-              redis.call('RPUSH', best.queue, entry)
+              if string.sub(entry, 1, 1) == '1' then redis.call('RPUSH', best.high, entry) else redis.call('RPUSH', best.queue, entry) end
               best.load = best.load + 1
+              best.rung = true
               redis.call('HINCRBY', KEYS[6], t, 1)
               if state.rate > 0 then
                 redis.call('INCR', rateKey)
@@ -269,6 +272,12 @@ public enum BrokerScripts {
             end
             redis.call('SET', KEYS[8], rr)
             if n > 0 then redis.call('INCRBY', KEYS[7], n) end
+            for _, w in ipairs(workers) do
+              if w.rung then
+                redis.call('LPUSH', w.bell, 1)
+                redis.call('LTRIM', w.bell, 0, 0)
+              end
+            end
             return moved
             """
     )
@@ -344,6 +353,7 @@ public enum BrokerScripts {
             if redis.call('SISMEMBER', KEYS[2], ARGV[3]) == 0 then return -1 end
             local base = ARGV[2] .. ':worker:' .. ARGV[3]
             local queued = redis.call('LRANGE', base .. ':queue', 0, -1)
+            local high = redis.call('LRANGE', base .. ':queue:high', 0, -1)
             local inflight = redis.call('LRANGE', base .. ':inflight', 0, -1)
             local function requeue(entries)
               for i = #entries, 1, -1 do
@@ -354,14 +364,16 @@ public enum BrokerScripts {
               end
             end
             requeue(queued)
+            requeue(high)
             requeue(inflight)
-            redis.call('DEL', base .. ':queue', base .. ':inflight', base)
+            redis.call('DEL', base .. ':queue', base .. ':queue:high', base .. ':inflight', base .. ':bell', base)
             redis.call('SREM', KEYS[2], ARGV[3])
-            if #queued + #inflight > 0 then
+            local moved = #queued + #high + #inflight
+            if moved > 0 then
               redis.call('LPUSH', KEYS[6], 1)
               redis.call('LTRIM', KEYS[6], 0, 0)
             end
-            return #queued + #inflight
+            return moved
             """
     )
 
@@ -409,52 +421,60 @@ public enum BrokerScripts {
     /// Leaves the registry on a graceful stop, but only with nothing left on
     /// the worker's lists: otherwise the worker stays registered, its
     /// heartbeat expires, and the leader recovers what it held (MySQL first).
-    /// KEYS: workers, worker hash, queue, in-flight, node's worker. ARGV: worker id.
+    /// KEYS: workers, worker hash, queue, in-flight, node's worker, high queue, bell. ARGV: worker id.
     public static let deregisterWorker = RedisScript(
         name: "deregister_worker",
         source: """
             #!lua
-            if redis.call('LLEN', KEYS[3]) + redis.call('LLEN', KEYS[4]) > 0 then return 0 end
+            if redis.call('LLEN', KEYS[3]) + redis.call('LLEN', KEYS[4]) + redis.call('LLEN', KEYS[6]) > 0 then return 0 end
             redis.call('ZREM', KEYS[1], ARGV[1])
-            redis.call('DEL', KEYS[2])
+            redis.call('DEL', KEYS[2], KEYS[7])
             if redis.call('GET', KEYS[5]) == ARGV[1] then redis.call('DEL', KEYS[5]) end
             return 1
             """
     )
 
-    /// Puts what waits on a stopping worker's queue (never started) back at
-    /// the front of the priority queues. KEYS: queue, high queue, normal queue, in-use, wake list.
+    /// Puts what waits on a stopping worker's queues (never started) back at
+    /// the front of the priority queues. KEYS: queue, high queue, cluster high
+    /// queue, cluster normal queue, in-use, wake list.
     public static let handBackQueue = RedisScript(
         name: "hand_back_queue",
         source: """
             #!lua
-            local queued = redis.call('LRANGE', KEYS[1], 0, -1)
-            for i = #queued, 1, -1 do
-              local entry = queued[i]
-              if string.sub(entry, 1, 1) == '1' then redis.call('LPUSH', KEYS[2], entry) else redis.call('LPUSH', KEYS[3], entry) end
-              local t = string.match(entry, '^%d|[^|]+|(.+)$')
-              if t then redis.call('HINCRBY', KEYS[4], t, -1) end
+            local moved = 0
+            for _, key in ipairs({KEYS[1], KEYS[2]}) do
+              local queued = redis.call('LRANGE', key, 0, -1)
+              for i = #queued, 1, -1 do
+                local entry = queued[i]
+                if string.sub(entry, 1, 1) == '1' then redis.call('LPUSH', KEYS[3], entry) else redis.call('LPUSH', KEYS[4], entry) end
+                local t = string.match(entry, '^%d|[^|]+|(.+)$')
+                if t then redis.call('HINCRBY', KEYS[5], t, -1) end
+              end
+              moved = moved + #queued
             end
-            redis.call('DEL', KEYS[1])
-            if #queued > 0 then
-              redis.call('LPUSH', KEYS[5], 1)
-              redis.call('LTRIM', KEYS[5], 0, 0)
+            redis.call('DEL', KEYS[1], KEYS[2])
+            if moved > 0 then
+              redis.call('LPUSH', KEYS[6], 1)
+              redis.call('LTRIM', KEYS[6], 0, 0)
             end
-            return #queued
+            return moved
             """
     )
 
-    /// Moves up to N more entries from a worker's queue to its in-flight list
-    /// (after a blocking move delivered the first). KEYS: queue, in-flight. ARGV: N.
-    public static let takeMore = RedisScript(
-        name: "take_more",
+    /// Moves up to N entries from a worker's queues to its in-flight list,
+    /// high-priority first. KEYS: high queue, queue, in-flight. ARGV: N.
+    public static let take = RedisScript(
+        name: "take",
         source: """
             #!lua
             local taken = {}
-            for _ = 1, tonumber(ARGV[1]) do
-              local entry = redis.call('LMOVE', KEYS[1], KEYS[2], 'LEFT', 'RIGHT')
-              if not entry then break end
-              table.insert(taken, entry)
+            local n = tonumber(ARGV[1])
+            for _, queue in ipairs({KEYS[1], KEYS[2]}) do
+              while #taken < n do
+                local entry = redis.call('LMOVE', queue, KEYS[3], 'LEFT', 'RIGHT')
+                if not entry then break end
+                table.insert(taken, entry)
+              end
             end
             return taken
             """
@@ -560,6 +580,7 @@ public enum BrokerScripts {
             for _, id in ipairs(redis.call('ZRANGE', KEYS[5], 0, -1)) do
               local base = ARGV[2] .. ':worker:' .. id
               mark(redis.call('LRANGE', base .. ':queue', 0, -1))
+              mark(redis.call('LRANGE', base .. ':queue:high', 0, -1))
               mark(redis.call('LRANGE', base .. ':inflight', 0, -1))
             end
             local requeued = 0

@@ -27,10 +27,11 @@ extension RedisBroker {
         var workers: [ClusterSnapshot.Worker] = []
         if !workerIDs.isEmpty {
             let details = try await self.redis.pipeline(workerIDs.flatMap {
-                [RedisCommand("HGETALL", self.keys.worker($0)), RedisCommand("LLEN", self.keys.workerInFlight($0)), RedisCommand("LLEN", self.keys.workerQueue($0))]
+                [RedisCommand("HGETALL", self.keys.worker($0)), RedisCommand("LLEN", self.keys.workerInFlight($0)),
+                 RedisCommand("LLEN", self.keys.workerQueue($0)), RedisCommand("LLEN", self.keys.workerHighQueue($0))]
             })
             for (index, workerID) in workerIDs.enumerated() {
-                let fields = details[index * 3].array ?? []
+                let fields = details[index * 4].array ?? []
                 guard !fields.isEmpty else { continue }  // heartbeat expired
                 var map: [String: String] = [:]
                 for index in stride(from: 0, to: fields.count - 1, by: 2) {
@@ -42,8 +43,8 @@ extension RedisBroker {
                         workerID: workerID,
                         nodeID: map["node_id"] ?? "",
                         capacity: Int(map["capacity"] ?? "") ?? 0,
-                        running: Int(details[index * 3 + 1].int ?? 0),
-                        queued: Int(details[index * 3 + 2].int ?? 0),
+                        running: Int(details[index * 4 + 1].int ?? 0),
+                        queued: Int((details[index * 4 + 2].int ?? 0) + (details[index * 4 + 3].int ?? 0)),
                         // Empty: every type (the hash says `*`).
                         taskTypes: types == "*" ? [] : types.split(separator: ",").map(String.init),
                         lastHeartbeat: Double(map["heartbeat_ms"] ?? "").map { Date(timeIntervalSince1970: $0 / 1000) }

@@ -31,7 +31,10 @@ extension RedisBroker {
     public func deregisterWorker(nodeID: String, workerID: String) async throws(RedisError) -> Bool {
         try await self.redis.run(
             BrokerScripts.deregisterWorker,
-            keys: [self.keys.workers, self.keys.worker(workerID), self.keys.workerQueue(workerID), self.keys.workerInFlight(workerID), self.keys.nodeWorker(nodeID)],
+            keys: [
+                self.keys.workers, self.keys.worker(workerID), self.keys.workerQueue(workerID), self.keys.workerInFlight(workerID),
+                self.keys.nodeWorker(nodeID), self.keys.workerHighQueue(workerID), self.keys.workerBell(workerID),
+            ],
             arguments: [workerID]
         ).int == 1
     }
@@ -40,8 +43,34 @@ extension RedisBroker {
     public func handBackQueue(workerID: String) async throws(RedisError) {
         try await self.redis.run(
             BrokerScripts.handBackQueue,
-            keys: [self.keys.workerQueue(workerID), self.keys.highQueue, self.keys.normalQueue, self.keys.inUse, self.keys.wake]
+            keys: [self.keys.workerQueue(workerID), self.keys.workerHighQueue(workerID), self.keys.highQueue, self.keys.normalQueue,
+                   self.keys.inUse, self.keys.wake]
         )
+    }
+
+    /// Moves up to `count` entries from a worker's queues to its in-flight
+    /// list, high priority first.
+    public func take(workerID: String, count: Int) async throws(RedisError) -> [QueueEntry] {
+        try await self.redis.run(
+            BrokerScripts.take,
+            keys: [self.keys.workerHighQueue(workerID), self.keys.workerQueue(workerID), self.keys.workerInFlight(workerID)],
+            arguments: [count]
+        ).array?.compactMap(\.string).compactMap { QueueEntry(member: $0) } ?? []
+    }
+
+    /// Blocks on `connection` until the dispatcher rings this worker's bell, or `timeout` passes.
+    public func waitForWork(workerID: String, on connection: RedisBlockingConnection, timeout: Duration) async throws(RedisError) {
+        _ = try await connection.send(
+            RedisCommand("BLPOP", self.keys.workerBell(workerID), String(Double(timeout.wholeMilliseconds) / 1000)), blockingFor: timeout
+        )
+    }
+
+    /// Entries waiting on a worker's queues (not yet taken).
+    public func queuedOnWorker(_ workerID: String) async throws(RedisError) -> Int {
+        let replies = try await self.redis.pipeline([
+            RedisCommand("LLEN", self.keys.workerHighQueue(workerID)), RedisCommand("LLEN", self.keys.workerQueue(workerID)),
+        ])
+        return Int(replies.compactMap(\.int).reduce(0, +))
     }
 
     /// Marks a worker as draining: the dispatcher gives it nothing more.

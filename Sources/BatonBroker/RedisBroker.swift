@@ -50,10 +50,11 @@ public struct RedisBroker: Sendable {
     /// the worker that may run it.
     public func cancel(_ task: TaskRecord) async throws(RedisError) {
         let entry = QueueEntry(task)
-        let workerQueue = task.workerID.map(self.keys.workerQueue) ?? "\(self.keys.namespace):worker:-:queue"
+        let worker = task.workerID ?? "-"
         try await self.redis.run(
             BrokerScripts.cancel,
-            keys: [self.keys.highQueue, self.keys.normalQueue, self.keys.delayed, workerQueue, self.keys.events, self.keys.inUse],
+            keys: [self.keys.highQueue, self.keys.normalQueue, self.keys.delayed, self.keys.workerQueue(worker), self.keys.events, self.keys.inUse,
+                   self.keys.workerHighQueue(worker)],
             arguments: [entry.member, task.taskID, String(self.eventStreamLength), task.taskType]
         )
     }

@@ -45,7 +45,12 @@ public struct RedisKeys: Sendable {
     }
 
     public func worker(_ workerID: String) -> String { "\(self.namespace):worker:\(workerID)" }
+    /// A worker's queue of normal-priority work; high-priority work waits on
+    /// its own queue beside it, taken first.
     public func workerQueue(_ workerID: String) -> String { "\(self.namespace):worker:\(workerID):queue" }
+    public func workerHighQueue(_ workerID: String) -> String { "\(self.namespace):worker:\(workerID):queue:high" }
+    /// Rung when the dispatcher gives a worker work: an idle worker blocks on it.
+    public func workerBell(_ workerID: String) -> String { "\(self.namespace):worker:\(workerID):bell" }
     public func workerInFlight(_ workerID: String) -> String { "\(self.namespace):worker:\(workerID):inflight" }
     /// The current worker incarnation of a node.
     public func nodeWorker(_ nodeID: String) -> String { "\(self.namespace):node:\(nodeID):worker" }

@@ -137,10 +137,11 @@ public final class Worker: Service, Sendable {
 
     private var isStopping: Bool { self.stopping.load(ordering: .relaxed) || Task.isCancelled }
 
+    /// Takes what waits on this worker's queues (high priority first) into
+    /// its in-flight list, as many as slots are free; when nothing waits, it
+    /// blocks until the dispatcher rings its bell.
     private func consume(group: inout DiscardingTaskGroup) async {
-        let keys = self.broker.keys
-        let queue = keys.workerQueue(self.configuration.workerID)
-        let inFlight = keys.workerInFlight(self.configuration.workerID)
+        let workerID = self.configuration.workerID
         while !self.isStopping {
             do {
                 try await self.broker.redis.withBlockingConnection { connection in
@@ -152,14 +153,11 @@ public final class Worker: Service, Sendable {
                         if self.slots.used > 0 && self.slots.free < self.slots.capacity / 4 {
                             try? await Task.sleep(for: .milliseconds(1))
                         }
-                        guard let first = try await connection.blmove(from: queue, to: inFlight, timeout: self.configuration.pollTimeout) else { continue }
-                        var members = [String(decoding: first, as: UTF8.self)]
-                        let free = self.slots.free
-                        if free > 1 {
-                            let more = try await self.broker.redis.run(BrokerScripts.takeMore, keys: [queue, inFlight], arguments: [free - 1])
-                            members += (more.array ?? []).compactMap(\.string)
+                        let entries = try await self.broker.take(workerID: workerID, count: self.slots.free)
+                        if entries.isEmpty {
+                            try await self.broker.waitForWork(workerID: workerID, on: connection, timeout: self.configuration.pollTimeout)
+                            continue
                         }
-                        let entries = members.compactMap { QueueEntry(member: $0) }
                         try await self.start(entries, group: &group)
                     }
                 }

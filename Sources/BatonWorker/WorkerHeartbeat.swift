@@ -75,7 +75,7 @@ public struct WorkerHeartbeat: Service {
     /// One heartbeat; false when this worker was declared dead.
     public func beat() async throws -> Bool {
         let (running, draining) = self.load()
-        let queued = try await self.broker.redis.send("LLEN", self.broker.keys.workerQueue(self.configuration.workerID)).int ?? 0
+        let queued = try await self.broker.queuedOnWorker(self.configuration.workerID)
         return try await self.broker.heartbeat(
             workerID: self.configuration.workerID,
             ttl: self.configuration.heartbeatTTL,

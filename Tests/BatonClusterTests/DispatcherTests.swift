@@ -29,7 +29,7 @@ final class DispatcherTests: XCTestCase {
         let term = try await self.harness.lead()
         let moved = try await self.dispatcher().dispatchOnce(term: term)
         XCTAssertEqual(moved, 10)
-        let order = try await self.harness.entries(self.harness.keys.workerQueue("w1")).map(\.taskID)
+        let order = try await self.harness.workerEntries("w1").map(\.taskID)
         XCTAssertEqual(order, high.map(\.taskID) + normal.map(\.taskID))
         let rows = try await self.harness.mysql.query(
             "SELECT COUNT(*) AS n FROM task WHERE task_type = ? AND status = ? AND worker_id = 'w1'",
@@ -40,6 +40,23 @@ final class DispatcherTests: XCTestCase {
         XCTAssertEqual(queues, [])
     }
 
+    func testHighOvertakesNormalAlreadyOnAWorker() async throws {
+        let type = try await self.harness.type("overtake")
+        try await self.harness.registerWorker("w1", capacity: 100)
+        let term = try await self.harness.lead()
+        let normal = try await self.harness.create(5, type: type)
+        try await self.dispatcher().dispatchOnce(term: term)
+        let high = try await self.harness.create(2, type: type, priority: .high)
+        try await self.dispatcher().dispatchOnce(term: term)
+        // The worker takes what it holds high first, each priority in its order.
+        let taken = try await self.harness.broker.take(workerID: "w1", count: 3).map(\.taskID)
+        XCTAssertEqual(taken, high.map(\.taskID) + [normal[0].taskID])
+        let inFlight = try await self.harness.entries(self.harness.keys.workerInFlight("w1")).map(\.taskID)
+        XCTAssertEqual(inFlight, taken)
+        let bell = try await self.harness.redis.send("LLEN", self.harness.keys.workerBell("w1")).int
+        XCTAssertEqual(bell, 1, "the worker's bell rang, once")
+    }
+
     func testWeightedModeLetsNormalThrough() async throws {
         let type = try await self.harness.type("weighted")
         try await self.harness.create(20, type: type, priority: .high)
@@ -47,7 +64,7 @@ final class DispatcherTests: XCTestCase {
         try await self.harness.registerWorker("w1", capacity: 1000)
         let term = try await self.harness.lead()
         try await self.dispatcher(batch: 10, weights: (8, 2)).dispatchOnce(term: term)
-        let moved = try await self.harness.entries(self.harness.keys.workerQueue("w1"))
+        let moved = try await self.harness.workerEntries("w1")
         XCTAssertEqual(moved.filter { $0.priority == .high }.count, 8)
         XCTAssertEqual(moved.filter { $0.priority == .normal }.map(\.taskID), Array(normal.prefix(2).map(\.taskID)))
     }
@@ -189,7 +206,7 @@ final class DispatcherTests: XCTestCase {
         let term = try await self.harness.lead()
         let moved = try await self.dispatcher().dispatchOnce(term: term)
         XCTAssertEqual(moved, 20)
-        let onWorker = try await self.harness.entries(self.harness.keys.workerQueue("w1")).map(\.taskID)
+        let onWorker = try await self.harness.workerEntries("w1").map(\.taskID)
         XCTAssertEqual(onWorker, behind.map(\.taskID) + normal.map(\.taskID), "high before normal, the orphan skipped")
         let left = try await self.harness.entries(self.harness.keys.highQueue).map(\.taskID)
         XCTAssertEqual(left, waiting.map(\.taskID))

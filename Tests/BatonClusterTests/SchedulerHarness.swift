@@ -82,6 +82,11 @@ final class SchedulerHarness: Sendable {
         try await self.list(key).compactMap { QueueEntry(member: $0) }
     }
 
+    /// What waits on a worker, in the order it takes it: its high queue, then its queue.
+    func workerEntries(_ workerID: String) async throws -> [QueueEntry] {
+        try await self.entries(self.keys.workerHighQueue(workerID)) + self.entries(self.keys.workerQueue(workerID))
+    }
+
     /// Takes the lock as `value` (a fake leader) and returns its term,
     /// recorded in MySQL as the elector records it (its MySQL writes fenced).
     func lead(as value: String = "test|\(UUID().uuidString)") async throws -> LeaderState.Term {
