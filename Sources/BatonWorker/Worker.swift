@@ -7,7 +7,7 @@ import Logging
 import ServiceLifecycle
 import Synchronization
 
-/// Consumes this worker's queue reliably (BLMOVE into its in-flight list),
+/// Consumes this worker's queues reliably (one script moves entries, high first, into its in-flight list),
 /// runs at most `capacity` attempts at once through the executor registry,
 /// and records each outcome: a conditional MySQL update first, then the
 /// in-flight entry acknowledged. Cancel signals and timeouts abort the
