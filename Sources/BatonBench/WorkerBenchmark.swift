@@ -25,10 +25,9 @@ struct WorkerBenchmark: AsyncParsableCommand {
             let members = created[start..<min(start + 1000, created.count)].map { QueueEntry($0).member }
             try await env.redis.send(RedisCommand("RPUSH", [queue] + members))
         }
-        let hub = EventHub()
         let logs = TaskLogWriter(store: env.tasks, logger: env.logger)
         let worker = Worker(configuration: configuration, broker: env.broker, tasks: env.tasks, configs: TaskConfigCache(store: env.configs),
-                            registry: ExecutorRegistry(), hub: hub, logs: logs, logger: env.logger)
+                            registry: ExecutorRegistry(), logs: logs, logger: env.logger)
         let group = ServiceGroup(services: [logs, worker], logger: env.logger)
         let started = ContinuousClock.now
         let running = Task { try await group.run() }

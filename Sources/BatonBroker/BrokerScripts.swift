@@ -38,10 +38,12 @@ public enum BrokerScripts {
             """
     )
 
-    /// Takes a cancelled task off every structure that may hold it and
-    /// announces the cancel. KEYS: high queue, normal queue, delayed set,
-    /// worker queue (or a placeholder), events stream, in-use counts, worker high queue.
-    /// ARGV: entry, task id, stream max length, task type.
+    /// Takes a cancelled task off every structure that may hold it, tells
+    /// the worker that may run it (its own cancel list: a mass cancel never
+    /// crowds out another worker's signal), and announces the change.
+    /// KEYS: high queue, normal queue, delayed set, worker queue (or a
+    /// placeholder), events stream, in-use counts, worker high queue, worker cancel list.
+    /// ARGV: entry, task id, stream max length, task type, 1 when a worker may run it.
     /// Returns how many entries were removed.
     public static let cancel = RedisScript(
         name: "cancel",
@@ -53,7 +55,10 @@ public enum BrokerScripts {
               + redis.call('LREM', KEYS[2], 0, ARGV[1])
               + redis.call('ZREM', KEYS[3], ARGV[1])
               + onWorker
-            redis.call('XADD', KEYS[5], 'MAXLEN', '~', ARGV[3], '*', 'k', 'cancel', 's', ARGV[2])
+            if ARGV[5] == '1' then
+              redis.call('RPUSH', KEYS[8], ARGV[2])
+              redis.call('LTRIM', KEYS[8], -10000, -1)
+            end
             redis.call('XADD', KEYS[5], 'MAXLEN', '~', ARGV[3], '*', 'k', 'task', 's', ARGV[2])
             return removed
             """
@@ -366,7 +371,7 @@ public enum BrokerScripts {
             requeue(queued)
             requeue(high)
             requeue(inflight)
-            redis.call('DEL', base .. ':queue', base .. ':queue:high', base .. ':inflight', base .. ':bell', base)
+            redis.call('DEL', base .. ':queue', base .. ':queue:high', base .. ':inflight', base .. ':bell', base .. ':cancels', base)
             redis.call('SREM', KEYS[2], ARGV[3])
             local moved = #queued + #high + #inflight
             if moved > 0 then
@@ -421,14 +426,14 @@ public enum BrokerScripts {
     /// Leaves the registry on a graceful stop, but only with nothing left on
     /// the worker's lists: otherwise the worker stays registered, its
     /// heartbeat expires, and the leader recovers what it held (MySQL first).
-    /// KEYS: workers, worker hash, queue, in-flight, node's worker, high queue, bell. ARGV: worker id.
+    /// KEYS: workers, worker hash, queue, in-flight, node's worker, high queue, bell, cancel list. ARGV: worker id.
     public static let deregisterWorker = RedisScript(
         name: "deregister_worker",
         source: """
             #!lua
             if redis.call('LLEN', KEYS[3]) + redis.call('LLEN', KEYS[4]) + redis.call('LLEN', KEYS[6]) > 0 then return 0 end
             redis.call('ZREM', KEYS[1], ARGV[1])
-            redis.call('DEL', KEYS[2], KEYS[7])
+            redis.call('DEL', KEYS[2], KEYS[7], KEYS[8])
             if redis.call('GET', KEYS[5]) == ARGV[1] then redis.call('DEL', KEYS[5]) end
             return 1
             """

@@ -34,6 +34,7 @@ extension RedisBroker {
             keys: [
                 self.keys.workers, self.keys.worker(workerID), self.keys.workerQueue(workerID), self.keys.workerInFlight(workerID),
                 self.keys.nodeWorker(nodeID), self.keys.workerHighQueue(workerID), self.keys.workerBell(workerID),
+                self.keys.workerCancels(workerID),
             ],
             arguments: [workerID]
         ).int == 1
@@ -63,6 +64,16 @@ extension RedisBroker {
         _ = try await connection.send(
             RedisCommand("BLPOP", self.keys.workerBell(workerID), String(Double(timeout.wholeMilliseconds) / 1000)), blockingFor: timeout
         )
+    }
+
+    /// Ids of tasks cancelled while this worker may run them: blocks on
+    /// `connection` up to `timeout` for the first, then takes what else waits.
+    public func cancels(workerID: String, on connection: RedisBlockingConnection, timeout: Duration) async throws(RedisError) -> [String] {
+        let key = self.keys.workerCancels(workerID)
+        let first = try await connection.send(RedisCommand("BLPOP", key, String(Double(timeout.wholeMilliseconds) / 1000)), blockingFor: timeout)
+        guard let id = first.array?.last?.string else { return [] }
+        let more = try await self.redis.send("LPOP", key, 1000).array?.compactMap(\.string) ?? []
+        return [id] + more
     }
 
     /// Entries waiting on a worker's queues (not yet taken).

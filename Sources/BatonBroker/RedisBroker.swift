@@ -47,15 +47,15 @@ public struct RedisBroker: Sendable {
     }
 
     /// Removes a cancelled task from every queue that may hold it and signals
-    /// the worker that may run it.
+    /// the worker that may run it (the row's worker: the one that started it).
     public func cancel(_ task: TaskRecord) async throws(RedisError) {
         let entry = QueueEntry(task)
         let worker = task.workerID ?? "-"
         try await self.redis.run(
             BrokerScripts.cancel,
             keys: [self.keys.highQueue, self.keys.normalQueue, self.keys.delayed, self.keys.workerQueue(worker), self.keys.events, self.keys.inUse,
-                   self.keys.workerHighQueue(worker)],
-            arguments: [entry.member, task.taskID, String(self.eventStreamLength), task.taskType]
+                   self.keys.workerHighQueue(worker), self.keys.workerCancels(worker)],
+            arguments: [entry.member, task.taskID, String(self.eventStreamLength), task.taskType, task.workerID == nil ? "0" : "1"]
         )
     }
 

@@ -49,6 +49,8 @@ public struct RedisKeys: Sendable {
     /// its own queue beside it, taken first.
     public func workerQueue(_ workerID: String) -> String { "\(self.namespace):worker:\(workerID):queue" }
     public func workerHighQueue(_ workerID: String) -> String { "\(self.namespace):worker:\(workerID):queue:high" }
+    /// Ids of tasks cancelled while this worker may run them.
+    public func workerCancels(_ workerID: String) -> String { "\(self.namespace):worker:\(workerID):cancels" }
     /// Rung when the dispatcher gives a worker work: an idle worker blocks on it.
     public func workerBell(_ workerID: String) -> String { "\(self.namespace):worker:\(workerID):bell" }
     public func workerInFlight(_ workerID: String) -> String { "\(self.namespace):worker:\(workerID):inflight" }

@@ -98,7 +98,7 @@ struct Node {
         registry.set(grpcExecutor, for: .grpc)
         let worker = Worker(
             configuration: workerConfiguration, broker: broker, tasks: taskStore, configs: configCache,
-            registry: registry, hub: hub, logs: logs, logger: logger
+            registry: registry, logs: logs, logger: logger
         )
 
         let health = HealthService(mysql: mysql, broker: broker)

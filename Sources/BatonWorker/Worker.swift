@@ -44,7 +44,6 @@ public final class Worker: Service, Sendable {
     private let tasks: TaskStore
     private let configs: TaskConfigCache
     private let registry: ExecutorRegistry
-    private let hub: EventHub
     private let logs: TaskLogWriter
     private let logger: Logger
     private let slots: SlotPool
@@ -64,7 +63,6 @@ public final class Worker: Service, Sendable {
         tasks: TaskStore,
         configs: TaskConfigCache,
         registry: ExecutorRegistry,
-        hub: EventHub,
         logs: TaskLogWriter,
         logger: Logger
     ) {
@@ -73,7 +71,6 @@ public final class Worker: Service, Sendable {
         self.tasks = tasks
         self.configs = configs
         self.registry = registry
-        self.hub = hub
         self.logs = logs
         self.logger = logger
         self.slots = SlotPool(capacity: configuration.capacity)
@@ -94,19 +91,10 @@ public final class Worker: Service, Sendable {
     public var runningCount: Int { self.slots.used }
 
     public func run() async throws {
-        let cancels = self.hub.subscribe { event in
-            if case .cancel = event { return true }
-            return false
-        }
         await withDiscardingTaskGroup { group in
             group.addTask { await self.outcomes.run() }
             group.addTask { await self.watchDeadlines() }
-            group.addTask {
-                for await case .cancel(let taskID) in cancels {
-                    let signals = self.running.withLock { $0.filter { $0.key.taskID == taskID }.map(\.value.signal) }
-                    for signal in signals { signal.fire(.cancelled) }
-                }
-            }
+            group.addTask { await self.watchCancels() }
             await withGracefulShutdownHandler {
                 await self.consume(group: &group)
             } onGracefulShutdown: {
@@ -216,6 +204,28 @@ public final class Worker: Service, Sendable {
                 self.logger.warning("could not start tasks; retrying", metadata: ["tasks": "\(taskIDs.count)", "retry_in": "\(backoff)", "error": "\(error)"])
                 try? await Task.sleep(for: backoff)
                 backoff = min(backoff * 2, .seconds(1))
+            }
+        }
+    }
+
+    /// Aborts running attempts of tasks cancelled meanwhile, read from this
+    /// worker's own cancel list (blocking on a connection of its own).
+    private func watchCancels() async {
+        let workerID = self.configuration.workerID
+        while !Task.isCancelled {
+            do {
+                try await self.broker.redis.withBlockingConnection { connection in
+                    while !Task.isCancelled {
+                        let ids = Set(try await self.broker.cancels(workerID: workerID, on: connection, timeout: self.configuration.pollTimeout))
+                        guard !ids.isEmpty else { continue }
+                        let signals = self.running.withLock { $0.filter { ids.contains($0.key.taskID) }.map(\.value.signal) }
+                        for signal in signals { signal.fire(.cancelled) }
+                    }
+                }
+            } catch {
+                if Task.isCancelled { return }
+                self.logger.debug("cancel list unavailable, retrying", metadata: ["error": "\(error)"])
+                try? await Task.sleep(for: .milliseconds(500))
             }
         }
     }

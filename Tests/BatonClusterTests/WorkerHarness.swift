@@ -37,7 +37,7 @@ final class WorkerHarness: Sendable {
         self.registry.set(self.http, for: .http)
         self.registry.set(grpc, for: .grpc)
         let worker = Worker(configuration: configuration, broker: base.broker, tasks: base.tasks, configs: self.cache,
-                            registry: self.registry, hub: hub, logs: logs, logger: base.logger)
+                            registry: self.registry, logs: logs, logger: base.logger)
         self.worker = worker
         self.group = ServiceGroup(
             services: [EventStreamReader(broker: base.broker, hub: hub, logger: base.logger, pollInterval: .milliseconds(200)),

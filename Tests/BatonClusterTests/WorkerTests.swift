@@ -99,6 +99,33 @@ final class WorkerTests: XCTestCase {
         XCTAssertTrue(logged)
     }
 
+    func testAMassCancelElsewhereDoesNotCrowdOutThisWorkersSignal() async throws {
+        let type = try await self.harness.type("crowd", handler: "sleep")
+        let created = try await self.harness.create(type: type, payload: ["ms": "30000"])
+        _ = try await self.waitForStatus(created.taskID, [.running])
+        let harness = self.harness!
+        // 2,000 cancels of tasks another worker runs come first.
+        let others = try await harness.base.create(2000, type: try await harness.base.type("elsewhere"))
+        try await harness.base.mysql.execute(
+            "UPDATE task SET worker_id = 'another-worker' WHERE task_type = ?", [.string(others[0].taskType)]
+        )
+        for task in others {
+            var running = task
+            running.workerID = "another-worker"
+            try await harness.base.broker.cancel(running)
+        }
+        let (task, _) = try await harness.base.tasks.cancel(created.taskID, reason: "cancelled: test")
+        let signalled = ContinuousClock.now
+        try await harness.base.broker.cancel(task!)
+        let freed = try await TestEnvironment.waitUntil(timeout: .seconds(2), every: .milliseconds(5)) { harness.worker.runningCount == 0 }
+        XCTAssertTrue(freed)
+        XCTAssertLessThan(ContinuousClock.now - signalled, .seconds(1))
+        let mine = try await harness.base.redis.send("LLEN", harness.base.keys.workerCancels(harness.worker.configuration.workerID)).int
+        XCTAssertEqual(mine, 0, "this worker read its own signal")
+        let theirs = try await harness.base.redis.send("LLEN", harness.base.keys.workerCancels("another-worker")).int
+        XCTAssertEqual(theirs, 2000, "the other worker's signals are its own")
+    }
+
     func testCapacityIsNeverExceeded() async throws {
         let type = try await self.harness.type("busy", handler: "sleep")
         var ids: [String] = []
