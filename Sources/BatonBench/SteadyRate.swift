@@ -3,11 +3,21 @@
 /// it could start.
 enum SteadyRate {
     static func measure(rate: Int, seconds: Int, _ call: @escaping @Sendable () async throws -> Void) async throws -> Latencies {
+        let calls = rate * seconds
+        return try await self.measure(rate: rate, while: { $0 < calls }, call)
+    }
+
+    /// Opens the call numbered n (from 0) while `continuing(n)` holds.
+    static func measure(
+        rate: Int, while continuing: @Sendable (Int) -> Bool, _ call: @escaping @Sendable () async throws -> Void
+    ) async throws -> Latencies {
         let interval = Duration.nanoseconds(1_000_000_000 / rate)
         let collected = Collected<Latencies>(Latencies())
         try await withThrowingDiscardingTaskGroup { group in
             let start = ContinuousClock.now
-            for index in 0..<rate * seconds {
+            var index = 0
+            while continuing(index) {
+                defer { index += 1 }
                 let due = start + interval * index
                 try await Task.sleep(until: due, clock: .continuous)
                 group.addTask {

@@ -605,6 +605,64 @@ public enum BrokerScripts {
             """
     )
 
+    /// Starts a restore after Redis lost its data: the set of entries Redis
+    /// holds (queues, delayed set, live workers' lists) is written once, so
+    /// each page of the restore checks its entries in O(1) each: the whole
+    /// restore is O(tasks), not O(tasks × Redis size). A set left by a
+    /// restore cut short is kept (the restore resumes). Fenced.
+    /// KEYS: leader, held set, high queue, normal queue, delayed set, workers. ARGV: `<node>|<token>`, namespace.
+    public static let beginRestore = RedisScript(
+        name: "begin_restore",
+        source: """
+            #!lua
+            \(fence)
+            if redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
+            redis.call('SADD', KEYS[2], '')
+            local count = 0
+            local function mark(entries)
+              for i = 1, #entries, 1000 do
+                redis.call('SADD', KEYS[2], unpack(entries, i, math.min(i + 999, #entries)))
+              end
+              count = count + #entries
+            end
+            mark(redis.call('LRANGE', KEYS[3], 0, -1))
+            mark(redis.call('LRANGE', KEYS[4], 0, -1))
+            mark(redis.call('ZRANGE', KEYS[5], 0, -1))
+            for _, id in ipairs(redis.call('ZRANGE', KEYS[6], 0, -1)) do
+              local base = ARGV[2] .. ':worker:' .. id
+              mark(redis.call('LRANGE', base .. ':queue', 0, -1))
+              mark(redis.call('LRANGE', base .. ':queue:high', 0, -1))
+              mark(redis.call('LRANGE', base .. ':inflight', 0, -1))
+            end
+            return count
+            """
+    )
+
+    /// One page of a restore: each entry not in the held set goes back on its
+    /// queue and joins the set. Fenced.
+    /// KEYS: leader, held set, high queue, normal queue, wake list. ARGV: `<node>|<token>`, entries.
+    /// Returns how many were put back.
+    public static let restorePage = RedisScript(
+        name: "restore_page",
+        source: """
+            #!lua
+            \(fence)
+            local restored = 0
+            for i = 2, #ARGV do
+              local entry = ARGV[i]
+              if redis.call('SADD', KEYS[2], entry) == 1 then
+                if string.sub(entry, 1, 1) == '1' then redis.call('RPUSH', KEYS[3], entry) else redis.call('RPUSH', KEYS[4], entry) end
+                restored = restored + 1
+              end
+            end
+            if restored > 0 then
+              redis.call('LPUSH', KEYS[5], 1)
+              redis.call('LTRIM', KEYS[5], 0, 0)
+            end
+            return restored
+            """
+    )
+
     /// Refuses unless the caller holds the leader lock (KEYS[1], ARGV[1]).
     static let fence = "if redis.call('GET', KEYS[1]) ~= ARGV[1] then return redis.error_reply('FENCED not the leader') end"
 

@@ -142,6 +142,34 @@ extension RedisBroker {
         )
     }
 
+    /// Starts (or resumes) a restore after Redis lost its data.
+    public func beginRestore(fence: String) async throws(RedisError) {
+        try await self.redis.run(
+            BrokerScripts.beginRestore,
+            keys: [self.keys.leader, self.keys.restoreHeld, self.keys.highQueue, self.keys.normalQueue, self.keys.delayed, self.keys.workers],
+            arguments: [fence, self.keys.namespace]
+        )
+    }
+
+    /// Puts back the entries of one restore page that Redis does not hold.
+    public func restorePage(_ entries: [QueueEntry], fence: String) async throws(RedisError) -> Int {
+        guard !entries.isEmpty else { return 0 }
+        return Int(
+            try await self.redis.run(
+                BrokerScripts.restorePage,
+                keys: [self.keys.leader, self.keys.restoreHeld, self.keys.highQueue, self.keys.normalQueue, self.keys.wake],
+                arguments: [fence] + entries.map(\.member)
+            ).int ?? 0
+        )
+    }
+
+    /// Marks the restore complete (the sentinel) and drops its held set.
+    public func endRestore() async throws(RedisError) {
+        for reply in try await self.redis.pipeline([
+            RedisCommand("SET", self.keys.sentinel, "1"), RedisCommand("DEL", self.keys.restoreHeld),
+        ]) { try reply.checked() }
+    }
+
     /// Moves due entries of the delayed set to their queues. Returns how many
     /// moved, the earliest due time left and Redis's time (both ms).
     public func promoteDue(limit: Int, fence: String) async throws(RedisError) -> (moved: Int, nextDue: Int64?, now: Int64) {

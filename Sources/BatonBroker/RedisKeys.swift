@@ -37,6 +37,8 @@ public struct RedisKeys: Sendable {
     public var retiredWorkers: String { "\(self.namespace):workers:retired" }
     /// Workers declared dead whose tasks are not yet back on the queues.
     public var reclaimWorkers: String { "\(self.namespace):workers:reclaim" }
+    /// While a restore after a data loss runs: the entries Redis holds.
+    public var restoreHeld: String { "\(self.namespace):restore:held" }
     /// Tasks dispatched by the current leader.
     public var scheduledTotal: String { "\(self.namespace):stats:scheduled" }
 

@@ -67,9 +67,13 @@ public struct Reconciler: LeaderLoop {
             state = "restoring"
         }
         if state == "restoring" {
+            let started = ContinuousClock.now
             let restored = try await self.restoreAll(term: term)
-            try await self.broker.redis.send("SET", sentinel, "1")
-            if restored > 0 { self.logger.warning("Redis had lost its data; tasks put back", metadata: ["tasks": "\(restored)"]) }
+            if restored > 0 {
+                self.logger.warning(
+                    "Redis had lost its data; tasks put back", metadata: ["tasks": "\(restored)", "took": "\(ContinuousClock.now - started)"]
+                )
+            }
             return Cursor()
         }
         // One page: the rest of this status, then the next statuses while the page has room.
@@ -93,31 +97,44 @@ public struct Reconciler: LeaderLoop {
         }
     }
 
-    /// Every waiting task back in Redis. Returns how many were missing.
+    /// Every waiting task back in Redis, in task id order, a page at a time;
+    /// one pass over what Redis holds for the whole restore. Marks it
+    /// complete at the end. Returns how many were missing.
     @discardableResult
     public func restoreAll(term: LeaderState.Term) async throws -> Int {
+        try await self.broker.beginRestore(fence: term.lockValue)
         var afterID = ""
         var restored = 0
         while true {
             let page = try await self.tasks.waiting(afterID: afterID, limit: 1000)
-            restored += try await self.requeueMissing(page, term: term, now: self.broker.clock.now())
-            guard page.count == 1000, let last = page.last else { return restored }
+            let now = self.broker.clock.now()
+            let delayed = page.filter { self.notDue($0, now: now) }
+            restored += try await self.broker.restorePage(page.filter { !self.notDue($0, now: now) }.map(QueueEntry.init), fence: term.lockValue)
+            restored += try await self.requeueMissingDelayed(delayed, now: now)
+            guard page.count == 1000, let last = page.last else { break }
             afterID = last.taskID
         }
+        try await self.broker.endRestore()
+        return restored
+    }
+
+    /// A delayed task not yet due goes back to the delayed set, not its queue.
+    private func notDue(_ task: TaskRecord, now: Date) -> Bool {
+        (task.runAt ?? .distantPast) > now && task.attempt == 0
     }
 
     private func requeueMissing(_ tasks: [TaskRecord], term: LeaderState.Term, now: Date) async throws -> Int {
         guard !tasks.isEmpty else { return 0 }
-        // Delayed tasks not yet due go back to the delayed set; the rest to their queue.
-        let notDue = { (task: TaskRecord) in (task.runAt ?? .distantPast) > now && task.attempt == 0 }
-        let delayed = tasks.filter(notDue)
-        var requeued = try await self.broker.requeueMissing(tasks.filter { !notDue($0) }.map(QueueEntry.init), fence: term.lockValue)
-        if !delayed.isEmpty {
-            let scores = try await self.broker.redis.pipeline(delayed.map { RedisCommand("ZSCORE", self.broker.keys.delayed, QueueEntry($0).member) })
-            let missing = zip(delayed, scores).filter { $0.1.isNull }.map(\.0)
-            try await self.broker.enqueue(missing, now: now)
-            requeued += missing.count
-        }
-        return requeued
+        let delayed = tasks.filter { self.notDue($0, now: now) }
+        let requeued = try await self.broker.requeueMissing(tasks.filter { !self.notDue($0, now: now) }.map(QueueEntry.init), fence: term.lockValue)
+        return requeued + (try await self.requeueMissingDelayed(delayed, now: now))
+    }
+
+    private func requeueMissingDelayed(_ delayed: [TaskRecord], now: Date) async throws -> Int {
+        guard !delayed.isEmpty else { return 0 }
+        let scores = try await self.broker.redis.pipeline(delayed.map { RedisCommand("ZSCORE", self.broker.keys.delayed, QueueEntry($0).member) })
+        let missing = zip(delayed, scores).filter { $0.1.isNull }.map(\.0)
+        try await self.broker.enqueue(missing, now: now)
+        return missing.count
     }
 }

@@ -87,6 +87,28 @@ final class RecoveryTests: XCTestCase {
         XCTAssertEqual(again.count, Set(again).count)
     }
 
+    func testARestoreCutShortResumesAndCompletes() async throws {
+        let type = try await self.harness.type("resume")
+        let created = try await self.harness.create(30, type: type)
+        let keys = self.harness.keys
+        // Redis lost its data; a restore put back the first 10 and its leader died.
+        try await self.harness.redis.send("DEL", keys.normalQueue)
+        try await self.harness.redis.send("SET", keys.sentinel, "restoring")
+        let term = try await self.harness.lead()
+        try await self.harness.broker.beginRestore(fence: term.lockValue)
+        _ = try await self.harness.broker.restorePage(created.prefix(10).map(QueueEntry.init), fence: term.lockValue)
+
+        let reconciler = Reconciler(broker: self.harness.broker, tasks: self.harness.tasks, logger: self.harness.logger)
+        _ = try await reconciler.reconcileOnce(term: term)
+        let queue = try await self.harness.entries(keys.normalQueue).map(\.taskID)
+        XCTAssertEqual(queue.count, 30, "each task back once")
+        XCTAssertEqual(Set(queue), Set(created.map(\.taskID)))
+        let sentinel = try await self.harness.redis.send("GET", keys.sentinel).string
+        XCTAssertEqual(sentinel, "1", "complete only at the end")
+        let held = try await self.harness.redis.send("EXISTS", keys.restoreHeld).int
+        XCTAssertEqual(held, 0)
+    }
+
     func testStaleTaskMissingFromRedisIsRequeuedOnce() async throws {
         let type = try await self.harness.type("stale")
         let created = try await self.harness.create(2, type: type)
