@@ -163,10 +163,11 @@ extension RedisBroker {
         )
     }
 
-    /// Marks the restore complete (the sentinel) and drops its held set.
+    /// Marks the restore complete (the sentinel) and drops its held set
+    /// (UNLINK: freeing a million members would stall Redis for a while).
     public func endRestore() async throws(RedisError) {
         for reply in try await self.redis.pipeline([
-            RedisCommand("SET", self.keys.sentinel, "1"), RedisCommand("DEL", self.keys.restoreHeld),
+            RedisCommand("SET", self.keys.sentinel, "1"), RedisCommand("UNLINK", self.keys.restoreHeld),
         ]) { try reply.checked() }
     }
 
