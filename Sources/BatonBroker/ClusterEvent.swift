@@ -2,15 +2,12 @@
 public enum ClusterEvent: Sendable, Hashable {
     /// A task's row changed: watchers re-read it.
     case taskChanged(taskID: String)
-    /// A task was cancelled: the worker running it aborts the attempt.
-    case cancel(taskID: String)
     /// A task type's configuration changed: caches reload it.
     case configChanged(taskType: String)
 
     var fields: (kind: String, subject: String) {
         switch self {
         case .taskChanged(let id): ("task", id)
-        case .cancel(let id): ("cancel", id)
         case .configChanged(let type): ("config", type)
         }
     }
@@ -18,7 +15,6 @@ public enum ClusterEvent: Sendable, Hashable {
     init?(kind: String, subject: String) {
         switch kind {
         case "task": self = .taskChanged(taskID: subject)
-        case "cancel": self = .cancel(taskID: subject)
         case "config": self = .configChanged(taskType: subject)
         default: return nil
         }
