@@ -27,12 +27,10 @@ public enum BrokerScripts {
               i = i + 2
             end
             if high + normal > 0 then
-              redis.call('LPUSH', KEYS[4], 1)
-              redis.call('LTRIM', KEYS[4], 0, 0)
+              \(ring("KEYS[4]"))
             end
             if i > 3 + high + normal then
-              redis.call('LPUSH', KEYS[5], 1)
-              redis.call('LTRIM', KEYS[5], 0, 0)
+              \(ring("KEYS[5]"))
             end
             return high + normal
             """
@@ -280,8 +278,7 @@ public enum BrokerScripts {
             if n > 0 then redis.call('INCRBY', KEYS[7], n) end
             for _, w in ipairs(workers) do
               if w.rung then
-                redis.call('LPUSH', w.bell, 1)
-                redis.call('LTRIM', w.bell, 0, 0)
+                \(ring("w.bell"))
               end
             end
             return moved
@@ -304,8 +301,7 @@ public enum BrokerScripts {
               if string.sub(entry, 1, 1) == '1' then redis.call('RPUSH', KEYS[3], entry) else redis.call('RPUSH', KEYS[4], entry) end
             end
             if #due > 0 then
-              redis.call('LPUSH', KEYS[5], 1)
-              redis.call('LTRIM', KEYS[5], 0, 0)
+              \(ring("KEYS[5]"))
             end
             local first = redis.call('ZRANGE', KEYS[2], 0, 0, 'WITHSCORES')
             return {#due, first[2] and math.floor(tonumber(first[2])) or -1, now}
@@ -376,8 +372,7 @@ public enum BrokerScripts {
             redis.call('SREM', KEYS[2], ARGV[3])
             local moved = #queued + #high + #inflight
             if moved > 0 then
-              redis.call('LPUSH', KEYS[6], 1)
-              redis.call('LTRIM', KEYS[6], 0, 0)
+              \(ring("KEYS[6]"))
             end
             return moved
             """
@@ -460,8 +455,7 @@ public enum BrokerScripts {
             end
             redis.call('DEL', KEYS[1], KEYS[2])
             if moved > 0 then
-              redis.call('LPUSH', KEYS[6], 1)
-              redis.call('LTRIM', KEYS[6], 0, 0)
+              \(ring("KEYS[6]"))
             end
             return moved
             """
@@ -519,11 +513,9 @@ public enum BrokerScripts {
                 redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[1], '*', 'k', 'task', 's', id)
               end
             end
-            redis.call('LPUSH', KEYS[6], 1)
-            redis.call('LTRIM', KEYS[6], 0, 0)
+            \(ring("KEYS[6]"))
             if delayed then
-              redis.call('LPUSH', KEYS[7], 1)
-              redis.call('LTRIM', KEYS[7], 0, 0)
+              \(ring("KEYS[7]"))
             end
             return 1
             """
@@ -543,8 +535,7 @@ public enum BrokerScripts {
                 if t then redis.call('HINCRBY', KEYS[4], t, -1) end
               end
             end
-            redis.call('LPUSH', KEYS[5], 1)
-            redis.call('LTRIM', KEYS[5], 0, 0)
+            \(ring("KEYS[5]"))
             return 1
             """
     )
@@ -605,8 +596,7 @@ public enum BrokerScripts {
               end
             end
             if requeued > 0 then
-              redis.call('LPUSH', KEYS[6], 1)
-              redis.call('LTRIM', KEYS[6], 0, 0)
+              \(ring("KEYS[6]"))
             end
             return requeued
             """
@@ -663,8 +653,7 @@ public enum BrokerScripts {
               end
             end
             if restored > 0 then
-              redis.call('LPUSH', KEYS[5], 1)
-              redis.call('LTRIM', KEYS[5], 0, 0)
+              \(ring("KEYS[5]"))
             end
             return restored
             """
@@ -681,6 +670,12 @@ public enum BrokerScripts {
             return 1
             """
     )
+
+    /// Pushes a wake-up to the list `key` (a Lua expression), keeping at most
+    /// one: a sleeper blocked on it wakes, and wake-ups never pile up.
+    static func ring(_ key: String) -> String {
+        "redis.call('LPUSH', \(key), 1); redis.call('LTRIM', \(key), 0, 0)"
+    }
 
     /// Refuses unless the caller holds the leader lock (KEYS[1], ARGV[1]).
     static let fence = "if redis.call('GET', KEYS[1]) ~= ARGV[1] then return redis.error_reply('FENCED not the leader') end"
