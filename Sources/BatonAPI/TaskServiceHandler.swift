@@ -328,20 +328,10 @@ public struct TaskServiceHandler: Baton_V1_TaskService.SimpleServiceProtocol {
     // MARK: stats
 
     public func getStats(request: Baton_V1_GetStatsRequest, context: ServerContext) async throws -> Baton_V1_GetStatsResponse {
-        // Unfinished tasks are counted in MySQL (index ranges as large as the
-        // backlog); finished ones as counted when they finished, whatever the table's size.
         let (snapshot, counts) = try await RPCErrors.guarding("GetStats", logger: self.logger) {
             async let snapshot = self.broker.snapshot()
-            async let unfinished = self.tasks.counts(statuses: TaskStatus.nonTerminal)
-            async let finished = self.broker.finishedCounts()
-            var counts = try await unfinished
-            if let kept = try await finished {
-                counts.merge(kept) { $1 }
-            } else {
-                // Until the leader's first recount after Redis lost its data.
-                counts.merge(try await self.tasks.counts(statuses: TaskStatus.allCases.filter(\.isTerminal))) { $1 }
-            }
-            return (try await snapshot, counts)
+            async let counts = self.tasks.countsByStatus()
+            return try await (snapshot, counts)
         }
         return .with {
             $0.nodeID = self.nodeID

@@ -40,8 +40,8 @@ public enum BrokerScripts {
     /// the worker that may run it (its own cancel list: a mass cancel never
     /// crowds out another worker's signal), and announces the change.
     /// KEYS: high queue, normal queue, delayed set, worker queue (or a
-    /// placeholder), events stream, in-use counts, worker high queue, worker cancel list, finished counts.
-    /// ARGV: entry, task id, stream max length, task type, 1 when a worker may run it, CANCELLED's number.
+    /// placeholder), events stream, in-use counts, worker high queue, worker cancel list.
+    /// ARGV: entry, task id, stream max length, task type, 1 when a worker may run it.
     /// Returns how many entries were removed.
     public static let cancel = RedisScript(
         name: "cancel",
@@ -53,7 +53,6 @@ public enum BrokerScripts {
               + redis.call('LREM', KEYS[2], 0, ARGV[1])
               + redis.call('ZREM', KEYS[3], ARGV[1])
               + onWorker
-            if redis.call('EXISTS', KEYS[9]) == 1 then redis.call('HINCRBY', KEYS[9], ARGV[6], 1) end
             if ARGV[5] == '1' then
               redis.call('RPUSH', KEYS[8], ARGV[2])
               redis.call('LTRIM', KEYS[8], -10000, -1)
@@ -484,21 +483,15 @@ public enum BrokerScripts {
     /// frees their type's slot, schedules retries, announces watched changes,
     /// and wakes the dispatcher.
     /// Fenced when ARGV[2] holds a lock value (the leader's timeout recovery).
-    /// Adds the attempts that ended a task to the finished counts.
-    /// KEYS: in-flight, in-use, delayed set, events, watched, wake list, delayed wake list, leader, finished counts.
-    /// ARGV: stream max length, lock value or '', K, then K (status, count)
-    /// pairs, then per task: entry, retry due ms (or 0).
+    /// KEYS: in-flight, in-use, delayed set, events, watched, wake list, delayed wake list, leader.
+    /// ARGV: stream max length, lock value or '', then per task: entry, retry due ms (or 0).
     public static let finish = RedisScript(
         name: "finish",
         source: """
             #!lua
             if ARGV[2] ~= '' and redis.call('GET', KEYS[8]) ~= ARGV[2] then return redis.error_reply('FENCED not the leader') end
-            local counted = tonumber(ARGV[3])
-            if redis.call('EXISTS', KEYS[9]) == 1 then
-              for i = 4, 3 + 2 * counted, 2 do redis.call('HINCRBY', KEYS[9], ARGV[i], ARGV[i + 1]) end
-            end
             local delayed = false
-            for i = 4 + 2 * counted, #ARGV, 2 do
+            for i = 3, #ARGV, 2 do
               local entry, due = ARGV[i], tonumber(ARGV[i + 1])
               if redis.call('LREM', KEYS[1], 1, entry) > 0 then
                 local t = string.match(entry, '^%d|[^|]+|(.+)$')
@@ -656,18 +649,6 @@ public enum BrokerScripts {
               \(ring("KEYS[5]"))
             end
             return restored
-            """
-    )
-
-    /// Adds to the finished counts, if they exist (until the leader's recount
-    /// after a data loss, GetStats counts in MySQL). KEYS: finished counts. ARGV: (status, count) pairs.
-    public static let countFinished = RedisScript(
-        name: "count_finished",
-        source: """
-            #!lua
-            if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-            for i = 1, #ARGV, 2 do redis.call('HINCRBY', KEYS[1], ARGV[i], ARGV[i + 1]) end
-            return 1
             """
     )
 

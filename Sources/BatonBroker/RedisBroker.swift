@@ -54,9 +54,8 @@ public struct RedisBroker: Sendable {
         try await self.redis.run(
             BrokerScripts.cancel,
             keys: [self.keys.highQueue, self.keys.normalQueue, self.keys.delayed, self.keys.workerQueue(worker), self.keys.events, self.keys.inUse,
-                   self.keys.workerHighQueue(worker), self.keys.workerCancels(worker), self.keys.finishedCounts],
-            arguments: [entry.member, task.taskID, String(self.eventStreamLength), task.taskType, task.workerID == nil ? "0" : "1",
-                        String(TaskStatus.cancelled.rawValue)]
+                   self.keys.workerHighQueue(worker), self.keys.workerCancels(worker)],
+            arguments: [entry.member, task.taskID, String(self.eventStreamLength), task.taskType, task.workerID == nil ? "0" : "1"]
         )
     }
 
@@ -111,48 +110,17 @@ extension RedisBroker {
 extension RedisBroker {
     /// Acknowledges finished attempts of one worker: off its in-flight list,
     /// their type's slot freed, retries (due > 0, ms) put on the delayed set.
-    /// `finished` counts the tasks these attempts ended, by status. With
-    /// `fence` (a leader's lock value) it runs only while that leader leads.
-    public func finish(
-        workerID: String, _ entries: [(entry: QueueEntry, due: Int64)], finished: [TaskStatus: Int] = [:], fence: String = ""
-    ) async throws(RedisError) {
-        guard !entries.isEmpty || !finished.isEmpty else { return }
-        let counts = finished.filter { $0.value > 0 }.flatMap { [String($0.key.rawValue), String($0.value)] }
+    /// With `fence` (a leader's lock value) it runs only while that leader leads.
+    public func finish(workerID: String, _ entries: [(entry: QueueEntry, due: Int64)], fence: String = "") async throws(RedisError) {
+        guard !entries.isEmpty else { return }
         try await self.redis.run(
             BrokerScripts.finish,
             keys: [
                 self.keys.workerInFlight(workerID), self.keys.inUse, self.keys.delayed, self.keys.events, self.keys.watched,
-                self.keys.wake, self.keys.delayedWake, self.keys.leader, self.keys.finishedCounts,
+                self.keys.wake, self.keys.delayedWake, self.keys.leader,
             ],
-            arguments: [String(self.eventStreamLength), fence, String(counts.count / 2)] + counts
-                + entries.flatMap { [$0.entry.member, String($0.due)] }
+            arguments: [String(self.eventStreamLength), fence] + entries.flatMap { [$0.entry.member, String($0.due)] }
         )
-    }
-
-    /// Finished tasks per status as counted (nil when the counts are gone: Redis lost its data).
-    public func finishedCounts() async throws(RedisError) -> [TaskStatus: Int64]? {
-        let fields = try await self.redis.send("HGETALL", self.keys.finishedCounts).array ?? []
-        guard !fields.isEmpty else { return nil }
-        var counts: [TaskStatus: Int64] = [:]
-        for index in stride(from: 0, to: fields.count - 1, by: 2) {
-            if let raw = fields[index].string.flatMap(Int.init), let status = TaskStatus(rawValue: raw) {
-                counts[status] = fields[index + 1].string.flatMap(Int64.init) ?? 0
-            }
-        }
-        return counts
-    }
-
-    /// Adds tasks that finished outside a worker's acknowledgement (a worker lost too often).
-    public func countFinished(_ finished: [TaskStatus: Int]) async throws(RedisError) {
-        let counts = finished.filter { $0.value > 0 }.flatMap { [String($0.key.rawValue), String($0.value)] }
-        guard !counts.isEmpty else { return }
-        try await self.redis.run(BrokerScripts.countFinished, keys: [self.keys.finishedCounts], arguments: counts)
-    }
-
-    /// Replaces the finished counts by a recount.
-    public func setFinishedCounts(_ counts: [TaskStatus: Int64]) async throws(RedisError) {
-        let fields = TaskStatus.allCases.filter(\.isTerminal).flatMap { [String($0.rawValue), String(counts[$0] ?? 0)] }
-        try await self.redis.send(RedisCommand("HSET", [self.keys.finishedCounts] + fields))
     }
 }
 

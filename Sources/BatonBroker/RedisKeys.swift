@@ -39,9 +39,6 @@ public struct RedisKeys: Sendable {
     public var reclaimWorkers: String { "\(self.namespace):workers:reclaim" }
     /// While a restore after a data loss runs: the entries Redis holds.
     public var restoreHeld: String { "\(self.namespace):restore:held" }
-    /// Finished tasks per status (SUCCEEDED, FAILED, CANCELLED, TIMEOUT):
-    /// counted as tasks finish, recounted from MySQL now and then.
-    public var finishedCounts: String { "\(self.namespace):stats:finished" }
     /// Tasks dispatched by the current leader.
     public var scheduledTotal: String { "\(self.namespace):stats:scheduled" }
 

@@ -155,7 +155,6 @@ struct Node {
                     DeadWorkerRecoverer(broker: broker, tasks: taskStore, configuration: deadWorkers, logger: logger),
                     TimeoutRecoverer(broker: broker, tasks: taskStore, configs: configCache, logger: logger),
                     Reconciler(broker: broker, tasks: taskStore, logger: logger),
-                    StatsRecounter(broker: broker, tasks: taskStore, logger: logger),
                 ],
                 logger: logger
             ),

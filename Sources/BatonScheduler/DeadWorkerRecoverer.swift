@@ -106,7 +106,6 @@ public struct DeadWorkerRecoverer: LeaderLoop {
                           message: "worker \(workerID) stopped heartbeating; requeued for a new attempt", createdAt: now)
         }
         try await self.tasks.appendLogs(lines)
-        try await self.broker.countFinished([.failed: failed.count])
         try await self.broker.announce(ids)
         self.logger.warning("reclaimed dead worker", metadata: ["worker_id": "\(workerID)", "in_flight": "\(ids.count)", "requeued": "\(moved)"])
     }

@@ -55,8 +55,7 @@ public struct TimeoutRecoverer: LeaderLoop {
             finished[task.workerID ?? "-", default: []].append((QueueEntry(task), due))
         }
         for (workerID, entries) in finished {
-            let timedOut = entries.filter { $0.due == 0 }.count
-            try await self.broker.finish(workerID: workerID, entries, finished: [.timeout: timedOut], fence: term.lockValue)
+            try await self.broker.finish(workerID: workerID, entries, fence: term.lockValue)
         }
         return finished.values.reduce(0) { $0 + $1.count }
     }

@@ -36,8 +36,6 @@ final class OutcomeRecorder: Sendable {
     private struct State {
         var waiting: [Waiting] = []
         var acks: [(entry: QueueEntry, due: Int64)] = []
-        /// Tasks the written outcomes finished, by status, to count with the next acknowledgement.
-        var finished: [TaskStatus: Int] = [:]
         var acking = 0
         var closed = false
         var lastWrite = Date.distantPast
@@ -151,9 +149,6 @@ final class OutcomeRecorder: Sendable {
                 let applied = try await self.tasks.finish(batch.map(\.item.attempt), workerID: self.workerID, now: now, earlier: tried)
                 self.state.withLock { state in
                     state.acks += batch.map { ($0.item.entry, applied.contains($0.item.attempt.taskID) ? $0.item.retryDue : 0) }
-                    for waiting in batch where waiting.item.attempt.status.isTerminal && applied.contains(waiting.item.attempt.taskID) {
-                        state.finished[waiting.item.attempt.status, default: 0] += 1
-                    }
                 }
                 self.ackWake.yield()
                 for waiting in batch {
@@ -183,22 +178,20 @@ final class OutcomeRecorder: Sendable {
     private func sendAcks() async {
         var backoff = Duration.milliseconds(50)
         while !Task.isCancelled {
-            let (batch, finished) = self.state.withLock { state -> ([(entry: QueueEntry, due: Int64)], [TaskStatus: Int]) in
+            let batch = self.state.withLock { state -> [(entry: QueueEntry, due: Int64)] in
                 let batch = Array(state.acks.prefix(Self.maxBatch))
                 state.acks.removeFirst(batch.count)
                 state.acking = batch.count
-                defer { state.finished = [:] }
-                return (batch, state.finished)
+                return batch
             }
-            guard !batch.isEmpty || !finished.isEmpty else { return }
+            guard !batch.isEmpty else { return }
             do {
-                try await self.broker.finish(workerID: self.workerID, batch, finished: finished)
+                try await self.broker.finish(workerID: self.workerID, batch)
                 self.state.withLock { $0.acking = 0 }
                 backoff = .milliseconds(50)
             } catch {
                 self.state.withLock { state in
                     state.acks.insert(contentsOf: batch, at: 0)
-                    state.finished.merge(finished, uniquingKeysWith: +)
                     state.acking = 0
                 }
                 self.logger.warning("could not acknowledge finished attempts; retrying", metadata: ["entries": "\(batch.count)", "error": "\(error)"])

@@ -273,9 +273,6 @@ final class FaultTests: XCTestCase {
                 status: .queued, before: now.addingTimeInterval(1), after: .init(updatedAt: now.addingTimeInterval(-1), taskID: ""), limit: 50
             )
         }
-        try await rowsRead("GetStats' unfinished counts") {
-            _ = try await self.harness.tasks.counts(statuses: TaskStatus.nonTerminal)
-        }
         try await rowsRead("the epoch claim") {
             _ = try await LeaderEpochStore(mysql: self.harness.mysql).claim(cluster: self.harness.keys.namespace, epoch: term.epoch + 1, now: now)
         }
