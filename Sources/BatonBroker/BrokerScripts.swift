@@ -356,17 +356,10 @@ public enum BrokerScripts {
             local queued = redis.call('LRANGE', base .. ':queue', 0, -1)
             local high = redis.call('LRANGE', base .. ':queue:high', 0, -1)
             local inflight = redis.call('LRANGE', base .. ':inflight', 0, -1)
-            local function requeue(entries)
-              for i = #entries, 1, -1 do
-                local entry = entries[i]
-                if string.sub(entry, 1, 1) == '1' then redis.call('LPUSH', KEYS[3], entry) else redis.call('LPUSH', KEYS[4], entry) end
-                local t = string.match(entry, '^%d|[^|]+|(.+)$')
-                if t then redis.call('HINCRBY', KEYS[5], t, -1) end
-              end
-            end
-            requeue(queued)
-            requeue(high)
-            requeue(inflight)
+            \(requeueFront(high: "KEYS[3]", normal: "KEYS[4]", inUse: "KEYS[5]"))
+            requeueFront(queued)
+            requeueFront(high)
+            requeueFront(inflight)
             redis.call('DEL', base .. ':queue', base .. ':queue:high', base .. ':inflight', base .. ':bell', base .. ':cancels', base)
             redis.call('SREM', KEYS[2], ARGV[3])
             local moved = #queued + #high + #inflight
@@ -441,15 +434,11 @@ public enum BrokerScripts {
         name: "hand_back_queue",
         source: """
             #!lua
+            \(requeueFront(high: "KEYS[3]", normal: "KEYS[4]", inUse: "KEYS[5]"))
             local moved = 0
             for _, key in ipairs({KEYS[1], KEYS[2]}) do
               local queued = redis.call('LRANGE', key, 0, -1)
-              for i = #queued, 1, -1 do
-                local entry = queued[i]
-                if string.sub(entry, 1, 1) == '1' then redis.call('LPUSH', KEYS[3], entry) else redis.call('LPUSH', KEYS[4], entry) end
-                local t = string.match(entry, '^%d|[^|]+|(.+)$')
-                if t then redis.call('HINCRBY', KEYS[5], t, -1) end
-              end
+              requeueFront(queued)
               moved = moved + #queued
             end
             redis.call('DEL', KEYS[1], KEYS[2])
@@ -520,14 +509,12 @@ public enum BrokerScripts {
         name: "hand_back",
         source: """
             #!lua
-            for i = #ARGV, 1, -1 do
-              local entry = ARGV[i]
-              if redis.call('LREM', KEYS[1], 1, entry) > 0 then
-                if string.sub(entry, 1, 1) == '1' then redis.call('LPUSH', KEYS[2], entry) else redis.call('LPUSH', KEYS[3], entry) end
-                local t = string.match(entry, '^%d|[^|]+|(.+)$')
-                if t then redis.call('HINCRBY', KEYS[4], t, -1) end
-              end
+            \(requeueFront(high: "KEYS[2]", normal: "KEYS[3]", inUse: "KEYS[4]"))
+            local back = {}
+            for _, entry in ipairs(ARGV) do
+              if redis.call('LREM', KEYS[1], 1, entry) > 0 then table.insert(back, entry) end
             end
+            requeueFront(back)
             \(ring("KEYS[5]"))
             return 1
             """
@@ -651,6 +638,22 @@ public enum BrokerScripts {
             return restored
             """
     )
+
+    /// Defines `requeueFront(entries)`: puts entries back at the front of
+    /// their priority queue, in their order, and frees their type's slot
+    /// (they were on a worker). The arguments are Lua expressions of keys.
+    static func requeueFront(high: String, normal: String, inUse: String) -> String {
+        """
+        local function requeueFront(entries)
+          for i = #entries, 1, -1 do
+            local entry = entries[i]
+            if string.sub(entry, 1, 1) == '1' then redis.call('LPUSH', \(high), entry) else redis.call('LPUSH', \(normal), entry) end
+            local t = string.match(entry, '^%d|[^|]+|(.+)$')
+            if t then redis.call('HINCRBY', \(inUse), t, -1) end
+          end
+        end
+        """
+    }
 
     /// Pushes a wake-up to the list `key` (a Lua expression), keeping at most
     /// one: a sleeper blocked on it wakes, and wake-ups never pile up.

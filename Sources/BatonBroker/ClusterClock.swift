@@ -24,11 +24,6 @@ public final class ClusterClock: Sendable {
         return reading.redis.addingTimeInterval(Double(elapsed.wholeNanoseconds) / 1e9)
     }
 
-    /// Milliseconds since 1970 on the cluster's clock.
-    public func nowMilliseconds() -> Int64 {
-        Int64((self.now().timeIntervalSince1970 * 1000).rounded(.down))
-    }
-
     /// Reads Redis's `TIME`; the midpoint of the round trip stands for the
     /// moment Redis answered (a loopback or LAN round trip: well under a ms).
     public func sync(_ redis: RedisClient) async throws(RedisError) {

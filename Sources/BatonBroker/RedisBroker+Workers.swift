@@ -76,14 +76,6 @@ extension RedisBroker {
         return [id] + more
     }
 
-    /// Entries waiting on a worker's queues (not yet taken).
-    public func queuedOnWorker(_ workerID: String) async throws(RedisError) -> Int {
-        let replies = try await self.redis.pipeline([
-            RedisCommand("LLEN", self.keys.workerHighQueue(workerID)), RedisCommand("LLEN", self.keys.workerQueue(workerID)),
-        ])
-        return Int(replies.compactMap(\.int).reduce(0, +))
-    }
-
     /// Marks a worker as draining: the dispatcher gives it nothing more.
     public func markDraining(workerID: String) async throws(RedisError) {
         try await self.redis.send("HSET", self.keys.worker(workerID), "draining", "1")

@@ -46,9 +46,14 @@ struct Node {
         let migrator = try MySQLMigrator(directory: Self.migrationsDirectory(options.migrations), logger: logger)
         try await Self.waitFor("migrations", logger: logger) { try await migrator.migrate(mysql) }
 
+        let keys = RedisKeys(namespace: options.namespace)
+        // One clock for the cluster's decisions: Redis's, read before anything is written.
+        let clock = ClusterClock()
+        try await Self.waitFor("Redis TIME", logger: logger) { try await clock.sync(redis) }
+        let broker = RedisBroker(redis: redis, keys: keys, clock: clock)
+
         // Queues, in-flight lists and the leader lock must never be evicted.
-        let probe = RedisBroker(redis: redis, keys: RedisKeys(namespace: options.namespace))
-        switch await probe.evictionPolicy() {
+        switch await broker.evictionPolicy() {
         case "noeviction": break
         case nil: logger.warning("could not read Redis maxmemory-policy (CONFIG not allowed?); it must be noeviction")
         case let policy?:
@@ -61,11 +66,6 @@ struct Node {
             }
             logger.warning("Redis evicts keys under memory pressure (--allow-evicting-redis): queued tasks may vanish until the reconciler restores them", metadata: ["policy": "\(policy)"])
         }
-        let keys = RedisKeys(namespace: options.namespace)
-        // One clock for the cluster's decisions: Redis's, read before anything is written.
-        let clock = ClusterClock()
-        try await Self.waitFor("Redis TIME", logger: logger) { try await clock.sync(redis) }
-        let broker = RedisBroker(redis: redis, keys: keys, clock: clock)
         let hub = EventHub()
         let taskStore = TaskStore(mysql: mysql)
         let configStore = TaskConfigStore(mysql: mysql)

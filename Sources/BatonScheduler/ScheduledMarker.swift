@@ -11,8 +11,6 @@ import Synchronization
 /// Marks still pending when leadership ends are dropped: SCHEDULED only
 /// tells where a task waits, and the worker's start accepts QUEUED alike.
 final class ScheduledMarker: Sendable {
-    typealias Assignment = TaskStore.Assignment
-
     /// Rows per statement.
     static let chunk = 256
 
@@ -21,7 +19,7 @@ final class ScheduledMarker: Sendable {
     private let fence: LeaderFence?
     private let delay: Duration
     private let logger: Logger
-    private let pending = Mutex<[Assignment]>([])
+    private let pending = Mutex<[TaskStore.Assignment]>([])
     private let wakes: AsyncStream<Void>
     private let wake: AsyncStream<Void>.Continuation
 
@@ -34,7 +32,7 @@ final class ScheduledMarker: Sendable {
         (self.wakes, self.wake) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
     }
 
-    func add(_ assignments: [Assignment]) {
+    func add(_ assignments: [TaskStore.Assignment]) {
         guard !assignments.isEmpty else { return }
         self.pending.withLock { $0 += assignments }
         self.wake.yield()

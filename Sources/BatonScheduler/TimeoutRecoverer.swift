@@ -19,7 +19,7 @@ public struct TimeoutRecoverer: LeaderLoop {
     private let policy = RetryPolicy()
     private let logger: Logger
 
-    public init(broker: RedisBroker, tasks: TaskStore, configs: TaskConfigCache, interval: Duration = .seconds(2), grace: TimeInterval = 5, logger: Logger) {
+    public init(broker: RedisBroker, tasks: TaskStore, configs: TaskConfigCache, interval: Duration = .seconds(2), grace: TimeInterval = AttemptLease.grace, logger: Logger) {
         self.broker = broker
         self.tasks = tasks
         self.configs = configs

@@ -70,3 +70,35 @@ public enum TestEnvironment {
         "\(base)-\(UUID().uuidString.prefix(8).lowercased())"
     }
 }
+
+/// A Redis or MariaDB of a test's own (dev-services on its own port and run
+/// folder), for tests that stop, freeze or fill it without touching the
+/// shared servers.
+public struct PrivateServer: Sendable {
+    public enum Kind: String, Sendable {
+        case redis
+        case mysql
+    }
+
+    public let kind: Kind
+    public let port: Int
+    private let name: String
+
+    public init(_ kind: Kind, port: Int, name: String) {
+        self.kind = kind
+        self.port = port
+        self.name = name
+    }
+
+    /// What dev-services needs: this port and folder, and no server from the environment.
+    public var environment: [String: String] {
+        [
+            self.kind == .redis ? "BATON_REDIS_PORT" : "BATON_MYSQL_PORT": String(self.port),
+            "BATON_RUN_DIR": TestEnvironment.repositoryRoot.appendingPathComponent(".run/\(self.name)").path,
+            self.kind == .redis ? "REDIS_ADDR" : "MYSQL_DSN": "",
+        ]
+    }
+
+    public func start() throws { try TestEnvironment.devServices(["start", self.kind.rawValue], environment: self.environment) }
+    public func stop() throws { try TestEnvironment.devServices(["stop", self.kind.rawValue], environment: self.environment) }
+}

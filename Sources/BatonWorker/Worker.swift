@@ -35,10 +35,6 @@ public final class Worker: Service, Sendable {
         var attempt: Int
     }
 
-    /// Extra time an outcome may take to reach MySQL after the attempt's
-    /// timeout; the leader's timeout recovery waits as long before acting.
-    static let outcomeGrace: TimeInterval = 5
-
     public let configuration: WorkerConfiguration
     private let broker: RedisBroker
     private let tasks: TaskStore
@@ -82,7 +78,7 @@ public final class Worker: Service, Sendable {
     public func heartbeat() -> WorkerHeartbeat {
         WorkerHeartbeat(
             broker: self.broker, configuration: self.configuration,
-            load: { [self] in (self.slots.used, self.stopping.load(ordering: .relaxed)) },
+            draining: { [self] in self.stopping.load(ordering: .relaxed) },
             fenced: { [self] in self.fence() },
             logger: self.logger
         )
@@ -329,7 +325,7 @@ public final class Worker: Service, Sendable {
     private func record(_ outcome: Outcome, of task: TaskRecord, startedAt: Date, elapsed: Duration, log: TaskLogger) async throws {
         let entry = QueueEntry(task)
         let took = "\(elapsed.wholeMilliseconds) ms"
-        let lease = startedAt.addingTimeInterval(TimeInterval(task.timeoutSeconds) + Self.outcomeGrace)
+        let lease = AttemptLease.end(startedAt: startedAt, timeoutSeconds: task.timeoutSeconds)
         switch outcome {
         case .succeeded(let result):
             let attempt = FinishedAttempt(

@@ -6,7 +6,8 @@ import Logging
 import ServiceLifecycle
 
 /// Registers the worker and refreshes its entry every `heartbeatInterval`
-/// with its load, stamped by Redis's clock; the entry expires after
+/// (capacity, types, draining), stamped by Redis's clock; what it runs and
+/// holds is read from its lists, never from a beat; the entry expires after
 /// `heartbeatTTL` without a beat, so the leader can tell a dead worker.
 ///
 /// Registering takes over the node: a previous incarnation of this node's
@@ -18,17 +19,17 @@ import ServiceLifecycle
 public struct WorkerHeartbeat: Service {
     private let broker: RedisBroker
     private let configuration: WorkerConfiguration
-    private let load: @Sendable () -> (running: Int, draining: Bool)
+    private let draining: @Sendable () -> Bool
     private let fenced: @Sendable () -> Void
     private let logger: Logger
 
     init(
-        broker: RedisBroker, configuration: WorkerConfiguration, load: @escaping @Sendable () -> (running: Int, draining: Bool),
+        broker: RedisBroker, configuration: WorkerConfiguration, draining: @escaping @Sendable () -> Bool,
         fenced: @escaping @Sendable () -> Void, logger: Logger
     ) {
         self.broker = broker
         self.configuration = configuration
-        self.load = load
+        self.draining = draining
         self.fenced = fenced
         self.logger = logger
     }
@@ -74,18 +75,14 @@ public struct WorkerHeartbeat: Service {
 
     /// One heartbeat; false when this worker was declared dead.
     public func beat() async throws -> Bool {
-        let (running, draining) = self.load()
-        let queued = try await self.broker.queuedOnWorker(self.configuration.workerID)
-        return try await self.broker.heartbeat(
+        try await self.broker.heartbeat(
             workerID: self.configuration.workerID,
             ttl: self.configuration.heartbeatTTL,
             fields: [
                 "node_id", self.configuration.nodeID,
                 "capacity", String(self.configuration.capacity),
-                "running", String(running),
-                "queued", String(queued),
                 "types", self.configuration.taskTypes.isEmpty ? "*" : self.configuration.taskTypes.joined(separator: ","),
-                "draining", draining ? "1" : "0",
+                "draining", self.draining() ? "1" : "0",
             ]
         )
     }

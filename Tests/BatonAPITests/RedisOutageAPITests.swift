@@ -8,24 +8,19 @@ import XCTest
 /// A node whose Redis goes away answers UNAVAILABLE, writes nothing, reports
 /// NOT_SERVING, and works again when Redis returns.
 final class RedisOutageAPITests: XCTestCase {
-    private let port = 16391
-    private var environment: [String: String] {
-        [
-            "BATON_REDIS_PORT": String(self.port),
-            "BATON_RUN_DIR": TestEnvironment.repositoryRoot.appendingPathComponent(".run/api-redis-outage-test").path,
-        ]
-    }
+    private let server = PrivateServer(.redis, port: 16391, name: "api-redis-outage-test")
+    private var port: Int { self.server.port }
 
     override func tearDown() async throws {
-        try TestEnvironment.devServices(["stop", "redis"], environment: self.environment)
+        try self.server.stop()
     }
 
     func testUnavailableWhileRedisIsDownThenRecovers() async throws {
-        try TestEnvironment.devServices(["start", "redis"], environment: self.environment)
+        try self.server.start()
         let harness = try await APIHarness(redisURL: "redis://127.0.0.1:\(self.port)")
         let type = try await harness.configure("outage")
 
-        try TestEnvironment.devServices(["stop", "redis"], environment: self.environment)
+        try self.server.stop()
         let error = await XCTAssertThrowsRPC {
             _ = try await harness.withClient { tasks, _ in try await tasks.createTask(.with { $0.taskType = type }) }
         }
@@ -51,7 +46,7 @@ final class RedisOutageAPITests: XCTestCase {
         }
         XCTAssertEqual(health, .notServing)
 
-        try TestEnvironment.devServices(["start", "redis"], environment: self.environment)
+        try self.server.start()
         let recovered = try await TestEnvironment.waitUntil(timeout: .seconds(10)) {
             (try? await harness.withClient { tasks, _ in try await tasks.createTask(.with { $0.taskType = type }) }) != nil
         }

@@ -354,21 +354,15 @@ final class WorkerFencingTests: XCTestCase {
 
 /// Outcomes written while MariaDB is down are not dropped: they land when it returns.
 final class OutcomeOutageTests: XCTestCase {
-    private let port = 13307
-    private var environment: [String: String] {
-        [
-            "BATON_MYSQL_PORT": String(self.port),
-            "BATON_RUN_DIR": TestEnvironment.repositoryRoot.appendingPathComponent(".run/outcome-outage-test").path,
-            "MYSQL_DSN": "",
-        ]
-    }
+    private let server = PrivateServer(.mysql, port: 13307, name: "outcome-outage-test")
+    private var port: Int { self.server.port }
 
     override func tearDown() async throws {
-        try TestEnvironment.devServices(["stop", "mysql"], environment: self.environment)
+        try self.server.stop()
     }
 
     func testAnOutcomeWaitsForMySQLToReturn() async throws {
-        try TestEnvironment.devServices(["start", "mysql"], environment: self.environment)
+        try self.server.start()
         let logger = Logger(label: "outcome-outage")
         var configuration = try MySQLConfiguration(url: "mysql://baton:\(TestEnvironment.mysqlPassword)@127.0.0.1:\(self.port)/baton_test")
         configuration.connectTimeout = .seconds(1)
@@ -387,11 +381,11 @@ final class OutcomeOutageTests: XCTestCase {
 
         let recorder = OutcomeRecorder(workerID: "w1", tasks: tasks, broker: broker, logger: logger)
         let writer = Task { await recorder.run() }
-        try TestEnvironment.devServices(["stop", "mysql"], environment: self.environment)
+        try self.server.stop()
         let attempt = FinishedAttempt(taskID: task.taskID, attempt: 1, status: .succeeded, result: "done")
         let outcome = Task { try await recorder.record(.init(attempt: attempt, entry: QueueEntry(task), retryDue: 0, lease: .distantFuture)) }
         try await Task.sleep(for: .seconds(2))
-        try TestEnvironment.devServices(["start", "mysql"], environment: self.environment)
+        try self.server.start()
         let applied = try await outcome.value
         XCTAssertTrue(applied)
         let value7 = try await tasks.task(task.taskID)?.status

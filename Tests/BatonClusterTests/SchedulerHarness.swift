@@ -57,7 +57,7 @@ final class SchedulerHarness: Sendable {
     func registerWorker(_ id: String, capacity: Int, types: [String] = []) async throws {
         _ = try await self.broker.heartbeat(
             workerID: id, ttl: .seconds(60),
-            fields: ["node_id", "test", "capacity", String(capacity), "running", "0", "queued", "0",
+            fields: ["node_id", "test", "capacity", String(capacity),
                      "types", types.isEmpty ? "*" : types.joined(separator: ","), "draining", "0"]
         )
     }

@@ -9,22 +9,11 @@ import XCTest
 /// Redis at `maxmemory`: a script is refused whole (nothing half-moved), and a
 /// node refuses a Redis that would evict its queues.
 final class RedisMemorySafetyTests: XCTestCase {
-    private let port = 16393
-    private var environment: [String: String] {
-        [
-            "BATON_REDIS_PORT": String(self.port),
-            "BATON_RUN_DIR": TestEnvironment.repositoryRoot.appendingPathComponent(".run/redis-memory-test").path,
-            "REDIS_ADDR": "",
-        ]
-    }
+    private let server = PrivateServer(.redis, port: 16393, name: "redis-memory-test")
+    private var port: Int { self.server.port }
 
-    override func setUp() async throws {
-        try TestEnvironment.devServices(["start", "redis"], environment: self.environment)
-    }
-
-    override func tearDown() async throws {
-        try TestEnvironment.devServices(["stop", "redis"], environment: self.environment)
-    }
+    override func setUp() async throws { try self.server.start() }
+    override func tearDown() async throws { try self.server.stop() }
 
     func testAtMaxmemoryScriptsAreRefusedWholeAndQueuesStayIntact() async throws {
         let redis = try RedisClient(url: "redis://127.0.0.1:\(self.port)", logger: Logger(label: "memory-test"))

@@ -7,20 +7,15 @@ import XCTest
 /// Stops and restarts a private redis-server: calls fail with a typed error
 /// while it is down and work again once it is back.
 final class RedisOutageTests: XCTestCase {
-    private let port = 16390
-    private var environment: [String: String] {
-        [
-            "BATON_REDIS_PORT": String(self.port),
-            "BATON_RUN_DIR": TestEnvironment.repositoryRoot.appendingPathComponent(".run/redis-outage-test").path,
-        ]
-    }
+    private let server = PrivateServer(.redis, port: 16390, name: "redis-outage-test")
+    private var port: Int { self.server.port }
 
     override func tearDown() async throws {
-        try TestEnvironment.devServices(["stop", "redis"], environment: self.environment)
+        try self.server.stop()
     }
 
     func testCallsFailTypedWhileDownAndRecover() async throws {
-        try TestEnvironment.devServices(["start", "redis"], environment: self.environment)
+        try self.server.start()
         var configuration = try RedisConfiguration(url: "redis://127.0.0.1:\(self.port)")
         configuration.connectTimeout = .milliseconds(500)
         configuration.maxConnections = 4
@@ -30,7 +25,7 @@ final class RedisOutageTests: XCTestCase {
         let value = try await client.send("GET", "k")
         XCTAssertEqual(value.string, "v")
 
-        try TestEnvironment.devServices(["stop", "redis"], environment: self.environment)
+        try self.server.stop()
         for _ in 0..<3 {
             do {
                 try await client.send("GET", "k")
@@ -46,7 +41,7 @@ final class RedisOutageTests: XCTestCase {
             XCTAssertTrue(error.isUnavailable)
         }
 
-        try TestEnvironment.devServices(["start", "redis"], environment: self.environment)
+        try self.server.start()
         let recovered = try await TestEnvironment.waitUntil(timeout: .seconds(5)) {
             (try? await client.send("PING")) == .status("PONG")
         }
