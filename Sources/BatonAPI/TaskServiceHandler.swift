@@ -21,6 +21,9 @@ public struct TaskServiceHandler: Baton_V1_TaskService.SimpleServiceProtocol {
     /// How often a watcher re-reads its task when no event arrives (a lost
     /// notification costs at most this much delay).
     let watchFallback: Duration
+    static let watchLease = Duration.seconds(30)
+    /// Concurrent creates share a transaction (group commit).
+    let coalescer = CreateCoalescer()
 
     public init(
         nodeID: String,
@@ -64,9 +67,8 @@ public struct TaskServiceHandler: Baton_V1_TaskService.SimpleServiceProtocol {
         return .with { $0.tasks = created.map { Baton_V1_Task($0.task) } }
     }
 
-    /// Validates every request, then commits the new tasks in one transaction
-    /// and enqueues them in one Redis round trip. Requests whose idempotency
-    /// key already names a task get that task back instead.
+    /// Validates every request, then commits the new tasks (with those of
+    /// concurrent calls) and returns them in order.
     private func create(_ requests: [Baton_V1_CreateTaskRequest], items: Bool) async throws -> [(task: TaskRecord, deduplicated: Bool)] {
         let now = self.broker.clock.now().roundedToMicroseconds
         var configs: [String: TaskConfigRecord] = [:]
@@ -104,36 +106,44 @@ public struct TaskServiceHandler: Baton_V1_TaskService.SimpleServiceProtocol {
         }
 
         return try await RPCErrors.guarding("CreateTask", logger: self.logger) {
-            // A concurrent create with the same key may win between our check
-            // and our insert; the second pass then finds its task.
-            for attempt in 1...3 {
-                let plan = try await self.deduplicate(drafts)
-                let fresh = plan.compactMap { $0.deduplicated ? nil : $0.task }
-                do {
-                    try await self.tasks.insert(fresh)
-                } catch let error as MySQLError where error.kind == .duplicateKey && attempt < 3 {
-                    continue
-                }
-                do {
-                    try await self.broker.enqueue(fresh, now: now)
-                } catch {
-                    // Not on a queue: take back the rows no one else can know
-                    // of, so the client's retry does not create them twice. A
-                    // row with an idempotency key may already have been
-                    // returned to a concurrent request as deduplicated: it
-                    // stays, and the leader's reconciler enqueues it (the
-                    // client's retry with the same key gets it back).
-                    for task in fresh where task.idempotencyKey == nil { try? await self.tasks.deleteNeverQueued(task.taskID) }
-                    throw error
-                }
-                // One counter lookup per type, not per task.
-                for (type, count) in Dictionary(fresh.map { ($0.taskType, 1) }, uniquingKeysWith: +) {
-                    Counter(label: "baton_tasks_created_total", dimensions: [("type", type)]).increment(by: count)
-                }
-                return plan
-            }
-            throw RPCError(code: .aborted, message: "idempotency key contention; retry")
+            try await self.coalescer.submit(drafts) { drafts in try await self.commit(drafts) }
         }
+    }
+
+    /// Inserts the drafts in one transaction and enqueues them in one Redis
+    /// round trip; a draft whose idempotency key already names a task gets
+    /// that task back instead.
+    private func commit(_ drafts: [TaskRecord]) async throws -> [(task: TaskRecord, deduplicated: Bool)] {
+        let now = drafts.map(\.createdAt).min() ?? self.broker.clock.now()
+        // A concurrent create with the same key may win between our check
+        // and our insert; the second pass then finds its task.
+        for attempt in 1...3 {
+            let plan = try await self.deduplicate(drafts)
+            let fresh = plan.compactMap { $0.deduplicated ? nil : $0.task }
+            do {
+                try await self.tasks.insert(fresh)
+            } catch let error as MySQLError where error.kind == .duplicateKey && attempt < 3 {
+                continue
+            }
+            do {
+                try await self.broker.enqueue(fresh, now: now)
+            } catch {
+                // Not on a queue: take back the rows no one else can know
+                // of, so the client's retry does not create them twice. A
+                // row with an idempotency key may already have been
+                // returned to a concurrent request as deduplicated: it
+                // stays, and the leader's reconciler enqueues it (the
+                // client's retry with the same key gets it back).
+                for task in fresh where task.idempotencyKey == nil { try? await self.tasks.deleteNeverQueued(task.taskID) }
+                throw error
+            }
+            // One counter lookup per type, not per task.
+            for (type, count) in Dictionary(fresh.map { ($0.taskType, 1) }, uniquingKeysWith: +) {
+                Counter(label: "baton_tasks_created_total", dimensions: [("type", type)]).increment(by: count)
+            }
+            return plan
+        }
+        throw RPCError(code: .aborted, message: "idempotency key contention; retry")
     }
 
     /// Replaces drafts whose (type, key) already has a task, or repeats an
@@ -279,9 +289,6 @@ public struct TaskServiceHandler: Baton_V1_TaskService.SimpleServiceProtocol {
         let first = try await self.existingTask(request.taskID)
         try await response.write(Baton_V1_Task(first))
         if first.status.isTerminal { return }
-        // Workers and the leader announce transitions of watched tasks only.
-        try? await self.broker.watch(request.taskID)
-        defer { Task { [broker] in try? await broker.unwatch(request.taskID) } }
 
         let (wakeups, wake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
         // The client going away (or the server stopping) ends the watch.
@@ -309,6 +316,14 @@ public struct TaskServiceHandler: Baton_V1_TaskService.SimpleServiceProtocol {
                     while true {
                         try await Task.sleep(for: self.watchFallback)
                         wake.yield()
+                    }
+                }
+                // Workers and the leader announce transitions of watched tasks
+                // only; the lease lapses on its own if this node dies.
+                group.addTask {
+                    while true {
+                        try? await self.broker.watch(taskID, lease: Self.watchLease)
+                        try await Task.sleep(for: Self.watchLease / 3)
                     }
                 }
                 var last = first

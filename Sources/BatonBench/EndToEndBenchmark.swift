@@ -33,7 +33,7 @@ struct EndToEndBenchmark: AsyncParsableCommand {
             let (rpc, started, done) = try await self.latency(nodes[0], rate: rate)
             steady.append((rate, rpc, started, done))
         }
-        let (high, normal) = try await self.priority(nodes)
+        let (high, normal, probeRPC) = try await self.priority(nodes)
         print("\nbaton-bench e2e (\(nodes.count) nodes, \(ProcessInfo.processInfo.activeProcessorCount) cores)")
         print(created.line)
         print(finished.line)
@@ -49,6 +49,7 @@ struct EndToEndBenchmark: AsyncParsableCommand {
         }
         print("saturated, queue wait high:   \(high.summary)")
         print("saturated, queue wait normal: \(normal.summary)")
+        print("saturated, probe CreateTask:  \(probeRPC.summary)")
         print(machine + " wait_high_p95_ms=\(Latencies.ms(high.percentile(95))) wait_normal_p95_ms=\(Latencies.ms(normal.percentile(95)))")
     }
 
@@ -104,7 +105,7 @@ struct EndToEndBenchmark: AsyncParsableCommand {
     /// Saturates the cluster with a backlog of normal tasks (created faster
     /// than they run), then sends high and normal probes at once and measures
     /// how long each waited to start.
-    private func priority(_ nodes: [(String, Int)]) async throws -> (Latencies, Latencies) {
+    private func priority(_ nodes: [(String, Int)]) async throws -> (high: Latencies, normal: Latencies, rpc: Latencies) {
         let type = self.taskType
         let batch = Baton_V1_BatchCreateTasksRequest.with { $0.tasks = Array(repeating: .with { $0.taskType = type }, count: 500) }
         try await withThrowingDiscardingTaskGroup { group in
@@ -117,26 +118,30 @@ struct EndToEndBenchmark: AsyncParsableCommand {
             }
         }
         let node = nodes[0]
-        let (high, normal) = try await withBatonClient(host: node.0, port: node.1) { client in
-            try await withThrowingTaskGroup(of: (isHigh: Bool, id: String).self) { group in
+        let (high, normal, rpc) = try await withBatonClient(host: node.0, port: node.1) { client in
+            try await withThrowingTaskGroup(of: (isHigh: Bool, id: String, rpc: Duration).self) { group in
                 for index in 0..<200 {
                     group.addTask {
                         let high = index % 2 == 0
-                        return (high, try await client.createTask(type: type, priority: high ? .high : .normal).taskID)
+                        let sent = ContinuousClock.now
+                        let id = try await client.createTask(type: type, priority: high ? .high : .normal).taskID
+                        return (high, id, ContinuousClock.now - sent)
                     }
                 }
                 var high: [String] = []
                 var normal: [String] = []
+                var rpc = Latencies()
                 for try await probe in group {
-                    if probe.0 { high.append(probe.id) } else { normal.append(probe.id) }
+                    if probe.isHigh { high.append(probe.id) } else { normal.append(probe.id) }
+                    rpc.record(probe.rpc)
                 }
-                return (high, normal)
+                return (high, normal, rpc)
             }
         }
         try await withBatonClient(host: node.0, port: node.1) { client in
             for id in normal + high { _ = try await client.waitForTask(id, timeout: .seconds(120)) }
         }
-        return (try await self.timestamps(high, node: node).0, try await self.timestamps(normal, node: node).0)
+        return (try await self.timestamps(high, node: node).0, try await self.timestamps(normal, node: node).0, rpc)
     }
 
     private func timestamps(_ ids: [String], node: (String, Int)) async throws -> (Latencies, Latencies) {

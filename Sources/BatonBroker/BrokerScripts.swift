@@ -36,11 +36,15 @@ public enum BrokerScripts {
             """
     )
 
-    /// Takes a cancelled task off every structure that may hold it, tells
-    /// the worker that may run it (its own cancel list: a mass cancel never
+    /// Takes a cancelled task off the structures that may hold it without a
+    /// scan (the delayed set, the worker's queues: at most its capacity long),
+    /// leaves a tombstone for the priority queues (the dispatcher drops the
+    /// entry when it reaches it: no LREM over a queue of a million), tells the
+    /// worker that may run it (its own cancel list: a mass cancel never
     /// crowds out another worker's signal), and announces the change.
     /// KEYS: high queue, normal queue, delayed set, worker queue (or a
-    /// placeholder), events stream, in-use counts, worker high queue, worker cancel list.
+    /// placeholder), events stream, in-use counts, worker high queue, worker
+    /// cancel list, tombstones.
     /// ARGV: entry, task id, stream max length, task type, 1 when a worker may run it.
     /// Returns how many entries were removed.
     public static let cancel = RedisScript(
@@ -49,10 +53,11 @@ public enum BrokerScripts {
             #!lua
             local onWorker = redis.call('LREM', KEYS[4], 0, ARGV[1]) + redis.call('LREM', KEYS[7], 0, ARGV[1])
             if onWorker > 0 then redis.call('HINCRBY', KEYS[6], ARGV[4], -onWorker) end
-            local removed = redis.call('LREM', KEYS[1], 0, ARGV[1])
-              + redis.call('LREM', KEYS[2], 0, ARGV[1])
-              + redis.call('ZREM', KEYS[3], ARGV[1])
-              + onWorker
+            local removed = redis.call('ZREM', KEYS[3], ARGV[1]) + onWorker
+            if removed == 0 then
+              \(clock)
+              redis.call('ZADD', KEYS[9], now, ARGV[1])
+            end
             if ARGV[5] == '1' then
               redis.call('RPUSH', KEYS[8], ARGV[2])
               redis.call('LTRIM', KEYS[8], -10000, -1)
@@ -132,9 +137,15 @@ public enum BrokerScripts {
     /// the types behind it; within a type, order is kept. High-priority work
     /// goes to the worker's high queue, which the worker takes first, and the
     /// worker's bell rings.
-    /// KEYS: leader, high queue, normal queue, workers, limits, in-use, scheduled total, round-robin cursor.
+    /// An entry with a tombstone (its task was cancelled while it waited) is
+    /// dropped when the window reaches it.
+    /// KEYS: leader, high queue, normal queue, workers, limits, in-use, scheduled total, round-robin cursor, tombstones.
     /// ARGV: `<node>|<token>`, batch, heartbeat TTL ms, strategy, namespace,
-    ///       weight high, weight normal (0 and 0: strict priority), look-ahead window.
+    ///       weight high, weight normal (0 and 0: strict priority), look-ahead window,
+    ///       share of each worker's capacity kept for high work (percent).
+    /// Normal work fills a worker only up to its capacity less that share, so
+    /// a high task finds a free slot at once even when normal work saturates
+    /// the cluster, instead of waiting for a slot to free.
     /// Liveness and rate windows use Redis's clock (`TIME`), never a node's.
     /// Returns a flat list: entry, worker id, entry, worker id, …
     public static let dispatch = RedisScript(
@@ -147,12 +158,15 @@ public enum BrokerScripts {
             local strategy, ns = ARGV[4], ARGV[5]
             local wh, wn = tonumber(ARGV[6]), tonumber(ARGV[7])
             local window = tonumber(ARGV[8]) or 1
+            local reserve = tonumber(ARGV[9]) or 0
+            local tombstones = redis.call('ZCARD', KEYS[9]) > 0
             local workers = {}
             for _, id in ipairs(redis.call('ZRANGEBYSCORE', KEYS[4], now - ttl, '+inf')) do
               local base = ns .. ':worker:' .. id
               local info = redis.call('HMGET', base, 'capacity', 'types', 'draining')
               if info[1] and info[3] ~= '1' then
                 local w = { id = id, queue = base .. ':queue', high = base .. ':queue:high', bell = base .. ':bell', cap = tonumber(info[1]), types = nil }
+                w.normalCap = w.cap - math.floor(w.cap * reserve / 100)
                 w.load = redis.call('LLEN', w.queue) + redis.call('LLEN', w.high) + redis.call('LLEN', base .. ':inflight')
                 if info[2] and info[2] ~= '' and info[2] ~= '*' then
                   w.types = {}
@@ -167,10 +181,11 @@ public enum BrokerScripts {
             local second = math.floor(now / 1000)
             local moved = {}
 
-            -- Per type, for this round: 'blocked' once it cannot run, or its limits.
+            -- Per type and priority, for this round: 'blocked' once it cannot run, or its limits.
             local typeState = {}
-            local function limits(t)
-              local state = typeState[t]
+            local function limits(t, high)
+              local key = (high and 'h' or 'n') .. t
+              local state = typeState[key]
               if state then return state end
               state = { maxconc = 0, rate = 0 }
               local limit = redis.call('HGET', KEYS[5], t)
@@ -178,20 +193,21 @@ public enum BrokerScripts {
                 local a, b = string.match(limit, '^(%d+)|(%d+)$')
                 state.maxconc, state.rate = tonumber(a) or 0, tonumber(b) or 0
               end
-              typeState[t] = state
+              typeState[key] = state
               return state
             end
 
             -- Moves `entry` of type `t` to a worker, or reports that its type is blocked.
             local function move(queue, entry, t)
-              local state = limits(t)
+              local high = string.sub(entry, 1, 1) == '1'
+              local state = limits(t, high)
               if state.blocked then return false end
               if state.maxconc > 0 and tonumber(redis.call('HGET', KEYS[6], t) or '0') >= state.maxconc then state.blocked = true; return false end
               local rateKey = ns .. ':rate:' .. t .. ':' .. second
               if state.rate > 0 and tonumber(redis.call('GET', rateKey) or '0') >= state.rate then state.blocked = true; return false end
               local eligible = {}
               for _, w in ipairs(workers) do
-                if w.load < w.cap and (w.types == nil or w.types[t]) then table.insert(eligible, w) end
+                if w.load < (high and w.cap or w.normalCap) and (w.types == nil or w.types[t]) then table.insert(eligible, w) end
               end
               if #eligible == 0 then state.blocked = true; return false end
               local best
@@ -206,7 +222,7 @@ public enum BrokerScripts {
                 end
               end
               redis.call('LREM', queue, 1, entry)
-              if string.sub(entry, 1, 1) == '1' then redis.call('RPUSH', best.high, entry) else redis.call('RPUSH', best.queue, entry) end
+              if high then redis.call('RPUSH', best.high, entry) else redis.call('RPUSH', best.queue, entry) end
               best.load = best.load + 1
               best.rung = true
               redis.call('HINCRBY', KEYS[6], t, 1)
@@ -219,9 +235,9 @@ public enum BrokerScripts {
               return true
             end
 
-            local function anyFree()
+            local function anyFree(high)
               for _, w in ipairs(workers) do
-                if w.load < w.cap then return true end
+                if w.load < (high and w.cap or w.normalCap) then return true end
               end
               return false
             end
@@ -229,7 +245,7 @@ public enum BrokerScripts {
             -- The window of each queue, read once per round; `first` skips what was taken.
             local windows = {}
             local function place(queue)
-              if not anyFree() then return 'blocked' end
+              if not anyFree(queue == KEYS[2]) then return 'blocked' end
               local w = windows[queue]
               if not w then
                 w = { entries = redis.call('LRANGE', queue, 0, window - 1), taken = {}, first = 1 }
@@ -240,11 +256,15 @@ public enum BrokerScripts {
                 if not w.taken[i] then
                   local entry = w.entries[i]
                   local t = string.match(entry, '^%d|[^|]+|(.+)$') or ''
-                  if move(queue, entry, t) then
+                  if tombstones and redis.call('ZREM', KEYS[9], entry) == 1 then
+                    redis.call('LREM', queue, 1, entry)
+                    w.taken[i] = true
+                  elseif move(queue, entry, t) then
                     w.taken[i] = true
                     while w.taken[w.first] do w.first = w.first + 1 end
                     return 'ok'
                   end
+                  while w.taken[w.first] do w.first = w.first + 1 end
                 end
               end
               return 'blocked'
@@ -491,7 +511,7 @@ public enum BrokerScripts {
                 delayed = true
               end
               local id = string.match(entry, '^%d|([^|]+)|')
-              if id and redis.call('HEXISTS', KEYS[5], id) == 1 then
+              if id and redis.call('ZSCORE', KEYS[5], id) then
                 redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[1], '*', 'k', 'task', 's', id)
               end
             end
@@ -520,26 +540,16 @@ public enum BrokerScripts {
             """
     )
 
-    /// Announces a change of each watched task among ARGV[2…]. KEYS: events, watched. ARGV: max length, ids.
+    /// Announces a change of each watched task among ARGV[2…]. KEYS: events, watchers. ARGV: max length, ids.
     public static let announce = RedisScript(
         name: "announce",
         source: """
             #!lua
             for i = 2, #ARGV do
-              if redis.call('HEXISTS', KEYS[2], ARGV[i]) == 1 then
+              if redis.call('ZSCORE', KEYS[2], ARGV[i]) then
                 redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'k', 'task', 's', ARGV[i])
               end
             end
-            return 1
-            """
-    )
-
-    /// KEYS: watched. ARGV: task id. One watcher fewer; the field goes at zero.
-    public static let unwatch = RedisScript(
-        name: "unwatch",
-        source: """
-            #!lua
-            if redis.call('HINCRBY', KEYS[1], ARGV[1], -1) <= 0 then redis.call('HDEL', KEYS[1], ARGV[1]) end
             return 1
             """
     )

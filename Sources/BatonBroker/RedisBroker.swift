@@ -54,7 +54,7 @@ public struct RedisBroker: Sendable {
         try await self.redis.run(
             BrokerScripts.cancel,
             keys: [self.keys.highQueue, self.keys.normalQueue, self.keys.delayed, self.keys.workerQueue(worker), self.keys.events, self.keys.inUse,
-                   self.keys.workerHighQueue(worker), self.keys.workerCancels(worker)],
+                   self.keys.workerHighQueue(worker), self.keys.workerCancels(worker), self.keys.tombstones],
             arguments: [entry.member, task.taskID, String(self.eventStreamLength), task.taskType, task.workerID == nil ? "0" : "1"]
         )
     }
@@ -92,18 +92,29 @@ extension RedisBroker {
         guard !taskIDs.isEmpty else { return }
         try await self.redis.run(
             BrokerScripts.announce,
-            keys: [self.keys.events, self.keys.watched],
+            keys: [self.keys.events, self.keys.watchers],
             arguments: [String(self.eventStreamLength)] + taskIDs
         )
     }
 
-    /// Marks a task as watched (transitions of watched tasks are announced).
-    public func watch(_ taskID: String) async throws(RedisError) {
-        try await self.redis.send("HINCRBY", self.keys.watched, taskID, 1)
+    /// Marks a task as watched until `lease` from now (transitions of watched
+    /// tasks are announced); a watcher renews it while it watches. Several
+    /// watchers of one task share the entry: the latest lease wins.
+    public func watch(_ taskID: String, lease: Duration) async throws(RedisError) {
+        let until = Int64(self.clock.now().timeIntervalSince1970 * 1000) + lease.wholeMilliseconds
+        try await self.redis.send("ZADD", self.keys.watchers, "GT", until, taskID)
     }
 
-    public func unwatch(_ taskID: String) async throws(RedisError) {
-        try await self.redis.run(BrokerScripts.unwatch, keys: [self.keys.watched], arguments: [taskID])
+    /// Drops lapsed watches (a crashed node's) and tombstones older than
+    /// `tombstoneAge` (an entry the dispatcher has not reached by then is
+    /// dropped by the worker instead: a cancelled task never starts).
+    public func pruneLapsed(tombstoneAge: Duration = .seconds(3600)) async throws(RedisError) {
+        let now = Int64(self.clock.now().timeIntervalSince1970 * 1000)
+        let replies = try await self.redis.pipeline([
+            RedisCommand("ZREMRANGEBYSCORE", self.keys.watchers, "-inf", "(\(now)"),
+            RedisCommand("ZREMRANGEBYSCORE", self.keys.tombstones, "-inf", "(\(now - tombstoneAge.wholeMilliseconds)"),
+        ])
+        for reply in replies { try reply.checked() }
     }
 }
 
@@ -116,7 +127,7 @@ extension RedisBroker {
         try await self.redis.run(
             BrokerScripts.finish,
             keys: [
-                self.keys.workerInFlight(workerID), self.keys.inUse, self.keys.delayed, self.keys.events, self.keys.watched,
+                self.keys.workerInFlight(workerID), self.keys.inUse, self.keys.delayed, self.keys.events, self.keys.watchers,
                 self.keys.wake, self.keys.delayedWake, self.keys.leader,
             ],
             arguments: [String(self.eventStreamLength), fence] + entries.flatMap { [$0.entry.member, String($0.due)] }

@@ -28,8 +28,13 @@ public struct RedisKeys: Sendable {
     public var inUse: String { "\(self.namespace):inuse" }
     /// Per task type: `max_concurrency|rate_limit_per_second`, kept by the leader.
     public var limits: String { "\(self.namespace):limits" }
-    /// Tasks someone watches: transitions of these are announced on `events`.
-    public var watched: String { "\(self.namespace):watched" }
+    /// Tasks someone watches, scored by when the watch lapses (ms): their
+    /// transitions are announced on `events`. A watcher renews its lease; a
+    /// crashed node's lapse and are pruned by the leader.
+    public var watchers: String { "\(self.namespace):watchers" }
+    /// Entries of cancelled tasks still on a priority queue, scored by when
+    /// (ms): the dispatcher drops them as it reaches them.
+    public var tombstones: String { "\(self.namespace):queue:cancelled" }
     /// Present while Redis holds Baton's state; gone after a data loss (FLUSHALL, restart without persistence).
     public var sentinel: String { "\(self.namespace):sentinel" }
     /// Workers declared dead (by the leader, or by their node's next

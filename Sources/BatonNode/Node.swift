@@ -79,6 +79,7 @@ struct Node {
         dispatcherConfiguration.batchSize = options.dispatchBatch
         dispatcherConfiguration.strategy = options.dispatchStrategy.strategy
         dispatcherConfiguration.weights = try options.weights
+        dispatcherConfiguration.highReserve = options.highReserve
         dispatcherConfiguration.heartbeatTTL = .seconds(options.heartbeatTTL)
         var deadWorkers = DeadWorkerRecoverer.Configuration()
         deadWorkers.heartbeatTTL = .seconds(options.heartbeatTTL)
@@ -155,6 +156,7 @@ struct Node {
                     DeadWorkerRecoverer(broker: broker, tasks: taskStore, configuration: deadWorkers, logger: logger),
                     TimeoutRecoverer(broker: broker, tasks: taskStore, configs: configCache, logger: logger),
                     Reconciler(broker: broker, tasks: taskStore, logger: logger),
+                    CountAudit(tasks: taskStore, logger: logger),
                 ],
                 logger: logger
             ),

@@ -16,6 +16,9 @@ public struct Dispatcher: LeaderLoop {
         /// Entries of each queue examined per cycle: a type that cannot run now
         /// is skipped within this window, so it holds back no other type.
         public var lookAhead = 256
+        /// Percent of each worker's capacity normal work leaves free for high
+        /// work (rounded down: a worker of capacity below 100/share keeps none).
+        public var highReserve = 10
         /// (high, normal) shares per cycle; (0, 0) is strict priority.
         public var weights: (high: Int, normal: Int) = (0, 0)
         public var heartbeatTTL: Duration = .seconds(9)
@@ -86,11 +89,11 @@ public struct Dispatcher: LeaderLoop {
         let now = self.broker.clock.now()
         let reply = try await self.broker.redis.run(
             BrokerScripts.dispatch,
-            keys: [keys.leader, keys.highQueue, keys.normalQueue, keys.workers, keys.limits, keys.inUse, keys.scheduledTotal, "\(keys.namespace):dispatch:rr"],
+            keys: [keys.leader, keys.highQueue, keys.normalQueue, keys.workers, keys.limits, keys.inUse, keys.scheduledTotal, "\(keys.namespace):dispatch:rr", keys.tombstones],
             arguments: [
                 term.lockValue, self.configuration.batchSize, self.configuration.heartbeatTTL.wholeMilliseconds,
                 self.configuration.strategy.rawValue, keys.namespace, self.configuration.weights.high, self.configuration.weights.normal,
-                self.configuration.lookAhead,
+                self.configuration.lookAhead, self.configuration.highReserve,
             ]
         )
         let flat = (reply.array ?? []).compactMap(\.string)

@@ -5,7 +5,8 @@ import BatonStore
 import Foundation
 import Logging
 
-/// Makes Redis hold every task MySQL says is waiting. Two cases:
+/// Makes Redis hold every task MySQL says is waiting (and drops lapsed
+/// watches and old tombstones on the way). Two cases:
 /// - Redis lost its data (its sentinel key is gone): one full pass over the
 ///   waiting tasks, in id order, puts each back.
 /// - A crash between a MySQL write and the Redis change that follows it:
@@ -52,6 +53,7 @@ public struct Reconciler: LeaderLoop {
         var cursor = Cursor()
         while !Task.isCancelled {
             cursor = try await self.reconcileOnce(term: term, cursor: cursor)
+            try await self.broker.pruneLapsed()
             try await Task.sleep(for: self.configuration.interval)
         }
     }

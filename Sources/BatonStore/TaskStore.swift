@@ -112,17 +112,6 @@ public struct TaskStore: Sendable {
         return (try await self.task(taskID), result.affectedRows == 1)
     }
 
-    /// Counts by status from the (status, updated_at) index.
-    public func countsByStatus() async throws -> [TaskStatus: Int64] {
-        var counts: [TaskStatus: Int64] = [:]
-        for row in try await self.mysql.query("SELECT status, COUNT(*) AS n FROM task GROUP BY status") {
-            if let raw = row.int("status"), let status = TaskStatus(rawValue: raw) {
-                counts[status] = row.int64("n") ?? 0
-            }
-        }
-        return counts
-    }
-
     // MARK: logs
 
     /// Oldest first, strictly after `afterID`.

@@ -43,9 +43,10 @@ final class SlotPool: Sendable {
         self.state.withLock { $0.free -= count }
     }
 
-    func release() {
+    func release(_ count: Int = 1) {
+        guard count > 0 else { return }
         let waiter = self.state.withLock { state in
-            state.free += 1
+            state.free += count
             defer { state.waiter = nil }
             return state.waiter
         }

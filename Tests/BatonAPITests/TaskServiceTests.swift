@@ -235,9 +235,11 @@ final class TaskServiceTests: XCTestCase {
         let statuses = try await watched
         XCTAssertEqual(statuses, [.queued, .cancelled])
 
-        // Off the queue; a second cancel is refused.
-        let queued = try await harness.redis.send("LLEN", harness.keys.normalQueue).int
-        XCTAssertEqual(queued, 0)
+        // Tombstoned where it waits (the dispatcher drops it); a second cancel is refused.
+        let entry = try await harness.redis.send("LRANGE", harness.keys.normalQueue, 0, -1).array?.compactMap(\.string) ?? []
+        let tombstones = try await harness.redis.send("ZRANGE", harness.keys.tombstones, 0, -1).array?.compactMap(\.string) ?? []
+        XCTAssertEqual(tombstones.filter { $0.contains(id) }, entry.filter { $0.contains(id) })
+        XCTAssertEqual(entry.filter { $0.contains(id) }.count, 1)
         let again = await XCTAssertThrowsRPC {
             _ = try await harness.withClient { tasks, _ in try await tasks.cancelTask(.with { $0.taskID = id }) }
         }

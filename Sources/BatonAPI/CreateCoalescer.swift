@@ -1,0 +1,115 @@
+import BatonModel
+import BatonMySQL
+import Synchronization
+
+/// Group commit for creates: calls that arrive while a commit is running wait
+/// and then go together, one transaction and one Redis round trip for all of
+/// them. Idle, a call goes at once (no timer, no added latency); busy, the
+/// MySQL pool no longer holds a queue of single-row transactions, so a call
+/// waits for at most one commit ahead of it (a high-priority task created
+/// behind a burst starts within milliseconds, not after the burst).
+///
+/// The work runs in the callers' own tasks: the first waiter of each turn
+/// leads it, commits everyone's drafts, hands each caller its slice.
+final class CreateCoalescer: Sendable {
+    typealias Created = (task: TaskRecord, deduplicated: Bool)
+    typealias Commit = @Sendable ([TaskRecord]) async throws -> [Created]
+
+    /// Most drafts, and payload bytes, one turn gathers: a large call (a
+    /// batch of 500, a big payload) goes on its own turn.
+    let maxDrafts: Int
+    let maxBytes: Int
+
+    private enum Turn {
+        case lead([Waiter])
+        case done(Result<[Created], any Error>)
+    }
+
+    private struct Waiter {
+        let drafts: [TaskRecord]
+        let bytes: Int
+        let continuation: CheckedContinuation<Turn, Never>
+    }
+
+    private struct State {
+        var busy = false
+        var waiting: [Waiter] = []
+    }
+
+    private let state = Mutex(State())
+
+    init(maxDrafts: Int = 1000, maxBytes: Int = 1 << 20) {
+        self.maxDrafts = maxDrafts
+        self.maxBytes = maxBytes
+    }
+
+    /// Commits `drafts` (possibly with other callers'), returns their outcome in order.
+    func submit(_ drafts: [TaskRecord], commit: Commit) async throws -> [Created] {
+        let bytes = drafts.reduce(0) { sum, draft in draft.payload.reduce(sum) { $0 + $1.key.utf8.count + $1.value.utf8.count } }
+        let turn = await withCheckedContinuation { (continuation: CheckedContinuation<Turn, Never>) in
+            let waiter = Waiter(drafts: drafts, bytes: bytes, continuation: continuation)
+            let leadNow = self.state.withLock { state in
+                if state.busy {
+                    state.waiting.append(waiter)
+                    return false
+                }
+                state.busy = true
+                return true
+            }
+            if leadNow { continuation.resume(returning: .lead([waiter])) }
+        }
+        switch turn {
+        case .done(let result):
+            return try result.get()
+        case .lead(let group):
+            let result = await self.run(group, commit: commit)
+            self.handOver()
+            return try result.get()
+        }
+    }
+
+    /// Commits the group's drafts together; the first waiter (the caller) gets its result back.
+    private func run(_ group: [Waiter], commit: Commit) async -> Result<[Created], any Error> {
+        var results: [Result<[Created], any Error>]
+        do {
+            let created = try await commit(group.flatMap(\.drafts))
+            var start = 0
+            results = group.map { waiter in
+                defer { start += waiter.drafts.count }
+                return .success(Array(created[start..<start + waiter.drafts.count]))
+            }
+        } catch let error as MySQLError where group.count > 1 && !error.isUnavailable {
+            // Something in one caller's drafts: each caller alone, so no one fails for another.
+            results = []
+            for waiter in group {
+                do { results.append(.success(try await commit(waiter.drafts))) } catch { results.append(.failure(error)) }
+            }
+        } catch {
+            results = Array(repeating: .failure(error), count: group.count)
+        }
+        for (waiter, result) in zip(group.dropFirst(), results.dropFirst()) { waiter.continuation.resume(returning: .done(result)) }
+        return results[0]
+    }
+
+    /// The next turn, if anyone waits: its first waiter leads it.
+    private func handOver() {
+        let next: [Waiter]? = self.state.withLock { state in
+            guard !state.waiting.isEmpty else {
+                state.busy = false
+                return nil
+            }
+            var drafts = 0
+            var bytes = 0
+            var count = 0
+            for waiter in state.waiting {
+                if count > 0 && (drafts + waiter.drafts.count > self.maxDrafts || bytes + waiter.bytes > self.maxBytes) { break }
+                drafts += waiter.drafts.count
+                bytes += waiter.bytes
+                count += 1
+            }
+            defer { state.waiting.removeFirst(count) }
+            return Array(state.waiting.prefix(count))
+        }
+        if let next { next[0].continuation.resume(returning: .lead(next)) }
+    }
+}

@@ -1,0 +1,90 @@
+@testable import BatonAPI
+import BatonModel
+import BatonMySQL
+import Foundation
+import Synchronization
+import Testing
+
+/// Group commit of creates, without servers: a stand-in commit records what
+/// it was given.
+@Suite struct CreateCoalescerTests {
+    private static func draft(_ tag: String, bytes: Int = 0) -> TaskRecord {
+        let now = Date()
+        return TaskRecord(taskID: tag, taskType: "t", priority: .normal, payload: bytes > 0 ? ["p": String(repeating: "x", count: bytes)] : [:],
+                          status: .queued, maxRetries: 0, timeoutSeconds: 30, createdAt: now, updatedAt: now)
+    }
+
+    /// Commits record their batches; the first one waits until `open` so that the rest pile up.
+    private final class Recorder: Sendable {
+        let batches = Mutex<[[String]]>([])
+        let gate = Mutex<CheckedContinuation<Void, Never>?>(nil)
+        let failing: Set<String>
+
+        init(failing: Set<String> = []) { self.failing = failing }
+
+        func commit(_ drafts: [TaskRecord]) async throws -> [CreateCoalescer.Created] {
+            let first = self.batches.withLock { batches in
+                batches.append(drafts.map(\.taskID))
+                return batches.count == 1
+            }
+            if first { await withCheckedContinuation { continuation in self.gate.withLock { $0 = continuation } } }
+            if drafts.contains(where: { self.failing.contains($0.taskID) }) { throw MySQLError(.server, "bad row") }
+            return drafts.map { ($0, false) }
+        }
+
+        func open() async {
+            while true {
+                if let waiting = self.gate.withLock({ gate -> CheckedContinuation<Void, Never>? in defer { gate = nil }; return gate }) {
+                    waiting.resume()
+                    return
+                }
+                try? await Task.sleep(for: .milliseconds(1))
+            }
+        }
+    }
+
+    @Test func callsThatArriveDuringACommitShareTheNext() async throws {
+        let coalescer = CreateCoalescer()
+        let recorder = Recorder()
+        try await withThrowingTaskGroup(of: (String, [String]).self) { group in
+            group.addTask { ("first", try await coalescer.submit([Self.draft("a")], commit: recorder.commit).map(\.task.taskID)) }
+            while recorder.batches.withLock({ $0.isEmpty }) { try await Task.sleep(for: .milliseconds(1)) }
+            for index in 0..<10 {
+                group.addTask { ("c\(index)", try await coalescer.submit([Self.draft("c\(index)-1"), Self.draft("c\(index)-2")], commit: recorder.commit).map(\.task.taskID)) }
+            }
+            // All ten wait behind the first commit.
+            try await Task.sleep(for: .milliseconds(100))
+            await recorder.open()
+            for try await (caller, ids) in group {
+                if caller == "first" { #expect(ids == ["a"]) } else { #expect(ids == ["\(caller)-1", "\(caller)-2"], "each caller gets its own, in order") }
+            }
+        }
+        let batches = recorder.batches.withLock { $0 }
+        #expect(batches.count == 2, "one commit for the first, one for the ten that waited")
+        #expect(batches.last?.count == 20)
+    }
+
+    @Test func aBadCallFailsAloneAndSizeLimitsSplitTurns() async throws {
+        let coalescer = CreateCoalescer(maxDrafts: 1000, maxBytes: 10_000)
+        let recorder = Recorder(failing: ["bad"])
+        let results = try await withThrowingTaskGroup(of: (String, Bool).self) { group in
+            group.addTask { ("first", (try? await coalescer.submit([Self.draft("a")], commit: recorder.commit)) != nil) }
+            while recorder.batches.withLock({ $0.isEmpty }) { try await Task.sleep(for: .milliseconds(1)) }
+            for tag in ["ok1", "bad", "ok2", "big1", "big2"] {
+                let bytes = tag.hasPrefix("big") ? 8_000 : 0
+                group.addTask { (tag, (try? await coalescer.submit([Self.draft(tag, bytes: bytes)], commit: recorder.commit)) != nil) }
+                try await Task.sleep(for: .milliseconds(10))
+            }
+            await recorder.open()
+            var results: [String: Bool] = [:]
+            for try await (tag, ok) in group { results[tag] = ok }
+            return results
+        }
+        #expect(results == ["first": true, "ok1": true, "bad": false, "ok2": true, "big1": true, "big2": true])
+        let batches = recorder.batches.withLock { $0 }
+        // The shared turn failed on "bad", then each of its callers went alone; the two big ones never shared.
+        #expect(batches.contains(["bad"]))
+        #expect(batches.contains(["ok1"]))
+        #expect(!batches.contains { $0.contains("big1") && $0.contains("big2") })
+    }
+}
