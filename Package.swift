@@ -213,6 +213,7 @@ let package = Package(
                 "BatonModel",
                 "BatonStore",
                 "BatonProto",
+                "BatonTestSupport",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -2,13 +2,14 @@
 -- the same with ten million rows as with ten (unfinished statuses are
 -- counted on idx_task_status_updated: the backlog, not the table).
 --
--- Triggers change the counts in the transaction that changes the row, so
--- a crash cannot skew them. Each connection adds to its own row (shard =
--- CONNECTION_ID()): concurrent transactions never wait for one another on
--- a counter. The leader folds rows of closed connections into shard 0 and
--- re-derives the counts from a snapshot now and then (TaskCountStore.audit).
--- Only finished statuses: a trigger write costs ~7 µs a row, and a task
--- changes state four times but finishes once.
+-- The store adds to the counts in the transaction that finishes, retries
+-- or deletes the rows (TaskStore.addFinished), so a crash cannot skew them.
+-- Each connection adds to its own row (shard = CONNECTION_ID()): concurrent
+-- transactions never wait for one another on a counter. The leader folds
+-- rows of closed connections into shard 0 and re-derives the counts from a
+-- snapshot now and then (TaskStore.auditCounts). Triggers would do the
+-- same without the store's help, at ~7 µs a row: measured 10-15 % of
+-- end-to-end throughput, so they are not used.
 CREATE TABLE IF NOT EXISTS task_status_count (
   status  TINYINT NOT NULL,
   shard   BIGINT UNSIGNED NOT NULL,
@@ -16,31 +17,7 @@ CREATE TABLE IF NOT EXISTS task_status_count (
   PRIMARY KEY (status, shard)
 ) ENGINE=InnoDB;
 
-CREATE TRIGGER task_status_count_insert AFTER INSERT ON task FOR EACH ROW
-BEGIN
-  IF NEW.status BETWEEN 5 AND 8 THEN
-    INSERT INTO task_status_count (status, shard, n) VALUES (NEW.status, CONNECTION_ID(), 1) ON DUPLICATE KEY UPDATE n = n + 1;
-  END IF;
-END;
-
-CREATE TRIGGER task_status_count_update AFTER UPDATE ON task FOR EACH ROW
-BEGIN
-  IF OLD.status <> NEW.status AND OLD.status BETWEEN 5 AND 8 THEN
-    INSERT INTO task_status_count (status, shard, n) VALUES (OLD.status, CONNECTION_ID(), -1) ON DUPLICATE KEY UPDATE n = n - 1;
-  END IF;
-  IF OLD.status <> NEW.status AND NEW.status BETWEEN 5 AND 8 THEN
-    INSERT INTO task_status_count (status, shard, n) VALUES (NEW.status, CONNECTION_ID(), 1) ON DUPLICATE KEY UPDATE n = n + 1;
-  END IF;
-END;
-
-CREATE TRIGGER task_status_count_delete AFTER DELETE ON task FOR EACH ROW
-BEGIN
-  IF OLD.status BETWEEN 5 AND 8 THEN
-    INSERT INTO task_status_count (status, shard, n) VALUES (OLD.status, CONNECTION_ID(), -1) ON DUPLICATE KEY UPDATE n = n - 1;
-  END IF;
-END;
-
--- Rows written between the triggers' creation and this read count twice;
+-- Rows finished between this read and the first counted write are missed;
 -- the leader's first audit (soon after it takes office) corrects that.
 INSERT INTO task_status_count (status, shard, n)
 SELECT status, 0, COUNT(*) FROM task WHERE status BETWEEN 5 AND 8 GROUP BY status

@@ -29,10 +29,12 @@ public struct AdminServiceHandler: Baton_V1_AdminService.SimpleServiceProtocol {
         } catch {
             throw RPCErrors.invalid(error.message)
         }
-        try await RPCErrors.guarding("PutTaskConfig", logger: self.logger) {
+        // `paused` is not the caller's to set here: the stored row answers.
+        let stored = try await RPCErrors.guarding("PutTaskConfig", logger: self.logger) {
             try await self.store.put(record)
+            return try await self.store.config(record.taskType) ?? record
         }
-        self.cache.store(record)
+        self.cache.store(stored)
         // Other nodes drop their cached copy on this event (and within a few
         // seconds regardless, should it be lost).
         do {
@@ -47,7 +49,7 @@ public struct AdminServiceHandler: Baton_V1_AdminService.SimpleServiceProtocol {
                 "by": "\(Caller.description)",
             ]
         )
-        return Baton_V1_TaskConfig(record)
+        return Baton_V1_TaskConfig(stored)
     }
 
     public func getTaskConfig(request: Baton_V1_GetTaskConfigRequest, context: ServerContext) async throws -> Baton_V1_TaskConfig {
@@ -64,5 +66,81 @@ public struct AdminServiceHandler: Baton_V1_AdminService.SimpleServiceProtocol {
     public func listTaskConfigs(request: Baton_V1_ListTaskConfigsRequest, context: ServerContext) async throws -> Baton_V1_ListTaskConfigsResponse {
         let configs = try await RPCErrors.guarding("ListTaskConfigs", logger: self.logger) { try await self.store.all() }
         return .with { $0.configs = configs.map(Baton_V1_TaskConfig.init) }
+    }
+
+    // MARK: pause, resume, delete
+
+    public func pauseTaskType(request: Baton_V1_PauseTaskTypeRequest, context: ServerContext) async throws -> Baton_V1_TaskConfig {
+        try await self.setPaused(request.taskType, true)
+    }
+
+    /// Dispatch goes on in the original order: parked entries go back to the
+    /// front of their queues (they were there before anything queued since).
+    public func resumeTaskType(request: Baton_V1_ResumeTaskTypeRequest, context: ServerContext) async throws -> Baton_V1_TaskConfig {
+        try await self.setPaused(request.taskType, false)
+    }
+
+    private func setPaused(_ taskType: String, _ paused: Bool) async throws -> Baton_V1_TaskConfig {
+        let operation = paused ? "PauseTaskType" : "ResumeTaskType"
+        guard self.validator.limits.isValidTaskType(taskType) else {
+            throw RPCErrors.invalid("task_type must match \(self.validator.limits.taskTypeRule)")
+        }
+        let record = try await RPCErrors.guarding(operation, logger: self.logger) {
+            try await self.store.setPaused(taskType, paused, now: Date().roundedToMicroseconds)
+        }
+        guard let record else { throw RPCError(code: .notFound, message: "task type \(taskType) is not configured") }
+        // At once for the dispatcher (the leader copies MySQL to Redis every
+        // few seconds anyway, so a failure here only delays it).
+        try await RPCErrors.guarding(operation, logger: self.logger) {
+            try await self.broker.setLimits(TypeLimits(record))
+            if !paused { try await self.broker.unpark(taskType) }
+        }
+        self.cache.store(record)
+        try? await self.broker.publish([.configChanged(taskType: taskType)])
+        self.logger.info(paused ? "task type paused" : "task type resumed", metadata: ["task_type": "\(taskType)", "by": "\(Caller.description)"])
+        return Baton_V1_TaskConfig(record)
+    }
+
+    public func deleteTaskConfig(request: Baton_V1_DeleteTaskConfigRequest, context: ServerContext) async throws -> Baton_V1_DeleteTaskConfigResponse {
+        guard self.validator.limits.isValidTaskType(request.taskType) else {
+            throw RPCErrors.invalid("task_type must match \(self.validator.limits.taskTypeRule)")
+        }
+        let outcome = try await RPCErrors.guarding("DeleteTaskConfig", logger: self.logger) {
+            try await self.store.delete(request.taskType)
+        }
+        switch outcome {
+        case .notFound:
+            throw RPCError(code: .notFound, message: "task type \(request.taskType) is not configured")
+        case .hasUnfinishedTasks:
+            throw RPCError(code: .failedPrecondition, message: "task type \(request.taskType) has unfinished tasks; cancel them or let them finish first")
+        case .deleted:
+            self.cache.invalidate(request.taskType)
+            try? await self.broker.setLimits(TypeLimits(taskType: request.taskType, maxConcurrency: 0, rateLimitPerSecond: 0, paused: false))
+            try? await self.broker.publish([.configChanged(taskType: request.taskType)])
+            self.logger.info("task type deleted", metadata: ["task_type": "\(request.taskType)", "by": "\(Caller.description)"])
+            return .init()
+        }
+    }
+
+    // MARK: schedules (not yet: answered UNIMPLEMENTED)
+
+    public func putSchedule(request: Baton_V1_PutScheduleRequest, context: ServerContext) async throws -> Baton_V1_Schedule {
+        throw RPCErrors.unimplemented("PutSchedule")
+    }
+
+    public func getSchedule(request: Baton_V1_GetScheduleRequest, context: ServerContext) async throws -> Baton_V1_Schedule {
+        throw RPCErrors.unimplemented("GetSchedule")
+    }
+
+    public func listSchedules(request: Baton_V1_ListSchedulesRequest, context: ServerContext) async throws -> Baton_V1_ListSchedulesResponse {
+        throw RPCErrors.unimplemented("ListSchedules")
+    }
+
+    public func deleteSchedule(request: Baton_V1_DeleteScheduleRequest, context: ServerContext) async throws -> Baton_V1_DeleteScheduleResponse {
+        throw RPCErrors.unimplemented("DeleteSchedule")
+    }
+
+    public func triggerSchedule(request: Baton_V1_TriggerScheduleRequest, context: ServerContext) async throws -> Baton_V1_CreateTaskResponse {
+        throw RPCErrors.unimplemented("TriggerSchedule")
     }
 }

@@ -2,8 +2,10 @@ import GRPCCore
 
 /// Checks `authorization: Bearer <key>` against the node's API keys: missing
 /// or unknown → UNAUTHENTICATED, a role too low → PERMISSION_DENIED.
-/// AdminService needs admin; creating and cancelling tasks need submitter;
-/// reads need viewer; health and reflection are open.
+/// AdminService and bulk operations need admin; creating, cancelling and
+/// retrying a task need submitter; reads need viewer; health and reflection
+/// are open. A method named nowhere here needs admin (deny by default: a
+/// new RPC is never open to viewers by oversight).
 public struct AuthInterceptor: ServerInterceptor {
     private let keys: APIKeys
 
@@ -17,11 +19,14 @@ public struct AuthInterceptor: ServerInterceptor {
             return nil
         case "baton.v1.AdminService":
             return .admin
-        default:
+        case "baton.v1.TaskService":
             switch method.method {
-            case "CreateTask", "BatchCreateTasks", "CancelTask": return .submitter
-            default: return .viewer
+            case "GetTask", "ListTasks", "GetTaskLogs", "WatchTask", "GetStats": return .viewer
+            case "CreateTask", "BatchCreateTasks", "CancelTask", "RetryTask": return .submitter
+            default: return .admin
             }
+        default:
+            return .admin
         }
     }
 

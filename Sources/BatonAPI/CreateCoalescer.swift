@@ -2,12 +2,14 @@ import BatonModel
 import BatonMySQL
 import Synchronization
 
-/// Group commit for creates: calls that arrive while a commit is running wait
-/// and then go together, one transaction and one Redis round trip for all of
-/// them. Idle, a call goes at once (no timer, no added latency); busy, the
-/// MySQL pool no longer holds a queue of single-row transactions, so a call
-/// waits for at most one commit ahead of it (a high-priority task created
-/// behind a burst starts within milliseconds, not after the burst).
+/// Group commit for creates: calls that arrive while `maxInFlight` commits
+/// are running wait and then go together, one transaction and one Redis
+/// round trip for all of them. Idle, a call goes at once (no timer, no added
+/// latency); busy, the MySQL pool no longer holds a queue of single-row
+/// transactions, so a call waits for at most one commit ahead of it (a
+/// high-priority task created behind a burst starts within milliseconds,
+/// not after the burst). A call of `maxDrafts / 2` drafts or more (a batch)
+/// is a group already: it goes at once, beside the others.
 ///
 /// The work runs in the callers' own tasks: the first waiter of each turn
 /// leads it, commits everyone's drafts, hands each caller its slice.
@@ -19,6 +21,8 @@ final class CreateCoalescer: Sendable {
     /// batch of 500, a big payload) goes on its own turn.
     let maxDrafts: Int
     let maxBytes: Int
+    /// Commits running at once; beyond, calls gather for the next.
+    let maxInFlight: Int
 
     private enum Turn {
         case lead([Waiter])
@@ -32,28 +36,30 @@ final class CreateCoalescer: Sendable {
     }
 
     private struct State {
-        var busy = false
+        var inFlight = 0
         var waiting: [Waiter] = []
     }
 
     private let state = Mutex(State())
 
-    init(maxDrafts: Int = 1000, maxBytes: Int = 1 << 20) {
+    init(maxDrafts: Int = 128, maxBytes: Int = 1 << 20, maxInFlight: Int = 2) {
         self.maxDrafts = maxDrafts
         self.maxBytes = maxBytes
+        self.maxInFlight = maxInFlight
     }
 
     /// Commits `drafts` (possibly with other callers'), returns their outcome in order.
     func submit(_ drafts: [TaskRecord], commit: Commit) async throws -> [Created] {
+        if drafts.count >= self.maxDrafts / 2 { return try await commit(drafts) }
         let bytes = drafts.reduce(0) { sum, draft in draft.payload.reduce(sum) { $0 + $1.key.utf8.count + $1.value.utf8.count } }
         let turn = await withCheckedContinuation { (continuation: CheckedContinuation<Turn, Never>) in
             let waiter = Waiter(drafts: drafts, bytes: bytes, continuation: continuation)
             let leadNow = self.state.withLock { state in
-                if state.busy {
+                if state.inFlight >= self.maxInFlight {
                     state.waiting.append(waiter)
                     return false
                 }
-                state.busy = true
+                state.inFlight += 1
                 return true
             }
             if leadNow { continuation.resume(returning: .lead([waiter])) }
@@ -95,7 +101,7 @@ final class CreateCoalescer: Sendable {
     private func handOver() {
         let next: [Waiter]? = self.state.withLock { state in
             guard !state.waiting.isEmpty else {
-                state.busy = false
+                state.inFlight -= 1
                 return nil
             }
             var drafts = 0

@@ -1,3 +1,4 @@
+import BatonStore
 import Foundation
 
 /// Opaque page tokens: the position after the last item returned, bound to
@@ -19,6 +20,17 @@ struct PageToken: Equatable {
         guard parts.count == 3, parts[0] == "v1" else { throw RPCErrorBox("page_token is not a token this server issued") }
         guard parts[1] == filter else { throw RPCErrorBox("page_token was issued for other filters") }
         return PageToken(filter: filter, position: String(parts[2]))
+    }
+}
+
+extension PageToken {
+    /// A ListTasks filter as a token's binding: a token only pages the filter it came from.
+    static func filter(_ query: TaskQuery) -> String {
+        let statuses = query.statuses.map { String($0.rawValue) }.sorted().joined(separator: ",")
+        let millis = { (date: Date?) in date.map { String(Int64(($0.timeIntervalSince1970 * 1_000_000).rounded())) } ?? "" }
+        let key = query.idempotencyKey.map { Data($0.utf8).base64EncodedString() } ?? ""
+        return [query.taskType ?? "", statuses, millis(query.createdAfter), millis(query.createdBefore), query.workerID ?? "", key,
+                query.oldestFirst ? "asc" : "desc"].joined(separator: "|")
     }
 }
 

@@ -54,5 +54,7 @@ extension Baton_V1_TaskConfig {
         self.enabled = config.enabled
         self.headers = config.headers
         self.updatedAt = Google_Protobuf_Timestamp(date: config.updatedAt)
+        self.paused = config.paused
+        self.retentionHours = Int32(clamping: config.retentionHours)
     }
 }

@@ -11,6 +11,11 @@ enum RPCErrors {
         RPCError(code: .invalidArgument, message: message)
     }
 
+    /// A method or field of the contract that comes with a later feature.
+    static func unimplemented(_ feature: String) -> RPCError {
+        RPCError(code: .unimplemented, message: "\(feature) is not available yet")
+    }
+
     static func notFound(_ taskID: String) -> RPCError {
         RPCError(code: .notFound, message: "task \(taskID) not found")
     }

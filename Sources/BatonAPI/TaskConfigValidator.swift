@@ -48,6 +48,9 @@ struct TaskConfigValidator: Sendable {
         guard (0...self.limits.maxRateLimitPerSecond).contains(Int(config.rateLimitPerSecond)) else {
             throw RPCErrorBox("config.rate_limit_per_second must be 0-\(self.limits.maxRateLimitPerSecond)")
         }
+        guard (0...87_600).contains(Int(config.retentionHours)) else {
+            throw RPCErrorBox("config.retention_hours must be 0-87600 (0: the cluster's default)")
+        }
         guard config.headers.count <= self.limits.maxHeaders else {
             throw RPCErrorBox("config.headers holds more than \(self.limits.maxHeaders) entries")
         }
@@ -68,7 +71,8 @@ struct TaskConfigValidator: Sendable {
             rateLimitPerSecond: Int(config.rateLimitPerSecond),
             enabled: config.enabled,
             headers: config.headers,
-            updatedAt: now
+            updatedAt: now,
+            retentionHours: Int(config.retentionHours)
         )
     }
 

@@ -1,5 +1,6 @@
 import BatonModel
 import BatonProto
+import BatonStore
 import Foundation
 
 /// Checks client input before anything is read or written. Every rejection
@@ -67,5 +68,77 @@ struct TaskRequestValidator: Sendable {
         guard requested >= 0 else { throw RPCErrorBox("page_size must not be negative") }
         if requested == 0 { return self.limits.defaultPageSize }
         return min(Int(requested), self.limits.maxPageSize)
+    }
+
+    /// A ListTasks or bulk filter. `statuses` are wire numbers; empty strings mean "any".
+    func query(
+        statuses: [Int], taskType: String, createdAfter: Date?, createdBefore: Date?,
+        workerID: String = "", idempotencyKey: String = "", oldestFirst: Bool = false, field: String = ""
+    ) throws(RPCErrorBox) -> TaskQuery {
+        var known: [TaskStatus] = []
+        for raw in statuses {
+            guard let status = TaskStatus(rawValue: raw) else { throw RPCErrorBox("\(field)statuses holds an unknown status \(raw)") }
+            if !known.contains(status) { known.append(status) }
+        }
+        if !taskType.isEmpty, !self.limits.isValidTaskType(taskType) {
+            throw RPCErrorBox("\(field)task_type must match \(self.limits.taskTypeRule)")
+        }
+        if let createdAfter, let createdBefore, createdAfter >= createdBefore {
+            throw RPCErrorBox("\(field)created_after must be before created_before")
+        }
+        for (name, date) in [("created_after", createdAfter), ("created_before", createdBefore)] {
+            if let date, date.timeIntervalSince1970 < 0 || date.timeIntervalSince1970 >= 253_402_300_800 {
+                throw RPCErrorBox("\(field)\(name) is not a valid timestamp")
+            }
+        }
+        guard workerID.utf8.count <= 128 else { throw RPCErrorBox("\(field)worker_id is longer than 128 bytes") }
+        guard idempotencyKey.utf8.count <= self.limits.maxIdempotencyKeyBytes else {
+            throw RPCErrorBox("\(field)idempotency_key is longer than \(self.limits.maxIdempotencyKeyBytes) bytes")
+        }
+        return TaskQuery(
+            statuses: known, taskType: taskType.isEmpty ? nil : taskType, createdAfter: createdAfter, createdBefore: createdBefore,
+            workerID: workerID.isEmpty ? nil : workerID, idempotencyKey: idempotencyKey.isEmpty ? nil : idempotencyKey, oldestFirst: oldestFirst
+        )
+    }
+
+    /// A reason logged on a task (cancel, retry).
+    func validate(reason: String) throws(RPCErrorBox) {
+        guard reason.utf8.count <= self.limits.maxCancelReasonBytes else {
+            throw RPCErrorBox("reason is longer than \(self.limits.maxCancelReasonBytes) bytes")
+        }
+    }
+
+    func priority(_ priority: Baton_V1_Priority) throws(RPCErrorBox) -> TaskPriority {
+        switch priority {
+        case .normal: .normal
+        case .high: .high
+        case .UNRECOGNIZED(let value): throw RPCErrorBox("priority must be 0 (normal) or 1 (high), got \(value)")
+        }
+    }
+
+    /// Most tasks one bulk call touches, and its default.
+    static let bulkLimit = 100_000
+    static let bulkDefault = 10_000
+
+    /// A bulk call's filter and limit. The filter must name statuses, a type
+    /// or a creation range (never "every task" by omission); statuses must
+    /// be ones the operation applies to.
+    func bulk(_ request: Baton_V1_BulkTasksRequest, allowed: [TaskStatus]) throws(RPCErrorBox) -> (TaskQuery, Int) {
+        let filter = request.filter
+        guard !filter.statuses.isEmpty || !filter.taskType.isEmpty || filter.hasCreatedAfter || filter.hasCreatedBefore || !filter.scheduleID.isEmpty else {
+            throw RPCErrorBox("filter must set statuses, task_type, created_after or created_before")
+        }
+        guard filter.scheduleID.isEmpty else { throw RPCErrorBox("filter.schedule_id: schedules are not available yet") }
+        try self.validate(reason: request.reason)
+        guard request.limit >= 0, request.limit <= Self.bulkLimit else { throw RPCErrorBox("limit must be 0-\(Self.bulkLimit) (0: \(Self.bulkDefault))") }
+        let query = try self.query(
+            statuses: filter.statuses.map(\.rawValue), taskType: filter.taskType,
+            createdAfter: filter.hasCreatedAfter ? filter.createdAfter.date : nil,
+            createdBefore: filter.hasCreatedBefore ? filter.createdBefore.date : nil, field: "filter."
+        )
+        if let other = query.statuses.first(where: { !allowed.contains($0) }) {
+            throw RPCErrorBox("filter.statuses holds \(other.wireName); this operation applies to \(allowed.map(\.wireName).joined(separator: ", "))")
+        }
+        return (query, request.limit == 0 ? Self.bulkDefault : Int(request.limit))
     }
 }

@@ -72,6 +72,9 @@ public struct TaskServiceHandler: Baton_V1_TaskService.SimpleServiceProtocol {
     private func create(_ requests: [Baton_V1_CreateTaskRequest], items: Bool) async throws -> [(task: TaskRecord, deduplicated: Bool)] {
         let now = self.broker.clock.now().roundedToMicroseconds
         var configs: [String: TaskConfigRecord] = [:]
+        // Parts of the contract that come later are refused, never ignored.
+        if requests.contains(where: { !$0.dependsOn.isEmpty }) { throw RPCErrors.unimplemented("depends_on") }
+        if requests.contains(where: { $0.waitSeconds != 0 }) { throw RPCErrors.unimplemented("wait_seconds") }
         for (index, request) in requests.enumerated() {
             let item = items ? "tasks[\(index)]." : ""
             do {
@@ -173,37 +176,29 @@ public struct TaskServiceHandler: Baton_V1_TaskService.SimpleServiceProtocol {
 
     public func listTasks(request: Baton_V1_ListTasksRequest, context: ServerContext) async throws -> Baton_V1_ListTasksResponse {
         let pageSize: Int
-        var statuses: [TaskStatus] = []
+        let query: TaskQuery
         let token: PageToken?
-        if !request.taskType.isEmpty, !self.validator.limits.isValidTaskType(request.taskType) {
-            throw RPCErrors.invalid("task_type must match \(self.validator.limits.taskTypeRule)")
-        }
-        for status in request.statuses {
-            guard let known = TaskStatus(rawValue: status.rawValue) else {
-                throw RPCErrors.invalid("statuses holds an unknown status \(status.rawValue)")
-            }
-            if !statuses.contains(known) { statuses.append(known) }
-        }
-        let filter = "\(request.taskType)|\(statuses.map { String($0.rawValue) }.sorted().joined(separator: ","))"
+        if !request.scheduleID.isEmpty { throw RPCErrors.unimplemented("schedule_id") }
         do {
+            query = try self.validator.query(
+                statuses: request.statuses.map(\.rawValue), taskType: request.taskType,
+                createdAfter: request.hasCreatedAfter ? request.createdAfter.date : nil,
+                createdBefore: request.hasCreatedBefore ? request.createdBefore.date : nil,
+                workerID: request.workerID, idempotencyKey: request.idempotencyKey, oldestFirst: request.oldestFirst
+            )
             pageSize = try self.validator.pageSize(request.pageSize)
-            token = try PageToken.decode(request.pageToken, filter: filter)
+            token = try PageToken.decode(request.pageToken, filter: PageToken.filter(query))
             if let token { try self.validator.validate(taskID: token.position) }
         } catch {
             throw RPCErrors.invalid(error.message)
         }
         let rows = try await RPCErrors.guarding("ListTasks", logger: self.logger) {
-            try await self.tasks.list(
-                statuses: statuses,
-                taskType: request.taskType.isEmpty ? nil : request.taskType,
-                beforeID: token?.position,
-                limit: pageSize + 1
-            )
+            try await self.tasks.list(query, afterID: token?.position, limit: pageSize + 1)
         }
         return .with {
             $0.tasks = rows.prefix(pageSize).map(Baton_V1_Task.init)
             if rows.count > pageSize, let last = rows.prefix(pageSize).last {
-                $0.nextPageToken = PageToken(filter: filter, position: last.taskID).encoded
+                $0.nextPageToken = PageToken(filter: PageToken.filter(query), position: last.taskID).encoded
             }
         }
     }
@@ -242,11 +237,9 @@ public struct TaskServiceHandler: Baton_V1_TaskService.SimpleServiceProtocol {
     public func cancelTask(request: Baton_V1_CancelTaskRequest, context: ServerContext) async throws -> Baton_V1_CancelTaskResponse {
         do {
             try self.validator.validate(taskID: request.taskID)
+            try self.validator.validate(reason: request.reason)
         } catch {
             throw RPCErrors.invalid(error.message)
-        }
-        guard request.reason.utf8.count <= self.validator.limits.maxCancelReasonBytes else {
-            throw RPCErrors.invalid("reason is longer than \(self.validator.limits.maxCancelReasonBytes) bytes")
         }
         let reason = request.reason.isEmpty ? "cancelled" : "cancelled: \(request.reason)"
         let (task, cancelled) = try await RPCErrors.guarding("CancelTask", logger: self.logger) {
@@ -373,7 +366,7 @@ public struct TaskServiceHandler: Baton_V1_TaskService.SimpleServiceProtocol {
         }
     }
 
-    private func existingTask(_ taskID: String) async throws -> TaskRecord {
+    func existingTask(_ taskID: String) async throws -> TaskRecord {
         do {
             try self.validator.validate(taskID: taskID)
         } catch {

@@ -138,7 +138,8 @@ public enum BrokerScripts {
     /// goes to the worker's high queue, which the worker takes first, and the
     /// worker's bell rings.
     /// An entry with a tombstone (its task was cancelled while it waited) is
-    /// dropped when the window reaches it.
+    /// dropped when the window reaches it; one of a paused type is parked on
+    /// its type's list (order kept) until the type resumes.
     /// KEYS: leader, high queue, normal queue, workers, limits, in-use, scheduled total, round-robin cursor, tombstones.
     /// ARGV: `<node>|<token>`, batch, heartbeat TTL ms, strategy, namespace,
     ///       weight high, weight normal (0 and 0: strict priority), look-ahead window,
@@ -187,11 +188,11 @@ public enum BrokerScripts {
               local key = (high and 'h' or 'n') .. t
               local state = typeState[key]
               if state then return state end
-              state = { maxconc = 0, rate = 0 }
+              state = { maxconc = 0, rate = 0, paused = false }
               local limit = redis.call('HGET', KEYS[5], t)
               if limit then
-                local a, b = string.match(limit, '^(%d+)|(%d+)$')
-                state.maxconc, state.rate = tonumber(a) or 0, tonumber(b) or 0
+                local a, b, c = string.match(limit, '^(%d+)|(%d+)|?(%d*)$')
+                state.maxconc, state.rate, state.paused = tonumber(a) or 0, tonumber(b) or 0, c == '1'
               end
               typeState[key] = state
               return state
@@ -258,6 +259,11 @@ public enum BrokerScripts {
                   local t = string.match(entry, '^%d|[^|]+|(.+)$') or ''
                   if tombstones and redis.call('ZREM', KEYS[9], entry) == 1 then
                     redis.call('LREM', queue, 1, entry)
+                    w.taken[i] = true
+                  elseif limits(t, false).paused then
+                    redis.call('LREM', queue, 1, entry)
+                    redis.call('RPUSH', ns .. ':parked:' .. t, entry)
+                    redis.call('SADD', ns .. ':parked', t)
                     w.taken[i] = true
                   elseif move(queue, entry, t) then
                     w.taken[i] = true
@@ -570,6 +576,7 @@ public enum BrokerScripts {
             mark(redis.call('LRANGE', KEYS[2], 0, -1))
             mark(redis.call('LRANGE', KEYS[3], 0, -1))
             mark(redis.call('ZRANGE', KEYS[4], 0, -1))
+            for _, t in ipairs(redis.call('SMEMBERS', ARGV[2] .. ':parked')) do mark(redis.call('LRANGE', ARGV[2] .. ':parked:' .. t, 0, -1)) end
             for _, id in ipairs(redis.call('ZRANGE', KEYS[5], 0, -1)) do
               local base = ARGV[2] .. ':worker:' .. id
               mark(redis.call('LRANGE', base .. ':queue', 0, -1))
@@ -615,6 +622,7 @@ public enum BrokerScripts {
             mark(redis.call('LRANGE', KEYS[3], 0, -1))
             mark(redis.call('LRANGE', KEYS[4], 0, -1))
             mark(redis.call('ZRANGE', KEYS[5], 0, -1))
+            for _, t in ipairs(redis.call('SMEMBERS', ARGV[2] .. ':parked')) do mark(redis.call('LRANGE', ARGV[2] .. ':parked:' .. t, 0, -1)) end
             for _, id in ipairs(redis.call('ZRANGE', KEYS[6], 0, -1)) do
               local base = ARGV[2] .. ':worker:' .. id
               mark(redis.call('LRANGE', base .. ':queue', 0, -1))
@@ -646,6 +654,27 @@ public enum BrokerScripts {
               \(ring("KEYS[5]"))
             end
             return restored
+            """
+    )
+
+    /// Gives a resumed type's parked entries back, up to ARGV[1] of them a
+    /// call, from the newest: each goes to the front of its priority queue,
+    /// so once the list is empty they lead the queues in their old order.
+    /// KEYS: parked list, parked types, high queue, normal queue, wake list. ARGV: count, type.
+    /// Returns how many are left.
+    public static let unpark = RedisScript(
+        name: "unpark",
+        source: """
+            #!lua
+            for _ = 1, tonumber(ARGV[1]) do
+              local entry = redis.call('RPOP', KEYS[1])
+              if not entry then break end
+              if string.sub(entry, 1, 1) == '1' then redis.call('LPUSH', KEYS[3], entry) else redis.call('LPUSH', KEYS[4], entry) end
+            end
+            local left = redis.call('LLEN', KEYS[1])
+            if left == 0 then redis.call('SREM', KEYS[2], ARGV[2]) end
+            \(ring("KEYS[5]"))
+            return left
             """
     )
 

@@ -26,8 +26,13 @@ public struct RedisKeys: Sendable {
     public var delayedWake: String { "\(self.namespace):delayed:wake" }
     /// Per task type: tasks on worker queues or running (max_concurrency).
     public var inUse: String { "\(self.namespace):inuse" }
-    /// Per task type: `max_concurrency|rate_limit_per_second`, kept by the leader.
+    /// Per task type: `max_concurrency|rate_limit_per_second|paused`, kept by the leader.
     public var limits: String { "\(self.namespace):limits" }
+    /// Types with entries parked (paused while their tasks waited).
+    public var parkedTypes: String { "\(self.namespace):parked" }
+    /// A paused type's waiting entries, in queue order, set aside by the
+    /// dispatcher so that they hold back no other type.
+    public func parked(_ taskType: String) -> String { "\(self.namespace):parked:\(taskType)" }
     /// Tasks someone watches, scored by when the watch lapses (ms): their
     /// transitions are announced on `events`. A watcher renews its lease; a
     /// crashed node's lapse and are pruned by the leader.

@@ -3,35 +3,65 @@ import BatonClient
 import BatonProto
 import Foundation
 import GRPCCore
+import SwiftProtobuf
 
 struct Create: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Create a task.")
     @OptionGroup var server: ServerOptions
     @Argument(help: "Task type.") var type: String
     @Option(name: .shortAndLong, help: "Payload entry key=value (repeatable).") var payload: [String] = []
+    @Option(help: "Payload as a JSON object of strings, from a file ('-': stdin).") var payloadFile: String?
     @Flag(help: "High priority.") var high = false
-    @Option(help: "Idempotency key.") var idempotencyKey = ""
+    @Option(name: [.customLong("key"), .customLong("idempotency-key")], help: "Idempotency key.") var key = ""
+    @Option(help: "Run at: a date (2026-12-01T10:00:00Z) or a delay (30s, 5m, 2h).") var runAt: String?
+    @Option(help: "Timeout in seconds (default: the type's).") var timeout: Int32?
+    @Option(help: "Retries (default: the type's).") var retries: Int32?
 
     func run() async throws {
-        let payload = try parsePayload(self.payload)
-        let task = try await self.server.connect { client in
-            try await client.createTask(type: self.type, payload: payload, priority: self.high ? .high : .normal, idempotencyKey: self.idempotencyKey)
+        var payload = try readPayload(self.payloadFile)
+        payload.merge(try parsePairs(self.payload)) { _, new in new }
+        let runAt = try self.runAt.map(parseRunAt)
+        let request = Baton_V1_CreateTaskRequest.with {
+            $0.taskType = self.type
+            $0.payload = payload
+            $0.priority = self.high ? .high : .normal
+            $0.idempotencyKey = self.key
+            if let runAt { $0.runAt = Google_Protobuf_Timestamp(date: runAt) }
+            if let timeout = self.timeout { $0.timeoutSeconds = timeout }
+            if let retries = self.retries { $0.maxRetries = retries }
         }
-        self.server.print(task, text: describe(task))
+        let created = try await self.server.connect { try await $0.tasks.createTask(request) }
+        self.server.print(created, text: detail(created.task, colour: self.server.colour) + (created.deduplicated ? "\n(an existing task: same idempotency key)" : ""))
     }
 }
 
 struct Batch: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Create N tasks in one call.")
+    static let configuration = CommandConfiguration(abstract: "Create N tasks of a type, in calls of up to 500.")
     @OptionGroup var server: ServerOptions
     @Argument(help: "Task type.") var type: String
     @Option(help: "How many.") var count = 10
+    @Option(help: "Payload as a JSON object of strings, from a file ('-': stdin), the same for each.") var payloadFile: String?
 
     func run() async throws {
-        let tasks = try await self.server.connect { client in
-            try await client.batchCreate(Array(repeating: .with { $0.taskType = self.type }, count: self.count))
+        guard self.count > 0 else { throw ValidationError("--count must be positive") }
+        let payload = try readPayload(self.payloadFile)
+        let server = self.server
+        let total = self.count
+        let type = self.type
+        let created = try await server.connect { client in
+            var created: [Baton_V1_Task] = []
+            let bar = ProgressBar(total: total)
+            while created.count < total {
+                let n = min(500, total - created.count)
+                created += try await client.batchCreate(Array(repeating: .with {
+                    $0.taskType = type
+                    $0.payload = payload
+                }, count: n))
+                server.progress("creating " + bar.render(created.count), done: created.count == total)
+            }
+            return created
         }
-        for task in tasks { self.server.print(task, text: describe(task)) }
+        server.print(list: created, table: taskTable(created))
     }
 }
 
@@ -42,24 +72,52 @@ struct Get: AsyncParsableCommand {
 
     func run() async throws {
         let task = try await self.server.connect { try await $0.getTask(self.id) }
-        self.server.print(task, text: describe(task))
+        self.server.print(task, text: detail(task, colour: self.server.colour))
     }
 }
 
 struct List: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "List tasks, newest first.")
     @OptionGroup var server: ServerOptions
-    @Option(help: "Task type filter.") var type = ""
-    @Option(help: "Page size.") var limit: Int32 = 20
+    @Option(name: .customLong("status"), help: "Status (repeatable or comma-separated): queued, running, failed, …") var statuses: [String] = []
+    @Option(help: "Task type.") var type = ""
+    @Option(help: "Created since: a duration back (15m, 2h, 7d) or a date.") var since: String?
+    @Option(help: "Created before: a duration back or a date.") var until: String?
+    @Option(help: "Worker id of the latest attempt.") var worker = ""
+    @Option(help: "Idempotency key.") var key = ""
+    @Flag(help: "Oldest first.") var oldest = false
+    @Option(help: "Tasks to show (pages are fetched as needed).") var limit = 20
+    @Option(help: "Continue from a previous --page-token.") var pageToken = ""
 
     func run() async throws {
-        let page = try await self.server.connect { client in
-            try await client.tasks.listTasks(.with {
-                $0.taskType = self.type
-                $0.pageSize = self.limit
-            })
+        guard self.limit > 0 else { throw ValidationError("--limit must be positive") }
+        let statuses = try parseStatuses(self.statuses)
+        let since = try self.since.map { try parseInstant($0, option: "--since") }
+        let until = try self.until.map { try parseInstant($0, option: "--until") }
+        let (tasks, next) = try await self.server.connect { client in
+            var tasks: [Baton_V1_Task] = []
+            var token = self.pageToken
+            repeat {
+                let page = try await client.tasks.listTasks(.with {
+                    $0.statuses = statuses
+                    $0.taskType = self.type
+                    if let since { $0.createdAfter = Google_Protobuf_Timestamp(date: since) }
+                    if let until { $0.createdBefore = Google_Protobuf_Timestamp(date: until) }
+                    $0.workerID = self.worker
+                    $0.idempotencyKey = self.key
+                    $0.oldestFirst = self.oldest
+                    $0.pageSize = Int32(min(1000, self.limit - tasks.count))
+                    $0.pageToken = token
+                })
+                tasks += page.tasks
+                token = page.nextPageToken
+            } while !token.isEmpty && tasks.count < self.limit
+            return (tasks, token)
         }
-        self.server.print(page, text: page.tasks.map(describe).joined(separator: "\n"))
+        self.server.print(list: tasks, table: taskTable(tasks))
+        if !next.isEmpty && !self.server.machine {
+            FileHandle.standardError.write(Data("more: --page-token \(next)\n".utf8))
+        }
     }
 }
 
@@ -67,11 +125,124 @@ struct Cancel: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Cancel a task.")
     @OptionGroup var server: ServerOptions
     @Argument var id: String
-    @Option(help: "Why.") var reason = ""
+    @Option(help: "Why (logged on the task).") var reason = ""
 
     func run() async throws {
         let task = try await self.server.connect { try await $0.cancelTask(self.id, reason: self.reason) }
-        self.server.print(task, text: describe(task))
+        self.server.print(task, text: detail(task, colour: self.server.colour))
+    }
+}
+
+struct Retry: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Run a FAILED, TIMEOUT or CANCELLED task again, with its retries afresh.")
+    @OptionGroup var server: ServerOptions
+    @Argument var id: String
+    @Option(help: "Why (logged on the task).") var reason = ""
+    @Flag(help: "At high priority.") var high = false
+
+    func run() async throws {
+        let response = try await self.server.connect { client in
+            try await client.tasks.retryTask(.with {
+                $0.taskID = self.id
+                $0.reason = self.reason
+                if self.high { $0.priority = .high }
+            })
+        }
+        self.server.print(response, text: detail(response.task, colour: self.server.colour))
+    }
+}
+
+/// What bulk-retry and bulk-cancel share: the filter, a dry run first, the
+/// question, then the work in calls of `chunk` tasks with a progress bar.
+struct BulkOptions: ParsableArguments {
+    @Option(name: .customLong("status"), help: "Status (repeatable or comma-separated).") var statuses: [String] = []
+    @Option(help: "Task type.") var type = ""
+    @Option(help: "Created since: a duration back (2h, 7d) or a date.") var since: String?
+    @Option(help: "Created before: a duration back or a date.") var until: String?
+    @Option(help: "Why (logged on each task).") var reason = ""
+    @Option(help: "At most this many tasks.") var limit = 10_000
+    @Flag(help: "Only count what would change.") var dryRun = false
+    @Flag(name: .shortAndLong, help: "Do not ask.") var yes = false
+
+    func filter() throws -> Baton_V1_TaskFilter {
+        let statuses = try parseStatuses(self.statuses)
+        let since = try self.since.map { try parseInstant($0, option: "--since") }
+        let until = try self.until.map { try parseInstant($0, option: "--until") }
+        return .with {
+            $0.statuses = statuses
+            $0.taskType = self.type
+            if let since { $0.createdAfter = Google_Protobuf_Timestamp(date: since) }
+            if let until { $0.createdBefore = Google_Protobuf_Timestamp(date: until) }
+        }
+    }
+
+    func run(
+        _ verb: String, server: ServerOptions,
+        call: @escaping @Sendable (BatonClient, Baton_V1_BulkTasksRequest) async throws -> Baton_V1_BulkTasksResponse
+    ) async throws {
+        let filter = try self.filter()
+        guard (1...100_000).contains(self.limit) else { throw ValidationError("--limit must be 1-100000") }
+        let limit = self.limit
+        let reason = self.reason
+        let preview = try await server.connect { client in
+            try await call(client, .with {
+                $0.filter = filter
+                $0.limit = Int32(limit)
+                $0.dryRun = true
+            })
+        }
+        if self.dryRun || preview.matched == 0 {
+            server.print(preview, text: "\(preview.matched) tasks would be \(verb)")
+            return
+        }
+        guard self.yes || confirm("\(verb.capitalized) \(preview.matched) tasks?") else {
+            throw CLIError("nothing done (confirm, or pass --yes)")
+        }
+        let bar = ProgressBar(total: Int(preview.matched))
+        let total = try await server.connect { client in
+            var matched: Int64 = 0
+            var changed: Int64 = 0
+            // Calls of 1,000 (the server walks each in batches): progress, and no call runs long.
+            while matched < preview.matched {
+                let step = try await call(client, .with {
+                    $0.filter = filter
+                    $0.limit = Int32(min(1000, preview.matched - matched))
+                    $0.reason = reason
+                })
+                matched += step.matched
+                changed += step.changed
+                server.progress("\(verb) " + bar.render(Int(matched)))
+                if step.matched == 0 || step.changed == 0 { break }
+            }
+            server.progress("\(verb) " + bar.render(Int(matched)), done: true)
+            return Baton_V1_BulkTasksResponse.with {
+                $0.matched = matched
+                $0.changed = changed
+            }
+        }
+        server.print(total, text: "\(total.changed) of \(total.matched) tasks \(verb)")
+    }
+}
+
+struct BulkRetry: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bulk-retry", abstract: "Run again every FAILED, TIMEOUT or CANCELLED task matching the filter."
+    )
+    @OptionGroup var server: ServerOptions
+    @OptionGroup var bulk: BulkOptions
+
+    func run() async throws {
+        try await self.bulk.run("retried", server: self.server) { client, request in try await client.tasks.bulkRetryTasks(request) }
+    }
+}
+
+struct BulkCancel: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "bulk-cancel", abstract: "Cancel every unfinished task matching the filter.")
+    @OptionGroup var server: ServerOptions
+    @OptionGroup var bulk: BulkOptions
+
+    func run() async throws {
+        try await self.bulk.run("cancelled", server: self.server) { client, request in try await client.tasks.bulkCancelTasks(request) }
     }
 }
 
@@ -82,19 +253,22 @@ struct Logs: AsyncParsableCommand {
     @Flag(help: "Keep printing new lines until the task finishes.") var follow = false
 
     func run() async throws {
-        try await self.server.connect { client in
+        let server = self.server
+        try await server.connect { client in
             var printed = 0
-            while true {
-                let lines = try await client.logs(self.id)
+            func show(_ lines: [Baton_V1_TaskLog]) {
                 for line in lines.dropFirst(printed) {
-                    self.server.print(line, text: "\(line.createdAt.date)  #\(line.attempt)  \(line.level)  \(line.message)")
+                    let tint: TextTable.Tint = line.level == "ERROR" ? .red : line.level == "WARN" ? .yellow : .plain
+                    let text = "\(TimeText.absolute(line.createdAt.date))  #\(line.attempt)  \(line.level.padding(toLength: 5, withPad: " ", startingAt: 0))  \(line.message)"
+                    server.print(line, text: server.colour ? TextTable.Cell(text, tint).painted : text)
                 }
                 printed = lines.count
+            }
+            while true {
+                show(try await client.logs(self.id))
                 if !self.follow { return }
                 if try await client.getTask(self.id).status.isTerminal {
-                    for line in try await client.logs(self.id).dropFirst(printed) {
-                        self.server.print(line, text: "\(line.createdAt.date)  #\(line.attempt)  \(line.level)  \(line.message)")
-                    }
+                    show(try await client.logs(self.id))
                     return
                 }
                 try await Task.sleep(for: .milliseconds(500))
@@ -111,106 +285,79 @@ struct Watch: AsyncParsableCommand {
     func run() async throws {
         let server = self.server
         _ = try await server.connect { client in
-            try await client.watch(self.id) { task in server.print(task, text: describe(task)) }
+            try await client.watch(self.id) { task in server.print(task, text: summary(task, colour: server.colour)) }
         }
     }
 }
 
 struct Wait: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Wait until a task finishes.")
+    static let configuration = CommandConfiguration(abstract: "Wait until a task finishes; exit 1 unless it SUCCEEDED.")
     @OptionGroup var server: ServerOptions
     @Argument var id: String
     @Option(help: "Seconds to wait.") var timeout = 60.0
 
     func run() async throws {
         let task = try await self.server.connect { try await $0.waitForTask(self.id, timeout: .seconds(self.timeout)) }
-        self.server.print(task, text: describe(task))
+        self.server.print(task, text: detail(task, colour: self.server.colour))
         if task.status != .succeeded { throw ExitCode(1) }
     }
 }
 
-struct Stats: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Cluster figures: leader, workers, queues, counts.")
+struct Pause: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Pause a task type: its tasks wait in place, new ones are accepted.")
     @OptionGroup var server: ServerOptions
+    @Argument var type: String
 
     func run() async throws {
-        let stats = try await self.server.connect { try await $0.stats() }
-        var lines = [
-            "answered by  \(stats.nodeID)",
-            "leader       \(stats.leaderNodeID.isEmpty ? "(none)" : stats.leaderNodeID)  epoch \(stats.leaderEpoch)",
-            "queues       high \(stats.queueHigh)  normal \(stats.queueNormal)  delayed \(stats.queueDelayed)",
-            "dispatched   \(stats.tasksScheduledTotal)",
-            "workers:",
-        ]
-        for worker in stats.workers {
-            let beat = worker.hasLastHeartbeat ? "\(String(format: "%.1f", Date().timeIntervalSince(worker.lastHeartbeat.date))) s ago" : "-"
-            lines.append("  \(worker.workerID.padding(toLength: 20, withPad: " ", startingAt: 0)) node \(worker.nodeID)  load \(worker.running)+\(worker.queued)/\(worker.capacity)  last beat \(beat)")
-        }
-        lines.append("tasks:")
-        for (status, count) in stats.tasksByStatus.sorted(by: { $0.key < $1.key }) where count > 0 {
-            lines.append("  \(status.replacingOccurrences(of: "TASK_STATUS_", with: "").lowercased().padding(toLength: 12, withPad: " ", startingAt: 0)) \(count)")
-        }
-        self.server.print(stats, text: lines.joined(separator: "\n"))
+        let config = try await self.server.connect { try await $0.admin.pauseTaskType(.with { $0.taskType = self.type }) }
+        self.server.print(config, text: "\(config.taskType) paused")
     }
 }
 
-struct Config: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Task type configuration.", subcommands: [Put.self, GetConfig.self, ListConfigs.self])
+struct Resume: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Resume a paused task type, in the original order.")
+    @OptionGroup var server: ServerOptions
+    @Argument var type: String
 
-    struct Put: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "put", abstract: "Create or replace a task type.")
-        @OptionGroup var server: ServerOptions
-        @Argument var type: String
-        @Option(help: "local, http or grpc.") var executor = "local"
-        @Option(help: "URL (http), host:port (grpc) or handler name (local).") var endpoint = ""
-        @Option var timeout: Int32 = 60
-        @Option var retries: Int32 = 3
-        @Option var backoffMs: Int32 = 1000
-        @Option var maxConcurrency: Int32 = 0
-        @Option var rateLimit: Int32 = 0
-        @Flag var disabled = false
-        @Option(help: "Header Name=value (repeatable).") var header: [String] = []
-
-        func run() async throws {
-            let headers = try parsePayload(self.header)
-            let config = try await self.server.connect { client in
-                try await client.admin.putTaskConfig(.with {
-                    $0.config = .with {
-                        $0.taskType = self.type
-                        $0.executor = self.executor
-                        $0.endpoint = self.endpoint
-                        $0.timeoutSeconds = self.timeout
-                        $0.maxRetries = self.retries
-                        $0.retryBackoffMs = self.backoffMs
-                        $0.maxConcurrency = self.maxConcurrency
-                        $0.rateLimitPerSecond = self.rateLimit
-                        $0.enabled = !self.disabled
-                        $0.headers = headers
-                    }
-                })
-            }
-            self.server.print(config, text: "\(config.taskType)  \(config.executor) \(config.endpoint)  enabled \(config.enabled)")
-        }
+    func run() async throws {
+        let config = try await self.server.connect { try await $0.admin.resumeTaskType(.with { $0.taskType = self.type }) }
+        self.server.print(config, text: "\(config.taskType) resumed")
     }
+}
 
-    struct GetConfig: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "get", abstract: "Show a task type.")
-        @OptionGroup var server: ServerOptions
-        @Argument var type: String
+// MARK: input
 
-        func run() async throws {
-            let config = try await self.server.connect { try await $0.admin.getTaskConfig(.with { $0.taskType = self.type }) }
-            self.server.print(config, text: "\(config.taskType)  \(config.executor) \(config.endpoint)  timeout \(config.timeoutSeconds) s  retries \(config.maxRetries)  enabled \(config.enabled)")
-        }
+func readPayload(_ path: String?) throws -> [String: String] {
+    guard let path else { return [:] }
+    let data = path == "-" ? FileHandle.standardInput.readDataToEndOfFile() : try Data(contentsOf: URL(fileURLWithPath: path))
+    guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+        throw ValidationError("the payload must be a JSON object")
     }
-
-    struct ListConfigs: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "list", abstract: "List task types.")
-        @OptionGroup var server: ServerOptions
-
-        func run() async throws {
-            let list = try await self.server.connect { try await $0.admin.listTaskConfigs(.init()) }
-            self.server.print(list, text: list.configs.map { "\($0.taskType)  \($0.executor) \($0.endpoint)  enabled \($0.enabled)" }.joined(separator: "\n"))
-        }
+    var payload: [String: String] = [:]
+    for (key, value) in object {
+        guard let text = value as? String else { throw ValidationError("payload values must be strings (\(key) is not)") }
+        payload[key] = text
     }
+    return payload
+}
+
+func parseStatuses(_ values: [String]) throws -> [Baton_V1_TaskStatus] {
+    try values.flatMap { $0.split(separator: ",") }.map { name in
+        let wanted = name.trimmingCharacters(in: .whitespaces).lowercased()
+        guard let status = Baton_V1_TaskStatus.allCases.first(where: { statusName($0) == wanted }) else {
+            throw ValidationError("unknown status \(name): one of \(Baton_V1_TaskStatus.allCases.map(statusName).filter { $0 != "unspecified" }.joined(separator: ", "))")
+        }
+        return status
+    }
+}
+
+func parseInstant(_ text: String, option: String) throws -> Date {
+    guard let date = TimeText.instant(text) else { throw ValidationError("\(option) takes a duration back (15m, 2h, 7d) or a date (2026-12-01T10:00:00Z)") }
+    return date
+}
+
+func parseRunAt(_ text: String) throws -> Date {
+    if let delay = TimeText.duration(text) { return Date().addingTimeInterval(delay) }
+    guard let date = TimeText.date(text) else { throw ValidationError("--run-at takes a date (2026-12-01T10:00:00Z) or a delay (30s, 5m)") }
+    return date
 }

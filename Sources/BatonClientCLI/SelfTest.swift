@@ -26,13 +26,13 @@ struct SelfTest: AsyncParsableCommand {
             var normalID = ""
             await check("create a normal task") {
                 let task = try await client.createTask(type: "echo", payload: ["hello": "world"])
-                guard task.status == .queued, task.priority == .normal else { throw CLIError("unexpected \(describe(task))") }
+                guard task.status == .queued, task.priority == .normal else { throw CLIError("unexpected \(summary(task, colour: false))") }
                 normalID = task.taskID
                 return task.taskID
             }
             await check("create a high-priority task") {
                 let task = try await client.createTask(type: "noop", priority: .high)
-                guard task.priority == .high else { throw CLIError("unexpected \(describe(task))") }
+                guard task.priority == .high else { throw CLIError("unexpected \(summary(task, colour: false))") }
                 return task.taskID
             }
             await check("batch create") {
@@ -53,7 +53,7 @@ struct SelfTest: AsyncParsableCommand {
             }
             await check("wait for completion") {
                 let task = try await client.waitForTask(normalID, timeout: timeout)
-                guard task.status == .succeeded else { throw CLIError("ended \(describe(task))") }
+                guard task.status == .succeeded else { throw CLIError("ended \(summary(task, colour: false))") }
                 return "result \(task.result)"
             }
             await check("read logs") {

@@ -7,14 +7,20 @@ public struct RetryPolicy: Sendable {
 
     public init() {}
 
-    /// Attempts lost with their worker do not spend retries.
+    /// Attempts lost with their worker do not spend retries, nor do those
+    /// before a manual retry.
     public func retriesLeft(_ task: TaskRecord) -> Bool {
-        task.attempt - task.workerLosses <= task.maxRetries
+        self.spent(task) <= task.maxRetries
+    }
+
+    /// Attempts that spent a retry (the first one included).
+    public func spent(_ task: TaskRecord) -> Int {
+        task.attempt - task.workerLosses - task.retryBase
     }
 
     /// `backoff · 2^(n−1)` with ±20% jitter, capped; n counts the attempts that spent a retry.
     public func delay(after task: TaskRecord, baseBackoffMs: Int) -> TimeInterval {
-        let spent = max(1, task.attempt - task.workerLosses)
+        let spent = max(1, self.spent(task))
         let base = Double(baseBackoffMs) / 1000 * pow(2, Double(min(spent - 1, 30)))
         return min(self.maxBackoff, base * Double.random(in: 0.8...1.2))
     }

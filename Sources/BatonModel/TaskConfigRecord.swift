@@ -17,6 +17,10 @@ public struct TaskConfigRecord: Sendable, Equatable {
     public var enabled: Bool
     public var headers: [String: String]
     public var updatedAt: Date
+    /// Set only by Pause/ResumeTaskType: its tasks wait, keeping their place.
+    public var paused: Bool
+    /// Hours its finished tasks are kept; 0 = the cluster's default.
+    public var retentionHours: Int
 
     public init(
         taskType: String,
@@ -29,7 +33,9 @@ public struct TaskConfigRecord: Sendable, Equatable {
         rateLimitPerSecond: Int = 0,
         enabled: Bool = true,
         headers: [String: String] = [:],
-        updatedAt: Date = Date()
+        updatedAt: Date = Date(),
+        paused: Bool = false,
+        retentionHours: Int = 0
     ) {
         self.taskType = taskType
         self.executor = executor
@@ -42,5 +48,7 @@ public struct TaskConfigRecord: Sendable, Equatable {
         self.enabled = enabled
         self.headers = headers
         self.updatedAt = updatedAt
+        self.paused = paused
+        self.retentionHours = retentionHours
     }
 }

@@ -19,6 +19,18 @@ public enum TaskID {
         return [0..<8, 8..<12, 12..<16, 16..<20, 20..<32].map { String(decoding: utf8[$0], as: UTF8.self) }.joined(separator: "-")
     }
 
+    /// The smallest id of a task made in `date`'s millisecond (rounded as
+    /// `rounding` says): ids sort by creation time, so a time range is an id
+    /// range on an index. For "created at or after t" take ids ≥ the bound
+    /// rounded down; for "created before t", ids < the bound rounded up (then
+    /// compare created_at itself: the bound is as coarse as a millisecond).
+    public static func bound(at date: Date, rounding: FloatingPointRoundingRule) -> String {
+        let millis = UInt64(max(0, (date.timeIntervalSince1970 * 1000).rounded(rounding)))
+        let hex = String(millis, radix: 16)
+        let time = String(repeating: "0", count: max(0, 12 - hex.count)) + hex.suffix(12)
+        return "\(time.prefix(8))-\(time.suffix(4))-0000-0000-000000000000"
+    }
+
     /// True for the canonical 36-character lowercase or uppercase UUID shape.
     public static func isWellFormed(_ text: String) -> Bool {
         let utf8 = Array(text.utf8)

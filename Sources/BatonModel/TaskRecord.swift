@@ -20,6 +20,9 @@ public struct TaskRecord: Sendable, Equatable {
     public var startedAt: Date?
     public var finishedAt: Date?
     public var runAt: Date?
+    /// Attempts made before the last manual retry (RetryTask): retries are
+    /// counted from there, so a retried dead letter has its budget afresh.
+    public var retryBase: Int
 
     public init(
         taskID: String,
@@ -39,7 +42,8 @@ public struct TaskRecord: Sendable, Equatable {
         updatedAt: Date,
         startedAt: Date? = nil,
         finishedAt: Date? = nil,
-        runAt: Date? = nil
+        runAt: Date? = nil,
+        retryBase: Int = 0
     ) {
         self.taskID = taskID
         self.taskType = taskType
@@ -59,6 +63,7 @@ public struct TaskRecord: Sendable, Equatable {
         self.startedAt = startedAt
         self.finishedAt = finishedAt
         self.runAt = runAt
+        self.retryBase = retryBase
     }
 }
 

@@ -5,8 +5,7 @@ import Logging
 ///
 /// Several nodes may start at once: a named lock (`GET_LOCK`) lets one apply
 /// while the others wait, then find nothing left to do. Each file's
-/// statements are separated by a `;` at the end of a line (not between a
-/// line `BEGIN` and a line `END;`: a trigger's body).
+/// statements are separated by a `;` at the end of a line.
 public struct MySQLMigrator: Sendable {
     public struct Migration: Sendable, Equatable {
         public var version: Int
@@ -87,15 +86,11 @@ public struct MySQLMigrator: Sendable {
     static func split(_ text: String) -> [String] {
         var statements: [String] = []
         var current: [Substring] = []
-        // Inside a line that is `BEGIN` (a trigger's body) and its `END;`, a `;` ends no statement.
-        var block = 0
         for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
             let trimmed = line.trimmingCharacters(in: .whitespaces)
             if trimmed.hasPrefix("--") || (trimmed.isEmpty && current.isEmpty) { continue }
             current.append(line)
-            if trimmed.uppercased() == "BEGIN" { block += 1 }
-            if trimmed.uppercased() == "END;" { block -= 1 }
-            if block == 0 && trimmed.hasSuffix(";") {
+            if trimmed.hasSuffix(";") {
                 let statement = current.joined(separator: "\n").trimmingCharacters(in: .whitespacesAndNewlines)
                 statements.append(String(statement.dropLast()))
                 current.removeAll()

@@ -81,6 +81,8 @@ struct Node {
         dispatcherConfiguration.weights = try options.weights
         dispatcherConfiguration.highReserve = options.highReserve
         dispatcherConfiguration.heartbeatTTL = .seconds(options.heartbeatTTL)
+        var retention = RetentionJanitor.Configuration()
+        retention.defaultHours = options.retentionHours
         var deadWorkers = DeadWorkerRecoverer.Configuration()
         deadWorkers.heartbeatTTL = .seconds(options.heartbeatTTL)
         deadWorkers.maxWorkerLosses = options.maxWorkerLosses
@@ -157,6 +159,7 @@ struct Node {
                     TimeoutRecoverer(broker: broker, tasks: taskStore, configs: configCache, logger: logger),
                     Reconciler(broker: broker, tasks: taskStore, logger: logger),
                     CountAudit(tasks: taskStore, logger: logger),
+                    RetentionJanitor(tasks: taskStore, configs: configStore, clock: { broker.clock.now() }, configuration: retention, logger: logger),
                 ],
                 logger: logger
             ),

@@ -63,6 +63,9 @@ struct NodeOptions: ParsableArguments {
     @Option(help: "Weighted priority as HIGH:NORMAL (e.g. 8:2); empty means strict high-before-normal.")
     var priorityWeights = ""
 
+    @Option(help: "Hours finished tasks (and their logs) are kept when their type does not say; 0 keeps them for ever.")
+    var retentionHours = 168
+
     @Option(help: "Percent of each worker's capacity normal tasks leave free for high-priority ones (0-50).")
     var highReserve = 10
 
@@ -127,6 +130,7 @@ struct NodeOptions: ParsableArguments {
         guard ["text", "json"].contains(self.logFormat) else { throw ValidationError("--log-format must be text or json") }
         guard self.parsedLogLevel != nil else { throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical") }
         _ = try self.weights
+        guard self.retentionHours >= 0 else { throw ValidationError("--retention-hours must not be negative") }
         guard (0...50).contains(self.highReserve) else { throw ValidationError("--high-reserve must be between 0 and 50") }
         guard (self.tlsCert == nil) == (self.tlsKey == nil) else { throw ValidationError("--tls-cert and --tls-key go together") }
         guard self.tlsCaCert == nil || self.tlsCert != nil else { throw ValidationError("--tls-ca-cert needs --tls-cert and --tls-key") }

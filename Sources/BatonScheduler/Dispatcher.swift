@@ -105,16 +105,9 @@ public struct Dispatcher: LeaderLoop {
         return assignments
     }
 
-    /// Copies each type's max_concurrency and rate limit where the dispatch script reads them.
+    /// Copies each type's max_concurrency, rate limit and pause where the dispatch script reads them.
     public func syncLimits() async throws {
-        let limited = try await self.configs.all().filter { $0.maxConcurrency > 0 || $0.rateLimitPerSecond > 0 }
-        var commands = [RedisCommand("DEL", self.broker.keys.limits)]
-        if !limited.isEmpty {
-            commands.append(RedisCommand("HSET", [self.broker.keys.limits] + limited.flatMap { [$0.taskType, "\($0.maxConcurrency)|\($0.rateLimitPerSecond)"] }))
-        }
-        // MULTI/EXEC: the script never sees the hash half-written.
-        let replies = try await self.broker.redis.pipeline([RedisCommand("MULTI")] + commands + [RedisCommand("EXEC")])
-        for reply in replies { try reply.checked() }
+        try await self.broker.replaceLimits(try await self.configs.all().map(TypeLimits.init))
     }
 
     static func seconds(_ duration: Duration) -> String {

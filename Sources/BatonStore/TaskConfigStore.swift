@@ -10,8 +10,9 @@ public struct TaskConfigStore: Sendable {
         self.mysql = mysql
     }
 
-    private static let columns =
-        "task_type, executor, endpoint, timeout_seconds, max_retries, retry_backoff_ms, max_concurrency, rate_limit_per_second, enabled, headers, updated_at"
+    private static let written =
+        "task_type, executor, endpoint, timeout_seconds, max_retries, retry_backoff_ms, max_concurrency, rate_limit_per_second, enabled, headers, updated_at, retention_hours"
+    private static let columns = written + ", paused"
 
     public func config(_ taskType: String) async throws -> TaskConfigRecord? {
         try await self.mysql.query("SELECT \(Self.columns) FROM task_config WHERE task_type = ?", [.string(taskType)])
@@ -22,24 +23,50 @@ public struct TaskConfigStore: Sendable {
         try await self.mysql.query("SELECT \(Self.columns) FROM task_config ORDER BY task_type").compactMap(Self.record)
     }
 
-    /// Creates or replaces the whole row.
+    /// Creates or replaces the whole row, except `paused` (Pause/ResumeTaskType only).
     public func put(_ config: TaskConfigRecord) async throws {
         try await self.mysql.execute(
             """
-            INSERT INTO task_config (\(Self.columns), created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            INSERT INTO task_config (\(Self.written), created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             ON DUPLICATE KEY UPDATE executor = VALUES(executor), endpoint = VALUES(endpoint),
               timeout_seconds = VALUES(timeout_seconds), max_retries = VALUES(max_retries),
               retry_backoff_ms = VALUES(retry_backoff_ms), max_concurrency = VALUES(max_concurrency),
               rate_limit_per_second = VALUES(rate_limit_per_second), enabled = VALUES(enabled),
-              headers = VALUES(headers), updated_at = VALUES(updated_at)
+              headers = VALUES(headers), updated_at = VALUES(updated_at), retention_hours = VALUES(retention_hours)
             """,
             [
                 .string(config.taskType), .string(config.executor.rawValue), .string(config.endpoint),
                 .int(Int64(config.timeoutSeconds)), .int(Int64(config.maxRetries)), .int(Int64(config.retryBackoffMs)),
                 .int(Int64(config.maxConcurrency)), .int(Int64(config.rateLimitPerSecond)), .bool(config.enabled),
-                .string(StringMapJSON.encode(config.headers)), .date(config.updatedAt), .date(config.updatedAt),
+                .string(StringMapJSON.encode(config.headers)), .date(config.updatedAt), .int(Int64(config.retentionHours)),
+                .date(config.updatedAt),
             ]
         )
+    }
+
+    /// Pauses or resumes a type; returns its row afterwards, or nil when there is none.
+    public func setPaused(_ taskType: String, _ paused: Bool, now: Date) async throws -> TaskConfigRecord? {
+        try await self.mysql.execute(
+            "UPDATE task_config SET paused = ?, updated_at = ? WHERE task_type = ?", [.bool(paused), .date(now), .string(taskType)]
+        )
+        return try await self.config(taskType)
+    }
+
+    /// Removes a type unless a task of it is unfinished (checked in the same
+    /// statement, on the status index: the backlog is read, not the table).
+    public enum Deletion: Sendable, Equatable { case deleted, notFound, hasUnfinishedTasks }
+
+    public func delete(_ taskType: String) async throws -> Deletion {
+        let result = try await self.mysql.execute(
+            """
+            DELETE FROM task_config WHERE task_type = ? AND NOT EXISTS (
+              SELECT 1 FROM task FORCE INDEX (idx_task_status_updated)
+              WHERE status IN (\(TaskStore.placeholders(TaskStatus.nonTerminal.count))) AND task_type = ?)
+            """,
+            [.string(taskType)] + TaskStatus.nonTerminal.map { .int(Int64($0.rawValue)) } + [.string(taskType)]
+        )
+        if result.affectedRows == 1 { return .deleted }
+        return try await self.config(taskType) == nil ? .notFound : .hasUnfinishedTasks
     }
 
     static func record(_ row: MySQLRow) -> TaskConfigRecord? {
@@ -57,7 +84,9 @@ public struct TaskConfigStore: Sendable {
             rateLimitPerSecond: row.int("rate_limit_per_second") ?? 0,
             enabled: row.bool("enabled") ?? false,
             headers: StringMapJSON.decode(row.string("headers") ?? "{}"),
-            updatedAt: row.date("updated_at") ?? Date(timeIntervalSince1970: 0)
+            updatedAt: row.date("updated_at") ?? Date(timeIntervalSince1970: 0),
+            paused: row.bool("paused") ?? false,
+            retentionHours: row.int("retention_hours") ?? 0
         )
     }
 }

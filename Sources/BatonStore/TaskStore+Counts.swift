@@ -3,10 +3,24 @@ import BatonMySQL
 import Foundation
 
 /// Tasks per status at a cost independent of the table's size: finished
-/// statuses from `task_status_count` (kept by triggers, migration 004),
-/// unfinished ones counted on idx_task_status_updated (the backlog only).
+/// statuses from `task_status_count` (migration 004), unfinished ones
+/// counted on idx_task_status_updated (the backlog only).
 extension TaskStore {
     static let finished = TaskStatus.allCases.filter(\.isTerminal)
+
+    /// Adds to the finished counts, in the caller's transaction (the one that
+    /// changed the rows: a crash keeps both or neither). Unfinished statuses
+    /// are ignored. Each connection adds to its own row: no waits.
+    static func addFinished(_ deltas: [TaskStatus: Int], in session: MySQLSession) async throws {
+        let rows = deltas.filter { $0.key.isTerminal && $0.value != 0 }.sorted { $0.key.rawValue < $1.key.rawValue }
+        guard !rows.isEmpty else { return }
+        _ = try await session.execute(
+            "INSERT INTO task_status_count (status, shard, n) VALUES "
+                + Array(repeating: "(?, CONNECTION_ID(), ?)", count: rows.count).joined(separator: ", ")
+                + " ON DUPLICATE KEY UPDATE n = n + VALUES(n)",
+            rows.flatMap { [MySQLValue.int(Int64($0.key.rawValue)), .int(Int64($0.value))] }
+        )
+    }
 
     public func countsByStatus() async throws -> [TaskStatus: Int64] {
         async let finished = self.mysql.query("SELECT status, SUM(n) AS n FROM task_status_count GROUP BY status")

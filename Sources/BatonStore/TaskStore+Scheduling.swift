@@ -42,25 +42,29 @@ extension TaskStore {
         guard !taskIDs.isEmpty else { return [] }
         let live: [TaskStatus] = [.scheduled, .running]
         let ids = taskIDs.map(MySQLValue.string)
-        // SET clauses apply left to right: decide with the old worker_losses, then count.
-        try await self.mysql.execute(
-            """
-            UPDATE task SET
-              status = IF(worker_losses + 1 >= ?, ?, ?),
-              error = IF(worker_losses + 1 >= ?, CONCAT('worker lost ', worker_losses + 1, ' times'), error),
-              finished_at = IF(worker_losses + 1 >= ?, ?, finished_at),
-              worker_losses = worker_losses + 1,
-              updated_at = ?
-            WHERE worker_id = ? AND status IN (\(Self.placeholders(live.count))) AND task_id IN (\(Self.placeholders(ids.count)))\(Self.fenced(fence))
-            """,
-            [.int(Int64(cap)), .int(Int64(TaskStatus.failed.rawValue)), .int(Int64(TaskStatus.queued.rawValue)),
-             .int(Int64(cap)), .int(Int64(cap)), .date(now), .date(now), .string(workerID)]
-                + Self.statusValues(live) + ids + (fence?.values ?? [])
-        )
-        return try await self.mysql.query(
-            "SELECT task_id FROM task WHERE status = ? AND task_id IN (\(Self.placeholders(ids.count)))",
-            [.int(Int64(TaskStatus.failed.rawValue))] + ids
-        ).compactMap { $0.string("task_id") }
+        return try await self.mysql.withTransaction { session in
+            // SET clauses apply left to right: decide with the old worker_losses, then count.
+            _ = try await session.execute(
+                """
+                UPDATE task SET
+                  status = IF(worker_losses + 1 >= ?, ?, ?),
+                  error = IF(worker_losses + 1 >= ?, CONCAT('worker lost ', worker_losses + 1, ' times'), error),
+                  finished_at = IF(worker_losses + 1 >= ?, ?, finished_at),
+                  worker_losses = worker_losses + 1,
+                  updated_at = ?
+                WHERE worker_id = ? AND status IN (\(Self.placeholders(live.count))) AND task_id IN (\(Self.placeholders(ids.count)))\(Self.fenced(fence))
+                """,
+                [.int(Int64(cap)), .int(Int64(TaskStatus.failed.rawValue)), .int(Int64(TaskStatus.queued.rawValue)),
+                 .int(Int64(cap)), .int(Int64(cap)), .date(now), .date(now), .string(workerID)]
+                    + Self.statusValues(live) + ids + (fence?.values ?? [])
+            )
+            let failed = try await session.execute(
+                "SELECT task_id, updated_at FROM task WHERE status = ? AND task_id IN (\(Self.placeholders(ids.count)))",
+                [.int(Int64(TaskStatus.failed.rawValue))] + ids
+            ).rows
+            try await Self.addFinished([.failed: failed.filter { $0.date("updated_at")?.microseconds == now.microseconds }.count], in: session)
+            return failed.compactMap { $0.string("task_id") }
+        }
     }
 
     /// RUNNING tasks past their timeout plus `grace` (nobody reported them).
@@ -116,15 +120,19 @@ extension TaskStore {
         fence: LeaderFence? = nil
     ) async throws -> Bool {
         let finishedAt: MySQLValue = status.isTerminal ? .date(now) : .null
-        let updated = try await self.mysql.execute(
-            """
-            UPDATE task SET status = ?, result = ?, error = ?, finished_at = ?, updated_at = ?
-            WHERE task_id = ? AND status = ? AND attempt = ?\(Self.fenced(fence))
-            """,
-            [.int(Int64(status.rawValue)), MySQLValue(result), MySQLValue(error), finishedAt, .date(now),
-             .string(taskID), .int(Int64(TaskStatus.running.rawValue)), .int(Int64(attempt))] + (fence?.values ?? [])
-        )
-        return updated.affectedRows == 1
+        return try await self.mysql.withTransaction { session in
+            let updated = try await session.execute(
+                """
+                UPDATE task SET status = ?, result = ?, error = ?, finished_at = ?, updated_at = ?
+                WHERE task_id = ? AND status = ? AND attempt = ?\(Self.fenced(fence))
+                """,
+                [.int(Int64(status.rawValue)), MySQLValue(result), MySQLValue(error), finishedAt, .date(now),
+                 .string(taskID), .int(Int64(TaskStatus.running.rawValue)), .int(Int64(attempt))] + (fence?.values ?? [])
+            )
+            guard updated.affectedRows == 1 else { return false }
+            try await Self.addFinished([status: 1], in: session)
+            return true
+        }
     }
 }
 

@@ -55,28 +55,34 @@ extension TaskStore {
             rows.flatMap { [.string($0.taskID), value($0)] }
         }
         let ids = rows.map { MySQLValue.string($0.taskID) }
-        let result = try await self.mysql.execute(
-            """
-            UPDATE task SET status = \(cases), result = \(cases), error = \(cases), finished_at = \(cases), updated_at = ?
-            WHERE task_id IN (\(Self.placeholders(ids.count))) AND status = ? AND attempt = \(cases)
-            """,
-            column { .int(Int64($0.status.rawValue)) } + column { MySQLValue($0.result) } + column { MySQLValue($0.error) }
-                + column { $0.status.isTerminal ? .date(now) : .null } + [.date(now)]
-                + ids + [.int(Int64(TaskStatus.running.rawValue))] + column { .int(Int64($0.attempt)) }
-        )
-        if result.affectedRows == attempts.count { return Set(attempts.map(\.taskID)) }
-        guard result.affectedRows > 0 || !earlier.isEmpty else { return [] }
-        // Some rows had moved on: this worker, the unique `now` and the status
-        // written single out the rows this statement changed.
-        let intended = Dictionary(attempts.map { ($0.taskID, Int64($0.status.rawValue)) }, uniquingKeysWith: { first, _ in first })
-        let changed = try await self.mysql.query(
-            "SELECT task_id, status FROM task WHERE task_id IN (\(Self.placeholders(ids.count))) AND worker_id = ? AND updated_at IN (\(Self.placeholders(earlier.count + 1)))",
-            ids + [.string(workerID), .date(now)] + earlier.map(MySQLValue.date)
-        )
-        return Set(changed.compactMap { row in
-            guard let id = row.string("task_id"), row.int64("status") == intended[id] else { return nil }
-            return id
-        })
+        // One transaction: the rows and the finished counts change together.
+        return try await self.mysql.withTransaction { session in
+            let result = try await session.execute(
+                """
+                UPDATE task SET status = \(cases), result = \(cases), error = \(cases), finished_at = \(cases), updated_at = ?
+                WHERE task_id IN (\(Self.placeholders(ids.count))) AND status = ? AND attempt = \(cases)
+                """,
+                column { .int(Int64($0.status.rawValue)) } + column { MySQLValue($0.result) } + column { MySQLValue($0.error) }
+                    + column { $0.status.isTerminal ? .date(now) : .null } + [.date(now)]
+                    + ids + [.int(Int64(TaskStatus.running.rawValue))] + column { .int(Int64($0.attempt)) }
+            )
+            if result.affectedRows == attempts.count {
+                try await Self.addFinished(Dictionary(attempts.map { ($0.status, 1) }, uniquingKeysWith: +), in: session)
+                return Set(attempts.map(\.taskID))
+            }
+            guard result.affectedRows > 0 || !earlier.isEmpty else { return [] }
+            // Some rows had moved on: this worker, the unique `now` and the status
+            // written single out the rows this statement (or a lost try) changed.
+            let intended = Dictionary(attempts.map { ($0.taskID, $0.status) }, uniquingKeysWith: { first, _ in first })
+            let changed = try await session.execute(
+                "SELECT task_id, status, updated_at FROM task WHERE task_id IN (\(Self.placeholders(ids.count))) AND worker_id = ? AND updated_at IN (\(Self.placeholders(earlier.count + 1)))",
+                ids + [.string(workerID), .date(now)] + earlier.map(MySQLValue.date)
+            ).rows.filter { row in row.string("task_id").flatMap { intended[$0]?.rawValue } == row.int("status") }
+            // A lost try that committed counted its own rows.
+            let mine = changed.filter { $0.date("updated_at")?.microseconds == now.microseconds }.compactMap { $0.string("task_id").flatMap { intended[$0] } }
+            try await Self.addFinished(Dictionary(mine.map { ($0, 1) }, uniquingKeysWith: +), in: session)
+            return Set(changed.compactMap { $0.string("task_id") })
+        }
     }
 
     /// Undoes the start of an attempt the worker hands back unfinished

@@ -15,7 +15,7 @@ public struct TaskStore: Sendable {
     static let columns = [
         "task_id", "task_type", "priority", "payload", "status", "worker_id", "attempt", "max_retries",
         "timeout_seconds", "worker_losses", "result", "error", "idempotency_key", "created_at", "updated_at",
-        "started_at", "finished_at", "run_at",
+        "started_at", "finished_at", "run_at", "retry_base",
     ]
     static let selectColumns = columns.joined(separator: ", ")
 
@@ -33,6 +33,14 @@ public struct TaskStore: Sendable {
     public func insert(_ tasks: [TaskRecord]) async throws {
         guard !tasks.isEmpty else { return }
         let rows = tasks.map(Self.values)
+        // Rows born finished (imports, tests) are counted with them.
+        if tasks.contains(where: \.status.isTerminal) {
+            try await self.mysql.withTransaction { session in
+                _ = try await session.insertRows(into: "task", columns: Self.columns, rows: rows)
+                try await Self.addFinished(Dictionary(tasks.map { ($0.status, 1) }, uniquingKeysWith: +), in: session)
+            }
+            return
+        }
         if rows.count == 1 {
             try await self.mysql.execute(Self.insertOne, rows[0])
         } else {
@@ -70,46 +78,57 @@ public struct TaskStore: Sendable {
         return found
     }
 
-    /// Newest first (task ids are time-ordered), strictly before `beforeID`.
-    public func list(statuses: [TaskStatus], taskType: String?, beforeID: String?, limit: Int) async throws -> [TaskRecord] {
+    /// One page of ListTasks: newest first (task ids are time-ordered) or
+    /// oldest first, strictly past `afterID`. Every shape reads one index
+    /// range (see `listQuery`).
+    public func list(_ query: TaskQuery, afterID: String?, limit: Int) async throws -> [TaskRecord] {
+        let (sql, binds) = Self.listQuery(query, afterID: afterID, limit: limit)
+        return try await self.mysql.query(sql, binds).map(Self.record)
+    }
+
+    /// The statement of a ListTasks page. The index is named, never left to
+    /// the optimizer, which may walk the id index through every finished
+    /// task to fill a LIMIT: an exact idempotency key, then a worker, then
+    /// statuses other than SUCCEEDED (unfinished and dead letters: few next
+    /// to the succeeded ones), then a type, then the id range of the
+    /// creation times.
+    static func listQuery(_ query: TaskQuery, afterID: String?, limit: Int) -> (sql: String, binds: [MySQLValue]) {
         var conditions: [String] = []
         var binds: [MySQLValue] = []
-        if let taskType {
-            conditions.append("task_type = ?")
-            binds.append(.string(taskType))
+        func add(_ condition: String, _ values: [MySQLValue]) {
+            conditions.append(condition)
+            binds += values
         }
-        if !statuses.isEmpty {
-            conditions.append("status IN (\(Self.placeholders(statuses.count)))")
-            binds += statuses.map { .int(Int64($0.rawValue)) }
+        if let key = query.idempotencyKey { add("idempotency_key = ?", [.string(key)]) }
+        if let worker = query.workerID { add("worker_id = ?", [.string(worker)]) }
+        if let taskType = query.taskType { add("task_type = ?", [.string(taskType)]) }
+        if !query.statuses.isEmpty { add("status IN (\(Self.placeholders(query.statuses.count)))", Self.statusValues(query.statuses)) }
+        if let after = query.createdAfter {
+            add("task_id >= ? AND created_at >= ?", [.string(TaskID.bound(at: after, rounding: .down)), .date(after)])
         }
-        if let beforeID {
-            conditions.append("task_id < ?")
-            binds.append(.string(beforeID))
+        if let before = query.createdBefore {
+            add("task_id < ? AND created_at < ?", [.string(TaskID.bound(at: before, rounding: .up)), .date(before)])
         }
+        if let afterID { add(query.oldestFirst ? "task_id > ?" : "task_id < ?", [.string(afterID)]) }
+        let sparse = !query.statuses.isEmpty && !query.statuses.contains(.succeeded)
+        let index =
+            query.idempotencyKey != nil ? "idx_task_idempotency"
+            : query.workerID != nil ? "idx_task_worker_id"
+            : sparse ? "idx_task_status_updated"
+            : query.taskType != nil ? "idx_task_type_id"
+            : "PRIMARY"
         let filter = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
         binds.append(.int(Int64(limit)))
-        // Unfinished tasks are few next to finished ones: read them through the
-        // status index. Left alone, the optimizer may walk the id index
-        // backwards through every finished task to fill the LIMIT.
-        let unfinishedOnly = !statuses.isEmpty && statuses.allSatisfy { !$0.isTerminal }
-        let index = unfinishedOnly ? "FORCE INDEX (idx_task_status_updated)" : ""
-        return try await self.mysql.query(
-            "SELECT \(Self.selectColumns) FROM task \(index) \(filter) ORDER BY task_id DESC LIMIT ?", binds
-        ).map(Self.record)
+        let order = query.oldestFirst ? "ASC" : "DESC"
+        return ("SELECT \(Self.selectColumns) FROM task FORCE INDEX (\(index)) \(filter) ORDER BY task_id \(order) LIMIT ?", binds)
     }
 
     /// Cancels a task that has not finished: one conditional update. Returns
     /// the task as it is afterwards, and whether this call cancelled it.
     public func cancel(_ taskID: String, reason: String, now: Date = Date()) async throws -> (task: TaskRecord?, cancelled: Bool) {
-        let result = try await self.mysql.execute(
-            """
-            UPDATE task SET status = ?, error = ?, finished_at = ?, updated_at = ?
-            WHERE task_id = ? AND status IN (\(Self.placeholders(TaskStatus.nonTerminal.count)))
-            """,
-            [.int(Int64(TaskStatus.cancelled.rawValue)), .string(reason), .date(now), .date(now), .string(taskID)]
-                + Self.statusValues(TaskStatus.nonTerminal)
-        )
-        return (try await self.task(taskID), result.affectedRows == 1)
+        let cancelled = try await self.cancel([taskID], reason: reason, now: now)
+        if let task = cancelled.first { return (task, true) }
+        return (try await self.task(taskID), false)
     }
 
     // MARK: logs
@@ -154,7 +173,7 @@ public struct TaskStore: Sendable {
             .int(Int64(task.attempt)), .int(Int64(task.maxRetries)), .int(Int64(task.timeoutSeconds)),
             .int(Int64(task.workerLosses)), MySQLValue(task.result), MySQLValue(task.error), MySQLValue(task.idempotencyKey),
             .date(task.createdAt), .date(task.updatedAt), MySQLValue(task.startedAt), MySQLValue(task.finishedAt),
-            MySQLValue(task.runAt),
+            MySQLValue(task.runAt), .int(Int64(task.retryBase)),
         ]
     }
 
@@ -177,7 +196,8 @@ public struct TaskStore: Sendable {
             updatedAt: row.date("updated_at") ?? Date(timeIntervalSince1970: 0),
             startedAt: row.date("started_at"),
             finishedAt: row.date("finished_at"),
-            runAt: row.date("run_at")
+            runAt: row.date("run_at"),
+            retryBase: row.int("retry_base") ?? 0
         )
     }
 }

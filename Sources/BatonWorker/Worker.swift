@@ -303,7 +303,7 @@ public final class Worker: Service, Sendable {
         } catch {
             return .failed(ExecutionFailure("task type configuration unavailable: \(error)", retryable: true))
         }
-        guard config.enabled else { return .failed(ExecutionFailure("task type \(task.taskType) is disabled", retryable: false)) }
+        // A disabled type refuses new tasks only: what it accepted still runs.
         guard let executor = self.registry.executor(for: config.executor) else {
             return .failed(ExecutionFailure("no \(config.executor.rawValue) executor on worker \(self.configuration.workerID)", retryable: false))
         }

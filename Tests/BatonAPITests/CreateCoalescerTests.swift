@@ -44,7 +44,7 @@ import Testing
     }
 
     @Test func callsThatArriveDuringACommitShareTheNext() async throws {
-        let coalescer = CreateCoalescer()
+        let coalescer = CreateCoalescer(maxInFlight: 1)
         let recorder = Recorder()
         try await withThrowingTaskGroup(of: (String, [String]).self) { group in
             group.addTask { ("first", try await coalescer.submit([Self.draft("a")], commit: recorder.commit).map(\.task.taskID)) }
@@ -65,7 +65,7 @@ import Testing
     }
 
     @Test func aBadCallFailsAloneAndSizeLimitsSplitTurns() async throws {
-        let coalescer = CreateCoalescer(maxDrafts: 1000, maxBytes: 10_000)
+        let coalescer = CreateCoalescer(maxDrafts: 1000, maxBytes: 10_000, maxInFlight: 1)
         let recorder = Recorder(failing: ["bad"])
         let results = try await withThrowingTaskGroup(of: (String, Bool).self) { group in
             group.addTask { ("first", (try? await coalescer.submit([Self.draft("a")], commit: recorder.commit)) != nil) }
@@ -86,5 +86,23 @@ import Testing
         #expect(batches.contains(["bad"]))
         #expect(batches.contains(["ok1"]))
         #expect(!batches.contains { $0.contains("big1") && $0.contains("big2") })
+    }
+
+    @Test func aBatchAndASecondCommitGoAtOnce() async throws {
+        let coalescer = CreateCoalescer(maxDrafts: 128, maxInFlight: 2)
+        let recorder = Recorder()
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { _ = try await coalescer.submit([Self.draft("a")], commit: recorder.commit) }
+            while recorder.batches.withLock({ $0.isEmpty }) { try await Task.sleep(for: .milliseconds(1)) }
+            // The first commit hangs; a second single call still has a turn of its own, and so has a batch.
+            group.addTask { _ = try await coalescer.submit([Self.draft("b")], commit: recorder.commit) }
+            group.addTask { _ = try await coalescer.submit((0..<64).map { Self.draft("batch\($0)") }, commit: recorder.commit) }
+            while recorder.batches.withLock({ $0.count < 3 }) { try await Task.sleep(for: .milliseconds(1)) }
+            await recorder.open()
+            try await group.waitForAll()
+        }
+        let batches = recorder.batches.withLock { $0 }
+        #expect(batches.count == 3)
+        #expect(batches.contains(["b"]))
     }
 }

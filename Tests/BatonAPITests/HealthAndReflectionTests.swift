@@ -57,7 +57,7 @@ final class HealthAndReflectionTests: XCTestCase {
         let files = try replies[1].fileDescriptorResponse.fileDescriptorProto.map { try Google_Protobuf_FileDescriptorProto(serializedBytes: $0) }
         XCTAssertEqual(files.first?.name, "baton/v1/task_service.proto")
         XCTAssertTrue(files.contains { $0.name == "google/protobuf/timestamp.proto" })
-        XCTAssertEqual(files.first?.service.first?.method.count, 8)
+        XCTAssertEqual(files.first?.service.first?.method.count, 11)
         XCTAssertEqual(replies[2].fileDescriptorResponse.fileDescriptorProto.isEmpty, false)
         XCTAssertEqual(replies[3].errorResponse.errorCode, Int32(RPCError.Code.notFound.rawValue))
     }

@@ -121,12 +121,18 @@ final class BacklogScaleTests: XCTestCase {
             workerID: "w1", now: now.addingTimeInterval(0.001)
         )
         _ = try await tasks.cancel(ids[2], reason: "test", now: now)
+        // A worker lost once too often (FAILED), and a dead letter run again (FAILED no more).
+        let lost = try await tasks.recordWorkerLoss([ids[3]], workerID: "w1", cap: 1, now: now.addingTimeInterval(0.002), fence: nil)
+        XCTAssertEqual(lost, [ids[3]])
+        let retried = try await tasks.retry([ids[1]], from: .failed, priority: nil, now: now.addingTimeInterval(0.003))
+        XCTAssertEqual(retried.map(\.taskID), [ids[1]])
         let after = try await tasks.countsByStatus()
         func delta(_ status: TaskStatus) -> Int64 { (after[status] ?? 0) - (before[status] ?? 0) }
         XCTAssertEqual(delta(.succeeded), 2001)
         XCTAssertEqual(delta(.failed), 1)
         XCTAssertEqual(delta(.cancelled), 1)
-        XCTAssertEqual(delta(.running), 1)
+        XCTAssertEqual(delta(.running), 0)
+        XCTAssertEqual(delta(.queued), 1)
         // The counts agree with the table.
         let truth = try await self.harness.mysql.query("SELECT status, COUNT(*) AS n FROM task GROUP BY status")
         for row in truth {
@@ -140,8 +146,9 @@ final class BacklogScaleTests: XCTestCase {
         _ = try await tasks.countsByStatus()
         let read1 = try await self.harness.mysql.query(counters).compactMap { $0.int64("Value") }.reduce(0, +)
         XCTAssertLessThan(read1 - read0, unfinished + 200, "GetStats' counts read \(read1 - read0) rows")
-        // Deleted rows (the harness's clean-up, retention) leave the counts too.
-        try await self.harness.mysql.execute("DELETE FROM task WHERE task_id = ?", [.string(ids[0])])
+        // Deleted rows (retention) leave the counts too.
+        let deleted = try await tasks.deleteFinished([ids[0]], status: .succeeded)
+        XCTAssertEqual(deleted, 1)
         let value13 = (try await tasks.countsByStatus()[.succeeded] ?? 0) - (before[.succeeded] ?? 0)
         XCTAssertEqual(value13, 2000)
     }

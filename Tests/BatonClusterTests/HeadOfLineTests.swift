@@ -22,12 +22,12 @@ final class HeadOfLineTests: XCTestCase {
         for _ in 0..<40 { behind.append(try await harness.create(type: quick)) }
         let started = ContinuousClock.now
         let done = try await TestEnvironment.waitUntil(timeout: .seconds(10), every: .milliseconds(50)) {
-            let rows = try await harness.base.tasks.list(statuses: [.succeeded], taskType: quick, beforeID: nil, limit: 100)
+            let rows = try await harness.base.tasks.list(TaskQuery(statuses: [.succeeded], taskType: quick), afterID: nil, limit: 100)
             return rows.count == behind.count
         }
         XCTAssertTrue(done, "the tasks behind a saturated type must not wait for it")
         print("40 tasks behind a saturated type done in \(ContinuousClock.now - started)")
-        let running = try await harness.base.tasks.list(statuses: [.running], taskType: saturated, beforeID: nil, limit: 10)
+        let running = try await harness.base.tasks.list(TaskQuery(statuses: [.running], taskType: saturated), afterID: nil, limit: 10)
         XCTAssertEqual(running.count, 1, "max_concurrency 1 still holds")
         try await harness.shutdown()
     }

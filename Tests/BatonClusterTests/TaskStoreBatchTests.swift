@@ -100,12 +100,12 @@ final class TaskStoreBatchTests: XCTestCase {
         }
         var found: [TaskRecord] = []
         let read = try await rowsRead {
-            found = try await self.harness.tasks.list(statuses: [.pending, .queued, .scheduled, .running, .retrying], taskType: type, beforeID: nil, limit: 1)
+            found = try await self.harness.tasks.list(TaskQuery(statuses: [.pending, .queued, .scheduled, .running, .retrying], taskType: type), afterID: nil, limit: 1)
         }
         XCTAssertEqual(found.map(\.taskID), [running[0].taskID])
         XCTAssertLessThan(read, 100, "the unfinished task is found without walking the finished ones (read \(read))")
         let none = try await rowsRead {
-            found = try await self.harness.tasks.list(statuses: [.pending, .retrying], taskType: type, beforeID: nil, limit: 1)
+            found = try await self.harness.tasks.list(TaskQuery(statuses: [.pending, .retrying], taskType: type), afterID: nil, limit: 1)
         }
         XCTAssertEqual(found.count, 0)
         XCTAssertLessThan(none, 100, "an empty answer costs no scan either (read \(none))")

@@ -227,6 +227,12 @@ class Run:
             if len(stats.workers) != workers:
                 found.append(f"GetStats lists {len(stats.workers)} workers "
                              f"({', '.join(w.worker_id for w in stats.workers)}), expected {workers}")
+            # The counts GetStats keeps (finished ones counted in the writes'
+            # own transactions) agree with the table, whatever the fault.
+            table = {"TASK_STATUS_" + status_name(k): v for k, v in stores.status_counts().items()}
+            reported = {k: v for k, v in stats.tasks_by_status.items() if v}
+            if table != reported:
+                found.append(f"GetStats counts {fmt_counts(reported)} but the table holds {fmt_counts(table)}")
             return not found
 
         if not wait_until(clean, seconds, interval=0.5):

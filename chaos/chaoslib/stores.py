@@ -165,6 +165,15 @@ def start_mysql():
     dev_services("start", "mysql")
 
 
+def status_counts():
+    """Tasks per status in the table itself ({status number: count})."""
+    counts = {}
+    for line in mysql_root(f"SELECT status, COUNT(*) FROM {MYSQL_DB}.task GROUP BY status").splitlines():
+        status, n = line.split()
+        counts[int(status)] = int(n)
+    return counts
+
+
 def redis_leaks():
     """What Baton left in Redis after everything settled: [] when clean."""
     ns = NAMESPACE

@@ -66,11 +66,123 @@ public enum Baton_V1_AdminService: Sendable {
                 type: .unary
             )
         }
+        /// Namespace for "DeleteTaskConfig" metadata.
+        public enum DeleteTaskConfig: Sendable {
+            /// Request type for "DeleteTaskConfig".
+            public typealias Input = Baton_V1_DeleteTaskConfigRequest
+            /// Response type for "DeleteTaskConfig".
+            public typealias Output = Baton_V1_DeleteTaskConfigResponse
+            /// Descriptor for "DeleteTaskConfig".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "baton.v1.AdminService"),
+                method: "DeleteTaskConfig",
+                type: .unary
+            )
+        }
+        /// Namespace for "PauseTaskType" metadata.
+        public enum PauseTaskType: Sendable {
+            /// Request type for "PauseTaskType".
+            public typealias Input = Baton_V1_PauseTaskTypeRequest
+            /// Response type for "PauseTaskType".
+            public typealias Output = Baton_V1_TaskConfig
+            /// Descriptor for "PauseTaskType".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "baton.v1.AdminService"),
+                method: "PauseTaskType",
+                type: .unary
+            )
+        }
+        /// Namespace for "ResumeTaskType" metadata.
+        public enum ResumeTaskType: Sendable {
+            /// Request type for "ResumeTaskType".
+            public typealias Input = Baton_V1_ResumeTaskTypeRequest
+            /// Response type for "ResumeTaskType".
+            public typealias Output = Baton_V1_TaskConfig
+            /// Descriptor for "ResumeTaskType".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "baton.v1.AdminService"),
+                method: "ResumeTaskType",
+                type: .unary
+            )
+        }
+        /// Namespace for "PutSchedule" metadata.
+        public enum PutSchedule: Sendable {
+            /// Request type for "PutSchedule".
+            public typealias Input = Baton_V1_PutScheduleRequest
+            /// Response type for "PutSchedule".
+            public typealias Output = Baton_V1_Schedule
+            /// Descriptor for "PutSchedule".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "baton.v1.AdminService"),
+                method: "PutSchedule",
+                type: .unary
+            )
+        }
+        /// Namespace for "GetSchedule" metadata.
+        public enum GetSchedule: Sendable {
+            /// Request type for "GetSchedule".
+            public typealias Input = Baton_V1_GetScheduleRequest
+            /// Response type for "GetSchedule".
+            public typealias Output = Baton_V1_Schedule
+            /// Descriptor for "GetSchedule".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "baton.v1.AdminService"),
+                method: "GetSchedule",
+                type: .unary
+            )
+        }
+        /// Namespace for "ListSchedules" metadata.
+        public enum ListSchedules: Sendable {
+            /// Request type for "ListSchedules".
+            public typealias Input = Baton_V1_ListSchedulesRequest
+            /// Response type for "ListSchedules".
+            public typealias Output = Baton_V1_ListSchedulesResponse
+            /// Descriptor for "ListSchedules".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "baton.v1.AdminService"),
+                method: "ListSchedules",
+                type: .unary
+            )
+        }
+        /// Namespace for "DeleteSchedule" metadata.
+        public enum DeleteSchedule: Sendable {
+            /// Request type for "DeleteSchedule".
+            public typealias Input = Baton_V1_DeleteScheduleRequest
+            /// Response type for "DeleteSchedule".
+            public typealias Output = Baton_V1_DeleteScheduleResponse
+            /// Descriptor for "DeleteSchedule".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "baton.v1.AdminService"),
+                method: "DeleteSchedule",
+                type: .unary
+            )
+        }
+        /// Namespace for "TriggerSchedule" metadata.
+        public enum TriggerSchedule: Sendable {
+            /// Request type for "TriggerSchedule".
+            public typealias Input = Baton_V1_TriggerScheduleRequest
+            /// Response type for "TriggerSchedule".
+            public typealias Output = Baton_V1_CreateTaskResponse
+            /// Descriptor for "TriggerSchedule".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "baton.v1.AdminService"),
+                method: "TriggerSchedule",
+                type: .unary
+            )
+        }
         /// Descriptors for all methods in the "baton.v1.AdminService" service.
         public static let descriptors: [GRPCCore.MethodDescriptor] = [
             PutTaskConfig.descriptor,
             GetTaskConfig.descriptor,
-            ListTaskConfigs.descriptor
+            ListTaskConfigs.descriptor,
+            DeleteTaskConfig.descriptor,
+            PauseTaskType.descriptor,
+            ResumeTaskType.descriptor,
+            PutSchedule.descriptor,
+            GetSchedule.descriptor,
+            ListSchedules.descriptor,
+            DeleteSchedule.descriptor,
+            TriggerSchedule.descriptor
         ]
     }
 }
@@ -143,6 +255,138 @@ extension Baton_V1_AdminService {
             request: GRPCCore.StreamingServerRequest<Baton_V1_ListTaskConfigsRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Baton_V1_ListTaskConfigsResponse>
+
+        /// Handle the "DeleteTaskConfig" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Removes a task type. Refused (FAILED_PRECONDITION) while it has
+        /// > unfinished tasks or a schedule names it.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Baton_V1_DeleteTaskConfigRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Baton_V1_DeleteTaskConfigResponse` messages.
+        func deleteTaskConfig(
+            request: GRPCCore.StreamingServerRequest<Baton_V1_DeleteTaskConfigRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Baton_V1_DeleteTaskConfigResponse>
+
+        /// Handle the "PauseTaskType" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Pause: no task of the type is dispatched; its queued tasks keep their
+        /// > place and wait, running ones finish; new tasks are still accepted.
+        /// > Resume: dispatch goes on in the original order.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Baton_V1_PauseTaskTypeRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Baton_V1_TaskConfig` messages.
+        func pauseTaskType(
+            request: GRPCCore.StreamingServerRequest<Baton_V1_PauseTaskTypeRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Baton_V1_TaskConfig>
+
+        /// Handle the "ResumeTaskType" method.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Baton_V1_ResumeTaskTypeRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Baton_V1_TaskConfig` messages.
+        func resumeTaskType(
+            request: GRPCCore.StreamingServerRequest<Baton_V1_ResumeTaskTypeRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Baton_V1_TaskConfig>
+
+        /// Handle the "PutSchedule" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Schedules: task templates the leader creates at each fire time of a
+        /// > cron expression, exactly once per fire time, across leader changes.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Baton_V1_PutScheduleRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Baton_V1_Schedule` messages.
+        func putSchedule(
+            request: GRPCCore.StreamingServerRequest<Baton_V1_PutScheduleRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Baton_V1_Schedule>
+
+        /// Handle the "GetSchedule" method.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Baton_V1_GetScheduleRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Baton_V1_Schedule` messages.
+        func getSchedule(
+            request: GRPCCore.StreamingServerRequest<Baton_V1_GetScheduleRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Baton_V1_Schedule>
+
+        /// Handle the "ListSchedules" method.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Baton_V1_ListSchedulesRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Baton_V1_ListSchedulesResponse` messages.
+        func listSchedules(
+            request: GRPCCore.StreamingServerRequest<Baton_V1_ListSchedulesRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Baton_V1_ListSchedulesResponse>
+
+        /// Handle the "DeleteSchedule" method.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Baton_V1_DeleteScheduleRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Baton_V1_DeleteScheduleResponse` messages.
+        func deleteSchedule(
+            request: GRPCCore.StreamingServerRequest<Baton_V1_DeleteScheduleRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Baton_V1_DeleteScheduleResponse>
+
+        /// Handle the "TriggerSchedule" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Creates the schedule's task now, outside its cron times.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Baton_V1_TriggerScheduleRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Baton_V1_CreateTaskResponse` messages.
+        func triggerSchedule(
+            request: GRPCCore.StreamingServerRequest<Baton_V1_TriggerScheduleRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Baton_V1_CreateTaskResponse>
     }
 
     /// Service protocol for the "baton.v1.AdminService" service.
@@ -199,6 +443,138 @@ extension Baton_V1_AdminService {
             request: GRPCCore.ServerRequest<Baton_V1_ListTaskConfigsRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.ServerResponse<Baton_V1_ListTaskConfigsResponse>
+
+        /// Handle the "DeleteTaskConfig" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Removes a task type. Refused (FAILED_PRECONDITION) while it has
+        /// > unfinished tasks or a schedule names it.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Baton_V1_DeleteTaskConfigRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Baton_V1_DeleteTaskConfigResponse` message.
+        func deleteTaskConfig(
+            request: GRPCCore.ServerRequest<Baton_V1_DeleteTaskConfigRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Baton_V1_DeleteTaskConfigResponse>
+
+        /// Handle the "PauseTaskType" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Pause: no task of the type is dispatched; its queued tasks keep their
+        /// > place and wait, running ones finish; new tasks are still accepted.
+        /// > Resume: dispatch goes on in the original order.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Baton_V1_PauseTaskTypeRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Baton_V1_TaskConfig` message.
+        func pauseTaskType(
+            request: GRPCCore.ServerRequest<Baton_V1_PauseTaskTypeRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Baton_V1_TaskConfig>
+
+        /// Handle the "ResumeTaskType" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Baton_V1_ResumeTaskTypeRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Baton_V1_TaskConfig` message.
+        func resumeTaskType(
+            request: GRPCCore.ServerRequest<Baton_V1_ResumeTaskTypeRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Baton_V1_TaskConfig>
+
+        /// Handle the "PutSchedule" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Schedules: task templates the leader creates at each fire time of a
+        /// > cron expression, exactly once per fire time, across leader changes.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Baton_V1_PutScheduleRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Baton_V1_Schedule` message.
+        func putSchedule(
+            request: GRPCCore.ServerRequest<Baton_V1_PutScheduleRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Baton_V1_Schedule>
+
+        /// Handle the "GetSchedule" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Baton_V1_GetScheduleRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Baton_V1_Schedule` message.
+        func getSchedule(
+            request: GRPCCore.ServerRequest<Baton_V1_GetScheduleRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Baton_V1_Schedule>
+
+        /// Handle the "ListSchedules" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Baton_V1_ListSchedulesRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Baton_V1_ListSchedulesResponse` message.
+        func listSchedules(
+            request: GRPCCore.ServerRequest<Baton_V1_ListSchedulesRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Baton_V1_ListSchedulesResponse>
+
+        /// Handle the "DeleteSchedule" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Baton_V1_DeleteScheduleRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Baton_V1_DeleteScheduleResponse` message.
+        func deleteSchedule(
+            request: GRPCCore.ServerRequest<Baton_V1_DeleteScheduleRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Baton_V1_DeleteScheduleResponse>
+
+        /// Handle the "TriggerSchedule" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Creates the schedule's task now, outside its cron times.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Baton_V1_TriggerScheduleRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Baton_V1_CreateTaskResponse` message.
+        func triggerSchedule(
+            request: GRPCCore.ServerRequest<Baton_V1_TriggerScheduleRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Baton_V1_CreateTaskResponse>
     }
 
     /// Simple service protocol for the "baton.v1.AdminService" service.
@@ -253,6 +629,138 @@ extension Baton_V1_AdminService {
             request: Baton_V1_ListTaskConfigsRequest,
             context: GRPCCore.ServerContext
         ) async throws -> Baton_V1_ListTaskConfigsResponse
+
+        /// Handle the "DeleteTaskConfig" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Removes a task type. Refused (FAILED_PRECONDITION) while it has
+        /// > unfinished tasks or a schedule names it.
+        ///
+        /// - Parameters:
+        ///   - request: A `Baton_V1_DeleteTaskConfigRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Baton_V1_DeleteTaskConfigResponse` to respond with.
+        func deleteTaskConfig(
+            request: Baton_V1_DeleteTaskConfigRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Baton_V1_DeleteTaskConfigResponse
+
+        /// Handle the "PauseTaskType" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Pause: no task of the type is dispatched; its queued tasks keep their
+        /// > place and wait, running ones finish; new tasks are still accepted.
+        /// > Resume: dispatch goes on in the original order.
+        ///
+        /// - Parameters:
+        ///   - request: A `Baton_V1_PauseTaskTypeRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Baton_V1_TaskConfig` to respond with.
+        func pauseTaskType(
+            request: Baton_V1_PauseTaskTypeRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Baton_V1_TaskConfig
+
+        /// Handle the "ResumeTaskType" method.
+        ///
+        /// - Parameters:
+        ///   - request: A `Baton_V1_ResumeTaskTypeRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Baton_V1_TaskConfig` to respond with.
+        func resumeTaskType(
+            request: Baton_V1_ResumeTaskTypeRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Baton_V1_TaskConfig
+
+        /// Handle the "PutSchedule" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Schedules: task templates the leader creates at each fire time of a
+        /// > cron expression, exactly once per fire time, across leader changes.
+        ///
+        /// - Parameters:
+        ///   - request: A `Baton_V1_PutScheduleRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Baton_V1_Schedule` to respond with.
+        func putSchedule(
+            request: Baton_V1_PutScheduleRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Baton_V1_Schedule
+
+        /// Handle the "GetSchedule" method.
+        ///
+        /// - Parameters:
+        ///   - request: A `Baton_V1_GetScheduleRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Baton_V1_Schedule` to respond with.
+        func getSchedule(
+            request: Baton_V1_GetScheduleRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Baton_V1_Schedule
+
+        /// Handle the "ListSchedules" method.
+        ///
+        /// - Parameters:
+        ///   - request: A `Baton_V1_ListSchedulesRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Baton_V1_ListSchedulesResponse` to respond with.
+        func listSchedules(
+            request: Baton_V1_ListSchedulesRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Baton_V1_ListSchedulesResponse
+
+        /// Handle the "DeleteSchedule" method.
+        ///
+        /// - Parameters:
+        ///   - request: A `Baton_V1_DeleteScheduleRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Baton_V1_DeleteScheduleResponse` to respond with.
+        func deleteSchedule(
+            request: Baton_V1_DeleteScheduleRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Baton_V1_DeleteScheduleResponse
+
+        /// Handle the "TriggerSchedule" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Creates the schedule's task now, outside its cron times.
+        ///
+        /// - Parameters:
+        ///   - request: A `Baton_V1_TriggerScheduleRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Baton_V1_CreateTaskResponse` to respond with.
+        func triggerSchedule(
+            request: Baton_V1_TriggerScheduleRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Baton_V1_CreateTaskResponse
     }
 }
 
@@ -288,6 +796,94 @@ extension Baton_V1_AdminService.StreamingServiceProtocol {
             serializer: GRPCProtobuf.ProtobufSerializer<Baton_V1_ListTaskConfigsResponse>(),
             handler: { request, context in
                 try await self.listTaskConfigs(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Baton_V1_AdminService.Method.DeleteTaskConfig.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Baton_V1_DeleteTaskConfigRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Baton_V1_DeleteTaskConfigResponse>(),
+            handler: { request, context in
+                try await self.deleteTaskConfig(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Baton_V1_AdminService.Method.PauseTaskType.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Baton_V1_PauseTaskTypeRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Baton_V1_TaskConfig>(),
+            handler: { request, context in
+                try await self.pauseTaskType(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Baton_V1_AdminService.Method.ResumeTaskType.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Baton_V1_ResumeTaskTypeRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Baton_V1_TaskConfig>(),
+            handler: { request, context in
+                try await self.resumeTaskType(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Baton_V1_AdminService.Method.PutSchedule.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Baton_V1_PutScheduleRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Baton_V1_Schedule>(),
+            handler: { request, context in
+                try await self.putSchedule(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Baton_V1_AdminService.Method.GetSchedule.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Baton_V1_GetScheduleRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Baton_V1_Schedule>(),
+            handler: { request, context in
+                try await self.getSchedule(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Baton_V1_AdminService.Method.ListSchedules.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Baton_V1_ListSchedulesRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Baton_V1_ListSchedulesResponse>(),
+            handler: { request, context in
+                try await self.listSchedules(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Baton_V1_AdminService.Method.DeleteSchedule.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Baton_V1_DeleteScheduleRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Baton_V1_DeleteScheduleResponse>(),
+            handler: { request, context in
+                try await self.deleteSchedule(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Baton_V1_AdminService.Method.TriggerSchedule.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Baton_V1_TriggerScheduleRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Baton_V1_CreateTaskResponse>(),
+            handler: { request, context in
+                try await self.triggerSchedule(
                     request: request,
                     context: context
                 )
@@ -331,6 +927,94 @@ extension Baton_V1_AdminService.ServiceProtocol {
         )
         return GRPCCore.StreamingServerResponse(single: response)
     }
+
+    public func deleteTaskConfig(
+        request: GRPCCore.StreamingServerRequest<Baton_V1_DeleteTaskConfigRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Baton_V1_DeleteTaskConfigResponse> {
+        let response = try await self.deleteTaskConfig(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func pauseTaskType(
+        request: GRPCCore.StreamingServerRequest<Baton_V1_PauseTaskTypeRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Baton_V1_TaskConfig> {
+        let response = try await self.pauseTaskType(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func resumeTaskType(
+        request: GRPCCore.StreamingServerRequest<Baton_V1_ResumeTaskTypeRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Baton_V1_TaskConfig> {
+        let response = try await self.resumeTaskType(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func putSchedule(
+        request: GRPCCore.StreamingServerRequest<Baton_V1_PutScheduleRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Baton_V1_Schedule> {
+        let response = try await self.putSchedule(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func getSchedule(
+        request: GRPCCore.StreamingServerRequest<Baton_V1_GetScheduleRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Baton_V1_Schedule> {
+        let response = try await self.getSchedule(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func listSchedules(
+        request: GRPCCore.StreamingServerRequest<Baton_V1_ListSchedulesRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Baton_V1_ListSchedulesResponse> {
+        let response = try await self.listSchedules(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func deleteSchedule(
+        request: GRPCCore.StreamingServerRequest<Baton_V1_DeleteScheduleRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Baton_V1_DeleteScheduleResponse> {
+        let response = try await self.deleteSchedule(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func triggerSchedule(
+        request: GRPCCore.StreamingServerRequest<Baton_V1_TriggerScheduleRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Baton_V1_CreateTaskResponse> {
+        let response = try await self.triggerSchedule(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
 }
 
 // Default implementation of methods from 'ServiceProtocol'.
@@ -368,6 +1052,110 @@ extension Baton_V1_AdminService.SimpleServiceProtocol {
     ) async throws -> GRPCCore.ServerResponse<Baton_V1_ListTaskConfigsResponse> {
         return GRPCCore.ServerResponse<Baton_V1_ListTaskConfigsResponse>(
             message: try await self.listTaskConfigs(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func deleteTaskConfig(
+        request: GRPCCore.ServerRequest<Baton_V1_DeleteTaskConfigRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Baton_V1_DeleteTaskConfigResponse> {
+        return GRPCCore.ServerResponse<Baton_V1_DeleteTaskConfigResponse>(
+            message: try await self.deleteTaskConfig(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func pauseTaskType(
+        request: GRPCCore.ServerRequest<Baton_V1_PauseTaskTypeRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Baton_V1_TaskConfig> {
+        return GRPCCore.ServerResponse<Baton_V1_TaskConfig>(
+            message: try await self.pauseTaskType(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func resumeTaskType(
+        request: GRPCCore.ServerRequest<Baton_V1_ResumeTaskTypeRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Baton_V1_TaskConfig> {
+        return GRPCCore.ServerResponse<Baton_V1_TaskConfig>(
+            message: try await self.resumeTaskType(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func putSchedule(
+        request: GRPCCore.ServerRequest<Baton_V1_PutScheduleRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Baton_V1_Schedule> {
+        return GRPCCore.ServerResponse<Baton_V1_Schedule>(
+            message: try await self.putSchedule(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func getSchedule(
+        request: GRPCCore.ServerRequest<Baton_V1_GetScheduleRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Baton_V1_Schedule> {
+        return GRPCCore.ServerResponse<Baton_V1_Schedule>(
+            message: try await self.getSchedule(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func listSchedules(
+        request: GRPCCore.ServerRequest<Baton_V1_ListSchedulesRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Baton_V1_ListSchedulesResponse> {
+        return GRPCCore.ServerResponse<Baton_V1_ListSchedulesResponse>(
+            message: try await self.listSchedules(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func deleteSchedule(
+        request: GRPCCore.ServerRequest<Baton_V1_DeleteScheduleRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Baton_V1_DeleteScheduleResponse> {
+        return GRPCCore.ServerResponse<Baton_V1_DeleteScheduleResponse>(
+            message: try await self.deleteSchedule(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func triggerSchedule(
+        request: GRPCCore.ServerRequest<Baton_V1_TriggerScheduleRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Baton_V1_CreateTaskResponse> {
+        return GRPCCore.ServerResponse<Baton_V1_CreateTaskResponse>(
+            message: try await self.triggerSchedule(
                 request: request.message,
                 context: context
             ),
@@ -445,6 +1233,178 @@ extension Baton_V1_AdminService {
             deserializer: some GRPCCore.MessageDeserializer<Baton_V1_ListTaskConfigsResponse>,
             options: GRPCCore.CallOptions,
             onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Baton_V1_ListTaskConfigsResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "DeleteTaskConfig" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Removes a task type. Refused (FAILED_PRECONDITION) while it has
+        /// > unfinished tasks or a schedule names it.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Baton_V1_DeleteTaskConfigRequest` message.
+        ///   - serializer: A serializer for `Baton_V1_DeleteTaskConfigRequest` messages.
+        ///   - deserializer: A deserializer for `Baton_V1_DeleteTaskConfigResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func deleteTaskConfig<Result>(
+            request: GRPCCore.ClientRequest<Baton_V1_DeleteTaskConfigRequest>,
+            serializer: some GRPCCore.MessageSerializer<Baton_V1_DeleteTaskConfigRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Baton_V1_DeleteTaskConfigResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Baton_V1_DeleteTaskConfigResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "PauseTaskType" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Pause: no task of the type is dispatched; its queued tasks keep their
+        /// > place and wait, running ones finish; new tasks are still accepted.
+        /// > Resume: dispatch goes on in the original order.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Baton_V1_PauseTaskTypeRequest` message.
+        ///   - serializer: A serializer for `Baton_V1_PauseTaskTypeRequest` messages.
+        ///   - deserializer: A deserializer for `Baton_V1_TaskConfig` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func pauseTaskType<Result>(
+            request: GRPCCore.ClientRequest<Baton_V1_PauseTaskTypeRequest>,
+            serializer: some GRPCCore.MessageSerializer<Baton_V1_PauseTaskTypeRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Baton_V1_TaskConfig>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Baton_V1_TaskConfig>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "ResumeTaskType" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Baton_V1_ResumeTaskTypeRequest` message.
+        ///   - serializer: A serializer for `Baton_V1_ResumeTaskTypeRequest` messages.
+        ///   - deserializer: A deserializer for `Baton_V1_TaskConfig` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func resumeTaskType<Result>(
+            request: GRPCCore.ClientRequest<Baton_V1_ResumeTaskTypeRequest>,
+            serializer: some GRPCCore.MessageSerializer<Baton_V1_ResumeTaskTypeRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Baton_V1_TaskConfig>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Baton_V1_TaskConfig>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "PutSchedule" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Schedules: task templates the leader creates at each fire time of a
+        /// > cron expression, exactly once per fire time, across leader changes.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Baton_V1_PutScheduleRequest` message.
+        ///   - serializer: A serializer for `Baton_V1_PutScheduleRequest` messages.
+        ///   - deserializer: A deserializer for `Baton_V1_Schedule` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func putSchedule<Result>(
+            request: GRPCCore.ClientRequest<Baton_V1_PutScheduleRequest>,
+            serializer: some GRPCCore.MessageSerializer<Baton_V1_PutScheduleRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Baton_V1_Schedule>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Baton_V1_Schedule>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "GetSchedule" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Baton_V1_GetScheduleRequest` message.
+        ///   - serializer: A serializer for `Baton_V1_GetScheduleRequest` messages.
+        ///   - deserializer: A deserializer for `Baton_V1_Schedule` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func getSchedule<Result>(
+            request: GRPCCore.ClientRequest<Baton_V1_GetScheduleRequest>,
+            serializer: some GRPCCore.MessageSerializer<Baton_V1_GetScheduleRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Baton_V1_Schedule>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Baton_V1_Schedule>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "ListSchedules" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Baton_V1_ListSchedulesRequest` message.
+        ///   - serializer: A serializer for `Baton_V1_ListSchedulesRequest` messages.
+        ///   - deserializer: A deserializer for `Baton_V1_ListSchedulesResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func listSchedules<Result>(
+            request: GRPCCore.ClientRequest<Baton_V1_ListSchedulesRequest>,
+            serializer: some GRPCCore.MessageSerializer<Baton_V1_ListSchedulesRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Baton_V1_ListSchedulesResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Baton_V1_ListSchedulesResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "DeleteSchedule" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Baton_V1_DeleteScheduleRequest` message.
+        ///   - serializer: A serializer for `Baton_V1_DeleteScheduleRequest` messages.
+        ///   - deserializer: A deserializer for `Baton_V1_DeleteScheduleResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func deleteSchedule<Result>(
+            request: GRPCCore.ClientRequest<Baton_V1_DeleteScheduleRequest>,
+            serializer: some GRPCCore.MessageSerializer<Baton_V1_DeleteScheduleRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Baton_V1_DeleteScheduleResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Baton_V1_DeleteScheduleResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "TriggerSchedule" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Creates the schedule's task now, outside its cron times.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Baton_V1_TriggerScheduleRequest` message.
+        ///   - serializer: A serializer for `Baton_V1_TriggerScheduleRequest` messages.
+        ///   - deserializer: A deserializer for `Baton_V1_CreateTaskResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func triggerSchedule<Result>(
+            request: GRPCCore.ClientRequest<Baton_V1_TriggerScheduleRequest>,
+            serializer: some GRPCCore.MessageSerializer<Baton_V1_TriggerScheduleRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Baton_V1_CreateTaskResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Baton_V1_CreateTaskResponse>) async throws -> Result
         ) async throws -> Result where Result: Sendable
     }
 
@@ -558,6 +1518,266 @@ extension Baton_V1_AdminService {
                 onResponse: handleResponse
             )
         }
+
+        /// Call the "DeleteTaskConfig" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Removes a task type. Refused (FAILED_PRECONDITION) while it has
+        /// > unfinished tasks or a schedule names it.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Baton_V1_DeleteTaskConfigRequest` message.
+        ///   - serializer: A serializer for `Baton_V1_DeleteTaskConfigRequest` messages.
+        ///   - deserializer: A deserializer for `Baton_V1_DeleteTaskConfigResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func deleteTaskConfig<Result>(
+            request: GRPCCore.ClientRequest<Baton_V1_DeleteTaskConfigRequest>,
+            serializer: some GRPCCore.MessageSerializer<Baton_V1_DeleteTaskConfigRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Baton_V1_DeleteTaskConfigResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Baton_V1_DeleteTaskConfigResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Baton_V1_AdminService.Method.DeleteTaskConfig.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "PauseTaskType" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Pause: no task of the type is dispatched; its queued tasks keep their
+        /// > place and wait, running ones finish; new tasks are still accepted.
+        /// > Resume: dispatch goes on in the original order.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Baton_V1_PauseTaskTypeRequest` message.
+        ///   - serializer: A serializer for `Baton_V1_PauseTaskTypeRequest` messages.
+        ///   - deserializer: A deserializer for `Baton_V1_TaskConfig` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func pauseTaskType<Result>(
+            request: GRPCCore.ClientRequest<Baton_V1_PauseTaskTypeRequest>,
+            serializer: some GRPCCore.MessageSerializer<Baton_V1_PauseTaskTypeRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Baton_V1_TaskConfig>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Baton_V1_TaskConfig>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Baton_V1_AdminService.Method.PauseTaskType.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "ResumeTaskType" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Baton_V1_ResumeTaskTypeRequest` message.
+        ///   - serializer: A serializer for `Baton_V1_ResumeTaskTypeRequest` messages.
+        ///   - deserializer: A deserializer for `Baton_V1_TaskConfig` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func resumeTaskType<Result>(
+            request: GRPCCore.ClientRequest<Baton_V1_ResumeTaskTypeRequest>,
+            serializer: some GRPCCore.MessageSerializer<Baton_V1_ResumeTaskTypeRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Baton_V1_TaskConfig>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Baton_V1_TaskConfig>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Baton_V1_AdminService.Method.ResumeTaskType.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "PutSchedule" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Schedules: task templates the leader creates at each fire time of a
+        /// > cron expression, exactly once per fire time, across leader changes.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Baton_V1_PutScheduleRequest` message.
+        ///   - serializer: A serializer for `Baton_V1_PutScheduleRequest` messages.
+        ///   - deserializer: A deserializer for `Baton_V1_Schedule` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func putSchedule<Result>(
+            request: GRPCCore.ClientRequest<Baton_V1_PutScheduleRequest>,
+            serializer: some GRPCCore.MessageSerializer<Baton_V1_PutScheduleRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Baton_V1_Schedule>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Baton_V1_Schedule>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Baton_V1_AdminService.Method.PutSchedule.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "GetSchedule" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Baton_V1_GetScheduleRequest` message.
+        ///   - serializer: A serializer for `Baton_V1_GetScheduleRequest` messages.
+        ///   - deserializer: A deserializer for `Baton_V1_Schedule` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func getSchedule<Result>(
+            request: GRPCCore.ClientRequest<Baton_V1_GetScheduleRequest>,
+            serializer: some GRPCCore.MessageSerializer<Baton_V1_GetScheduleRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Baton_V1_Schedule>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Baton_V1_Schedule>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Baton_V1_AdminService.Method.GetSchedule.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "ListSchedules" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Baton_V1_ListSchedulesRequest` message.
+        ///   - serializer: A serializer for `Baton_V1_ListSchedulesRequest` messages.
+        ///   - deserializer: A deserializer for `Baton_V1_ListSchedulesResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func listSchedules<Result>(
+            request: GRPCCore.ClientRequest<Baton_V1_ListSchedulesRequest>,
+            serializer: some GRPCCore.MessageSerializer<Baton_V1_ListSchedulesRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Baton_V1_ListSchedulesResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Baton_V1_ListSchedulesResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Baton_V1_AdminService.Method.ListSchedules.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "DeleteSchedule" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Baton_V1_DeleteScheduleRequest` message.
+        ///   - serializer: A serializer for `Baton_V1_DeleteScheduleRequest` messages.
+        ///   - deserializer: A deserializer for `Baton_V1_DeleteScheduleResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func deleteSchedule<Result>(
+            request: GRPCCore.ClientRequest<Baton_V1_DeleteScheduleRequest>,
+            serializer: some GRPCCore.MessageSerializer<Baton_V1_DeleteScheduleRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Baton_V1_DeleteScheduleResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Baton_V1_DeleteScheduleResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Baton_V1_AdminService.Method.DeleteSchedule.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "TriggerSchedule" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Creates the schedule's task now, outside its cron times.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Baton_V1_TriggerScheduleRequest` message.
+        ///   - serializer: A serializer for `Baton_V1_TriggerScheduleRequest` messages.
+        ///   - deserializer: A deserializer for `Baton_V1_CreateTaskResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func triggerSchedule<Result>(
+            request: GRPCCore.ClientRequest<Baton_V1_TriggerScheduleRequest>,
+            serializer: some GRPCCore.MessageSerializer<Baton_V1_TriggerScheduleRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Baton_V1_CreateTaskResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Baton_V1_CreateTaskResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Baton_V1_AdminService.Method.TriggerSchedule.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
     }
 }
 
@@ -639,6 +1859,226 @@ extension Baton_V1_AdminService.ClientProtocol {
             request: request,
             serializer: GRPCProtobuf.ProtobufSerializer<Baton_V1_ListTaskConfigsRequest>(),
             deserializer: GRPCProtobuf.ProtobufDeserializer<Baton_V1_ListTaskConfigsResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "DeleteTaskConfig" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Removes a task type. Refused (FAILED_PRECONDITION) while it has
+    /// > unfinished tasks or a schedule names it.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Baton_V1_DeleteTaskConfigRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func deleteTaskConfig<Result>(
+        request: GRPCCore.ClientRequest<Baton_V1_DeleteTaskConfigRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Baton_V1_DeleteTaskConfigResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.deleteTaskConfig(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Baton_V1_DeleteTaskConfigRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Baton_V1_DeleteTaskConfigResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "PauseTaskType" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Pause: no task of the type is dispatched; its queued tasks keep their
+    /// > place and wait, running ones finish; new tasks are still accepted.
+    /// > Resume: dispatch goes on in the original order.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Baton_V1_PauseTaskTypeRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func pauseTaskType<Result>(
+        request: GRPCCore.ClientRequest<Baton_V1_PauseTaskTypeRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Baton_V1_TaskConfig>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.pauseTaskType(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Baton_V1_PauseTaskTypeRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Baton_V1_TaskConfig>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ResumeTaskType" method.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Baton_V1_ResumeTaskTypeRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func resumeTaskType<Result>(
+        request: GRPCCore.ClientRequest<Baton_V1_ResumeTaskTypeRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Baton_V1_TaskConfig>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.resumeTaskType(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Baton_V1_ResumeTaskTypeRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Baton_V1_TaskConfig>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "PutSchedule" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Schedules: task templates the leader creates at each fire time of a
+    /// > cron expression, exactly once per fire time, across leader changes.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Baton_V1_PutScheduleRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func putSchedule<Result>(
+        request: GRPCCore.ClientRequest<Baton_V1_PutScheduleRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Baton_V1_Schedule>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.putSchedule(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Baton_V1_PutScheduleRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Baton_V1_Schedule>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "GetSchedule" method.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Baton_V1_GetScheduleRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func getSchedule<Result>(
+        request: GRPCCore.ClientRequest<Baton_V1_GetScheduleRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Baton_V1_Schedule>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.getSchedule(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Baton_V1_GetScheduleRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Baton_V1_Schedule>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ListSchedules" method.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Baton_V1_ListSchedulesRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func listSchedules<Result>(
+        request: GRPCCore.ClientRequest<Baton_V1_ListSchedulesRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Baton_V1_ListSchedulesResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.listSchedules(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Baton_V1_ListSchedulesRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Baton_V1_ListSchedulesResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "DeleteSchedule" method.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Baton_V1_DeleteScheduleRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func deleteSchedule<Result>(
+        request: GRPCCore.ClientRequest<Baton_V1_DeleteScheduleRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Baton_V1_DeleteScheduleResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.deleteSchedule(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Baton_V1_DeleteScheduleRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Baton_V1_DeleteScheduleResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "TriggerSchedule" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Creates the schedule's task now, outside its cron times.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Baton_V1_TriggerScheduleRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func triggerSchedule<Result>(
+        request: GRPCCore.ClientRequest<Baton_V1_TriggerScheduleRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Baton_V1_CreateTaskResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.triggerSchedule(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Baton_V1_TriggerScheduleRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Baton_V1_CreateTaskResponse>(),
             options: options,
             onResponse: handleResponse
         )
@@ -734,6 +2174,258 @@ extension Baton_V1_AdminService.ClientProtocol {
             metadata: metadata
         )
         return try await self.listTaskConfigs(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "DeleteTaskConfig" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Removes a task type. Refused (FAILED_PRECONDITION) while it has
+    /// > unfinished tasks or a schedule names it.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func deleteTaskConfig<Result>(
+        _ message: Baton_V1_DeleteTaskConfigRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Baton_V1_DeleteTaskConfigResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Baton_V1_DeleteTaskConfigRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.deleteTaskConfig(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "PauseTaskType" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Pause: no task of the type is dispatched; its queued tasks keep their
+    /// > place and wait, running ones finish; new tasks are still accepted.
+    /// > Resume: dispatch goes on in the original order.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func pauseTaskType<Result>(
+        _ message: Baton_V1_PauseTaskTypeRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Baton_V1_TaskConfig>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Baton_V1_PauseTaskTypeRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.pauseTaskType(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ResumeTaskType" method.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func resumeTaskType<Result>(
+        _ message: Baton_V1_ResumeTaskTypeRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Baton_V1_TaskConfig>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Baton_V1_ResumeTaskTypeRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.resumeTaskType(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "PutSchedule" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Schedules: task templates the leader creates at each fire time of a
+    /// > cron expression, exactly once per fire time, across leader changes.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func putSchedule<Result>(
+        _ message: Baton_V1_PutScheduleRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Baton_V1_Schedule>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Baton_V1_PutScheduleRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.putSchedule(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "GetSchedule" method.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func getSchedule<Result>(
+        _ message: Baton_V1_GetScheduleRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Baton_V1_Schedule>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Baton_V1_GetScheduleRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.getSchedule(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ListSchedules" method.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func listSchedules<Result>(
+        _ message: Baton_V1_ListSchedulesRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Baton_V1_ListSchedulesResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Baton_V1_ListSchedulesRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.listSchedules(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "DeleteSchedule" method.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func deleteSchedule<Result>(
+        _ message: Baton_V1_DeleteScheduleRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Baton_V1_DeleteScheduleResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Baton_V1_DeleteScheduleRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.deleteSchedule(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "TriggerSchedule" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Creates the schedule's task now, outside its cron times.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func triggerSchedule<Result>(
+        _ message: Baton_V1_TriggerScheduleRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Baton_V1_CreateTaskResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Baton_V1_TriggerScheduleRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.triggerSchedule(
             request: request,
             options: options,
             onResponse: handleResponse

@@ -27,6 +27,89 @@ fileprivate nonisolated struct _GeneratedWithProtocGenSwiftVersion: SwiftProtobu
   typealias Version = _2
 }
 
+public nonisolated enum Baton_V1_MisfirePolicy: SwiftProtobuf.Enum, Swift.CaseIterable {
+  public typealias RawValue = Int
+
+  /// Fire times missed (no leader, schedule paused, cluster down) are caught
+  /// up with one task, then the schedule goes on from now.
+  case misfireRunOnce // = 0
+
+  /// Missed fire times are skipped.
+  case misfireSkip // = 1
+
+  /// Every missed fire time gets its task (at most 100).
+  case misfireRunAll // = 2
+  case UNRECOGNIZED(Int)
+
+  public init() {
+    self = .misfireRunOnce
+  }
+
+  public init?(rawValue: Int) {
+    switch rawValue {
+    case 0: self = .misfireRunOnce
+    case 1: self = .misfireSkip
+    case 2: self = .misfireRunAll
+    default: self = .UNRECOGNIZED(rawValue)
+    }
+  }
+
+  public var rawValue: Int {
+    switch self {
+    case .misfireRunOnce: return 0
+    case .misfireSkip: return 1
+    case .misfireRunAll: return 2
+    case .UNRECOGNIZED(let i): return i
+    }
+  }
+
+  // The compiler won't synthesize support with the UNRECOGNIZED case.
+  public static let allCases: [Baton_V1_MisfirePolicy] = [
+    .misfireRunOnce,
+    .misfireSkip,
+    .misfireRunAll,
+  ]
+
+}
+
+public nonisolated enum Baton_V1_OverlapPolicy: SwiftProtobuf.Enum, Swift.CaseIterable {
+  public typealias RawValue = Int
+
+  /// fire even while an earlier task of it is unfinished
+  case overlapAllow // = 0
+
+  /// skip a fire time while an earlier task is unfinished
+  case overlapSkip // = 1
+  case UNRECOGNIZED(Int)
+
+  public init() {
+    self = .overlapAllow
+  }
+
+  public init?(rawValue: Int) {
+    switch rawValue {
+    case 0: self = .overlapAllow
+    case 1: self = .overlapSkip
+    default: self = .UNRECOGNIZED(rawValue)
+    }
+  }
+
+  public var rawValue: Int {
+    switch self {
+    case .overlapAllow: return 0
+    case .overlapSkip: return 1
+    case .UNRECOGNIZED(let i): return i
+    }
+  }
+
+  // The compiler won't synthesize support with the UNRECOGNIZED case.
+  public static let allCases: [Baton_V1_OverlapPolicy] = [
+    .overlapAllow,
+    .overlapSkip,
+  ]
+
+}
+
 public nonisolated struct Baton_V1_TaskConfig: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -70,6 +153,13 @@ public nonisolated struct Baton_V1_TaskConfig: Sendable {
   public var hasUpdatedAt: Bool {self._updatedAt != nil}
   /// Clears the value of `updatedAt`. Subsequent reads from it will return its default value.
   public mutating func clearUpdatedAt() {self._updatedAt = nil}
+
+  /// set by Pause/ResumeTaskType only
+  public var paused: Bool = false
+
+  /// Finished tasks of this type (and their logs) are deleted this many hours
+  /// after they finished; 0 = the cluster's default (--retention-hours).
+  public var retentionHours: Int32 = 0
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -133,13 +223,270 @@ public nonisolated struct Baton_V1_ListTaskConfigsResponse: Sendable {
   public init() {}
 }
 
+public nonisolated struct Baton_V1_DeleteTaskConfigRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var taskType: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Baton_V1_DeleteTaskConfigResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Baton_V1_PauseTaskTypeRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var taskType: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Baton_V1_ResumeTaskTypeRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var taskType: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Baton_V1_Schedule: @unchecked Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// chosen by the user: [A-Za-z0-9_.-]{1,64}
+  public var scheduleID: String {
+    get {_storage._scheduleID}
+    set {_uniqueStorage()._scheduleID = newValue}
+  }
+
+  /// Five fields (minute hour day-of-month month day-of-week) or six (with
+  /// seconds first); ranges, lists, steps, names (JAN, MON); @yearly,
+  /// @monthly, @weekly, @daily, @hourly; "@every 30s" / "@every 5m".
+  public var cron: String {
+    get {_storage._cron}
+    set {_uniqueStorage()._cron = newValue}
+  }
+
+  /// IANA name; empty = UTC
+  public var timeZone: String {
+    get {_storage._timeZone}
+    set {_uniqueStorage()._timeZone = newValue}
+  }
+
+  public var taskType: String {
+    get {_storage._taskType}
+    set {_uniqueStorage()._taskType = newValue}
+  }
+
+  public var payload: Dictionary<String,String> {
+    get {_storage._payload}
+    set {_uniqueStorage()._payload = newValue}
+  }
+
+  public var priority: Baton_V1_Priority {
+    get {_storage._priority}
+    set {_uniqueStorage()._priority = newValue}
+  }
+
+  public var paused: Bool {
+    get {_storage._paused}
+    set {_uniqueStorage()._paused = newValue}
+  }
+
+  public var misfire: Baton_V1_MisfirePolicy {
+    get {_storage._misfire}
+    set {_uniqueStorage()._misfire = newValue}
+  }
+
+  public var overlap: Baton_V1_OverlapPolicy {
+    get {_storage._overlap}
+    set {_uniqueStorage()._overlap = newValue}
+  }
+
+  /// per-task overrides, as in CreateTask
+  public var timeoutSeconds: Int32 {
+    get {_storage._timeoutSeconds ?? 0}
+    set {_uniqueStorage()._timeoutSeconds = newValue}
+  }
+  /// Returns true if `timeoutSeconds` has been explicitly set.
+  public var hasTimeoutSeconds: Bool {_storage._timeoutSeconds != nil}
+  /// Clears the value of `timeoutSeconds`. Subsequent reads from it will return its default value.
+  public mutating func clearTimeoutSeconds() {_uniqueStorage()._timeoutSeconds = nil}
+
+  public var maxRetries: Int32 {
+    get {_storage._maxRetries ?? 0}
+    set {_uniqueStorage()._maxRetries = newValue}
+  }
+  /// Returns true if `maxRetries` has been explicitly set.
+  public var hasMaxRetries: Bool {_storage._maxRetries != nil}
+  /// Clears the value of `maxRetries`. Subsequent reads from it will return its default value.
+  public mutating func clearMaxRetries() {_uniqueStorage()._maxRetries = nil}
+
+  /// Output only.
+  public var nextFireAt: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_storage._nextFireAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_uniqueStorage()._nextFireAt = newValue}
+  }
+  /// Returns true if `nextFireAt` has been explicitly set.
+  public var hasNextFireAt: Bool {_storage._nextFireAt != nil}
+  /// Clears the value of `nextFireAt`. Subsequent reads from it will return its default value.
+  public mutating func clearNextFireAt() {_uniqueStorage()._nextFireAt = nil}
+
+  public var lastFireAt: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_storage._lastFireAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_uniqueStorage()._lastFireAt = newValue}
+  }
+  /// Returns true if `lastFireAt` has been explicitly set.
+  public var hasLastFireAt: Bool {_storage._lastFireAt != nil}
+  /// Clears the value of `lastFireAt`. Subsequent reads from it will return its default value.
+  public mutating func clearLastFireAt() {_uniqueStorage()._lastFireAt = nil}
+
+  public var lastTaskID: String {
+    get {_storage._lastTaskID}
+    set {_uniqueStorage()._lastTaskID = newValue}
+  }
+
+  public var updatedAt: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_storage._updatedAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_uniqueStorage()._updatedAt = newValue}
+  }
+  /// Returns true if `updatedAt` has been explicitly set.
+  public var hasUpdatedAt: Bool {_storage._updatedAt != nil}
+  /// Clears the value of `updatedAt`. Subsequent reads from it will return its default value.
+  public mutating func clearUpdatedAt() {_uniqueStorage()._updatedAt = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _storage = _StorageClass.defaultInstance
+}
+
+public nonisolated struct Baton_V1_PutScheduleRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var schedule: Baton_V1_Schedule {
+    get {_schedule ?? Baton_V1_Schedule()}
+    set {_schedule = newValue}
+  }
+  /// Returns true if `schedule` has been explicitly set.
+  public var hasSchedule: Bool {self._schedule != nil}
+  /// Clears the value of `schedule`. Subsequent reads from it will return its default value.
+  public mutating func clearSchedule() {self._schedule = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _schedule: Baton_V1_Schedule? = nil
+}
+
+public nonisolated struct Baton_V1_GetScheduleRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var scheduleID: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Baton_V1_ListSchedulesRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Baton_V1_ListSchedulesResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var schedules: [Baton_V1_Schedule] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Baton_V1_DeleteScheduleRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var scheduleID: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Baton_V1_DeleteScheduleResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Baton_V1_TriggerScheduleRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var scheduleID: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
 
 fileprivate nonisolated let _protobuf_package = "baton.v1"
 
+nonisolated extension Baton_V1_MisfirePolicy: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0MISFIRE_RUN_ONCE\0\u{1}MISFIRE_SKIP\0\u{1}MISFIRE_RUN_ALL\0")
+}
+
+nonisolated extension Baton_V1_OverlapPolicy: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0OVERLAP_ALLOW\0\u{1}OVERLAP_SKIP\0")
+}
+
 nonisolated extension Baton_V1_TaskConfig: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".TaskConfig"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}task_type\0\u{1}executor\0\u{1}endpoint\0\u{3}timeout_seconds\0\u{3}max_retries\0\u{3}retry_backoff_ms\0\u{3}max_concurrency\0\u{3}rate_limit_per_second\0\u{1}enabled\0\u{1}headers\0\u{3}updated_at\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}task_type\0\u{1}executor\0\u{1}endpoint\0\u{3}timeout_seconds\0\u{3}max_retries\0\u{3}retry_backoff_ms\0\u{3}max_concurrency\0\u{3}rate_limit_per_second\0\u{1}enabled\0\u{1}headers\0\u{3}updated_at\0\u{1}paused\0\u{3}retention_hours\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -158,6 +505,8 @@ nonisolated extension Baton_V1_TaskConfig: SwiftProtobuf.Message, SwiftProtobuf.
       case 9: try { try decoder.decodeSingularBoolField(value: &self.enabled) }()
       case 10: try { try decoder.decodeMapField(fieldType: SwiftProtobuf._ProtobufMap<SwiftProtobuf.ProtobufString,SwiftProtobuf.ProtobufString>.self, value: &self.headers) }()
       case 11: try { try decoder.decodeSingularMessageField(value: &self._updatedAt) }()
+      case 12: try { try decoder.decodeSingularBoolField(value: &self.paused) }()
+      case 13: try { try decoder.decodeSingularInt32Field(value: &self.retentionHours) }()
       default: break
       }
     }
@@ -201,6 +550,12 @@ nonisolated extension Baton_V1_TaskConfig: SwiftProtobuf.Message, SwiftProtobuf.
     try { if let v = self._updatedAt {
       try visitor.visitSingularMessageField(value: v, fieldNumber: 11)
     } }()
+    if self.paused != false {
+      try visitor.visitSingularBoolField(value: self.paused, fieldNumber: 12)
+    }
+    if self.retentionHours != 0 {
+      try visitor.visitSingularInt32Field(value: self.retentionHours, fieldNumber: 13)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -216,6 +571,8 @@ nonisolated extension Baton_V1_TaskConfig: SwiftProtobuf.Message, SwiftProtobuf.
     if lhs.enabled != rhs.enabled {return false}
     if lhs.headers != rhs.headers {return false}
     if lhs._updatedAt != rhs._updatedAt {return false}
+    if lhs.paused != rhs.paused {return false}
+    if lhs.retentionHours != rhs.retentionHours {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -329,6 +686,475 @@ nonisolated extension Baton_V1_ListTaskConfigsResponse: SwiftProtobuf.Message, S
 
   public static func ==(lhs: Baton_V1_ListTaskConfigsResponse, rhs: Baton_V1_ListTaskConfigsResponse) -> Bool {
     if lhs.configs != rhs.configs {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Baton_V1_DeleteTaskConfigRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".DeleteTaskConfigRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}task_type\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.taskType) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.taskType.isEmpty {
+      try visitor.visitSingularStringField(value: self.taskType, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Baton_V1_DeleteTaskConfigRequest, rhs: Baton_V1_DeleteTaskConfigRequest) -> Bool {
+    if lhs.taskType != rhs.taskType {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Baton_V1_DeleteTaskConfigResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".DeleteTaskConfigResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap()
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    // Load everything into unknown fields
+    while try decoder.nextFieldNumber() != nil {}
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Baton_V1_DeleteTaskConfigResponse, rhs: Baton_V1_DeleteTaskConfigResponse) -> Bool {
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Baton_V1_PauseTaskTypeRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".PauseTaskTypeRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}task_type\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.taskType) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.taskType.isEmpty {
+      try visitor.visitSingularStringField(value: self.taskType, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Baton_V1_PauseTaskTypeRequest, rhs: Baton_V1_PauseTaskTypeRequest) -> Bool {
+    if lhs.taskType != rhs.taskType {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Baton_V1_ResumeTaskTypeRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ResumeTaskTypeRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}task_type\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.taskType) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.taskType.isEmpty {
+      try visitor.visitSingularStringField(value: self.taskType, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Baton_V1_ResumeTaskTypeRequest, rhs: Baton_V1_ResumeTaskTypeRequest) -> Bool {
+    if lhs.taskType != rhs.taskType {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Baton_V1_Schedule: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".Schedule"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}schedule_id\0\u{1}cron\0\u{3}time_zone\0\u{3}task_type\0\u{1}payload\0\u{1}priority\0\u{1}paused\0\u{1}misfire\0\u{1}overlap\0\u{3}timeout_seconds\0\u{3}max_retries\0\u{3}next_fire_at\0\u{3}last_fire_at\0\u{3}last_task_id\0\u{3}updated_at\0")
+
+  fileprivate class _StorageClass {
+    var _scheduleID: String = String()
+    var _cron: String = String()
+    var _timeZone: String = String()
+    var _taskType: String = String()
+    var _payload: Dictionary<String,String> = [:]
+    var _priority: Baton_V1_Priority = .normal
+    var _paused: Bool = false
+    var _misfire: Baton_V1_MisfirePolicy = .misfireRunOnce
+    var _overlap: Baton_V1_OverlapPolicy = .overlapAllow
+    var _timeoutSeconds: Int32? = nil
+    var _maxRetries: Int32? = nil
+    var _nextFireAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+    var _lastFireAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+    var _lastTaskID: String = String()
+    var _updatedAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+
+      // This property is used as the initial default value for new instances of the type.
+      // The type itself is protecting the reference to its storage via CoW semantics.
+      // This will force a copy to be made of this reference when the first mutation occurs;
+      // hence, it is safe to mark this as `nonisolated(unsafe)`.
+      static nonisolated(unsafe) let defaultInstance = _StorageClass()
+
+    private init() {}
+
+    init(copying source: _StorageClass) {
+      _scheduleID = source._scheduleID
+      _cron = source._cron
+      _timeZone = source._timeZone
+      _taskType = source._taskType
+      _payload = source._payload
+      _priority = source._priority
+      _paused = source._paused
+      _misfire = source._misfire
+      _overlap = source._overlap
+      _timeoutSeconds = source._timeoutSeconds
+      _maxRetries = source._maxRetries
+      _nextFireAt = source._nextFireAt
+      _lastFireAt = source._lastFireAt
+      _lastTaskID = source._lastTaskID
+      _updatedAt = source._updatedAt
+    }
+  }
+
+  fileprivate mutating func _uniqueStorage() -> _StorageClass {
+    if !isKnownUniquelyReferenced(&_storage) {
+      _storage = _StorageClass(copying: _storage)
+    }
+    return _storage
+  }
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    _ = _uniqueStorage()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      while let fieldNumber = try decoder.nextFieldNumber() {
+        // The use of inline closures is to circumvent an issue where the compiler
+        // allocates stack space for every case branch when no optimizations are
+        // enabled. https://github.com/apple/swift-protobuf/issues/1034
+        switch fieldNumber {
+        case 1: try { try decoder.decodeSingularStringField(value: &_storage._scheduleID) }()
+        case 2: try { try decoder.decodeSingularStringField(value: &_storage._cron) }()
+        case 3: try { try decoder.decodeSingularStringField(value: &_storage._timeZone) }()
+        case 4: try { try decoder.decodeSingularStringField(value: &_storage._taskType) }()
+        case 5: try { try decoder.decodeMapField(fieldType: SwiftProtobuf._ProtobufMap<SwiftProtobuf.ProtobufString,SwiftProtobuf.ProtobufString>.self, value: &_storage._payload) }()
+        case 6: try { try decoder.decodeSingularEnumField(value: &_storage._priority) }()
+        case 7: try { try decoder.decodeSingularBoolField(value: &_storage._paused) }()
+        case 8: try { try decoder.decodeSingularEnumField(value: &_storage._misfire) }()
+        case 9: try { try decoder.decodeSingularEnumField(value: &_storage._overlap) }()
+        case 10: try { try decoder.decodeSingularInt32Field(value: &_storage._timeoutSeconds) }()
+        case 11: try { try decoder.decodeSingularInt32Field(value: &_storage._maxRetries) }()
+        case 12: try { try decoder.decodeSingularMessageField(value: &_storage._nextFireAt) }()
+        case 13: try { try decoder.decodeSingularMessageField(value: &_storage._lastFireAt) }()
+        case 14: try { try decoder.decodeSingularStringField(value: &_storage._lastTaskID) }()
+        case 15: try { try decoder.decodeSingularMessageField(value: &_storage._updatedAt) }()
+        default: break
+        }
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every if/case branch local when no optimizations
+      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+      // https://github.com/apple/swift-protobuf/issues/1182
+      if !_storage._scheduleID.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._scheduleID, fieldNumber: 1)
+      }
+      if !_storage._cron.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._cron, fieldNumber: 2)
+      }
+      if !_storage._timeZone.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._timeZone, fieldNumber: 3)
+      }
+      if !_storage._taskType.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._taskType, fieldNumber: 4)
+      }
+      if !_storage._payload.isEmpty {
+        try visitor.visitMapField(fieldType: SwiftProtobuf._ProtobufMap<SwiftProtobuf.ProtobufString,SwiftProtobuf.ProtobufString>.self, value: _storage._payload, fieldNumber: 5)
+      }
+      if _storage._priority != .normal {
+        try visitor.visitSingularEnumField(value: _storage._priority, fieldNumber: 6)
+      }
+      if _storage._paused != false {
+        try visitor.visitSingularBoolField(value: _storage._paused, fieldNumber: 7)
+      }
+      if _storage._misfire != .misfireRunOnce {
+        try visitor.visitSingularEnumField(value: _storage._misfire, fieldNumber: 8)
+      }
+      if _storage._overlap != .overlapAllow {
+        try visitor.visitSingularEnumField(value: _storage._overlap, fieldNumber: 9)
+      }
+      try { if let v = _storage._timeoutSeconds {
+        try visitor.visitSingularInt32Field(value: v, fieldNumber: 10)
+      } }()
+      try { if let v = _storage._maxRetries {
+        try visitor.visitSingularInt32Field(value: v, fieldNumber: 11)
+      } }()
+      try { if let v = _storage._nextFireAt {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 12)
+      } }()
+      try { if let v = _storage._lastFireAt {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 13)
+      } }()
+      if !_storage._lastTaskID.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._lastTaskID, fieldNumber: 14)
+      }
+      try { if let v = _storage._updatedAt {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 15)
+      } }()
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Baton_V1_Schedule, rhs: Baton_V1_Schedule) -> Bool {
+    if lhs._storage !== rhs._storage {
+      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+        let _storage = _args.0
+        let rhs_storage = _args.1
+        if _storage._scheduleID != rhs_storage._scheduleID {return false}
+        if _storage._cron != rhs_storage._cron {return false}
+        if _storage._timeZone != rhs_storage._timeZone {return false}
+        if _storage._taskType != rhs_storage._taskType {return false}
+        if _storage._payload != rhs_storage._payload {return false}
+        if _storage._priority != rhs_storage._priority {return false}
+        if _storage._paused != rhs_storage._paused {return false}
+        if _storage._misfire != rhs_storage._misfire {return false}
+        if _storage._overlap != rhs_storage._overlap {return false}
+        if _storage._timeoutSeconds != rhs_storage._timeoutSeconds {return false}
+        if _storage._maxRetries != rhs_storage._maxRetries {return false}
+        if _storage._nextFireAt != rhs_storage._nextFireAt {return false}
+        if _storage._lastFireAt != rhs_storage._lastFireAt {return false}
+        if _storage._lastTaskID != rhs_storage._lastTaskID {return false}
+        if _storage._updatedAt != rhs_storage._updatedAt {return false}
+        return true
+      }
+      if !storagesAreEqual {return false}
+    }
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Baton_V1_PutScheduleRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".PutScheduleRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}schedule\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._schedule) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._schedule {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Baton_V1_PutScheduleRequest, rhs: Baton_V1_PutScheduleRequest) -> Bool {
+    if lhs._schedule != rhs._schedule {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Baton_V1_GetScheduleRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".GetScheduleRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}schedule_id\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.scheduleID) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.scheduleID.isEmpty {
+      try visitor.visitSingularStringField(value: self.scheduleID, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Baton_V1_GetScheduleRequest, rhs: Baton_V1_GetScheduleRequest) -> Bool {
+    if lhs.scheduleID != rhs.scheduleID {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Baton_V1_ListSchedulesRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ListSchedulesRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap()
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    // Load everything into unknown fields
+    while try decoder.nextFieldNumber() != nil {}
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Baton_V1_ListSchedulesRequest, rhs: Baton_V1_ListSchedulesRequest) -> Bool {
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Baton_V1_ListSchedulesResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ListSchedulesResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}schedules\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.schedules) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.schedules.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.schedules, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Baton_V1_ListSchedulesResponse, rhs: Baton_V1_ListSchedulesResponse) -> Bool {
+    if lhs.schedules != rhs.schedules {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Baton_V1_DeleteScheduleRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".DeleteScheduleRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}schedule_id\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.scheduleID) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.scheduleID.isEmpty {
+      try visitor.visitSingularStringField(value: self.scheduleID, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Baton_V1_DeleteScheduleRequest, rhs: Baton_V1_DeleteScheduleRequest) -> Bool {
+    if lhs.scheduleID != rhs.scheduleID {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Baton_V1_DeleteScheduleResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".DeleteScheduleResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap()
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    // Load everything into unknown fields
+    while try decoder.nextFieldNumber() != nil {}
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Baton_V1_DeleteScheduleResponse, rhs: Baton_V1_DeleteScheduleResponse) -> Bool {
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Baton_V1_TriggerScheduleRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".TriggerScheduleRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}schedule_id\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.scheduleID) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.scheduleID.isEmpty {
+      try visitor.visitSingularStringField(value: self.scheduleID, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Baton_V1_TriggerScheduleRequest, rhs: Baton_V1_TriggerScheduleRequest) -> Bool {
+    if lhs.scheduleID != rhs.scheduleID {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

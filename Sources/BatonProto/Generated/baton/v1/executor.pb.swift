@@ -51,6 +51,12 @@ public nonisolated struct Baton_V1_ExecuteRequest: Sendable {
   /// Clears the value of `deadline`. Subsequent reads from it will return its default value.
   public mutating func clearDeadline() {self._deadline = nil}
 
+  /// Results of the tasks this one depends on (task id -> result).
+  public var dependencyResults: Dictionary<String,String> = [:]
+
+  /// W3C trace context of the task, so the service can join its trace.
+  public var traceparent: String = String()
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -88,7 +94,7 @@ fileprivate nonisolated let _protobuf_package = "baton.v1"
 
 nonisolated extension Baton_V1_ExecuteRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".ExecuteRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}task_id\0\u{3}task_type\0\u{1}payload\0\u{1}attempt\0\u{1}deadline\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}task_id\0\u{3}task_type\0\u{1}payload\0\u{1}attempt\0\u{1}deadline\0\u{3}dependency_results\0\u{1}traceparent\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -101,6 +107,8 @@ nonisolated extension Baton_V1_ExecuteRequest: SwiftProtobuf.Message, SwiftProto
       case 3: try { try decoder.decodeMapField(fieldType: SwiftProtobuf._ProtobufMap<SwiftProtobuf.ProtobufString,SwiftProtobuf.ProtobufString>.self, value: &self.payload) }()
       case 4: try { try decoder.decodeSingularInt32Field(value: &self.attempt) }()
       case 5: try { try decoder.decodeSingularMessageField(value: &self._deadline) }()
+      case 6: try { try decoder.decodeMapField(fieldType: SwiftProtobuf._ProtobufMap<SwiftProtobuf.ProtobufString,SwiftProtobuf.ProtobufString>.self, value: &self.dependencyResults) }()
+      case 7: try { try decoder.decodeSingularStringField(value: &self.traceparent) }()
       default: break
       }
     }
@@ -126,6 +134,12 @@ nonisolated extension Baton_V1_ExecuteRequest: SwiftProtobuf.Message, SwiftProto
     try { if let v = self._deadline {
       try visitor.visitSingularMessageField(value: v, fieldNumber: 5)
     } }()
+    if !self.dependencyResults.isEmpty {
+      try visitor.visitMapField(fieldType: SwiftProtobuf._ProtobufMap<SwiftProtobuf.ProtobufString,SwiftProtobuf.ProtobufString>.self, value: self.dependencyResults, fieldNumber: 6)
+    }
+    if !self.traceparent.isEmpty {
+      try visitor.visitSingularStringField(value: self.traceparent, fieldNumber: 7)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -135,6 +149,8 @@ nonisolated extension Baton_V1_ExecuteRequest: SwiftProtobuf.Message, SwiftProto
     if lhs.payload != rhs.payload {return false}
     if lhs.attempt != rhs.attempt {return false}
     if lhs._deadline != rhs._deadline {return false}
+    if lhs.dependencyResults != rhs.dependencyResults {return false}
+    if lhs.traceparent != rhs.traceparent {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

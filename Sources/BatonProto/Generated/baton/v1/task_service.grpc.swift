@@ -133,6 +133,45 @@ public enum Baton_V1_TaskService: Sendable {
                 type: .unary
             )
         }
+        /// Namespace for "RetryTask" metadata.
+        public enum RetryTask: Sendable {
+            /// Request type for "RetryTask".
+            public typealias Input = Baton_V1_RetryTaskRequest
+            /// Response type for "RetryTask".
+            public typealias Output = Baton_V1_RetryTaskResponse
+            /// Descriptor for "RetryTask".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "baton.v1.TaskService"),
+                method: "RetryTask",
+                type: .unary
+            )
+        }
+        /// Namespace for "BulkCancelTasks" metadata.
+        public enum BulkCancelTasks: Sendable {
+            /// Request type for "BulkCancelTasks".
+            public typealias Input = Baton_V1_BulkTasksRequest
+            /// Response type for "BulkCancelTasks".
+            public typealias Output = Baton_V1_BulkTasksResponse
+            /// Descriptor for "BulkCancelTasks".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "baton.v1.TaskService"),
+                method: "BulkCancelTasks",
+                type: .unary
+            )
+        }
+        /// Namespace for "BulkRetryTasks" metadata.
+        public enum BulkRetryTasks: Sendable {
+            /// Request type for "BulkRetryTasks".
+            public typealias Input = Baton_V1_BulkTasksRequest
+            /// Response type for "BulkRetryTasks".
+            public typealias Output = Baton_V1_BulkTasksResponse
+            /// Descriptor for "BulkRetryTasks".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "baton.v1.TaskService"),
+                method: "BulkRetryTasks",
+                type: .unary
+            )
+        }
         /// Descriptors for all methods in the "baton.v1.TaskService" service.
         public static let descriptors: [GRPCCore.MethodDescriptor] = [
             CreateTask.descriptor,
@@ -142,7 +181,10 @@ public enum Baton_V1_TaskService: Sendable {
             CancelTask.descriptor,
             GetTaskLogs.descriptor,
             WatchTask.descriptor,
-            GetStats.descriptor
+            GetStats.descriptor,
+            RetryTask.descriptor,
+            BulkCancelTasks.descriptor,
+            BulkRetryTasks.descriptor
         ]
     }
 }
@@ -315,6 +357,62 @@ extension Baton_V1_TaskService {
             request: GRPCCore.StreamingServerRequest<Baton_V1_GetStatsRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Baton_V1_GetStatsResponse>
+
+        /// Handle the "RetryTask" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Runs a finished task again: FAILED, TIMEOUT or CANCELLED (a dead letter)
+        /// > goes back to its queue with a fresh retry budget; attempt keeps counting,
+        /// > its logs and history stay. SUCCEEDED or unfinished: FAILED_PRECONDITION.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Baton_V1_RetryTaskRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Baton_V1_RetryTaskResponse` messages.
+        func retryTask(
+            request: GRPCCore.StreamingServerRequest<Baton_V1_RetryTaskRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Baton_V1_RetryTaskResponse>
+
+        /// Handle the "BulkCancelTasks" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Cancels every unfinished task matching the filter, in bounded batches.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Baton_V1_BulkTasksRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Baton_V1_BulkTasksResponse` messages.
+        func bulkCancelTasks(
+            request: GRPCCore.StreamingServerRequest<Baton_V1_BulkTasksRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Baton_V1_BulkTasksResponse>
+
+        /// Handle the "BulkRetryTasks" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Retries every FAILED, TIMEOUT or CANCELLED task matching the filter.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Baton_V1_BulkTasksRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Baton_V1_BulkTasksResponse` messages.
+        func bulkRetryTasks(
+            request: GRPCCore.StreamingServerRequest<Baton_V1_BulkTasksRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Baton_V1_BulkTasksResponse>
     }
 
     /// Service protocol for the "baton.v1.TaskService" service.
@@ -471,6 +569,62 @@ extension Baton_V1_TaskService {
             request: GRPCCore.ServerRequest<Baton_V1_GetStatsRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.ServerResponse<Baton_V1_GetStatsResponse>
+
+        /// Handle the "RetryTask" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Runs a finished task again: FAILED, TIMEOUT or CANCELLED (a dead letter)
+        /// > goes back to its queue with a fresh retry budget; attempt keeps counting,
+        /// > its logs and history stay. SUCCEEDED or unfinished: FAILED_PRECONDITION.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Baton_V1_RetryTaskRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Baton_V1_RetryTaskResponse` message.
+        func retryTask(
+            request: GRPCCore.ServerRequest<Baton_V1_RetryTaskRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Baton_V1_RetryTaskResponse>
+
+        /// Handle the "BulkCancelTasks" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Cancels every unfinished task matching the filter, in bounded batches.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Baton_V1_BulkTasksRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Baton_V1_BulkTasksResponse` message.
+        func bulkCancelTasks(
+            request: GRPCCore.ServerRequest<Baton_V1_BulkTasksRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Baton_V1_BulkTasksResponse>
+
+        /// Handle the "BulkRetryTasks" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Retries every FAILED, TIMEOUT or CANCELLED task matching the filter.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Baton_V1_BulkTasksRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Baton_V1_BulkTasksResponse` message.
+        func bulkRetryTasks(
+            request: GRPCCore.ServerRequest<Baton_V1_BulkTasksRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Baton_V1_BulkTasksResponse>
     }
 
     /// Simple service protocol for the "baton.v1.TaskService" service.
@@ -626,6 +780,62 @@ extension Baton_V1_TaskService {
             request: Baton_V1_GetStatsRequest,
             context: GRPCCore.ServerContext
         ) async throws -> Baton_V1_GetStatsResponse
+
+        /// Handle the "RetryTask" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Runs a finished task again: FAILED, TIMEOUT or CANCELLED (a dead letter)
+        /// > goes back to its queue with a fresh retry budget; attempt keeps counting,
+        /// > its logs and history stay. SUCCEEDED or unfinished: FAILED_PRECONDITION.
+        ///
+        /// - Parameters:
+        ///   - request: A `Baton_V1_RetryTaskRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Baton_V1_RetryTaskResponse` to respond with.
+        func retryTask(
+            request: Baton_V1_RetryTaskRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Baton_V1_RetryTaskResponse
+
+        /// Handle the "BulkCancelTasks" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Cancels every unfinished task matching the filter, in bounded batches.
+        ///
+        /// - Parameters:
+        ///   - request: A `Baton_V1_BulkTasksRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Baton_V1_BulkTasksResponse` to respond with.
+        func bulkCancelTasks(
+            request: Baton_V1_BulkTasksRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Baton_V1_BulkTasksResponse
+
+        /// Handle the "BulkRetryTasks" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Retries every FAILED, TIMEOUT or CANCELLED task matching the filter.
+        ///
+        /// - Parameters:
+        ///   - request: A `Baton_V1_BulkTasksRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Baton_V1_BulkTasksResponse` to respond with.
+        func bulkRetryTasks(
+            request: Baton_V1_BulkTasksRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Baton_V1_BulkTasksResponse
     }
 }
 
@@ -721,6 +931,39 @@ extension Baton_V1_TaskService.StreamingServiceProtocol {
                 )
             }
         )
+        router.registerHandler(
+            forMethod: Baton_V1_TaskService.Method.RetryTask.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Baton_V1_RetryTaskRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Baton_V1_RetryTaskResponse>(),
+            handler: { request, context in
+                try await self.retryTask(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Baton_V1_TaskService.Method.BulkCancelTasks.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Baton_V1_BulkTasksRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Baton_V1_BulkTasksResponse>(),
+            handler: { request, context in
+                try await self.bulkCancelTasks(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Baton_V1_TaskService.Method.BulkRetryTasks.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Baton_V1_BulkTasksRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Baton_V1_BulkTasksResponse>(),
+            handler: { request, context in
+                try await self.bulkRetryTasks(
+                    request: request,
+                    context: context
+                )
+            }
+        )
     }
 }
 
@@ -809,6 +1052,39 @@ extension Baton_V1_TaskService.ServiceProtocol {
         context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.StreamingServerResponse<Baton_V1_GetStatsResponse> {
         let response = try await self.getStats(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func retryTask(
+        request: GRPCCore.StreamingServerRequest<Baton_V1_RetryTaskRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Baton_V1_RetryTaskResponse> {
+        let response = try await self.retryTask(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func bulkCancelTasks(
+        request: GRPCCore.StreamingServerRequest<Baton_V1_BulkTasksRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Baton_V1_BulkTasksResponse> {
+        let response = try await self.bulkCancelTasks(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func bulkRetryTasks(
+        request: GRPCCore.StreamingServerRequest<Baton_V1_BulkTasksRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Baton_V1_BulkTasksResponse> {
+        let response = try await self.bulkRetryTasks(
             request: GRPCCore.ServerRequest(stream: request),
             context: context
         )
@@ -920,6 +1196,45 @@ extension Baton_V1_TaskService.SimpleServiceProtocol {
     ) async throws -> GRPCCore.ServerResponse<Baton_V1_GetStatsResponse> {
         return GRPCCore.ServerResponse<Baton_V1_GetStatsResponse>(
             message: try await self.getStats(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func retryTask(
+        request: GRPCCore.ServerRequest<Baton_V1_RetryTaskRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Baton_V1_RetryTaskResponse> {
+        return GRPCCore.ServerResponse<Baton_V1_RetryTaskResponse>(
+            message: try await self.retryTask(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func bulkCancelTasks(
+        request: GRPCCore.ServerRequest<Baton_V1_BulkTasksRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Baton_V1_BulkTasksResponse> {
+        return GRPCCore.ServerResponse<Baton_V1_BulkTasksResponse>(
+            message: try await self.bulkCancelTasks(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func bulkRetryTasks(
+        request: GRPCCore.ServerRequest<Baton_V1_BulkTasksRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Baton_V1_BulkTasksResponse> {
+        return GRPCCore.ServerResponse<Baton_V1_BulkTasksResponse>(
+            message: try await self.bulkRetryTasks(
                 request: request.message,
                 context: context
             ),
@@ -1122,6 +1437,77 @@ extension Baton_V1_TaskService {
             deserializer: some GRPCCore.MessageDeserializer<Baton_V1_GetStatsResponse>,
             options: GRPCCore.CallOptions,
             onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Baton_V1_GetStatsResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "RetryTask" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Runs a finished task again: FAILED, TIMEOUT or CANCELLED (a dead letter)
+        /// > goes back to its queue with a fresh retry budget; attempt keeps counting,
+        /// > its logs and history stay. SUCCEEDED or unfinished: FAILED_PRECONDITION.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Baton_V1_RetryTaskRequest` message.
+        ///   - serializer: A serializer for `Baton_V1_RetryTaskRequest` messages.
+        ///   - deserializer: A deserializer for `Baton_V1_RetryTaskResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func retryTask<Result>(
+            request: GRPCCore.ClientRequest<Baton_V1_RetryTaskRequest>,
+            serializer: some GRPCCore.MessageSerializer<Baton_V1_RetryTaskRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Baton_V1_RetryTaskResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Baton_V1_RetryTaskResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "BulkCancelTasks" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Cancels every unfinished task matching the filter, in bounded batches.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Baton_V1_BulkTasksRequest` message.
+        ///   - serializer: A serializer for `Baton_V1_BulkTasksRequest` messages.
+        ///   - deserializer: A deserializer for `Baton_V1_BulkTasksResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func bulkCancelTasks<Result>(
+            request: GRPCCore.ClientRequest<Baton_V1_BulkTasksRequest>,
+            serializer: some GRPCCore.MessageSerializer<Baton_V1_BulkTasksRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Baton_V1_BulkTasksResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Baton_V1_BulkTasksResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "BulkRetryTasks" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Retries every FAILED, TIMEOUT or CANCELLED task matching the filter.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Baton_V1_BulkTasksRequest` message.
+        ///   - serializer: A serializer for `Baton_V1_BulkTasksRequest` messages.
+        ///   - deserializer: A deserializer for `Baton_V1_BulkTasksResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func bulkRetryTasks<Result>(
+            request: GRPCCore.ClientRequest<Baton_V1_BulkTasksRequest>,
+            serializer: some GRPCCore.MessageSerializer<Baton_V1_BulkTasksRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Baton_V1_BulkTasksResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Baton_V1_BulkTasksResponse>) async throws -> Result
         ) async throws -> Result where Result: Sendable
     }
 
@@ -1413,6 +1799,110 @@ extension Baton_V1_TaskService {
                 onResponse: handleResponse
             )
         }
+
+        /// Call the "RetryTask" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Runs a finished task again: FAILED, TIMEOUT or CANCELLED (a dead letter)
+        /// > goes back to its queue with a fresh retry budget; attempt keeps counting,
+        /// > its logs and history stay. SUCCEEDED or unfinished: FAILED_PRECONDITION.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Baton_V1_RetryTaskRequest` message.
+        ///   - serializer: A serializer for `Baton_V1_RetryTaskRequest` messages.
+        ///   - deserializer: A deserializer for `Baton_V1_RetryTaskResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func retryTask<Result>(
+            request: GRPCCore.ClientRequest<Baton_V1_RetryTaskRequest>,
+            serializer: some GRPCCore.MessageSerializer<Baton_V1_RetryTaskRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Baton_V1_RetryTaskResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Baton_V1_RetryTaskResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Baton_V1_TaskService.Method.RetryTask.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "BulkCancelTasks" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Cancels every unfinished task matching the filter, in bounded batches.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Baton_V1_BulkTasksRequest` message.
+        ///   - serializer: A serializer for `Baton_V1_BulkTasksRequest` messages.
+        ///   - deserializer: A deserializer for `Baton_V1_BulkTasksResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func bulkCancelTasks<Result>(
+            request: GRPCCore.ClientRequest<Baton_V1_BulkTasksRequest>,
+            serializer: some GRPCCore.MessageSerializer<Baton_V1_BulkTasksRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Baton_V1_BulkTasksResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Baton_V1_BulkTasksResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Baton_V1_TaskService.Method.BulkCancelTasks.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "BulkRetryTasks" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Retries every FAILED, TIMEOUT or CANCELLED task matching the filter.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Baton_V1_BulkTasksRequest` message.
+        ///   - serializer: A serializer for `Baton_V1_BulkTasksRequest` messages.
+        ///   - deserializer: A deserializer for `Baton_V1_BulkTasksResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func bulkRetryTasks<Result>(
+            request: GRPCCore.ClientRequest<Baton_V1_BulkTasksRequest>,
+            serializer: some GRPCCore.MessageSerializer<Baton_V1_BulkTasksRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Baton_V1_BulkTasksResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Baton_V1_BulkTasksResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Baton_V1_TaskService.Method.BulkRetryTasks.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
     }
 }
 
@@ -1647,6 +2137,95 @@ extension Baton_V1_TaskService.ClientProtocol {
             request: request,
             serializer: GRPCProtobuf.ProtobufSerializer<Baton_V1_GetStatsRequest>(),
             deserializer: GRPCProtobuf.ProtobufDeserializer<Baton_V1_GetStatsResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "RetryTask" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Runs a finished task again: FAILED, TIMEOUT or CANCELLED (a dead letter)
+    /// > goes back to its queue with a fresh retry budget; attempt keeps counting,
+    /// > its logs and history stay. SUCCEEDED or unfinished: FAILED_PRECONDITION.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Baton_V1_RetryTaskRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func retryTask<Result>(
+        request: GRPCCore.ClientRequest<Baton_V1_RetryTaskRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Baton_V1_RetryTaskResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.retryTask(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Baton_V1_RetryTaskRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Baton_V1_RetryTaskResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "BulkCancelTasks" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Cancels every unfinished task matching the filter, in bounded batches.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Baton_V1_BulkTasksRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func bulkCancelTasks<Result>(
+        request: GRPCCore.ClientRequest<Baton_V1_BulkTasksRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Baton_V1_BulkTasksResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.bulkCancelTasks(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Baton_V1_BulkTasksRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Baton_V1_BulkTasksResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "BulkRetryTasks" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Retries every FAILED, TIMEOUT or CANCELLED task matching the filter.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Baton_V1_BulkTasksRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func bulkRetryTasks<Result>(
+        request: GRPCCore.ClientRequest<Baton_V1_BulkTasksRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Baton_V1_BulkTasksResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.bulkRetryTasks(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Baton_V1_BulkTasksRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Baton_V1_BulkTasksResponse>(),
             options: options,
             onResponse: handleResponse
         )
@@ -1915,6 +2494,107 @@ extension Baton_V1_TaskService.ClientProtocol {
             metadata: metadata
         )
         return try await self.getStats(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "RetryTask" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Runs a finished task again: FAILED, TIMEOUT or CANCELLED (a dead letter)
+    /// > goes back to its queue with a fresh retry budget; attempt keeps counting,
+    /// > its logs and history stay. SUCCEEDED or unfinished: FAILED_PRECONDITION.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func retryTask<Result>(
+        _ message: Baton_V1_RetryTaskRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Baton_V1_RetryTaskResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Baton_V1_RetryTaskRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.retryTask(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "BulkCancelTasks" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Cancels every unfinished task matching the filter, in bounded batches.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func bulkCancelTasks<Result>(
+        _ message: Baton_V1_BulkTasksRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Baton_V1_BulkTasksResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Baton_V1_BulkTasksRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.bulkCancelTasks(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "BulkRetryTasks" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Retries every FAILED, TIMEOUT or CANCELLED task matching the filter.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func bulkRetryTasks<Result>(
+        _ message: Baton_V1_BulkTasksRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Baton_V1_BulkTasksResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Baton_V1_BulkTasksRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.bulkRetryTasks(
             request: request,
             options: options,
             onResponse: handleResponse

@@ -93,6 +93,9 @@ public nonisolated enum Baton_V1_TaskStatus: SwiftProtobuf.Enum, Swift.CaseItera
 
   /// an attempt failed; waiting for its backoff
   case retrying // = 9
+
+  /// waiting for the tasks it depends on to succeed
+  case waiting // = 10
   case UNRECOGNIZED(Int)
 
   public init() {
@@ -111,6 +114,7 @@ public nonisolated enum Baton_V1_TaskStatus: SwiftProtobuf.Enum, Swift.CaseItera
     case 7: self = .cancelled
     case 8: self = .timeout
     case 9: self = .retrying
+    case 10: self = .waiting
     default: self = .UNRECOGNIZED(rawValue)
     }
   }
@@ -127,6 +131,7 @@ public nonisolated enum Baton_V1_TaskStatus: SwiftProtobuf.Enum, Swift.CaseItera
     case .cancelled: return 7
     case .timeout: return 8
     case .retrying: return 9
+    case .waiting: return 10
     case .UNRECOGNIZED(let i): return i
     }
   }
@@ -143,6 +148,7 @@ public nonisolated enum Baton_V1_TaskStatus: SwiftProtobuf.Enum, Swift.CaseItera
     .cancelled,
     .timeout,
     .retrying,
+    .waiting,
   ]
 
 }
@@ -266,6 +272,34 @@ public nonisolated struct Baton_V1_Task: @unchecked Sendable {
   /// Clears the value of `runAt`. Subsequent reads from it will return its default value.
   public mutating func clearRunAt() {_uniqueStorage()._runAt = nil}
 
+  /// runs after all of these SUCCEEDED
+  public var dependsOn: [String] {
+    get {_storage._dependsOn}
+    set {_uniqueStorage()._dependsOn = newValue}
+  }
+
+  /// the schedule that created it, if any
+  public var scheduleID: String {
+    get {_storage._scheduleID}
+    set {_uniqueStorage()._scheduleID = newValue}
+  }
+
+  /// that schedule's fire time
+  public var scheduledFor: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_storage._scheduledFor ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_uniqueStorage()._scheduledFor = newValue}
+  }
+  /// Returns true if `scheduledFor` has been explicitly set.
+  public var hasScheduledFor: Bool {_storage._scheduledFor != nil}
+  /// Clears the value of `scheduledFor`. Subsequent reads from it will return its default value.
+  public mutating func clearScheduledFor() {_uniqueStorage()._scheduledFor = nil}
+
+  /// Results of the tasks in depends_on (task id -> result), once known.
+  public var dependencyResults: Dictionary<String,String> {
+    get {_storage._dependencyResults}
+    set {_uniqueStorage()._dependencyResults = newValue}
+  }
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -318,6 +352,16 @@ public nonisolated struct Baton_V1_CreateTaskRequest: Sendable {
   public var hasRunAt: Bool {self._runAt != nil}
   /// Clears the value of `runAt`. Subsequent reads from it will return its default value.
   public mutating func clearRunAt() {self._runAt = nil}
+
+  /// Runs only after every task named here has SUCCEEDED (status WAITING
+  /// until then); if one of them ends FAILED, TIMEOUT or CANCELLED, this task
+  /// ends CANCELLED naming it. Unknown ids or a cycle: INVALID_ARGUMENT. In
+  /// BatchCreateTasks, "#N" names the batch's own N-th item (0-based).
+  public var dependsOn: [String] = []
+
+  /// Synchronous submit: the call returns once the task is terminal or after
+  /// this many seconds (at most 300), whichever comes first; 0 = at once.
+  public var waitSeconds: Int32 = 0
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -426,9 +470,44 @@ public nonisolated struct Baton_V1_ListTasksRequest: Sendable {
 
   public var pageToken: String = String()
 
+  /// inclusive; unset = any
+  public var createdAfter: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_createdAfter ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_createdAfter = newValue}
+  }
+  /// Returns true if `createdAfter` has been explicitly set.
+  public var hasCreatedAfter: Bool {self._createdAfter != nil}
+  /// Clears the value of `createdAfter`. Subsequent reads from it will return its default value.
+  public mutating func clearCreatedAfter() {self._createdAfter = nil}
+
+  /// exclusive; unset = any
+  public var createdBefore: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_createdBefore ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_createdBefore = newValue}
+  }
+  /// Returns true if `createdBefore` has been explicitly set.
+  public var hasCreatedBefore: Bool {self._createdBefore != nil}
+  /// Clears the value of `createdBefore`. Subsequent reads from it will return its default value.
+  public mutating func clearCreatedBefore() {self._createdBefore = nil}
+
+  /// latest attempt's worker; empty = any
+  public var workerID: String = String()
+
+  /// exact; empty = any
+  public var idempotencyKey: String = String()
+
+  /// empty = any
+  public var scheduleID: String = String()
+
+  /// default newest first
+  public var oldestFirst: Bool = false
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
+
+  fileprivate var _createdAfter: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+  fileprivate var _createdBefore: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
 }
 
 public nonisolated struct Baton_V1_ListTasksResponse: Sendable {
@@ -479,6 +558,138 @@ public nonisolated struct Baton_V1_CancelTaskResponse: Sendable {
   public init() {}
 
   fileprivate var _task: Baton_V1_Task? = nil
+}
+
+public nonisolated struct Baton_V1_RetryTaskRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var taskID: String = String()
+
+  /// logged on the task
+  public var reason: String = String()
+
+  /// default: the task's own
+  public var priority: Baton_V1_Priority {
+    get {_priority ?? .normal}
+    set {_priority = newValue}
+  }
+  /// Returns true if `priority` has been explicitly set.
+  public var hasPriority: Bool {self._priority != nil}
+  /// Clears the value of `priority`. Subsequent reads from it will return its default value.
+  public mutating func clearPriority() {self._priority = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _priority: Baton_V1_Priority? = nil
+}
+
+public nonisolated struct Baton_V1_RetryTaskResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var task: Baton_V1_Task {
+    get {_task ?? Baton_V1_Task()}
+    set {_task = newValue}
+  }
+  /// Returns true if `task` has been explicitly set.
+  public var hasTask: Bool {self._task != nil}
+  /// Clears the value of `task`. Subsequent reads from it will return its default value.
+  public mutating func clearTask() {self._task = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _task: Baton_V1_Task? = nil
+}
+
+/// Which tasks a bulk call touches. At least one of statuses, task_type,
+/// created_after/created_before or schedule_id must be set.
+public nonisolated struct Baton_V1_TaskFilter: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var statuses: [Baton_V1_TaskStatus] = []
+
+  public var taskType: String = String()
+
+  public var createdAfter: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_createdAfter ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_createdAfter = newValue}
+  }
+  /// Returns true if `createdAfter` has been explicitly set.
+  public var hasCreatedAfter: Bool {self._createdAfter != nil}
+  /// Clears the value of `createdAfter`. Subsequent reads from it will return its default value.
+  public mutating func clearCreatedAfter() {self._createdAfter = nil}
+
+  public var createdBefore: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_createdBefore ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_createdBefore = newValue}
+  }
+  /// Returns true if `createdBefore` has been explicitly set.
+  public var hasCreatedBefore: Bool {self._createdBefore != nil}
+  /// Clears the value of `createdBefore`. Subsequent reads from it will return its default value.
+  public mutating func clearCreatedBefore() {self._createdBefore = nil}
+
+  public var scheduleID: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _createdAfter: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+  fileprivate var _createdBefore: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+}
+
+public nonisolated struct Baton_V1_BulkTasksRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var filter: Baton_V1_TaskFilter {
+    get {_filter ?? Baton_V1_TaskFilter()}
+    set {_filter = newValue}
+  }
+  /// Returns true if `filter` has been explicitly set.
+  public var hasFilter: Bool {self._filter != nil}
+  /// Clears the value of `filter`. Subsequent reads from it will return its default value.
+  public mutating func clearFilter() {self._filter = nil}
+
+  public var reason: String = String()
+
+  /// at most this many tasks; 0 = 10,000; at most 100,000
+  public var limit: Int32 = 0
+
+  /// count what would change, change nothing
+  public var dryRun: Bool = false
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _filter: Baton_V1_TaskFilter? = nil
+}
+
+public nonisolated struct Baton_V1_BulkTasksResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// tasks the filter selected (up to limit)
+  public var matched: Int64 = 0
+
+  /// tasks cancelled / retried
+  public var changed: Int64 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
 }
 
 public nonisolated struct Baton_V1_GetTaskLogsRequest: Sendable {
@@ -645,12 +856,12 @@ nonisolated extension Baton_V1_Priority: SwiftProtobuf._ProtoNameProviding {
 }
 
 nonisolated extension Baton_V1_TaskStatus: SwiftProtobuf._ProtoNameProviding {
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0TASK_STATUS_UNSPECIFIED\0\u{1}TASK_STATUS_PENDING\0\u{1}TASK_STATUS_QUEUED\0\u{1}TASK_STATUS_SCHEDULED\0\u{1}TASK_STATUS_RUNNING\0\u{1}TASK_STATUS_SUCCEEDED\0\u{1}TASK_STATUS_FAILED\0\u{1}TASK_STATUS_CANCELLED\0\u{1}TASK_STATUS_TIMEOUT\0\u{1}TASK_STATUS_RETRYING\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0TASK_STATUS_UNSPECIFIED\0\u{1}TASK_STATUS_PENDING\0\u{1}TASK_STATUS_QUEUED\0\u{1}TASK_STATUS_SCHEDULED\0\u{1}TASK_STATUS_RUNNING\0\u{1}TASK_STATUS_SUCCEEDED\0\u{1}TASK_STATUS_FAILED\0\u{1}TASK_STATUS_CANCELLED\0\u{1}TASK_STATUS_TIMEOUT\0\u{1}TASK_STATUS_RETRYING\0\u{1}TASK_STATUS_WAITING\0")
 }
 
 nonisolated extension Baton_V1_Task: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Task"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}task_id\0\u{3}task_type\0\u{1}priority\0\u{1}payload\0\u{1}status\0\u{3}worker_id\0\u{1}attempt\0\u{3}max_retries\0\u{3}timeout_seconds\0\u{1}result\0\u{1}error\0\u{3}idempotency_key\0\u{3}created_at\0\u{3}updated_at\0\u{3}started_at\0\u{3}finished_at\0\u{3}run_at\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}task_id\0\u{3}task_type\0\u{1}priority\0\u{1}payload\0\u{1}status\0\u{3}worker_id\0\u{1}attempt\0\u{3}max_retries\0\u{3}timeout_seconds\0\u{1}result\0\u{1}error\0\u{3}idempotency_key\0\u{3}created_at\0\u{3}updated_at\0\u{3}started_at\0\u{3}finished_at\0\u{3}run_at\0\u{3}depends_on\0\u{3}schedule_id\0\u{3}scheduled_for\0\u{3}dependency_results\0")
 
   fileprivate class _StorageClass {
     var _taskID: String = String()
@@ -670,6 +881,10 @@ nonisolated extension Baton_V1_Task: SwiftProtobuf.Message, SwiftProtobuf._Messa
     var _startedAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
     var _finishedAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
     var _runAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+    var _dependsOn: [String] = []
+    var _scheduleID: String = String()
+    var _scheduledFor: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+    var _dependencyResults: Dictionary<String,String> = [:]
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -697,6 +912,10 @@ nonisolated extension Baton_V1_Task: SwiftProtobuf.Message, SwiftProtobuf._Messa
       _startedAt = source._startedAt
       _finishedAt = source._finishedAt
       _runAt = source._runAt
+      _dependsOn = source._dependsOn
+      _scheduleID = source._scheduleID
+      _scheduledFor = source._scheduledFor
+      _dependencyResults = source._dependencyResults
     }
   }
 
@@ -732,6 +951,10 @@ nonisolated extension Baton_V1_Task: SwiftProtobuf.Message, SwiftProtobuf._Messa
         case 15: try { try decoder.decodeSingularMessageField(value: &_storage._startedAt) }()
         case 16: try { try decoder.decodeSingularMessageField(value: &_storage._finishedAt) }()
         case 17: try { try decoder.decodeSingularMessageField(value: &_storage._runAt) }()
+        case 18: try { try decoder.decodeRepeatedStringField(value: &_storage._dependsOn) }()
+        case 19: try { try decoder.decodeSingularStringField(value: &_storage._scheduleID) }()
+        case 20: try { try decoder.decodeSingularMessageField(value: &_storage._scheduledFor) }()
+        case 21: try { try decoder.decodeMapField(fieldType: SwiftProtobuf._ProtobufMap<SwiftProtobuf.ProtobufString,SwiftProtobuf.ProtobufString>.self, value: &_storage._dependencyResults) }()
         default: break
         }
       }
@@ -795,6 +1018,18 @@ nonisolated extension Baton_V1_Task: SwiftProtobuf.Message, SwiftProtobuf._Messa
       try { if let v = _storage._runAt {
         try visitor.visitSingularMessageField(value: v, fieldNumber: 17)
       } }()
+      if !_storage._dependsOn.isEmpty {
+        try visitor.visitRepeatedStringField(value: _storage._dependsOn, fieldNumber: 18)
+      }
+      if !_storage._scheduleID.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._scheduleID, fieldNumber: 19)
+      }
+      try { if let v = _storage._scheduledFor {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 20)
+      } }()
+      if !_storage._dependencyResults.isEmpty {
+        try visitor.visitMapField(fieldType: SwiftProtobuf._ProtobufMap<SwiftProtobuf.ProtobufString,SwiftProtobuf.ProtobufString>.self, value: _storage._dependencyResults, fieldNumber: 21)
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -821,6 +1056,10 @@ nonisolated extension Baton_V1_Task: SwiftProtobuf.Message, SwiftProtobuf._Messa
         if _storage._startedAt != rhs_storage._startedAt {return false}
         if _storage._finishedAt != rhs_storage._finishedAt {return false}
         if _storage._runAt != rhs_storage._runAt {return false}
+        if _storage._dependsOn != rhs_storage._dependsOn {return false}
+        if _storage._scheduleID != rhs_storage._scheduleID {return false}
+        if _storage._scheduledFor != rhs_storage._scheduledFor {return false}
+        if _storage._dependencyResults != rhs_storage._dependencyResults {return false}
         return true
       }
       if !storagesAreEqual {return false}
@@ -832,7 +1071,7 @@ nonisolated extension Baton_V1_Task: SwiftProtobuf.Message, SwiftProtobuf._Messa
 
 nonisolated extension Baton_V1_CreateTaskRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".CreateTaskRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}task_type\0\u{1}priority\0\u{1}payload\0\u{3}idempotency_key\0\u{3}timeout_seconds\0\u{3}max_retries\0\u{3}run_at\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}task_type\0\u{1}priority\0\u{1}payload\0\u{3}idempotency_key\0\u{3}timeout_seconds\0\u{3}max_retries\0\u{3}run_at\0\u{3}depends_on\0\u{3}wait_seconds\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -847,6 +1086,8 @@ nonisolated extension Baton_V1_CreateTaskRequest: SwiftProtobuf.Message, SwiftPr
       case 5: try { try decoder.decodeSingularInt32Field(value: &self._timeoutSeconds) }()
       case 6: try { try decoder.decodeSingularInt32Field(value: &self._maxRetries) }()
       case 7: try { try decoder.decodeSingularMessageField(value: &self._runAt) }()
+      case 8: try { try decoder.decodeRepeatedStringField(value: &self.dependsOn) }()
+      case 9: try { try decoder.decodeSingularInt32Field(value: &self.waitSeconds) }()
       default: break
       }
     }
@@ -878,6 +1119,12 @@ nonisolated extension Baton_V1_CreateTaskRequest: SwiftProtobuf.Message, SwiftPr
     try { if let v = self._runAt {
       try visitor.visitSingularMessageField(value: v, fieldNumber: 7)
     } }()
+    if !self.dependsOn.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.dependsOn, fieldNumber: 8)
+    }
+    if self.waitSeconds != 0 {
+      try visitor.visitSingularInt32Field(value: self.waitSeconds, fieldNumber: 9)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -889,6 +1136,8 @@ nonisolated extension Baton_V1_CreateTaskRequest: SwiftProtobuf.Message, SwiftPr
     if lhs._timeoutSeconds != rhs._timeoutSeconds {return false}
     if lhs._maxRetries != rhs._maxRetries {return false}
     if lhs._runAt != rhs._runAt {return false}
+    if lhs.dependsOn != rhs.dependsOn {return false}
+    if lhs.waitSeconds != rhs.waitSeconds {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1059,7 +1308,7 @@ nonisolated extension Baton_V1_GetTaskResponse: SwiftProtobuf.Message, SwiftProt
 
 nonisolated extension Baton_V1_ListTasksRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".ListTasksRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}statuses\0\u{3}task_type\0\u{3}page_size\0\u{3}page_token\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}statuses\0\u{3}task_type\0\u{3}page_size\0\u{3}page_token\0\u{3}created_after\0\u{3}created_before\0\u{3}worker_id\0\u{3}idempotency_key\0\u{3}schedule_id\0\u{3}oldest_first\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1071,12 +1320,22 @@ nonisolated extension Baton_V1_ListTasksRequest: SwiftProtobuf.Message, SwiftPro
       case 2: try { try decoder.decodeSingularStringField(value: &self.taskType) }()
       case 3: try { try decoder.decodeSingularInt32Field(value: &self.pageSize) }()
       case 4: try { try decoder.decodeSingularStringField(value: &self.pageToken) }()
+      case 5: try { try decoder.decodeSingularMessageField(value: &self._createdAfter) }()
+      case 6: try { try decoder.decodeSingularMessageField(value: &self._createdBefore) }()
+      case 7: try { try decoder.decodeSingularStringField(value: &self.workerID) }()
+      case 8: try { try decoder.decodeSingularStringField(value: &self.idempotencyKey) }()
+      case 9: try { try decoder.decodeSingularStringField(value: &self.scheduleID) }()
+      case 10: try { try decoder.decodeSingularBoolField(value: &self.oldestFirst) }()
       default: break
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
     if !self.statuses.isEmpty {
       try visitor.visitPackedEnumField(value: self.statuses, fieldNumber: 1)
     }
@@ -1089,6 +1348,24 @@ nonisolated extension Baton_V1_ListTasksRequest: SwiftProtobuf.Message, SwiftPro
     if !self.pageToken.isEmpty {
       try visitor.visitSingularStringField(value: self.pageToken, fieldNumber: 4)
     }
+    try { if let v = self._createdAfter {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 5)
+    } }()
+    try { if let v = self._createdBefore {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 6)
+    } }()
+    if !self.workerID.isEmpty {
+      try visitor.visitSingularStringField(value: self.workerID, fieldNumber: 7)
+    }
+    if !self.idempotencyKey.isEmpty {
+      try visitor.visitSingularStringField(value: self.idempotencyKey, fieldNumber: 8)
+    }
+    if !self.scheduleID.isEmpty {
+      try visitor.visitSingularStringField(value: self.scheduleID, fieldNumber: 9)
+    }
+    if self.oldestFirst != false {
+      try visitor.visitSingularBoolField(value: self.oldestFirst, fieldNumber: 10)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1097,6 +1374,12 @@ nonisolated extension Baton_V1_ListTasksRequest: SwiftProtobuf.Message, SwiftPro
     if lhs.taskType != rhs.taskType {return false}
     if lhs.pageSize != rhs.pageSize {return false}
     if lhs.pageToken != rhs.pageToken {return false}
+    if lhs._createdAfter != rhs._createdAfter {return false}
+    if lhs._createdBefore != rhs._createdBefore {return false}
+    if lhs.workerID != rhs.workerID {return false}
+    if lhs.idempotencyKey != rhs.idempotencyKey {return false}
+    if lhs.scheduleID != rhs.scheduleID {return false}
+    if lhs.oldestFirst != rhs.oldestFirst {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1201,6 +1484,222 @@ nonisolated extension Baton_V1_CancelTaskResponse: SwiftProtobuf.Message, SwiftP
 
   public static func ==(lhs: Baton_V1_CancelTaskResponse, rhs: Baton_V1_CancelTaskResponse) -> Bool {
     if lhs._task != rhs._task {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Baton_V1_RetryTaskRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".RetryTaskRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}task_id\0\u{1}reason\0\u{1}priority\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.taskID) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.reason) }()
+      case 3: try { try decoder.decodeSingularEnumField(value: &self._priority) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.taskID.isEmpty {
+      try visitor.visitSingularStringField(value: self.taskID, fieldNumber: 1)
+    }
+    if !self.reason.isEmpty {
+      try visitor.visitSingularStringField(value: self.reason, fieldNumber: 2)
+    }
+    try { if let v = self._priority {
+      try visitor.visitSingularEnumField(value: v, fieldNumber: 3)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Baton_V1_RetryTaskRequest, rhs: Baton_V1_RetryTaskRequest) -> Bool {
+    if lhs.taskID != rhs.taskID {return false}
+    if lhs.reason != rhs.reason {return false}
+    if lhs._priority != rhs._priority {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Baton_V1_RetryTaskResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".RetryTaskResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}task\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._task) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._task {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Baton_V1_RetryTaskResponse, rhs: Baton_V1_RetryTaskResponse) -> Bool {
+    if lhs._task != rhs._task {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Baton_V1_TaskFilter: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".TaskFilter"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}statuses\0\u{3}task_type\0\u{3}created_after\0\u{3}created_before\0\u{3}schedule_id\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedEnumField(value: &self.statuses) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.taskType) }()
+      case 3: try { try decoder.decodeSingularMessageField(value: &self._createdAfter) }()
+      case 4: try { try decoder.decodeSingularMessageField(value: &self._createdBefore) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.scheduleID) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.statuses.isEmpty {
+      try visitor.visitPackedEnumField(value: self.statuses, fieldNumber: 1)
+    }
+    if !self.taskType.isEmpty {
+      try visitor.visitSingularStringField(value: self.taskType, fieldNumber: 2)
+    }
+    try { if let v = self._createdAfter {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+    } }()
+    try { if let v = self._createdBefore {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
+    } }()
+    if !self.scheduleID.isEmpty {
+      try visitor.visitSingularStringField(value: self.scheduleID, fieldNumber: 5)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Baton_V1_TaskFilter, rhs: Baton_V1_TaskFilter) -> Bool {
+    if lhs.statuses != rhs.statuses {return false}
+    if lhs.taskType != rhs.taskType {return false}
+    if lhs._createdAfter != rhs._createdAfter {return false}
+    if lhs._createdBefore != rhs._createdBefore {return false}
+    if lhs.scheduleID != rhs.scheduleID {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Baton_V1_BulkTasksRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".BulkTasksRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}filter\0\u{1}reason\0\u{1}limit\0\u{3}dry_run\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._filter) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.reason) }()
+      case 3: try { try decoder.decodeSingularInt32Field(value: &self.limit) }()
+      case 4: try { try decoder.decodeSingularBoolField(value: &self.dryRun) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._filter {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    if !self.reason.isEmpty {
+      try visitor.visitSingularStringField(value: self.reason, fieldNumber: 2)
+    }
+    if self.limit != 0 {
+      try visitor.visitSingularInt32Field(value: self.limit, fieldNumber: 3)
+    }
+    if self.dryRun != false {
+      try visitor.visitSingularBoolField(value: self.dryRun, fieldNumber: 4)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Baton_V1_BulkTasksRequest, rhs: Baton_V1_BulkTasksRequest) -> Bool {
+    if lhs._filter != rhs._filter {return false}
+    if lhs.reason != rhs.reason {return false}
+    if lhs.limit != rhs.limit {return false}
+    if lhs.dryRun != rhs.dryRun {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Baton_V1_BulkTasksResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".BulkTasksResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}matched\0\u{1}changed\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularInt64Field(value: &self.matched) }()
+      case 2: try { try decoder.decodeSingularInt64Field(value: &self.changed) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.matched != 0 {
+      try visitor.visitSingularInt64Field(value: self.matched, fieldNumber: 1)
+    }
+    if self.changed != 0 {
+      try visitor.visitSingularInt64Field(value: self.changed, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Baton_V1_BulkTasksResponse, rhs: Baton_V1_BulkTasksResponse) -> Bool {
+    if lhs.matched != rhs.matched {return false}
+    if lhs.changed != rhs.changed {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

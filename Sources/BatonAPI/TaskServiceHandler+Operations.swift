@@ -1,0 +1,141 @@
+import BatonBroker
+import BatonModel
+import BatonProto
+import BatonStore
+import Foundation
+import GRPCCore
+
+/// Dead letters run again, one or in bulk; bulk cancel.
+extension TaskServiceHandler {
+    /// Tasks a bulk call reads and changes per round trip.
+    static let bulkPage = 500
+
+    public func retryTask(request: Baton_V1_RetryTaskRequest, context: ServerContext) async throws -> Baton_V1_RetryTaskResponse {
+        let priority: TaskPriority?
+        do {
+            try self.validator.validate(taskID: request.taskID)
+            try self.validator.validate(reason: request.reason)
+            priority = try request.hasPriority ? self.validator.priority(request.priority) : nil
+        } catch {
+            throw RPCErrors.invalid(error.message)
+        }
+        let now = self.broker.clock.now().roundedToMicroseconds
+        let before = try await self.existingTask(request.taskID)
+        guard TaskStore.retryable.contains(before.status) else {
+            throw RPCError(code: .failedPrecondition, message: "task \(before.taskID) is \(before.status.wireName); only FAILED, TIMEOUT or CANCELLED tasks can be retried")
+        }
+        let retried = try await RPCErrors.guarding("RetryTask", logger: self.logger) {
+            try await self.tasks.retry([request.taskID], from: before.status, priority: priority, now: now)
+        }
+        guard let task = retried.first else {
+            let current = try await self.existingTask(request.taskID)
+            throw RPCError(code: .failedPrecondition, message: "task \(current.taskID) is \(current.status.wireName) (changed meanwhile)")
+        }
+        try await self.enqueueRetried(retried, before: [before], at: now, operation: "RetryTask")
+        try await self.recordRetries(retried, reason: request.reason)
+        return .with { $0.task = Baton_V1_Task(task) }
+    }
+
+    public func bulkRetryTasks(request: Baton_V1_BulkTasksRequest, context: ServerContext) async throws -> Baton_V1_BulkTasksResponse {
+        try await self.bulk(request, allowed: TaskStore.retryable, operation: "BulkRetryTasks") { page, now in
+            let retried = try await self.tasks.retry(page.map(\.taskID), from: page[0].status, priority: nil, now: now)
+            let byID = Dictionary(page.map { ($0.taskID, $0) }, uniquingKeysWith: { first, _ in first })
+            try await self.enqueueRetried(retried, before: retried.compactMap { byID[$0.taskID] }, at: now, operation: "BulkRetryTasks")
+            try await self.recordRetries(retried, reason: request.reason)
+            return retried.count
+        }
+    }
+
+    public func bulkCancelTasks(request: Baton_V1_BulkTasksRequest, context: ServerContext) async throws -> Baton_V1_BulkTasksResponse {
+        let reason = request.reason.isEmpty ? "cancelled" : "cancelled: \(request.reason)"
+        return try await self.bulk(request, allowed: TaskStatus.nonTerminal, operation: "BulkCancelTasks") { page, now in
+            let cancelled = try await self.tasks.cancel(page.map(\.taskID), reason: reason, now: now)
+            // As CancelTask: the rows are CANCELLED; Redis is told best effort
+            // (the dispatcher and workers drop entries of cancelled tasks).
+            for task in cancelled {
+                do {
+                    try await self.broker.cancel(task)
+                } catch {
+                    self.logger.warning("cancel signal not sent", metadata: ["task_id": "\(task.taskID)", "error": "\(error)"])
+                }
+            }
+            let message = Caller.keyID.map { "\(reason) (by key \($0), bulk)" } ?? "\(reason) (bulk)"
+            try? await self.tasks.appendLogs(cancelled.map {
+                TaskLogRecord(taskID: $0.taskID, attempt: $0.attempt, workerID: "", level: "INFO", message: message, createdAt: now)
+            })
+            return cancelled.count
+        }
+    }
+
+    /// Walks the filter's tasks a page at a time along the status index (one
+    /// status after another, only rows last changed before the call began),
+    /// changing each page in its own short transaction; never one giant one.
+    private func bulk(
+        _ request: Baton_V1_BulkTasksRequest,
+        allowed: [TaskStatus],
+        operation: String,
+        change: (_ page: [TaskRecord], _ now: Date) async throws -> Int
+    ) async throws -> Baton_V1_BulkTasksResponse {
+        let query: TaskQuery
+        let limit: Int
+        do {
+            (query, limit) = try self.validator.bulk(request, allowed: allowed)
+        } catch {
+            throw RPCErrors.invalid(error.message)
+        }
+        let began = self.broker.clock.now().roundedToMicroseconds
+        var matched = 0
+        var changed = 0
+        for status in query.statuses.isEmpty ? allowed : query.statuses {
+            var position: TaskStore.SweepPosition?
+            while matched < limit {
+                let page = try await RPCErrors.guarding(operation, logger: self.logger) {
+                    try await self.tasks.page(query, status: status, after: position, before: began, limit: min(Self.bulkPage, limit - matched))
+                }
+                guard let last = page.last else { break }
+                matched += page.count
+                position = .init(updatedAt: last.updatedAt, taskID: last.taskID)
+                if !request.dryRun {
+                    let now = self.broker.clock.now().roundedToMicroseconds
+                    changed += try await RPCErrors.guarding(operation, logger: self.logger) { try await change(page, now) }
+                }
+                if page.count < Self.bulkPage { break }
+            }
+        }
+        self.logger.info(
+            "bulk operation",
+            metadata: ["operation": "\(operation)", "matched": "\(matched)", "changed": "\(changed)", "dry_run": "\(request.dryRun)", "by": "\(Caller.description)"]
+        )
+        return .with {
+            $0.matched = Int64(matched)
+            $0.changed = Int64(changed)
+        }
+    }
+
+    /// Queues retried tasks; if Redis is away, puts their rows back as they
+    /// were (the call fails UNAVAILABLE and changed nothing).
+    private func enqueueRetried(_ retried: [TaskRecord], before: [TaskRecord], at now: Date, operation: String) async throws {
+        guard !retried.isEmpty else { return }
+        do {
+            try await self.broker.enqueue(retried, now: now)
+        } catch {
+            try? await self.tasks.undoRetry(before, retriedAt: now)
+            throw RPCErrors.map(error, logger: self.logger, operation: operation)
+        }
+    }
+
+    /// A log line on each retried task saying who retried it and why, and
+    /// the change announced to its watchers.
+    private func recordRetries(_ retried: [TaskRecord], reason: String) async throws {
+        guard !retried.isEmpty else { return }
+        let why = reason.isEmpty ? "" : ": \(reason)"
+        let who = Caller.keyID.map { " by key \($0)" } ?? ""
+        let now = self.broker.clock.now()
+        try? await self.tasks.appendLogs(retried.map {
+            TaskLogRecord(taskID: $0.taskID, attempt: $0.attempt, workerID: "", level: "INFO",
+                          message: "retried\(who)\(why) (after attempt \($0.attempt); retries start again)", createdAt: now)
+        })
+        try? await self.broker.announce(retried.map(\.taskID))
+        self.logger.info("tasks retried", metadata: ["tasks": "\(retried.count)", "by": "\(Caller.description)"])
+    }
+}

@@ -1,0 +1,131 @@
+import BatonModel
+import BatonMySQL
+import Foundation
+
+/// What operators do after the happy path: run dead letters again, cancel
+/// or retry in bulk, delete what retention no longer keeps. Bulk work goes
+/// a bounded page at a time along idx_task_status_updated.
+extension TaskStore {
+    /// Statuses a task can be run again from (a dead letter).
+    public static let retryable: [TaskStatus] = [.failed, .timeout, .cancelled]
+
+    /// One page of the tasks of `status` matching `query`, in (updated_at,
+    /// task_id) order after `position`: an index range whatever the filter.
+    public func page(_ query: TaskQuery, status: TaskStatus, after position: SweepPosition?, before: Date? = nil, limit: Int) async throws -> [TaskRecord] {
+        let position = position ?? SweepPosition(updatedAt: Date(timeIntervalSince1970: 0), taskID: "")
+        var sql = """
+            SELECT \(Self.selectColumns) FROM task FORCE INDEX (idx_task_status_updated)
+            WHERE status = ? AND (updated_at > ? OR (updated_at = ? AND task_id > ?))
+            """
+        var binds: [MySQLValue] = [.int(Int64(status.rawValue)), .date(position.updatedAt), .date(position.updatedAt), .string(position.taskID)]
+        if let before {
+            sql += " AND updated_at < ?"
+            binds.append(.date(before))
+        }
+        if let taskType = query.taskType {
+            sql += " AND task_type = ?"
+            binds.append(.string(taskType))
+        }
+        if let after = query.createdAfter {
+            sql += " AND created_at >= ?"
+            binds.append(.date(after))
+        }
+        if let created = query.createdBefore {
+            sql += " AND created_at < ?"
+            binds.append(.date(created))
+        }
+        sql += " ORDER BY updated_at, task_id LIMIT ?"
+        binds.append(.int(Int64(limit)))
+        return try await self.mysql.query(sql, binds).map(Self.record)
+    }
+
+    /// Runs finished tasks of status `from` (FAILED, TIMEOUT or CANCELLED)
+    /// again: QUEUED with a fresh retry budget (attempt keeps counting), at
+    /// `priority` or their own. Returns the tasks this call changed, as they are now.
+    public func retry(_ taskIDs: [String], from status: TaskStatus, priority: TaskPriority?, now: Date) async throws -> [TaskRecord] {
+        guard !taskIDs.isEmpty, Self.retryable.contains(status) else { return [] }
+        let priorityValue: MySQLValue = priority.map { .int(Int64($0.rawValue)) } ?? .null
+        return try await self.mysql.withTransaction { session in
+            let updated = try await session.execute(
+                """
+                UPDATE task SET status = ?, priority = COALESCE(?, priority), retry_base = attempt, worker_losses = 0,
+                  result = NULL, error = NULL, finished_at = NULL, run_at = NULL, updated_at = ?
+                WHERE task_id IN (\(Self.placeholders(taskIDs.count))) AND status = ?
+                """,
+                [.int(Int64(TaskStatus.queued.rawValue)), priorityValue, .date(now)] + taskIDs.map { .string($0) } + [.int(Int64(status.rawValue))]
+            )
+            try await Self.addFinished([status: -Int(updated.affectedRows)], in: session)
+            return try await Self.changed(taskIDs, to: .queued, at: now, in: session)
+        }
+    }
+
+    /// Puts back tasks a retry changed whose queueing then failed (Redis
+    /// away): the row is as before, unless something changed it since.
+    public func undoRetry(_ before: [TaskRecord], retriedAt: Date) async throws {
+        for task in before {
+            try await self.mysql.withTransaction { session in
+            let undone = try await session.execute(
+                """
+                UPDATE task SET status = ?, priority = ?, retry_base = ?, worker_losses = ?, result = ?, error = ?,
+                  finished_at = ?, run_at = ?, updated_at = ?
+                WHERE task_id = ? AND status = ? AND updated_at = ?
+                """,
+                [
+                    .int(Int64(task.status.rawValue)), .int(Int64(task.priority.rawValue)), .int(Int64(task.retryBase)),
+                    .int(Int64(task.workerLosses)), MySQLValue(task.result), MySQLValue(task.error), MySQLValue(task.finishedAt),
+                    MySQLValue(task.runAt), .date(task.updatedAt), .string(task.taskID), .int(Int64(TaskStatus.queued.rawValue)),
+                    .date(retriedAt),
+                ]
+            )
+            try await Self.addFinished([task.status: Int(undone.affectedRows)], in: session)
+            }
+        }
+    }
+
+    /// Cancels unfinished tasks; returns those this call cancelled, as they are now.
+    public func cancel(_ taskIDs: [String], reason: String, now: Date) async throws -> [TaskRecord] {
+        guard !taskIDs.isEmpty else { return [] }
+        return try await self.mysql.withTransaction { session in
+            let updated = try await session.execute(
+                """
+                UPDATE task SET status = ?, error = ?, finished_at = ?, updated_at = ?
+                WHERE task_id IN (\(Self.placeholders(taskIDs.count))) AND status IN (\(Self.placeholders(TaskStatus.nonTerminal.count)))
+                """,
+                [.int(Int64(TaskStatus.cancelled.rawValue)), .string(reason), .date(now), .date(now)] + taskIDs.map { .string($0) }
+                    + Self.statusValues(TaskStatus.nonTerminal)
+            )
+            try await Self.addFinished([.cancelled: Int(updated.affectedRows)], in: session)
+            return try await Self.changed(taskIDs, to: .cancelled, at: now, in: session)
+        }
+    }
+
+    /// Which of `taskIDs` this call's write (stamped `now`) changed to `status`.
+    private static func changed(_ taskIDs: [String], to status: TaskStatus, at now: Date, in session: MySQLSession) async throws -> [TaskRecord] {
+        try await session.execute(
+            "SELECT \(Self.selectColumns) FROM task WHERE task_id IN (\(Self.placeholders(taskIDs.count))) AND status = ? AND updated_at = ?",
+            taskIDs.map { .string($0) } + [.int(Int64(status.rawValue)), .date(now)]
+        ).rows.map(Self.record)
+    }
+
+    /// Deletes finished tasks and their log lines (retention). A task that
+    /// left `status` meanwhile (retried) stays. Returns how many went.
+    public func deleteFinished(_ taskIDs: [String], status: TaskStatus) async throws -> Int {
+        guard !taskIDs.isEmpty, status.isTerminal else { return 0 }
+        return try await self.mysql.withTransaction { session in
+            let deleted = try await session.execute(
+                "DELETE FROM task WHERE task_id IN (\(Self.placeholders(taskIDs.count))) AND status = ?",
+                taskIDs.map { .string($0) } + [.int(Int64(status.rawValue))]
+            ).affectedRows
+            try await Self.addFinished([status: -Int(deleted)], in: session)
+            // Logs of the rows that went (a retried task's stay with it).
+            _ = try await session.execute(
+                """
+                DELETE FROM task_logs WHERE task_id IN (\(Self.placeholders(taskIDs.count)))
+                  AND NOT EXISTS (SELECT 1 FROM task WHERE task.task_id = task_logs.task_id)
+                """,
+                taskIDs.map { .string($0) }
+            )
+            return Int(deleted)
+        }
+    }
+}

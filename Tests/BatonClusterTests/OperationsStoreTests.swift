@@ -1,0 +1,129 @@
+import BatonBroker
+import BatonModel
+import BatonMySQL
+import BatonRedis
+import BatonScheduler
+@testable import BatonStore
+import BatonTestSupport
+import Foundation
+import XCTest
+
+/// Pause in the dispatcher, retention, and the index behind every ListTasks shape.
+final class OperationsStoreTests: XCTestCase {
+    private var harness: SchedulerHarness!
+
+    override func setUp() async throws { self.harness = try await SchedulerHarness() }
+    override func tearDown() async throws { try await self.harness.shutdown() }
+
+    private func dispatcher() -> Dispatcher {
+        var configuration = Dispatcher.Configuration()
+        configuration.heartbeatTTL = .seconds(60)
+        configuration.highReserve = 0
+        return Dispatcher(broker: self.harness.broker, tasks: self.harness.tasks, configs: self.harness.configs, configuration: configuration, logger: self.harness.logger)
+    }
+
+    func testAPausedTypeWaitsAsideAndResumesInOrder() async throws {
+        let paused = try await self.harness.type("paused")
+        let other = try await self.harness.type("other")
+        var order: [TaskRecord] = []
+        // 300 of the paused type ahead of the other type: more than one look-ahead window.
+        order += try await self.harness.create(300, type: paused)
+        order += try await self.harness.create(2, type: other)
+        order += try await self.harness.create(3, type: paused)
+        guard var config = try await self.harness.configs.config(paused) else { return XCTFail("no config") }
+        config.paused = true
+        try await self.harness.broker.setLimits(TypeLimits(config))
+        try await self.harness.registerWorker("w1", capacity: 1000)
+        let term = try await self.harness.lead()
+        let dispatcher = self.dispatcher()
+        for _ in 0..<5 { try await dispatcher.dispatchOnce(term: term) }
+        let moved = try await self.harness.workerEntries("w1").map(\.taskID)
+        XCTAssertEqual(moved, order.filter { $0.taskType == other }.map(\.taskID), "the other type ran; the paused one held nothing back")
+        let parked = try await self.harness.entries(self.harness.keys.parked(paused)).map(\.taskID)
+        XCTAssertEqual(parked, order.filter { $0.taskType == paused }.map(\.taskID), "parked in order")
+        // Resume: back at the front, in the original order, and dispatched.
+        config.paused = false
+        try await self.harness.broker.setLimits(TypeLimits(config))
+        let back = try await self.harness.broker.unpark(paused, pageSize: 64)
+        XCTAssertEqual(back, 303)
+        let queue = try await self.harness.entries(self.harness.keys.normalQueue).map(\.taskID)
+        XCTAssertEqual(queue, parked)
+        try await dispatcher.dispatchOnce(term: term)
+        let now = try await self.harness.workerEntries("w1").map(\.taskID)
+        XCTAssertEqual(Array(now.dropFirst(2)), Array(parked.prefix(100)))
+        let types = try await self.harness.redis.send("SMEMBERS", self.harness.keys.parkedTypes).array ?? []
+        XCTAssertEqual(types.count, 0)
+    }
+
+    func testRetentionDeletesOnlyWhatIsDue() async throws {
+        let short = try await self.harness.type("short")
+        let kept = try await self.harness.type("kept")
+        guard var config = try await self.harness.configs.config(short) else { return XCTFail("no config") }
+        config.retentionHours = 1
+        try await self.harness.configs.put(config)
+        let now = Date().roundedToMicroseconds
+        func finished(_ type: String, hoursAgo: Double, status: TaskStatus = .succeeded) -> TaskRecord {
+            let at = now.addingTimeInterval(-hoursAgo * 3600)
+            return TaskRecord(taskID: TaskID.make(now: at), taskType: type, priority: .normal, payload: [:], status: status, maxRetries: 0,
+                              timeoutSeconds: 30, createdAt: at, updatedAt: at, finishedAt: at)
+        }
+        let due = [finished(short, hoursAgo: 2), finished(short, hoursAgo: 3, status: .failed), finished(kept, hoursAgo: 200)]
+        let stays = [finished(short, hoursAgo: 0.5), finished(kept, hoursAgo: 2), finished(kept, hoursAgo: 100)]
+        try await self.harness.tasks.insert(due + stays)
+        try await self.harness.tasks.appendLogs(due.map { TaskLogRecord(taskID: $0.taskID, attempt: 1, workerID: "w", level: "INFO", message: "x", createdAt: now) })
+        var configuration = RetentionJanitor.Configuration()
+        configuration.defaultHours = 168
+        configuration.batchSize = 2
+        configuration.pause = .zero
+        let janitor = RetentionJanitor(tasks: self.harness.tasks, configs: self.harness.configs, clock: { now }, configuration: configuration, logger: self.harness.logger)
+        let before = try await self.harness.tasks.countsByStatus()
+        let deleted = try await janitor.passOnce()
+        XCTAssertGreaterThanOrEqual(deleted, 3)
+        let ids = (due + stays).map(\.taskID)
+        let left = try await self.harness.mysql.query(
+            "SELECT task_id FROM task WHERE task_id IN (\(ids.map { _ in "?" }.joined(separator: ",")))", ids.map { .string($0) }
+        ).compactMap { $0.string("task_id") }
+        XCTAssertEqual(Set(left), Set(stays.map(\.taskID)))
+        let logs = try await self.harness.mysql.query(
+            "SELECT COUNT(*) AS n FROM task_logs WHERE task_id IN (\(due.map { _ in "?" }.joined(separator: ",")))", due.map { .string($0.taskID) }
+        )
+        XCTAssertEqual(logs.first?.int("n"), 0, "their logs went with them")
+        let after = try await self.harness.tasks.countsByStatus()
+        XCTAssertLessThanOrEqual((after[.succeeded] ?? 0) - (before[.succeeded] ?? 0), -2, "counts follow deletions")
+    }
+
+    func testEveryListShapeReadsAnIndexRange() async throws {
+        let type = try await self.harness.type("plans")
+        let now = Date()
+        let shapes: [(String, TaskQuery)] = [
+            ("newest", TaskQuery()),
+            ("oldest", TaskQuery(oldestFirst: true)),
+            ("type", TaskQuery(taskType: type)),
+            ("unfinished", TaskQuery(statuses: [.queued, .running])),
+            ("dead letters", TaskQuery(statuses: [.failed, .timeout])),
+            ("succeeded", TaskQuery(statuses: [.succeeded])),
+            ("type and statuses", TaskQuery(statuses: [.failed], taskType: type)),
+            ("created range", TaskQuery(createdAfter: now.addingTimeInterval(-60), createdBefore: now)),
+            ("type and range", TaskQuery(taskType: type, createdAfter: now.addingTimeInterval(-60), oldestFirst: true)),
+            ("worker", TaskQuery(workerID: "w1")),
+            ("idempotency key", TaskQuery(idempotencyKey: "k")),
+            ("worker and status", TaskQuery(statuses: [.succeeded], workerID: "w1")),
+        ]
+        for (name, query) in shapes {
+            for afterID in [nil, TaskID.make()] {
+                let (sql, binds) = TaskStore.listQuery(query, afterID: afterID, limit: 101)
+                let plan = try await self.harness.mysql.query("EXPLAIN " + sql, binds)
+                XCTAssertEqual(plan.count, 1, name)
+                let access = plan.first?.string("type") ?? ""
+                XCTAssertNotEqual(access, "ALL", "\(name): a table scan")
+                XCTAssertNotNil(plan.first?.string("key"), "\(name): no index")
+            }
+        }
+        // Bulk and retention pages read the status index.
+        let page = try await self.harness.mysql.query(
+            "EXPLAIN SELECT task_id FROM task FORCE INDEX (idx_task_status_updated) WHERE status = ? AND (updated_at > ? OR (updated_at = ? AND task_id > ?)) ORDER BY updated_at, task_id LIMIT 500",
+            [.int(6), .date(now), .date(now), .string("")]
+        )
+        XCTAssertEqual(page.first?.string("key"), "idx_task_status_updated")
+    }
+}
