@@ -115,6 +115,9 @@ public struct AdminServiceHandler: Baton_V1_AdminService.SimpleServiceProtocol {
             throw RPCError(code: .failedPrecondition, message: "task type \(request.taskType) has unfinished tasks; cancel them or let them finish first")
         case .deleted:
             self.cache.invalidate(request.taskType)
+            // Entries parked while it was paused belong to finished tasks by
+            // now (none is unfinished): back on the queues, workers drop them.
+            try? await self.broker.unpark(request.taskType)
             try? await self.broker.setLimits(TypeLimits(taskType: request.taskType, maxConcurrency: 0, rateLimitPerSecond: 0, paused: false))
             try? await self.broker.publish([.configChanged(taskType: request.taskType)])
             self.logger.info("task type deleted", metadata: ["task_type": "\(request.taskType)", "by": "\(Caller.description)"])

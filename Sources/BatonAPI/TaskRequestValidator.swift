@@ -95,6 +95,10 @@ struct TaskRequestValidator: Sendable {
         guard idempotencyKey.utf8.count <= self.limits.maxIdempotencyKeyBytes else {
             throw RPCErrorBox("\(field)idempotency_key is longer than \(self.limits.maxIdempotencyKeyBytes) bytes")
         }
+        // Keys are unique per type, and found by type and key.
+        guard idempotencyKey.isEmpty || !taskType.isEmpty else {
+            throw RPCErrorBox("\(field)idempotency_key needs task_type (a key is unique within its type)")
+        }
         return TaskQuery(
             statuses: known, taskType: taskType.isEmpty ? nil : taskType, createdAfter: createdAfter, createdBefore: createdBefore,
             workerID: workerID.isEmpty ? nil : workerID, idempotencyKey: idempotencyKey.isEmpty ? nil : idempotencyKey, oldestFirst: oldestFirst

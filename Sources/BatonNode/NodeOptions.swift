@@ -67,7 +67,7 @@ struct NodeOptions: ParsableArguments {
     var retentionHours = 168
 
     @Option(help: "Percent of each worker's capacity normal tasks leave free for high-priority ones (0-50).")
-    var highReserve = 10
+    var highReserve = 0
 
     @Option(help: "Seconds a graceful stop waits for running tasks before handing them back.")
     var gracePeriod = 30.0

@@ -18,7 +18,7 @@ public struct Dispatcher: LeaderLoop {
         public var lookAhead = 256
         /// Percent of each worker's capacity normal work leaves free for high
         /// work (rounded down: a worker of capacity below 100/share keeps none).
-        public var highReserve = 10
+        public var highReserve = 0
         /// (high, normal) shares per cycle; (0, 0) is strict priority.
         public var weights: (high: Int, normal: Int) = (0, 0)
         public var heartbeatTTL: Duration = .seconds(9)

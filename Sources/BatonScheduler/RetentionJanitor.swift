@@ -5,15 +5,20 @@ import Logging
 
 /// Deletes finished tasks and their log lines once their type's retention
 /// (`retention_hours`, or the cluster's default) has passed: leader only, a
-/// small batch at a time along idx_task_status_updated with a pause between
-/// batches, so the hot path does not notice a backlog of millions.
+/// small batch at a time along idx_task_status_updated, resting between
+/// batches in proportion to how long each took, so a backlog of millions
+/// goes away in the background without starving the hot path.
 public struct RetentionJanitor: LeaderLoop {
     public struct Configuration: Sendable {
         /// Hours a finished task is kept when its type says 0; 0 here keeps them for ever.
         public var defaultHours = 168
-        public var batchSize = 500
-        /// Rest between batches (MySQL's breath for the hot path).
+        public var batchSize = 100
+        /// Least rest between batches.
         public var pause: Duration = .milliseconds(20)
+        /// Rest after a batch, as a multiple of the time it took: the janitor
+        /// keeps MySQL busy at most 1/(1 + share) of the time, and slows down
+        /// by itself when MySQL is loaded (its deletes then take longer).
+        public var restShare = 4
         /// Rest between passes once nothing is due.
         public var interval: Duration = .seconds(60)
 
@@ -57,9 +62,10 @@ public struct RetentionJanitor: LeaderLoop {
                 guard let last = page.last else { break }
                 position = .init(updatedAt: last.updatedAt, taskID: last.taskID)
                 let due = page.filter { retention.isDue($0) }.map(\.taskID)
+                let began = ContinuousClock.now
                 deleted += try await self.tasks.deleteFinished(due, status: status)
                 if page.count < self.configuration.batchSize { break }
-                try await Task.sleep(for: self.configuration.pause)
+                try await Task.sleep(for: max(self.configuration.pause, (ContinuousClock.now - began) * self.configuration.restShare))
             }
         }
         return deleted

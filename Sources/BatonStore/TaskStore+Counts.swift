@@ -12,9 +12,20 @@ extension TaskStore {
     /// changed the rows: a crash keeps both or neither). Unfinished statuses
     /// are ignored. Each connection adds to its own row: no waits.
     static func addFinished(_ deltas: [TaskStatus: Int], in session: MySQLSession) async throws {
+        guard let statement = Self.countStatement(deltas) else { return }
+        _ = try await session.execute(statement.sql, statement.binds)
+    }
+
+    /// The same, inside a one-trip transaction.
+    static func addFinished(_ deltas: [TaskStatus: Int], in trip: MySQLTrip) throws(MySQLError) {
+        guard let statement = Self.countStatement(deltas) else { return }
+        _ = try trip.execute(statement.sql, statement.binds)
+    }
+
+    private static func countStatement(_ deltas: [TaskStatus: Int]) -> (sql: String, binds: [MySQLValue])? {
         let rows = deltas.filter { $0.key.isTerminal && $0.value != 0 }.sorted { $0.key.rawValue < $1.key.rawValue }
-        guard !rows.isEmpty else { return }
-        _ = try await session.execute(
+        guard !rows.isEmpty else { return nil }
+        return (
             "INSERT INTO task_status_count (status, shard, n) VALUES "
                 + Array(repeating: "(?, CONNECTION_ID(), ?)", count: rows.count).joined(separator: ", ")
                 + " ON DUPLICATE KEY UPDATE n = n + VALUES(n)",

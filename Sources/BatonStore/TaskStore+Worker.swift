@@ -55,32 +55,32 @@ extension TaskStore {
             rows.flatMap { [.string($0.taskID), value($0)] }
         }
         let ids = rows.map { MySQLValue.string($0.taskID) }
-        // One transaction: the rows and the finished counts change together.
-        return try await self.mysql.withTransaction { session in
-            let result = try await session.execute(
-                """
-                UPDATE task SET status = \(cases), result = \(cases), error = \(cases), finished_at = \(cases), updated_at = ?
-                WHERE task_id IN (\(Self.placeholders(ids.count))) AND status = ? AND attempt = \(cases)
-                """,
-                column { .int(Int64($0.status.rawValue)) } + column { MySQLValue($0.result) } + column { MySQLValue($0.error) }
-                    + column { $0.status.isTerminal ? .date(now) : .null } + [.date(now)]
-                    + ids + [.int(Int64(TaskStatus.running.rawValue))] + column { .int(Int64($0.attempt)) }
-            )
-            if result.affectedRows == attempts.count {
-                try await Self.addFinished(Dictionary(attempts.map { ($0.status, 1) }, uniquingKeysWith: +), in: session)
+        let update = """
+            UPDATE task SET status = \(cases), result = \(cases), error = \(cases), finished_at = \(cases), updated_at = ?
+            WHERE task_id IN (\(Self.placeholders(ids.count))) AND status = ? AND attempt = \(cases)
+            """
+        let binds = column { .int(Int64($0.status.rawValue)) } + column { MySQLValue($0.result) } + column { MySQLValue($0.error) }
+            + column { $0.status.isTerminal ? .date(now) : .null } + [.date(now)]
+            + ids + [.int(Int64(TaskStatus.running.rawValue))] + column { .int(Int64($0.attempt)) }
+        let intended = Dictionary(attempts.map { ($0.taskID, $0.status) }, uniquingKeysWith: { first, _ in first })
+        let count = attempts.count
+        // One transaction in one trip: the rows and the finished counts
+        // change together. When a row had moved on (or a lost try wrote some),
+        // this worker and the unique `now` single out what this statement
+        // changed, and only that is counted.
+        return try await self.mysql.transaction { trip in
+            let affected = try trip.execute(update, binds).affectedRows
+            if affected == count {
+                try Self.addFinished(Dictionary(attempts.map { ($0.status, 1) }, uniquingKeysWith: +), in: trip)
                 return Set(attempts.map(\.taskID))
             }
-            guard result.affectedRows > 0 || !earlier.isEmpty else { return [] }
-            // Some rows had moved on: this worker, the unique `now` and the status
-            // written single out the rows this statement (or a lost try) changed.
-            let intended = Dictionary(attempts.map { ($0.taskID, $0.status) }, uniquingKeysWith: { first, _ in first })
-            let changed = try await session.execute(
+            guard affected > 0 || !earlier.isEmpty else { return [] }
+            let changed = try trip.execute(
                 "SELECT task_id, status, updated_at FROM task WHERE task_id IN (\(Self.placeholders(ids.count))) AND worker_id = ? AND updated_at IN (\(Self.placeholders(earlier.count + 1)))",
                 ids + [.string(workerID), .date(now)] + earlier.map(MySQLValue.date)
             ).rows.filter { row in row.string("task_id").flatMap { intended[$0]?.rawValue } == row.int("status") }
-            // A lost try that committed counted its own rows.
             let mine = changed.filter { $0.date("updated_at")?.microseconds == now.microseconds }.compactMap { $0.string("task_id").flatMap { intended[$0] } }
-            try await Self.addFinished(Dictionary(mine.map { ($0, 1) }, uniquingKeysWith: +), in: session)
+            try Self.addFinished(Dictionary(mine.map { ($0, 1) }, uniquingKeysWith: +), in: trip)
             return Set(changed.compactMap { $0.string("task_id") })
         }
     }

@@ -88,10 +88,11 @@ public struct TaskStore: Sendable {
 
     /// The statement of a ListTasks page. The index is named, never left to
     /// the optimizer, which may walk the id index through every finished
-    /// task to fill a LIMIT: an exact idempotency key, then a worker, then
-    /// statuses other than SUCCEEDED (unfinished and dead letters: few next
-    /// to the succeeded ones), then a type, then the id range of the
-    /// creation times.
+    /// task to fill a LIMIT: a type's idempotency key (one row at most),
+    /// then statuses other than SUCCEEDED (unfinished and dead letters: few
+    /// next to the succeeded ones), then a type, then the id range of the
+    /// creation times. A worker filters the range chosen (no index of its
+    /// own: it would cost every start an index write).
     static func listQuery(_ query: TaskQuery, afterID: String?, limit: Int) -> (sql: String, binds: [MySQLValue]) {
         var conditions: [String] = []
         var binds: [MySQLValue] = []
@@ -112,8 +113,7 @@ public struct TaskStore: Sendable {
         if let afterID { add(query.oldestFirst ? "task_id > ?" : "task_id < ?", [.string(afterID)]) }
         let sparse = !query.statuses.isEmpty && !query.statuses.contains(.succeeded)
         let index =
-            query.idempotencyKey != nil ? "idx_task_idempotency"
-            : query.workerID != nil ? "idx_task_worker_id"
+            query.idempotencyKey != nil && query.taskType != nil ? "uk_task_type_idempotency"
             : sparse ? "idx_task_status_updated"
             : query.taskType != nil ? "idx_task_type_id"
             : "PRIMARY"

@@ -43,10 +43,9 @@ final class SlotPool: Sendable {
         self.state.withLock { $0.free -= count }
     }
 
-    func release(_ count: Int = 1) {
-        guard count > 0 else { return }
+    func release() {
         let waiter = self.state.withLock { state in
-            state.free += count
+            state.free += 1
             defer { state.waiter = nil }
             return state.waiter
         }

@@ -43,9 +43,6 @@ public final class Worker: Service, Sendable {
     private let logs: TaskLogWriter
     private let logger: Logger
     private let slots: SlotPool
-    /// Start batches committing at once: a second may begin while one waits
-    /// for MySQL, so work taken meanwhile does not wait for that commit.
-    private let starting: SlotPool
     private let outcomes: OutcomeRecorder
     private let metrics = TaskMetrics()
     /// Wakes the deadline watch when attempts start.
@@ -73,7 +70,6 @@ public final class Worker: Service, Sendable {
         self.logs = logs
         self.logger = logger
         self.slots = SlotPool(capacity: configuration.capacity)
-        self.starting = SlotPool(capacity: 2)
         self.outcomes = OutcomeRecorder(workerID: configuration.workerID, tasks: tasks, broker: broker, logger: logger)
         (self.startEvents, self.starts) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
     }
@@ -100,7 +96,6 @@ public final class Worker: Service, Sendable {
             } onGracefulShutdown: {
                 self.stopping.store(true, ordering: .relaxed)
                 self.slots.interrupt()
-                self.starting.interrupt()
             }
             await self.drain()
             group.cancelAll()
@@ -118,7 +113,6 @@ public final class Worker: Service, Sendable {
         )
         self.stopping.store(true, ordering: .relaxed)
         self.slots.interrupt()
-        self.starting.interrupt()
         let signals = self.running.withLock { $0.values.map(\.signal) }
         for signal in signals { signal.fire(.fenced) }
     }
@@ -137,7 +131,6 @@ public final class Worker: Service, Sendable {
                 try await self.broker.redis.withBlockingConnection { connection in
                     while !self.isStopping {
                         await self.slots.waitForFree()
-                        await self.starting.waitForFree()
                         if self.isStopping { return }
                         // While busy, let a few more attempts end so one start
                         // statement covers several tasks (at most 1 ms later).
@@ -149,12 +142,7 @@ public final class Worker: Service, Sendable {
                             try await self.broker.waitForWork(workerID: workerID, on: connection, timeout: self.configuration.pollTimeout)
                             continue
                         }
-                        // Slots are held from the take; the start commits
-                        // while the loop takes again, so work that arrives
-                        // meanwhile (a high-priority task) waits for no commit.
-                        self.slots.take(entries.count)
-                        self.starting.take(1)
-                        group.addTask { await self.start(entries) }
+                        try await self.start(entries, group: &group)
                     }
                 }
             } catch {
@@ -165,39 +153,32 @@ public final class Worker: Service, Sendable {
         }
     }
 
-    /// Starts a batch taken with one slot per entry: one conditional update
-    /// for all, then one child task each. Entries whose task was cancelled or
-    /// finished meanwhile, and repeated entries of one task, are dropped from
-    /// the in-flight list without running, and give their slot back.
-    private func start(_ entries: [QueueEntry]) async {
+    /// Starts a batch: one conditional update for all, then one child task
+    /// each. Entries whose task was cancelled or finished meanwhile, and
+    /// repeated entries of one task, are dropped from the in-flight list
+    /// without running.
+    private func start(_ entries: [QueueEntry], group: inout DiscardingTaskGroup) async throws {
         var seen = Set<String>()
         var unique: [QueueEntry] = []
         var repeated: [QueueEntry] = []
         for entry in entries {
             if seen.insert(entry.taskID).inserted { unique.append(entry) } else { repeated.append(entry) }
         }
-        let committed = await self.startCommitted(unique.map(\.taskID))
-        self.starting.release()
-        guard let (started, now) = committed else {
-            self.slots.release(entries.count)
-            return
-        }
+        guard let (started, now) = await self.startCommitted(unique.map(\.taskID)) else { return }
         let startedIDs = Set(started.map(\.taskID))
         self.outcomes.acknowledge(unique.filter { !startedIDs.contains($0.taskID) } + repeated)
-        self.slots.release(entries.count - started.count)
+        self.slots.take(started.count)
+        for task in started {
+            let signal = CancelSignal()
+            let deadline = ContinuousClock.now + .seconds(task.timeoutSeconds)
+            self.running.withLock { $0[AttemptKey(taskID: task.taskID, attempt: task.attempt)] = Running(signal: signal, deadline: deadline) }
+            group.addTask { await self.execute(task, signal: signal, startedAt: now, deadline: deadline) }
+        }
         if !started.isEmpty { self.starts.yield() }
-        await withDiscardingTaskGroup { group in
-            for task in started {
-                let signal = CancelSignal()
-                let deadline = ContinuousClock.now + .seconds(task.timeoutSeconds)
-                self.running.withLock { $0[AttemptKey(taskID: task.taskID, attempt: task.attempt)] = Running(signal: signal, deadline: deadline) }
-                group.addTask { await self.execute(task, signal: signal, startedAt: now, deadline: deadline) }
-            }
-            do {
-                try await self.broker.announce(started.map(\.taskID))
-            } catch {
-                self.logger.debug("could not announce starts", metadata: ["error": "\(error)"])
-            }
+        do {
+            try await self.broker.announce(started.map(\.taskID))
+        } catch {
+            self.logger.debug("could not announce starts", metadata: ["error": "\(error)"])
         }
     }
 

@@ -213,8 +213,12 @@ final class OperationsTests: XCTestCase {
         XCTAssertEqual(before, early.map(\.taskID).sorted())
         let byWorker = try await list { $0.workerID = "w-search" }
         XCTAssertEqual(byWorker, [early[1].taskID])
-        let byKey = try await harness.withClient { tasks, _ in try await tasks.listTasks(.with { $0.idempotencyKey = "order-42" }).tasks.map(\.taskID) }
-        XCTAssertTrue(byKey.contains(keyed.taskID))
+        let byKey = try await list { $0.idempotencyKey = "order-42" }
+        XCTAssertEqual(byKey, [keyed.taskID])
+        let keyAlone = await XCTAssertThrowsRPC {
+            _ = try await harness.withClient { tasks, _ in try await tasks.listTasks(.with { $0.idempotencyKey = "order-42" }) }
+        }
+        XCTAssertEqual(keyAlone?.code, .invalidArgument)
         // Oldest first, a page at a time.
         var seen: [String] = []
         var token = ""

@@ -19,8 +19,19 @@ final class RedisOutageAPITests: XCTestCase {
         try self.server.start()
         let harness = try await APIHarness(redisURL: "redis://127.0.0.1:\(self.port)")
         let type = try await harness.configure("outage")
+        // A dead letter to retry while Redis is away.
+        let dead = try await harness.withClient { tasks, _ in try await tasks.createTask(.with { $0.taskType = type }) }.task.taskID
+        try await harness.mysql.execute("UPDATE task SET status = 6, attempt = 1, error = 'boom', finished_at = updated_at WHERE task_id = ?", [.string(dead)])
+        try await harness.redis.send("DEL", harness.keys.normalQueue)
 
         try self.server.stop()
+        let retry = await XCTAssertThrowsRPC {
+            _ = try await harness.withClient { tasks, _ in try await tasks.retryTask(.with { $0.taskID = dead }) }
+        }
+        XCTAssertEqual(retry?.code, .unavailable)
+        let still = try await harness.mysql.query("SELECT status, error FROM task WHERE task_id = ?", [.string(dead)])
+        XCTAssertEqual(still.first?.int("status"), 6, "a retry that could not be queued changed nothing")
+        XCTAssertEqual(still.first?.string("error"), "boom")
         let error = await XCTAssertThrowsRPC {
             _ = try await harness.withClient { tasks, _ in try await tasks.createTask(.with { $0.taskType = type }) }
         }
@@ -29,7 +40,7 @@ final class RedisOutageAPITests: XCTestCase {
             _ = try await harness.withClient { tasks, _ in try await tasks.getStats(.init()) }
         }
         XCTAssertEqual(stats?.code, .unavailable)
-        let rows = try await harness.mysql.query("SELECT COUNT(*) AS n FROM task WHERE task_type = ?", [.string(type)])
+        let rows = try await harness.mysql.query("SELECT COUNT(*) AS n FROM task WHERE task_type = ? AND task_id <> ?", [.string(type), .string(dead)])
         XCTAssertEqual(rows.first?.int("n"), 0, "a task that never reached a queue must not stay behind")
         // With an idempotency key the row stays: a concurrent request may
         // already have been given it as deduplicated. The reconciler enqueues it.

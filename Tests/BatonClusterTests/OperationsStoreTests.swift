@@ -106,7 +106,8 @@ final class OperationsStoreTests: XCTestCase {
             ("created range", TaskQuery(createdAfter: now.addingTimeInterval(-60), createdBefore: now)),
             ("type and range", TaskQuery(taskType: type, createdAfter: now.addingTimeInterval(-60), oldestFirst: true)),
             ("worker", TaskQuery(workerID: "w1")),
-            ("idempotency key", TaskQuery(idempotencyKey: "k")),
+            ("idempotency key", TaskQuery(taskType: type, idempotencyKey: "k")),
+            ("worker and type", TaskQuery(taskType: type, workerID: "w1")),
             ("worker and status", TaskQuery(statuses: [.succeeded], workerID: "w1")),
         ]
         for (name, query) in shapes {
@@ -116,7 +117,9 @@ final class OperationsStoreTests: XCTestCase {
                 XCTAssertEqual(plan.count, 1, name)
                 let access = plan.first?.string("type") ?? ""
                 XCTAssertNotEqual(access, "ALL", "\(name): a table scan")
-                XCTAssertNotNil(plan.first?.string("key"), "\(name): no index")
+                // A unique key's lookup finding nothing is resolved before the plan: no key shows.
+                let resolved = (plan.first?.string("Extra") ?? "").contains("noticed after reading const tables")
+                XCTAssertTrue(plan.first?.string("key") != nil || resolved, "\(name): no index")
             }
         }
         // Bulk and retention pages read the status index.

@@ -105,6 +105,28 @@ final class MySQLClientTests: XCTestCase {
         XCTAssertEqual(rows.compactMap { $0.string("s") }, ["kept"])
     }
 
+    func testStatementsInOneTripCommitTogetherOrNotAtAll() async throws {
+        let table = self.table
+        let results = try await self.client.transaction { trip in
+            let inserted = try trip.execute("INSERT INTO `\(table)` (s, i) VALUES (?, ?)", ["a", 1]).affectedRows
+            // A decision on the first answer, in the same trip.
+            let updated = inserted == 1 ? try trip.execute("UPDATE `\(table)` SET i = i + 1 WHERE s = ?", ["a"]).affectedRows : 0
+            return [inserted, updated]
+        }
+        XCTAssertEqual(results, [1, 1])
+        do {
+            try await self.client.transaction { trip in
+                try trip.execute("INSERT INTO `\(table)` (s, i) VALUES (?, ?)", ["b", 1])
+                try trip.execute("INSERT INTO `\(table)` (s, i) VALUES (?, ?)", ["a", 1])
+            }
+            XCTFail("expected a duplicate key error")
+        } catch let error as MySQLError {
+            XCTAssertEqual(error.kind, .duplicateKey)
+        }
+        let rows = try await self.client.query("SELECT s, i FROM `\(self.table)` ORDER BY s")
+        XCTAssertEqual(rows.map { "\($0.string("s") ?? "")=\($0.int("i") ?? 0)" }, ["a=2"], "the failed one left nothing behind")
+    }
+
     func testDuplicateKeyIsTyped() async throws {
         try await self.client.execute("INSERT INTO `\(self.table)` (s) VALUES (?)", ["same"])
         do {
