@@ -116,10 +116,12 @@ struct Config: AsyncParsableCommand {
         @Option(help: "Most tasks of the type at once; 0 = no limit.") var maxConcurrency: Int32?
         @Option(help: "Most starts per second; 0 = no limit.") var rateLimit: Int32?
         @Option(help: "Hours finished tasks are kept; 0 = the cluster's default.") var retentionHours: Int32?
-        @Flag(inversion: .prefixedEnableDisable, help: "Accept new tasks (a disabled type still runs what it accepted).") var enabled: Bool?
+        @Flag(help: "Accept new tasks again.") var enable = false
+        @Flag(help: "Refuse new tasks (what the type accepted still runs).") var disable = false
         @Option(help: "Header Name=value (repeatable; replaces the headers).") var header: [String] = []
 
         func run() async throws {
+            guard !(self.enable && self.disable) else { throw ValidationError("--enable and --disable exclude each other") }
             let headers = try parsePairs(self.header, what: "header")
             let config = try await self.server.connect { client in
                 // Start from what is stored, so a flag changes only its field.
@@ -144,7 +146,8 @@ struct Config: AsyncParsableCommand {
                 if let limit = self.maxConcurrency { config.maxConcurrency = limit }
                 if let rate = self.rateLimit { config.rateLimitPerSecond = rate }
                 if let hours = self.retentionHours { config.retentionHours = hours }
-                if let enabled = self.enabled { config.enabled = enabled }
+                if self.enable { config.enabled = true }
+                if self.disable { config.enabled = false }
                 if !self.header.isEmpty { config.headers = headers }
                 return try await client.admin.putTaskConfig(.with { $0.config = config })
             }

@@ -14,8 +14,8 @@ public enum ChildProcess {
 
     /// Returns the exit status (128 + signal when killed).
     @discardableResult
-    public static func run(_ path: String, _ arguments: [String], environment: [String: String]) throws -> Int32 {
-        let pid = try self.spawn(path, arguments, environment: environment, output: nil)
+    public static func run(_ path: String, _ arguments: [String], environment: [String: String], output: String? = nil) throws -> Int32 {
+        let pid = try self.spawn(path, arguments, environment: environment, output: output)
         var status: Int32 = 0
         while waitpid(pid, &status, 0) == -1 {
             guard errno == EINTR else { throw SpawnError(description: "waitpid failed: errno \(errno)") }

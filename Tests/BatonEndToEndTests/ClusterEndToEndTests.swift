@@ -40,6 +40,44 @@ final class ClusterEndToEndTests: XCTestCase {
         }
     }
 
+    /// The CLI as an operator uses it: a server list whose first node is
+    /// down, a partial config change, machine-readable output, a dead
+    /// letter found, retried and run.
+    func testTheCommandLineDrivesTheCluster() async throws {
+        let client = TestEnvironment.repositoryRoot.appendingPathComponent(".build/debug/baton-client").path
+        let output = FileManager.default.temporaryDirectory.appendingPathComponent("\(self.prefix)-cli.txt").path
+        func run(_ arguments: [String]) throws -> (status: Int32, text: String) {
+            try? FileManager.default.removeItem(atPath: output)
+            let status = try ChildProcess.run(client, arguments + ["--server", "127.0.0.1:1,127.0.0.1:\(ClusterFixture.port("server-2"))"], environment: [:], output: output)
+            return (status, (try? String(contentsOfFile: output, encoding: .utf8)) ?? "")
+        }
+        let type = "\(self.prefix)_cli"
+        XCTAssertEqual(try run(["config", "put", type, "--executor", "local", "--endpoint", "fail", "--retries", "0", "--timeout", "20"]).status, 0)
+        // Only the field given changes.
+        XCTAssertEqual(try run(["config", "put", type, "--retries", "1"]).status, 0)
+        let config = try run(["config", "get", type, "--json"]).text
+        XCTAssertTrue(config.contains("\"endpoint\":\"fail\"") && config.contains("\"maxRetries\":1") && config.contains("\"timeoutSeconds\":20"), config)
+
+        let created = try run(["create", type, "--key", "cli-1", "--retries", "0", "--json"])
+        XCTAssertEqual(created.status, 0, created.text)
+        guard let id = created.text.split(separator: "\"").drop(while: { $0 != "taskId" }).dropFirst(2).first.map(String.init) else {
+            return XCTFail("no task id in \(created.text)")
+        }
+        XCTAssertEqual(try run(["wait", id, "--timeout", "20"]).status, 1, "the fail handler fails it")
+        let failed = try run(["list", "--status", "failed", "--type", type, "--jsonl"])
+        XCTAssertEqual(failed.text.split(separator: "\n").count, 1, failed.text)
+        XCTAssertTrue(failed.text.contains(id))
+        let table = try run(["list", "--type", type, "--key", "cli-1"]).text
+        XCTAssertTrue(table.hasPrefix("ID ") && table.contains("failed"), table)
+        let preview = try run(["bulk-retry", "--status", "failed", "--type", type, "--dry-run"])
+        XCTAssertTrue(preview.text.contains("1 tasks would be retried"), preview.text)
+        XCTAssertNotEqual(try run(["bulk-retry", "--status", "failed", "--type", type]).status, 0, "no terminal, no --yes: nothing done")
+        XCTAssertEqual(try run(["retry", id, "--reason", "from the test"]).status, 0)
+        XCTAssertEqual(try run(["wait", id, "--timeout", "20"]).status, 1)
+        let logs = try run(["logs", id]).text
+        XCTAssertTrue(logs.contains("retried") && logs.contains("from the test"), logs)
+    }
+
     func testLeaderCrashLosesNothing() async throws {
         let type = try await self.type("failover", handler: "noop")
         let before = try await ClusterFixture.leader(via: "server-1")
