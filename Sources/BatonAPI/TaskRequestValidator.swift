@@ -95,6 +95,11 @@ struct TaskRequestValidator: Sendable {
         guard idempotencyKey.utf8.count <= self.limits.maxIdempotencyKeyBytes else {
             throw RPCErrorBox("\(field)idempotency_key is longer than \(self.limits.maxIdempotencyKeyBytes) bytes")
         }
+        // A worker has no index of its own (it would cost every start one):
+        // it filters a range another filter chooses.
+        guard workerID.isEmpty || !known.isEmpty || !taskType.isEmpty || createdAfter != nil || createdBefore != nil else {
+            throw RPCErrorBox("\(field)worker_id needs statuses, task_type or a created_after/created_before range")
+        }
         // Keys are unique per type, and found by type and key.
         guard idempotencyKey.isEmpty || !taskType.isEmpty else {
             throw RPCErrorBox("\(field)idempotency_key needs task_type (a key is unique within its type)")

@@ -83,7 +83,7 @@ struct List: AsyncParsableCommand {
     @Option(help: "Task type.") var type = ""
     @Option(help: "Created since: a duration back (15m, 2h, 7d) or a date.") var since: String?
     @Option(help: "Created before: a duration back or a date.") var until: String?
-    @Option(help: "Worker id of the latest attempt.") var worker = ""
+    @Option(help: "Worker id of the latest attempt (with --status, --type or --since).") var worker = ""
     @Option(help: "Idempotency key (with --type: keys are unique per type).") var key = ""
     @Flag(help: "Oldest first.") var oldest = false
     @Option(help: "Tasks to show (pages are fetched as needed).") var limit = 20

@@ -215,6 +215,10 @@ final class OperationsTests: XCTestCase {
         XCTAssertEqual(byWorker, [early[1].taskID])
         let byKey = try await list { $0.idempotencyKey = "order-42" }
         XCTAssertEqual(byKey, [keyed.taskID])
+        let workerAlone = await XCTAssertThrowsRPC {
+            _ = try await harness.withClient { tasks, _ in try await tasks.listTasks(.with { $0.workerID = "w-search" }) }
+        }
+        XCTAssertEqual(workerAlone?.code, .invalidArgument)
         let keyAlone = await XCTAssertThrowsRPC {
             _ = try await harness.withClient { tasks, _ in try await tasks.listTasks(.with { $0.idempotencyKey = "order-42" }) }
         }

@@ -105,7 +105,7 @@ final class OperationsStoreTests: XCTestCase {
             ("type and statuses", TaskQuery(statuses: [.failed], taskType: type)),
             ("created range", TaskQuery(createdAfter: now.addingTimeInterval(-60), createdBefore: now)),
             ("type and range", TaskQuery(taskType: type, createdAfter: now.addingTimeInterval(-60), oldestFirst: true)),
-            ("worker", TaskQuery(workerID: "w1")),
+            ("worker and range", TaskQuery(createdAfter: now.addingTimeInterval(-60), workerID: "w1")),
             ("idempotency key", TaskQuery(taskType: type, idempotencyKey: "k")),
             ("worker and type", TaskQuery(taskType: type, workerID: "w1")),
             ("worker and status", TaskQuery(statuses: [.succeeded], workerID: "w1")),
