@@ -53,9 +53,7 @@ public struct AdminServiceHandler: Baton_V1_AdminService.SimpleServiceProtocol {
     }
 
     public func getTaskConfig(request: Baton_V1_GetTaskConfigRequest, context: ServerContext) async throws -> Baton_V1_TaskConfig {
-        guard self.validator.limits.isValidTaskType(request.taskType) else {
-            throw RPCErrors.invalid("task_type must match \(self.validator.limits.taskTypeRule)")
-        }
+        try self.validateType(request.taskType)
         let config = try await RPCErrors.guarding("GetTaskConfig", logger: self.logger) {
             try await self.store.config(request.taskType)
         }
@@ -66,6 +64,12 @@ public struct AdminServiceHandler: Baton_V1_AdminService.SimpleServiceProtocol {
     public func listTaskConfigs(request: Baton_V1_ListTaskConfigsRequest, context: ServerContext) async throws -> Baton_V1_ListTaskConfigsResponse {
         let configs = try await RPCErrors.guarding("ListTaskConfigs", logger: self.logger) { try await self.store.all() }
         return .with { $0.configs = configs.map(Baton_V1_TaskConfig.init) }
+    }
+
+    private func validateType(_ taskType: String) throws(RPCError) {
+        guard self.validator.limits.isValidTaskType(taskType) else {
+            throw RPCErrors.invalid("task_type must match \(self.validator.limits.taskTypeRule)")
+        }
     }
 
     // MARK: pause, resume, delete
@@ -82,9 +86,7 @@ public struct AdminServiceHandler: Baton_V1_AdminService.SimpleServiceProtocol {
 
     private func setPaused(_ taskType: String, _ paused: Bool) async throws -> Baton_V1_TaskConfig {
         let operation = paused ? "PauseTaskType" : "ResumeTaskType"
-        guard self.validator.limits.isValidTaskType(taskType) else {
-            throw RPCErrors.invalid("task_type must match \(self.validator.limits.taskTypeRule)")
-        }
+        try self.validateType(taskType)
         let record = try await RPCErrors.guarding(operation, logger: self.logger) {
             try await self.store.setPaused(taskType, paused, now: Date().roundedToMicroseconds)
         }
@@ -102,9 +104,7 @@ public struct AdminServiceHandler: Baton_V1_AdminService.SimpleServiceProtocol {
     }
 
     public func deleteTaskConfig(request: Baton_V1_DeleteTaskConfigRequest, context: ServerContext) async throws -> Baton_V1_DeleteTaskConfigResponse {
-        guard self.validator.limits.isValidTaskType(request.taskType) else {
-            throw RPCErrors.invalid("task_type must match \(self.validator.limits.taskTypeRule)")
-        }
+        try self.validateType(request.taskType)
         let outcome = try await RPCErrors.guarding("DeleteTaskConfig", logger: self.logger) {
             try await self.store.delete(request.taskType)
         }

@@ -50,19 +50,7 @@ extension TaskServiceHandler {
         let reason = request.reason.isEmpty ? "cancelled" : "cancelled: \(request.reason)"
         return try await self.bulk(request, allowed: TaskStatus.nonTerminal, operation: "BulkCancelTasks") { page, now in
             let cancelled = try await self.tasks.cancel(page.map(\.taskID), reason: reason, now: now)
-            // As CancelTask: the rows are CANCELLED; Redis is told best effort
-            // (the dispatcher and workers drop entries of cancelled tasks).
-            for task in cancelled {
-                do {
-                    try await self.broker.cancel(task)
-                } catch {
-                    self.logger.warning("cancel signal not sent", metadata: ["task_id": "\(task.taskID)", "error": "\(error)"])
-                }
-            }
-            let message = Caller.keyID.map { "\(reason) (by key \($0), bulk)" } ?? "\(reason) (bulk)"
-            try? await self.tasks.appendLogs(cancelled.map {
-                TaskLogRecord(taskID: $0.taskID, attempt: $0.attempt, workerID: "", level: "INFO", message: message, createdAt: now)
-            })
+            await self.signalCancelled(cancelled, message: Caller.keyID.map { "\(reason) (by key \($0), bulk)" } ?? "\(reason) (bulk)")
             return cancelled.count
         }
     }
@@ -110,6 +98,24 @@ extension TaskServiceHandler {
             $0.matched = Int64(matched)
             $0.changed = Int64(changed)
         }
+    }
+
+    /// After the rows are CANCELLED (whatever happens next: a worker's
+    /// conditional update can no longer start or finish them): the workers
+    /// that may run them are told, best effort (the dispatcher and workers
+    /// drop entries of cancelled tasks anyway), and each gets a log line.
+    func signalCancelled(_ cancelled: [TaskRecord], message: String) async {
+        for task in cancelled {
+            do {
+                try await self.broker.cancel(task)
+            } catch {
+                self.logger.warning("cancel signal not sent", metadata: ["task_id": "\(task.taskID)", "error": "\(error)"])
+            }
+        }
+        let now = self.broker.clock.now()
+        try? await self.tasks.appendLogs(cancelled.map {
+            TaskLogRecord(taskID: $0.taskID, attempt: $0.attempt, workerID: "", level: "INFO", message: message, createdAt: now)
+        })
     }
 
     /// Queues retried tasks; if Redis is away, puts their rows back as they

@@ -249,19 +249,9 @@ public struct TaskServiceHandler: Baton_V1_TaskService.SimpleServiceProtocol {
         guard cancelled else {
             throw RPCError(code: .failedPrecondition, message: "task \(task.taskID) is already \(task.status.wireName)")
         }
-        // The row is CANCELLED whatever happens next: a worker's conditional
-        // update cannot start or finish it. Redis cleanup is best effort here;
-        // the dispatcher and workers drop entries of cancelled tasks.
-        do {
-            try await self.broker.cancel(task)
-        } catch {
-            self.logger.warning("cancel signal not sent", metadata: ["task_id": "\(task.taskID)", "error": "\(error)"])
-        }
         // Audit: who cancelled, by key id (never the key).
         self.logger.info("task cancelled", metadata: ["task_id": "\(task.taskID)", "by": "\(Caller.description)"])
-        try? await self.tasks.appendLogs([
-            TaskLogRecord(taskID: task.taskID, attempt: task.attempt, workerID: "", level: "INFO", message: Caller.keyID.map { "\(reason) (by key \($0))" } ?? reason, createdAt: self.broker.clock.now())
-        ])
+        await self.signalCancelled([task], message: Caller.keyID.map { "\(reason) (by key \($0))" } ?? reason)
         return .with { $0.task = Baton_V1_Task(task) }
     }
 

@@ -95,16 +95,7 @@ extension TaskStore {
     /// (InnoDB appends the key), so any number of rows sharing one
     /// updated_at are passed a page at a time.
     public func stale(status: TaskStatus, before: Date, after position: SweepPosition?, limit: Int) async throws -> [TaskRecord] {
-        let position = position ?? SweepPosition(updatedAt: Date(timeIntervalSince1970: 0), taskID: "")
-        return try await self.mysql.query(
-            """
-            SELECT \(Self.selectColumns) FROM task FORCE INDEX (idx_task_status_updated)
-            WHERE status = ? AND updated_at < ? AND (updated_at > ? OR (updated_at = ? AND task_id > ?))
-            ORDER BY updated_at, task_id LIMIT ?
-            """,
-            [.int(Int64(status.rawValue)), .date(before), .date(position.updatedAt), .date(position.updatedAt), .string(position.taskID),
-             .int(Int64(limit))]
-        ).map(Self.record)
+        try await self.page(TaskQuery(), status: status, after: position, before: before, limit: limit)
     }
 
     /// Ends an attempt: SUCCEEDED, FAILED, TIMEOUT or RETRYING, conditional
