@@ -144,7 +144,10 @@ public enum BrokerScripts {
     /// ARGV: `<node>|<token>`, batch, heartbeat TTL ms, strategy, namespace,
     ///       weight high, weight normal (0 and 0: strict priority), look-ahead window,
     ///       share of each worker's capacity kept for high work (percent).
-    /// Normal work fills a worker only up to its capacity less that share, so
+    /// A worker holds (queued and in flight) at most its `window` (what its
+    /// pipeline needs to keep its executors busy), or its `capacity` when it
+    /// publishes none.
+    /// Normal work fills a worker only up to its window less that share, so
     /// a high task finds a free slot at once even when normal work saturates
     /// the cluster, instead of waiting for a slot to free.
     /// Liveness and rate windows use Redis's clock (`TIME`), never a node's.
@@ -164,9 +167,10 @@ public enum BrokerScripts {
             local workers = {}
             for _, id in ipairs(redis.call('ZRANGEBYSCORE', KEYS[4], now - ttl, '+inf')) do
               local base = ns .. ':worker:' .. id
-              local info = redis.call('HMGET', base, 'capacity', 'types', 'draining')
+              local info = redis.call('HMGET', base, 'capacity', 'types', 'draining', 'window')
               if info[1] and info[3] ~= '1' then
-                local w = { id = id, queue = base .. ':queue', high = base .. ':queue:high', bell = base .. ':bell', cap = tonumber(info[1]), types = nil }
+                local cap = tonumber(info[4] or info[1])
+                local w = { id = id, queue = base .. ':queue', high = base .. ':queue:high', bell = base .. ':bell', cap = cap, types = nil }
                 w.normalCap = w.cap - math.floor(w.cap * reserve / 100)
                 w.load = redis.call('LLEN', w.queue) + redis.call('LLEN', w.high) + redis.call('LLEN', base .. ':inflight')
                 if info[2] and info[2] ~= '' and info[2] ~= '*' then
@@ -433,6 +437,18 @@ public enum BrokerScripts {
             redis.call('HSET', KEYS[2], 'heartbeat_ms', now, unpack(fields))
             redis.call('PEXPIRE', KEYS[2], ARGV[2])
             redis.call('ZADD', KEYS[1], now, ARGV[1])
+            return 1
+            """
+    )
+
+    /// Sets a registered worker's window; a hash that expired is not brought
+    /// back without its heartbeat. KEYS: worker hash. ARGV: window.
+    public static let publishWindow = RedisScript(
+        name: "publish_window",
+        source: """
+            #!lua
+            if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+            redis.call('HSET', KEYS[1], 'window', ARGV[1])
             return 1
             """
     )

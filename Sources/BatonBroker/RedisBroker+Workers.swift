@@ -76,6 +76,12 @@ extension RedisBroker {
         return [id] + more
     }
 
+    /// Sets how many entries the dispatcher may let a registered worker hold
+    /// (no effect once its registration expired or was removed).
+    public func publishWindow(workerID: String, window: Int) async throws(RedisError) {
+        try await self.redis.run(BrokerScripts.publishWindow, keys: [self.keys.worker(workerID)], arguments: [window])
+    }
+
     /// Marks a worker as draining: the dispatcher gives it nothing more.
     public func markDraining(workerID: String) async throws(RedisError) {
         try await self.redis.send("HSET", self.keys.worker(workerID), "draining", "1")

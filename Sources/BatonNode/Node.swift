@@ -89,6 +89,7 @@ struct Node {
 
         var workerConfiguration = WorkerConfiguration(nodeID: options.id)
         workerConfiguration.capacity = options.capacity
+        workerConfiguration.maxWindow = options.maxWindow
         workerConfiguration.taskTypes = options.taskTypes.split(separator: ",").map(String.init)
         workerConfiguration.heartbeatInterval = .seconds(options.heartbeatInterval)
         workerConfiguration.heartbeatTTL = .seconds(options.heartbeatTTL)

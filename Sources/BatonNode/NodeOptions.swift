@@ -36,8 +36,11 @@ struct NodeOptions: ParsableArguments {
     @Option(help: "Folder of the SQL migrations applied at start.")
     var migrations = "sql"
 
-    @Option(help: "Tasks this node's worker runs at once.")
+    @Option(help: "Executor calls this node's worker makes at once (a slot frees when the call returns).")
     var capacity = 10
+
+    @Option(help: "Most tasks this node's worker holds, queued or in flight (default 32 × capacity; it asks for less when tasks are slow).")
+    var maxWindow: Int?
 
     @Option(help: "Task types this node's worker runs, comma-separated (default: all).")
     var taskTypes = ""
@@ -118,6 +121,7 @@ struct NodeOptions: ParsableArguments {
         guard (1...65535).contains(self.grpcPort) else { throw ValidationError("--grpc-port must be 1-65535") }
         guard (1...65535).contains(self.workerPort) else { throw ValidationError("--worker-port must be 1-65535") }
         guard self.capacity >= 1 else { throw ValidationError("--capacity must be at least 1") }
+        if let maxWindow = self.maxWindow, maxWindow <= self.capacity { throw ValidationError("--max-window must exceed --capacity") }
         guard self.heartbeatInterval > 0, self.heartbeatTTL > self.heartbeatInterval else {
             throw ValidationError("--heartbeat-ttl must exceed --heartbeat-interval, both positive")
         }

@@ -10,7 +10,10 @@ import Synchronization
 /// Consumes this worker's queues reliably (one script moves entries, high first, into its in-flight list),
 /// runs at most `capacity` attempts at once through the executor registry,
 /// and records each outcome: a conditional MySQL update first, then the
-/// in-flight entry acknowledged. Cancel signals and timeouts abort the
+/// in-flight entry acknowledged. A slot is an execution: it frees when the
+/// executor returns, while the outcome is still being written, and the
+/// worker asks for as much work as its pipeline needs to keep its slots busy
+/// (`Prefetch`, published as the worker's window). Cancel signals and timeouts abort the
 /// running executor call. On a graceful stop it takes no more work, waits up
 /// to the grace period, then hands unfinished tasks back to the front of
 /// their queues without spending their attempt, and deregisters.
@@ -42,7 +45,8 @@ public final class Worker: Service, Sendable {
     private let registry: ExecutorRegistry
     private let logs: TaskLogWriter
     private let logger: Logger
-    private let slots: SlotPool
+    private let slots: ExecutionSlots
+    private let prefetch: Mutex<Prefetch>
     private let outcomes: OutcomeRecorder
     private let metrics = TaskMetrics()
     /// Wakes the deadline watch when attempts start.
@@ -69,7 +73,8 @@ public final class Worker: Service, Sendable {
         self.registry = registry
         self.logs = logs
         self.logger = logger
-        self.slots = SlotPool(capacity: configuration.capacity)
+        self.slots = ExecutionSlots(capacity: configuration.capacity)
+        self.prefetch = Mutex(Prefetch(capacity: configuration.capacity, maxWindow: configuration.maxWindow))
         self.outcomes = OutcomeRecorder(workerID: configuration.workerID, tasks: tasks, broker: broker, logger: logger)
         (self.startEvents, self.starts) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
     }
@@ -79,18 +84,27 @@ public final class Worker: Service, Sendable {
         WorkerHeartbeat(
             broker: self.broker, configuration: self.configuration,
             draining: { [self] in self.stopping.load(ordering: .relaxed) },
+            window: { [self] in self.window },
             fenced: { [self] in self.fence() },
             logger: self.logger
         )
     }
 
-    public var runningCount: Int { self.slots.used }
+    /// Attempts started and not yet settled.
+    public var runningCount: Int { self.slots.held }
+
+    /// Entries the dispatcher may let this worker hold: what its pipeline
+    /// needs (`Prefetch`), plus the outcomes being written right now, so a
+    /// slow outcome write never holds back new work (those are bounded on
+    /// their own: the consumer waits while `maxWindow` of them settle).
+    public var window: Int { self.prefetch.withLock { $0.window } + self.slots.settling }
 
     public func run() async throws {
         await withDiscardingTaskGroup { group in
             group.addTask { await self.outcomes.run() }
             group.addTask { await self.watchDeadlines() }
             group.addTask { await self.watchCancels() }
+            group.addTask { await self.publishWindow() }
             await withGracefulShutdownHandler {
                 await self.consume(group: &group)
             } onGracefulShutdown: {
@@ -122,22 +136,26 @@ public final class Worker: Service, Sendable {
     private var isStopping: Bool { self.stopping.load(ordering: .relaxed) || Task.isCancelled }
 
     /// Takes what waits on this worker's queues (high priority first) into
-    /// its in-flight list, as many as slots are free; when nothing waits, it
-    /// blocks until the dispatcher rings its bell.
+    /// its in-flight list: as many as slots are free, plus the attempts the
+    /// slots finish while one start write is under way (`Prefetch.burst`).
+    /// When nothing waits, it blocks until the dispatcher rings its bell.
     private func consume(group: inout DiscardingTaskGroup) async {
         let workerID = self.configuration.workerID
         while !self.isStopping {
             do {
                 try await self.broker.redis.withBlockingConnection { connection in
                     while !self.isStopping {
-                        await self.slots.waitForFree()
+                        let (target, settleLimit) = self.prefetch.withLock { ($0.capacity + $0.burst, $0.maxWindow) }
+                        await self.slots.waitForRoom(target: target, settleLimit: settleLimit)
                         if self.isStopping { return }
                         // While busy, let a few more attempts end so one start
                         // statement covers several tasks (at most 1 ms later).
-                        if self.slots.used > 0 && self.slots.free < self.slots.capacity / 4 {
+                        if self.slots.active > 0 && target - self.slots.active < target / 4 {
                             try? await Task.sleep(for: .milliseconds(1))
                         }
-                        let entries = try await self.broker.take(workerID: workerID, count: self.slots.free)
+                        let room = target - self.slots.active
+                        guard room > 0 else { continue }
+                        let entries = try await self.broker.take(workerID: workerID, count: room)
                         if entries.isEmpty {
                             try await self.broker.waitForWork(workerID: workerID, on: connection, timeout: self.configuration.pollTimeout)
                             continue
@@ -167,7 +185,7 @@ public final class Worker: Service, Sendable {
         guard let (started, now) = await self.startCommitted(unique.map(\.taskID)) else { return }
         let startedIDs = Set(started.map(\.taskID))
         self.outcomes.acknowledge(unique.filter { !startedIDs.contains($0.taskID) } + repeated)
-        self.slots.take(started.count)
+        self.slots.started(started.count)
         for task in started {
             let signal = CancelSignal()
             let deadline = ContinuousClock.now + .seconds(task.timeoutSeconds)
@@ -191,8 +209,11 @@ public final class Worker: Service, Sendable {
         var backoff = Duration.milliseconds(50)
         while true {
             let now = self.broker.clock.now().roundedToMicroseconds
+            let clock = ContinuousClock.now
             do {
                 let started = try await self.tasks.start(taskIDs, workerID: self.configuration.workerID, now: now, earlier: tried)
+                let took = (ContinuousClock.now - clock).seconds
+                self.prefetch.withLock { $0.startWritten(seconds: took) }
                 return (started, now)
             } catch {
                 tried.append(now)
@@ -201,6 +222,25 @@ public final class Worker: Service, Sendable {
                 try? await Task.sleep(for: backoff)
                 backoff = min(backoff * 2, .seconds(1))
             }
+        }
+    }
+
+    /// Publishes the window when it moved by a fifth or more since it was
+    /// last published (the heartbeat carries it too), so the dispatcher
+    /// follows a change of pace within a quarter second.
+    private func publishWindow() async {
+        var published = 0
+        while !Task.isCancelled {
+            let window = self.window
+            if abs(window - published) * 5 >= max(published, 10) {
+                do {
+                    try await self.broker.publishWindow(workerID: self.configuration.workerID, window: window)
+                    published = window
+                } catch {
+                    self.logger.debug("could not publish the window", metadata: ["error": "\(error)"])
+                }
+            }
+            guard (try? await Task.sleep(for: .milliseconds(250))) != nil else { return }
         }
     }
 
@@ -253,28 +293,44 @@ public final class Worker: Service, Sendable {
         case fenced
     }
 
+    /// Runs one started attempt once a slot is free (in start order), then
+    /// records its outcome with the slot already given to the next.
     private func execute(_ task: TaskRecord, signal: CancelSignal, startedAt: Date, deadline: ContinuousClock.Instant) async {
         defer {
             _ = self.running.withLock { $0.removeValue(forKey: AttemptKey(taskID: task.taskID, attempt: task.attempt)) }
-            self.slots.release()
+            self.slots.settled()
         }
         let log = self.taskLogger(task)
-        log.info("started attempt \(task.attempt) on worker \(self.configuration.workerID)")
-        self.metrics.started(task.taskType)
-        let clock = ContinuousClock.now
-        let outcome = await self.outcome(of: task, signal: signal, log: log, startedAt: startedAt, deadline: deadline)
-        let elapsed = ContinuousClock.now - clock
-        self.metrics.executed(task.taskType, took: elapsed)
+        let outcome: Outcome
+        var elapsed = Duration.zero
+        if await self.slots.acquire() {
+            log.info("started attempt \(task.attempt) on worker \(self.configuration.workerID)")
+            self.metrics.started(task.taskType)
+            let clock = ContinuousClock.now
+            outcome = await self.outcome(of: task, signal: signal, log: log, startedAt: startedAt, deadline: deadline)
+            elapsed = ContinuousClock.now - clock
+            self.slots.executed()
+            self.metrics.executed(task.taskType, took: elapsed)
+            self.prefetch.withLock { $0.executed(seconds: elapsed.seconds) }
+        } else {
+            // Stopped while waiting for a slot: nothing ran.
+            self.slots.skipped()
+            outcome = self.fenced.load(ordering: .relaxed) ? .fenced : .shutdown
+        }
+        let settling = ContinuousClock.now
         do {
             try await self.record(outcome, of: task, startedAt: startedAt, elapsed: elapsed, log: log)
         } catch {
             // The entry stays in flight; the leader's timeout recovery settles the task.
             self.logger.error("could not record outcome", metadata: ["task_id": "\(task.taskID)", "error": "\(error)"])
         }
+        self.prefetch.withLock { $0.settled(seconds: (ContinuousClock.now - settling).seconds) }
         self.logs.forget(task.taskID)
     }
 
     private func outcome(of task: TaskRecord, signal: CancelSignal, log: TaskLogger, startedAt: Date, deadline: ContinuousClock.Instant) async -> Outcome {
+        // Cancelled, timed out or stopped while it waited for its slot: no call at all.
+        if let reason = signal.reason, let ended = Self.outcome(reason) { return ended }
         let config: TaskConfigRecord
         do {
             guard let found = try await self.configs.config(task.taskType) else {
@@ -312,13 +368,18 @@ public final class Worker: Service, Sendable {
             if reason != .finished { group.cancelAll() }
             var result: Outcome?
             for await outcome in group { result = outcome }
-            switch reason {
-            case .finished: return result ?? .failed(ExecutionFailure("the executor was cancelled", retryable: true))
-            case .timedOut: return .timedOut
-            case .cancelled: return .cancelled
-            case .shutdown: return .shutdown
-            case .fenced: return .fenced
-            }
+            return Self.outcome(reason) ?? result ?? .failed(ExecutionFailure("the executor was cancelled", retryable: true))
+        }
+    }
+
+    /// How an attempt ends when something other than its executor ended it.
+    private static func outcome(_ reason: CancelSignal.Reason) -> Outcome? {
+        switch reason {
+        case .finished: nil
+        case .timedOut: .timedOut
+        case .cancelled: .cancelled
+        case .shutdown: .shutdown
+        case .fenced: .fenced
         }
     }
 
@@ -404,12 +465,12 @@ public final class Worker: Service, Sendable {
         let fenced = self.fenced.load(ordering: .relaxed)
         if !fenced { try? await self.broker.markDraining(workerID: workerID) }
         let deadline = ContinuousClock.now + self.configuration.gracePeriod
-        while self.slots.used > 0, ContinuousClock.now < deadline {
+        while self.slots.held > 0, ContinuousClock.now < deadline {
             try? await Task.sleep(for: .milliseconds(50))
         }
         let left = self.running.withLock { Array($0.values) }
         for running in left { running.signal.fire(.shutdown) }
-        while self.slots.used > 0 {
+        while self.slots.held > 0 {
             try? await Task.sleep(for: .milliseconds(20))
         }
         await self.logs.flush()

@@ -2,7 +2,11 @@
 public struct WorkerConfiguration: Sendable {
     public var workerID: String
     public var nodeID: String
+    /// Executor calls at once: what a business service feels.
     public var capacity = 10
+    /// The most entries the worker holds (queued, ready, running, settling);
+    /// nil: 32 × capacity. The window adapts below it (`Prefetch`).
+    public var maxWindow: Int?
     /// Types this worker runs; empty means every configured type.
     public var taskTypes: [String] = []
     public var heartbeatInterval: Duration = .seconds(3)

@@ -6,7 +6,7 @@ import Logging
 import ServiceLifecycle
 
 /// Registers the worker and refreshes its entry every `heartbeatInterval`
-/// (capacity, types, draining), stamped by Redis's clock; what it runs and
+/// (capacity, window, types, draining), stamped by Redis's clock; what it runs and
 /// holds is read from its lists, never from a beat; the entry expires after
 /// `heartbeatTTL` without a beat, so the leader can tell a dead worker.
 ///
@@ -20,16 +20,18 @@ public struct WorkerHeartbeat: Service {
     private let broker: RedisBroker
     private let configuration: WorkerConfiguration
     private let draining: @Sendable () -> Bool
+    private let window: @Sendable () -> Int
     private let fenced: @Sendable () -> Void
     private let logger: Logger
 
     init(
         broker: RedisBroker, configuration: WorkerConfiguration, draining: @escaping @Sendable () -> Bool,
-        fenced: @escaping @Sendable () -> Void, logger: Logger
+        window: @escaping @Sendable () -> Int, fenced: @escaping @Sendable () -> Void, logger: Logger
     ) {
         self.broker = broker
         self.configuration = configuration
         self.draining = draining
+        self.window = window
         self.fenced = fenced
         self.logger = logger
     }
@@ -81,6 +83,7 @@ public struct WorkerHeartbeat: Service {
             fields: [
                 "node_id", self.configuration.nodeID,
                 "capacity", String(self.configuration.capacity),
+                "window", String(self.window()),
                 "types", self.configuration.taskTypes.isEmpty ? "*" : self.configuration.taskTypes.joined(separator: ","),
                 "draining", self.draining() ? "1" : "0",
             ]

@@ -69,6 +69,25 @@ final class DispatcherTests: XCTestCase {
         XCTAssertEqual(moved.filter { $0.priority == .normal }.map(\.taskID), Array(normal.prefix(2).map(\.taskID)))
     }
 
+    func testAWorkersWindowBoundsWhatItHoldsNotItsCapacity() async throws {
+        let type = try await self.harness.type("window")
+        try await self.harness.create(100, type: type)
+        try await self.harness.registerWorker("w1", capacity: 5, window: 40)
+        let term = try await self.harness.lead()
+        try await self.dispatcher().dispatchOnce(term: term)
+        let held = try await self.harness.list(self.harness.keys.workerQueue("w1"))
+        XCTAssertEqual(held.count, 40)
+        // A smaller window published later holds what it has and gets no more.
+        try await self.harness.broker.publishWindow(workerID: "w1", window: 10)
+        try await self.dispatcher().dispatchOnce(term: term)
+        let after = try await self.harness.list(self.harness.keys.workerQueue("w1"))
+        XCTAssertEqual(after.count, 40)
+        // A window is never published for a worker that is not registered.
+        try await self.harness.broker.publishWindow(workerID: "gone", window: 10)
+        let exists = try await self.harness.redis.send("EXISTS", self.harness.keys.worker("gone")).int
+        XCTAssertEqual(exists, 0)
+    }
+
     func testFencedExLeaderCannotMoveTasks() async throws {
         let type = try await self.harness.type("fence")
         try await self.harness.create(3, type: type)

@@ -54,11 +54,12 @@ final class SchedulerHarness: Sendable {
     }
 
     /// Registers a worker as its heartbeat would.
-    func registerWorker(_ id: String, capacity: Int, types: [String] = []) async throws {
+    func registerWorker(_ id: String, capacity: Int, window: Int? = nil, types: [String] = []) async throws {
         _ = try await self.broker.heartbeat(
             workerID: id, ttl: .seconds(60),
             fields: ["node_id", "test", "capacity", String(capacity),
                      "types", types.isEmpty ? "*" : types.joined(separator: ","), "draining", "0"]
+                + (window.map { ["window", String($0)] } ?? [])
         )
     }
 

@@ -4,6 +4,7 @@ import BatonStore
 import BatonTestSupport
 import BatonWorker
 import Foundation
+import Synchronization
 import XCTest
 
 final class WorkerTests: XCTestCase {
@@ -126,24 +127,88 @@ final class WorkerTests: XCTestCase {
         XCTAssertEqual(theirs, 2000, "the other worker's signals are its own")
     }
 
-    func testCapacityIsNeverExceeded() async throws {
-        let type = try await self.harness.type("busy", handler: "sleep")
-        var ids: [String] = []
-        for _ in 0..<9 { ids.append(try await self.harness.create(type: type, payload: ["ms": "150"]).taskID) }
+    func testCapacityBoundsExecutorCallsNeverExceeded() async throws {
+        let calls = ConcurrentCalls()
+        self.harness.registry.register("counted_sleep") { _, _ in
+            calls.enter()
+            defer { calls.leave() }
+            try await Task.sleep(for: .milliseconds(150))
+            return "ok"
+        }
+        let type = try await self.harness.type("busy", handler: "counted_sleep")
+        for _ in 0..<9 { _ = try await self.harness.create(type: type) }
         let harness = self.harness!
-        var peak = 0
-        let done = try await TestEnvironment.waitUntil(timeout: .seconds(20), every: .milliseconds(10)) {
-            peak = max(peak, harness.worker.runningCount)
+        let done = try await TestEnvironment.waitUntil(timeout: .seconds(20), every: .milliseconds(20)) {
             let rows = try await harness.base.mysql.query(
-                "SELECT SUM(status = ?) AS running, SUM(status = ?) AS finished FROM task WHERE task_type = ?",
-                [.int(Int64(TaskStatus.running.rawValue)), .int(Int64(TaskStatus.succeeded.rawValue)), .string(type)]
+                "SELECT COUNT(*) AS finished FROM task WHERE task_type = ? AND status = ?",
+                [.string(type), .int(Int64(TaskStatus.succeeded.rawValue))]
             )
-            XCTAssertLessThanOrEqual(rows.first?.int("running") ?? 0, 3)
             return rows.first?.int("finished") == 9
         }
         XCTAssertTrue(done)
-        XCTAssertLessThanOrEqual(peak, 3)
-        XCTAssertGreaterThanOrEqual(peak, 2)
+        XCTAssertEqual(calls.total, 9)
+        XCTAssertLessThanOrEqual(calls.peak, 3, "capacity is executor calls at once")
+        XCTAssertGreaterThanOrEqual(calls.peak, 2)
+    }
+
+    /// A slot means an execution: an outcome stuck in its write (its row
+    /// locked) holds no slot, so the next tasks run meanwhile; it lands once
+    /// the lock goes.
+    func testASlotFreesWhenTheExecutorReturnsNotWhenTheOutcomeIsWritten() async throws {
+        let calls = ConcurrentCalls()
+        self.harness.registry.register("counted") { _, _ in
+            calls.enter()
+            calls.leave()
+            return "ok"
+        }
+        let slow = try await self.harness.type("held", handler: "sleep")
+        let fast = try await self.harness.type("counted", handler: "counted")
+        let first = try await self.harness.create(type: slow, payload: ["ms": "400"])
+        _ = try await self.waitForStatus(first.taskID, [.running])
+        let (release, releaseNow) = AsyncStream<Void>.makeStream()
+        let locked = Locked()
+        let holder = Task { [harness = self.harness!] in
+            try await harness.base.mysql.withTransaction { session in
+                _ = try await session.execute("SELECT task_id FROM task WHERE task_id = ? FOR UPDATE", [.string(first.taskID)])
+                locked.set()
+                for await _ in release { break }
+            }
+        }
+        let harness = self.harness!
+        let holding = try await TestEnvironment.waitUntil(timeout: .seconds(5)) { locked.value }
+        XCTAssertTrue(holding)
+        // The first task's executor returns after 400 ms; its outcome write then waits for the lock.
+        try await Task.sleep(for: .milliseconds(600))
+        for _ in 0..<6 { _ = try await self.harness.create(type: fast) }
+        let ranMeanwhile = try await TestEnvironment.waitUntil(timeout: .seconds(5)) { calls.total == 6 }
+        XCTAssertTrue(ranMeanwhile, "\(calls.total) of 6 ran while one outcome waited for its write (capacity 3)")
+        let stillRunning = try await harness.task(first.taskID)
+        XCTAssertEqual(stillRunning.status, .running, "its outcome is not written yet")
+        releaseNow.yield()
+        try await holder.value
+        _ = try await self.waitForStatus(first.taskID, [.succeeded])
+        let done = try await TestEnvironment.waitUntil(timeout: .seconds(10)) {
+            let rows = try await harness.base.mysql.query(
+                "SELECT COUNT(*) AS n FROM task WHERE task_type = ? AND status = ?", [.string(fast), .int(Int64(TaskStatus.succeeded.rawValue))]
+            )
+            return rows.first?.int("n") == 6
+        }
+        XCTAssertTrue(done)
+        XCTAssertEqual(calls.total, 6, "each ran once")
+    }
+
+    /// Instant tasks: the worker asks for many more than its three slots
+    /// (its window), so its executors never wait for the leader.
+    func testTheWindowGrowsForInstantTasks() async throws {
+        let type = try await self.harness.type("instant", handler: "noop")
+        for _ in 0..<300 { _ = try await self.harness.create(type: type) }
+        let harness = self.harness!
+        let key = harness.base.keys.worker(harness.worker.configuration.workerID)
+        let grew = try await TestEnvironment.waitUntil(timeout: .seconds(20)) {
+            Int(try await harness.base.redis.send("HGET", key, "window").string ?? "") ?? 0 >= 30
+        }
+        let published = try await harness.base.redis.send("HGET", key, "window").string ?? "none"
+        XCTAssertTrue(grew, "window \(published), worker estimate \(harness.worker.window)")
     }
 
     func testConfigChangeTakesEffectWithoutRestart() async throws {
@@ -184,4 +249,19 @@ final class WorkerTests: XCTestCase {
         let registered = try await self.harness.base.redis.send("ZSCORE", keys.workers, self.harness.worker.configuration.workerID)
         XCTAssertEqual(registered, .null)
     }
+}
+
+/// Executor calls under way at once, and their peak.
+private final class ConcurrentCalls: Sendable {
+    private let state = Mutex((now: 0, peak: 0, total: 0))
+    func enter() { self.state.withLock { $0.now += 1; $0.total += 1; $0.peak = max($0.peak, $0.now) } }
+    func leave() { self.state.withLock { $0.now -= 1 } }
+    var peak: Int { self.state.withLock { $0.peak } }
+    var total: Int { self.state.withLock { $0.total } }
+}
+
+private final class Locked: Sendable {
+    private let state = Mutex(false)
+    func set() { self.state.withLock { $0 = true } }
+    var value: Bool { self.state.withLock { $0 } }
 }

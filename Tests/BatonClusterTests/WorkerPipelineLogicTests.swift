@@ -1,0 +1,121 @@
+@testable import BatonWorker
+import Synchronization
+import Testing
+
+/// The worker's prefetch estimate and its execution slots: pure logic, no server.
+@Suite struct PrefetchTests {
+    @Test func startsNearTwiceTheCapacity() {
+        let prefetch = Prefetch(capacity: 10)
+        #expect(prefetch.window >= 12 && prefetch.window <= 20, "\(prefetch.window)")
+        #expect(prefetch.maxWindow == 320)
+    }
+
+    @Test func instantTasksFillTheMaximumWindowAndStartInBursts() {
+        var prefetch = Prefetch(capacity: 10)
+        for _ in 0..<200 {
+            prefetch.executed(seconds: 0.000_02)
+            prefetch.startWritten(seconds: 0.002)
+            prefetch.settled(seconds: 0.003)
+        }
+        #expect(prefetch.window == 320)
+        #expect(prefetch.burst == 80)
+    }
+
+    @Test func slowTasksHoldOneMoreThanTheSlotsAndStartNoneAhead() {
+        var prefetch = Prefetch(capacity: 10)
+        for _ in 0..<200 {
+            prefetch.executed(seconds: 1.0)
+            prefetch.startWritten(seconds: 0.002)
+            prefetch.settled(seconds: 0.003)
+        }
+        #expect(prefetch.window == 11)
+        #expect(prefetch.burst == 0)
+    }
+
+    @Test func aSlowerPipelineAsksForMore() {
+        var fast = Prefetch(capacity: 10)
+        var slow = Prefetch(capacity: 10)
+        for _ in 0..<200 {
+            fast.executed(seconds: 0.05)
+            slow.executed(seconds: 0.05)
+            fast.settled(seconds: 0.002)
+            slow.settled(seconds: 0.050)
+        }
+        #expect(fast.window < slow.window)
+        #expect(fast.window >= 11)
+        // 10 slots × (50 ms + 2 × 2 ms + 50 ms) / 50 ms
+        #expect(slow.window == 21)
+    }
+
+    @Test func nonsenseSamplesChangeNothing() {
+        var prefetch = Prefetch(capacity: 4, maxWindow: 50)
+        let before = prefetch
+        prefetch.executed(seconds: -1)
+        prefetch.settled(seconds: .nan)
+        prefetch.startWritten(seconds: .infinity)
+        #expect(prefetch == before)
+        #expect(Prefetch(capacity: 4, maxWindow: 2).maxWindow == 5, "the window always exceeds the capacity")
+    }
+}
+
+@Suite struct ExecutionSlotsTests {
+    @Test func readyAttemptsTakeSlotsInStartOrderAsExecutionsEnd() async {
+        let slots = ExecutionSlots(capacity: 2)
+        slots.started(4)
+        #expect(await slots.acquire())
+        #expect(await slots.acquire())
+        #expect(slots.active == 4)
+        let order = OrderLog()
+        let third = Task { let granted = await slots.acquire(); order.add(3); return granted }
+        try? await Task.sleep(for: .milliseconds(50))
+        let fourth = Task { let granted = await slots.acquire(); order.add(4); return granted }
+        try? await Task.sleep(for: .milliseconds(50))
+        #expect(order.values.isEmpty, "both slots are taken")
+        slots.executed()
+        #expect(await third.value)
+        #expect(slots.held == 4, "one settles, three ready or running")
+        slots.executed()
+        #expect(await fourth.value)
+        #expect(order.values == [3, 4])
+        slots.settled()
+        slots.settled()
+        #expect(slots.held == 2)
+    }
+
+    @Test func theConsumerWaitsForRoomAndForOutcomesToSettle() async {
+        let slots = ExecutionSlots(capacity: 1)
+        slots.started(1)
+        #expect(await slots.acquire())
+        let woke = OrderLog()
+        let consumer = Task { await slots.waitForRoom(target: 1, settleLimit: 1); woke.add(1) }
+        try? await Task.sleep(for: .milliseconds(50))
+        #expect(woke.values.isEmpty, "the only slot runs")
+        slots.executed()  // the slot frees, but one outcome settles and the limit is one
+        try? await Task.sleep(for: .milliseconds(50))
+        #expect(woke.values.isEmpty, "too many outcomes settling")
+        slots.settled()
+        await consumer.value
+        #expect(woke.values == [1])
+    }
+
+    @Test func aStopRefusesReadyAttemptsAndWakesTheConsumer() async {
+        let slots = ExecutionSlots(capacity: 1)
+        slots.started(2)
+        #expect(await slots.acquire())
+        let waiting = Task { await slots.acquire() }
+        try? await Task.sleep(for: .milliseconds(50))
+        let consumer = Task { await slots.waitForRoom(target: 1, settleLimit: 10) }
+        try? await Task.sleep(for: .milliseconds(50))
+        slots.interrupt()
+        #expect(await waiting.value == false)
+        await consumer.value
+        #expect(slots.active == 1, "the running one; the ready one left")
+    }
+}
+
+/// Appends from several tasks.
+private final class OrderLog: Sendable {
+    private let state = Mutex<[Int]>([])
+    func add(_ value: Int) { self.state.withLock { $0.append(value) } }
+    var values: [Int] { self.state.withLock { $0 } }
+}
