@@ -20,10 +20,11 @@ run-cluster:
 	scripts/cluster.sh run
 
 ## The client's eight checks against the running cluster.
-run-client:
-	$(SWIFT) build -c release --product baton-client
+run-client: release
 	.build/release/baton-client test --server localhost:9091
 
+## Every release product in one build: each command below reuses it (a build
+## per `--product` recompiles shared dependencies for each).
 release:
 	$(SWIFT) build -c release
 
@@ -36,25 +37,31 @@ stop-services:
 status:
 	scripts/dev-services.sh status
 
-## End-to-end benchmark (release build) against a fresh local three-node cluster.
-## Noop tasks take no time, so the in-flight window (capacity per worker) bounds
-## throughput; BENCH_CAPACITY sets it (docs/benchmarks.md).
-BENCH_CAPACITY ?= 200
-bench: services
-	$(SWIFT) build -c release --product baton-bench
-	BATON_NODE_ARGS="--capacity $(BENCH_CAPACITY) $(BATON_NODE_ARGS)" scripts/cluster.sh start
+## End-to-end benchmark (release build) against a fresh local three-node
+## cluster at default settings; BATON_NODE_ARGS adds node flags.
+bench: services release
+	BATON_SKIP_BUILD=1 scripts/cluster.sh start
 	.build/release/baton-bench e2e; status=$$?; scripts/cluster.sh stop; exit $$status
 
+## `make bench` against a MariaDB that makes each commit durable (log flushed
+## at every commit, doublewrite on), as production runs it: its own servers on
+## other ports under .run/durable, stopped afterwards.
+DURABLE_ENV := BATON_RUN_DIR=$(CURDIR)/.run/durable BATON_MYSQL_PORT=3316 BATON_REDIS_PORT=6386 BATON_MYSQL_DURABLE=1
+.PHONY: bench-durable
+bench-durable: release
+	$(DURABLE_ENV) scripts/dev-services.sh start
+	$(DURABLE_ENV) BATON_SKIP_BUILD=1 BATON_NODE_ARGS="--mysql mysql://baton:baton-dev-password@127.0.0.1:3316/baton --redis redis://127.0.0.1:6386 $(BATON_NODE_ARGS)" \
+		scripts/cluster.sh start
+	.build/release/baton-bench e2e; status=$$?; $(DURABLE_ENV) scripts/cluster.sh stop; $(DURABLE_ENV) scripts/dev-services.sh stop; exit $$status
+
 ## Component benchmarks (release build) against the local servers.
-bench-parts: services
-	$(SWIFT) build -c release --product baton-bench
+bench-parts: services release
 	.build/release/baton-bench store
 	.build/release/baton-bench api
 	.build/release/baton-bench dispatch
 	.build/release/baton-bench worker
 
-bench-store: services
-	$(SWIFT) build -c release --product baton-bench
+bench-store: services release
 	.build/release/baton-bench store
 
 clean:
@@ -117,3 +124,12 @@ chaos-proto: $(CHAOS_VENV)/.installed
 	$(CHAOS_VENV)/bin/python -m grpc_tools.protoc -I proto -I /usr/include \
 		--python_out=chaos/gen --grpc_python_out=chaos/gen \
 		proto/baton/v1/task_service.proto proto/baton/v1/admin_service.proto proto/baton/v1/executor.proto
+
+## Celery 5 and dramatiq beside Baton's `make bench`, end to end on 20,000 noop
+## tasks, RUNS rounds (default 3) on this machine. The peers get a private Redis
+## (6396) under .run/peers and their pinned packages in .build-peers/venv
+## (bench/peers/requirements.txt); the table goes to .run/peers/result.md.
+## SKIP_BATON=1 runs the peers alone; BATON_BENCH_CMD, PEER_TASKS: docs/benchmarks.md.
+.PHONY: bench-peers
+bench-peers:
+	scripts/bench-peers.sh

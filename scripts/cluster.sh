@@ -34,9 +34,9 @@ build() {
   # Tests run the binary `swift build --build-tests` made (SwiftPM holds its lock meanwhile).
   if [ -n "${BATON_SKIP_BUILD:-}" ]; then return; fi
   if [ "$BUILD" = release ]; then
-    (cd "$ROOT" && swift build -c release --product baton-node)
+    (cd "$ROOT" && swift build -c release)  # every product: one build serves every command
   else
-    (cd "$ROOT" && swift build --product baton-node)
+    (cd "$ROOT" && swift build)
   fi
 }
 

@@ -11,6 +11,8 @@
 #   BATON_MYSQL_PASSWORD     password of the `baton` user (default: a dev value)
 #   BATON_RUN_DIR            where data, sockets, pids and logs go (default .run)
 #   BATON_MYSQL_SSL_DIR      a folder with ca.pem, server.pem, server.key: MariaDB offers TLS
+#   BATON_MYSQL_DURABLE=1    durable commits (flush the log at each commit, doublewrite on),
+#                            as production runs; the default trades them for speed
 #
 # `start redis|mysql` and `stop redis|mysql` handle one server (tests use them
 # to stop and restart a private server).
@@ -121,14 +123,17 @@ start_mysql() {
         --auth-root-authentication-method=normal --skip-test-db --skip-name-resolve >"$RUN/mysql/install.log" 2>&1
     fi
     # Dev and CI tuning: durability of each commit is not at stake on a
-    # throwaway server; production keeps innodb_flush_log_at_trx_commit=1.
+    # throwaway server; production keeps innodb_flush_log_at_trx_commit=1
+    # and doublewrite on (BATON_MYSQL_DURABLE=1, `make bench-durable`).
+    local flush=2 doublewrite=0
+    if [ -n "${BATON_MYSQL_DURABLE:-}" ]; then flush=1; doublewrite=1; fi
     nohup mariadbd --no-defaults --user="$(id -un)" --datadir="$RUN/mysql/data" \
       --bind-address=127.0.0.1 --port="$MYSQL_PORT" --socket="$MYSQL_SOCKET" \
       --pid-file="$RUN/mysql/mysqld.pid" --log-error="$RUN/mysql/error.log" \
       --skip-name-resolve --max-connections=1000 \
       --innodb-buffer-pool-size=256M --innodb-log-file-size=256M \
-      --innodb-flush-log-at-trx-commit="${BATON_MYSQL_FLUSH:-2}" \
-      --innodb-doublewrite=0 --innodb-purge-threads=1 \
+      --innodb-flush-log-at-trx-commit="${BATON_MYSQL_FLUSH:-$flush}" \
+      --innodb-doublewrite="$doublewrite" --innodb-purge-threads=1 \
       --character-set-server=utf8mb4 --collation-server=utf8mb4_bin \
       ${BATON_MYSQL_SSL_DIR:+--ssl-cert=$BATON_MYSQL_SSL_DIR/server.pem --ssl-key=$BATON_MYSQL_SSL_DIR/server.key --ssl-ca=$BATON_MYSQL_SSL_DIR/ca.pem} \
       >/dev/null 2>&1 &

@@ -117,7 +117,7 @@ public struct AdminServiceHandler: Baton_V1_AdminService.SimpleServiceProtocol {
             self.cache.invalidate(request.taskType)
             // Entries parked while it was paused belong to finished tasks by
             // now (none is unfinished): back on the queues, workers drop them.
-            try? await self.broker.unpark(request.taskType)
+            _ = try? await self.broker.unpark(request.taskType)
             try? await self.broker.setLimits(TypeLimits(taskType: request.taskType, maxConcurrency: 0, rateLimitPerSecond: 0, paused: false))
             try? await self.broker.publish([.configChanged(taskType: request.taskType)])
             self.logger.info("task type deleted", metadata: ["task_type": "\(request.taskType)", "by": "\(Caller.description)"])

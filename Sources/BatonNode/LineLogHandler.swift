@@ -17,7 +17,7 @@ struct LineLogHandler: LogHandler {
             if (try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)) != nil {
                 let stamp = ISO8601DateFormatter().string(from: Date()).replacingOccurrences(of: ":", with: "")
                 let path = "\(directory)/\(nodeID)-\(stamp).log"
-                FileManager.default.createFile(atPath: path, contents: nil)
+                _ = FileManager.default.createFile(atPath: path, contents: nil)
                 handle = FileHandle(forWritingAtPath: path)
             }
             self.file = Mutex(handle)
