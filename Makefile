@@ -133,3 +133,12 @@ chaos-proto: $(CHAOS_VENV)/.installed
 .PHONY: bench-peers
 bench-peers:
 	scripts/bench-peers.sh
+
+## Instructions per noop task of the node and of MariaDB, counted by valgrind's
+## callgrind (docs/benchmarks.md, "Cost per task"): one node, a private Redis
+## (6397) and MariaDB (3397), everything under .run/cost. It runs the release
+## binaries as they are and builds nothing: `make release` builds them
+## (BATON_NODE_BIN, BATON_CLIENT_BIN point elsewhere). COST_TASKS (default 5000).
+.PHONY: bench-cost
+bench-cost:
+	scripts/bench-cost.sh

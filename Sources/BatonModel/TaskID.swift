@@ -4,19 +4,38 @@ import Foundation
 /// primary key and "newest first" is an index order.
 public enum TaskID {
     public static func make(now: Date = Date()) -> String {
-        var bytes = [UInt8](repeating: 0, count: 16)
         let millis = UInt64(max(0, now.timeIntervalSince1970 * 1000))
-        for index in 0..<6 { bytes[index] = UInt8(truncatingIfNeeded: millis >> UInt64(8 * (5 - index))) }
         var generator = SystemRandomNumberGenerator()
-        for index in 6..<16 { bytes[index] = UInt8.random(in: 0...255, using: &generator) }
-        bytes[6] = 0x70 | (bytes[6] & 0x0F)  // version 7
-        bytes[8] = 0x80 | (bytes[8] & 0x3F)  // RFC 4122 variant
-        let hex = bytes.map { byte in
-            let digits = Array("0123456789abcdef".utf8)
-            return String(decoding: [digits[Int(byte >> 4)], digits[Int(byte & 0x0F)]], as: UTF8.self)
-        }.joined()
-        let utf8 = Array(hex.utf8)
-        return [0..<8, 8..<12, 12..<16, 16..<20, 20..<32].map { String(decoding: utf8[$0], as: UTF8.self) }.joined(separator: "-")
+        let random = (generator.next() as UInt64, generator.next() as UInt16)
+        // 48 bits of time, version 7, 12 random bits, the RFC 4122 variant, 62 random bits.
+        let high = millis << 16 | 0x7000 | UInt64(random.1 & 0x0FFF)
+        let low = 0x8000_0000_0000_0000 | (random.0 & 0x3FFF_FFFF_FFFF_FFFF)
+        // Written straight into the string's storage: one allocation, no
+        // intermediate arrays (this runs for every task created).
+        return String(unsafeUninitializedCapacity: 36) { buffer in
+            let digits: StaticString = "0123456789abcdef"
+            var at = 0
+            func put(_ value: UInt64, nibbles: Int) {
+                for shift in stride(from: (nibbles - 1) * 4, through: 0, by: -4) {
+                    buffer[at] = digits.utf8Start[Int((value >> UInt64(shift)) & 0xF)]
+                    at += 1
+                }
+            }
+            func dash() {
+                buffer[at] = UInt8(ascii: "-")
+                at += 1
+            }
+            put(high >> 32, nibbles: 8)
+            dash()
+            put(high >> 16, nibbles: 4)
+            dash()
+            put(high, nibbles: 4)
+            dash()
+            put(low >> 48, nibbles: 4)
+            dash()
+            put(low, nibbles: 12)
+            return at
+        }
     }
 
     /// The smallest id of a task made in `date`'s millisecond (rounded as

@@ -151,9 +151,12 @@ final class WorkerTests: XCTestCase {
         XCTAssertGreaterThanOrEqual(calls.peak, 2)
     }
 
-    /// A slot means an execution: an outcome stuck in its write (its row
-    /// locked) holds no slot, so the next tasks run meanwhile; it lands once
-    /// the lock goes.
+    /// A slot means an execution: outcomes stuck in their write hold no
+    /// slot, so the next tasks run meanwhile; they land once the lock goes.
+    /// (The lock is on the finished-task counts, which an outcome's
+    /// transaction updates and a create or a start never touches. Tasks are
+    /// created before any outcome waits: a waiting outcome transaction
+    /// holds back inserts of newer task ids.)
     func testASlotFreesWhenTheExecutorReturnsNotWhenTheOutcomeIsWritten() async throws {
         let calls = ConcurrentCalls()
         self.harness.registry.register("counted") { _, _ in
@@ -163,28 +166,28 @@ final class WorkerTests: XCTestCase {
         }
         let slow = try await self.harness.type("held", handler: "sleep")
         let fast = try await self.harness.type("counted", handler: "counted")
-        let first = try await self.harness.create(type: slow, payload: ["ms": "400"])
+        let first = try await self.harness.create(type: slow, payload: ["ms": "1500"])
         _ = try await self.waitForStatus(first.taskID, [.running])
-        let (release, releaseNow) = AsyncStream<Void>.makeStream()
+        // The lock lasts four seconds whatever happens to the test.
         let locked = Locked()
         let holder = Task { [harness = self.harness!] in
             try await harness.base.mysql.withTransaction { session in
-                _ = try await session.execute("SELECT task_id FROM task WHERE task_id = ? FOR UPDATE", [.string(first.taskID)])
+                _ = try await session.execute("SELECT status FROM task_status_count FOR UPDATE")
                 locked.set()
-                for await _ in release { break }
+                try? await Task.sleep(for: .seconds(4))
             }
         }
         let harness = self.harness!
-        let holding = try await TestEnvironment.waitUntil(timeout: .seconds(5)) { locked.value }
+        let holding = try await TestEnvironment.waitUntil(timeout: .seconds(2)) { locked.value }
         XCTAssertTrue(holding)
-        // The first task's executor returns after 400 ms; its outcome write then waits for the lock.
-        try await Task.sleep(for: .milliseconds(600))
-        for _ in 0..<6 { _ = try await self.harness.create(type: fast) }
-        let ranMeanwhile = try await TestEnvironment.waitUntil(timeout: .seconds(5)) { calls.total == 6 }
-        XCTAssertTrue(ranMeanwhile, "\(calls.total) of 6 ran while one outcome waited for its write (capacity 3)")
-        let stillRunning = try await harness.task(first.taskID)
-        XCTAssertEqual(stillRunning.status, .running, "its outcome is not written yet")
-        releaseNow.yield()
+        var ids: [String] = []
+        for _ in 0..<6 { ids.append(try await self.harness.create(type: fast).taskID) }
+        // Capacity 3, one slot in a 1.5 s call: with slots held until the
+        // outcome is written, two of these would run and hold the other two.
+        let ranMeanwhile = try await TestEnvironment.waitUntil(timeout: .seconds(2)) { calls.total == 6 }
+        XCTAssertTrue(ranMeanwhile, "\(calls.total) of 6 ran while their outcomes waited for their write (capacity 3)")
+        let notWritten = try await harness.task(ids[0])
+        XCTAssertEqual(notWritten.status, .running, "its outcome is not written yet")
         try await holder.value
         _ = try await self.waitForStatus(first.taskID, [.succeeded])
         let done = try await TestEnvironment.waitUntil(timeout: .seconds(10)) {
@@ -261,7 +264,8 @@ private final class ConcurrentCalls: Sendable {
 }
 
 private final class Locked: Sendable {
-    private let state = Mutex(false)
-    func set() { self.state.withLock { $0 = true } }
-    var value: Bool { self.state.withLock { $0 } }
+    private let state = Mutex<ContinuousClock.Instant?>(nil)
+    func set() { self.state.withLock { $0 = ContinuousClock.now } }
+    var value: Bool { self.state.withLock { $0 != nil } }
+    var at: ContinuousClock.Instant? { self.state.withLock { $0 } }
 }

@@ -1,0 +1,178 @@
+"""dramatiq, end to end: N noop tasks through a RedisBroker to 2 processes x 16 threads.
+
+    PEERS_REDIS_URL=redis://127.0.0.1:6396/0 python bench/peers/dramatiq_bench.py [--tasks 20000]
+
+This file is both the driver (run as a script) and the module the worker
+imports (`dramatiq dramatiq_bench --processes 2 --threads 16`). The driver
+starts the worker, waits until both processes have booted, enqueues the tasks
+from one connection, waits until the worker has executed all of them, stops
+the worker and prints
+
+    PEER dramatiq tasks=N e2e_per_s=N seconds=S send_per_s=N
+
+Setup (docs/benchmarks.md says why it is fair): dramatiq's default middleware
+and prefetch (2 x threads per process), JSON messages, no result backend. The
+end is seen through a counter each worker process adds to Redis from a
+background thread, so counting costs the task no round trip.
+"""
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+import dramatiq
+import redis
+from dramatiq.brokers.redis import RedisBroker
+from dramatiq.middleware import Middleware
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+# A private Redis: the driver deletes its keys; the worker gets the URL through the environment.
+REDIS_URL = os.environ.get("PEERS_REDIS_URL", "redis://127.0.0.1:6396/0")
+PROCESSES, THREADS = 2, 16
+QUEUE = "peers"
+DONE_KEY = "peers:done"
+READY_KEY = "peers:ready"
+
+
+class ReadyMarker(Middleware):
+    """Each worker process adds its pid to a set once its consumers run."""
+
+    def after_worker_boot(self, broker, worker):
+        redis.Redis.from_url(REDIS_URL, socket_timeout=10).sadd(READY_KEY, os.getpid())
+
+
+class DoneCounter:
+    """Executions counted in memory and added to a Redis key every 5 ms by a
+    daemon thread: an INCR per task would put a round trip on every task."""
+
+    def __init__(self, url, key):
+        self._url, self._key = url, key
+        self._lock = threading.Lock()
+        self._done = 0
+        self._thread = None
+
+    def add(self):
+        with self._lock:
+            self._done += 1
+            if self._thread is None:  # started in the (forked) process that runs tasks
+                self._thread = threading.Thread(target=self._flush_forever, daemon=True)
+                self._thread.start()
+
+    def _flush_forever(self):
+        client = redis.Redis.from_url(self._url, socket_timeout=10)
+        sent = 0
+        while True:
+            time.sleep(0.005)
+            done = self._done
+            if done != sent:
+                client.incrby(self._key, done - sent)
+                sent = done
+
+
+broker = RedisBroker(url=REDIS_URL)
+broker.add_middleware(ReadyMarker())
+dramatiq.set_broker(broker)
+done_counter = DoneCounter(REDIS_URL, DONE_KEY)
+
+
+@dramatiq.actor(actor_name="peers_noop", queue_name=QUEUE)
+def noop():
+    done_counter.add()
+
+
+# --- driver ------------------------------------------------------------------
+
+
+def start_worker(pidfile, log):
+    """The worker in a session of its own, so that stopping it stops all it started."""
+    command = [
+        sys.executable, "-m", "dramatiq", "dramatiq_bench",
+        "--processes", str(PROCESSES), "--threads", str(THREADS),
+        "--path", HERE, "--queues", QUEUE,
+        # idle threads stop at once; the default allows 10 minutes
+        "--worker-shutdown-timeout", "10000",
+    ]
+    env = dict(os.environ, PEERS_REDIS_URL=REDIS_URL, PYTHONPATH=HERE)
+    output = open(log, "ab") if log else None
+    worker = subprocess.Popen(command, cwd=HERE, env=env, start_new_session=True,
+                              stdout=output, stderr=output)
+    if pidfile:
+        with open(pidfile, "w") as f:
+            f.write(f"{worker.pid}\n")
+    return worker
+
+
+def stop_worker(worker, pidfile):
+    """SIGTERM to the worker's main process, which stops what it started (a
+    signal to each would make dramatiq's processes kill themselves); SIGKILL
+    after 15 s, and to the whole process group for anything left behind."""
+    if worker.poll() is None:
+        worker.terminate()
+        try:
+            worker.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+            worker.wait(timeout=5)
+    try:
+        os.killpg(worker.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    if pidfile and os.path.exists(pidfile):
+        os.remove(pidfile)
+
+
+def wait_until(what, predicate, deadline, worker):
+    while not predicate():
+        if worker.poll() is not None:
+            sys.exit(f"dramatiq_bench: the worker exited ({worker.returncode}) while waiting for {what}")
+        if time.monotonic() > deadline:
+            sys.exit(f"dramatiq_bench: FAILED: {what} not reached within the time limit")
+        time.sleep(0.005)
+
+
+def send_all(tasks):
+    """One message per task through the broker's one connection pool. The
+    RedisBroker has no bulk enqueue: actor.send and group(...).run() both run
+    its enqueue script once a message; send is the plainest."""
+    for _ in range(tasks):
+        noop.send()
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tasks", type=int, default=20000)
+    parser.add_argument("--timeout", type=float, default=300, help="seconds for the whole run")
+    parser.add_argument("--pidfile", help="where to write the worker's process group id")
+    parser.add_argument("--log", help="where the worker's output goes (default: this terminal)")
+    args = parser.parse_args()
+    # SIGTERM from the caller's time limit: leave through `finally`, stopping the worker.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit("dramatiq_bench: terminated"))
+
+    client = redis.Redis.from_url(REDIS_URL, socket_timeout=10)
+    client.delete(DONE_KEY, READY_KEY)
+    deadline = time.monotonic() + args.timeout
+    worker = start_worker(args.pidfile, args.log)
+    try:
+        wait_until("both worker processes booted", lambda: client.scard(READY_KEY) >= PROCESSES,
+                   min(deadline, time.monotonic() + 60), worker)
+        start = time.monotonic()
+        send_all(args.tasks)
+        sent = time.monotonic()
+        wait_until(f"{args.tasks} tasks executed",
+                   lambda: int(client.get(DONE_KEY) or 0) >= args.tasks, deadline, worker)
+        seconds = time.monotonic() - start
+    finally:
+        stop_worker(worker, args.pidfile)
+    print(f"PEER dramatiq tasks={args.tasks} e2e_per_s={args.tasks / seconds:.0f} "
+          f"seconds={seconds:.2f} send_per_s={args.tasks / (sent - start):.0f}", flush=True)
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    except KeyboardInterrupt:  # Ctrl-C: the worker was stopped on the way out
+        sys.exit("dramatiq_bench: interrupted")
