@@ -27,7 +27,11 @@ public struct Dispatcher: LeaderLoop {
         /// How often per-type limits are copied from MySQL to Redis.
         public var limitsRefresh: Duration = .seconds(2)
         /// How long after its dispatch a task still waiting reads SCHEDULED.
-        public var scheduledDelay: Duration = .milliseconds(50)
+        /// Long enough that a worker's prefetched window (up to a few hundred
+        /// tasks) has mostly started by then: the mark then only looks rows
+        /// up instead of changing them (measured: 50 ms cost MariaDB 14 %
+        /// more instructions per task once windows grew).
+        public var scheduledDelay: Duration = .milliseconds(500)
 
         public init() {}
     }
