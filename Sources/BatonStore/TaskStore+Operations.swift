@@ -48,7 +48,7 @@ extension TaskStore {
         return try await self.mysql.withTransaction { session in
             let updated = try await session.execute(
                 """
-                UPDATE task SET status = ?, priority = COALESCE(?, priority), retry_base = attempt, worker_losses = 0,
+                UPDATE task FORCE INDEX (PRIMARY) SET status = ?, priority = COALESCE(?, priority), retry_base = attempt, worker_losses = 0,
                   result = NULL, error = NULL, finished_at = NULL, run_at = NULL, updated_at = ?
                 WHERE task_id IN (\(Self.placeholders(taskIDs.count))) AND status = ?
                 """,
@@ -66,7 +66,7 @@ extension TaskStore {
             try await self.mysql.withTransaction { session in
             let undone = try await session.execute(
                 """
-                UPDATE task SET status = ?, priority = ?, retry_base = ?, worker_losses = ?, result = ?, error = ?,
+                UPDATE task FORCE INDEX (PRIMARY) SET status = ?, priority = ?, retry_base = ?, worker_losses = ?, result = ?, error = ?,
                   finished_at = ?, run_at = ?, updated_at = ?
                 WHERE task_id = ? AND status = ? AND updated_at = ?
                 """,
@@ -88,7 +88,7 @@ extension TaskStore {
         return try await self.mysql.withTransaction { session in
             let updated = try await session.execute(
                 """
-                UPDATE task SET status = ?, error = ?, finished_at = ?, updated_at = ?
+                UPDATE task FORCE INDEX (PRIMARY) SET status = ?, error = ?, finished_at = ?, updated_at = ?
                 WHERE task_id IN (\(Self.placeholders(taskIDs.count))) AND status IN (\(Self.placeholders(TaskStatus.nonTerminal.count)))
                 """,
                 [.int(Int64(TaskStatus.cancelled.rawValue)), .string(reason), .date(now), .date(now)] + taskIDs.map { .string($0) }

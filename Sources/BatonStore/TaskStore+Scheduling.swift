@@ -21,7 +21,7 @@ extension TaskStore {
         let cases = "CASE task_id" + String(repeating: " WHEN ? THEN ?", count: assignments.count) + " END"
         try await self.mysql.execute(
             """
-            UPDATE task SET status = ?, worker_id = \(cases), updated_at = ?
+            UPDATE task FORCE INDEX (PRIMARY) SET status = ?, worker_id = \(cases), updated_at = ?
             WHERE status IN (\(Self.placeholders(waiting.count))) AND task_id IN (\(Self.placeholders(ids.count)))
               AND updated_at <= \(cases)\(Self.fenced(fence))
             """,
@@ -46,7 +46,7 @@ extension TaskStore {
             // SET clauses apply left to right: decide with the old worker_losses, then count.
             _ = try await session.execute(
                 """
-                UPDATE task SET
+                UPDATE task FORCE INDEX (PRIMARY) SET
                   status = IF(worker_losses + 1 >= ?, ?, ?),
                   error = IF(worker_losses + 1 >= ?, CONCAT('worker lost ', worker_losses + 1, ' times'), error),
                   finished_at = IF(worker_losses + 1 >= ?, ?, finished_at),
@@ -114,7 +114,7 @@ extension TaskStore {
         return try await self.mysql.withTransaction { session in
             let updated = try await session.execute(
                 """
-                UPDATE task SET status = ?, result = ?, error = ?, finished_at = ?, updated_at = ?
+                UPDATE task FORCE INDEX (PRIMARY) SET status = ?, result = ?, error = ?, finished_at = ?, updated_at = ?
                 WHERE task_id = ? AND status = ? AND attempt = ?\(Self.fenced(fence))
                 """,
                 [.int(Int64(status.rawValue)), MySQLValue(result), MySQLValue(error), finishedAt, .date(now),

@@ -18,7 +18,7 @@ extension TaskStore {
         if !earlier.isEmpty {
             claimed = try await self.mysql.execute(
                 """
-                UPDATE task SET started_at = ?, updated_at = ?
+                UPDATE task FORCE INDEX (PRIMARY) SET started_at = ?, updated_at = ?
                 WHERE task_id IN (\(marks)) AND status = ? AND worker_id = ? AND started_at IN (\(Self.placeholders(earlier.count)))
                 """,
                 [.date(now), .date(now)] + ids + [running, .string(workerID)] + earlier.map(MySQLValue.date)
@@ -26,7 +26,7 @@ extension TaskStore {
         }
         let result = try await self.mysql.execute(
             """
-            UPDATE task SET status = ?, attempt = attempt + 1, started_at = ?, worker_id = ?, updated_at = ?
+            UPDATE task FORCE INDEX (PRIMARY) SET status = ?, attempt = attempt + 1, started_at = ?, worker_id = ?, updated_at = ?
             WHERE status IN (?, ?, ?) AND task_id IN (\(marks))
             """,
             [running, .date(now), .string(workerID), .date(now),
@@ -40,6 +40,11 @@ extension TaskStore {
         ).map(Self.record)
     }
 
+    /// (Every UPDATE of the hot path names the primary key: with few RUNNING
+    /// or QUEUED rows the optimizer prefers the status index, and its
+    /// next-key locks then cover the gap where new QUEUED rows go, so every
+    /// create waited for the outcome and start writes under way.)
+    ///
     /// Ends the attempts a worker finished, in one statement: each row
     /// changes only while it is still RUNNING that attempt (a cancel or the
     /// leader's timeout recovery may have ended it meanwhile). `now` must be
@@ -67,7 +72,7 @@ extension TaskStore {
         let finished = column { $0.status.isTerminal ? .date(now) : .null }
         let attempt = column { .int(Int64($0.attempt)) }
         let update = """
-            UPDATE task SET status = \(status.sql), result = \(result.sql), error = \(error.sql), finished_at = \(finished.sql), updated_at = ?
+            UPDATE task FORCE INDEX (PRIMARY) SET status = \(status.sql), result = \(result.sql), error = \(error.sql), finished_at = \(finished.sql), updated_at = ?
             WHERE task_id IN (\(Self.placeholders(ids.count))) AND status = ? AND attempt = \(attempt.sql)
             """
         let binds = status.binds + result.binds + error.binds + finished.binds + [.date(now)]
@@ -100,7 +105,7 @@ extension TaskStore {
     public func handBack(_ taskID: String, attempt: Int, now: Date) async throws -> Bool {
         try await self.mysql.execute(
             """
-            UPDATE task SET status = ?, attempt = attempt - 1, started_at = NULL, updated_at = ?
+            UPDATE task FORCE INDEX (PRIMARY) SET status = ?, attempt = attempt - 1, started_at = NULL, updated_at = ?
             WHERE task_id = ? AND status = ? AND attempt = ?
             """,
             [.int(Int64(TaskStatus.queued.rawValue)), .date(now), .string(taskID), .int(Int64(TaskStatus.running.rawValue)), .int(Int64(attempt))]

@@ -86,7 +86,7 @@ public final class HTTPExecutor: TaskExecutor {
         switch object["data"] {
         case nil, is NSNull: return ""
         case let string as String: return string
-        case let value:
+        case let value?:
             let data = (try? JSONSerialization.data(withJSONObject: value, options: [.fragmentsAllowed, .sortedKeys])) ?? Data()
             return String(decoding: data, as: UTF8.self)
         }

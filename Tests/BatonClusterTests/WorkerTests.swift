@@ -263,7 +263,8 @@ private final class ConcurrentCalls: Sendable {
     var total: Int { self.state.withLock { $0.total } }
 }
 
-private final class Locked: Sendable {
+/// Set once, from any task.
+final class Locked: Sendable {
     private let state = Mutex<ContinuousClock.Instant?>(nil)
     func set() { self.state.withLock { $0 = ContinuousClock.now } }
     var value: Bool { self.state.withLock { $0 != nil } }
