@@ -50,7 +50,7 @@ DURABLE_ENV := BATON_RUN_DIR=$(CURDIR)/.run/durable BATON_MYSQL_PORT=3316 BATON_
 .PHONY: bench-durable
 bench-durable: release
 	$(DURABLE_ENV) scripts/dev-services.sh start
-	$(DURABLE_ENV) BATON_SKIP_BUILD=1 BATON_NODE_ARGS="--mysql mysql://baton:baton-dev-password@127.0.0.1:3316/baton --redis redis://127.0.0.1:6386 $(BATON_NODE_ARGS)" \
+	$(DURABLE_ENV) BATON_SKIP_BUILD=1 MYSQL_DSN=mysql://baton:baton-dev-password@127.0.0.1:3316/baton REDIS_ADDR=redis://127.0.0.1:6386 \
 		scripts/cluster.sh start
 	.build/release/baton-bench e2e; status=$$?; $(DURABLE_ENV) scripts/cluster.sh stop; $(DURABLE_ENV) scripts/dev-services.sh stop; exit $$status
 

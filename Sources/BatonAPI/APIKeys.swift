@@ -2,8 +2,9 @@ import Crypto
 import Foundation
 
 /// The keys a node accepts, from a file of lines `<key-id> <role> <key>`,
-/// where key is the key itself or `sha256:<64 hex digits>` of it; `#` starts
-/// a comment. Only digests are kept in memory.
+/// where key is the key itself (any printable characters but whitespace,
+/// `#` included) or `sha256:<64 hex digits>` of it; a `#` at the start of a
+/// line or after whitespace starts a comment. Only digests are kept in memory.
 public struct APIKeys: Sendable {
     public struct Entry: Sendable {
         public var id: String
@@ -20,8 +21,7 @@ public struct APIKeys: Sendable {
     public init(text: String) throws(ParseError) {
         var entries: [Entry] = []
         for (number, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            let line = rawLine.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
-            let fields = line.split(whereSeparator: \.isWhitespace)
+            let fields = Self.fields(of: rawLine)
             if fields.isEmpty { continue }
             guard fields.count == 3 else { throw ParseError(description: "line \(number + 1): expected `<key-id> <role> <key>`") }
             guard let role = Role(rawValue: String(fields[1])) else {
@@ -44,8 +44,27 @@ public struct APIKeys: Sendable {
         self.entries = entries
     }
 
-    public init(contentsOf path: String) throws {
+    /// Reads a key file, refusing one that group or others may read (its
+    /// keys are secrets) unless `allowReadableByOthers`.
+    public init(contentsOf path: String, allowReadableByOthers: Bool = false) throws {
+        let mode = try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int ?? 0
+        if mode & 0o077 != 0 && !allowReadableByOthers {
+            throw ParseError(
+                description: "\(path) may be read by group or others (mode \(String(mode & 0o777, radix: 8))): chmod 600 it, or pass --allow-readable-key-file"
+            )
+        }
         try self.init(text: String(contentsOfFile: path, encoding: .utf8))
+    }
+
+    /// The whitespace-separated fields of a line, up to a comment: a `#`
+    /// that begins the line or follows whitespace (one inside a key is the key's).
+    static func fields(of line: Substring) -> [Substring] {
+        var fields: [Substring] = []
+        for field in line.split(whereSeparator: \.isWhitespace) {
+            if field.hasPrefix("#") { break }
+            fields.append(field)
+        }
+        return fields
     }
 
     /// The entry whose key this is. Every entry is compared in full, in constant time.

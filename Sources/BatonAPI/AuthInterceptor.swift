@@ -2,32 +2,46 @@ import GRPCCore
 
 /// Checks `authorization: Bearer <key>` against the node's API keys: missing
 /// or unknown → UNAUTHENTICATED, a role too low → PERMISSION_DENIED.
-/// AdminService and bulk operations need admin; creating, cancelling and
-/// retrying a task need submitter; reads need viewer; health and reflection
-/// are open. A method named nowhere here needs admin (deny by default: a
-/// new RPC is never open to viewers by oversight).
+/// `table` names every RPC the node serves and who may call it; a method not
+/// in it is refused for everyone (deny by default: a new RPC is closed until
+/// someone decides who may call it, and a test fails while one is missing).
 public struct AuthInterceptor: ServerInterceptor {
+    public enum Access: Sendable, Equatable {
+        /// No key needed: health checks and reflection.
+        case open
+        /// A key of this role or higher.
+        case role(Role)
+    }
+
+    /// Fully qualified method name → who may call it.
+    public static let table: [String: Access] = {
+        var table: [String: Access] = [
+            "grpc.health.v1.Health/Check": .open,
+            "grpc.health.v1.Health/Watch": .open,
+            "grpc.reflection.v1.ServerReflection/ServerReflectionInfo": .open,
+        ]
+        for method in ["GetTask", "ListTasks", "GetTaskLogs", "WatchTask", "GetStats"] {
+            table["baton.v1.TaskService/\(method)"] = .role(.viewer)
+        }
+        for method in ["CreateTask", "BatchCreateTasks", "CancelTask", "RetryTask"] {
+            table["baton.v1.TaskService/\(method)"] = .role(.submitter)
+        }
+        for method in ["BulkCancelTasks", "BulkRetryTasks"] {
+            table["baton.v1.TaskService/\(method)"] = .role(.admin)
+        }
+        for method in [
+            "PutTaskConfig", "GetTaskConfig", "ListTaskConfigs", "DeleteTaskConfig", "PauseTaskType", "ResumeTaskType",
+            "PutSchedule", "GetSchedule", "ListSchedules", "DeleteSchedule", "TriggerSchedule",
+        ] {
+            table["baton.v1.AdminService/\(method)"] = .role(.admin)
+        }
+        return table
+    }()
+
     private let keys: APIKeys
 
     public init(keys: APIKeys) {
         self.keys = keys
-    }
-
-    static func requiredRole(_ method: MethodDescriptor) -> Role? {
-        switch method.service.fullyQualifiedService {
-        case "grpc.health.v1.Health", "grpc.reflection.v1.ServerReflection":
-            return nil
-        case "baton.v1.AdminService":
-            return .admin
-        case "baton.v1.TaskService":
-            switch method.method {
-            case "GetTask", "ListTasks", "GetTaskLogs", "WatchTask", "GetStats": return .viewer
-            case "CreateTask", "BatchCreateTasks", "CancelTask", "RetryTask": return .submitter
-            default: return .admin
-            }
-        default:
-            return .admin
-        }
     }
 
     public func intercept<Input: Sendable, Output: Sendable>(
@@ -35,8 +49,14 @@ public struct AuthInterceptor: ServerInterceptor {
         context: ServerContext,
         next: (StreamingServerRequest<Input>, ServerContext) async throws -> StreamingServerResponse<Output>
     ) async throws -> StreamingServerResponse<Output> {
-        guard let required = Self.requiredRole(context.descriptor) else {
+        let required: Role
+        switch Self.table[context.descriptor.fullyQualifiedMethod] {
+        case .open?:
             return try await next(request, context)
+        case .role(let role)?:
+            required = role
+        case nil:
+            throw RPCError(code: .permissionDenied, message: "\(context.descriptor.fullyQualifiedMethod) is not in the authorization table")
         }
         guard let header = request.metadata["authorization"].first(where: { _ in true }),
             case .string(let value) = header, value.hasPrefix("Bearer ")

@@ -146,7 +146,9 @@ public enum BrokerScripts {
     ///       share of each worker's capacity kept for high work (percent).
     /// A worker holds (queued and in flight) at most its `window` (what its
     /// pipeline needs to keep its executors busy), or its `capacity` when it
-    /// publishes none.
+    /// publishes none; high work may take it past its window by its
+    /// capacity, so a window full of normal work never holds a high task
+    /// back (the worker takes high first).
     /// Normal work fills a worker only up to its window less that share, so
     /// a high task finds a free slot at once even when normal work saturates
     /// the cluster, instead of waiting for a slot to free.
@@ -172,6 +174,9 @@ public enum BrokerScripts {
                 local cap = tonumber(info[4] or info[1])
                 local w = { id = id, queue = base .. ':queue', high = base .. ':queue:high', bell = base .. ':bell', cap = cap, types = nil }
                 w.normalCap = w.cap - math.floor(w.cap * reserve / 100)
+                -- High work may go past a published window by the worker's
+                -- capacity: a window full of normal work never makes it wait.
+                if info[4] then w.cap = cap + tonumber(info[1]) end
                 w.load = redis.call('LLEN', w.queue) + redis.call('LLEN', w.high) + redis.call('LLEN', base .. ':inflight')
                 if info[2] and info[2] ~= '' and info[2] ~= '*' then
                   w.types = {}

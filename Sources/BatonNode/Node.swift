@@ -36,6 +36,13 @@ struct Node {
         } catch {
             throw ValidationError("\(error)")
         }
+        // Command lines are readable by every user of the machine (`ps`).
+        if options.mysql != nil, options.mysqlPasswordFile == nil, (try? MySQLConfiguration(url: options.mysqlURL))?.password.isEmpty == false {
+            logger.warning("the --mysql URL carries a password, which `ps` shows to every user here: use $MYSQL_DSN or --mysql-password-file")
+        }
+        if options.redis != nil, options.redisPasswordFile == nil, (try? RedisConfiguration(url: options.redisURL))?.password != nil {
+            logger.warning("the --redis URL carries a password, which `ps` shows to every user here: use $REDIS_ADDR or --redis-password-file")
+        }
         let mysql = MySQLClient(configuration: mysqlConfiguration, logger: logger)
         let redis = RedisClient(configuration: redisConfiguration, logger: logger)
         logger.info("starting", metadata: ["mysql": "\(mysqlConfiguration.redacted)", "redis": "\(redisConfiguration.host):\(redisConfiguration.port)/\(redisConfiguration.database)"])
@@ -109,7 +116,11 @@ struct Node {
         var interceptors: [any ServerInterceptor] = [RPCMetricsInterceptor()]
         if let path = options.apiKeysPath {
             let keys: APIKeys
-            do { keys = try APIKeys(contentsOf: path) } catch { throw ValidationError("--api-keys-file: \(error)") }
+            do {
+                keys = try APIKeys(contentsOf: path, allowReadableByOthers: options.allowReadableKeyFile)
+            } catch {
+                throw ValidationError("--api-keys-file: \(error)")
+            }
             interceptors.append(AuthInterceptor(keys: keys))
             logger.info("API keys required", metadata: ["keys": "\(keys.entries.count)"])
         } else {

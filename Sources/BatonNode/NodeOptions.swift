@@ -93,6 +93,9 @@ struct NodeOptions: ParsableArguments {
     @Option(help: "API keys file: lines `<key-id> <role> <key|sha256:hex>` (role admin, submitter or viewer). Default: $BATON_API_KEYS_FILE; without one the node runs open.")
     var apiKeysFile: String?
 
+    @Flag(help: "Accept an API keys file that group or others may read (refused by default: its keys are secrets).")
+    var allowReadableKeyFile = false
+
     @Option(help: "TLS certificate (PEM) the gRPC server offers; with --tls-key turns TLS on.")
     var tlsCert: String?
 

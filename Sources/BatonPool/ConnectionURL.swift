@@ -26,7 +26,8 @@ public struct ConnectionURL: Sendable, CustomStringConvertible {
         self.query = [:]
         if let mark = rest.firstIndex(of: "?") {
             for pair in rest[rest.index(after: mark)...].split(separator: "&") {
-                let parts = pair.split(separator: "=", maxSplits: 1)
+                let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+                guard !parts[0].isEmpty else { throw ParseError(description: "a query parameter of the connection URL has no name") }
                 self.query[Self.decode(parts[0])] = parts.count > 1 ? Self.decode(parts[1]) : ""
             }
             rest = rest[..<mark]

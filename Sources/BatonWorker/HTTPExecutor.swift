@@ -58,7 +58,7 @@ public final class HTTPExecutor: TaskExecutor {
             throw ExecutionFailure("response body larger than \(self.maxResponseBytes) bytes (\(error))", retryable: false)
         } catch {
             if Task.isCancelled { throw CancellationError() }
-            throw ExecutionFailure("HTTP call to \(config.endpoint) failed: \(error)", retryable: true)
+            throw ExecutionFailure("HTTP call to \(Endpoint.redacted(config.endpoint)) failed: \(error)", retryable: true)
         }
         let text = String(buffer: bytes)
         let code = Int(response.status.code)

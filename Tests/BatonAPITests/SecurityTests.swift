@@ -127,6 +127,20 @@ final class SecurityTests: XCTestCase {
         }
     }
 
+    /// Every RPC the node serves has an entry, and no entry names an RPC
+    /// that is gone: a new RPC of the contract fails here until someone
+    /// decides who may call it (until then the node refuses it).
+    func testTheAuthorizationTableNamesEveryRPCOfTheContract() {
+        let served = Baton_V1_TaskService.Method.descriptors + Baton_V1_AdminService.Method.descriptors
+            + Grpc_Health_V1_Health.Method.descriptors + Grpc_Reflection_V1_ServerReflection.Method.descriptors
+        for method in served {
+            XCTAssertNotNil(AuthInterceptor.table[method.fullyQualifiedMethod], "\(method.fullyQualifiedMethod) has no entry")
+        }
+        XCTAssertEqual(Set(AuthInterceptor.table.keys), Set(served.map(\.fullyQualifiedMethod)))
+        XCTAssertEqual(AuthInterceptor.table["baton.v1.TaskService/GetTask"], .role(.viewer))
+        XCTAssertEqual(AuthInterceptor.table["baton.v1.TaskService/BulkRetryTasks"], .role(.admin))
+    }
+
     func testKeyFileRules() {
         XCTAssertThrowsError(try APIKeys(text: "only-two fields"))
         XCTAssertThrowsError(try APIKeys(text: "id superuser key"))
@@ -135,5 +149,24 @@ final class SecurityTests: XCTestCase {
         let keys = try? APIKeys(text: "a viewer k1\nb admin k2")
         XCTAssertEqual(keys?.entry(forKey: "k2")?.id, "b")
         XCTAssertNil(keys?.entry(forKey: "k3"))
+        // A `#` inside a key is the key's; one after whitespace or at the start of a line is a comment.
+        let hashes = try? APIKeys(text: "# ops keys\nops admin s3cr#t!@$%^&*()  # rotated monthly\n  # indented comment\n")
+        XCTAssertEqual(hashes?.entry(forKey: "s3cr#t!@$%^&*()")?.id, "ops")
+        XCTAssertNil(hashes?.entry(forKey: "s3cr"), "never cut at the #")
+        XCTAssertThrowsError(try APIKeys(text: "ci submitter #not-a-key"), "a key that is a comment is refused, not read as a key")
+    }
+
+    func testAKeyFileOthersMayReadIsRefusedUnlessAllowed() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("keys-\(UUID().uuidString).txt").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try "ops admin a-secret-key\n".write(toFile: path, atomically: true, encoding: .utf8)
+        try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: path)
+        XCTAssertThrowsError(try APIKeys(contentsOf: path)) { error in
+            XCTAssertTrue("\(error)".contains("chmod 600"), "\(error)")
+            XCTAssertFalse("\(error)".contains("a-secret-key"))
+        }
+        XCTAssertEqual(try APIKeys(contentsOf: path, allowReadableByOthers: true).entries.count, 1)
+        try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: path)
+        XCTAssertEqual(try APIKeys(contentsOf: path).entry(forKey: "a-secret-key")?.id, "ops")
     }
 }

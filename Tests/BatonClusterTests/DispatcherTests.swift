@@ -77,11 +77,18 @@ final class DispatcherTests: XCTestCase {
         try await self.dispatcher().dispatchOnce(term: term)
         let held = try await self.harness.list(self.harness.keys.workerQueue("w1"))
         XCTAssertEqual(held.count, 40)
+        // High work goes past a full window by the worker's capacity, no further.
+        try await self.harness.create(10, type: type, priority: .high)
+        try await self.dispatcher().dispatchOnce(term: term)
+        let high = try await self.harness.list(self.harness.keys.workerHighQueue("w1"))
+        XCTAssertEqual(high.count, 5)
         // A smaller window published later holds what it has and gets no more.
         try await self.harness.broker.publishWindow(workerID: "w1", window: 10)
         try await self.dispatcher().dispatchOnce(term: term)
         let after = try await self.harness.list(self.harness.keys.workerQueue("w1"))
         XCTAssertEqual(after.count, 40)
+        let highAfter = try await self.harness.list(self.harness.keys.workerHighQueue("w1"))
+        XCTAssertEqual(highAfter.count, 5)
         // A window is never published for a worker that is not registered.
         try await self.harness.broker.publishWindow(workerID: "gone", window: 10)
         let exists = try await self.harness.redis.send("EXISTS", self.harness.keys.worker("gone")).int

@@ -100,6 +100,20 @@ final class RemoteExecutorTests: XCTestCase {
         }
     }
 
+    /// A service that is down: the task's error (readable by any viewer)
+    /// and its log lines say where the call went, never the credentials in
+    /// the endpoint's userinfo or query.
+    func testAnEndpointsCredentialsAppearInNoErrorOrLog() async throws {
+        let down = try await self.harness.type("down", handler: "http://user:pw-SECRET@127.0.0.1:1/hook?token=SECRET", executor: .http)
+        let task = try await self.waitForStatus(try await self.harness.create(type: down).taskID, [.failed])
+        let error = task.error ?? ""
+        XCTAssertTrue(error.contains("http://127.0.0.1:1/hook?…"), error)
+        XCTAssertFalse(error.contains("SECRET"), error)
+        let logs = try await self.harness.logs(task.taskID)
+        XCTAssertFalse(logs.isEmpty)
+        XCTAssertFalse(logs.joined().contains("SECRET"), "\(logs)")
+    }
+
     func testHTTPCancelAbortsTheRequest() async throws {
         try await self.withHTTPService { port in
             let slow = try await self.harness.type("http_cancel", handler: "http://127.0.0.1:\(port)/slow", executor: .http)

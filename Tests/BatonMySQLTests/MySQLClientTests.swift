@@ -221,6 +221,14 @@ final class MySQLClientTests: XCTestCase {
         XCTAssertThrowsError(try MySQLConfiguration(url: "mysql://host/db"))
         XCTAssertThrowsError(try MySQLConfiguration(url: "mysql://u:p@host"))
         XCTAssertThrowsError(try MySQLConfiguration(url: "postgres://u:p@host/db"))
+        // Malformed query strings are refused with a message, never a crash.
+        for url in ["mysql://u:p@host/db?=", "mysql://u:p@host/db?=x", "mysql://u:p@host/db?&=&"] {
+            XCTAssertThrowsError(try MySQLConfiguration(url: url), url) { error in
+                XCTAssertTrue("\(error)".contains("no name"), "\(error)")
+                XCTAssertFalse("\(error)".contains(":p@"), "no password in the message")
+            }
+        }
+        XCTAssertNoThrow(try MySQLConfiguration(url: "mysql://u:p@host/db?ssl-mode=&x=1"))
     }
 
     func testWrongPasswordFailsTypedWithoutLeakingIt() async throws {
