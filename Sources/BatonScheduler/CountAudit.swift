@@ -2,9 +2,9 @@ import BatonStore
 import Logging
 
 /// Re-derives the finished-task counts GetStats reads (`TaskStore.auditCounts`)
-/// soon after taking office and then seldom: the triggers keep them exact,
-/// this corrects what they cannot see (rows changed while the migration
-/// created them, a hand edit with triggers off) and folds closed
+/// soon after taking office and then seldom: the store keeps them exact in
+/// the transactions of its writes; this corrects what those cannot see (a
+/// hand edit, rows written by an older version) and folds closed
 /// connections' rows. It reads every finished row's index entry once.
 public struct CountAudit: LeaderLoop {
     public let name = "count-audit"
