@@ -20,10 +20,10 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 
 import redis
+from peerlib import DoneCounter, stop_worker, wait_until
 from celery import Celery
 from celery.signals import worker_ready
 
@@ -31,6 +31,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 # A private Redis: the driver deletes its keys; the worker gets the URL through the environment.
 REDIS_URL = os.environ.get("PEERS_REDIS_URL", "redis://127.0.0.1:6396/0")
 QUEUE = "peers"
+NAME = "celery_bench"
 DONE_KEY = "peers:done"
 READY_KEY = "peers:ready"
 
@@ -42,34 +43,6 @@ app.conf.update(
     broker_connection_retry_on_startup=True,
     worker_hijack_root_logger=False,
 )
-
-
-class DoneCounter:
-    """Executions counted in memory and added to a Redis key every 5 ms by a
-    daemon thread: an INCR per task would put a round trip on every task."""
-
-    def __init__(self, url, key):
-        self._url, self._key = url, key
-        self._lock = threading.Lock()
-        self._done = 0
-        self._thread = None
-
-    def add(self):
-        with self._lock:
-            self._done += 1
-            if self._thread is None:  # started in the process that runs tasks
-                self._thread = threading.Thread(target=self._flush_forever, daemon=True)
-                self._thread.start()
-
-    def _flush_forever(self):
-        client = redis.Redis.from_url(self._url, socket_timeout=10)
-        sent = 0
-        while True:
-            time.sleep(0.005)
-            done = self._done
-            if done != sent:
-                client.incrby(self._key, done - sent)
-                sent = done
 
 
 done_counter = DoneCounter(REDIS_URL, DONE_KEY)
@@ -108,33 +81,6 @@ def start_worker(pidfile, log):
     return worker
 
 
-def stop_worker(worker, pidfile):
-    """SIGTERM to the worker (Celery's warm shutdown); SIGKILL after 15 s, and
-    to the whole process group for anything left behind."""
-    if worker.poll() is None:
-        worker.terminate()
-        try:
-            worker.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            worker.kill()
-            worker.wait(timeout=5)
-    try:
-        os.killpg(worker.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
-    if pidfile and os.path.exists(pidfile):
-        os.remove(pidfile)
-
-
-def wait_until(what, predicate, deadline, worker):
-    while not predicate():
-        if worker.poll() is not None:
-            sys.exit(f"celery_bench: the worker exited ({worker.returncode}) while waiting for {what}")
-        if time.monotonic() > deadline:
-            sys.exit(f"celery_bench: FAILED: {what} not reached within the time limit")
-        time.sleep(0.005)
-
-
 def send_all(tasks):
     """One producer connection, one message per task. Celery's Redis transport
     has no bulk publish: send_task, apply_async and group(...).apply_async()
@@ -160,11 +106,11 @@ def main():
     deadline = time.monotonic() + args.timeout
     worker = start_worker(args.pidfile, args.log)
     try:
-        wait_until("worker ready", lambda: client.exists(READY_KEY), min(deadline, time.monotonic() + 60), worker)
+        wait_until(NAME, "worker ready", lambda: client.exists(READY_KEY), min(deadline, time.monotonic() + 60), worker)
         start = time.monotonic()
         send_all(args.tasks)
         sent = time.monotonic()
-        wait_until(f"{args.tasks} tasks executed",
+        wait_until(NAME, f"{args.tasks} tasks executed",
                    lambda: int(client.get(DONE_KEY) or 0) >= args.tasks, deadline, worker)
         seconds = time.monotonic() - start
     finally:

@@ -21,11 +21,11 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 
 import dramatiq
 import redis
+from peerlib import DoneCounter, stop_worker, wait_until
 from dramatiq.brokers.redis import RedisBroker
 from dramatiq.middleware import Middleware
 
@@ -34,6 +34,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REDIS_URL = os.environ.get("PEERS_REDIS_URL", "redis://127.0.0.1:6396/0")
 PROCESSES, THREADS = 2, 16
 QUEUE = "peers"
+NAME = "dramatiq_bench"
 DONE_KEY = "peers:done"
 READY_KEY = "peers:ready"
 
@@ -43,34 +44,6 @@ class ReadyMarker(Middleware):
 
     def after_worker_boot(self, broker, worker):
         redis.Redis.from_url(REDIS_URL, socket_timeout=10).sadd(READY_KEY, os.getpid())
-
-
-class DoneCounter:
-    """Executions counted in memory and added to a Redis key every 5 ms by a
-    daemon thread: an INCR per task would put a round trip on every task."""
-
-    def __init__(self, url, key):
-        self._url, self._key = url, key
-        self._lock = threading.Lock()
-        self._done = 0
-        self._thread = None
-
-    def add(self):
-        with self._lock:
-            self._done += 1
-            if self._thread is None:  # started in the (forked) process that runs tasks
-                self._thread = threading.Thread(target=self._flush_forever, daemon=True)
-                self._thread.start()
-
-    def _flush_forever(self):
-        client = redis.Redis.from_url(self._url, socket_timeout=10)
-        sent = 0
-        while True:
-            time.sleep(0.005)
-            done = self._done
-            if done != sent:
-                client.incrby(self._key, done - sent)
-                sent = done
 
 
 broker = RedisBroker(url=REDIS_URL)
@@ -106,34 +79,6 @@ def start_worker(pidfile, log):
     return worker
 
 
-def stop_worker(worker, pidfile):
-    """SIGTERM to the worker's main process, which stops what it started (a
-    signal to each would make dramatiq's processes kill themselves); SIGKILL
-    after 15 s, and to the whole process group for anything left behind."""
-    if worker.poll() is None:
-        worker.terminate()
-        try:
-            worker.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            worker.kill()
-            worker.wait(timeout=5)
-    try:
-        os.killpg(worker.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
-    if pidfile and os.path.exists(pidfile):
-        os.remove(pidfile)
-
-
-def wait_until(what, predicate, deadline, worker):
-    while not predicate():
-        if worker.poll() is not None:
-            sys.exit(f"dramatiq_bench: the worker exited ({worker.returncode}) while waiting for {what}")
-        if time.monotonic() > deadline:
-            sys.exit(f"dramatiq_bench: FAILED: {what} not reached within the time limit")
-        time.sleep(0.005)
-
-
 def send_all(tasks):
     """One message per task through the broker's one connection pool. The
     RedisBroker has no bulk enqueue: actor.send and group(...).run() both run
@@ -157,12 +102,12 @@ def main():
     deadline = time.monotonic() + args.timeout
     worker = start_worker(args.pidfile, args.log)
     try:
-        wait_until("both worker processes booted", lambda: client.scard(READY_KEY) >= PROCESSES,
+        wait_until(NAME, "both worker processes booted", lambda: client.scard(READY_KEY) >= PROCESSES,
                    min(deadline, time.monotonic() + 60), worker)
         start = time.monotonic()
         send_all(args.tasks)
         sent = time.monotonic()
-        wait_until(f"{args.tasks} tasks executed",
+        wait_until(NAME, f"{args.tasks} tasks executed",
                    lambda: int(client.get(DONE_KEY) or 0) >= args.tasks, deadline, worker)
         seconds = time.monotonic() - start
     finally:
