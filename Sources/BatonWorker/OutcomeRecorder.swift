@@ -43,6 +43,10 @@ final class OutcomeRecorder: Sendable {
 
     /// More would make one statement very long for little gain.
     static let maxBatch = 256
+    /// Results and errors one group carries, well below MariaDB's
+    /// `max_allowed_packet` (16 MiB by default): one task's large result
+    /// goes in a group of its own and never fails the others' write.
+    static let maxBatchBytes = 4 << 20
     static let maxBackoff: Duration = .seconds(1)
 
     private let workerID: String
@@ -123,8 +127,16 @@ final class OutcomeRecorder: Sendable {
     private func next() -> [Waiting]? {
         self.state.withLock { state in
             guard !state.waiting.isEmpty else { return nil }
-            let batch = Array(state.waiting.prefix(Self.maxBatch))
-            state.waiting.removeFirst(batch.count)
+            var count = 0
+            var bytes = 0
+            for waiting in state.waiting.prefix(Self.maxBatch) {
+                let size = (waiting.item.attempt.result?.utf8.count ?? 0) + (waiting.item.attempt.error?.utf8.count ?? 0)
+                if count > 0 && bytes + size > Self.maxBatchBytes { break }
+                count += 1
+                bytes += size
+            }
+            let batch = Array(state.waiting.prefix(count))
+            state.waiting.removeFirst(count)
             return batch
         }
     }

@@ -7,7 +7,10 @@ import Synchronization
 
 /// Buffers task log lines and writes them with multi-row inserts, at most
 /// `flushInterval` after they were written. Caps lines per task: past the
-/// cap one "truncated" line is written and the rest dropped.
+/// cap one "truncated" line is written and the rest dropped. Caps each line
+/// at `maxLineBytes` when it is written: a multi-row insert carries other
+/// tasks' lines, and one huge failure message must not push it past
+/// MariaDB's packet limit (64 lines of 64 KiB stay far below 16 MiB).
 public final class TaskLogWriter: Service, Sendable {
     private struct State {
         var pending: [TaskLogRecord] = []
@@ -17,17 +20,26 @@ public final class TaskLogWriter: Service, Sendable {
     private let store: TaskStore
     private let flushInterval: Duration
     private let maxLinesPerTask: Int
+    private let maxLineBytes: Int
     private let logger: Logger
     private let state = Mutex(State())
 
-    public init(store: TaskStore, flushInterval: Duration = .milliseconds(50), maxLinesPerTask: Int = 10_000, logger: Logger) {
+    public init(
+        store: TaskStore, flushInterval: Duration = .milliseconds(50), maxLinesPerTask: Int = 10_000, maxLineBytes: Int = 64 << 10,
+        logger: Logger
+    ) {
         self.store = store
         self.flushInterval = flushInterval
         self.maxLinesPerTask = maxLinesPerTask
+        self.maxLineBytes = maxLineBytes
         self.logger = logger
     }
 
     public func write(_ line: TaskLogRecord) {
+        var line = line
+        if line.message.utf8.count > self.maxLineBytes {
+            line.message = String(decoding: line.message.utf8.prefix(self.maxLineBytes), as: UTF8.self) + "…(truncated)"
+        }
         self.state.withLock { state in
             let count = state.linesPerTask[line.taskID, default: 0]
             if count < self.maxLinesPerTask {

@@ -24,6 +24,37 @@ final class OutcomeRecorderTests: XCTestCase {
         return try await self.harness.tasks.start(created.map(\.taskID), workerID: worker, now: Date().roundedToMicroseconds)
     }
 
+    /// Twenty distinct 1 MB results at once would make a 20 MB statement,
+    /// past MariaDB's 16 MiB packet limit: groups are cut by bytes, and a
+    /// small outcome beside them is written too.
+    func testLargeResultsAreSplitAcrossGroupsBelowThePacketLimit() async throws {
+        let type = try await self.harness.type("large")
+        let worker = "\(self.harness.prefix)-w"
+        let running = try await self.inFlight(21, type: type, worker: worker)
+        let recorder = OutcomeRecorder(workerID: worker, tasks: self.harness.tasks, broker: self.harness.broker, logger: self.harness.logger)
+        let megabyte = String(repeating: "x", count: 1 << 20)
+        try await withThrowingTaskGroup(of: Bool.self) { group in
+            for (index, task) in running.enumerated() {
+                group.addTask {
+                    let result = index == 20 ? "small" : "\(index)" + megabyte
+                    let attempt = FinishedAttempt(taskID: task.taskID, attempt: task.attempt, status: .succeeded, result: result)
+                    return try await recorder.record(.init(attempt: attempt, entry: QueueEntry(task), retryDue: 0, lease: Date().addingTimeInterval(20)))
+                }
+            }
+            let writer = Task { await recorder.run() }
+            var applied = 0
+            for try await result in group where result { applied += 1 }
+            writer.cancel()
+            await writer.value
+            XCTAssertEqual(applied, 21)
+        }
+        for (index, task) in running.enumerated() {
+            let row = try await self.harness.tasks.task(task.taskID)
+            XCTAssertEqual(row?.status, .succeeded)
+            XCTAssertEqual(row?.result?.count, index == 20 ? 5 : (1 << 20) + "\(index)".count)
+        }
+    }
+
     func testOutcomesRecordedBeforeTheRecorderRunsGoOutTogether() async throws {
         let type = try await self.harness.type("recorder")
         let worker = "\(self.harness.prefix)-w"

@@ -214,6 +214,38 @@ final class WorkerTests: XCTestCase {
         XCTAssertTrue(grew, "window \(published), worker estimate \(harness.worker.window)")
     }
 
+    /// Failures with 1 MB messages beside small tasks: every task is
+    /// recorded once, every log line is written, the long ones capped.
+    func testHugeFailureMessagesFailNoOtherTasksWrites() async throws {
+        let megabyte = String(repeating: "e", count: 1 << 20)
+        self.harness.registry.register("huge_failure") { _, _ in throw ExecutionFailure(megabyte, retryable: false) }
+        let huge = try await self.harness.type("huge", handler: "huge_failure")
+        let small = try await self.harness.type("small", handler: "noop")
+        var hugeIDs: [String] = []
+        var smallIDs: [String] = []
+        for _ in 0..<20 {
+            hugeIDs.append(try await self.harness.create(type: huge).taskID)
+            smallIDs.append(try await self.harness.create(type: small).taskID)
+        }
+        let harness = self.harness!
+        let done = try await TestEnvironment.waitUntil(timeout: .seconds(30)) {
+            let rows = try await harness.base.mysql.query(
+                "SELECT COUNT(*) AS n FROM task WHERE task_type IN (?, ?) AND status IN (?, ?)",
+                [.string(huge), .string(small), .int(Int64(TaskStatus.failed.rawValue)), .int(Int64(TaskStatus.succeeded.rawValue))]
+            )
+            return rows.first?.int("n") == 40
+        }
+        XCTAssertTrue(done)
+        let logged = try await TestEnvironment.waitUntil(timeout: .seconds(10)) {
+            for id in hugeIDs + smallIDs where try await harness.logs(id).count < 2 { return false }
+            return true
+        }
+        XCTAssertTrue(logged, "every task's start and end lines are written")
+        let failure = try await harness.logs(hugeIDs[0]).last ?? ""
+        XCTAssertLessThan(failure.utf8.count, (64 << 10) + 100)
+        XCTAssertTrue(failure.hasSuffix("…(truncated)"))
+    }
+
     func testConfigChangeTakesEffectWithoutRestart() async throws {
         self.harness.registry.register("variant_a") { _, _ in "A" }
         self.harness.registry.register("variant_b") { _, _ in "B" }
