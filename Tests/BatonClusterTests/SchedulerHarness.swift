@@ -6,6 +6,7 @@ import BatonScheduler
 import BatonStore
 import BatonTestSupport
 import Foundation
+import Synchronization
 import Logging
 
 /// Real MySQL and Redis with a Redis namespace and task types of its own;
@@ -61,6 +62,26 @@ final class SchedulerHarness: Sendable {
                      "types", types.isEmpty ? "*" : types.joined(separator: ","), "draining", "0"]
                 + (window.map { ["window", String($0)] } ?? [])
         )
+    }
+
+    /// Holds every row of the finished-task counts for `duration` in a
+    /// transaction of its own, so an outcome's write stops after its UPDATE
+    /// and keeps that UPDATE's locks. Returns once the lock is held (throws
+    /// if it is not within 2 s); the task ends when the lock goes.
+    func holdFinishedCounts(for duration: Duration) async throws -> Task<Void, any Error> {
+        let locked = Mutex(false)
+        let holder = Task { [mysql = self.mysql] in
+            try await mysql.withTransaction { session in
+                _ = try await session.execute("SELECT status FROM task_status_count FOR UPDATE")
+                locked.withLock { $0 = true }
+                try? await Task.sleep(for: duration)
+            }
+        }
+        guard try await TestEnvironment.waitUntil(timeout: .seconds(2), { locked.withLock { $0 } }) else {
+            holder.cancel()
+            throw CancellationError()
+        }
+        return holder
     }
 
     /// Makes a registered worker's last heartbeat `seconds` old.

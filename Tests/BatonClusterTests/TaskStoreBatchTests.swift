@@ -57,17 +57,8 @@ final class TaskStoreBatchTests: XCTestCase {
         let ids = try await self.harness.create(3, type: type).map(\.taskID)
         _ = try await self.harness.tasks.start(ids, workerID: "w1", now: Date().roundedToMicroseconds)
         // The finished counts held: the outcome's transaction stops after its UPDATE, keeping that UPDATE's locks.
-        let locked = Locked()
-        let holder = Task { [harness = self.harness!] in
-            try await harness.mysql.withTransaction { session in
-                _ = try await session.execute("SELECT status FROM task_status_count FOR UPDATE")
-                locked.set()
-                try? await Task.sleep(for: .seconds(3))
-            }
-        }
+        let holder = try await self.harness.holdFinishedCounts(for: .seconds(3))
         let harness = self.harness!
-        let holding = try await TestEnvironment.waitUntil(timeout: .seconds(2)) { locked.value }
-        XCTAssertTrue(holding)
         let finishing = Task {
             try await harness.tasks.finish(
                 ids.map { FinishedAttempt(taskID: $0, attempt: 1, status: .succeeded, result: "") }, workerID: "w1", now: Date().roundedToMicroseconds

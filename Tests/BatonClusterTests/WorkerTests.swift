@@ -169,17 +169,8 @@ final class WorkerTests: XCTestCase {
         let first = try await self.harness.create(type: slow, payload: ["ms": "1500"])
         _ = try await self.waitForStatus(first.taskID, [.running])
         // The lock lasts four seconds whatever happens to the test.
-        let locked = Locked()
-        let holder = Task { [harness = self.harness!] in
-            try await harness.base.mysql.withTransaction { session in
-                _ = try await session.execute("SELECT status FROM task_status_count FOR UPDATE")
-                locked.set()
-                try? await Task.sleep(for: .seconds(4))
-            }
-        }
+        let holder = try await self.harness.base.holdFinishedCounts(for: .seconds(4))
         let harness = self.harness!
-        let holding = try await TestEnvironment.waitUntil(timeout: .seconds(2)) { locked.value }
-        XCTAssertTrue(holding)
         var ids: [String] = []
         for _ in 0..<6 { ids.append(try await self.harness.create(type: fast).taskID) }
         // Capacity 3, one slot in a 1.5 s call: with slots held until the
@@ -293,12 +284,4 @@ private final class ConcurrentCalls: Sendable {
     func leave() { self.state.withLock { $0.now -= 1 } }
     var peak: Int { self.state.withLock { $0.peak } }
     var total: Int { self.state.withLock { $0.total } }
-}
-
-/// Set once, from any task.
-final class Locked: Sendable {
-    private let state = Mutex<ContinuousClock.Instant?>(nil)
-    func set() { self.state.withLock { $0 = ContinuousClock.now } }
-    var value: Bool { self.state.withLock { $0 != nil } }
-    var at: ContinuousClock.Instant? { self.state.withLock { $0 } }
 }

@@ -15,15 +15,13 @@ no result backend, JSON messages. The end is seen through a counter the worker a
 a background thread, so counting costs the task no round trip.
 """
 
-import argparse
 import os
-import signal
 import subprocess
 import sys
-import time
 
 import redis
-from peerlib import DoneCounter, stop_worker, wait_until
+import peerlib
+from peerlib import DoneCounter
 from celery import Celery
 from celery.signals import worker_ready
 
@@ -91,36 +89,7 @@ def send_all(tasks):
             app.send_task("peers.noop", queue=QUEUE, producer=producer, ignore_result=True)
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--tasks", type=int, default=20000)
-    parser.add_argument("--timeout", type=float, default=300, help="seconds for the whole run")
-    parser.add_argument("--pidfile", help="where to write the worker's process group id")
-    parser.add_argument("--log", help="where the worker's output goes (default: this terminal)")
-    args = parser.parse_args()
-    # SIGTERM from the caller's time limit: leave through `finally`, stopping the worker.
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit("celery_bench: terminated"))
-
-    client = redis.Redis.from_url(REDIS_URL, socket_timeout=10)
-    client.delete(DONE_KEY, READY_KEY)
-    deadline = time.monotonic() + args.timeout
-    worker = start_worker(args.pidfile, args.log)
-    try:
-        wait_until(NAME, "worker ready", lambda: client.exists(READY_KEY), min(deadline, time.monotonic() + 60), worker)
-        start = time.monotonic()
-        send_all(args.tasks)
-        sent = time.monotonic()
-        wait_until(NAME, f"{args.tasks} tasks executed",
-                   lambda: int(client.get(DONE_KEY) or 0) >= args.tasks, deadline, worker)
-        seconds = time.monotonic() - start
-    finally:
-        stop_worker(worker, args.pidfile)
-    print(f"PEER celery tasks={args.tasks} e2e_per_s={args.tasks / seconds:.0f} "
-          f"seconds={seconds:.2f} send_per_s={args.tasks / (sent - start):.0f}", flush=True)
-
-
 if __name__ == "__main__":
-    try:
-        main()
-    except KeyboardInterrupt:  # Ctrl-C: the worker was stopped on the way out
-        sys.exit("celery_bench: interrupted")
+    peerlib.main(NAME, lambda: peerlib.run(
+        NAME, "celery", __doc__, REDIS_URL, DONE_KEY, READY_KEY, start_worker,
+        booted=lambda client: client.exists(READY_KEY), send_all=send_all))
