@@ -1,14 +1,18 @@
+import BatonModel
 import Crypto
 import Foundation
 
-/// The keys a node accepts, from a file of lines `<key-id> <role> <key>`,
-/// where key is the key itself (any printable characters but whitespace,
-/// `#` included) or `sha256:<64 hex digits>` of it; a `#` at the start of a
-/// line or after whitespace starts a comment. Only digests are kept in memory.
+/// The keys a node accepts, from a file of lines `<key-id> <role> <key>
+/// [<tenant>]`, where key is the key itself (any printable characters but
+/// whitespace, `#` included) or `sha256:<64 hex digits>` of it, and tenant
+/// (`default` when absent) owns the tasks the key creates; a `#` at the
+/// start of a line or after whitespace starts a comment. Only digests are
+/// kept in memory.
 public struct APIKeys: Sendable {
     public struct Entry: Sendable {
         public var id: String
         public var role: Role
+        public var tenant: String
         var digest: [UInt8]
     }
 
@@ -23,7 +27,13 @@ public struct APIKeys: Sendable {
         for (number, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
             let fields = Self.fields(of: rawLine)
             if fields.isEmpty { continue }
-            guard fields.count == 3 else { throw ParseError(description: "line \(number + 1): expected `<key-id> <role> <key>`") }
+            guard fields.count == 3 || fields.count == 4 else {
+                throw ParseError(description: "line \(number + 1): expected `<key-id> <role> <key> [<tenant>]`")
+            }
+            let tenant = fields.count == 4 ? String(fields[3]) : Tenant.default
+            guard Tenant.isValid(tenant) else {
+                throw ParseError(description: "line \(number + 1): a tenant is 1-\(Tenant.maxLength) of A-Z a-z 0-9 _ . -")
+            }
             guard let role = Role(rawValue: String(fields[1])) else {
                 throw ParseError(description: "line \(number + 1): role must be admin, submitter or viewer")
             }
@@ -38,7 +48,7 @@ public struct APIKeys: Sendable {
             } else {
                 digest = Array(SHA256.hash(data: Array(key.utf8)))
             }
-            entries.append(Entry(id: String(fields[0]), role: role, digest: digest))
+            entries.append(Entry(id: String(fields[0]), role: role, tenant: tenant, digest: digest))
         }
         guard !entries.isEmpty else { throw ParseError(description: "the key file holds no keys") }
         self.entries = entries

@@ -69,8 +69,18 @@ public struct AuthInterceptor: ServerInterceptor {
         guard entry.role >= required else {
             throw RPCError(code: .permissionDenied, message: "\(context.descriptor.method) needs the \(required.rawValue) role")
         }
-        return try await Caller.$keyID.withValue(entry.id) {
+        let caller = Caller(keyID: entry.id, role: entry.role, tenant: entry.tenant)
+        var response = try await Caller.$current.withValue(caller) {
             try await next(request, context)
         }
+        // A handler's response messages are produced after `next` returns
+        // (server streaming: WatchTask), outside the scope above: the
+        // producer needs the caller too, or it would run as an open node's.
+        if case .success(var contents) = response.accepted {
+            let producer = contents.producer
+            contents.producer = { writer in try await Caller.$current.withValue(caller) { try await producer(writer) } }
+            response.accepted = .success(contents)
+        }
+        return response
     }
 }

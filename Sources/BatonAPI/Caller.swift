@@ -1,7 +1,30 @@
-/// Who is calling, as authentication established it (for audit lines).
-public enum Caller {
-    /// The id of the API key of the current RPC; nil when the node runs open.
-    @TaskLocal public static var keyID: String?
+import BatonModel
+
+/// Who is calling, as authentication established it: the key's id (for
+/// audit lines), its role and its tenant.
+public struct Caller: Sendable {
+    public var keyID: String?
+    public var role: Role
+    public var tenant: String
+
+    public init(keyID: String?, role: Role, tenant: String) {
+        self.keyID = keyID
+        self.role = role
+        self.tenant = tenant
+    }
+
+    /// A node that runs without keys: one tenant, and anyone may do anything.
+    public static let open = Caller(keyID: nil, role: .admin, tenant: Tenant.default)
+
+    /// The caller of the current RPC.
+    @TaskLocal public static var current = Caller.open
+
+    /// The tenant whose tasks this caller may see and change; nil for an
+    /// admin, who sees every tenant's.
+    public var scope: String? { self.role == .admin ? nil : self.tenant }
+
+    /// The id of the current caller's key; nil when the node runs open.
+    static var keyID: String? { Self.current.keyID }
 
     static var description: String { Self.keyID.map { "key \($0)" } ?? "an unauthenticated caller" }
 }

@@ -91,6 +91,7 @@ public struct TaskServiceHandler: Baton_V1_TaskService.SimpleServiceProtocol {
             }
         }
 
+        let tenant = Caller.current.tenant
         let drafts = requests.map { request in
             let config = configs[request.taskType]!
             return TaskRecord(
@@ -104,7 +105,8 @@ public struct TaskServiceHandler: Baton_V1_TaskService.SimpleServiceProtocol {
                 idempotencyKey: request.idempotencyKey.isEmpty ? nil : request.idempotencyKey,
                 createdAt: now,
                 updatedAt: now,
-                runAt: request.hasRunAt ? request.runAt.date.roundedToMicroseconds : nil
+                runAt: request.hasRunAt ? request.runAt.date.roundedToMicroseconds : nil,
+                tenant: tenant
             )
         }
 
@@ -149,18 +151,19 @@ public struct TaskServiceHandler: Baton_V1_TaskService.SimpleServiceProtocol {
         throw RPCError(code: .aborted, message: "idempotency key contention; retry")
     }
 
-    /// Replaces drafts whose (type, key) already has a task, or repeats an
-    /// earlier draft of the same call, by that task.
+    /// Replaces drafts whose (tenant, type, key) already has a task, or
+    /// repeats an earlier draft of the same call, by that task. Drafts of
+    /// several callers (tenants) may share one commit.
     private func deduplicate(_ drafts: [TaskRecord]) async throws -> [(task: TaskRecord, deduplicated: Bool)] {
-        let keyed = drafts.compactMap { draft in draft.idempotencyKey.map { (taskType: draft.taskType, key: $0) } }
+        let keyed = drafts.compactMap { draft in draft.idempotencyKey.map { (tenant: draft.tenant, taskType: draft.taskType, key: $0) } }
         guard !keyed.isEmpty else { return drafts.map { ($0, false) } }
         var existing: [String: TaskRecord] = [:]
         for task in try await self.tasks.tasks(idempotencyKeys: keyed) {
-            existing["\(task.taskType)\n\(task.idempotencyKey ?? "")"] = task
+            existing["\(task.tenant)\n\(task.taskType)\n\(task.idempotencyKey ?? "")"] = task
         }
         var firstInCall: [String: TaskRecord] = [:]
         return drafts.map { draft in
-            guard let key = draft.idempotencyKey.map({ "\(draft.taskType)\n\($0)" }) else { return (draft, false) }
+            guard let key = draft.idempotencyKey.map({ "\(draft.tenant)\n\(draft.taskType)\n\($0)" }) else { return (draft, false) }
             if let task = existing[key] ?? firstInCall[key] { return (task, true) }
             firstInCall[key] = draft
             return (draft, false)
@@ -180,12 +183,14 @@ public struct TaskServiceHandler: Baton_V1_TaskService.SimpleServiceProtocol {
         let token: PageToken?
         if !request.scheduleID.isEmpty { throw RPCErrors.unimplemented("schedule_id") }
         do {
-            query = try self.validator.query(
+            var filter = try self.validator.query(
                 statuses: request.statuses.map(\.rawValue), taskType: request.taskType,
                 createdAfter: request.hasCreatedAfter ? request.createdAfter.date : nil,
                 createdBefore: request.hasCreatedBefore ? request.createdBefore.date : nil,
                 workerID: request.workerID, idempotencyKey: request.idempotencyKey, oldestFirst: request.oldestFirst
             )
+            filter.tenant = Caller.current.scope
+            query = filter
             pageSize = try self.validator.pageSize(request.pageSize)
             token = try PageToken.decode(request.pageToken, filter: PageToken.filter(query))
             if let token { try self.validator.validate(taskID: token.position) }
@@ -242,6 +247,8 @@ public struct TaskServiceHandler: Baton_V1_TaskService.SimpleServiceProtocol {
             throw RPCErrors.invalid(error.message)
         }
         let reason = request.reason.isEmpty ? "cancelled" : "cancelled: \(request.reason)"
+        // Another tenant's task is one that does not exist (its tenant never changes).
+        if Caller.current.scope != nil { _ = try await self.existingTask(request.taskID) }
         let (task, cancelled) = try await RPCErrors.guarding("CancelTask", logger: self.logger) {
             try await self.tasks.cancel(request.taskID, reason: reason, now: self.broker.clock.now())
         }
@@ -326,9 +333,12 @@ public struct TaskServiceHandler: Baton_V1_TaskService.SimpleServiceProtocol {
     // MARK: stats
 
     public func getStats(request: Baton_V1_GetStatsRequest, context: ServerContext) async throws -> Baton_V1_GetStatsResponse {
+        // Task counts are the caller's tenant's (every tenant's for an
+        // admin); the cluster's figures (leader, queues, workers) are shared.
+        let scope = Caller.current.scope
         let (snapshot, counts) = try await RPCErrors.guarding("GetStats", logger: self.logger) {
             async let snapshot = self.broker.snapshot()
-            async let counts = self.tasks.countsByStatus()
+            async let counts = self.tasks.countsByStatus(tenant: scope)
             return try await (snapshot, counts)
         }
         return .with {
@@ -363,7 +373,8 @@ public struct TaskServiceHandler: Baton_V1_TaskService.SimpleServiceProtocol {
             throw RPCErrors.invalid(error.message)
         }
         let task = try await RPCErrors.guarding("GetTask", logger: self.logger) { try await self.tasks.task(taskID) }
-        guard let task else { throw RPCErrors.notFound(taskID) }
+        // Another tenant's task is answered as one that does not exist.
+        guard let task, Caller.current.scope.map({ $0 == task.tenant }) ?? true else { throw RPCErrors.notFound(taskID) }
         return task
     }
 }

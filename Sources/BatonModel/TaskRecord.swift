@@ -23,6 +23,8 @@ public struct TaskRecord: Sendable, Equatable {
     /// Attempts made before the last manual retry (RetryTask): retries are
     /// counted from there, so a retried dead letter has its budget afresh.
     public var retryBase: Int
+    /// The tenant of the key that created it (`Tenant.default` without keys).
+    public var tenant: String
 
     public init(
         taskID: String,
@@ -43,7 +45,8 @@ public struct TaskRecord: Sendable, Equatable {
         startedAt: Date? = nil,
         finishedAt: Date? = nil,
         runAt: Date? = nil,
-        retryBase: Int = 0
+        retryBase: Int = 0,
+        tenant: String = Tenant.default
     ) {
         self.taskID = taskID
         self.taskType = taskType
@@ -64,6 +67,7 @@ public struct TaskRecord: Sendable, Equatable {
         self.finishedAt = finishedAt
         self.runAt = runAt
         self.retryBase = retryBase
+        self.tenant = tenant
     }
 }
 

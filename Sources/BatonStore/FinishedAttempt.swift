@@ -8,12 +8,15 @@ public struct FinishedAttempt: Sendable, Equatable {
     public var status: TaskStatus
     public var result: String?
     public var error: String?
+    /// The task's tenant, for the finished counts kept per tenant.
+    public var tenant: String
 
-    public init(taskID: String, attempt: Int, status: TaskStatus, result: String? = nil, error: String? = nil) {
+    public init(taskID: String, attempt: Int, status: TaskStatus, result: String? = nil, error: String? = nil, tenant: String = Tenant.default) {
         self.taskID = taskID
         self.attempt = attempt
         self.status = status
         self.result = result
         self.error = error
+        self.tenant = tenant
     }
 }

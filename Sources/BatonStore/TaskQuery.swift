@@ -11,6 +11,8 @@ public struct TaskQuery: Sendable, Equatable {
     public var workerID: String?
     public var idempotencyKey: String?
     public var oldestFirst: Bool
+    /// Only this tenant's tasks; nil for every tenant's (admins).
+    public var tenant: String?
 
     public init(
         statuses: [TaskStatus] = [],
@@ -19,7 +21,8 @@ public struct TaskQuery: Sendable, Equatable {
         createdBefore: Date? = nil,
         workerID: String? = nil,
         idempotencyKey: String? = nil,
-        oldestFirst: Bool = false
+        oldestFirst: Bool = false,
+        tenant: String? = nil
     ) {
         self.statuses = statuses
         self.taskType = taskType
@@ -28,5 +31,6 @@ public struct TaskQuery: Sendable, Equatable {
         self.workerID = workerID
         self.idempotencyKey = idempotencyKey
         self.oldestFirst = oldestFirst
+        self.tenant = tenant
     }
 }

@@ -26,6 +26,10 @@ extension TaskStore {
             sql += " AND task_type = ?"
             binds.append(.string(taskType))
         }
+        if let tenant = query.tenant {
+            sql += " AND tenant = ?"
+            binds.append(.string(tenant))
+        }
         if let after = query.createdAfter {
             sql += " AND created_at >= ?"
             binds.append(.date(after))
@@ -54,8 +58,10 @@ extension TaskStore {
                 """,
                 [.int(Int64(TaskStatus.queued.rawValue)), priorityValue, .date(now)] + taskIDs.map { .string($0) } + [.int(Int64(status.rawValue))]
             )
-            try await Self.addFinished([status: -Int(updated.affectedRows)], in: session)
-            return try await Self.changed(taskIDs, to: .queued, at: now, in: session)
+            guard updated.affectedRows > 0 else { return [] }
+            let retried = try await Self.changed(taskIDs, to: .queued, at: now, in: session)
+            try await Self.addFinished(Self.finishedDeltas(retried.map { ($0.tenant, status) }, sign: -1), in: session)
+            return retried
         }
     }
 
@@ -77,7 +83,7 @@ extension TaskStore {
                     .date(retriedAt),
                 ]
             )
-            try await Self.addFinished([task.status: Int(undone.affectedRows)], in: session)
+            try await Self.addFinished([TenantStatus(task.tenant, task.status): Int(undone.affectedRows)], in: session)
             }
         }
     }
@@ -94,8 +100,10 @@ extension TaskStore {
                 [.int(Int64(TaskStatus.cancelled.rawValue)), .string(reason), .date(now), .date(now)] + taskIDs.map { .string($0) }
                     + Self.statusValues(TaskStatus.nonTerminal)
             )
-            try await Self.addFinished([.cancelled: Int(updated.affectedRows)], in: session)
-            return try await Self.changed(taskIDs, to: .cancelled, at: now, in: session)
+            guard updated.affectedRows > 0 else { return [] }
+            let cancelled = try await Self.changed(taskIDs, to: .cancelled, at: now, in: session)
+            try await Self.addFinished(Self.finishedDeltas(cancelled.map { ($0.tenant, .cancelled) }), in: session)
+            return cancelled
         }
     }
 
@@ -112,11 +120,17 @@ extension TaskStore {
     public func deleteFinished(_ taskIDs: [String], status: TaskStatus) async throws -> Int {
         guard !taskIDs.isEmpty, status.isTerminal else { return 0 }
         return try await self.mysql.withTransaction { session in
-            let deleted = try await session.execute(
-                "DELETE FROM task WHERE task_id IN (\(Self.placeholders(taskIDs.count))) AND status = ?",
+            // The rows that go, locked, with their tenants (for the counts).
+            let going = try await session.execute(
+                "SELECT task_id, tenant FROM task WHERE task_id IN (\(Self.placeholders(taskIDs.count))) AND status = ? FOR UPDATE",
                 taskIDs.map { .string($0) } + [.int(Int64(status.rawValue))]
+            ).rows
+            guard !going.isEmpty else { return 0 }
+            let deleted = try await session.execute(
+                "DELETE FROM task WHERE task_id IN (\(Self.placeholders(going.count))) AND status = ?",
+                going.map { .string($0.string("task_id") ?? "") } + [.int(Int64(status.rawValue))]
             ).affectedRows
-            try await Self.addFinished([status: -Int(deleted)], in: session)
+            try await Self.addFinished(Self.finishedDeltas(going.map { ($0.string("tenant") ?? Tenant.default, status) }, sign: -1), in: session)
             // Logs of the rows that went (a retried task's stay with it).
             _ = try await session.execute(
                 """

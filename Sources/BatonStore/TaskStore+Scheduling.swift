@@ -59,10 +59,11 @@ extension TaskStore {
                     + Self.statusValues(live) + ids + (fence?.values ?? [])
             )
             let failed = try await session.execute(
-                "SELECT task_id, updated_at FROM task WHERE status = ? AND task_id IN (\(Self.placeholders(ids.count)))",
+                "SELECT task_id, tenant, updated_at FROM task WHERE status = ? AND task_id IN (\(Self.placeholders(ids.count)))",
                 [.int(Int64(TaskStatus.failed.rawValue))] + ids
             ).rows
-            try await Self.addFinished([.failed: failed.filter { $0.date("updated_at")?.microseconds == now.microseconds }.count], in: session)
+            let failedNow = failed.filter { $0.date("updated_at")?.microseconds == now.microseconds }
+            try await Self.addFinished(Self.finishedDeltas(failedNow.map { ($0.string("tenant") ?? Tenant.default, .failed) }), in: session)
             return failed.compactMap { $0.string("task_id") }
         }
     }
@@ -103,6 +104,7 @@ extension TaskStore {
     @discardableResult
     public func finishAttempt(
         _ taskID: String,
+        tenant: String,
         attempt: Int,
         status: TaskStatus,
         result: String? = nil,
@@ -121,7 +123,7 @@ extension TaskStore {
                  .string(taskID), .int(Int64(TaskStatus.running.rawValue)), .int(Int64(attempt))] + (fence?.values ?? [])
             )
             guard updated.affectedRows == 1 else { return false }
-            try await Self.addFinished([status: 1], in: session)
+            try await Self.addFinished([TenantStatus(tenant, status): 1], in: session)
             return true
         }
     }

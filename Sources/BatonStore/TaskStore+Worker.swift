@@ -77,7 +77,7 @@ extension TaskStore {
             """
         let binds = status.binds + result.binds + error.binds + finished.binds + [.date(now)]
             + ids + [.int(Int64(TaskStatus.running.rawValue))] + attempt.binds
-        let intended = Dictionary(attempts.map { ($0.taskID, $0.status) }, uniquingKeysWith: { first, _ in first })
+        let intended = Dictionary(attempts.map { ($0.taskID, $0) }, uniquingKeysWith: { first, _ in first })
         let count = attempts.count
         // One transaction in one trip: the rows and the finished counts
         // change together. When a row had moved on (or a lost try wrote some),
@@ -86,16 +86,16 @@ extension TaskStore {
         return try await self.mysql.transaction { trip in
             let affected = try trip.execute(update, binds).affectedRows
             if affected == count {
-                try Self.addFinished(Dictionary(attempts.map { ($0.status, 1) }, uniquingKeysWith: +), in: trip)
+                try Self.addFinished(Self.finishedDeltas(attempts.map { ($0.tenant, $0.status) }), in: trip)
                 return Set(attempts.map(\.taskID))
             }
             guard affected > 0 || !earlier.isEmpty else { return [] }
             let changed = try trip.execute(
                 "SELECT task_id, status, updated_at FROM task WHERE task_id IN (\(Self.placeholders(ids.count))) AND worker_id = ? AND updated_at IN (\(Self.placeholders(earlier.count + 1)))",
                 ids + [.string(workerID), .date(now)] + earlier.map(MySQLValue.date)
-            ).rows.filter { row in row.string("task_id").flatMap { intended[$0]?.rawValue } == row.int("status") }
+            ).rows.filter { row in row.string("task_id").flatMap { intended[$0]?.status.rawValue } == row.int("status") }
             let mine = changed.filter { $0.date("updated_at")?.microseconds == now.microseconds }.compactMap { $0.string("task_id").flatMap { intended[$0] } }
-            try Self.addFinished(Dictionary(mine.map { ($0, 1) }, uniquingKeysWith: +), in: trip)
+            try Self.addFinished(Self.finishedDeltas(mine.map { ($0.tenant, $0.status) }), in: trip)
             return Set(changed.compactMap { $0.string("task_id") })
         }
     }

@@ -15,7 +15,7 @@ public struct TaskStore: Sendable {
     static let columns = [
         "task_id", "task_type", "priority", "payload", "status", "worker_id", "attempt", "max_retries",
         "timeout_seconds", "worker_losses", "result", "error", "idempotency_key", "created_at", "updated_at",
-        "started_at", "finished_at", "run_at", "retry_base",
+        "started_at", "finished_at", "run_at", "retry_base", "tenant",
     ]
     static let selectColumns = columns.joined(separator: ", ")
 
@@ -37,7 +37,7 @@ public struct TaskStore: Sendable {
         if tasks.contains(where: \.status.isTerminal) {
             try await self.mysql.withTransaction { session in
                 _ = try await session.insertRows(into: "task", columns: Self.columns, rows: rows)
-                try await Self.addFinished(Dictionary(tasks.map { ($0.status, 1) }, uniquingKeysWith: +), in: session)
+                try await Self.addFinished(Self.finishedDeltas(tasks.map { ($0.tenant, $0.status) }), in: session)
             }
             return
         }
@@ -64,15 +64,15 @@ public struct TaskStore: Sendable {
             .first.map(Self.record)
     }
 
-    /// Tasks already holding these (type, idempotency key) pairs.
-    public func tasks(idempotencyKeys pairs: [(taskType: String, key: String)]) async throws -> [TaskRecord] {
-        guard !pairs.isEmpty else { return [] }
+    /// Tasks already holding these (tenant, type, idempotency key) triples.
+    public func tasks(idempotencyKeys triples: [(tenant: String, taskType: String, key: String)]) async throws -> [TaskRecord] {
+        guard !triples.isEmpty else { return [] }
         var found: [TaskRecord] = []
         // Chunks keep the statement shapes few and the placeholder count bounded.
-        for start in stride(from: 0, to: pairs.count, by: 100) {
-            let chunk = pairs[start..<min(start + 100, pairs.count)]
-            let conditions = Array(repeating: "(task_type = ? AND idempotency_key = ?)", count: chunk.count).joined(separator: " OR ")
-            let binds = chunk.flatMap { [MySQLValue.string($0.taskType), .string($0.key)] }
+        for start in stride(from: 0, to: triples.count, by: 100) {
+            let chunk = triples[start..<min(start + 100, triples.count)]
+            let conditions = Array(repeating: "(task_type = ? AND idempotency_key = ? AND tenant = ?)", count: chunk.count).joined(separator: " OR ")
+            let binds = chunk.flatMap { [MySQLValue.string($0.taskType), .string($0.key), .string($0.tenant)] }
             found += try await self.mysql.query("SELECT \(Self.selectColumns) FROM task WHERE \(conditions)", binds).map(Self.record)
         }
         return found
@@ -88,11 +88,13 @@ public struct TaskStore: Sendable {
 
     /// The statement of a ListTasks page. The index is named, never left to
     /// the optimizer, which may walk the id index through every finished
-    /// task to fill a LIMIT: a type's idempotency key (one row at most),
+    /// task to fill a LIMIT: a type's idempotency key (one row per tenant),
     /// then statuses other than SUCCEEDED (unfinished and dead letters: few
-    /// next to the succeeded ones), then a type, then the id range of the
-    /// creation times. A worker filters the range chosen (no index of its
-    /// own: it would cost every start an index write).
+    /// next to the succeeded ones), then a type, then a tenant's tasks, then
+    /// the id range of the creation times. A worker filters the range chosen
+    /// (no index of its own: it would cost every start an index write); so
+    /// does a tenant within a status or a type (types are mostly one
+    /// service's own).
     static func listQuery(_ query: TaskQuery, afterID: String?, limit: Int) -> (sql: String, binds: [MySQLValue]) {
         var conditions: [String] = []
         var binds: [MySQLValue] = []
@@ -100,6 +102,7 @@ public struct TaskStore: Sendable {
             conditions.append(condition)
             binds += values
         }
+        if let tenant = query.tenant { add("tenant = ?", [.string(tenant)]) }
         if let key = query.idempotencyKey { add("idempotency_key = ?", [.string(key)]) }
         if let worker = query.workerID { add("worker_id = ?", [.string(worker)]) }
         if let taskType = query.taskType { add("task_type = ?", [.string(taskType)]) }
@@ -113,9 +116,10 @@ public struct TaskStore: Sendable {
         if let afterID { add(query.oldestFirst ? "task_id > ?" : "task_id < ?", [.string(afterID)]) }
         let sparse = !query.statuses.isEmpty && !query.statuses.contains(.succeeded)
         let index =
-            query.idempotencyKey != nil && query.taskType != nil ? "uk_task_type_idempotency"
+            query.idempotencyKey != nil && query.taskType != nil ? "uk_task_type_key_tenant"
             : sparse ? "idx_task_status_updated"
             : query.taskType != nil ? "idx_task_type_id"
+            : query.tenant != nil ? "idx_task_tenant_id"
             : "PRIMARY"
         let filter = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
         binds.append(.int(Int64(limit)))
@@ -173,7 +177,7 @@ public struct TaskStore: Sendable {
             .int(Int64(task.attempt)), .int(Int64(task.maxRetries)), .int(Int64(task.timeoutSeconds)),
             .int(Int64(task.workerLosses)), MySQLValue(task.result), MySQLValue(task.error), MySQLValue(task.idempotencyKey),
             .date(task.createdAt), .date(task.updatedAt), MySQLValue(task.startedAt), MySQLValue(task.finishedAt),
-            MySQLValue(task.runAt), .int(Int64(task.retryBase)),
+            MySQLValue(task.runAt), .int(Int64(task.retryBase)), .string(task.tenant),
         ]
     }
 
@@ -197,7 +201,8 @@ public struct TaskStore: Sendable {
             startedAt: row.date("started_at"),
             finishedAt: row.date("finished_at"),
             runAt: row.date("run_at"),
-            retryBase: row.int("retry_base") ?? 0
+            retryBase: row.int("retry_base") ?? 0,
+            tenant: row.string("tenant") ?? Tenant.default
         )
     }
 }

@@ -390,7 +390,8 @@ public final class Worker: Service, Sendable {
         switch outcome {
         case .succeeded(let result):
             let attempt = FinishedAttempt(
-                taskID: task.taskID, attempt: task.attempt, status: .succeeded, result: self.cap(result, self.configuration.maxResultBytes)
+                taskID: task.taskID, attempt: task.attempt, status: .succeeded, result: self.cap(result, self.configuration.maxResultBytes),
+                tenant: task.tenant
             )
             if try await self.outcomes.record(.init(attempt: attempt, entry: entry, retryDue: 0, lease: lease)) {
                 log.info("succeeded in \(took)")
@@ -428,13 +429,13 @@ public final class Worker: Service, Sendable {
         if retryable && self.policy.retriesLeft(task) {
             let backoff = (try? await self.configs.config(task.taskType))??.retryBackoffMs ?? 1000
             let at = self.broker.clock.now().addingTimeInterval(self.policy.delay(after: task, baseBackoffMs: backoff))
-            let attempt = FinishedAttempt(taskID: task.taskID, attempt: task.attempt, status: .retrying, error: error)
+            let attempt = FinishedAttempt(taskID: task.taskID, attempt: task.attempt, status: .retrying, error: error, tenant: task.tenant)
             if try await self.outcomes.record(.init(attempt: attempt, entry: entry, retryDue: Int64(at.timeIntervalSince1970 * 1000), lease: lease)) {
                 log.warn("\(what) after \(took): \(message); retry scheduled for \(ISO8601DateFormatter().string(from: at))")
                 self.metrics.ended(task.taskType, .retried)
             }
         } else {
-            let attempt = FinishedAttempt(taskID: task.taskID, attempt: task.attempt, status: final, error: error)
+            let attempt = FinishedAttempt(taskID: task.taskID, attempt: task.attempt, status: final, error: error, tenant: task.tenant)
             if try await self.outcomes.record(.init(attempt: attempt, entry: entry, retryDue: 0, lease: lease)) {
                 log.error("\(what) after \(took): \(message)")
                 self.metrics.ended(task.taskType, final == .timeout ? .timedOut : .failed)

@@ -155,7 +155,7 @@ final class FaultTests: XCTestCase {
         XCTAssertEqual(failed, [])
         let value2 = try await self.status(started[0].taskID)
         XCTAssertEqual(value2, .running, "an old epoch's MySQL write is refused")
-        let timedOut = try await self.harness.tasks.finishAttempt(started[1].taskID, attempt: 1, status: .timeout, now: now, fence: old.fence)
+        let timedOut = try await self.harness.tasks.finishAttempt(started[1].taskID, tenant: Tenant.default, attempt: 1, status: .timeout, now: now, fence: old.fence)
         XCTAssertFalse(timedOut)
         do {
             try await self.harness.broker.finish(workerID: worker, [(QueueEntry(started[1]), 0)], fence: old.lockValue)
@@ -226,7 +226,7 @@ final class FaultTests: XCTestCase {
         let dispatched = Date().roundedToMicroseconds
         // The first starts and fails after its dispatch; the second waits on the worker.
         _ = try await self.harness.tasks.start([created[0].taskID], workerID: "w1", now: dispatched.addingTimeInterval(0.001))
-        _ = try await self.harness.tasks.finishAttempt(created[0].taskID, attempt: 1, status: .retrying, error: "503", now: dispatched.addingTimeInterval(0.002))
+        _ = try await self.harness.tasks.finishAttempt(created[0].taskID, tenant: Tenant.default, attempt: 1, status: .retrying, error: "503", now: dispatched.addingTimeInterval(0.002))
         try await self.harness.tasks.markScheduled(
             created.map { ($0.taskID, "w1", dispatched) }, now: dispatched.addingTimeInterval(0.05), fence: nil
         )

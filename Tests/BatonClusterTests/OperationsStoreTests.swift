@@ -109,6 +109,12 @@ final class OperationsStoreTests: XCTestCase {
             ("idempotency key", TaskQuery(taskType: type, idempotencyKey: "k")),
             ("worker and type", TaskQuery(taskType: type, workerID: "w1")),
             ("worker and status", TaskQuery(statuses: [.succeeded], workerID: "w1")),
+            ("tenant", TaskQuery(tenant: "team-a")),
+            ("tenant, oldest", TaskQuery(oldestFirst: true, tenant: "team-a")),
+            ("tenant and type", TaskQuery(taskType: type, tenant: "team-a")),
+            ("tenant and dead letters", TaskQuery(statuses: [.failed], tenant: "team-a")),
+            ("tenant and key", TaskQuery(taskType: type, idempotencyKey: "k", tenant: "team-a")),
+            ("tenant and range", TaskQuery(createdAfter: now.addingTimeInterval(-60), tenant: "team-a")),
         ]
         for (name, query) in shapes {
             for afterID in [nil, TaskID.make()] {
