@@ -103,6 +103,7 @@ struct Node {
         workerConfiguration.gracePeriod = .seconds(options.gracePeriod)
         let logs = TaskLogWriter(store: taskStore, logger: logger)
         let registry = ExecutorRegistry()
+        let limits = try options.limits
         let httpExecutor = HTTPExecutor()
         let grpcExecutor = GRPCExecutor(logger: logger)
         registry.set(httpExecutor, for: .http)
@@ -130,8 +131,8 @@ struct Node {
             host: options.host,
             port: options.grpcPort,
             services: [
-                TaskServiceHandler(nodeID: options.id, tasks: taskStore, configs: configCache, broker: broker, hub: hub, limits: options.limits, logger: logger),
-                AdminServiceHandler(store: configStore, cache: configCache, broker: broker, limits: options.limits, logger: logger),
+                TaskServiceHandler(nodeID: options.id, tasks: taskStore, configs: configCache, broker: broker, hub: hub, limits: limits, logger: logger),
+                AdminServiceHandler(store: configStore, cache: configCache, broker: broker, limits: limits, logger: logger),
                 health,
                 try ReflectionService(services: ["baton.v1.TaskService", "baton.v1.AdminService", "grpc.health.v1.Health"]),
             ],
