@@ -104,8 +104,14 @@ struct Node {
         let logs = TaskLogWriter(store: taskStore, logger: logger)
         let registry = ExecutorRegistry()
         let limits = try options.limits
-        let httpExecutor = HTTPExecutor()
-        let grpcExecutor = GRPCExecutor(logger: logger)
+        // Every worker enforces the allow-list itself, on the address it connects to.
+        let egress = EgressGuard(allowList: limits.executorAllowList)
+        logger.info("executor allow-list", metadata: [
+            "entries": "\(limits.executorAllowList.entries?.count.description ?? "any address but link-local and metadata")",
+            "ca": "\(options.executorCaFile ?? "system roots")",
+        ])
+        let httpExecutor = HTTPExecutor(egress: egress, trustRootsFile: options.executorCaFile)
+        let grpcExecutor = GRPCExecutor(egress: egress, trustRootsFile: options.executorCaFile, logger: logger)
         registry.set(httpExecutor, for: .http)
         registry.set(grpcExecutor, for: .grpc)
         let worker = Worker(

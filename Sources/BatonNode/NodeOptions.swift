@@ -107,10 +107,13 @@ struct NodeOptions: ParsableArguments {
 
     @Option(help: """
         Where http and grpc executors may connect, comma-separated: host names, addresses and CIDR blocks, each with an \
-        optional port (api.internal,api.internal:8443,10.0.0.0/8,[::1]:9000). Checked when a config is written. Default: anywhere but \
-        link-local and metadata addresses, which need an explicit address or CIDR entry.
+        optional port (api.internal,api.internal:8443,10.0.0.0/8,[::1]:9000). Checked by every worker at call time on the \
+        resolved address. Default: anywhere but link-local and metadata addresses, which need an explicit address or CIDR entry.
         """)
     var executorAllowHosts = ""
+
+    @Option(help: "CA certificates (PEM) trusted for https:// and grpcs:// executor endpoints, instead of the system's roots.")
+    var executorCaFile: String?
 
     @Option(help: "Largest payload in bytes.")
     var maxPayloadBytes = 1 << 20
@@ -146,6 +149,9 @@ struct NodeOptions: ParsableArguments {
         guard (self.tlsCert == nil) == (self.tlsKey == nil) else { throw ValidationError("--tls-cert and --tls-key go together") }
         guard self.tlsCaCert == nil || self.tlsCert != nil else { throw ValidationError("--tls-ca-cert needs --tls-cert and --tls-key") }
         _ = try self.executorAllowList
+        if let path = self.executorCaFile, !FileManager.default.isReadableFile(atPath: path) {
+            throw ValidationError("--executor-ca-file: cannot read \(path)")
+        }
         guard ValidationLimits().isValidTaskType(self.id) else { throw ValidationError("--id must match \(ValidationLimits().taskTypeRule)") }
     }
 
