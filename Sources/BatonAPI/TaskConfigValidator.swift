@@ -26,12 +26,16 @@ struct TaskConfigValidator: Sendable {
                 throw RPCErrorBox("config.endpoint must be an absolute http:// or https:// URL")
             }
         case .grpc:
-            guard Self.isHostPort(config.endpoint) else {
-                throw RPCErrorBox("config.endpoint must be host:port")
+            guard ExecutorTarget.grpc(config.endpoint) != nil else {
+                throw RPCErrorBox("config.endpoint must be host:port, grpc://host:port or grpcs://host:port (TLS)")
             }
         }
-        if executor != .local, let allowed = self.limits.executorAllowedHosts, !allowed.contains(Self.host(of: config.endpoint, executor: executor)) {
-            throw RPCErrorBox("config.endpoint host is not in this cluster's executor allow-list")
+        // An early answer only: every worker checks again at call time, on the
+        // address the name resolves to (a config may reach the store another way).
+        if let target = ExecutorTarget.of(config.endpoint, executor: executor),
+            !self.limits.executorAllowList.mayPermit(host: target.host, port: target.port)
+        {
+            throw RPCErrorBox("config.endpoint is outside this cluster's executor allow-list (link-local and metadata addresses need an explicit entry)")
         }
         guard (1...self.limits.maxTimeoutSeconds).contains(Int(config.timeoutSeconds)) else {
             throw RPCErrorBox("config.timeout_seconds must be 1-\(self.limits.maxTimeoutSeconds)")
@@ -81,20 +85,6 @@ struct TaskConfigValidator: Sendable {
             let host = url.host, !host.isEmpty, url.user == nil
         else { return false }
         return !text.contains(where: \.isWhitespace)
-    }
-
-    static func host(of endpoint: String, executor: TaskConfigRecord.Executor) -> String {
-        if executor == .http { return URL(string: endpoint)?.host?.lowercased() ?? "" }
-        guard let colon = endpoint.lastIndex(of: ":") else { return endpoint.lowercased() }
-        return endpoint[..<colon].trimmingCharacters(in: CharacterSet(charactersIn: "[]")).lowercased()
-    }
-
-    static func isHostPort(_ text: String) -> Bool {
-        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]), (1...65535).contains(port) else {
-            return false
-        }
-        let host = text[..<colon]
-        return !host.isEmpty && host.allSatisfy { $0.isLetter || $0.isNumber || $0 == "." || $0 == "-" || $0 == "[" || $0 == "]" || $0 == ":" }
     }
 
     /// RFC 9110 token characters.

@@ -109,7 +109,7 @@ struct Config: AsyncParsableCommand {
         @OptionGroup var server: ServerOptions
         @Argument var type: String
         @Option(help: "local, http or grpc (new types: local).") var executor: String?
-        @Option(help: "URL (http), host:port (grpc) or handler name (local).") var endpoint: String?
+        @Option(help: "URL (http), host:port or grpcs://host:port for TLS (grpc), or handler name (local).") var endpoint: String?
         @Option(help: "Seconds (new types: 60).") var timeout: Int32?
         @Option(help: "Retries (new types: 3).") var retries: Int32?
         @Option(help: "First retry's backoff, ms (new types: 1000).") var backoffMs: Int32?

@@ -17,8 +17,9 @@ public struct ValidationLimits: Sendable {
     public var maxRetryBackoffMs = 3_600_000
     public var maxConcurrency = 1_000_000
     public var maxRateLimitPerSecond = 1_000_000
-    /// Hosts http and grpc executors may call; nil allows any.
-    public var executorAllowedHosts: Set<String>?
+    /// Where http and grpc executors may connect. A config write is checked
+    /// against it early (`mayPermit`); every worker enforces it at call time.
+    public var executorAllowList = ExecutorAllowList.unrestricted
 
     public init() {}
 

@@ -103,8 +103,15 @@ struct Node {
         workerConfiguration.gracePeriod = .seconds(options.gracePeriod)
         let logs = TaskLogWriter(store: taskStore, logger: logger)
         let registry = ExecutorRegistry()
-        let httpExecutor = HTTPExecutor()
-        let grpcExecutor = GRPCExecutor(logger: logger)
+        let limits = try options.limits
+        // Every worker enforces the allow-list itself, on the address it connects to.
+        let egress = EgressGuard(allowList: limits.executorAllowList)
+        logger.info("executor allow-list", metadata: [
+            "entries": "\(limits.executorAllowList.entries?.count.description ?? "any address but link-local and metadata")",
+            "ca": "\(options.executorCaFile ?? "system roots")",
+        ])
+        let httpExecutor = HTTPExecutor(egress: egress, trustRootsFile: options.executorCaFile)
+        let grpcExecutor = GRPCExecutor(egress: egress, trustRootsFile: options.executorCaFile, logger: logger)
         registry.set(httpExecutor, for: .http)
         registry.set(grpcExecutor, for: .grpc)
         let worker = Worker(
@@ -130,8 +137,8 @@ struct Node {
             host: options.host,
             port: options.grpcPort,
             services: [
-                TaskServiceHandler(nodeID: options.id, tasks: taskStore, configs: configCache, broker: broker, hub: hub, limits: options.limits, logger: logger),
-                AdminServiceHandler(store: configStore, cache: configCache, broker: broker, limits: options.limits, logger: logger),
+                TaskServiceHandler(nodeID: options.id, tasks: taskStore, configs: configCache, broker: broker, hub: hub, limits: limits, logger: logger),
+                AdminServiceHandler(store: configStore, cache: configCache, broker: broker, limits: limits, logger: logger),
                 health,
                 try ReflectionService(services: ["baton.v1.TaskService", "baton.v1.AdminService", "grpc.health.v1.Health"]),
             ],

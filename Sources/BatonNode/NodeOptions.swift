@@ -105,8 +105,15 @@ struct NodeOptions: ParsableArguments {
     @Option(help: "CA (PEM) for mutual TLS: only clients with a certificate it signed connect.")
     var tlsCaCert: String?
 
-    @Option(help: "Hosts http and grpc executors may call, comma-separated (default: any).")
+    @Option(help: """
+        Where http and grpc executors may connect, comma-separated: host names, addresses and CIDR blocks, each with an \
+        optional port (api.internal,api.internal:8443,10.0.0.0/8,[::1]:9000). Checked by every worker at call time on the \
+        resolved address. Default: anywhere but link-local and metadata addresses, which need an explicit address or CIDR entry.
+        """)
     var executorAllowHosts = ""
+
+    @Option(help: "CA certificates (PEM) trusted for https:// and grpcs:// executor endpoints, instead of the system's roots.")
+    var executorCaFile: String?
 
     @Option(help: "Largest payload in bytes.")
     var maxPayloadBytes = 1 << 20
@@ -141,6 +148,10 @@ struct NodeOptions: ParsableArguments {
         guard (0...50).contains(self.highReserve) else { throw ValidationError("--high-reserve must be between 0 and 50") }
         guard (self.tlsCert == nil) == (self.tlsKey == nil) else { throw ValidationError("--tls-cert and --tls-key go together") }
         guard self.tlsCaCert == nil || self.tlsCert != nil else { throw ValidationError("--tls-ca-cert needs --tls-cert and --tls-key") }
+        _ = try self.executorAllowList
+        if let path = self.executorCaFile, !FileManager.default.isReadableFile(atPath: path) {
+            throw ValidationError("--executor-ca-file: cannot read \(path)")
+        }
         guard ValidationLimits().isValidTaskType(self.id) else { throw ValidationError("--id must match \(ValidationLimits().taskTypeRule)") }
     }
 
@@ -170,15 +181,26 @@ struct NodeOptions: ParsableArguments {
         self.apiKeysFile ?? ProcessInfo.processInfo.environment["BATON_API_KEYS_FILE"].flatMap { $0.isEmpty ? nil : $0 }
     }
 
+    var executorAllowList: ExecutorAllowList {
+        get throws {
+            do {
+                return try ExecutorAllowList(parsing: self.executorAllowHosts)
+            } catch {
+                throw ValidationError("--executor-allow-hosts: \(error)")
+            }
+        }
+    }
+
     var limits: ValidationLimits {
-        var limits = ValidationLimits()
-        limits.maxPayloadBytes = self.maxPayloadBytes
-        limits.maxBatchSize = self.maxBatchSize
-        limits.maxTimeoutSeconds = self.maxTimeoutSeconds
-        limits.maxRetries = self.maxRetries
-        let hosts = self.executorAllowHosts.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
-        limits.executorAllowedHosts = hosts.isEmpty ? nil : Set(hosts)
-        return limits
+        get throws {
+            var limits = ValidationLimits()
+            limits.maxPayloadBytes = self.maxPayloadBytes
+            limits.maxBatchSize = self.maxBatchSize
+            limits.maxTimeoutSeconds = self.maxTimeoutSeconds
+            limits.maxRetries = self.maxRetries
+            limits.executorAllowList = try self.executorAllowList
+            return limits
+        }
     }
 }
 

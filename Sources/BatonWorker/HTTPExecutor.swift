@@ -3,6 +3,7 @@ import BatonModel
 import Foundation
 import NIOCore
 import NIOHTTP1
+import NIOSSL
 
 /// POSTs `{"task_id","task_type","payload","attempt"}` to the type's endpoint
 /// with `X-Baton-Task-Id`, `X-Baton-Attempt` and the type's headers, within
@@ -10,25 +11,41 @@ import NIOHTTP1
 /// envelope is honoured); 5xx, 429, connection errors and timeouts are
 /// retryable; other 4xx are not. Redirects are never followed; bodies are
 /// capped. Cancelling the attempt cancels the request (the connection closes).
+/// The call goes only to an address `egress` allowed (`PinnedHTTPClients`);
+/// https verifies the host's certificate against the system's roots or
+/// `trustRootsFile`.
 public final class HTTPExecutor: TaskExecutor {
-    private let client: HTTPClient
+    private let clients: PinnedHTTPClients
+    private let egress: EgressGuard
     private let maxResponseBytes: Int
 
-    public init(maxResponseBytes: Int = 1 << 20, maxConnectionsPerHost: Int = 64) {
+    public init(
+        egress: EgressGuard = EgressGuard(), trustRootsFile: String? = nil, maxResponseBytes: Int = 1 << 20, maxConnectionsPerHost: Int = 64
+    ) {
         var configuration = HTTPClient.Configuration()
         configuration.redirectConfiguration = .disallow
         configuration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: maxConnectionsPerHost)
         configuration.timeout = .init(connect: .seconds(5))
         configuration.decompression = .disabled
-        self.client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+        if let trustRootsFile {
+            var tls = TLSConfiguration.makeClientConfiguration()
+            tls.trustRoots = .file(trustRootsFile)
+            configuration.tlsConfiguration = tls
+        }
+        self.clients = PinnedHTTPClients(configuration: configuration)
+        self.egress = egress
         self.maxResponseBytes = maxResponseBytes
     }
 
     public func shutdown() async throws {
-        try await self.client.shutdown()
+        try await self.clients.shutdown()
     }
 
     public func execute(_ context: ExecutionContext, payload: [String: String], config: TaskConfigRecord) async throws -> String {
+        // A config can reach the store without the API's checks: parse it here too.
+        guard let target = ExecutorTarget.http(config.endpoint) else {
+            throw ExecutionFailure("\(Endpoint.redacted(config.endpoint)) is not an http:// or https:// URL", retryable: false)
+        }
         var body = "{\"task_id\":"
         StringMapJSON.appendQuoted(context.taskID, to: &body)
         body += ",\"task_type\":"
@@ -45,13 +62,16 @@ public final class HTTPExecutor: TaskExecutor {
 
         let remaining = context.timeRemaining
         guard remaining > 0 else { throw ExecutionFailure("no time left for the HTTP call", retryable: true) }
+        let allowed = try await self.egress.addresses(for: target, endpoint: config.endpoint)
         let response: HTTPClientResponse
         let bytes: ByteBuffer
         do {
             // The worker's own timer ends the attempt as TIMEOUT at the deadline;
             // the client's deadline, a little later, is only a backstop.
-            response = try await self.client.execute(request, timeout: .milliseconds(Int64(remaining * 1000) + 500))
-            bytes = try await response.body.collect(upTo: self.maxResponseBytes)
+            (response, bytes) = try await self.clients.withClient(for: target, allowed: allowed) { [maxResponseBytes] client in
+                let response = try await client.execute(request, timeout: .milliseconds(Int64(remaining * 1000) + 500))
+                return (response, try await response.body.collect(upTo: maxResponseBytes))
+            }
         } catch is CancellationError {
             throw CancellationError()
         } catch let error as NIOTooManyBytesError {

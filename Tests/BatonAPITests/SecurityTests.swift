@@ -25,7 +25,7 @@ final class SecurityTests: XCTestCase {
             dash viewer sha256:\(viewerDigest)
             """)
         var limits = ValidationLimits()
-        limits.executorAllowedHosts = ["127.0.0.1", "payments.internal"]
+        limits.executorAllowList = try ExecutorAllowList(parsing: "127.0.0.1,payments.internal")
         self.harness = try await APIHarness(keys: keys, limits: limits)
     }
 
@@ -106,6 +106,8 @@ final class SecurityTests: XCTestCase {
         for (executor, endpoint, allowed) in [
             ("http", "http://127.0.0.1:9000/run", true), ("http", "http://evil.example.com/run", false),
             ("grpc", "payments.internal:443", true), ("grpc", "10.0.0.7:50051", false),
+            ("grpc", "grpcs://payments.internal:443", true), ("grpc", "grpcs://user:pw@payments.internal:443", false),
+            ("http", "http://[::ffff:169.254.169.254]/latest/meta-data", false),
         ] {
             var code: RPCError.Code?
             do {

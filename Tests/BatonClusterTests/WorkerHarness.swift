@@ -21,8 +21,14 @@ final class WorkerHarness: Sendable {
     private let leading: Task<Void, Never>
     private let running: Task<Void, Never>
 
-    init(capacity: Int = 4, gracePeriod: Duration = .seconds(5)) async throws {
+    /// `egress` and `trustRootsFile` configure both remote executors;
+    /// `logger`, when given, is the worker's and executors' process log.
+    init(
+        capacity: Int = 4, gracePeriod: Duration = .seconds(5), egress: EgressGuard = EgressGuard(), trustRootsFile: String? = nil,
+        logger: Logger? = nil
+    ) async throws {
         let base = try await SchedulerHarness()
+        let logger = logger ?? base.logger
         self.base = base
         self.cache = TaskConfigCache(store: base.configs, maxAge: .milliseconds(200))
         let hub = EventHub()
@@ -31,18 +37,18 @@ final class WorkerHarness: Sendable {
         configuration.gracePeriod = gracePeriod
         configuration.heartbeatInterval = .milliseconds(500)
         configuration.pollTimeout = .milliseconds(300)
-        let logs = TaskLogWriter(store: base.tasks, logger: base.logger)
-        self.http = HTTPExecutor()
-        let grpc = GRPCExecutor(logger: base.logger)
+        let logs = TaskLogWriter(store: base.tasks, logger: logger)
+        self.http = HTTPExecutor(egress: egress, trustRootsFile: trustRootsFile)
+        let grpc = GRPCExecutor(egress: egress, trustRootsFile: trustRootsFile, logger: logger)
         self.registry.set(self.http, for: .http)
         self.registry.set(grpc, for: .grpc)
         let worker = Worker(configuration: configuration, broker: base.broker, tasks: base.tasks, configs: self.cache,
-                            registry: self.registry, logs: logs, logger: base.logger)
+                            registry: self.registry, logs: logs, logger: logger)
         self.worker = worker
         self.group = ServiceGroup(
             services: [EventStreamReader(broker: base.broker, hub: hub, logger: base.logger, pollInterval: .milliseconds(200)),
                        ConfigInvalidation(hub: hub, cache: self.cache), logs, grpc, worker.heartbeat(), worker],
-            logger: base.logger
+            logger: logger
         )
         let term = try await base.lead()
         var dispatch = Dispatcher.Configuration()
