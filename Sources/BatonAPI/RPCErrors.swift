@@ -24,6 +24,10 @@ enum RPCErrors {
         switch error {
         case let error as RPCError:
             return error
+        case let error as RedisError where error.kind == .busy:
+            return RPCError(code: .unavailable, message: "the node is saturated: no Redis connection came free in time; retry")
+        case let error as MySQLError where error.kind == .busy:
+            return RPCError(code: .unavailable, message: "the node is saturated: no MySQL connection came free in time; retry")
         case let error as RedisError where error.isUnavailable:
             return RPCError(code: .unavailable, message: "Redis is unavailable")
         case let error as MySQLError where error.isUnavailable || error.kind == .transient:

@@ -19,8 +19,10 @@ public struct TaskServiceHandler: Baton_V1_TaskService.SimpleServiceProtocol {
     let validator: TaskRequestValidator
     let logger: Logger
     /// How often a watcher re-reads its task when no event arrives (a lost
-    /// notification costs at most this much delay).
+    /// notification costs at most this much delay); the node's watchers of
+    /// one task share that read.
     let watchFallback: Duration
+    let watchers: TaskWatchers
     static let watchLease = Duration.seconds(30)
     /// Concurrent creates share a transaction (group commit).
     let coalescer = CreateCoalescer()
@@ -32,8 +34,9 @@ public struct TaskServiceHandler: Baton_V1_TaskService.SimpleServiceProtocol {
         broker: RedisBroker,
         hub: EventHub,
         limits: ValidationLimits = ValidationLimits(),
+        watchLimits: WatchLimits = WatchLimits(),
         logger: Logger,
-        watchFallback: Duration = .seconds(1)
+        watchFallback: Duration = .seconds(10)
     ) {
         self.nodeID = nodeID
         self.tasks = tasks
@@ -43,6 +46,7 @@ public struct TaskServiceHandler: Baton_V1_TaskService.SimpleServiceProtocol {
         self.validator = TaskRequestValidator(limits: limits)
         self.logger = logger
         self.watchFallback = watchFallback
+        self.watchers = TaskWatchers(limits: watchLimits)
     }
 
     // MARK: create
@@ -274,21 +278,40 @@ public struct TaskServiceHandler: Baton_V1_TaskService.SimpleServiceProtocol {
         } catch {
             throw RPCErrors.invalid(error.message)
         }
+        let taskID = request.taskID
+        let key = Caller.keyID
+        try self.watchers.admit(taskID, key: key)
+        defer { self.watchers.release(taskID, key: key) }
         // Listen before the first read, so no change falls between the two.
-        let changes = self.hub.taskChanges(request.taskID)
-        let first = try await self.existingTask(request.taskID)
+        let changes = self.hub.taskChanges(taskID)
+        let first = try await self.watchedTask(taskID, notBefore: .now)
         try await response.write(Baton_V1_Task(first))
         if first.status.isTerminal { return }
 
         let (wakeups, wake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
         // The client going away (or the server stopping) ends the watch.
         try await withRPCCancellationHandler {
-            try await self.follow(request.taskID, from: first, wakeups: wakeups, wake: wake, changes: changes, response: response)
+            try await self.follow(taskID, from: first, wakeups: wakeups, wake: wake, changes: changes, response: response)
         } onCancelRPC: {
             wake.finish()
         }
     }
 
+    /// The task as read at `notBefore` or later, shared with the node's other
+    /// watchers of it; another tenant's is one that does not exist.
+    private func watchedTask(_ taskID: String, notBefore: ContinuousClock.Instant) async throws -> TaskRecord {
+        let tasks = self.tasks
+        let task = try await RPCErrors.guarding("WatchTask", logger: self.logger) {
+            try await self.watchers.read(taskID, notBefore: notBefore) { try await tasks.task(taskID) }
+        }
+        guard let task, Caller.current.scope.map({ $0 == task.tenant }) ?? true else { throw RPCErrors.notFound(taskID) }
+        return task
+    }
+
+    /// Change events wake the watcher (a read begun since the change was
+    /// heard serves it); a slow fallback covers a notification lost on the
+    /// way, and one watcher per task renews the lease that makes workers
+    /// announce the task's changes.
     private func follow(
         _ taskID: String,
         from first: TaskRecord,
@@ -297,14 +320,20 @@ public struct TaskServiceHandler: Baton_V1_TaskService.SimpleServiceProtocol {
         changes: AsyncStream<ClusterEvent>,
         response: RPCWriter<Baton_V1_Task>
     ) async throws {
+        let demand = WakeTime()
         try await cancelWhenGracefulShutdown {
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask {
-                    for await _ in changes { wake.yield() }
+                    for await _ in changes {
+                        demand.raise(to: .now)
+                        wake.yield()
+                    }
                 }
                 group.addTask {
                     while true {
                         try await Task.sleep(for: self.watchFallback)
+                        // Any read of the last interval will do.
+                        demand.raise(to: .now - self.watchFallback)
                         wake.yield()
                     }
                 }
@@ -312,13 +341,16 @@ public struct TaskServiceHandler: Baton_V1_TaskService.SimpleServiceProtocol {
                 // only; the lease lapses on its own if this node dies.
                 group.addTask {
                     while true {
-                        try? await self.broker.watch(taskID, lease: Self.watchLease)
+                        if self.watchers.leaseDue(taskID, interval: Self.watchLease / 3) {
+                            try? await self.broker.watch(taskID, lease: Self.watchLease)
+                        }
                         try await Task.sleep(for: Self.watchLease / 3)
                     }
                 }
                 var last = first
                 for await _ in wakeups {
-                    let current = try await self.existingTask(taskID)
+                    guard let heard = demand.take() else { continue }
+                    let current = try await self.watchedTask(taskID, notBefore: heard)
                     if current != last {
                         try await response.write(Baton_V1_Task(current))
                         last = current

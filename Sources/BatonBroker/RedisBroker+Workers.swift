@@ -18,7 +18,7 @@ extension RedisBroker {
     /// Refreshes the registration with `fields`. False: this worker was
     /// declared dead (cut off longer than the TTL) and must not carry on.
     public func heartbeat(workerID: String, ttl: Duration, fields: [String]) async throws(RedisError) -> Bool {
-        try await self.redis.run(
+        try await self.control.run(
             BrokerScripts.heartbeat,
             keys: [self.keys.workers, self.keys.worker(workerID), self.keys.retiredWorkers],
             arguments: [workerID, String(ttl.wholeMilliseconds)] + fields

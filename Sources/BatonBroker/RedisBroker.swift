@@ -7,14 +7,19 @@ import Logging
 /// cluster state the API reports. All multi-step changes are `BrokerScripts`.
 public struct RedisBroker: Sendable {
     public let redis: RedisClient
+    /// The connections of the cluster's liveness (heartbeats, the leader
+    /// lock): a pool of their own, so no burst of other calls can hold them
+    /// back past their TTL.
+    public let control: RedisClient
     public let keys: RedisKeys
     /// The cluster's clock (Redis's time), for every time this node writes.
     public let clock: ClusterClock
     /// Approximate length the event stream is trimmed to.
     public var eventStreamLength = 100_000
 
-    public init(redis: RedisClient, keys: RedisKeys, clock: ClusterClock = ClusterClock()) {
+    public init(redis: RedisClient, control: RedisClient? = nil, keys: RedisKeys, clock: ClusterClock = ClusterClock()) {
         self.redis = redis
+        self.control = control ?? redis
         self.keys = keys
         self.clock = clock
     }

@@ -14,7 +14,7 @@ public final class MySQLClient: Sendable {
     public init(configuration: MySQLConfiguration, logger: Logger) {
         self.configuration = configuration
         self.logger = logger
-        self.pool = BlockingConnectionPool(maxConnections: configuration.maxConnections) {
+        self.pool = BlockingConnectionPool(maxConnections: configuration.maxConnections, acquireTimeout: configuration.acquireTimeout) {
             try MySQLConnection(configuration: configuration)
         }
     }
@@ -133,6 +133,8 @@ public final class MySQLClient: Sendable {
             throw error
         } catch is PoolClosedError {
             throw MySQLError(.closed, "client is shut down")
+        } catch let error as PoolBusyError {
+            throw MySQLError(.busy, error.description)
         }
     }
 
@@ -149,6 +151,7 @@ public final class MySQLClient: Sendable {
         switch error {
         case let error as MySQLError: error
         case is PoolClosedError: MySQLError(.closed, "client is shut down")
+        case let error as PoolBusyError: MySQLError(.busy, error.description)
         case is CancellationError: MySQLError(.closed, "cancelled")
         default: MySQLError(.connectionLost, "\(error)")
         }

@@ -11,6 +11,9 @@ public struct MySQLConfiguration: Sendable {
     /// Read and write timeouts of one statement's round trip.
     public var ioTimeout: Duration
     public var maxConnections: Int
+    /// How long a call waits for a pooled connection before failing `.busy`;
+    /// nil waits as long as it takes.
+    public var acquireTimeout: Duration?
     /// Encrypt the connection (refuse a server without TLS).
     public var tls: Bool = false
     /// CA (PEM) that signed the server's certificate; with it the server's certificate is verified.

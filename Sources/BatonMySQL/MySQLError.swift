@@ -15,6 +15,8 @@ public struct MySQLError: Error, Hashable, CustomStringConvertible {
         /// The statement and the binds do not agree.
         case misuse
         case closed
+        /// No pooled connection came free within the acquire timeout.
+        case busy
     }
 
     public var kind: Kind
@@ -33,7 +35,7 @@ public struct MySQLError: Error, Hashable, CustomStringConvertible {
     /// True when MySQL could not be reached: callers map it to UNAVAILABLE.
     public var isUnavailable: Bool {
         switch self.kind {
-        case .connectionFailed, .connectionLost, .closed: true
+        case .connectionFailed, .connectionLost, .closed, .busy: true
         default: false
         }
     }

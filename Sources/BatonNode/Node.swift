@@ -20,8 +20,8 @@ import ServiceLifecycle
 /// loops, the elector (releases the lock), and the event stream last.
 struct Node {
     let group: ServiceGroup
-    let mysql: MySQLClient
-    let redis: RedisClient
+    /// Every pool the node opened (the cluster's own, the API's, the control one).
+    let clients: [any ShutdownClient]
     let httpExecutor: HTTPExecutor
 
     static func start(options: NodeOptions, metrics: PrometheusCollectorRegistry, logger: Logger) async throws -> Node {
@@ -43,8 +43,24 @@ struct Node {
         if options.redis != nil, options.redisPasswordFile == nil, (try? RedisConfiguration(url: options.redisURL))?.password != nil {
             logger.warning("the --redis URL carries a password, which `ps` shows to every user here: use $REDIS_ADDR or --redis-password-file")
         }
+        // Client calls get pools of their own, with an acquire timeout: a
+        // flood of them answers UNAVAILABLE and never takes a connection
+        // from the workers' outcome writes or the leader's loops, and
+        // heartbeats and the leader lock have a small pool nothing else uses.
         let mysql = MySQLClient(configuration: mysqlConfiguration, logger: logger)
         let redis = RedisClient(configuration: redisConfiguration, logger: logger)
+        var apiMySQLConfiguration = mysqlConfiguration
+        apiMySQLConfiguration.maxConnections = options.apiMySQLConnections
+        apiMySQLConfiguration.acquireTimeout = .milliseconds(options.poolAcquireTimeoutMs)
+        let apiMySQL = MySQLClient(configuration: apiMySQLConfiguration, logger: logger)
+        var apiRedisConfiguration = redisConfiguration
+        apiRedisConfiguration.maxConnections = options.apiRedisConnections
+        apiRedisConfiguration.acquireTimeout = .milliseconds(options.poolAcquireTimeoutMs)
+        let apiRedis = RedisClient(configuration: apiRedisConfiguration, logger: logger)
+        var controlConfiguration = redisConfiguration
+        controlConfiguration.maxConnections = 2
+        let control = RedisClient(configuration: controlConfiguration, logger: logger)
+        let clients: [any ShutdownClient] = [mysql, redis, apiMySQL, apiRedis, control]
         logger.info("starting", metadata: ["mysql": "\(mysqlConfiguration.redacted)", "redis": "\(redisConfiguration.host):\(redisConfiguration.port)/\(redisConfiguration.database)"])
 
         // Wait for the stores rather than crash: nodes may start before them.
@@ -57,7 +73,8 @@ struct Node {
         // One clock for the cluster's decisions: Redis's, read before anything is written.
         let clock = ClusterClock()
         try await Self.waitFor("Redis TIME", logger: logger) { try await clock.sync(redis) }
-        let broker = RedisBroker(redis: redis, keys: keys, clock: clock)
+        let broker = RedisBroker(redis: redis, control: control, keys: keys, clock: clock)
+        let apiBroker = RedisBroker(redis: apiRedis, keys: keys, clock: clock)
 
         // Queues, in-flight lists and the leader lock must never be evicted.
         switch await broker.evictionPolicy() {
@@ -65,8 +82,7 @@ struct Node {
         case nil: logger.warning("could not read Redis maxmemory-policy (CONFIG not allowed?); it must be noeviction")
         case let policy?:
             if !options.allowEvictingRedis {
-                try? await redis.shutdown()
-                try? await mysql.shutdown()
+                for client in clients { try? await client.shutdown() }
                 throw ValidationError(
                     "Redis maxmemory-policy is \(policy): under memory pressure it would silently evict queued tasks; set maxmemory-policy noeviction (or pass --allow-evicting-redis)"
                 )
@@ -77,6 +93,9 @@ struct Node {
         let taskStore = TaskStore(mysql: mysql)
         let configStore = TaskConfigStore(mysql: mysql)
         let configCache = TaskConfigCache(store: configStore)
+        let apiTaskStore = TaskStore(mysql: apiMySQL)
+        let apiConfigStore = TaskConfigStore(mysql: apiMySQL)
+        let apiConfigCache = TaskConfigCache(store: apiConfigStore)
         let leader = LeaderState()
 
         var electorConfiguration = Elector.Configuration()
@@ -119,7 +138,7 @@ struct Node {
             registry: registry, logs: logs, logger: logger
         )
 
-        let health = HealthService(mysql: mysql, broker: broker)
+        let health = HealthService(mysql: apiMySQL, broker: apiBroker)
         var interceptors: [any ServerInterceptor] = [RPCMetricsInterceptor()]
         if let path = options.apiKeysPath {
             let keys: APIKeys
@@ -137,8 +156,11 @@ struct Node {
             host: options.host,
             port: options.grpcPort,
             services: [
-                TaskServiceHandler(nodeID: options.id, tasks: taskStore, configs: configCache, broker: broker, hub: hub, limits: limits, logger: logger),
-                AdminServiceHandler(store: configStore, cache: configCache, broker: broker, limits: limits, logger: logger),
+                TaskServiceHandler(
+                    nodeID: options.id, tasks: apiTaskStore, configs: apiConfigCache, broker: apiBroker, hub: hub, limits: limits,
+                    watchLimits: WatchLimits(perNode: options.maxWatches, perKey: options.maxWatchesPerKey), logger: logger
+                ),
+                AdminServiceHandler(store: apiConfigStore, cache: apiConfigCache, broker: apiBroker, limits: limits, logger: logger),
                 health,
                 try ReflectionService(services: ["baton.v1.TaskService", "baton.v1.AdminService", "grpc.health.v1.Health"]),
             ],
@@ -163,6 +185,7 @@ struct Node {
             ClusterClockSync(clock: clock, redis: redis, logger: logger),
             EventStreamReader(broker: broker, hub: hub, logger: logger),
             ConfigInvalidation(hub: hub, cache: configCache),
+            ConfigInvalidation(hub: hub, cache: apiConfigCache),
             logs,
             grpcExecutor,
             Elector(
@@ -196,7 +219,7 @@ struct Node {
             )
         )
         logger.info("node ready", metadata: ["grpc_port": "\(options.grpcPort)", "http_port": "\(options.workerPort)", "worker": "\(workerConfiguration.workerID)"])
-        return Node(group: group, mysql: mysql, redis: redis, httpExecutor: httpExecutor)
+        return Node(group: group, clients: clients, httpExecutor: httpExecutor)
     }
 
     func run() async throws {
@@ -213,8 +236,7 @@ struct Node {
 
     private func closeClients() async {
         try? await self.httpExecutor.shutdown()
-        try? await self.redis.shutdown()
-        try? await self.mysql.shutdown()
+        for client in self.clients { try? await client.shutdown() }
     }
 
     private static func secret(_ path: String) throws -> String {

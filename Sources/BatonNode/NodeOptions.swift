@@ -90,7 +90,10 @@ struct NodeOptions: ParsableArguments {
     @Option(help: "Folder of the node's log files.")
     var logDir = "logs"
 
-    @Option(help: "API keys file: lines `<key-id> <role> <key|sha256:hex>` (role admin, submitter or viewer). Default: $BATON_API_KEYS_FILE; without one the node runs open.")
+    @Option(help: """
+        API keys file: lines `<key-id> <role> <key|sha256:hex> [<tenant>]` (role admin, submitter or viewer; tenant `default` \
+        when absent). Default: $BATON_API_KEYS_FILE; without one the node runs open.
+        """)
     var apiKeysFile: String?
 
     @Flag(help: "Accept an API keys file that group or others may read (refused by default: its keys are secrets).")
@@ -127,6 +130,24 @@ struct NodeOptions: ParsableArguments {
     @Option(help: "Most retries a task may ask for.")
     var maxRetries = 100
 
+    @Option(name: .customLong("api-mysql-connections"), help: "MySQL connections for client calls; the cluster's own work keeps 16 of its own.")
+    var apiMySQLConnections = 16
+
+    @Option(
+        name: .customLong("api-redis-connections"),
+        help: "Redis connections for client calls; the cluster's own work keeps 16 of its own, and heartbeats and the leader lock 2 more."
+    )
+    var apiRedisConnections = 16
+
+    @Option(help: "Milliseconds a client call waits for a free MySQL or Redis connection before it is answered UNAVAILABLE.")
+    var poolAcquireTimeoutMs = 2000
+
+    @Option(help: "Most WatchTask streams open on this node.")
+    var maxWatches = 10_000
+
+    @Option(help: "Most WatchTask streams one API key (or, on an open node, everyone) holds open on this node.")
+    var maxWatchesPerKey = 1_000
+
     mutating func validate() throws {
         guard (1...65535).contains(self.grpcPort) else { throw ValidationError("--grpc-port must be 1-65535") }
         guard (1...65535).contains(self.workerPort) else { throw ValidationError("--worker-port must be 1-65535") }
@@ -146,6 +167,11 @@ struct NodeOptions: ParsableArguments {
         _ = try self.weights
         guard self.retentionHours >= 0 else { throw ValidationError("--retention-hours must not be negative") }
         guard (0...50).contains(self.highReserve) else { throw ValidationError("--high-reserve must be between 0 and 50") }
+        guard self.apiMySQLConnections >= 1, self.apiRedisConnections >= 1 else {
+            throw ValidationError("--api-mysql-connections and --api-redis-connections must be at least 1")
+        }
+        guard self.poolAcquireTimeoutMs >= 1 else { throw ValidationError("--pool-acquire-timeout-ms must be at least 1") }
+        guard self.maxWatches >= 1, self.maxWatchesPerKey >= 1 else { throw ValidationError("--max-watches and --max-watches-per-key must be at least 1") }
         guard (self.tlsCert == nil) == (self.tlsKey == nil) else { throw ValidationError("--tls-cert and --tls-key go together") }
         guard self.tlsCaCert == nil || self.tlsCert != nil else { throw ValidationError("--tls-ca-cert needs --tls-cert and --tls-key") }
         _ = try self.executorAllowList

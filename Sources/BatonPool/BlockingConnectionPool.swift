@@ -8,7 +8,8 @@ import Synchronization
 /// Swift's cooperative pool or a NIO event loop: hiredis and Connector/C block
 /// their thread for the whole round trip. The pool holds at most
 /// `maxConnections` connections; callers beyond that wait (cancellable) for a
-/// free slot. A connection that reports `isBroken` after a call is closed and
+/// free slot, at most `acquireTimeout` when one is set (then `PoolBusyError`).
+/// A connection that reports `isBroken` after a call is closed and
 /// dropped, so the next caller reconnects through `factory`.
 public final class BlockingConnectionPool<Connection: PoolableConnection>: Sendable {
     public typealias Factory = @Sendable () throws -> Connection
@@ -24,10 +25,12 @@ public final class BlockingConnectionPool<Connection: PoolableConnection>: Senda
     private let factory: Factory
     private let threadPool: NIOThreadPool
     private let state: Mutex<State>
+    private let acquireTimeout: Duration?
 
-    public init(maxConnections: Int, factory: @escaping Factory) {
+    public init(maxConnections: Int, acquireTimeout: Duration? = nil, factory: @escaping Factory) {
         precondition(maxConnections > 0, "a pool needs at least one connection")
         self.factory = factory
+        self.acquireTimeout = acquireTimeout
         self.threadPool = NIOThreadPool(numberOfThreads: maxConnections)
         self.threadPool.start()
         self.state = Mutex(State(freeSlots: maxConnections))
@@ -81,6 +84,14 @@ public final class BlockingConnectionPool<Connection: PoolableConnection>: Senda
             return state.nextWaiterID
         }
         guard let waiterID else { return }
+        // The timer only runs while someone waits: the fast path above has none.
+        let timer = self.acquireTimeout.map { timeout in
+            Task { [self] in
+                try await Task.sleep(for: timeout)
+                self.expire(waiterID, after: timeout)
+            }
+        }
+        defer { timer?.cancel() }
         try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
                 let outcome: SlotOutcome = self.state.withLock { state in
@@ -105,6 +116,14 @@ public final class BlockingConnectionPool<Connection: PoolableConnection>: Senda
             }
             cancelled?.continuation.resume(throwing: CancellationError())
         }
+    }
+
+    /// Gives up on a waiter still waiting when its timeout fires.
+    private func expire(_ waiterID: Int, after timeout: Duration) {
+        let expired = self.state.withLock { state in
+            state.waiters.firstIndex { $0.id == waiterID }.map { state.waiters.remove(at: $0) }
+        }
+        expired?.continuation.resume(throwing: PoolBusyError(waited: timeout))
     }
 
     private func release(_ connection: Connection?) {

@@ -14,7 +14,7 @@ public final class RedisClient: Sendable {
     public init(configuration: RedisConfiguration, logger: Logger) {
         self.configuration = configuration
         self.logger = logger
-        self.pool = BlockingConnectionPool(maxConnections: configuration.maxConnections) {
+        self.pool = BlockingConnectionPool(maxConnections: configuration.maxConnections, acquireTimeout: configuration.acquireTimeout) {
             try RedisConnection(configuration: configuration)
         }
     }
@@ -85,6 +85,7 @@ public final class RedisClient: Sendable {
         switch error {
         case let error as RedisError: error
         case is PoolClosedError: RedisError(.closed, "client is shut down")
+        case let error as PoolBusyError: RedisError(.busy, error.description)
         case is CancellationError: RedisError(.closed, "cancelled")
         default: RedisError(.connectionLost, "\(error)")
         }

@@ -10,6 +10,9 @@ public struct RedisConfiguration: Sendable {
     public var connectTimeout: Duration
     public var commandTimeout: Duration
     public var maxConnections: Int
+    /// How long a call waits for a pooled connection before failing `.busy`;
+    /// nil waits as long as it takes.
+    public var acquireTimeout: Duration?
 
     public init(
         host: String = "127.0.0.1",

@@ -13,6 +13,8 @@ public struct RedisError: Error, Hashable, CustomStringConvertible {
         case server
         /// The client is shut down.
         case closed
+        /// No pooled connection came free within the acquire timeout.
+        case busy
     }
 
     public var kind: Kind
@@ -26,7 +28,7 @@ public struct RedisError: Error, Hashable, CustomStringConvertible {
     /// True when Redis could not be reached: callers map it to UNAVAILABLE.
     public var isUnavailable: Bool {
         switch self.kind {
-        case .connectionFailed, .connectionLost, .timeout, .closed: true
+        case .connectionFailed, .connectionLost, .timeout, .closed, .busy: true
         case .invalidURL, .server: false
         }
     }

@@ -28,7 +28,8 @@ final class APIHarness: Sendable {
     private let logger = Logger(label: "api-test")
 
     init(
-        redisURL: String = TestEnvironment.redisURL, keys: APIKeys? = nil, limits: ValidationLimits = ValidationLimits(), tls: ServerTLS? = nil
+        redisURL: String = TestEnvironment.redisURL, keys: APIKeys? = nil, limits: ValidationLimits = ValidationLimits(), tls: ServerTLS? = nil,
+        watchLimits: WatchLimits = WatchLimits()
     ) async throws {
         self.mysql = try MySQLClient(url: TestEnvironment.mysqlURL, logger: self.logger)
         try await MySQLMigrator(directory: TestEnvironment.migrationsDirectory, logger: self.logger).migrate(self.mysql)
@@ -48,7 +49,7 @@ final class APIHarness: Sendable {
             services: [
                 TaskServiceHandler(
                     nodeID: "test-node", tasks: tasks, configs: cache, broker: self.broker, hub: self.hub,
-                    limits: limits, logger: self.logger, watchFallback: .milliseconds(200)
+                    limits: limits, watchLimits: watchLimits, logger: self.logger, watchFallback: .milliseconds(200)
                 ),
                 AdminServiceHandler(store: configStore, cache: cache, broker: self.broker, limits: limits, logger: self.logger),
                 HealthService(mysql: self.mysql, broker: self.broker, watchInterval: .milliseconds(100)),

@@ -59,13 +59,13 @@ final class TenantTests: XCTestCase {
         // Beta: as if the task did not exist, whichever way it asks.
         let id = task.taskID
         try await harness.withClient(apiKey: Self.betaKey) { tasks, _ in
-let getCode = await Self.code { _ = try await tasks.getTask(.with { $0.taskID = id }) }
-let logsCode = await Self.code { _ = try await tasks.getTaskLogs(.with { $0.taskID = id }) }
-let cancelCode = await Self.code { _ = try await tasks.cancelTask(.with { $0.taskID = id }) }
-let retryCode = await Self.code { _ = try await tasks.retryTask(.with { $0.taskID = id }) }
-let watchCode = await Self.code { try await tasks.watchTask(.with { $0.taskID = id }) { for try await _ in $0.messages {} } }
+            let getCode = await Self.code { _ = try await tasks.getTask(.with { $0.taskID = id }) }
+            let logsCode = await Self.code { _ = try await tasks.getTaskLogs(.with { $0.taskID = id }) }
+            let cancelCode = await Self.code { _ = try await tasks.cancelTask(.with { $0.taskID = id }) }
+            let retryCode = await Self.code { _ = try await tasks.retryTask(.with { $0.taskID = id }) }
+            let watchCode = await Self.code { try await tasks.watchTask(.with { $0.taskID = id }) { for try await _ in $0.messages {} } }
             XCTAssertEqual([getCode, logsCode, cancelCode, retryCode, watchCode], Array(repeating: .notFound, count: 5))
-for filter in [
+            for filter in [
                 Baton_V1_ListTasksRequest(),
                 .with { $0.taskType = type },
                 .with { $0.statuses = [.queued] },
@@ -75,13 +75,13 @@ for filter in [
                 XCTAssertFalse(listed.contains(id), "beta listed alpha's task with \(filter)")
             }
         }
-// Still queued: beta's cancel changed nothing.
+        // Still queued: beta's cancel changed nothing.
         let after = try await harness.withClient(apiKey: Self.alphaViewerKey) { tasks, _ in
             try await tasks.getTask(.with { $0.taskID = id }).task
         }
         XCTAssertEqual(after.status, .queued)
 
-// Alpha's viewer and the admin see it; the admin in any list.
+        // Alpha's viewer and the admin see it; the admin in any list.
         let alphaListed = try await harness.withClient(apiKey: Self.alphaViewerKey) { tasks, _ in
             try await tasks.listTasks(.with { $0.taskType = type }).tasks.map(\.taskID)
         }

@@ -1,0 +1,99 @@
+import BatonModel
+import GRPCCore
+import Synchronization
+
+/// The WatchTask streams open on this node. It bounds them (in all and per
+/// key: RESOURCE_EXHAUSTED past either), and it makes watchers of one task
+/// share their work: however many watch it, a change costs one read of the
+/// row and a lease renewal one Redis call, so MariaDB's reads follow the
+/// changes, not the number of watchers.
+final class TaskWatchers: Sendable {
+    private struct Watched {
+        var watchers = 0
+        /// The newest read of the row, in flight or done, and when it began.
+        var read: (began: ContinuousClock.Instant, value: Task<TaskRecord?, any Error>)?
+        var leaseRenewed: ContinuousClock.Instant?
+    }
+
+    private struct State {
+        var open = 0
+        var perKey: [String: Int] = [:]
+        var tasks: [String: Watched] = [:]
+    }
+
+    let limits: WatchLimits
+    private let state = Mutex(State())
+
+    init(limits: WatchLimits) {
+        self.limits = limits
+    }
+
+    /// Counts a new watcher of `taskID` for `key` (nil: a node without keys),
+    /// or refuses it when a limit is reached. Pair with `release`.
+    func admit(_ taskID: String, key: String?) throws(RPCError) {
+        let refusal: String? = self.state.withLock { state in
+            if state.open >= self.limits.perNode { return "this node holds \(self.limits.perNode) WatchTask streams, its limit" }
+            if let key {
+                if state.perKey[key, default: 0] >= self.limits.perKey {
+                    return "key \(key) holds \(self.limits.perKey) WatchTask streams on this node, its limit"
+                }
+                state.perKey[key, default: 0] += 1
+            }
+            state.open += 1
+            state.tasks[taskID, default: Watched()].watchers += 1
+            return nil
+        }
+        if let refusal { throw RPCError(code: .resourceExhausted, message: refusal) }
+    }
+
+    func release(_ taskID: String, key: String?) {
+        self.state.withLock { state in
+            state.open -= 1
+            if let key {
+                state.perKey[key, default: 1] -= 1
+                if state.perKey[key] == 0 { state.perKey[key] = nil }
+            }
+            state.tasks[taskID]?.watchers -= 1
+            if state.tasks[taskID]?.watchers ?? 0 <= 0 { state.tasks[taskID] = nil }
+        }
+    }
+
+    /// The row as read at `notBefore` or later: a read that began then is
+    /// shared, else this call starts one (failed reads are not shared).
+    func read(_ taskID: String, notBefore: ContinuousClock.Instant, fetch: @escaping @Sendable () async throws -> TaskRecord?) async throws -> TaskRecord? {
+        let now = ContinuousClock.now
+        let read: Task<TaskRecord?, any Error> = self.state.withLock { state in
+            if let read = state.tasks[taskID]?.read, read.began >= notBefore { return read.value }
+            let value = Task {
+                do {
+                    return try await fetch()
+                } catch {
+                    self.forget(taskID, began: now)
+                    throw error
+                }
+            }
+            state.tasks[taskID]?.read = (now, value)
+            return value
+        }
+        return try await read.value
+    }
+
+    private func forget(_ taskID: String, began: ContinuousClock.Instant) {
+        self.state.withLock { state in
+            if state.tasks[taskID]?.read?.began == began { state.tasks[taskID]?.read = nil }
+        }
+    }
+
+    /// Whether the caller should renew the task's watch lease now (no other
+    /// watcher did within `interval`); if so, it counts as renewed.
+    func leaseDue(_ taskID: String, interval: Duration) -> Bool {
+        let now = ContinuousClock.now
+        return self.state.withLock { state in
+            if let renewed = state.tasks[taskID]?.leaseRenewed, now - renewed < interval { return false }
+            state.tasks[taskID]?.leaseRenewed = now
+            return true
+        }
+    }
+
+    var openCount: Int { self.state.withLock { $0.open } }
+}
