@@ -58,3 +58,14 @@ extension Baton_V1_TaskConfig {
         self.retentionHours = Int32(clamping: config.retentionHours)
     }
 }
+
+extension TaskRecord {
+    /// About what the task takes on the wire: its variable fields plus a
+    /// generous allowance for the fixed ones (ids, times, numbers, tags).
+    var wireBytes: Int {
+        var bytes = 256 + self.taskType.utf8.count + (self.result?.utf8.count ?? 0) + (self.error?.utf8.count ?? 0)
+            + (self.idempotencyKey?.utf8.count ?? 0) + (self.workerID?.utf8.count ?? 0)
+        for (key, value) in self.payload { bytes += key.utf8.count + value.utf8.count + 8 }
+        return bytes
+    }
+}

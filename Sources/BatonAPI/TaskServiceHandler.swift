@@ -201,12 +201,28 @@ public struct TaskServiceHandler: Baton_V1_TaskService.SimpleServiceProtocol {
         } catch {
             throw RPCErrors.invalid(error.message)
         }
-        let rows = try await RPCErrors.guarding("ListTasks", logger: self.logger) {
-            try await self.tasks.list(query, afterID: token?.position, limit: pageSize + 1)
+        // Read in chunks until the page is full by rows or by bytes.
+        var budget = PageBudget(maxRows: pageSize, maxBytes: self.validator.limits.maxPageBytes)
+        var page: [TaskRecord] = []
+        var more = false
+        reading: while true {
+            let want = budget.nextChunk
+            let chunk = try await RPCErrors.guarding("ListTasks", logger: self.logger) {
+                try await self.tasks.list(query, afterID: page.last?.taskID ?? token?.position, limit: want + 1)
+            }
+            for task in chunk.prefix(want) {
+                guard budget.take(task.wireBytes) else {
+                    more = true
+                    break reading
+                }
+                page.append(task)
+            }
+            more = chunk.count > want
+            if !more || budget.isFull { break }
         }
         return .with {
-            $0.tasks = rows.prefix(pageSize).map(Baton_V1_Task.init)
-            if rows.count > pageSize, let last = rows.prefix(pageSize).last {
+            $0.tasks = page.map(Baton_V1_Task.init)
+            if more, let last = page.last {
                 $0.nextPageToken = PageToken(filter: PageToken.filter(query), position: last.taskID).encoded
             }
         }
@@ -233,9 +249,12 @@ public struct TaskServiceHandler: Baton_V1_TaskService.SimpleServiceProtocol {
         let logs = try await RPCErrors.guarding("GetTaskLogs", logger: self.logger) {
             try await self.tasks.logs(request.taskID, afterID: afterID, limit: pageSize + 1)
         }
+        // Log lines are capped (64 KiB) when written; the page is by bytes too.
+        var budget = PageBudget(maxRows: pageSize, maxBytes: self.validator.limits.maxPageBytes)
+        let page = logs.prefix { budget.take($0.message.utf8.count + 128) }
         return .with {
-            $0.logs = logs.prefix(pageSize).map(Baton_V1_TaskLog.init)
-            if logs.count > pageSize, let last = logs.prefix(pageSize).last {
+            $0.logs = page.map(Baton_V1_TaskLog.init)
+            if logs.count > page.count, let last = page.last {
                 $0.nextPageToken = PageToken(filter: request.taskID, position: String(last.id)).encoded
             }
         }

@@ -12,6 +12,9 @@ public struct ValidationLimits: Sendable {
     public var maxBatchSize = 1000
     public var maxPageSize = 1000
     public var defaultPageSize = 100
+    /// Bytes of task fields (payload, result, error…) one list page may
+    /// carry, below gRPC's default 4 MiB message limit.
+    public var maxPageBytes = 3 << 20
     public var maxEndpointBytes = 2048
     public var maxHeaders = 64
     public var maxRetryBackoffMs = 3_600_000

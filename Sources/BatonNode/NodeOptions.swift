@@ -130,6 +130,9 @@ struct NodeOptions: ParsableArguments {
     @Option(help: "Most retries a task may ask for.")
     var maxRetries = 100
 
+    @Option(help: "Bytes of tasks (payloads, results, errors) or log lines one list page carries at most; a page always holds one.")
+    var maxPageBytes = 3 << 20
+
     @Option(name: .customLong("api-mysql-connections"), help: "MySQL connections for client calls; the cluster's own work keeps 16 of its own.")
     var apiMySQLConnections = 16
 
@@ -170,6 +173,7 @@ struct NodeOptions: ParsableArguments {
         guard self.apiMySQLConnections >= 1, self.apiRedisConnections >= 1 else {
             throw ValidationError("--api-mysql-connections and --api-redis-connections must be at least 1")
         }
+        guard self.maxPageBytes >= 4096 else { throw ValidationError("--max-page-bytes must be at least 4096") }
         guard self.poolAcquireTimeoutMs >= 1 else { throw ValidationError("--pool-acquire-timeout-ms must be at least 1") }
         guard self.maxWatches >= 1, self.maxWatchesPerKey >= 1 else { throw ValidationError("--max-watches and --max-watches-per-key must be at least 1") }
         guard (self.tlsCert == nil) == (self.tlsKey == nil) else { throw ValidationError("--tls-cert and --tls-key go together") }
@@ -224,6 +228,7 @@ struct NodeOptions: ParsableArguments {
             limits.maxBatchSize = self.maxBatchSize
             limits.maxTimeoutSeconds = self.maxTimeoutSeconds
             limits.maxRetries = self.maxRetries
+            limits.maxPageBytes = self.maxPageBytes
             limits.executorAllowList = try self.executorAllowList
             return limits
         }
