@@ -24,3 +24,14 @@ extension MySQLValue {
     public init(_ value: Int32?) { self = value.map { .int(Int64($0)) } ?? .null }
     public init(_ value: Date?) { self = value.map(MySQLValue.date) ?? .null }
 }
+
+extension MySQLValue {
+    /// About what the value takes in a statement's packet.
+    var wireBytes: Int {
+        switch self {
+        case .string(let string): string.utf8.count + 9
+        case .bytes(let bytes): bytes.count + 9
+        default: 9
+        }
+    }
+}

@@ -1,4 +1,4 @@
-import BatonMySQL
+@testable import BatonMySQL
 import BatonTestSupport
 import Foundation
 import Logging
@@ -162,6 +162,25 @@ final class MySQLClientTests: XCTestCase {
         let count = try await self.client.query("SELECT COUNT(*) AS n, SUM(i) AS total FROM `\(self.table)`")
         XCTAssertEqual(count.first?.int("n"), 2500)
         XCTAssertEqual(count.first?.int("total"), (0..<2500).reduce(0, +))
+    }
+
+    /// Rows of several megabytes in one call: statements split by bytes stay
+    /// below max_allowed_packet (16 MiB), so the insert succeeds whole.
+    func testMultiRowInsertOfLargeRowsSplitsByBytes() async throws {
+        let table = self.table + "_large"
+        try await self.client.execute("CREATE TABLE `\(table)` (id BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY, s MEDIUMTEXT, i BIGINT)")
+        defer { Task { [client = self.client!] in try? await client.execute("DROP TABLE IF EXISTS `\(table)`") } }
+        let big = String(repeating: "x", count: 1_000_000)
+        let rows: [[MySQLValue]] = (0..<40).map { [.string(big), .int(Int64($0))] }
+        XCTAssertEqual(MultiRowInsert.runs(rows, maxBytes: MultiRowInsert.maxStatementBytes), Array(repeating: 4, count: 10))
+        let affected = try await self.client.insertRows(into: table, columns: ["s", "i"], rows: rows)
+        XCTAssertEqual(affected, 40)
+        let count = try await self.client.query("SELECT COUNT(*) AS n, SUM(LENGTH(s)) AS bytes FROM `\(table)`")
+        XCTAssertEqual(count.first?.int("n"), 40)
+        XCTAssertEqual(count.first?.int("bytes"), 40_000_000)
+        // A row larger than the budget goes alone; small ones around it share.
+        let mixed: [[MySQLValue]] = [[.string("a"), .int(1)], [.string(String(repeating: "y", count: 5 << 20)), .int(2)], [.string("b"), .int(3)], [.string("c"), .int(4)]]
+        XCTAssertEqual(MultiRowInsert.runs(mixed, maxBytes: MultiRowInsert.maxStatementBytes), [1, 1, 2])
     }
 
     /// A single statement chosen as a deadlock's victim was rolled back whole;
