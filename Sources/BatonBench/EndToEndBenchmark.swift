@@ -28,10 +28,10 @@ struct EndToEndBenchmark: AsyncParsableCommand {
         let rates = self.rates.split(separator: ",").compactMap { Int($0) }
         guard !rates.isEmpty, rates.allSatisfy({ $0 > 0 }) else { throw ValidationError("--rates takes positive numbers, comma-separated") }
         let (created, finished) = try await self.throughput(nodes)
-        var steady: [(rate: Int, rpc: Latencies, started: Latencies, finished: Latencies)] = []
+        var steady: [(rate: Int, rpc: Latencies, started: Latencies, finished: Latencies, late: Latencies, check: Latencies)] = []
         for rate in rates {
-            let (rpc, started, done) = try await self.latency(nodes[0], rate: rate)
-            steady.append((rate, rpc, started, done))
+            let (rpc, started, done, late, check) = try await self.latency(nodes[0], rate: rate)
+            steady.append((rate, rpc, started, done, late, check))
         }
         let (high, normal, probeRPC) = try await self.priority(nodes)
         print("\nbaton-bench e2e (\(nodes.count) nodes, \(ProcessInfo.processInfo.activeProcessorCount) cores)")
@@ -40,12 +40,16 @@ struct EndToEndBenchmark: AsyncParsableCommand {
         var machine = "BENCH e2e create_per_s=\(Int(created.perSecond)) e2e_per_s=\(Int(finished.perSecond))"
         for run in steady {
             print("steady \(run.rate)/s, CreateTask RPC:   \(run.rpc.summary)")
+            print("steady \(run.rate)/s, opened late by:   \(run.late.summary)")
+            print("steady \(run.rate)/s, beside: health Check RPC at 100/s: \(run.check.summary)")
             print("steady \(run.rate)/s, created→started:  \(run.started.summary)")
             print("steady \(run.rate)/s, created→finished: \(run.finished.summary)")
             machine += " rpc_p99_ms_at\(run.rate)=\(Latencies.ms(run.rpc.percentile(99)))"
                 + " started_p50_ms_at\(run.rate)=\(Latencies.ms(run.started.percentile(50)))"
                 + " started_p99_ms_at\(run.rate)=\(Latencies.ms(run.started.percentile(99)))"
                 + " finished_p99_ms_at\(run.rate)=\(Latencies.ms(run.finished.percentile(99)))"
+                + " late_p99_ms_at\(run.rate)=\(Latencies.ms(run.late.percentile(99)))"
+                + " check_p99_ms_at\(run.rate)=\(Latencies.ms(run.check.percentile(99)))"
         }
         print("saturated, queue wait high:   \(high.summary)")
         print("saturated, queue wait normal: \(normal.summary)")
@@ -87,19 +91,25 @@ struct EndToEndBenchmark: AsyncParsableCommand {
         return (created, Throughput(label: "end to end (created → SUCCEEDED)", operations: total, elapsed: ContinuousClock.now - started))
     }
 
-    /// Opens CreateTask calls at a fixed rate; then reads each task's timestamps.
-    private func latency(_ node: (String, Int), rate: Int) async throws -> (Latencies, Latencies, Latencies) {
+    /// Opens CreateTask calls at a fixed rate; then reads each task's
+    /// timestamps. Beside them, on the same connection, health Checks at
+    /// 100/s: an RPC that touches no store, whose latency is the floor the
+    /// machine's scheduling and the transport set under this load.
+    private func latency(_ node: (String, Int), rate: Int) async throws -> (Latencies, Latencies, Latencies, Latencies, Latencies) {
         let ids = Collected<[String]>([])
         let type = self.taskType
-        let rpc = try await withBatonClient(host: node.0, port: node.1) { client in
-            try await SteadyRate.measure(rate: rate, seconds: self.seconds) {
+        let seconds = self.seconds
+        let (rpc, late, check) = try await withBatonClient(host: node.0, port: node.1) { client in
+            async let checks = SteadyRate.measure(rate: 100, seconds: seconds) { _ = try await client.health.check(.init()) }
+            let creates = try await SteadyRate.measureWithLateness(rate: rate, seconds: seconds) {
                 let task = try await client.createTask(type: type)
                 ids.update { $0.append(task.taskID) }
             }
+            return (creates.latencies, creates.lateness, try await checks)
         }
         try await Task.sleep(for: .seconds(1))
         let (started, finished) = try await self.timestamps(ids.value, node: node)
-        return (rpc, started, finished)
+        return (rpc, started, finished, late, check)
     }
 
     /// Saturates the cluster with a backlog of normal tasks (created faster

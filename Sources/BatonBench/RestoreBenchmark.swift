@@ -43,7 +43,7 @@ struct RestoreBenchmark: AsyncParsableCommand {
         let creates = try await SteadyRate.measure(rate: self.rate, while: { _ in !done.load(ordering: .relaxed) }) {
             let task = try await env.createTasks(1)
             try await env.broker.enqueue(task)
-        }
+        }.latencies
         let (count, took) = try await restored
         let perSecond = Double(count) / (Double(took.wholeMilliseconds) / 1000)
         print("\nbaton-bench restore")

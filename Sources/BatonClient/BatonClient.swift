@@ -9,10 +9,12 @@ import GRPCNIOTransportHTTP2
 public struct BatonClient: Sendable {
     public let tasks: Baton_V1_TaskService.Client<HTTP2ClientTransport.Posix>
     public let admin: Baton_V1_AdminService.Client<HTTP2ClientTransport.Posix>
+    public let health: Grpc_Health_V1_Health.Client<HTTP2ClientTransport.Posix>
 
     init(_ client: GRPCClient<HTTP2ClientTransport.Posix>) {
         self.tasks = Baton_V1_TaskService.Client(wrapping: client)
         self.admin = Baton_V1_AdminService.Client(wrapping: client)
+        self.health = Grpc_Health_V1_Health.Client(wrapping: client)
     }
 
     public func createTask(

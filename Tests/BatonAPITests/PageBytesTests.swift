@@ -11,9 +11,16 @@ import XCTest
 /// payloads come a few to a page, each page within the 4 MiB a gRPC client
 /// accepts by default, and every task exactly once.
 final class PageBytesTests: XCTestCase {
+    private var harness: APIHarness?
+
+    override func tearDown() async throws {
+        try await self.harness?.shutdown()
+        self.harness = nil
+    }
+
     func testPagesOfLargeTasksStayWithinTheClientsMessageLimit() async throws {
         let harness = try await APIHarness()
-        defer { Task { try? await harness.shutdown() } }
+        self.harness = harness
         let type = try await harness.configure("large")
         let count = 24
         // Stored directly (what CreateTask stores; the API would take a

@@ -11,13 +11,20 @@ import XCTest
 /// WatchTask streams are bounded per key and per node, and however many
 /// watch one task, MariaDB's reads follow the task's changes.
 final class WatchLimitTests: XCTestCase {
+    private var harness: APIHarness?
+
+    override func tearDown() async throws {
+        try await self.harness?.shutdown()
+        self.harness = nil
+    }
+
     private static let firstKey = "watch-a-\(UUID().uuidString)"
     private static let secondKey = "watch-b-\(UUID().uuidString)"
 
     func testStreamsAreBoundedPerKeyAndPerNode() async throws {
         let keys = try APIKeys(text: "a viewer \(Self.firstKey)\nb viewer \(Self.secondKey)\nops admin admin-\(Self.firstKey)")
         let harness = try await APIHarness(keys: keys, watchLimits: WatchLimits(perNode: 5, perKey: 3))
-        defer { Task { try? await harness.shutdown() } }
+        self.harness = harness
         let type = try await harness.configure("bounded", apiKey: "admin-\(Self.firstKey)")
         let id = try await harness.withClient(apiKey: "admin-\(Self.firstKey)") { tasks, _ in
             try await tasks.createTask(.with { $0.taskType = type }).task.taskID
@@ -70,7 +77,7 @@ final class WatchLimitTests: XCTestCase {
 
     func testTwoThousandWatchersOfOneTaskShareTheirReads() async throws {
         let harness = try await APIHarness()
-        defer { Task { try? await harness.shutdown() } }
+        self.harness = harness
         let type = try await harness.configure("shared")
         let id = try await harness.withClient { tasks, _ in try await tasks.createTask(.with { $0.taskType = type }).task.taskID }
 
