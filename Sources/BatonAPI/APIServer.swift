@@ -9,6 +9,8 @@ public final class APIServer: Service, Sendable {
     private let transport: HTTP2ServerTransport.Posix
     private let server: GRPCServer<HTTP2ServerTransport.Posix>
     private let logger: Logger
+    /// The connection cap (nil when uncapped), for its counts.
+    public let connections: ConnectionCap?
 
     public init(
         host: String,
@@ -16,12 +18,14 @@ public final class APIServer: Service, Sendable {
         services: [any RegistrableRPCService],
         interceptors: [any ServerInterceptor] = [],
         tls: ServerTLS? = nil,
+        limits: GRPCLimits = GRPCLimits(),
         logger: Logger
     ) {
+        self.connections = limits.maxConnections.map { ConnectionCap(limit: $0) }
         self.transport = HTTP2ServerTransport.Posix(
             address: .ipv4(host: host, port: port),
             transportSecurity: tls?.transportSecurity ?? .plaintext,
-            config: .defaults
+            config: limits.transportConfig(cap: self.connections)
         )
         self.server = GRPCServer(transport: self.transport, services: services, interceptors: interceptors)
         self.logger = logger

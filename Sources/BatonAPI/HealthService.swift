@@ -1,28 +1,27 @@
-import BatonBroker
-import BatonMySQL
 import BatonProto
 import GRPCCore
+import NIOConcurrencyHelpers
+import ServiceLifecycle
 
-/// `grpc.health.v1.Health`: SERVING only while MySQL and Redis answer.
+/// `grpc.health.v1.Health`: SERVING only while MySQL and Redis answer, as the
+/// node's `HealthProbe` last found. Calls never reach the stores; Watch
+/// streams wait for the probe's changes, at most `maxWatchers` at once.
 public struct HealthService: Grpc_Health_V1_Health.SimpleServiceProtocol {
-    let mysql: MySQLClient
-    let broker: RedisBroker
-    let watchInterval: Duration
+    let probe: HealthProbe
+    let watchers: WatcherSlots
 
     static let knownServices: Set<String> = ["", "baton.v1.TaskService", "baton.v1.AdminService", "grpc.health.v1.Health"]
 
-    public init(mysql: MySQLClient, broker: RedisBroker, watchInterval: Duration = .seconds(1)) {
-        self.mysql = mysql
-        self.broker = broker
-        self.watchInterval = watchInterval
+    public init(probe: HealthProbe, maxWatchers: Int = 10_000) {
+        self.probe = probe
+        self.watchers = WatcherSlots(limit: maxWatchers)
     }
 
     public func check(request: Grpc_Health_V1_HealthCheckRequest, context: ServerContext) async throws -> Grpc_Health_V1_HealthCheckResponse {
         guard Self.knownServices.contains(request.service) else {
             throw RPCError(code: .notFound, message: "unknown service \(request.service)")
         }
-        let serving = await self.status()
-        return .with { $0.status = .init(serving) }
+        return .with { $0.status = .init(self.probe.serving) }
     }
 
     public func watch(
@@ -34,23 +33,19 @@ public struct HealthService: Grpc_Health_V1_Health.SimpleServiceProtocol {
             try await response.write(.with { $0.status = .serviceUnknown })
             return
         }
-        var last: Grpc_Health_V1_HealthCheckResponse.ServingStatus?
-        while !Task.isCancelled && !context.cancellation.isCancelled {
-            let status = Grpc_Health_V1_HealthCheckResponse.ServingStatus(await self.status())
-            if status != last {
-                try await response.write(.with { $0.status = status })
-                last = status
-            }
-            try await Task.sleep(for: self.watchInterval)
+        guard self.watchers.take() else {
+            throw RPCError(code: .resourceExhausted, message: "too many health watchers on this node (\(self.watchers.limit)); use Check")
         }
-    }
-
-    /// True when both stores answer.
-    public func status() async -> Bool {
-        async let mysql = self.mysql.ping()
-        async let redis = self.broker.ping()
-        let (mysqlUp, redisUp) = await (mysql, redis)
-        return mysqlUp && redisUp
+        defer { self.watchers.give() }
+        // Ends when the call is cancelled (the stream's iteration does), or
+        // when the node stops: it does not wait on thousands of open streams.
+        try await cancelWhenGracefulShutdown {
+            var last: Bool?
+            for await serving in self.probe.updates() where serving != last {
+                try await response.write(.with { $0.status = .init(serving) })
+                last = serving
+            }
+        }
     }
 }
 

@@ -34,15 +34,19 @@ public final class HTTPEndpointServer: Service, Sendable {
     private let port: Int
     private let routes: [String: Route]
     private let logger: Logger
+    private let limits: HTTPLimits
+    private let connections: ConnectionCounter
 
     /// The largest request body read; larger requests get 413.
     private let maxBodyBytes = 1 << 20
     private let boundPort = PortBox()
 
-    public init(host: String, port: Int, routes: [String: Route], logger: Logger) {
+    public init(host: String, port: Int, routes: [String: Route], limits: HTTPLimits = HTTPLimits(), logger: Logger) {
         self.host = host
         self.port = port
         self.routes = routes
+        self.limits = limits
+        self.connections = ConnectionCounter(limit: limits.maxConnections)
         self.logger = logger
     }
 
@@ -50,9 +54,17 @@ public final class HTTPEndpointServer: Service, Sendable {
         let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-            .bind(host: self.host, port: self.port) { channel in
+            .bind(host: self.host, port: self.port) { [connections, limits] channel in
                 channel.eventLoop.makeCompletedFuture {
+                    // Over the cap: closed before a byte is read; the loop
+                    // below sees a connection that ends at once.
+                    if connections.admit() {
+                        channel.closeFuture.whenComplete { _ in connections.release() }
+                    } else {
+                        try channel.pipeline.syncOperations.addHandler(RefuseConnectionHandler())
+                    }
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline()
+                    try channel.pipeline.syncOperations.addHandler(HTTPTimeoutHandler(limits: limits))
                     return try NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>(wrappingChannelSynchronously: channel)
                 }
             }

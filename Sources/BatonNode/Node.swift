@@ -138,7 +138,12 @@ struct Node {
             registry: registry, logs: logs, logger: logger
         )
 
-        let health = HealthService(mysql: apiMySQL, broker: apiBroker)
+        // Both stores answered just above: serving until the first probe says otherwise.
+        let probe = HealthProbe(
+            mysql: mysql, broker: broker, interval: .milliseconds(options.healthProbeIntervalMs), timeout: .milliseconds(options.healthProbeTimeoutMs),
+            initiallyServing: true, logger: logger
+        )
+        let health = HealthService(probe: probe, maxWatchers: options.healthMaxWatchers)
         var interceptors: [any ServerInterceptor] = [RPCMetricsInterceptor()]
         if let path = options.apiKeysPath {
             let keys: APIKeys
@@ -152,6 +157,11 @@ struct Node {
         } else {
             logger.warning("no --api-keys-file: the API is open to anyone who can reach it")
         }
+        let grpcLimits = options.grpcLimits
+        logger.info("gRPC limits", metadata: [
+            "max_connections": "\(grpcLimits.maxConnections.map(String.init) ?? "none")", "max_streams": "\(grpcLimits.maxConcurrentStreams)",
+            "handshake_timeout": "\(grpcLimits.handshakeTimeout)", "idle_timeout": "\(grpcLimits.idleTimeout)",
+        ])
         let api = APIServer(
             host: options.host,
             port: options.grpcPort,
@@ -166,6 +176,7 @@ struct Node {
             ],
             interceptors: interceptors,
             tls: options.tlsCert.map { ServerTLS(certificatePath: $0, keyPath: options.tlsKey ?? "", clientCAPath: options.tlsCaCert) },
+            limits: grpcLimits,
             logger: logger
         )
         let http = HTTPEndpointServer(
@@ -174,10 +185,11 @@ struct Node {
             routes: [
                 "/health": { _ in .init(body: "ok\n") },
                 "/ready": { _ in
-                    await health.status() ? .init(body: "ready\n") : .init(status: .serviceUnavailable, body: "MySQL or Redis unreachable\n")
+                    probe.serving ? .init(body: "ready\n") : .init(status: .serviceUnavailable, body: "MySQL or Redis unreachable\n")
                 },
                 "/metrics": { _ in .init(contentType: "text/plain; version=0.0.4", body: metrics.emitToString()) },
             ],
+            limits: options.httpLimits,
             logger: logger
         )
 
@@ -206,6 +218,7 @@ struct Node {
                 logger: logger
             ),
             ClusterGauges(broker: broker, interval: .seconds(5)),
+            probe,
             worker.heartbeat(),
             worker,
             api,

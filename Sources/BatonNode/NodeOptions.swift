@@ -148,8 +148,61 @@ struct NodeOptions: ParsableArguments {
     @Option(help: "Most WatchTask streams open on this node.")
     var maxWatches = 10_000
 
-    @Option(help: "Most WatchTask streams one API key (or, on an open node, everyone) holds open on this node.")
+    @Option(help: "Most WatchTask streams one API key holds open on this node (a node without keys has only --max-watches).")
     var maxWatchesPerKey = 1_000
+
+    // Wire limits: what one client may hold of this node (README, Security → Limits).
+
+    @Option(help: "Most gRPC connections open at once; at the cap a new one replaces the oldest still in its handshake, else is closed (default: half the open-files limit, at most 10000).")
+    var grpcMaxConnections: Int?
+
+    @Option(help: "Seconds a gRPC connection has to finish its TLS handshake and send the HTTP/2 preface.")
+    var grpcHandshakeTimeout = 10.0
+
+    @Option(help: "Seconds without an RPC after which a gRPC connection is sent GOAWAY.")
+    var grpcIdleTimeout = 300.0
+
+    @Option(help: "Seconds after which a gRPC connection is sent GOAWAY whatever it does (0: never).")
+    var grpcMaxConnectionAge = 3600.0
+
+    @Option(help: "Seconds the RPCs of a connection past its age (or idle) GOAWAY get to finish before it is closed.")
+    var grpcMaxConnectionAgeGrace = 60.0
+
+    @Option(help: "Seconds a gRPC connection may be quiet before the server pings it.")
+    var grpcKeepaliveTime = 60.0
+
+    @Option(help: "Seconds a client has to answer the server's ping; a connection that has sent nothing for keepalive time + timeout is closed.")
+    var grpcKeepaliveTimeout = 20.0
+
+    @Option(help: "Shortest interval between a client's pings; closer pings count as strikes and too many close the connection.")
+    var grpcMinClientPingInterval = 10.0
+
+    @Flag(inversion: .prefixedNo, help: "Accept client keepalive pings on a connection with no RPC open.")
+    var grpcClientPingsWithoutCalls = true
+
+    @Option(help: "Concurrent RPCs (HTTP/2 streams) per gRPC connection.")
+    var grpcMaxStreams = 100
+
+    @Option(help: "Most HTTP (/health, /ready, /metrics) connections open at once; more are closed on accept.")
+    var httpMaxConnections = 64
+
+    @Option(help: "Seconds an HTTP client has to send a request's headers (from connect, or from its first byte on a kept-alive connection).")
+    var httpHeaderTimeout = 10.0
+
+    @Option(help: "Seconds an HTTP client has to send a request's body after its headers.")
+    var httpBodyTimeout = 10.0
+
+    @Option(help: "Seconds a kept-alive HTTP connection may wait for its next request.")
+    var httpIdleTimeout = 30.0
+
+    @Option(help: "Milliseconds between the background MySQL and Redis health probes that health Check, Watch and /ready read.")
+    var healthProbeIntervalMs = 1000
+
+    @Option(help: "Milliseconds a health probe may take; health is NOT_SERVING while a probe is this late.")
+    var healthProbeTimeoutMs = 2000
+
+    @Option(help: "Most health Watch streams open on this node; more are refused with RESOURCE_EXHAUSTED.")
+    var healthMaxWatchers = 10_000
 
     mutating func validate() throws {
         guard (1...65535).contains(self.grpcPort) else { throw ValidationError("--grpc-port must be 1-65535") }
@@ -182,6 +235,7 @@ struct NodeOptions: ParsableArguments {
         if let path = self.executorCaFile, !FileManager.default.isReadableFile(atPath: path) {
             throw ValidationError("--executor-ca-file: cannot read \(path)")
         }
+        try self.validateWireLimits()
         guard ValidationLimits().isValidTaskType(self.id) else { throw ValidationError("--id must match \(ValidationLimits().taskTypeRule)") }
     }
 

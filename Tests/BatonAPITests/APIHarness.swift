@@ -43,6 +43,7 @@ final class APIHarness: Sendable {
         let configStore = TaskConfigStore(mysql: self.mysql)
         let cache = TaskConfigCache(store: configStore)
         let tasks = TaskStore(mysql: self.mysql)
+        let probe = HealthProbe(mysql: self.mysql, broker: self.broker, interval: .milliseconds(100), timeout: .seconds(2), initiallyServing: true, logger: self.logger)
         self.server = APIServer(
             host: "127.0.0.1",
             port: 0,
@@ -52,7 +53,7 @@ final class APIHarness: Sendable {
                     limits: limits, watchLimits: watchLimits, logger: self.logger, watchFallback: .milliseconds(200)
                 ),
                 AdminServiceHandler(store: configStore, cache: cache, broker: self.broker, limits: limits, logger: self.logger),
-                HealthService(mysql: self.mysql, broker: self.broker, watchInterval: .milliseconds(100)),
+                HealthService(probe: probe),
                 try ReflectionService(services: ["baton.v1.TaskService", "baton.v1.AdminService", "grpc.health.v1.Health"]),
             ],
             interceptors: keys.map { [AuthInterceptor(keys: $0)] } ?? [],
@@ -64,6 +65,7 @@ final class APIHarness: Sendable {
                 services: [
                     .init(service: EventStreamReader(broker: self.broker, hub: self.hub, logger: self.logger, pollInterval: .milliseconds(200))),
                     .init(service: ConfigInvalidation(hub: self.hub, cache: cache)),
+                    .init(service: probe),
                     .init(service: self.server),
                 ],
                 logger: self.logger
