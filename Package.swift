@@ -148,6 +148,8 @@ let package = Package(
                 "BatonModel",
                 "BatonBroker",
                 "BatonStore",
+                // Shares the HTTP server's connection refusal.
+                "BatonHTTP",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
                 // The connection cap and handshake deadline sit in the transport's pipeline.
@@ -165,6 +167,7 @@ let package = Package(
         .target(
             name: "BatonHTTP",
             dependencies: [
+                "BatonModel",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

@@ -38,9 +38,10 @@ public struct AuthInterceptor: ServerInterceptor {
         return table
     }()
 
-    private let keys: APIKeys
+    /// nil: the node runs open (no key file), every caller `Caller.open`.
+    private let keys: APIKeys?
 
-    public init(keys: APIKeys) {
+    public init(keys: APIKeys?) {
         self.keys = keys
     }
 
@@ -58,24 +59,36 @@ public struct AuthInterceptor: ServerInterceptor {
         case nil:
             throw RPCError(code: .permissionDenied, message: "\(context.descriptor.fullyQualifiedMethod) is not in the authorization table")
         }
+        guard let keys = self.keys else {
+            return try await Self.run(as: .open, request: request, context: context, next: next)
+        }
         guard let header = request.metadata["authorization"].first(where: { _ in true }),
             case .string(let value) = header, value.hasPrefix("Bearer ")
         else {
             throw RPCError(code: .unauthenticated, message: "an API key is required (authorization: Bearer <key>)")
         }
-        guard let entry = self.keys.entry(forKey: String(value.dropFirst("Bearer ".count))) else {
+        guard let entry = keys.entry(forKey: String(value.dropFirst("Bearer ".count))) else {
             throw RPCError(code: .unauthenticated, message: "unknown API key")
         }
         guard entry.role >= required else {
             throw RPCError(code: .permissionDenied, message: "\(context.descriptor.method) needs the \(required.rawValue) role")
         }
         let caller = Caller(keyID: entry.id, role: entry.role, tenant: entry.tenant)
+        return try await Self.run(as: caller, request: request, context: context, next: next)
+    }
+
+    /// Runs the call as `caller`. A handler's response messages are produced
+    /// after `next` returns (server streaming: WatchTask), outside a
+    /// `withValue` scope around it: the producer is given the caller too.
+    private static func run<Input: Sendable, Output: Sendable>(
+        as caller: Caller,
+        request: StreamingServerRequest<Input>,
+        context: ServerContext,
+        next: (StreamingServerRequest<Input>, ServerContext) async throws -> StreamingServerResponse<Output>
+    ) async throws -> StreamingServerResponse<Output> {
         var response = try await Caller.$current.withValue(caller) {
             try await next(request, context)
         }
-        // A handler's response messages are produced after `next` returns
-        // (server streaming: WatchTask), outside the scope above: the
-        // producer needs the caller too, or it would run as an open node's.
         if case .success(var contents) = response.accepted {
             let producer = contents.producer
             contents.producer = { writer in try await Caller.$current.withValue(caller) { try await producer(writer) } }

@@ -16,8 +16,13 @@ public struct Caller: Sendable {
     /// A node that runs without keys: one tenant, and anyone may do anything.
     public static let open = Caller(keyID: nil, role: .admin, tenant: Tenant.default)
 
+    /// Code that runs outside `AuthInterceptor` (which sets every RPC's
+    /// caller, `open` on a node without keys) sees no tenant's tasks and
+    /// changes nothing: a missing caller fails closed, never open.
+    public static let nobody = Caller(keyID: nil, role: .viewer, tenant: "")
+
     /// The caller of the current RPC.
-    @TaskLocal public static var current = Caller.open
+    @TaskLocal public static var current = Caller.nobody
 
     /// The tenant whose tasks this caller may see and change; nil for an
     /// admin, who sees every tenant's.

@@ -1,3 +1,4 @@
+import BatonHTTP
 import GRPCNIOTransportHTTP2
 import NIOCore
 import NIOSSL

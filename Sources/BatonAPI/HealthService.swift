@@ -1,6 +1,6 @@
+import BatonModel
 import BatonProto
 import GRPCCore
-import NIOConcurrencyHelpers
 import ServiceLifecycle
 
 /// `grpc.health.v1.Health`: SERVING only while MySQL and Redis answer, as the
@@ -8,13 +8,13 @@ import ServiceLifecycle
 /// streams wait for the probe's changes, at most `maxWatchers` at once.
 public struct HealthService: Grpc_Health_V1_Health.SimpleServiceProtocol {
     let probe: HealthProbe
-    let watchers: WatcherSlots
+    let watchers: Slots
 
     static let knownServices: Set<String> = ["", "baton.v1.TaskService", "baton.v1.AdminService", "grpc.health.v1.Health"]
 
     public init(probe: HealthProbe, maxWatchers: Int = 10_000) {
         self.probe = probe
-        self.watchers = WatcherSlots(limit: maxWatchers)
+        self.watchers = Slots(limit: maxWatchers)
     }
 
     public func check(request: Grpc_Health_V1_HealthCheckRequest, context: ServerContext) async throws -> Grpc_Health_V1_HealthCheckResponse {

@@ -38,4 +38,27 @@ struct PageBudget {
         let average = max(1, self.bytes / self.rows)
         return max(1, min(left, (self.maxBytes - self.bytes) / average + 1))
     }
+
+    /// Reads one page in chunks (`read(after, limit)` returns rows past the
+    /// last one kept) until it is full by rows or bytes; `more` says whether
+    /// rows remain past it.
+    static func collect<Row>(
+        maxRows: Int,
+        maxBytes: Int,
+        size: (Row) -> Int,
+        read: (_ after: Row?, _ limit: Int) async throws -> [Row]
+    ) async throws -> (rows: [Row], more: Bool) {
+        var budget = PageBudget(maxRows: maxRows, maxBytes: maxBytes)
+        var page: [Row] = []
+        while true {
+            let want = budget.nextChunk
+            let chunk = try await read(page.last, want + 1)
+            for row in chunk.prefix(want) {
+                guard budget.take(size(row)) else { return (page, true) }
+                page.append(row)
+            }
+            let more = chunk.count > want
+            if !more || budget.isFull { return (page, more) }
+        }
+    }
 }

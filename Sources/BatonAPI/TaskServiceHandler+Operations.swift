@@ -64,13 +64,16 @@ extension TaskServiceHandler {
         operation: String,
         change: (_ page: [TaskRecord], _ now: Date) async throws -> Int
     ) async throws -> Baton_V1_BulkTasksResponse {
-        let query: TaskQuery
+        var query: TaskQuery
         let limit: Int
         do {
             (query, limit) = try self.validator.bulk(request, allowed: allowed)
         } catch {
             throw RPCErrors.invalid(error.message)
         }
+        // Bulk calls are the admins' (every tenant's); scoped all the same,
+        // should a lower role ever be let in.
+        query.tenant = Caller.current.scope
         let began = self.broker.clock.now().roundedToMicroseconds
         var matched = 0
         var changed = 0

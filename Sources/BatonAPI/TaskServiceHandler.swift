@@ -161,13 +161,16 @@ public struct TaskServiceHandler: Baton_V1_TaskService.SimpleServiceProtocol {
     private func deduplicate(_ drafts: [TaskRecord]) async throws -> [(task: TaskRecord, deduplicated: Bool)] {
         let keyed = drafts.compactMap { draft in draft.idempotencyKey.map { (tenant: draft.tenant, taskType: draft.taskType, key: $0) } }
         guard !keyed.isEmpty else { return drafts.map { ($0, false) } }
-        var existing: [String: TaskRecord] = [:]
+        // Keys compare as MySQL compares them, byte for byte (Swift's String
+        // equality would merge canonically equivalent keys, é and e + ◌́).
+        func identity(_ task: TaskRecord, _ key: String) -> [UInt8] { Array("\(task.tenant)\n\(task.taskType)\n".utf8) + Array(key.utf8) }
+        var existing: [[UInt8]: TaskRecord] = [:]
         for task in try await self.tasks.tasks(idempotencyKeys: keyed) {
-            existing["\(task.tenant)\n\(task.taskType)\n\(task.idempotencyKey ?? "")"] = task
+            existing[identity(task, task.idempotencyKey ?? "")] = task
         }
-        var firstInCall: [String: TaskRecord] = [:]
+        var firstInCall: [[UInt8]: TaskRecord] = [:]
         return drafts.map { draft in
-            guard let key = draft.idempotencyKey.map({ "\(draft.tenant)\n\(draft.taskType)\n\($0)" }) else { return (draft, false) }
+            guard let key = draft.idempotencyKey.map({ identity(draft, $0) }) else { return (draft, false) }
             if let task = existing[key] ?? firstInCall[key] { return (task, true) }
             firstInCall[key] = draft
             return (draft, false)
@@ -202,23 +205,10 @@ public struct TaskServiceHandler: Baton_V1_TaskService.SimpleServiceProtocol {
             throw RPCErrors.invalid(error.message)
         }
         // Read in chunks until the page is full by rows or by bytes.
-        var budget = PageBudget(maxRows: pageSize, maxBytes: self.validator.limits.maxPageBytes)
-        var page: [TaskRecord] = []
-        var more = false
-        reading: while true {
-            let want = budget.nextChunk
-            let chunk = try await RPCErrors.guarding("ListTasks", logger: self.logger) {
-                try await self.tasks.list(query, afterID: page.last?.taskID ?? token?.position, limit: want + 1)
+        let (page, more) = try await RPCErrors.guarding("ListTasks", logger: self.logger) {
+            try await PageBudget.collect(maxRows: pageSize, maxBytes: self.validator.limits.maxPageBytes, size: \.wireBytes) { after, limit in
+                try await self.tasks.list(query, afterID: after?.taskID ?? token?.position, limit: limit)
             }
-            for task in chunk.prefix(want) {
-                guard budget.take(task.wireBytes) else {
-                    more = true
-                    break reading
-                }
-                page.append(task)
-            }
-            more = chunk.count > want
-            if !more || budget.isFull { break }
         }
         return .with {
             $0.tasks = page.map(Baton_V1_Task.init)
@@ -246,15 +236,16 @@ public struct TaskServiceHandler: Baton_V1_TaskService.SimpleServiceProtocol {
             afterID = 0
         }
         _ = try await self.existingTask(request.taskID)
-        let logs = try await RPCErrors.guarding("GetTaskLogs", logger: self.logger) {
-            try await self.tasks.logs(request.taskID, afterID: afterID, limit: pageSize + 1)
-        }
         // Log lines are capped (64 KiB) when written; the page is by bytes too.
-        var budget = PageBudget(maxRows: pageSize, maxBytes: self.validator.limits.maxPageBytes)
-        let page = logs.prefix { budget.take($0.message.utf8.count + 128) }
+        let (page, more) = try await RPCErrors.guarding("GetTaskLogs", logger: self.logger) {
+            try await PageBudget.collect(maxRows: pageSize, maxBytes: self.validator.limits.maxPageBytes, size: { $0.message.utf8.count + 128 }) {
+                after, limit in
+                try await self.tasks.logs(request.taskID, afterID: after?.id ?? afterID, limit: limit)
+            }
+        }
         return .with {
             $0.logs = page.map(Baton_V1_TaskLog.init)
-            if logs.count > page.count, let last = page.last {
+            if more, let last = page.last {
                 $0.nextPageToken = PageToken(filter: request.taskID, position: String(last.id)).encoded
             }
         }

@@ -50,6 +50,7 @@ struct APIBenchmark: AsyncParsableCommand {
             host: "127.0.0.1",
             port: 0,
             services: [TaskServiceHandler(nodeID: "bench", tasks: env.tasks, configs: cache, broker: broker, hub: hub, logger: logger)],
+            interceptors: [AuthInterceptor(keys: nil)],
             logger: logger
         )
         let group = ServiceGroup(services: [server], logger: logger)

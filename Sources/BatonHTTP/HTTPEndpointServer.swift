@@ -1,3 +1,4 @@
+import BatonModel
 import Logging
 import NIOConcurrencyHelpers
 import NIOCore
@@ -35,7 +36,7 @@ public final class HTTPEndpointServer: Service, Sendable {
     private let routes: [String: Route]
     private let logger: Logger
     private let limits: HTTPLimits
-    private let connections: ConnectionCounter
+    private let connections: Slots
 
     /// The largest request body read; larger requests get 413.
     private let maxBodyBytes = 1 << 20
@@ -46,7 +47,7 @@ public final class HTTPEndpointServer: Service, Sendable {
         self.port = port
         self.routes = routes
         self.limits = limits
-        self.connections = ConnectionCounter(limit: limits.maxConnections)
+        self.connections = Slots(limit: limits.maxConnections)
         self.logger = logger
     }
 
@@ -58,8 +59,8 @@ public final class HTTPEndpointServer: Service, Sendable {
                 channel.eventLoop.makeCompletedFuture {
                     // Over the cap: closed before a byte is read; the loop
                     // below sees a connection that ends at once.
-                    if connections.admit() {
-                        channel.closeFuture.whenComplete { _ in connections.release() }
+                    if connections.take() {
+                        channel.closeFuture.whenComplete { _ in connections.give() }
                     } else {
                         try channel.pipeline.syncOperations.addHandler(RefuseConnectionHandler())
                     }

@@ -4,16 +4,18 @@ import NIOCore
 /// cap is turned away. Closing it inside the child initializer instead (before
 /// it is registered) fails the accept, and NIO then fails the listener's
 /// accept stream, which would stop the whole server.
-final class RefuseConnectionHandler: ChannelInboundHandler, RemovableChannelHandler {
-    typealias InboundIn = ByteBuffer
+public final class RefuseConnectionHandler: ChannelInboundHandler, RemovableChannelHandler {
+    public typealias InboundIn = ByteBuffer
 
-    func handlerAdded(context: ChannelHandlerContext) {
+    public init() {}
+
+    public func handlerAdded(context: ChannelHandlerContext) {
         if context.channel.isActive { context.close(mode: .all, promise: nil) }
     }
 
-    func channelActive(context: ChannelHandlerContext) {
+    public func channelActive(context: ChannelHandlerContext) {
         context.close(mode: .all, promise: nil)
     }
 
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {}
+    public func channelRead(context: ChannelHandlerContext, data: NIOAny) {}
 }

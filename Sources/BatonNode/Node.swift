@@ -144,19 +144,18 @@ struct Node {
             initiallyServing: true, logger: logger
         )
         let health = HealthService(probe: probe, maxWatchers: options.healthMaxWatchers)
-        var interceptors: [any ServerInterceptor] = [RPCMetricsInterceptor()]
+        var apiKeys: APIKeys?
         if let path = options.apiKeysPath {
-            let keys: APIKeys
             do {
-                keys = try APIKeys(contentsOf: path, allowReadableByOthers: options.allowReadableKeyFile)
+                apiKeys = try APIKeys(contentsOf: path, allowReadableByOthers: options.allowReadableKeyFile)
             } catch {
                 throw ValidationError("--api-keys-file: \(error)")
             }
-            interceptors.append(AuthInterceptor(keys: keys))
-            logger.info("API keys required", metadata: ["keys": "\(keys.entries.count)"])
+            logger.info("API keys required", metadata: ["keys": "\(apiKeys?.entries.count ?? 0)"])
         } else {
             logger.warning("no --api-keys-file: the API is open to anyone who can reach it")
         }
+        let interceptors: [any ServerInterceptor] = [RPCMetricsInterceptor(), AuthInterceptor(keys: apiKeys)]
         let grpcLimits = options.grpcLimits
         logger.info("gRPC limits", metadata: [
             "max_connections": "\(grpcLimits.maxConnections.map(String.init) ?? "none")", "max_streams": "\(grpcLimits.maxConcurrentStreams)",

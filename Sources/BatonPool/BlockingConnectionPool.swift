@@ -17,7 +17,9 @@ public final class BlockingConnectionPool<Connection: PoolableConnection>: Senda
     private struct State: ~Copyable {
         var idle: [Connection] = []
         var freeSlots: Int
-        var waiters: Deque<(id: Int, continuation: CheckedContinuation<Void, any Error>)> = []
+        /// Callers waiting for a slot, in arrival order, each with the timer
+        /// of its acquire timeout (started once it is queued).
+        var waiters: Deque<(id: Int, continuation: CheckedContinuation<Void, any Error>, timer: Task<Void, Never>?)> = []
         var nextWaiterID = 0
         var closed = false
     }
@@ -64,7 +66,10 @@ public final class BlockingConnectionPool<Connection: PoolableConnection>: Senda
             state.waiters.removeAll()
             return (idle, waiters)
         }
-        for waiter in waiters { waiter.continuation.resume(throwing: PoolClosedError()) }
+        for waiter in waiters {
+            waiter.timer?.cancel()
+            waiter.continuation.resume(throwing: PoolClosedError())
+        }
         if !idle.isEmpty {
             _ = try? await self.threadPool.runIfActive { for connection in idle { connection.close() } }
         }
@@ -84,14 +89,6 @@ public final class BlockingConnectionPool<Connection: PoolableConnection>: Senda
             return state.nextWaiterID
         }
         guard let waiterID else { return }
-        // The timer only runs while someone waits: the fast path above has none.
-        let timer = self.acquireTimeout.map { timeout in
-            Task { [self] in
-                try await Task.sleep(for: timeout)
-                self.expire(waiterID, after: timeout)
-            }
-        }
-        defer { timer?.cancel() }
         try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
                 let outcome: SlotOutcome = self.state.withLock { state in
@@ -101,7 +98,14 @@ public final class BlockingConnectionPool<Connection: PoolableConnection>: Senda
                         state.freeSlots -= 1
                         return .granted
                     }
-                    state.waiters.append((waiterID, continuation))
+                    // The timer starts once the waiter is queued, where it can find it.
+                    let timer = self.acquireTimeout.map { timeout in
+                        Task { [self] in
+                            try? await Task.sleep(for: timeout)
+                            if !Task.isCancelled { self.expire(waiterID, after: timeout) }
+                        }
+                    }
+                    state.waiters.append((waiterID, continuation, timer))
                     return .waiting
                 }
                 switch outcome {
@@ -114,6 +118,7 @@ public final class BlockingConnectionPool<Connection: PoolableConnection>: Senda
             let cancelled = self.state.withLock { state in
                 state.waiters.firstIndex { $0.id == waiterID }.map { state.waiters.remove(at: $0) }
             }
+            cancelled?.timer?.cancel()
             cancelled?.continuation.resume(throwing: CancellationError())
         }
     }
@@ -138,6 +143,7 @@ public final class BlockingConnectionPool<Connection: PoolableConnection>: Senda
             }
             if let waiter = state.waiters.popFirst() {
                 // The slot passes straight to the next waiter.
+                waiter.timer?.cancel()
                 return waiter.continuation
             }
             state.freeSlots += 1

@@ -8,10 +8,11 @@ public struct FinishedAttempt: Sendable, Equatable {
     public var status: TaskStatus
     public var result: String?
     public var error: String?
-    /// The task's tenant, for the finished counts kept per tenant.
+    /// The task's tenant, for the finished counts kept per tenant (no
+    /// default: a forgotten one would count under another tenant).
     public var tenant: String
 
-    public init(taskID: String, attempt: Int, status: TaskStatus, result: String? = nil, error: String? = nil, tenant: String = Tenant.default) {
+    public init(taskID: String, attempt: Int, status: TaskStatus, result: String? = nil, error: String? = nil, tenant: String) {
         self.taskID = taskID
         self.attempt = attempt
         self.status = status

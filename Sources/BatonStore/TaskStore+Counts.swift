@@ -2,17 +2,6 @@ import BatonModel
 import BatonMySQL
 import Foundation
 
-/// One row of the finished counts: a tenant's tasks of one status.
-struct TenantStatus: Hashable {
-    var tenant: String
-    var status: TaskStatus
-
-    init(_ tenant: String, _ status: TaskStatus) {
-        self.tenant = tenant
-        self.status = status
-    }
-}
-
 /// Tasks per status at a cost independent of the table's size: finished
 /// statuses from `task_status_count` (migrations 004, 006: per tenant),
 /// unfinished ones counted on idx_task_status_updated (the backlog only).
@@ -59,13 +48,17 @@ extension TaskStore {
         let unfinishedSQL =
             "SELECT status, COUNT(*) AS n FROM task FORCE INDEX (idx_task_status_updated) WHERE status IN (\(Self.placeholders(TaskStatus.nonTerminal.count)))"
         async let finished =
-            tenant == nil
-            ? self.mysql.query("SELECT status, SUM(n) AS n FROM task_status_count GROUP BY status")
-            : self.mysql.query("SELECT status, SUM(n) AS n FROM task_status_count WHERE tenant = ? GROUP BY status", [.string(tenant ?? "")])
+            if let tenant {
+                self.mysql.query("SELECT status, SUM(n) AS n FROM task_status_count WHERE tenant = ? GROUP BY status", [.string(tenant)])
+            } else {
+                self.mysql.query("SELECT status, SUM(n) AS n FROM task_status_count GROUP BY status")
+            }
         async let unfinished =
-            tenant == nil
-            ? self.mysql.query(unfinishedSQL + " GROUP BY status", unfinishedBinds)
-            : self.mysql.query(unfinishedSQL + " AND tenant = ? GROUP BY status", unfinishedBinds + [.string(tenant ?? "")])
+            if let tenant {
+                self.mysql.query(unfinishedSQL + " AND tenant = ? GROUP BY status", unfinishedBinds + [.string(tenant)])
+            } else {
+                self.mysql.query(unfinishedSQL + " GROUP BY status", unfinishedBinds)
+            }
         var counts: [TaskStatus: Int64] = [:]
         for row in try await finished + unfinished {
             if let raw = row.int("status"), let status = TaskStatus(rawValue: raw) {

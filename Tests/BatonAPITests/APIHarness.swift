@@ -56,7 +56,7 @@ final class APIHarness: Sendable {
                 HealthService(probe: probe),
                 try ReflectionService(services: ["baton.v1.TaskService", "baton.v1.AdminService", "grpc.health.v1.Health"]),
             ],
-            interceptors: keys.map { [AuthInterceptor(keys: $0)] } ?? [],
+            interceptors: [AuthInterceptor(keys: keys)],
             tls: tls,
             logger: self.logger
         )

@@ -117,7 +117,7 @@ final class BacklogScaleTests: XCTestCase {
         let ids = try await self.harness.create(4, type: type).map(\.taskID)
         _ = try await tasks.start(ids, workerID: "w1", now: now)
         _ = try await tasks.finish(
-            [FinishedAttempt(taskID: ids[0], attempt: 1, status: .succeeded), FinishedAttempt(taskID: ids[1], attempt: 1, status: .failed)],
+            [FinishedAttempt(taskID: ids[0], attempt: 1, status: .succeeded, tenant: Tenant.default), FinishedAttempt(taskID: ids[1], attempt: 1, status: .failed, tenant: Tenant.default)],
             workerID: "w1", now: now.addingTimeInterval(0.001)
         )
         _ = try await tasks.cancel(ids[2], reason: "test", now: now)

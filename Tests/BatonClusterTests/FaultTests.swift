@@ -213,7 +213,7 @@ final class FaultTests: XCTestCase {
         let type = try await self.harness.type("outcome")
         let ids = try await self.harness.create(2, type: type).map(\.taskID)
         _ = try await self.harness.tasks.start(ids, workerID: "w1", now: Date().roundedToMicroseconds)
-        let attempts = ids.map { FinishedAttempt(taskID: $0, attempt: 1, status: .retrying, error: "later") }
+        let attempts = ids.map { FinishedAttempt(taskID: $0, attempt: 1, status: .retrying, error: "later", tenant: Tenant.default) }
         let lost = Date().roundedToMicroseconds
         _ = try await self.harness.tasks.finish([attempts[0]], workerID: "w1", now: lost)
         let applied = try await self.harness.tasks.finish(attempts, workerID: "w1", now: Date().addingTimeInterval(0.001).roundedToMicroseconds, earlier: [lost])
@@ -259,7 +259,7 @@ final class FaultTests: XCTestCase {
             _ = try await self.harness.tasks.start(ids, workerID: "w1", now: now, earlier: [lost])
         }
         try await rowsRead("a retried outcome write") {
-            let attempts = ids.map { FinishedAttempt(taskID: $0, attempt: 1, status: .succeeded) }
+            let attempts = ids.map { FinishedAttempt(taskID: $0, attempt: 1, status: .succeeded, tenant: Tenant.default) }
             _ = try await self.harness.tasks.finish(attempts, workerID: "w1", now: now.addingTimeInterval(0.01), earlier: [lost])
         }
         try await rowsRead("fenced SCHEDULED marks") {
@@ -382,7 +382,7 @@ final class OutcomeOutageTests: XCTestCase {
         let recorder = OutcomeRecorder(workerID: "w1", tasks: tasks, broker: broker, logger: logger)
         let writer = Task { await recorder.run() }
         try self.server.stop()
-        let attempt = FinishedAttempt(taskID: task.taskID, attempt: 1, status: .succeeded, result: "done")
+        let attempt = FinishedAttempt(taskID: task.taskID, attempt: 1, status: .succeeded, result: "done", tenant: Tenant.default)
         let outcome = Task { try await recorder.record(.init(attempt: attempt, entry: QueueEntry(task), retryDue: 0, lease: .distantFuture)) }
         try await Task.sleep(for: .seconds(2))
         try self.server.start()

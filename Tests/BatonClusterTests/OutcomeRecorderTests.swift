@@ -37,7 +37,7 @@ final class OutcomeRecorderTests: XCTestCase {
             for (index, task) in running.enumerated() {
                 group.addTask {
                     let result = index == 20 ? "small" : "\(index)" + megabyte
-                    let attempt = FinishedAttempt(taskID: task.taskID, attempt: task.attempt, status: .succeeded, result: result)
+                    let attempt = FinishedAttempt(taskID: task.taskID, attempt: task.attempt, status: .succeeded, result: result, tenant: Tenant.default)
                     return try await recorder.record(.init(attempt: attempt, entry: QueueEntry(task), retryDue: 0, lease: Date().addingTimeInterval(20)))
                 }
             }
@@ -68,7 +68,7 @@ final class OutcomeRecorderTests: XCTestCase {
         try await withThrowingTaskGroup(of: (String, Bool).self) { group in
             for task in running {
                 group.addTask {
-                    let attempt = FinishedAttempt(taskID: task.taskID, attempt: task.attempt, status: .succeeded, result: "ok")
+                    let attempt = FinishedAttempt(taskID: task.taskID, attempt: task.attempt, status: .succeeded, result: "ok", tenant: Tenant.default)
                     return (task.taskID, try await recorder.record(.init(attempt: attempt, entry: QueueEntry(task), retryDue: 0, lease: .distantFuture)))
                 }
             }
@@ -101,7 +101,7 @@ final class OutcomeRecorderTests: XCTestCase {
         let writer = Task { await recorder.run() }
         defer { writer.cancel() }
         let due = Int64(Date().addingTimeInterval(60).timeIntervalSince1970 * 1000)
-        let attempt = FinishedAttempt(taskID: running[0].taskID, attempt: 1, status: .retrying, error: "later")
+        let attempt = FinishedAttempt(taskID: running[0].taskID, attempt: 1, status: .retrying, error: "later", tenant: Tenant.default)
         let applied = try await recorder.record(.init(attempt: attempt, entry: QueueEntry(running[0]), retryDue: due, lease: .distantFuture))
         XCTAssertTrue(applied)
         await recorder.flush(timeout: .seconds(5))
@@ -122,7 +122,7 @@ final class OutcomeRecorderTests: XCTestCase {
         let writer = Task { await recorder.run() }
         writer.cancel()
         await writer.value
-        let attempt = FinishedAttempt(taskID: TaskID.make(), attempt: 1, status: .succeeded)
+        let attempt = FinishedAttempt(taskID: TaskID.make(), attempt: 1, status: .succeeded, tenant: Tenant.default)
         let entry = QueueEntry(member: "0|\(attempt.taskID)|x")!
         do {
             _ = try await recorder.record(.init(attempt: attempt, entry: entry, retryDue: 0, lease: .distantFuture))

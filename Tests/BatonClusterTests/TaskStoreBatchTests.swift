@@ -23,11 +23,11 @@ final class TaskStoreBatchTests: XCTestCase {
         XCTAssertTrue(cancelled.cancelled)
 
         let attempts = [
-            FinishedAttempt(taskID: ids[0], attempt: 1, status: .succeeded, result: "one"),
-            FinishedAttempt(taskID: ids[1], attempt: 1, status: .failed, error: "bad input"),
-            FinishedAttempt(taskID: ids[2], attempt: 1, status: .retrying, error: "try later"),
-            FinishedAttempt(taskID: ids[3], attempt: 2, status: .succeeded, result: "stale attempt"),
-            FinishedAttempt(taskID: ids[4], attempt: 1, status: .succeeded, result: "too late"),
+            FinishedAttempt(taskID: ids[0], attempt: 1, status: .succeeded, result: "one", tenant: Tenant.default),
+            FinishedAttempt(taskID: ids[1], attempt: 1, status: .failed, error: "bad input", tenant: Tenant.default),
+            FinishedAttempt(taskID: ids[2], attempt: 1, status: .retrying, error: "try later", tenant: Tenant.default),
+            FinishedAttempt(taskID: ids[3], attempt: 2, status: .succeeded, result: "stale attempt", tenant: Tenant.default),
+            FinishedAttempt(taskID: ids[4], attempt: 1, status: .succeeded, result: "too late", tenant: Tenant.default),
         ]
         let now = Date().roundedToMicroseconds
         let applied = try await self.harness.tasks.finish(attempts, workerID: "w1", now: now)
@@ -61,7 +61,7 @@ final class TaskStoreBatchTests: XCTestCase {
         let harness = self.harness!
         let finishing = Task {
             try await harness.tasks.finish(
-                ids.map { FinishedAttempt(taskID: $0, attempt: 1, status: .succeeded, result: "") }, workerID: "w1", now: Date().roundedToMicroseconds
+                ids.map { FinishedAttempt(taskID: $0, attempt: 1, status: .succeeded, result: "", tenant: Tenant.default) }, workerID: "w1", now: Date().roundedToMicroseconds
             )
         }
         try await Task.sleep(for: .milliseconds(300))
@@ -79,7 +79,7 @@ final class TaskStoreBatchTests: XCTestCase {
         let created = try await self.harness.create(37, type: type)
         let ids = created.map(\.taskID)
         _ = try await self.harness.tasks.start(ids, workerID: "w1", now: Date().roundedToMicroseconds)
-        let attempts = ids.map { FinishedAttempt(taskID: $0, attempt: 1, status: .succeeded, result: "r-\($0)") }
+        let attempts = ids.map { FinishedAttempt(taskID: $0, attempt: 1, status: .succeeded, result: "r-\($0)", tenant: Tenant.default) }
         let applied = try await self.harness.tasks.finish(attempts, workerID: "w1", now: Date().roundedToMicroseconds)
         XCTAssertEqual(applied, Set(ids))
         for id in ids {

@@ -79,10 +79,10 @@ final class WorkerHarness: Sendable {
         return type
     }
 
-    func create(type: String, payload: [String: String] = [:], retries: Int = 0, timeout: Int = 30) async throws -> TaskRecord {
+    func create(type: String, payload: [String: String] = [:], retries: Int = 0, timeout: Int = 30, tenant: String = Tenant.default) async throws -> TaskRecord {
         let now = Date().roundedToMicroseconds
         let record = TaskRecord(taskID: TaskID.make(), taskType: type, priority: .normal, payload: payload, status: .queued,
-                                maxRetries: retries, timeoutSeconds: timeout, createdAt: now, updatedAt: now)
+                                maxRetries: retries, timeoutSeconds: timeout, createdAt: now, updatedAt: now, tenant: tenant)
         try await self.base.tasks.insert([record])
         try await self.base.broker.enqueue([record])
         return record

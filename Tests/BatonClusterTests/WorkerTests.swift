@@ -37,6 +37,24 @@ final class WorkerTests: XCTestCase {
         XCTAssertTrue(lines.contains { $0.hasPrefix("succeeded in") }, "\(lines)")
     }
 
+    /// A worker books what it finishes under the task's tenant: the
+    /// tenant's GetStats counts follow its tasks, not the default tenant's.
+    func testFinishedTasksAreCountedUnderTheirTenant() async throws {
+        let tenant = "worker-tenant." + TestEnvironment.uniqueName("t")
+        let echo = try await self.harness.type("tenant-echo", handler: "echo")
+        let failing = try await self.harness.type("tenant-fail", handler: "fail")
+        let succeeded = try await self.harness.create(type: echo, tenant: tenant)
+        let failed = try await self.harness.create(type: failing, payload: ["message": "no", "retryable": "false"], tenant: tenant)
+        _ = try await self.waitForStatus(succeeded.taskID, [.succeeded])
+        _ = try await self.waitForStatus(failed.taskID, [.failed])
+        let counts = try await self.harness.base.tasks.countsByStatus(tenant: tenant)
+        XCTAssertEqual(counts[.succeeded], 1)
+        XCTAssertEqual(counts[.failed], 1)
+        let stored = try await self.harness.base.tasks.task(succeeded.taskID)
+        XCTAssertEqual(stored?.tenant, tenant)
+        try await self.harness.base.mysql.execute("DELETE FROM task_status_count WHERE tenant = ?", [.string(tenant)])
+    }
+
     func testRetryableFailureBacksOffThenFails() async throws {
         let type = try await self.harness.type("flaky", handler: "fail", retries: 2, backoffMs: 300)
         let created = try await self.harness.create(type: type, payload: ["message": "downstream 503", "retryable": "true"], retries: 2)
