@@ -78,15 +78,8 @@ public struct ExecutorAllowList: Sendable, Equatable {
                 return network.contains(address) && guarded.contains { $0.contains(network) }
             }
         }
-        guard let entries = self.entries else { return true }
-        let name = Self.normalized(host)
-        return entries.contains { entry in
-            guard entry.port == nil || entry.port == port else { return false }
-            switch entry.match {
-            case .host(let allowed): return allowed == name
-            case .network(let network): return network.contains(address)
-            }
-        }
+        guard self.entries != nil else { return true }
+        return self.anyEntry(port: port, admitsName: Self.normalized(host)) { $0.contains(address) }
     }
 
     /// What a config write can check before anything is resolved, for early
@@ -97,13 +90,17 @@ public struct ExecutorAllowList: Sendable, Equatable {
     /// worker would admit it if it resolved to a listed address.
     public func mayPermit(host: String, port: Int) -> Bool {
         if let address = IPAddress(host) { return self.permits(host: host, address: address, port: port) }
-        guard let entries = self.entries else { return true }
-        let name = Self.normalized(host)
-        return entries.contains { entry in
+        guard self.entries != nil else { return true }
+        return self.anyEntry(port: port, admitsName: Self.normalized(host)) { $0.prefixLength < $0.address.bitWidth }
+    }
+
+    /// Whether an entry for `port` names `name`, or is a block `admits` accepts.
+    private func anyEntry(port: Int, admitsName name: String, _ admits: (IPNetwork) -> Bool) -> Bool {
+        (self.entries ?? []).contains { entry in
             guard entry.port == nil || entry.port == port else { return false }
             switch entry.match {
             case .host(let allowed): return allowed == name
-            case .network(let network): return network.prefixLength < network.address.bitWidth
+            case .network(let network): return admits(network)
             }
         }
     }

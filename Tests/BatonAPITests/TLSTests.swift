@@ -7,35 +7,25 @@ import XCTest
 
 /// TLS and mutual TLS with certificates made for the test by openssl.
 final class TLSTests: XCTestCase {
-    private var folder = ""
+    private var certificates: TestCertificates?
 
     override func setUp() async throws {
-        self.folder = TestEnvironment.repositoryRoot.appendingPathComponent(".run/tls-\(UUID().uuidString.prefix(8))").path
-        try FileManager.default.createDirectory(atPath: self.folder, withIntermediateDirectories: true)
-        let script = """
-            set -e
-            cd '\(self.folder)'
-            ca() { openssl req -x509 -newkey rsa:2048 -nodes -keyout $1.key -out $1.pem -days 1 -subj "/CN=$1" 2>/dev/null; }
-            leaf() { # name ca extensions
-              openssl req -newkey rsa:2048 -nodes -keyout $1.key -out $1.csr -subj "/CN=$1" 2>/dev/null
-              printf '%s\\n' "$3" > $1.ext
-              openssl x509 -req -in $1.csr -CA $2.pem -CAkey $2.key -CAcreateserial -out $1.pem -days 1 -extfile $1.ext 2>/dev/null
-            }
-            ca test-ca
-            ca other-ca
-            leaf server test-ca "subjectAltName=DNS:localhost,IP:127.0.0.1"
-            leaf client test-ca "extendedKeyUsage=clientAuth"
-            leaf stranger other-ca "extendedKeyUsage=clientAuth"
-            """
-        let status = try ChildProcess.run("/bin/bash", ["-c", script], environment: ProcessInfo.processInfo.environment)
-        XCTAssertEqual(status, 0, "openssl could not make the test certificates")
+        self.certificates = try TestCertificates(
+            prefix: "tls",
+            authorities: ["test-ca", "other-ca"],
+            leaves: [
+                ("server", "test-ca", "subjectAltName=DNS:localhost,IP:127.0.0.1"),
+                ("client", "test-ca", "extendedKeyUsage=clientAuth"),
+                ("stranger", "other-ca", "extendedKeyUsage=clientAuth"),
+            ]
+        )
     }
 
     override func tearDown() async throws {
-        try? FileManager.default.removeItem(atPath: self.folder)
+        self.certificates?.remove()
     }
 
-    private func path(_ name: String) -> String { "\(self.folder)/\(name)" }
+    private func path(_ name: String) -> String { self.certificates?.path(name) ?? name }
 
     private func stats(_ harness: APIHarness, tls: ClientTLS?) async throws -> RPCError.Code? {
         let port = try await harness.server.listeningPort()

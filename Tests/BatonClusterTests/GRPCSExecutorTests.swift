@@ -13,34 +13,24 @@ import XCTest
 /// (`--executor-ca-file`), connects to the checked address and still checks
 /// the certificate against the endpoint's name.
 final class GRPCSExecutorTests: XCTestCase {
-    private var folder = ""
+    private var certificates: TestCertificates?
 
     override func setUp() async throws {
-        self.folder = TestEnvironment.repositoryRoot.appendingPathComponent(".run/grpcs-\(UUID().uuidString.prefix(8))").path
-        try FileManager.default.createDirectory(atPath: self.folder, withIntermediateDirectories: true)
-        let script = """
-            set -e
-            cd '\(self.folder)'
-            ca() { openssl req -x509 -newkey rsa:2048 -nodes -keyout $1.key -out $1.pem -days 1 -subj "/CN=$1" 2>/dev/null; }
-            leaf() { # name ca extensions
-              openssl req -newkey rsa:2048 -nodes -keyout $1.key -out $1.csr -subj "/CN=$1" 2>/dev/null
-              printf '%s\\n' "$3" > $1.ext
-              openssl x509 -req -in $1.csr -CA $2.pem -CAkey $2.key -CAcreateserial -out $1.pem -days 1 -extfile $1.ext 2>/dev/null
-            }
-            ca test-ca
-            ca other-ca
-            leaf executor test-ca "subjectAltName=DNS:executor.test"
-            leaf stranger other-ca "subjectAltName=DNS:stranger.test"
-            """
-        let status = try ChildProcess.run("/bin/bash", ["-c", script], environment: ProcessInfo.processInfo.environment)
-        XCTAssertEqual(status, 0, "openssl could not make the test certificates")
+        self.certificates = try TestCertificates(
+            prefix: "grpcs",
+            authorities: ["test-ca", "other-ca"],
+            leaves: [
+                ("executor", "test-ca", "subjectAltName=DNS:executor.test"),
+                ("stranger", "other-ca", "subjectAltName=DNS:stranger.test"),
+            ]
+        )
     }
 
     override func tearDown() async throws {
-        try? FileManager.default.removeItem(atPath: self.folder)
+        self.certificates?.remove()
     }
 
-    private func path(_ name: String) -> String { "\(self.folder)/\(name)" }
+    private func path(_ name: String) -> String { self.certificates?.path(name) ?? name }
 
     /// A TLS business service on a free loopback port with `name`'s certificate.
     private func serve(_ name: String) async throws -> (port: Int, stop: @Sendable () async -> Void) {

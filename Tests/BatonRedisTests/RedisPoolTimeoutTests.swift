@@ -20,7 +20,7 @@ final class RedisPoolTimeoutTests: XCTestCase {
         do {
             try await redis.send("PING")
             XCTFail("a call past the acquire timeout succeeded")
-        } catch let error as RedisError {
+        } catch {
             XCTAssertEqual(error.kind, .busy)
             XCTAssertTrue(error.isUnavailable)
         }
