@@ -232,19 +232,25 @@ final class WorkerTests: XCTestCase {
         let small = try await self.harness.type("small", handler: "noop")
         var hugeIDs: [String] = []
         var smallIDs: [String] = []
-        for _ in 0..<20 {
+        for _ in 0..<60 {
             hugeIDs.append(try await self.harness.create(type: huge).taskID)
             smallIDs.append(try await self.harness.create(type: small).taskID)
         }
         let harness = self.harness!
-        let done = try await TestEnvironment.waitUntil(timeout: .seconds(30)) {
+        let done = try await TestEnvironment.waitUntil(timeout: .seconds(60)) {
             let rows = try await harness.base.mysql.query(
                 "SELECT COUNT(*) AS n FROM task WHERE task_type IN (?, ?) AND status IN (?, ?)",
                 [.string(huge), .string(small), .int(Int64(TaskStatus.failed.rawValue)), .int(Int64(TaskStatus.succeeded.rawValue))]
             )
-            return rows.first?.int("n") == 40
+            return rows.first?.int("n") == 120
         }
         XCTAssertTrue(done)
+        // Each recorded once: one attempt, and its outcome as the worker saw it.
+        let attempts = try await harness.base.mysql.query(
+            "SELECT task_type, attempt, status FROM task WHERE task_type IN (?, ?)", [.string(huge), .string(small)]
+        )
+        XCTAssertEqual(attempts.filter { $0.int("attempt") == 1 }.count, 120)
+        XCTAssertEqual(attempts.filter { $0.string("task_type") == small && $0.int("status") == TaskStatus.succeeded.rawValue }.count, 60)
         let logged = try await TestEnvironment.waitUntil(timeout: .seconds(10)) {
             for id in hugeIDs + smallIDs where try await harness.logs(id).count < 2 { return false }
             return true
