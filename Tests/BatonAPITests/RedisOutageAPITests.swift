@@ -52,10 +52,14 @@ final class RedisOutageAPITests: XCTestCase {
         XCTAssertEqual(keyed?.code, .unavailable)
         let kept = try await harness.mysql.query("SELECT task_id, status FROM task WHERE task_type = ? AND idempotency_key = ?", [.string(type), .string("outage-key")])
         XCTAssertEqual(kept.count, 1, "a keyed row is never deleted")
-        let health = try await harness.withRawClient { client in
-            try await Grpc_Health_V1_Health.Client(wrapping: client).check(.init()).status
+        // Health is the background probe's (every 100 ms here): it turns
+        // within an interval or two of the outage, not at the call.
+        let notServing = try await TestEnvironment.waitUntil(timeout: .seconds(5)) {
+            try await harness.withRawClient { client in
+                try await Grpc_Health_V1_Health.Client(wrapping: client).check(.init()).status
+            } == .notServing
         }
-        XCTAssertEqual(health, .notServing)
+        XCTAssertTrue(notServing)
 
         try self.server.start()
         let recovered = try await TestEnvironment.waitUntil(timeout: .seconds(10)) {
