@@ -45,9 +45,12 @@ public struct ExecutorAllowList: Sendable, Equatable {
     /// Link-local and well-known metadata addresses: AWS/GCP/Azure/OpenStack
     /// (169.254.169.254) and ECS (169.254.170.2) lie in 169.254.0.0/16;
     /// AWS over IPv6 (fd00:ec2::254), Alibaba (100.100.100.200), Azure's
-    /// wire server (168.63.129.16).
+    /// wire server (168.63.129.16); and the IPv4 ones again behind the NAT64
+    /// well-known prefix (64:ff9b::/96), which a DNS64 resolver hands out and
+    /// a NAT64 gateway turns back into the IPv4 address.
     public static let guardedNetworks: [IPNetwork] = [
         "169.254.0.0/16", "fe80::/10", "fd00:ec2::254/128", "100.100.100.200/32", "168.63.129.16/32",
+        "64:ff9b::a9fe:0/112", "64:ff9b::6464:64c8/128", "64:ff9b::a83f:8110/128",
     ].map { IPNetwork($0)! }
 
     public init(entries: [Entry]?) {

@@ -45,11 +45,15 @@ import Testing
         let list = ExecutorAllowList.unrestricted
         #expect(list.permits(host: "127.0.0.1", address: self.ip("127.0.0.1"), port: 80))
         #expect(list.permits(host: "api.example", address: self.ip("8.8.8.8"), port: 443))
-        for address in ["169.254.169.254", "169.254.170.2", "169.254.1.1", "fe80::1", "fd00:ec2::254", "100.100.100.200", "168.63.129.16", "::ffff:169.254.169.254"] {
+        for address in [
+            "169.254.169.254", "169.254.170.2", "169.254.1.1", "fe80::1", "fd00:ec2::254", "100.100.100.200", "168.63.129.16", "::ffff:169.254.169.254",
+            "64:ff9b::a9fe:a9fe", "64:ff9b::6464:64c8", "64:ff9b::a83f:8110",
+        ] {
             #expect(!list.permits(host: "metadata.example", address: self.ip(address), port: 80), "\(address)")
             #expect(!list.mayPermit(host: address, port: 80), "\(address) written as a literal")
         }
         #expect(list.permits(host: "x", address: self.ip("100.100.100.201"), port: 80), "only the metadata address of that range")
+        #expect(list.permits(host: "x", address: self.ip("64:ff9b::808:808"), port: 80), "NAT64 of an ordinary address (8.8.8.8)")
     }
 
     @Test func guardedAddressesNeedAnEntryInsideTheirRange() throws {
