@@ -94,6 +94,4 @@ final class TaskWatchers: Sendable {
             return true
         }
     }
-
-    var openCount: Int { self.state.withLock { $0.open } }
 }

@@ -21,6 +21,4 @@ public final class Slots: Sendable {
     public func give() {
         self.taken.withLock { $0 -= 1 }
     }
-
-    public var count: Int { self.taken.withLock { $0 } }
 }
