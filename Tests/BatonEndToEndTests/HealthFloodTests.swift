@@ -122,11 +122,17 @@ final class HealthFloodTests: XCTestCase {
                     try? await Task.sleep(for: .milliseconds(25 * index))
                     try? await withGRPCClient(transport: .http2NIOPosix(target: .ipv4(address: "127.0.0.1", port: port), transportSecurity: .plaintext)) { client in
                         let health = Grpc_Health_V1_Health.Client(wrapping: client)
+                        // As a real watcher would: wait for the connection rather
+                        // than fail at the first connect timeout. On a loaded CI
+                        // machine (both sides debug builds, two cores) a node busy
+                        // refusing thousands of streams accepts late, and a few
+                        // SYNs were retried past the 10 s connect timeout.
+                        let options = { var options = CallOptions.defaults; options.waitForReady = true; return options }()
                         await withTaskGroup(of: Void.self) { streams in
                             for _ in 0..<(Self.streams / Self.connections) {
                                 streams.addTask {
                                     do {
-                                        try await health.watch(.init()) { response in
+                                        try await health.watch(.init(), options: options) { response in
                                             var counted = false
                                             for try await _ in response.messages where !counted {
                                                 tally.counts.withLock { $0.watching += 1 }
