@@ -38,11 +38,15 @@ public struct AuthInterceptor: ServerInterceptor {
         return table
     }()
 
-    /// nil: the node runs open (no key file), every caller `Caller.open`.
-    private let keys: APIKeys?
+    private let authenticator: Authenticator
 
+    public init(authenticator: Authenticator) {
+        self.authenticator = authenticator
+    }
+
+    /// Keys only (no tokens); nil: the node runs open.
     public init(keys: APIKeys?) {
-        self.keys = keys
+        self.init(authenticator: Authenticator(keys: keys))
     }
 
     public func intercept<Input: Sendable, Output: Sendable>(
@@ -59,21 +63,17 @@ public struct AuthInterceptor: ServerInterceptor {
         case nil:
             throw RPCError(code: .permissionDenied, message: "\(context.descriptor.fullyQualifiedMethod) is not in the authorization table")
         }
-        guard let keys = self.keys else {
-            return try await Self.run(as: .open, request: request, context: context, next: next)
+        var authorization: String?
+        if case .string(let value)? = request.metadata["authorization"].first(where: { _ in true }) { authorization = value }
+        let caller: Caller
+        do {
+            caller = try await self.authenticator.caller(authorization: authorization)
+        } catch {
+            throw RPCError(code: .unauthenticated, message: error.message)
         }
-        guard let header = request.metadata["authorization"].first(where: { _ in true }),
-            case .string(let value) = header, value.hasPrefix("Bearer ")
-        else {
-            throw RPCError(code: .unauthenticated, message: "an API key is required (authorization: Bearer <key>)")
-        }
-        guard let entry = keys.entry(forKey: String(value.dropFirst("Bearer ".count))) else {
-            throw RPCError(code: .unauthenticated, message: "unknown API key")
-        }
-        guard entry.role >= required else {
+        guard caller.role >= required else {
             throw RPCError(code: .permissionDenied, message: "\(context.descriptor.method) needs the \(required.rawValue) role")
         }
-        let caller = Caller(keyID: entry.id, role: entry.role, tenant: entry.tenant)
         return try await Self.run(as: caller, request: request, context: context, next: next)
     }
 
