@@ -142,3 +142,13 @@ bench-peers:
 .PHONY: bench-cost
 bench-cost:
 	scripts/bench-cost.sh
+
+## REST/JSON API black-box tests (tests/rest): one node on its own Redis (6398)
+## and MariaDB (3398) under .run/rest, every route, error status and role,
+## responses checked against openapi/openapi.json, a bounded schemathesis run.
+## Venv in .build-rest/venv (reused). REST_ARGS="-k tenant -x" for development.
+REST_ARGS ?=
+.PHONY: rest-tests
+rest-tests:
+	@[ -n "$$BATON_NODE_BIN" ] || $(SWIFT) build --product baton-node
+	scripts/rest-tests.sh $(REST_ARGS)

@@ -62,6 +62,10 @@ class Api:
     def delete(self, path, **kw):
         return self.request("DELETE", path, **kw)
 
+    def sse(self, path, timeout=30):
+        """Opens an event stream (http.client: lines as they arrive, chunked or not). Returns an SSE."""
+        return SSE(self, path, timeout)
+
     # --- conveniences -------------------------------------------------------
 
     def create(self, task_type, expect=201, **fields):
@@ -80,6 +84,56 @@ class Api:
                 return task
             assert time.monotonic() < deadline, f"task {task_id} is {task.get('status')} after {seconds}s, wanted {statuses}"
             time.sleep(0.05)
+
+
+class SSE:
+    """A GET of an event stream, read line by line; `events()` yields (seconds since open, event, data JSON)."""
+
+    def __init__(self, api, path, timeout):
+        import http.client
+        import urllib.parse
+        url = urllib.parse.urlsplit(api.base)
+        self.opened = time.monotonic()
+        self.conn = http.client.HTTPConnection(url.hostname, url.port, timeout=timeout)
+        headers = {"Accept": "text/event-stream"}
+        if api.key is not None:
+            headers["Authorization"] = f"Bearer {api.key}"
+        self.conn.request("GET", path, headers=headers)
+        self.response = self.conn.getresponse()
+        self.status = self.response.status
+        self.headers = self.response.headers
+        body = "" if self.status == 200 else self.response.read().decode(errors="replace")
+        self.body = body
+        problems = CHECKER.check("GET", path, self.status, self.headers.get("Content-Type"), body)
+        assert not problems, "\n".join(problems)
+
+    def events(self):
+        event, data = None, []
+        while True:
+            raw = self.response.readline()
+            if not raw:
+                return
+            line = raw.decode().rstrip("\r\n")
+            if line == "":
+                if data:
+                    import json as _json
+                    yield time.monotonic() - self.opened, event or "message", _json.loads("\n".join(data))
+                event, data = None, []
+            elif line.startswith(":"):
+                continue
+            elif line.startswith("event:"):
+                event = line[6:].strip()
+            elif line.startswith("data:"):
+                data.append(line[5:].removeprefix(" "))
+
+    def close(self):
+        self.conn.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
 
 
 class Cluster:

@@ -1,0 +1,275 @@
+"""Task routes: each one's happy path and each error status it can produce."""
+
+import datetime
+import uuid
+
+import pytest
+
+MISSING = "01890000-0000-7000-8000-000000000000"
+
+
+def now_rfc3339(delta_seconds=0):
+    t = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(seconds=delta_seconds)
+    return t.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+# --- create ---------------------------------------------------------------------------
+
+def test_create_answers_201_and_the_task_in_proto_json(cluster):
+    api = cluster.submitter
+    body = api.create("echo", priority="PRIORITY_HIGH", payload={"a": "1", "b": "two"}, timeoutSeconds=7, maxRetries=2)
+    task = body["task"]
+    assert "deduplicated" not in body  # false is omitted
+    assert task["taskType"] == "echo" and task["priority"] == "PRIORITY_HIGH"
+    assert task["payload"] == {"a": "1", "b": "two"}
+    assert task["timeoutSeconds"] == 7 and task["maxRetries"] == 2
+    assert task["status"] in ("TASK_STATUS_QUEUED", "TASK_STATUS_SCHEDULED", "TASK_STATUS_RUNNING", "TASK_STATUS_SUCCEEDED")
+    done = api.wait(task["taskId"], "TASK_STATUS_SUCCEEDED")
+    assert done["result"] and "finishedAt" in done and "startedAt" in done and done["attempt"] == 1
+
+
+def test_create_with_defaults_omits_default_fields(cluster):
+    task = cluster.submitter.create("noop")["task"]
+    assert "priority" not in task  # PRIORITY_NORMAL is the default
+    assert "payload" not in task and "idempotencyKey" not in task and "runAt" not in task
+
+
+def test_create_idempotency_key_answers_200_deduplicated(cluster):
+    key = "idem-" + uuid.uuid4().hex
+    first = cluster.submitter.create("noop", idempotencyKey=key)
+    again = cluster.submitter.post("/api/v1/tasks", {"taskType": "noop", "idempotencyKey": key}, expect=200).json()
+    assert again["deduplicated"] is True and again["task"]["taskId"] == first["task"]["taskId"]
+
+
+def test_create_delayed_task_carries_run_at(cluster):
+    run_at = now_rfc3339(3600)
+    task = cluster.submitter.create("noop", runAt=run_at)["task"]
+    assert task["runAt"][:19] == run_at[:19]
+    assert cluster.submitter.task(task["taskId"])["status"] in ("TASK_STATUS_QUEUED", "TASK_STATUS_PENDING")
+    cluster.submitter.post(f"/api/v1/tasks/{task['taskId']}/cancel", {}, expect=200)
+
+
+@pytest.mark.parametrize("body,what", [
+    ("{not json", "bad JSON"),
+    ('["a"]', "not an object"),
+    ('{"taskType": "echo", "bogus": 1}', "unknown field"),
+    ('{"taskType": "echo", "priority": "PRIORITY_URGENT"}', "bad enum"),
+    ('{"taskType": "echo", "payload": {"a": 1}}', "payload value not a string"),
+    ('{"taskType": "echo", "timeoutSeconds": "soon"}', "wrong type"),
+    ('{"taskType": 12}', "task type not a string"),
+    ('{"taskType": "echo", "runAt": "tomorrow"}', "bad timestamp"),
+    ("", "empty body"),
+])
+def test_create_malformed_body_is_400(cluster, body, what):
+    before = cluster.task_total()
+    response = cluster.submitter.request("POST", "/api/v1/tasks", data=body, expect=400)
+    assert response.json()["code"] == "INVALID_ARGUMENT", what
+    assert cluster.task_total() == before
+
+
+def test_create_depends_on_and_wait_seconds_are_501(cluster):
+    before = cluster.task_total()
+    for extra in ({"dependsOn": [MISSING]}, {"waitSeconds": 5}):
+        problem = cluster.submitter.post("/api/v1/tasks", {"taskType": "noop", **extra}, check=False, expect=501).json()
+        assert problem["code"] == "UNIMPLEMENTED"
+        # The document says so too (dependsOn maxItems 0 / waitSeconds maximum 0 in the request schema).
+        problem = cluster.submitter.post("/api/v1/tasks/batch", {"tasks": [{"taskType": "noop", **extra}]}, check=False,
+                                         expect=501).json()
+        assert problem["code"] == "UNIMPLEMENTED"
+    assert cluster.task_total() == before
+
+
+# --- batch ----------------------------------------------------------------------------
+
+def test_batch_creates_in_order(cluster):
+    body = {"tasks": [{"taskType": "noop", "payload": {"i": str(i)}} for i in range(5)]}
+    tasks = cluster.submitter.post("/api/v1/tasks/batch", body, expect=(200, 201)).json()["tasks"]
+    assert [t["payload"]["i"] for t in tasks] == ["0", "1", "2", "3", "4"]
+    assert len({t["taskId"] for t in tasks}) == 5
+
+
+def test_batch_is_all_or_nothing(cluster):
+    before = cluster.task_total()
+    body = {"tasks": [{"taskType": "noop"}, {"taskType": "noop", "timeoutSeconds": -1}, {"taskType": "noop"}]}
+    problem = cluster.submitter.post("/api/v1/tasks/batch", body, expect=400).json()
+    assert "tasks[1]" in problem.get("detail", "")
+    assert cluster.task_total() == before
+
+
+# --- get, list --------------------------------------------------------------------------
+
+def test_get_task_and_its_errors(cluster):
+    task = cluster.submitter.create("noop")["task"]
+    got = cluster.viewer.get(f"/api/v1/tasks/{task['taskId']}", expect=200).json()["task"]
+    assert got["taskId"] == task["taskId"]
+    assert cluster.viewer.get("/api/v1/tasks/not-a-task-id", expect=400).json()["code"] == "INVALID_ARGUMENT"
+    problem = cluster.viewer.get(f"/api/v1/tasks/{MISSING}", expect=404).json()
+    assert problem["code"] == "NOT_FOUND" and problem["title"] == "Not Found" and problem["type"] == "about:blank"
+
+
+def test_list_filters_and_pages(cluster):
+    name = "list-" + uuid.uuid4().hex[:8]
+    cluster.put_type(name, executor="local", endpoint="noop")
+    created = [cluster.submitter.create(name, idempotencyKey=f"k{i}")["task"]["taskId"] for i in range(5)]
+    api = cluster.viewer
+    page = api.get("/api/v1/tasks", params={"taskType": name, "pageSize": 2}, expect=200).json()
+    assert [t["taskId"] for t in page["tasks"]] == created[::-1][:2]  # newest first
+    seen = [t["taskId"] for t in page["tasks"]]
+    while "nextPageToken" in page:
+        page = api.get("/api/v1/tasks", params={"taskType": name, "pageSize": 2, "pageToken": page["nextPageToken"]},
+                       expect=200).json()
+        seen += [t["taskId"] for t in page["tasks"]]
+    assert seen == created[::-1]
+    oldest = api.get("/api/v1/tasks", params={"taskType": name, "oldestFirst": "true"}, expect=200).json()
+    assert [t["taskId"] for t in oldest["tasks"]] == created
+    by_key = api.get("/api/v1/tasks", params={"taskType": name, "idempotencyKey": "k3"}, expect=200).json()
+    assert [t["taskId"] for t in by_key["tasks"]] == [created[3]]
+    cluster.admin.wait(created[-1], "TASK_STATUS_SUCCEEDED")
+    for statuses in (["SUCCEEDED"], ["TASK_STATUS_SUCCEEDED"], ["FAILED", "SUCCEEDED"], ["FAILED,SUCCEEDED"]):
+        listed = api.get("/api/v1/tasks", params={"taskType": name, "statuses": statuses}, expect=200).json()
+        assert all(t["status"] == "TASK_STATUS_SUCCEEDED" for t in listed["tasks"]), statuses
+    none = api.get("/api/v1/tasks", params={"taskType": name, "statuses": "CANCELLED"}, expect=200).json()
+    assert none.get("tasks", []) == [] and "nextPageToken" not in none
+    window = api.get("/api/v1/tasks", params={"taskType": name, "createdAfter": now_rfc3339(-600),
+                                              "createdBefore": now_rfc3339(60)}, expect=200).json()
+    assert len(window["tasks"]) == 5
+
+
+def test_list_page_size_above_the_maximum_is_clamped(cluster):
+    # AIP-158, as ListTasks over gRPC: above the maximum (1,000) is clamped, not refused.
+    cluster.viewer.get("/api/v1/tasks", params={"pageSize": 5000}, expect=200)
+
+
+@pytest.mark.parametrize("params,what", [
+    ({"pageSize": -1}, "negative page size"),
+    ({"pageSize": "ten"}, "page size not a number"),
+    ({"pageToken": "garbage!!"}, "page token garbage"),
+    ({"pageToken": "djEKeHwKeQ=="}, "page token of other filters"),
+    ({"statuses": "BOGUS"}, "bad status"),
+    ({"statuses": "TASK_STATUS_NOPE"}, "bad status name"),
+    ({"taskType": "bad type!"}, "bad task type"),
+    ({"createdAfter": "yesterday"}, "bad timestamp"),
+    ({"createdAfter": "2026-01-02T00:00:00Z", "createdBefore": "2026-01-01T00:00:00Z"}, "empty range"),
+    ({"workerId": "w-1"}, "worker without another filter"),
+    ({"workerId": "w" * 129, "taskType": "noop"}, "worker id too long"),
+    ({"idempotencyKey": "k"}, "key without task type"),
+    ({"idempotencyKey": "k" * 256, "taskType": "noop"}, "key too long"),
+    ({"oldestFirst": "maybe"}, "bad boolean"),
+])
+def test_list_bad_query_is_400(cluster, params, what):
+    problem = cluster.viewer.get("/api/v1/tasks", params=params, expect=400).json()
+    assert problem["code"] == "INVALID_ARGUMENT", what
+
+
+# --- logs -------------------------------------------------------------------------------
+
+def test_logs_page_and_errors(cluster):
+    api = cluster.submitter
+    task = api.create("sleep", payload={"ms": "10"})["task"]
+    api.wait(task["taskId"], "TASK_STATUS_SUCCEEDED")
+    api.post(f"/api/v1/tasks/{task['taskId']}/retry", {"reason": "for a second log line"}, expect=200)
+    api.wait(task["taskId"], "TASK_STATUS_SUCCEEDED")
+    path = f"/api/v1/tasks/{task['taskId']}/logs"
+    everything = cluster.viewer.get(path, expect=200).json()["logs"]
+    assert len(everything) >= 3 and any("sleeping 10 ms" in line["message"] for line in everything)
+    assert [int(line["id"]) for line in everything] == sorted(int(line["id"]) for line in everything)
+    first = cluster.viewer.get(path, params={"pageSize": 1}, expect=200).json()
+    assert len(first["logs"]) == 1 and first["nextPageToken"]
+    second = cluster.viewer.get(path, params={"pageSize": 1, "pageToken": first["nextPageToken"]}, expect=200).json()
+    assert second["logs"][0]["id"] == everything[1]["id"]
+    other = cluster.submitter.create("noop")["task"]["taskId"]
+    cluster.viewer.get(f"/api/v1/tasks/{other}/logs", params={"pageToken": first["nextPageToken"]}, expect=400)
+    cluster.viewer.get(path, params={"pageSize": -1}, expect=400)
+    cluster.viewer.get(path, params={"pageToken": "garbage!!"}, expect=400)
+    cluster.viewer.get("/api/v1/tasks/nope/logs", expect=400)
+    cluster.viewer.get(f"/api/v1/tasks/{MISSING}/logs", expect=404)
+
+
+# --- cancel, retry ----------------------------------------------------------------------
+
+def test_cancel_and_retry_lifecycle(cluster):
+    api = cluster.submitter
+    task = api.create("sleep", payload={"ms": "30000"})["task"]
+    running = api.wait(task["taskId"], "TASK_STATUS_RUNNING")
+    assert running.get("workerId")
+    # Retry a running task: 409.
+    problem = api.post(f"/api/v1/tasks/{task['taskId']}/retry", {}, expect=409).json()
+    assert problem["code"] == "FAILED_PRECONDITION"
+    cancelled = api.post(f"/api/v1/tasks/{task['taskId']}/cancel", {"reason": "test"}, expect=200).json()["task"]
+    assert cancelled["status"] == "TASK_STATUS_CANCELLED"
+    # Cancel a finished task: 409.
+    assert api.post(f"/api/v1/tasks/{task['taskId']}/cancel", {}, expect=409).json()["code"] == "FAILED_PRECONDITION"
+    retried = api.post(f"/api/v1/tasks/{task['taskId']}/retry", {"reason": "again", "priority": "PRIORITY_HIGH"},
+                       expect=200).json()["task"]
+    assert retried["status"] not in ("TASK_STATUS_CANCELLED",) and retried["priority"] == "PRIORITY_HIGH"
+    # An empty body (with the JSON content type) is a body with no fields.
+    api.request("POST", f"/api/v1/tasks/{task['taskId']}/cancel", data=None, expect=200)
+
+
+def test_retry_succeeded_is_409_and_bad_bodies_are_400(cluster):
+    api = cluster.submitter
+    task = api.create("echo")["task"]
+    api.wait(task["taskId"], "TASK_STATUS_SUCCEEDED")
+    assert api.post(f"/api/v1/tasks/{task['taskId']}/retry", {}, expect=409).json()["code"] == "FAILED_PRECONDITION"
+    assert api.post(f"/api/v1/tasks/{task['taskId']}/cancel", {}, expect=409).json()["code"] == "FAILED_PRECONDITION"
+    for path in ("cancel", "retry"):
+        api.post(f"/api/v1/tasks/{task['taskId']}/{path}", {"reason": "x" * 1025}, expect=400)
+        api.post(f"/api/v1/tasks/{task['taskId']}/{path}", {"bogus": True}, expect=400)
+        api.request("POST", f"/api/v1/tasks/{task['taskId']}/{path}", data="{oops", expect=400)
+        api.post(f"/api/v1/tasks/not-an-id/{path}", {}, expect=400)
+        api.post(f"/api/v1/tasks/{MISSING}/{path}", {}, expect=404)
+    api.post(f"/api/v1/tasks/{task['taskId']}/retry", {"priority": "PRIORITY_URGENT"}, expect=400)
+    assert api.task(task["taskId"])["status"] == "TASK_STATUS_SUCCEEDED"
+
+
+# --- bulk -------------------------------------------------------------------------------
+
+def test_bulk_cancel_and_retry(cluster):
+    name = "bulk-" + uuid.uuid4().hex[:8]
+    cluster.put_type(name, endpoint="noop")
+    cluster.admin.post(f"/api/v1/task-types/{name}/pause", {}, expect=200)
+    ids = [cluster.submitter.create(name)["task"]["taskId"] for _ in range(3)]
+    dry = cluster.admin.post("/api/v1/tasks/bulk-cancel", {"filter": {"taskType": name}, "dryRun": True}, expect=200).json()
+    assert dry == {"matched": "3"}  # changed 0 is omitted; int64 as a string
+    done = cluster.admin.post("/api/v1/tasks/bulk-cancel", {"filter": {"taskType": name}, "reason": "bulk test"},
+                              expect=200).json()
+    assert done == {"matched": "3", "changed": "3"}
+    assert all(cluster.admin.task(i)["status"] == "TASK_STATUS_CANCELLED" for i in ids)
+    cluster.admin.post(f"/api/v1/task-types/{name}/resume", {}, expect=200)
+    again = cluster.admin.post("/api/v1/tasks/bulk-retry",
+                               {"filter": {"taskType": name, "statuses": ["TASK_STATUS_CANCELLED"]}, "limit": 2},
+                               expect=200).json()
+    assert again == {"matched": "2", "changed": "2"}
+
+
+@pytest.mark.parametrize("route", ["bulk-cancel", "bulk-retry"])
+@pytest.mark.parametrize("body,what", [
+    ({}, "no filter"),
+    ({"filter": {}}, "empty filter"),
+    ({"filter": {"taskType": "noop"}, "limit": 100001}, "limit too large"),
+    ({"filter": {"taskType": "noop"}, "limit": -1}, "negative limit"),
+    ({"filter": {"taskType": "noop"}, "reason": "x" * 1025}, "reason too long"),
+    ({"filter": {"taskType": "bad type!"}}, "bad type"),
+    ({"filter": {"scheduleId": "nightly"}}, "schedules not available"),
+    ({"filter": {"statuses": ["TASK_STATUS_BOGUS"]}}, "bad enum"),
+    ({"filter": {"taskType": "noop", "bogus": 1}}, "unknown field in filter"),
+    ({"filter": {"taskType": "noop"}, "bogus": 1}, "unknown field"),
+])
+def test_bulk_bad_requests_are_400(cluster, route, body, what):
+    before = cluster.task_total()
+    assert cluster.admin.post(f"/api/v1/tasks/{route}", body, expect=400).json()["code"] == "INVALID_ARGUMENT", what
+    assert cluster.task_total() == before
+
+
+def test_bulk_statuses_the_operation_does_not_apply_to_are_400(cluster):
+    cluster.admin.post("/api/v1/tasks/bulk-cancel", {"filter": {"statuses": ["TASK_STATUS_SUCCEEDED"]}}, expect=400)
+    cluster.admin.post("/api/v1/tasks/bulk-retry", {"filter": {"statuses": ["TASK_STATUS_RUNNING"]}}, expect=400)
+
+
+# --- stats ------------------------------------------------------------------------------
+
+def test_stats(cluster):
+    stats = cluster.viewer.get("/api/v1/stats", expect=200).json()
+    assert stats["nodeId"] == "rest-1" and stats["leaderNodeId"] == "rest-1" and int(stats["leaderEpoch"]) >= 1
+    assert stats["workers"] and stats["workers"][0]["nodeId"] == "rest-1" and stats["workers"][0]["capacity"] == 8
+    assert "TASK_STATUS_SUCCEEDED" in stats["tasksByStatus"]
