@@ -19,7 +19,7 @@ DOC_URI = "urn:baton:openapi"
 # What the proto JSON mapping writes for a google.protobuf.Timestamp: UTC, 0, 3, 6 or 9 fractional digits.
 TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{3}|\.\d{6}|\.\d{9})?Z$")
 STATUS_CODES = {400: {"INVALID_ARGUMENT", "OUT_OF_RANGE"}, 401: {"UNAUTHENTICATED"}, 403: {"PERMISSION_DENIED"},
-                404: {"NOT_FOUND"}, 409: {"FAILED_PRECONDITION", "ABORTED", "ALREADY_EXISTS"}, 429: {"RESOURCE_EXHAUSTED"},
+                404: {"NOT_FOUND"}, 413: {"RESOURCE_EXHAUSTED"}, 415: {"INVALID_ARGUMENT"}, 409: {"FAILED_PRECONDITION", "ABORTED", "ALREADY_EXISTS"}, 429: {"RESOURCE_EXHAUSTED"},
                 499: {"CANCELLED"}, 500: {"INTERNAL", "UNKNOWN", "DATA_LOSS"}, 501: {"UNIMPLEMENTED"}, 503: {"UNAVAILABLE"},
                 504: {"DEADLINE_EXCEEDED"}}
 

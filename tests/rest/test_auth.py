@@ -19,7 +19,7 @@ def routes(task_id):
     none = "none-" + uuid.uuid4().hex[:6]
     return [
         ("POST", "/api/v1/tasks", {"taskType": "noop"}, "submitter", {201}),
-        ("POST", "/api/v1/tasks/batch", {"tasks": [{"taskType": "noop"}]}, "submitter", {200, 201}),
+        ("POST", "/api/v1/tasks/batch", {"tasks": [{"taskType": "noop"}]}, "submitter", {200}),
         ("GET", "/api/v1/tasks", None, "viewer", {200}),
         ("GET", f"/api/v1/tasks/{task_id}", None, "viewer", {200}),
         ("GET", f"/api/v1/tasks/{task_id}/logs", None, "viewer", {200}),

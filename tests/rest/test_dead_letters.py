@@ -70,12 +70,20 @@ def test_dead_letters_limit(cluster):
     ({"taskType": "bad type!", "status": "TASK_STATUS_FAILED"}, "bad task type"),
     ({"taskType": "fail", "status": "TASK_STATUS_SUCCEEDED"}, "a status that is no dead letter"),
     ({"taskType": "fail", "status": "TASK_STATUS_NOPE"}, "bad enum"),
-    ({"taskType": "fail", "status": "TASK_STATUS_FAILED", "bogus": 1}, "unknown field"),
+    ({"taskType": "fail", "status": "TASK_STATUS_FAILED", "error": "x", "bogus": 1}, "unknown field"),
+    ({"taskType": "fail", "status": "TASK_STATUS_FAILED"}, "no error"),
+    ({"taskType": "fail", "status": "TASK_STATUS_FAILED", "error": "x", "reason": "r" * 1025}, "reason too long"),
 ])
 def test_dead_letter_retry_bad_bodies_are_400(cluster, body, what):
     before = cluster.task_total()
     assert cluster.submitter.post("/api/v1/dead-letters/retry", body, expect=400).json()["code"] == "INVALID_ARGUMENT", what
     assert cluster.task_total() == before
+
+
+def test_dead_letter_retry_short_status_and_big_body(cluster):
+    cluster.submitter.post("/api/v1/dead-letters/retry", {"taskType": "fail", "status": "TIMEOUT", "error": "none such"}, expect=200)
+    big = {"taskType": "fail", "status": "TASK_STATUS_FAILED", "error": "x" * (2 << 20)}
+    assert cluster.submitter.post("/api/v1/dead-letters/retry", big, expect=413).json()["code"] == "RESOURCE_EXHAUSTED"
 
 
 def test_history(cluster):

@@ -67,6 +67,23 @@ def test_create_malformed_body_is_400(cluster, body, what):
     assert cluster.task_total() == before
 
 
+def test_bodies_over_5_mib_are_413(cluster):
+    before = cluster.task_total()
+    big = {"taskType": "noop", "payload": {"a": "x" * (5 << 20)}}
+    for path in ("/api/v1/tasks", "/api/v1/tasks/batch", f"/api/v1/tasks/{MISSING}/cancel", "/api/v1/tasks/bulk-cancel"):
+        assert cluster.admin.post(path, big, expect=413).json()["code"] == "RESOURCE_EXHAUSTED"
+    cluster.admin.put("/api/v1/task-types/echo", {"executor": "local", "timeoutSeconds": 5, "endpoint": "x" * (5 << 20)}, expect=413)
+    assert cluster.task_total() == before
+
+
+def test_list_by_schedule_is_501(cluster):
+    assert cluster.viewer.get("/api/v1/tasks", params={"scheduleId": "nightly"}, expect=501).json()["code"] == "UNIMPLEMENTED"
+
+
+def test_list_unknown_parameter_is_400(cluster):
+    cluster.viewer.get("/api/v1/tasks", params={"colour": "blue"}, expect=400)
+
+
 def test_create_depends_on_and_wait_seconds_are_501(cluster):
     before = cluster.task_total()
     for extra in ({"dependsOn": [MISSING]}, {"waitSeconds": 5}):
@@ -83,7 +100,7 @@ def test_create_depends_on_and_wait_seconds_are_501(cluster):
 
 def test_batch_creates_in_order(cluster):
     body = {"tasks": [{"taskType": "noop", "payload": {"i": str(i)}} for i in range(5)]}
-    tasks = cluster.submitter.post("/api/v1/tasks/batch", body, expect=(200, 201)).json()["tasks"]
+    tasks = cluster.submitter.post("/api/v1/tasks/batch", body, expect=200).json()["tasks"]
     assert [t["payload"]["i"] for t in tasks] == ["0", "1", "2", "3", "4"]
     assert len({t["taskId"] for t in tasks}) == 5
 
@@ -202,6 +219,11 @@ def test_cancel_and_retry_lifecycle(cluster):
     retried = api.post(f"/api/v1/tasks/{task['taskId']}/retry", {"reason": "again", "priority": "PRIORITY_HIGH"},
                        expect=200).json()["task"]
     assert retried["status"] not in ("TASK_STATUS_CANCELLED",) and retried["priority"] == "PRIORITY_HIGH"
+    # The body may name the path's task, never another.
+    other = api.create("noop")["task"]["taskId"]
+    assert api.post(f"/api/v1/tasks/{task['taskId']}/cancel", {"taskId": other}, expect=400).json()["code"] == "INVALID_ARGUMENT"
+    api.post(f"/api/v1/tasks/{task['taskId']}/cancel", {"taskId": task["taskId"]}, expect=200)
+    api.post(f"/api/v1/tasks/{task['taskId']}/retry", {"taskId": task["taskId"]}, expect=200)
     # An empty body (with the JSON content type) is a body with no fields.
     api.request("POST", f"/api/v1/tasks/{task['taskId']}/cancel", data=None, expect=200)
 
