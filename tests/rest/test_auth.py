@@ -68,7 +68,10 @@ def test_route_roles(cluster, done_task, index):
 
 def test_document_is_open(cluster):
     for api in (cluster.anonymous, cluster.unknown, cluster.viewer):
-        api.get("/api/v1/openapi.json", expect=200)
+        response = api.get("/api/v1/openapi.json", check=False)
+        # 404 only in a build that embeds no document yet (test_document.py skips then).
+        assert response.status_code == 200 or (response.status_code == 404 and "no OpenAPI document" in response.text), \
+            f"{api.name}: {response.status_code} {response.text[:200]}"
 
 
 def test_whoami_names_each_key(cluster):

@@ -10,7 +10,22 @@ from google.protobuf import json_format
 
 import harness
 
-sys.path.insert(0, str(harness.REPO / "chaos" / "gen"))
+
+def generate_stubs():
+    """Python stubs of proto/baton/v1, generated now (so they never lag behind the protos)."""
+    import grpc_tools
+    from grpc_tools import protoc
+    out = harness.REPO / ".build-rest" / "gen"
+    out.mkdir(parents=True, exist_ok=True)
+    bundled = str(__import__("pathlib").Path(grpc_tools.__file__).parent / "_proto")
+    protos = sorted(str(p.relative_to(harness.REPO / "proto")) for p in (harness.REPO / "proto" / "baton" / "v1").glob("*.proto"))
+    code = protoc.main(["protoc", "-I", str(harness.REPO / "proto"), "-I", bundled, f"--python_out={out}",
+                        f"--grpc_python_out={out}", *protos])
+    assert code == 0, f"grpc_tools.protoc failed ({code})"
+    return out
+
+
+sys.path.insert(0, str(generate_stubs()))
 from baton.v1 import admin_service_pb2 as admin_pb  # noqa: E402
 from baton.v1 import admin_service_pb2_grpc as admin_grpc  # noqa: E402
 from baton.v1 import task_service_pb2 as pb  # noqa: E402

@@ -182,13 +182,14 @@ def test_list_bad_query_is_400(cluster, params, what):
 
 def test_logs_page_and_errors(cluster):
     api = cluster.submitter
-    task = api.create("sleep", payload={"ms": "10"})["task"]
-    api.wait(task["taskId"], "TASK_STATUS_SUCCEEDED")
-    api.post(f"/api/v1/tasks/{task['taskId']}/retry", {"reason": "for a second log line"}, expect=200)
-    api.wait(task["taskId"], "TASK_STATUS_SUCCEEDED")
+    task = api.create("fail", payload={"message": "for the logs"})["task"]
+    api.wait(task["taskId"], "TASK_STATUS_FAILED")
+    api.post(f"/api/v1/tasks/{task['taskId']}/retry", {"reason": "for more log lines"}, expect=200)
+    api.wait(task["taskId"], "TASK_STATUS_FAILED")
+    assert api.task(task["taskId"])["attempt"] == 2
     path = f"/api/v1/tasks/{task['taskId']}/logs"
     everything = cluster.viewer.get(path, expect=200).json()["logs"]
-    assert len(everything) >= 3 and any("sleeping 10 ms" in line["message"] for line in everything)
+    assert len(everything) >= 3 and any("for more log lines" in line["message"] for line in everything)
     assert [int(line["id"]) for line in everything] == sorted(int(line["id"]) for line in everything)
     first = cluster.viewer.get(path, params={"pageSize": 1}, expect=200).json()
     assert len(first["logs"]) == 1 and first["nextPageToken"]
@@ -226,6 +227,21 @@ def test_cancel_and_retry_lifecycle(cluster):
     api.post(f"/api/v1/tasks/{task['taskId']}/retry", {"taskId": task["taskId"]}, expect=200)
     # An empty body (with the JSON content type) is a body with no fields.
     api.request("POST", f"/api/v1/tasks/{task['taskId']}/cancel", data=None, expect=200)
+
+
+def test_a_task_retried_right_after_cancelling_its_run_runs_again(cluster):
+    # Cancel a RUNNING task and retry it at once, before its worker has wound
+    # the aborted attempt up: it must be dispatched again like any retry.
+    api = cluster.submitter
+    task = api.create("sleep", payload={"ms": "10000"})["task"]
+    api.wait(task["taskId"], "TASK_STATUS_RUNNING")
+    api.post(f"/api/v1/tasks/{task['taskId']}/cancel", {}, expect=200)
+    api.post(f"/api/v1/tasks/{task['taskId']}/retry", {}, expect=200)
+    try:
+        again = api.wait(task["taskId"], "TASK_STATUS_RUNNING", seconds=15)
+        assert again["attempt"] == 2
+    finally:
+        api.post(f"/api/v1/tasks/{task['taskId']}/cancel", {}, expect=(200, 409))
 
 
 def test_retry_succeeded_is_409_and_bad_bodies_are_400(cluster):
