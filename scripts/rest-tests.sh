@@ -9,7 +9,7 @@
 # Environment:
 #   BATON_NODE_BIN     the node to test (default .build/debug/baton-node)
 #   REST_KEEP=1        leave Redis and MariaDB running afterwards
-#   REST_ST_EXAMPLES   schemathesis cases per operation (default 20)
+#   REST_ST_EXAMPLES   schemathesis cases per operation (default 50)
 #   REST_ST_SEED       schemathesis seed (default fixed; `random` for a new one)
 #   REST_REDIS_PORT, REST_MYSQL_PORT, REST_GRPC_PORT, REST_HTTP_PORT   other ports
 # Logs: .run/rest/logs (node.log, schemathesis/, coverage.txt).
