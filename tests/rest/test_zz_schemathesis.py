@@ -42,7 +42,7 @@ def test_schemathesis_run(cluster):
         excluded.append("/api/v1/openapi.json")  # a build without the embedded document (test_document.py skips too)
     for path in excluded:
         argv += ["--exclude-path", path]
-    result = subprocess.run(argv, capture_output=True, text=True, timeout=int(os.environ.get("REST_ST_TIMEOUT", "300")), cwd=str(harness.REPO),
+    result = subprocess.run(argv, capture_output=True, text=True, timeout=int(os.environ.get("REST_ST_TIMEOUT", "300")), cwd=str(report),
                             env=harness.child_env(SCHEMATHESIS_HOOKS=""))
     (report / "output.txt").write_text(result.stdout + result.stderr)
     tail = "\n".join((result.stdout + result.stderr).splitlines()[-80:])
