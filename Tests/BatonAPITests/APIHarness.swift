@@ -49,10 +49,12 @@ final class APIHarness: Sendable {
             port: 0,
             services: [
                 TaskServiceHandler(
-                    nodeID: "test-node", tasks: tasks, configs: cache, broker: self.broker, hub: self.hub,
-                    limits: limits, watchLimits: watchLimits, logger: self.logger, watchFallback: .milliseconds(200)
+                    service: TaskService(
+                        nodeID: "test-node", tasks: tasks, configs: cache, broker: self.broker, hub: self.hub,
+                        limits: limits, watchLimits: watchLimits, logger: self.logger, watchFallback: .milliseconds(200)
+                    )
                 ),
-                AdminServiceHandler(store: configStore, cache: cache, broker: self.broker, limits: limits, logger: self.logger),
+                AdminServiceHandler(service: AdminService(store: configStore, cache: cache, broker: self.broker, limits: limits, logger: self.logger)),
                 HealthService(probe: probe),
                 try ReflectionService(services: ["baton.v1.TaskService", "baton.v1.AdminService", "grpc.health.v1.Health"]),
             ],
