@@ -28,6 +28,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        // JWT bearer tokens (HS256, RS256, ES256) for both APIs.
+        .package(url: "https://github.com/vapor/jwt-kit.git", from: "5.7.1"),
     ],
     targets: [
         // C libraries, reached through pkg-config.
@@ -143,6 +145,8 @@ let package = Package(
             name: "BatonAPI",
             dependencies: [
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "JWTKit", package: "jwt-kit"),
+                .product(name: "CryptoExtras", package: "swift-crypto"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 "BatonProto",
                 "BatonModel",
@@ -265,6 +269,8 @@ let package = Package(
             dependencies: [
                 "BatonAPI", "BatonBroker", "BatonModel", "BatonStore", "BatonProto", "BatonTestSupport", "BatonWorker", "BatonClient",
                 .product(name: "Crypto", package: "swift-crypto"),
+                // RSA keys for the JWT tests.
+                .product(name: "CryptoExtras", package: "swift-crypto"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

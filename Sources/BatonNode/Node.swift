@@ -152,10 +152,21 @@ struct Node {
                 throw ValidationError("--api-keys-file: \(error)")
             }
             logger.info("API keys required", metadata: ["keys": "\(apiKeys?.entries.count ?? 0)"])
-        } else {
-            logger.warning("no --api-keys-file: the API is open to anyone who can reach it")
         }
-        let interceptors: [any ServerInterceptor] = [RPCMetricsInterceptor(), AuthInterceptor(keys: apiKeys)]
+        let tokens = try await options.jwtVerifier()
+        if let tokens {
+            let configuration = tokens.configuration
+            logger.info("JWTs accepted", metadata: [
+                "algorithm": "\(tokens.algorithm.rawValue)", "role_claim": "\(configuration.roleClaim)", "tenant_claim": "\(configuration.tenantClaim)",
+                "issuer": "\(configuration.issuer ?? "any")", "audience": "\(configuration.audience ?? "any")",
+            ])
+        }
+        // One authenticator for every API (gRPC here, REST and the dashboard on the HTTP port).
+        let authenticator = Authenticator(keys: apiKeys, tokens: tokens)
+        if authenticator.isOpen {
+            logger.warning("no --api-keys-file nor --jwt-*-file: the API is open to anyone who can reach it")
+        }
+        let interceptors: [any ServerInterceptor] = [RPCMetricsInterceptor(), AuthInterceptor(authenticator: authenticator)]
         let grpcLimits = options.grpcLimits
         logger.info("gRPC limits", metadata: [
             "max_connections": "\(grpcLimits.maxConnections.map(String.init) ?? "none")", "max_streams": "\(grpcLimits.maxConcurrentStreams)",
