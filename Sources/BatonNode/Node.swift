@@ -4,11 +4,13 @@ import BatonBroker
 import BatonHTTP
 import BatonModel
 import BatonMySQL
+import BatonREST
 import BatonRedis
 import BatonScheduler
 import BatonStore
 import BatonWorker
 import Foundation
+import Hummingbird
 import GRPCCore
 import Logging
 import Metrics
@@ -25,6 +27,8 @@ struct Node {
     let httpExecutor: HTTPExecutor
 
     static func start(options: NodeOptions, metrics: PrometheusCollectorRegistry, logger: Logger) async throws -> Node {
+        // Keys and tokens first: a bad file stops the node before it opens anything.
+        let authenticator = try await Self.authenticator(options: options, logger: logger)
         var mysqlConfiguration: MySQLConfiguration
         var redisConfiguration: RedisConfiguration
         do {
@@ -144,29 +148,13 @@ struct Node {
             initiallyServing: true, logger: logger
         )
         let health = HealthService(probe: probe, maxWatchers: options.healthMaxWatchers)
-        var apiKeys: APIKeys?
-        if let path = options.apiKeysPath {
-            do {
-                apiKeys = try APIKeys(contentsOf: path, allowReadableByOthers: options.allowReadableKeyFile)
-            } catch {
-                throw ValidationError("--api-keys-file: \(error)")
-            }
-            logger.info("API keys required", metadata: ["keys": "\(apiKeys?.entries.count ?? 0)"])
-        }
-        let tokens = try await options.jwtVerifier()
-        if let tokens {
-            let configuration = tokens.configuration
-            logger.info("JWTs accepted", metadata: [
-                "algorithm": "\(tokens.algorithm.rawValue)", "role_claim": "\(configuration.roleClaim)", "tenant_claim": "\(configuration.tenantClaim)",
-                "issuer": "\(configuration.issuer ?? "any")", "audience": "\(configuration.audience ?? "any")",
-            ])
-        }
-        // One authenticator for every API (gRPC here, REST and the dashboard on the HTTP port).
-        let authenticator = Authenticator(keys: apiKeys, tokens: tokens)
-        if authenticator.isOpen {
-            logger.warning("no --api-keys-file nor --jwt-*-file: the API is open to anyone who can reach it")
-        }
         let interceptors: [any ServerInterceptor] = [RPCMetricsInterceptor(), AuthInterceptor(authenticator: authenticator)]
+        // One service layer under gRPC, REST and the dashboard.
+        let taskService = TaskService(
+            nodeID: options.id, tasks: apiTaskStore, configs: apiConfigCache, broker: apiBroker, hub: hub, limits: limits,
+            watchLimits: WatchLimits(perNode: options.maxWatches, perKey: options.maxWatchesPerKey), logger: logger
+        )
+        let adminService = AdminService(store: apiConfigStore, cache: apiConfigCache, broker: apiBroker, limits: limits, logger: logger)
         let grpcLimits = options.grpcLimits
         logger.info("gRPC limits", metadata: [
             "max_connections": "\(grpcLimits.maxConnections.map(String.init) ?? "none")", "max_streams": "\(grpcLimits.maxConcurrentStreams)",
@@ -176,11 +164,8 @@ struct Node {
             host: options.host,
             port: options.grpcPort,
             services: [
-                TaskServiceHandler(
-                    nodeID: options.id, tasks: apiTaskStore, configs: apiConfigCache, broker: apiBroker, hub: hub, limits: limits,
-                    watchLimits: WatchLimits(perNode: options.maxWatches, perKey: options.maxWatchesPerKey), logger: logger
-                ),
-                AdminServiceHandler(store: apiConfigStore, cache: apiConfigCache, broker: apiBroker, limits: limits, logger: logger),
+                TaskServiceHandler(service: taskService),
+                AdminServiceHandler(service: adminService),
                 health,
                 try ReflectionService(services: ["baton.v1.TaskService", "baton.v1.AdminService", "grpc.health.v1.Health"]),
             ],
@@ -189,19 +174,22 @@ struct Node {
             limits: grpcLimits,
             logger: logger
         )
-        let http = HTTPEndpointServer(
-            host: options.host,
-            port: options.workerPort,
-            routes: [
+        let history = StatsHistory(tasks: apiTaskStore, broker: apiBroker, startLatency: worker.startLatency, logger: logger)
+        let router = Router()
+        SimpleRoutes.add(
+            [
                 "/health": { _ in .init(body: "ok\n") },
                 "/ready": { _ in
                     probe.serving ? .init(body: "ready\n") : .init(status: .serviceUnavailable, body: "MySQL or Redis unreachable\n")
                 },
                 "/metrics": { _ in .init(contentType: "text/plain; version=0.0.4", body: metrics.emitToString()) },
             ],
-            limits: options.httpLimits,
-            logger: logger
+            to: router
         )
+        let assets: @Sendable (String) -> StaticAsset? = { _ in nil }
+        RESTRoutes(tasks: taskService, admin: adminService, authenticator: authenticator, history: history, assets: assets, logger: logger).add(to: router)
+        StaticFiles.add(to: router, assets: assets)
+        let http = HTTPServer(host: options.host, port: options.workerPort, router: router, limits: options.httpLimits, logger: logger)
 
         let services: [any Service] = [
             ClusterClockSync(clock: clock, redis: redis, logger: logger),
@@ -229,6 +217,7 @@ struct Node {
             ),
             ClusterGauges(broker: broker, interval: .seconds(5)),
             probe,
+            history,
             worker.heartbeat(),
             worker,
             api,
