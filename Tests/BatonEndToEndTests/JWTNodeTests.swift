@@ -118,6 +118,8 @@ final class JWTNodeTests: XCTestCase {
             (["--jwt-hs256-secret-file", secret, "--jwt-public-key-file", secret], "exclude each other"),
             (["--jwt-public-key-file", privateKey], "holds a private key"),
             (["--jwt-hs256-secret-file", "/nonexistent/secret"], "cannot read /nonexistent/secret"),
+            // The key file, read at the same point: an error too, not a trap in a half-built node.
+            (["--api-keys-file", readable], "--api-keys-file: \(readable) may be read by group or others"),
         ]
         for (arguments, expected) in cases {
             let output = try self.file("", mode: 0o600)
