@@ -29,7 +29,7 @@ final class APIHarness: Sendable {
 
     init(
         redisURL: String = TestEnvironment.redisURL, keys: APIKeys? = nil, limits: ValidationLimits = ValidationLimits(), tls: ServerTLS? = nil,
-        watchLimits: WatchLimits = WatchLimits()
+        watchLimits: WatchLimits = WatchLimits(), authenticator: Authenticator? = nil
     ) async throws {
         self.mysql = try MySQLClient(url: TestEnvironment.mysqlURL, logger: self.logger)
         try await MySQLMigrator(directory: TestEnvironment.migrationsDirectory, logger: self.logger).migrate(self.mysql)
@@ -58,7 +58,8 @@ final class APIHarness: Sendable {
                 HealthService(probe: probe),
                 try ReflectionService(services: ["baton.v1.TaskService", "baton.v1.AdminService", "grpc.health.v1.Health"]),
             ],
-            interceptors: [AuthInterceptor(keys: keys)],
+            // `authenticator` (keys and tokens) wins over `keys` alone.
+            interceptors: [AuthInterceptor(authenticator: authenticator ?? Authenticator(keys: keys))],
             tls: tls,
             logger: self.logger
         )
