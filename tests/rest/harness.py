@@ -22,7 +22,7 @@ MYSQL_DB = "baton"
 NODE_BIN = os.environ.get("BATON_NODE_BIN") or str(REPO / ".build" / "debug" / "baton-node")
 REDIS_URL = f"redis://127.0.0.1:{REDIS_PORT}/0"
 MYSQL_URL = f"mysql://baton:{MYSQL_PASSWORD}@127.0.0.1:{MYSQL_PORT}/{MYSQL_DB}"
-# WatchTask streams one key may hold open: small, so 429 is cheap to reach.
+# WatchTask streams one key may hold open: small, so the limit is cheap to reach.
 MAX_WATCHES_PER_KEY = 2
 
 
@@ -76,6 +76,8 @@ class Keys:
         self.other = "oth-" + secrets.token_urlsafe(18)
         self.other_viewer = "ovi-" + secrets.token_urlsafe(18)
         self.watcher = "wat-" + secrets.token_urlsafe(18)
+        # HS256 secret of the JWTs the node accepts beside the keys.
+        self.jwt_secret = secrets.token_hex(32)
 
     def file_text(self):
         return "\n".join([
@@ -111,10 +113,16 @@ class Node:
         fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as f:
             f.write(self.keys.file_text())
+        secret_file = RUN_DIR / "jwt-secret"
+        secret_file.unlink(missing_ok=True)
+        fd = os.open(secret_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(self.keys.jwt_secret + "\n")
         (LOG_DIR / "files").mkdir(parents=True, exist_ok=True)
         argv = [NODE_BIN, "--id", "rest-1", "--grpc-port", str(GRPC_PORT), "--worker-port", str(HTTP_PORT),
                 "--redis", REDIS_URL, "--mysql", MYSQL_URL, "--migrations", str(REPO / "sql"),
                 "--log-dir", str(LOG_DIR / "files"), "--api-keys-file", str(key_file),
+                "--jwt-hs256-secret-file", str(secret_file),
                 "--max-watches-per-key", str(MAX_WATCHES_PER_KEY), "--grace-period", "1", "--capacity", "8"]
         with open(self.log_path, "ab") as out:
             out.write(f"===== rest-tests: {' '.join(argv)} at {time.strftime('%H:%M:%S')} =====\n".encode())
