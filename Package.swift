@@ -177,6 +177,9 @@ let package = Package(
             ]
         ),
 
+        // The dashboard's files and the OpenAPI document, embedded (scripts/embed-web.py, `make web`).
+        .target(name: "BatonWeb"),
+
         // The node binary.
         .executableTarget(
             name: "BatonNode",
