@@ -3,7 +3,7 @@
 // #/task-types, #/workers).
 
 import { credential, get, onUnauthenticated, setCredential } from "./api.js";
-import { h, fill, reportError, startTicker, toast } from "./ui.js";
+import { h, fill, icon, reportError, startTicker, toast } from "./ui.js";
 import * as overview from "./overview.js";
 import * as tasks from "./tasks.js";
 import * as task from "./task.js";
@@ -186,7 +186,7 @@ async function identify() {
 // --- theme ----------------------------------------------------------------------
 
 const THEMES = ["system", "light", "dark"];
-const THEME_ICON = { system: "◐", light: "☀", dark: "☾" };
+const THEME_ICON = { system: "auto", light: "sun", dark: "moon" };
 
 function currentTheme() {
   const value = document.documentElement.getAttribute("data-theme");
@@ -203,7 +203,7 @@ function applyTheme(theme) {
     /* not remembered */
   }
   const button = document.getElementById("theme-toggle");
-  document.getElementById("theme-icon").textContent = THEME_ICON[theme];
+  fill(document.getElementById("theme-icon"), icon(THEME_ICON[theme], 17));
   button.title = `Theme: ${theme} (click to change)`;
   button.dataset.theme = theme;
   window.dispatchEvent(new Event("resize")); // charts pick up the colours

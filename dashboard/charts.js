@@ -28,7 +28,8 @@ function tickLabel(value, step) {
   if (value === 0) return "0";
   if (value >= 1e6) return `${+(value / 1e6).toFixed(1)}M`;
   if (value >= 1e4) return `${+(value / 1e3).toFixed(1)}k`;
-  const digits = step >= 1 ? 0 : Math.min(3, Math.ceil(-Math.log10(step)));
+  const fraction = String(+step.toPrecision(6)).split(".")[1] || "";
+  const digits = Math.min(3, fraction.length);
   return value.toFixed(digits);
 }
 
@@ -37,7 +38,7 @@ function tickLabel(value, step) {
  * series: [{ key, label, cls, area }]; update({ from, to, gap, points: [{ t, key: value… }] }).
  */
 export class TimeChart {
-  constructor(container, { series, unit = "", format = (v) => String(v), height = 170, empty = "No samples yet" }) {
+  constructor(container, { series, unit = "", format = (v) => String(v), height = 150, empty = "No samples yet" }) {
     this.container = container;
     this.series = series;
     this.unit = unit;
@@ -98,7 +99,8 @@ export class TimeChart {
     for (let t = Math.ceil(from / every) * every; t <= to; t += every) {
       const xx = Math.round(x(t)) + 0.5;
       svg.append(s("line", { x1: xx, x2: xx, y1: pad.top + ht, y2: pad.top + ht + 4, class: "axis" }));
-      const label = s("text", { x: xx, y: height - 5, class: "tick", "text-anchor": "middle" });
+      const anchor = xx > width - 24 ? "end" : "middle";
+      const label = s("text", { x: anchor === "end" ? width - 2 : xx, y: height - 5, class: "tick", "text-anchor": anchor });
       label.textContent = clock(t);
       svg.append(label);
     }

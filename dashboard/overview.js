@@ -94,7 +94,7 @@ export function mount(root, route, ctx) {
       kpi("Normal", fmtInt(stats.queueNormal), "queued, normal priority", { test: "queue-normal" }),
       kpi("Delayed", fmtInt(stats.queueDelayed), "run_at or retry backoff", { test: "queue-delayed" }),
       kpi("Waiting", fmtInt(count("WAITING")), "on dependencies", { test: "queue-waiting" }),
-      kpi("On workers", fmtInt(queued), "queued on worker queues"));
+      kpi("On workers", fmtInt(queued), "on worker queues"));
     fill(statuses, STATUSES.map((name) =>
       h("a.status-count", { href: `#/tasks?status=${name}`, title: `List ${name.toLowerCase()} tasks` },
         statusBadge(name), h("span.count", fmtInt(count(name))))));

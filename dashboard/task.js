@@ -9,8 +9,9 @@ import {
 
 const LOG_PAGE = 100; // small pages: a tail read re-reads at most one partial page
 const STATUS_WORD = {
-  PENDING: "stored", QUEUED: "queued", SCHEDULED: "on a worker's queue", RUNNING: "running", SUCCEEDED: "succeeded",
-  FAILED: "failed", CANCELLED: "cancelled", TIMEOUT: "timed out", RETRYING: "waiting for its retry backoff", WAITING: "waiting for dependencies",
+  PENDING: "stored, not yet on a queue", QUEUED: "on the high or normal queue", SCHEDULED: "on a worker's queue", RUNNING: "an executor is working on it",
+  SUCCEEDED: "", FAILED: "retries exhausted or not retryable", CANCELLED: "", TIMEOUT: "the last attempt ran past its timeout",
+  RETRYING: "waiting for its retry backoff", WAITING: "waiting for the tasks it depends on",
 };
 
 function pretty(text) {

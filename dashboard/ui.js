@@ -136,7 +136,7 @@ export function absolute(ms) {
   return `${absoluteFormat.format(date)} (${date.toISOString()})`;
 }
 
-export const clock = (ms) => new Date(ms).toLocaleTimeString(undefined, { hour: "2-digit", minute: "2-digit" });
+export const clock = (ms) => new Date(ms).toLocaleTimeString(undefined, { hour: "2-digit", minute: "2-digit", hour12: false });
 
 /** A <time> that reads "3 s ago" (kept fresh by the ticker) with the absolute time on hover. */
 export function timeAgo(text) {
@@ -335,8 +335,37 @@ export function poller(task, interval) {
   };
 }
 
+const ICONS = {
+  copy: ["M9 9h10v10H9z", "M5 15V5h10"],
+  sun: ["M12 8a4 4 0 1 0 0 8a4 4 0 1 0 0-8z", "M12 2v2M12 20v2M4.9 4.9l1.4 1.4M17.7 17.7l1.4 1.4M2 12h2M20 12h2M4.9 19.1l1.4-1.4M17.7 6.3l1.4-1.4"],
+  moon: ["M20 14.5A8 8 0 0 1 9.5 4a8 8 0 1 0 10.5 10.5z"],
+  auto: ["M12 3a9 9 0 1 0 0 18a9 9 0 1 0 0-18z", "M12 3v18"],
+};
+
+/** A small stroked SVG icon (currentColor). */
+export function icon(name, size = 16) {
+  const ns = "http://www.w3.org/2000/svg";
+  const svg = document.createElementNS(ns, "svg");
+  for (const [key, value] of Object.entries({ viewBox: "0 0 24 24", width: size, height: size, fill: "none", stroke: "currentColor",
+    "stroke-width": "2", "stroke-linecap": "round", "stroke-linejoin": "round", "aria-hidden": "true", class: "icon" })) {
+    svg.setAttribute(key, String(value));
+  }
+  for (const d of ICONS[name] || []) {
+    const path = document.createElementNS(ns, "path");
+    path.setAttribute("d", d);
+    svg.append(path);
+  }
+  if (name === "auto") {
+    const half = document.createElementNS(ns, "path");
+    half.setAttribute("d", "M12 3a9 9 0 0 1 0 18z");
+    half.setAttribute("fill", "currentColor");
+    svg.append(half);
+  }
+  return svg;
+}
+
 export function copyButton(text) {
-  const button = h("button.icon-button.small", { type: "button", title: "Copy" }, "⧉");
+  const button = h("button.icon-button.small", { type: "button", title: "Copy", "aria-label": "Copy" }, icon("copy", 14));
   button.addEventListener("click", async () => {
     try {
       await navigator.clipboard.writeText(text);
