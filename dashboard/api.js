@@ -120,7 +120,7 @@ export function query(params) {
   for (const [name, value] of Object.entries(params)) {
     if (value === undefined || value === null || value === "" || value === false) continue;
     if (Array.isArray(value)) {
-      if (value.length) search.set(name, value.join(","));
+      for (const item of value) search.append(name, item);
     } else {
       search.set(name, String(value));
     }

@@ -210,6 +210,18 @@ export function mount(root, route, ctx) {
           signal: controller.signal,
           onOpen: () => setLive("live", "on"),
           onEvent: (type, data) => {
+            if (type === "error") {
+              // The server's last word on a stream that failed after it began (a problem body).
+              let problem = {};
+              try {
+                problem = JSON.parse(data);
+              } catch {
+                problem = { detail: data };
+              }
+              failures += 1;
+              if (failures >= 3) reportError(new ApiError(problem.status || 0, problem.code, problem.detail, problem.title), "Live updates");
+              return;
+            }
             if (type !== "task") return;
             failures = 0;
             let value;

@@ -6,7 +6,7 @@ import Logging
 /// Maps what the stores throw to gRPC statuses: an unreachable Redis or
 /// MySQL is UNAVAILABLE; anything else unexpected is INTERNAL (logged, never
 /// echoed to the client).
-enum RPCErrors {
+public enum RPCErrors {
     static func invalid(_ message: String) -> RPCError {
         RPCError(code: .invalidArgument, message: message)
     }
@@ -20,7 +20,7 @@ enum RPCErrors {
         RPCError(code: .notFound, message: "task \(taskID) not found")
     }
 
-    static func map(_ error: any Error, logger: Logger, operation: String) -> RPCError {
+    public static func map(_ error: any Error, logger: Logger, operation: String) -> RPCError {
         switch error {
         case let error as RPCError:
             return error

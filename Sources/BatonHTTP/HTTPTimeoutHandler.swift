@@ -1,15 +1,15 @@
 import NIOCore
-import NIOHTTP1
+import NIOHTTPTypes
 
 /// Closes an HTTP connection whose client is too slow for its phase
 /// (`HTTPRequestPhase`): headers trickled a byte at a time (slowloris), a body
 /// never finished, a kept-alive connection left idle. The deadline of a phase
 /// is set when the phase starts; more bytes do not push it back.
 final class HTTPTimeoutHandler: ChannelDuplexHandler, RemovableChannelHandler {
-    typealias InboundIn = HTTPServerRequestPart
-    typealias InboundOut = HTTPServerRequestPart
-    typealias OutboundIn = HTTPServerResponsePart
-    typealias OutboundOut = HTTPServerResponsePart
+    typealias InboundIn = HTTPRequestPart
+    typealias InboundOut = HTTPRequestPart
+    typealias OutboundIn = HTTPResponsePart
+    typealias OutboundOut = HTTPResponsePart
 
     private let limits: HTTPLimits
     private var phase = HTTPRequestPhase.responding

@@ -4,11 +4,14 @@ import BatonBroker
 import BatonHTTP
 import BatonModel
 import BatonMySQL
+import BatonREST
 import BatonRedis
 import BatonScheduler
 import BatonStore
+import BatonWeb
 import BatonWorker
 import Foundation
+import Hummingbird
 import GRPCCore
 import Logging
 import Metrics
@@ -155,7 +158,14 @@ struct Node {
         } else {
             logger.warning("no --api-keys-file: the API is open to anyone who can reach it")
         }
-        let interceptors: [any ServerInterceptor] = [RPCMetricsInterceptor(), AuthInterceptor(keys: apiKeys)]
+        let authenticator = Authenticator(keys: apiKeys)
+        let interceptors: [any ServerInterceptor] = [RPCMetricsInterceptor(), AuthInterceptor(authenticator: authenticator)]
+        // One service layer under gRPC, REST and the dashboard.
+        let taskService = TaskService(
+            nodeID: options.id, tasks: apiTaskStore, configs: apiConfigCache, broker: apiBroker, hub: hub, limits: limits,
+            watchLimits: WatchLimits(perNode: options.maxWatches, perKey: options.maxWatchesPerKey), logger: logger
+        )
+        let adminService = AdminService(store: apiConfigStore, cache: apiConfigCache, broker: apiBroker, limits: limits, logger: logger)
         let grpcLimits = options.grpcLimits
         logger.info("gRPC limits", metadata: [
             "max_connections": "\(grpcLimits.maxConnections.map(String.init) ?? "none")", "max_streams": "\(grpcLimits.maxConcurrentStreams)",
@@ -165,11 +175,8 @@ struct Node {
             host: options.host,
             port: options.grpcPort,
             services: [
-                TaskServiceHandler(
-                    nodeID: options.id, tasks: apiTaskStore, configs: apiConfigCache, broker: apiBroker, hub: hub, limits: limits,
-                    watchLimits: WatchLimits(perNode: options.maxWatches, perKey: options.maxWatchesPerKey), logger: logger
-                ),
-                AdminServiceHandler(store: apiConfigStore, cache: apiConfigCache, broker: apiBroker, limits: limits, logger: logger),
+                TaskServiceHandler(service: taskService),
+                AdminServiceHandler(service: adminService),
                 health,
                 try ReflectionService(services: ["baton.v1.TaskService", "baton.v1.AdminService", "grpc.health.v1.Health"]),
             ],
@@ -178,19 +185,25 @@ struct Node {
             limits: grpcLimits,
             logger: logger
         )
-        let http = HTTPEndpointServer(
-            host: options.host,
-            port: options.workerPort,
-            routes: [
+        let history = StatsHistory(tasks: apiTaskStore, broker: apiBroker, startLatency: worker.startLatency, logger: logger)
+        let router = Router()
+        SimpleRoutes.add(
+            [
                 "/health": { _ in .init(body: "ok\n") },
                 "/ready": { _ in
                     probe.serving ? .init(body: "ready\n") : .init(status: .serviceUnavailable, body: "MySQL or Redis unreachable\n")
                 },
                 "/metrics": { _ in .init(contentType: "text/plain; version=0.0.4", body: metrics.emitToString()) },
             ],
-            limits: options.httpLimits,
-            logger: logger
+            to: router
         )
+        // The dashboard and the OpenAPI document, embedded at build time (scripts/embed-web.py).
+        let assets: @Sendable (String) -> StaticAsset? = { name in
+            EmbeddedAssets.files[name].map { StaticAsset(contentType: $0.contentType, body: $0.body, etag: $0.etag) }
+        }
+        RESTRoutes(tasks: taskService, admin: adminService, authenticator: authenticator, history: history, assets: assets, logger: logger).add(to: router)
+        StaticFiles.add(to: router, assets: assets)
+        let http = HTTPServer(host: options.host, port: options.workerPort, router: router, limits: options.httpLimits, logger: logger)
 
         let services: [any Service] = [
             ClusterClockSync(clock: clock, redis: redis, logger: logger),
@@ -218,6 +231,7 @@ struct Node {
             ),
             ClusterGauges(broker: broker, interval: .seconds(5)),
             probe,
+            history,
             worker.heartbeat(),
             worker,
             api,

@@ -39,6 +39,9 @@ public final class Worker: Service, Sendable {
     }
 
     public let configuration: WorkerConfiguration
+    /// Created → started of the attempts this worker starts, in milliseconds
+    /// (the dashboard's start-latency chart drains it).
+    public let startLatency = LatencyWindow()
     private let broker: RedisBroker
     private let tasks: TaskStore
     private let configs: TaskConfigCache
@@ -187,6 +190,7 @@ public final class Worker: Service, Sendable {
         self.outcomes.acknowledge(unique.filter { !startedIDs.contains($0.taskID) } + repeated)
         self.slots.started(started.count)
         for task in started {
+            self.startLatency.record(now.timeIntervalSince(task.createdAt) * 1000)
             let signal = CancelSignal()
             let deadline = ContinuousClock.now + .seconds(task.timeoutSeconds)
             self.running.withLock { $0[AttemptKey(taskID: task.taskID, attempt: task.attempt)] = Running(signal: signal, deadline: deadline) }

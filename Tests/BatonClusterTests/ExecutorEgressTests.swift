@@ -70,7 +70,7 @@ final class ExecutorEgressTests: XCTestCase {
 
     /// An HTTP service on a free loopback port that counts the calls it gets.
     private func withHTTPService(_ hits: Hits, _ body: (Int) async throws -> Void) async throws {
-        let server = HTTPEndpointServer(
+        let server = SimpleRoutes.server(
             host: "127.0.0.1", port: 0,
             routes: ["/ok": { _ in
                 hits.count.add(1, ordering: .relaxed)

@@ -33,7 +33,7 @@ final class RemoteExecutorTests: XCTestCase {
     /// An HTTP business service on a free loopback port.
     private func withHTTPService(_ body: (Int) async throws -> Void) async throws {
         let seen = self.seen
-        let server = HTTPEndpointServer(
+        let server = SimpleRoutes.server(
             host: "127.0.0.1", port: 0,
             routes: [
                 "/ok": { request in

@@ -29,7 +29,7 @@ final class BusinessServicesTests: XCTestCase {
 
     func testHTTPAndGRPCServicesRunTasks() async throws {
         let logger = Logger(label: "business")
-        let http = HTTPEndpointServer(
+        let http = SimpleRoutes.server(
             host: "127.0.0.1", port: 0,
             routes: ["/send": { request in
                 let attempt = request.headers["X-Baton-Attempt"].first ?? "?"

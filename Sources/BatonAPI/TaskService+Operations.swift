@@ -6,11 +6,11 @@ import Foundation
 import GRPCCore
 
 /// Dead letters run again, one or in bulk; bulk cancel.
-extension TaskServiceHandler {
+extension TaskService {
     /// Tasks a bulk call reads and changes per round trip.
     static let bulkPage = 500
 
-    public func retryTask(request: Baton_V1_RetryTaskRequest, context: ServerContext) async throws -> Baton_V1_RetryTaskResponse {
+    public func retryTask(_ request: Baton_V1_RetryTaskRequest) async throws -> Baton_V1_RetryTaskResponse {
         let priority: TaskPriority?
         do {
             try self.validator.validate(taskID: request.taskID)
@@ -36,17 +36,22 @@ extension TaskServiceHandler {
         return .with { $0.task = Baton_V1_Task(task) }
     }
 
-    public func bulkRetryTasks(request: Baton_V1_BulkTasksRequest, context: ServerContext) async throws -> Baton_V1_BulkTasksResponse {
+    public func bulkRetryTasks(_ request: Baton_V1_BulkTasksRequest) async throws -> Baton_V1_BulkTasksResponse {
         try await self.bulk(request, allowed: TaskStore.retryable, operation: "BulkRetryTasks") { page, now in
-            let retried = try await self.tasks.retry(page.map(\.taskID), from: page[0].status, priority: nil, now: now)
-            let byID = Dictionary(page.map { ($0.taskID, $0) }, uniquingKeysWith: { first, _ in first })
-            try await self.enqueueRetried(retried, before: retried.compactMap { byID[$0.taskID] }, at: now, operation: "BulkRetryTasks")
-            try await self.recordRetries(retried, reason: request.reason)
-            return retried.count
+            try await self.retryPage(page, at: now, reason: request.reason, operation: "BulkRetryTasks")
         }
     }
 
-    public func bulkCancelTasks(request: Baton_V1_BulkTasksRequest, context: ServerContext) async throws -> Baton_V1_BulkTasksResponse {
+    /// Retries one page of a bulk walk (tasks of one status); how many it changed.
+    func retryPage(_ page: [TaskRecord], at now: Date, reason: String, operation: String) async throws -> Int {
+        let retried = try await self.tasks.retry(page.map(\.taskID), from: page[0].status, priority: nil, now: now)
+        let byID = Dictionary(page.map { ($0.taskID, $0) }, uniquingKeysWith: { first, _ in first })
+        try await self.enqueueRetried(retried, before: retried.compactMap { byID[$0.taskID] }, at: now, operation: operation)
+        try await self.recordRetries(retried, reason: reason)
+        return retried.count
+    }
+
+    public func bulkCancelTasks(_ request: Baton_V1_BulkTasksRequest) async throws -> Baton_V1_BulkTasksResponse {
         let reason = request.reason.isEmpty ? "cancelled" : "cancelled: \(request.reason)"
         return try await self.bulk(request, allowed: TaskStatus.nonTerminal, operation: "BulkCancelTasks") { page, now in
             let cancelled = try await self.tasks.cancel(page.map(\.taskID), reason: reason, now: now)
@@ -58,10 +63,11 @@ extension TaskServiceHandler {
     /// Walks the filter's tasks a page at a time along the status index (one
     /// status after another, only rows last changed before the call began),
     /// changing each page in its own short transaction; never one giant one.
-    private func bulk(
+    func bulk(
         _ request: Baton_V1_BulkTasksRequest,
         allowed: [TaskStatus],
         operation: String,
+        matching: (TaskRecord) -> Bool = { _ in true },
         change: (_ page: [TaskRecord], _ now: Date) async throws -> Int
     ) async throws -> Baton_V1_BulkTasksResponse {
         var query: TaskQuery
@@ -80,17 +86,18 @@ extension TaskServiceHandler {
         for status in query.statuses.isEmpty ? allowed : query.statuses {
             var position: TaskStore.SweepPosition?
             while matched < limit {
-                let page = try await RPCErrors.guarding(operation, logger: self.logger) {
+                let read = try await RPCErrors.guarding(operation, logger: self.logger) {
                     try await self.tasks.page(query, status: status, after: position, before: began, limit: min(Self.bulkPage, limit - matched))
                 }
-                guard let last = page.last else { break }
-                matched += page.count
+                guard let last = read.last else { break }
                 position = .init(updatedAt: last.updatedAt, taskID: last.taskID)
-                if !request.dryRun {
+                let page = read.filter(matching)
+                matched += page.count
+                if !request.dryRun && !page.isEmpty {
                     let now = self.broker.clock.now().roundedToMicroseconds
                     changed += try await RPCErrors.guarding(operation, logger: self.logger) { try await change(page, now) }
                 }
-                if page.count < Self.bulkPage { break }
+                if read.count < Self.bulkPage { break }
             }
         }
         self.logger.info(
