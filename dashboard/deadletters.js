@@ -43,7 +43,11 @@ export function mount(root, route, ctx) {
         field("Reason", reason),
       ],
       confirm: "Retry all",
-      submit: () => post("/api/v1/dead-letters/retry", { taskType: group.taskType, status: group.status, error: group.error || "" }),
+      submit: () => {
+        const body = { taskType: group.taskType, status: group.status, error: group.error || "" };
+        if (reason.value.trim()) body.reason = reason.value.trim();
+        return post("/api/v1/dead-letters/retry", body);
+      },
     });
     if (answer) {
       notify(`Retried ${fmtInt(answer.changed)} of ${fmtInt(answer.matched)}`);

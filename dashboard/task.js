@@ -287,23 +287,28 @@ export function mount(root, route, ctx) {
   const logs = {
     ids: new Set(),
     token: "", // the token of the last page read (its lines may grow)
-    running: false,
     timer: 0,
+    busy: false,
+    stopped: true,
     finalReads: 0,
     start() {
       this.finalReads = 0;
-      if (!this.running) this.loop();
-    },
-    poke() {
-      if (this.running) {
-        clearTimeout(this.timer);
-        this.timer = setTimeout(() => this.loop(), 150);
+      if (this.stopped) {
+        this.stopped = false;
+        this.schedule(0);
       }
     },
-    async loop() {
+    /** Reads soon (a state change usually comes with a log line). */
+    poke() {
+      if (!this.stopped && !this.busy) this.schedule(150);
+    },
+    schedule(ms) {
       clearTimeout(this.timer);
-      if (closed) return;
-      this.running = true;
+      this.timer = setTimeout(() => this.read(), ms);
+    },
+    async read() {
+      if (closed || this.busy) return;
+      this.busy = true;
       try {
         for (let pages = 0; pages < 50 && !closed; pages++) {
           const answer = await get(`${base}/logs${query({ pageSize: LOG_PAGE, pageToken: this.token })}`);
@@ -313,17 +318,19 @@ export function mount(root, route, ctx) {
         }
       } catch (error) {
         if (!closed) reportError(error, "Logs");
+      } finally {
+        this.busy = false;
       }
       if (closed) return;
+      const count = `${this.ids.size} line${this.ids.size === 1 ? "" : "s"}`;
       // Tail while the task runs; read twice more after it ended (its last lines).
-      if (task && isTerminal(task.status)) this.finalReads += 1;
-      if (task && isTerminal(task.status) && this.finalReads > 2) {
-        this.running = false;
-        logNote.textContent = `${this.ids.size} line${this.ids.size === 1 ? "" : "s"}`;
+      if (task && isTerminal(task.status) && ++this.finalReads > 2) {
+        this.stopped = true;
+        logNote.textContent = count;
         return;
       }
-      logNote.textContent = `${this.ids.size} line${this.ids.size === 1 ? "" : "s"} · tailing`;
-      this.timer = setTimeout(() => this.loop(), task && isTerminal(task.status) ? 1500 : 1000);
+      logNote.textContent = `${count} · tailing`;
+      this.schedule(task && isTerminal(task.status) ? 1500 : 1000);
     },
   };
 

@@ -712,7 +712,7 @@ public enum EmbeddedAssets {
             bi5iYXItbGFiZWwiLCB7IHRpdGxlOiBpdGVtLmxhYmVsIH0sIGxhYmVsKSwgaCgic3Bhbi5iYXItdHJhY2siLCBmaWxsKSwgaCgi
             c3Bhbi5iYXItdmFsdWUiLCBmb3JtYXQoaXRlbS52YWx1ZSkpKTsKICB9KSk7Cn0K
             """)
-        files["deadletters.js"] = asset("text/javascript; charset=utf-8", "3c2819eb10523f3c", """
+        files["deadletters.js"] = asset("text/javascript; charset=utf-8", "493ac161ffe42e6b", """
             Ly8gRGVhZCBsZXR0ZXJzOiB0aGUgbGF0ZXN0IEZBSUxFRCBhbmQgVElNRU9VVCB0YXNrcyBncm91cGVkIGJ5IHR5cGUsIHN0YXR1
             cwovLyBhbmQgZXJyb3IsIHdpdGggY291bnRzOyByZXRyeSBvbmUgdGFzayBvZiBhIGdyb3VwLCBvciB0aGUgd2hvbGUgZ3JvdXAu
             CgppbXBvcnQgeyBlbmMsIGdldCwgcG9zdCB9IGZyb20gIi4vYXBpLmpzIjsKaW1wb3J0IHsgZGlhbG9nLCBlbXB0eSwgZmllbGQs
@@ -740,61 +740,63 @@ public enum EmbeddedAssets {
             IGVycm9yIGlzIGV4YWN0bHk6YCksCiAgICAgICAgaCgicHJlLm91dGNvbWUtdGV4dC5lcnJvci10ZXh0LnNtYWxsIiwgZ3JvdXAu
             ZXJyb3IgfHwgIihubyBlcnJvcikiKSwKICAgICAgICBoKCJwLm11dGVkLnNtYWxsIiwgImdvZXMgYmFjayB0byBpdHMgcXVldWUg
             d2l0aCBhIGZyZXNoIHJldHJ5IGJ1ZGdldCAoYXQgbW9zdCAxMCwwMDApLiIpLAogICAgICAgIGZpZWxkKCJSZWFzb24iLCByZWFz
-            b24pLAogICAgICBdLAogICAgICBjb25maXJtOiAiUmV0cnkgYWxsIiwKICAgICAgc3VibWl0OiAoKSA9PiBwb3N0KCIvYXBpL3Yx
-            L2RlYWQtbGV0dGVycy9yZXRyeSIsIHsgdGFza1R5cGU6IGdyb3VwLnRhc2tUeXBlLCBzdGF0dXM6IGdyb3VwLnN0YXR1cywgZXJy
-            b3I6IGdyb3VwLmVycm9yIHx8ICIiIH0pLAogICAgfSk7CiAgICBpZiAoYW5zd2VyKSB7CiAgICAgIG5vdGlmeShgUmV0cmllZCAk
-            e2ZtdEludChhbnN3ZXIuY2hhbmdlZCl9IG9mICR7Zm10SW50KGFuc3dlci5tYXRjaGVkKX1gKTsKICAgICAgcG9sbC5ub3coKTsK
-            ICAgIH0KICB9OwoKICBjb25zdCByZW5kZXIgPSAoYW5zd2VyKSA9PiB7CiAgICBsZXQgZ3JvdXBzID0gYW5zd2VyLmdyb3VwcyB8
-            fCBbXTsKICAgIGlmICh0eXBlRmlsdGVyKSBncm91cHMgPSBncm91cHMuZmlsdGVyKChncm91cCkgPT4gZ3JvdXAudGFza1R5cGUg
-            PT09IHR5cGVGaWx0ZXIpOwogICAgZ3JvdXBzLnNvcnQoKGEsIGIpID0+IG51bShiLmNvdW50KSAtIG51bShhLmNvdW50KSB8fCBT
-            dHJpbmcoYi5sYXN0QXQgfHwgIiIpLmxvY2FsZUNvbXBhcmUoU3RyaW5nKGEubGFzdEF0IHx8ICIiKSkpOwogICAgY29uc3QgZmFp
-            bGVkID0gZ3JvdXBzLmZpbHRlcigoZykgPT4gZy5zdGF0dXMgPT09ICJUQVNLX1NUQVRVU19GQUlMRUQiKS5yZWR1Y2UoKHN1bSwg
-            ZykgPT4gc3VtICsgbnVtKGcuY291bnQpLCAwKTsKICAgIGNvbnN0IHRpbWVkT3V0ID0gZ3JvdXBzLmZpbHRlcigoZykgPT4gZy5z
-            dGF0dXMgPT09ICJUQVNLX1NUQVRVU19USU1FT1VUIikucmVkdWNlKChzdW0sIGcpID0+IHN1bSArIG51bShnLmNvdW50KSwgMCk7
-            CiAgICBjb25zdCB0eXBlcyA9IG5ldyBTZXQoZ3JvdXBzLm1hcCgoZykgPT4gZy50YXNrVHlwZSkpLnNpemU7CiAgICBmaWxsKHN1
-            bW1hcnksCiAgICAgIGgoImRpdi5rcGkiLCBoKCJkaXYua3BpLWxhYmVsIiwgIkZhaWxlZCIpLCBoKCJkaXYua3BpLXZhbHVlIiwg
-            Zm10SW50KGZhaWxlZCkpKSwKICAgICAgaCgiZGl2LmtwaSIsIGgoImRpdi5rcGktbGFiZWwiLCAiVGltZWQgb3V0IiksIGgoImRp
-            di5rcGktdmFsdWUiLCBmbXRJbnQodGltZWRPdXQpKSksCiAgICAgIGgoImRpdi5rcGkiLCBoKCJkaXYua3BpLWxhYmVsIiwgIkdy
-            b3VwcyIpLCBoKCJkaXYua3BpLXZhbHVlIiwgZm10SW50KGdyb3Vwcy5sZW5ndGgpKSwgaCgiZGl2LmtwaS1zdWIiLCBgJHt0eXBl
-            c30gdHlwZSR7dHlwZXMgPT09IDEgPyAiIiA6ICJzIn1gKSksCiAgICAgIGgoImRpdi5rcGkiLCBoKCJkaXYua3BpLWxhYmVsIiwg
-            IlNjYW5uZWQiKSwgaCgiZGl2LmtwaS12YWx1ZSIsIGZtdEludChhbnN3ZXIuc2Nhbm5lZCkpLCBoKCJkaXYua3BpLXN1YiIsICJs
-            YXRlc3QgZmFpbGVkIG9yIHRpbWVkIG91dCIpKSk7CgogICAgY29uc3Qgc2lnbmF0dXJlID0gSlNPTi5zdHJpbmdpZnkoZ3JvdXBz
-            KSArIFsuLi5leHBhbmRlZF0uam9pbigpOwogICAgaWYgKHNpZ25hdHVyZSA9PT0gbGFzdFNpZ25hdHVyZSkgcmV0dXJuOwogICAg
-            bGFzdFNpZ25hdHVyZSA9IHNpZ25hdHVyZTsKICAgIGlmICghZ3JvdXBzLmxlbmd0aCkgewogICAgICBmaWxsKGJvZHksIGVtcHR5
-            KCJOb3RoaW5nIGZhaWxlZC4gRmFpbGVkIGFuZCB0aW1lZC1vdXQgdGFza3MgZ2F0aGVyIGhlcmUsIGdyb3VwZWQgYnkgdGhlaXIg
-            ZXJyb3IuIikpOwogICAgICByZXR1cm47CiAgICB9CiAgICBjb25zdCBtYXggPSBNYXRoLm1heCguLi5ncm91cHMubWFwKChnKSA9
-            PiBudW0oZy5jb3VudCkpKTsKICAgIGNvbnN0IHJvd3MgPSBbXTsKICAgIGZvciAoY29uc3QgZ3JvdXAgb2YgZ3JvdXBzKSB7CiAg
-            ICAgIGNvbnN0IGtleSA9IGAke2dyb3VwLnRhc2tUeXBlfVx1MDAwMCR7Z3JvdXAuc3RhdHVzfVx1MDAwMCR7Z3JvdXAuZXJyb3J9
-            YDsKICAgICAgY29uc3Qgb3BlbiA9IGV4cGFuZGVkLmhhcyhrZXkpOwogICAgICBjb25zdCB0b2dnbGUgPSBoKCJidXR0b24uaWNv
-            bi1idXR0b24uc21hbGwiLCB7IHR5cGU6ICJidXR0b24iLCB0aXRsZTogb3BlbiA/ICJIaWRlIHRhc2tzIiA6ICJTaG93IHRhc2tz
-            IiwgImFyaWEtZXhwYW5kZWQiOiBvcGVuID8gInRydWUiIDogImZhbHNlIiB9LCBvcGVuID8gIuKWviIgOiAi4pa4Iik7CiAgICAg
-            IHRvZ2dsZS5hZGRFdmVudExpc3RlbmVyKCJjbGljayIsICgpID0+IHsKICAgICAgICBpZiAoZXhwYW5kZWQuaGFzKGtleSkpIGV4
-            cGFuZGVkLmRlbGV0ZShrZXkpOwogICAgICAgIGVsc2UgZXhwYW5kZWQuYWRkKGtleSk7CiAgICAgICAgbGFzdFNpZ25hdHVyZSA9
-            ICIiOwogICAgICAgIHJlbmRlcihhbnN3ZXIpOwogICAgICB9KTsKICAgICAgY29uc3QgZmlsbEJhciA9IGgoInNwYW4uYmFyLWZp
-            bGwuYmFyLWZhaWwiKTsKICAgICAgZmlsbEJhci5zdHlsZS53aWR0aCA9IGAke01hdGgubWF4KDMsIChudW0oZ3JvdXAuY291bnQp
-            IC8gbWF4KSAqIDEwMCl9JWA7CiAgICAgIHJvd3MucHVzaChoKCJ0ciIsIHsgImRhdGEtdGVzdCI6ICJkZWFkLWdyb3VwIiwgZGF0
-            YXNldDogeyB0eXBlOiBncm91cC50YXNrVHlwZSwgc3RhdHVzOiBncm91cC5zdGF0dXMgfSB9LAogICAgICAgIGgoInRkIiwgdG9n
-            Z2xlKSwKICAgICAgICBoKCJ0ZCIsIGgoImEiLCB7IGhyZWY6IGAjL3Rhc2tzP3R5cGU9JHtlbmMoZ3JvdXAudGFza1R5cGUpfSZz
-            dGF0dXM9JHtTdHJpbmcoZ3JvdXAuc3RhdHVzKS5yZXBsYWNlKC9eVEFTS19TVEFUVVNfLywgIiIpfWAgfSwgZ3JvdXAudGFza1R5
-            cGUpKSwKICAgICAgICBoKCJ0ZCIsIHN0YXR1c0JhZGdlKGdyb3VwLnN0YXR1cykpLAogICAgICAgIGgoInRkLmVycm9yLWNlbGwi
-            LCB7IHRpdGxlOiBncm91cC5lcnJvciB8fCAiIiB9LCBncm91cC5lcnJvciB8fCBoKCJzcGFuLm11dGVkIiwgIihubyBlcnJvciki
-            KSksCiAgICAgICAgaCgidGQuY291bnQtY2VsbCIsIGgoInNwYW4uYmFyLXRyYWNrLmlubGluZSIsIGZpbGxCYXIpLCBoKCJiIiwg
-            Zm10SW50KGdyb3VwLmNvdW50KSkpLAogICAgICAgIGgoInRkIiwgdGltZUFnbyhncm91cC5sYXN0QXQpKSwKICAgICAgICBoKCJ0
-            ZC5yb3ctYWN0aW9ucyIsIGN0eC5jYW4oR1JPVVBfUkVUUllfUk9MRSkKICAgICAgICAgID8gaCgiYnV0dG9uLmJ1dHRvbi5zbWFs
-            bCIsIHsgdHlwZTogImJ1dHRvbiIsICJkYXRhLXRlc3QiOiAicmV0cnktZ3JvdXAiLCBvbmNsaWNrOiAoKSA9PiByZXRyeUdyb3Vw
-            KGdyb3VwKS5jYXRjaCgoZXJyb3IpID0+IHJlcG9ydEVycm9yKGVycm9yKSkgfSwgIlJldHJ5IGFsbCIpCiAgICAgICAgICA6IG51
-            bGwpKSk7CiAgICAgIGlmIChvcGVuKSB7CiAgICAgICAgY29uc3QgaWRzID0gZ3JvdXAudGFza0lkcyB8fCBbXTsKICAgICAgICBy
-            b3dzLnB1c2goaCgidHIuc3ViLXJvdyIsIGgoInRkIiksIGgoInRkIiwgeyBjb2xzcGFuOiA2IH0sCiAgICAgICAgICBoKCJkaXYu
-            c3ViLWxpc3QiLCBpZHMubWFwKCh0YXNrSWQpID0+IGgoInNwYW4uc3ViLWl0ZW0iLCB0YXNrTGluayh0YXNrSWQpLAogICAgICAg
-            ICAgICBjdHguY2FuKCJzdWJtaXR0ZXIiKSA/IGgoImJ1dHRvbi5idXR0b24udGlueSIsIHsgdHlwZTogImJ1dHRvbiIsICJkYXRh
-            LXRlc3QiOiAicmV0cnktb25lIiwgb25jbGljazogKCkgPT4gcmV0cnlPbmUodGFza0lkKSB9LCAiUmV0cnkiKSA6IG51bGwpKSwK
-            ICAgICAgICAgICAgbnVtKGdyb3VwLmNvdW50KSA+IGlkcy5sZW5ndGggPyBoKCJzcGFuLm11dGVkLnNtYWxsIiwgYGFuZCAke2Zt
-            dEludChudW0oZ3JvdXAuY291bnQpIC0gaWRzLmxlbmd0aCl9IG1vcmVgKSA6IG51bGwpKSkpOwogICAgICB9CiAgICB9CiAgICBm
-            aWxsKGJvZHksIGgoInRhYmxlLnRhYmxlLmRlYWQiLCB7ICJkYXRhLXRlc3QiOiAiZGVhZC1sZXR0ZXJzIiB9LAogICAgICBoKCJ0
-            aGVhZCIsIGgoInRyIiwgaCgidGgiKSwgaCgidGgiLCAiVHlwZSIpLCBoKCJ0aCIsICJTdGF0dXMiKSwgaCgidGgiLCAiRXJyb3Ii
-            KSwgaCgidGgiLCAiQ291bnQiKSwgaCgidGgiLCAiTGFzdCIpLCBoKCJ0aCIpKSksCiAgICAgIGgoInRib2R5Iiwgcm93cykpKTsK
-            ICB9OwoKICBjb25zdCBwb2xsID0gcG9sbGVyKGFzeW5jIChzaWduYWwpID0+IHJlbmRlcihhd2FpdCBnZXQoIi9hcGkvdjEvZGVh
-            ZC1sZXR0ZXJzP2xpbWl0PTEwMDAiLCB7IHNpZ25hbCB9KSksIDEwMDAwKTsKICByZXR1cm4gKCkgPT4gcG9sbC5zdG9wKCk7Cn0K
+            b24pLAogICAgICBdLAogICAgICBjb25maXJtOiAiUmV0cnkgYWxsIiwKICAgICAgc3VibWl0OiAoKSA9PiB7CiAgICAgICAgY29u
+            c3QgYm9keSA9IHsgdGFza1R5cGU6IGdyb3VwLnRhc2tUeXBlLCBzdGF0dXM6IGdyb3VwLnN0YXR1cywgZXJyb3I6IGdyb3VwLmVy
+            cm9yIHx8ICIiIH07CiAgICAgICAgaWYgKHJlYXNvbi52YWx1ZS50cmltKCkpIGJvZHkucmVhc29uID0gcmVhc29uLnZhbHVlLnRy
+            aW0oKTsKICAgICAgICByZXR1cm4gcG9zdCgiL2FwaS92MS9kZWFkLWxldHRlcnMvcmV0cnkiLCBib2R5KTsKICAgICAgfSwKICAg
+            IH0pOwogICAgaWYgKGFuc3dlcikgewogICAgICBub3RpZnkoYFJldHJpZWQgJHtmbXRJbnQoYW5zd2VyLmNoYW5nZWQpfSBvZiAk
+            e2ZtdEludChhbnN3ZXIubWF0Y2hlZCl9YCk7CiAgICAgIHBvbGwubm93KCk7CiAgICB9CiAgfTsKCiAgY29uc3QgcmVuZGVyID0g
+            KGFuc3dlcikgPT4gewogICAgbGV0IGdyb3VwcyA9IGFuc3dlci5ncm91cHMgfHwgW107CiAgICBpZiAodHlwZUZpbHRlcikgZ3Jv
+            dXBzID0gZ3JvdXBzLmZpbHRlcigoZ3JvdXApID0+IGdyb3VwLnRhc2tUeXBlID09PSB0eXBlRmlsdGVyKTsKICAgIGdyb3Vwcy5z
+            b3J0KChhLCBiKSA9PiBudW0oYi5jb3VudCkgLSBudW0oYS5jb3VudCkgfHwgU3RyaW5nKGIubGFzdEF0IHx8ICIiKS5sb2NhbGVD
+            b21wYXJlKFN0cmluZyhhLmxhc3RBdCB8fCAiIikpKTsKICAgIGNvbnN0IGZhaWxlZCA9IGdyb3Vwcy5maWx0ZXIoKGcpID0+IGcu
+            c3RhdHVzID09PSAiVEFTS19TVEFUVVNfRkFJTEVEIikucmVkdWNlKChzdW0sIGcpID0+IHN1bSArIG51bShnLmNvdW50KSwgMCk7
+            CiAgICBjb25zdCB0aW1lZE91dCA9IGdyb3Vwcy5maWx0ZXIoKGcpID0+IGcuc3RhdHVzID09PSAiVEFTS19TVEFUVVNfVElNRU9V
+            VCIpLnJlZHVjZSgoc3VtLCBnKSA9PiBzdW0gKyBudW0oZy5jb3VudCksIDApOwogICAgY29uc3QgdHlwZXMgPSBuZXcgU2V0KGdy
+            b3Vwcy5tYXAoKGcpID0+IGcudGFza1R5cGUpKS5zaXplOwogICAgZmlsbChzdW1tYXJ5LAogICAgICBoKCJkaXYua3BpIiwgaCgi
+            ZGl2LmtwaS1sYWJlbCIsICJGYWlsZWQiKSwgaCgiZGl2LmtwaS12YWx1ZSIsIGZtdEludChmYWlsZWQpKSksCiAgICAgIGgoImRp
+            di5rcGkiLCBoKCJkaXYua3BpLWxhYmVsIiwgIlRpbWVkIG91dCIpLCBoKCJkaXYua3BpLXZhbHVlIiwgZm10SW50KHRpbWVkT3V0
+            KSkpLAogICAgICBoKCJkaXYua3BpIiwgaCgiZGl2LmtwaS1sYWJlbCIsICJHcm91cHMiKSwgaCgiZGl2LmtwaS12YWx1ZSIsIGZt
+            dEludChncm91cHMubGVuZ3RoKSksIGgoImRpdi5rcGktc3ViIiwgYCR7dHlwZXN9IHR5cGUke3R5cGVzID09PSAxID8gIiIgOiAi
+            cyJ9YCkpLAogICAgICBoKCJkaXYua3BpIiwgaCgiZGl2LmtwaS1sYWJlbCIsICJTY2FubmVkIiksIGgoImRpdi5rcGktdmFsdWUi
+            LCBmbXRJbnQoYW5zd2VyLnNjYW5uZWQpKSwgaCgiZGl2LmtwaS1zdWIiLCAibGF0ZXN0IGZhaWxlZCBvciB0aW1lZCBvdXQiKSkp
+            OwoKICAgIGNvbnN0IHNpZ25hdHVyZSA9IEpTT04uc3RyaW5naWZ5KGdyb3VwcykgKyBbLi4uZXhwYW5kZWRdLmpvaW4oKTsKICAg
+            IGlmIChzaWduYXR1cmUgPT09IGxhc3RTaWduYXR1cmUpIHJldHVybjsKICAgIGxhc3RTaWduYXR1cmUgPSBzaWduYXR1cmU7CiAg
+            ICBpZiAoIWdyb3Vwcy5sZW5ndGgpIHsKICAgICAgZmlsbChib2R5LCBlbXB0eSgiTm90aGluZyBmYWlsZWQuIEZhaWxlZCBhbmQg
+            dGltZWQtb3V0IHRhc2tzIGdhdGhlciBoZXJlLCBncm91cGVkIGJ5IHRoZWlyIGVycm9yLiIpKTsKICAgICAgcmV0dXJuOwogICAg
+            fQogICAgY29uc3QgbWF4ID0gTWF0aC5tYXgoLi4uZ3JvdXBzLm1hcCgoZykgPT4gbnVtKGcuY291bnQpKSk7CiAgICBjb25zdCBy
+            b3dzID0gW107CiAgICBmb3IgKGNvbnN0IGdyb3VwIG9mIGdyb3VwcykgewogICAgICBjb25zdCBrZXkgPSBgJHtncm91cC50YXNr
+            VHlwZX1cdTAwMDAke2dyb3VwLnN0YXR1c31cdTAwMDAke2dyb3VwLmVycm9yfWA7CiAgICAgIGNvbnN0IG9wZW4gPSBleHBhbmRl
+            ZC5oYXMoa2V5KTsKICAgICAgY29uc3QgdG9nZ2xlID0gaCgiYnV0dG9uLmljb24tYnV0dG9uLnNtYWxsIiwgeyB0eXBlOiAiYnV0
+            dG9uIiwgdGl0bGU6IG9wZW4gPyAiSGlkZSB0YXNrcyIgOiAiU2hvdyB0YXNrcyIsICJhcmlhLWV4cGFuZGVkIjogb3BlbiA/ICJ0
+            cnVlIiA6ICJmYWxzZSIgfSwgb3BlbiA/ICLilr4iIDogIuKWuCIpOwogICAgICB0b2dnbGUuYWRkRXZlbnRMaXN0ZW5lcigiY2xp
+            Y2siLCAoKSA9PiB7CiAgICAgICAgaWYgKGV4cGFuZGVkLmhhcyhrZXkpKSBleHBhbmRlZC5kZWxldGUoa2V5KTsKICAgICAgICBl
+            bHNlIGV4cGFuZGVkLmFkZChrZXkpOwogICAgICAgIGxhc3RTaWduYXR1cmUgPSAiIjsKICAgICAgICByZW5kZXIoYW5zd2VyKTsK
+            ICAgICAgfSk7CiAgICAgIGNvbnN0IGZpbGxCYXIgPSBoKCJzcGFuLmJhci1maWxsLmJhci1mYWlsIik7CiAgICAgIGZpbGxCYXIu
+            c3R5bGUud2lkdGggPSBgJHtNYXRoLm1heCgzLCAobnVtKGdyb3VwLmNvdW50KSAvIG1heCkgKiAxMDApfSVgOwogICAgICByb3dz
+            LnB1c2goaCgidHIiLCB7ICJkYXRhLXRlc3QiOiAiZGVhZC1ncm91cCIsIGRhdGFzZXQ6IHsgdHlwZTogZ3JvdXAudGFza1R5cGUs
+            IHN0YXR1czogZ3JvdXAuc3RhdHVzIH0gfSwKICAgICAgICBoKCJ0ZCIsIHRvZ2dsZSksCiAgICAgICAgaCgidGQiLCBoKCJhIiwg
+            eyBocmVmOiBgIy90YXNrcz90eXBlPSR7ZW5jKGdyb3VwLnRhc2tUeXBlKX0mc3RhdHVzPSR7U3RyaW5nKGdyb3VwLnN0YXR1cyku
+            cmVwbGFjZSgvXlRBU0tfU1RBVFVTXy8sICIiKX1gIH0sIGdyb3VwLnRhc2tUeXBlKSksCiAgICAgICAgaCgidGQiLCBzdGF0dXNC
+            YWRnZShncm91cC5zdGF0dXMpKSwKICAgICAgICBoKCJ0ZC5lcnJvci1jZWxsIiwgeyB0aXRsZTogZ3JvdXAuZXJyb3IgfHwgIiIg
+            fSwgZ3JvdXAuZXJyb3IgfHwgaCgic3Bhbi5tdXRlZCIsICIobm8gZXJyb3IpIikpLAogICAgICAgIGgoInRkLmNvdW50LWNlbGwi
+            LCBoKCJzcGFuLmJhci10cmFjay5pbmxpbmUiLCBmaWxsQmFyKSwgaCgiYiIsIGZtdEludChncm91cC5jb3VudCkpKSwKICAgICAg
+            ICBoKCJ0ZCIsIHRpbWVBZ28oZ3JvdXAubGFzdEF0KSksCiAgICAgICAgaCgidGQucm93LWFjdGlvbnMiLCBjdHguY2FuKEdST1VQ
+            X1JFVFJZX1JPTEUpCiAgICAgICAgICA/IGgoImJ1dHRvbi5idXR0b24uc21hbGwiLCB7IHR5cGU6ICJidXR0b24iLCAiZGF0YS10
+            ZXN0IjogInJldHJ5LWdyb3VwIiwgb25jbGljazogKCkgPT4gcmV0cnlHcm91cChncm91cCkuY2F0Y2goKGVycm9yKSA9PiByZXBv
+            cnRFcnJvcihlcnJvcikpIH0sICJSZXRyeSBhbGwiKQogICAgICAgICAgOiBudWxsKSkpOwogICAgICBpZiAob3BlbikgewogICAg
+            ICAgIGNvbnN0IGlkcyA9IGdyb3VwLnRhc2tJZHMgfHwgW107CiAgICAgICAgcm93cy5wdXNoKGgoInRyLnN1Yi1yb3ciLCBoKCJ0
+            ZCIpLCBoKCJ0ZCIsIHsgY29sc3BhbjogNiB9LAogICAgICAgICAgaCgiZGl2LnN1Yi1saXN0IiwgaWRzLm1hcCgodGFza0lkKSA9
+            PiBoKCJzcGFuLnN1Yi1pdGVtIiwgdGFza0xpbmsodGFza0lkKSwKICAgICAgICAgICAgY3R4LmNhbigic3VibWl0dGVyIikgPyBo
+            KCJidXR0b24uYnV0dG9uLnRpbnkiLCB7IHR5cGU6ICJidXR0b24iLCAiZGF0YS10ZXN0IjogInJldHJ5LW9uZSIsIG9uY2xpY2s6
+            ICgpID0+IHJldHJ5T25lKHRhc2tJZCkgfSwgIlJldHJ5IikgOiBudWxsKSksCiAgICAgICAgICAgIG51bShncm91cC5jb3VudCkg
+            PiBpZHMubGVuZ3RoID8gaCgic3Bhbi5tdXRlZC5zbWFsbCIsIGBhbmQgJHtmbXRJbnQobnVtKGdyb3VwLmNvdW50KSAtIGlkcy5s
+            ZW5ndGgpfSBtb3JlYCkgOiBudWxsKSkpKTsKICAgICAgfQogICAgfQogICAgZmlsbChib2R5LCBoKCJ0YWJsZS50YWJsZS5kZWFk
+            IiwgeyAiZGF0YS10ZXN0IjogImRlYWQtbGV0dGVycyIgfSwKICAgICAgaCgidGhlYWQiLCBoKCJ0ciIsIGgoInRoIiksIGgoInRo
+            IiwgIlR5cGUiKSwgaCgidGgiLCAiU3RhdHVzIiksIGgoInRoIiwgIkVycm9yIiksIGgoInRoIiwgIkNvdW50IiksIGgoInRoIiwg
+            Ikxhc3QiKSwgaCgidGgiKSkpLAogICAgICBoKCJ0Ym9keSIsIHJvd3MpKSk7CiAgfTsKCiAgY29uc3QgcG9sbCA9IHBvbGxlcihh
+            c3luYyAoc2lnbmFsKSA9PiByZW5kZXIoYXdhaXQgZ2V0KCIvYXBpL3YxL2RlYWQtbGV0dGVycz9saW1pdD0xMDAwIiwgeyBzaWdu
+            YWwgfSkpLCAxMDAwMCk7CiAgcmV0dXJuICgpID0+IHBvbGwuc3RvcCgpOwp9Cg==
             """)
         files["favicon.svg"] = asset("image/svg+xml", "46b3ff2bd14585fb", """
             PHN2ZyB4bWxucz0iaHR0cDovL3d3dy53My5vcmcvMjAwMC9zdmciIHZpZXdCb3g9IjAgMCAzMiAzMiI+CiAgPHJlY3Qgd2lkdGg9
@@ -943,7 +945,7 @@ public enum EmbeddedAssets {
             IHBvbGxzKSBwb2xsLnN0b3AoKTsKICAgIGZvciAoY29uc3QgY2hhcnQgb2YgY2hhcnRzKSBjaGFydC5kZXN0cm95KCk7CiAgfTsK
             fQo=
             """)
-        files["task.js"] = asset("text/javascript; charset=utf-8", "768d1a97891be09d", """
+        files["task.js"] = asset("text/javascript; charset=utf-8", "123f33132aa5952a", """
             Ly8gT25lIHRhc2s6IGl0cyBmaWVsZHMsIHBheWxvYWQsIHJlc3VsdCBvciBlcnJvciwgYSBzdGF0ZSB0aW1lbGluZSwgaXRzIGxv
             Z3MKLy8gdGFpbGluZyBsaXZlLCBpdHMgc3RhdGUgbGl2ZSBvdmVyIFNlcnZlci1TZW50IEV2ZW50cywgQ2FuY2VsIGFuZCBSZXRy
             eS4KCmltcG9ydCB7IEFwaUVycm9yLCBlbmMsIGdldCwgcG9zdCwgcXVlcnksIHN0cmVhbUV2ZW50cyB9IGZyb20gIi4vYXBpLmpz
@@ -1104,52 +1106,53 @@ public enum EmbeddedAssets {
             ICAgfTsKICAgIGxhdGVyKHRpY2ssIDIwMDApOwogIH0KCiAgLy8gLS0tIGxvZ3M6IHJlYWQgYSBwYWdlIGF0IGEgdGltZSwgdGhl
             biB0YWlsIC0tLS0tLS0tLS0tLS0tLS0tLS0tLS0tLS0tLS0tLS0tLS0tLQoKICBjb25zdCBsb2dzID0gewogICAgaWRzOiBuZXcg
             U2V0KCksCiAgICB0b2tlbjogIiIsIC8vIHRoZSB0b2tlbiBvZiB0aGUgbGFzdCBwYWdlIHJlYWQgKGl0cyBsaW5lcyBtYXkgZ3Jv
-            dykKICAgIHJ1bm5pbmc6IGZhbHNlLAogICAgdGltZXI6IDAsCiAgICBmaW5hbFJlYWRzOiAwLAogICAgc3RhcnQoKSB7CiAgICAg
-            IHRoaXMuZmluYWxSZWFkcyA9IDA7CiAgICAgIGlmICghdGhpcy5ydW5uaW5nKSB0aGlzLmxvb3AoKTsKICAgIH0sCiAgICBwb2tl
-            KCkgewogICAgICBpZiAodGhpcy5ydW5uaW5nKSB7CiAgICAgICAgY2xlYXJUaW1lb3V0KHRoaXMudGltZXIpOwogICAgICAgIHRo
-            aXMudGltZXIgPSBzZXRUaW1lb3V0KCgpID0+IHRoaXMubG9vcCgpLCAxNTApOwogICAgICB9CiAgICB9LAogICAgYXN5bmMgbG9v
-            cCgpIHsKICAgICAgY2xlYXJUaW1lb3V0KHRoaXMudGltZXIpOwogICAgICBpZiAoY2xvc2VkKSByZXR1cm47CiAgICAgIHRoaXMu
-            cnVubmluZyA9IHRydWU7CiAgICAgIHRyeSB7CiAgICAgICAgZm9yIChsZXQgcGFnZXMgPSAwOyBwYWdlcyA8IDUwICYmICFjbG9z
-            ZWQ7IHBhZ2VzKyspIHsKICAgICAgICAgIGNvbnN0IGFuc3dlciA9IGF3YWl0IGdldChgJHtiYXNlfS9sb2dzJHtxdWVyeSh7IHBh
-            Z2VTaXplOiBMT0dfUEFHRSwgcGFnZVRva2VuOiB0aGlzLnRva2VuIH0pfWApOwogICAgICAgICAgYXBwZW5kTG9ncyhhbnN3ZXIu
-            bG9ncyB8fCBbXSk7CiAgICAgICAgICBpZiAoIWFuc3dlci5uZXh0UGFnZVRva2VuKSBicmVhazsKICAgICAgICAgIHRoaXMudG9r
-            ZW4gPSBhbnN3ZXIubmV4dFBhZ2VUb2tlbjsKICAgICAgICB9CiAgICAgIH0gY2F0Y2ggKGVycm9yKSB7CiAgICAgICAgaWYgKCFj
-            bG9zZWQpIHJlcG9ydEVycm9yKGVycm9yLCAiTG9ncyIpOwogICAgICB9CiAgICAgIGlmIChjbG9zZWQpIHJldHVybjsKICAgICAg
-            Ly8gVGFpbCB3aGlsZSB0aGUgdGFzayBydW5zOyByZWFkIHR3aWNlIG1vcmUgYWZ0ZXIgaXQgZW5kZWQgKGl0cyBsYXN0IGxpbmVz
-            KS4KICAgICAgaWYgKHRhc2sgJiYgaXNUZXJtaW5hbCh0YXNrLnN0YXR1cykpIHRoaXMuZmluYWxSZWFkcyArPSAxOwogICAgICBp
-            ZiAodGFzayAmJiBpc1Rlcm1pbmFsKHRhc2suc3RhdHVzKSAmJiB0aGlzLmZpbmFsUmVhZHMgPiAyKSB7CiAgICAgICAgdGhpcy5y
-            dW5uaW5nID0gZmFsc2U7CiAgICAgICAgbG9nTm90ZS50ZXh0Q29udGVudCA9IGAke3RoaXMuaWRzLnNpemV9IGxpbmUke3RoaXMu
-            aWRzLnNpemUgPT09IDEgPyAiIiA6ICJzIn1gOwogICAgICAgIHJldHVybjsKICAgICAgfQogICAgICBsb2dOb3RlLnRleHRDb250
-            ZW50ID0gYCR7dGhpcy5pZHMuc2l6ZX0gbGluZSR7dGhpcy5pZHMuc2l6ZSA9PT0gMSA/ICIiIDogInMifSDCtyB0YWlsaW5nYDsK
-            ICAgICAgdGhpcy50aW1lciA9IHNldFRpbWVvdXQoKCkgPT4gdGhpcy5sb29wKCksIHRhc2sgJiYgaXNUZXJtaW5hbCh0YXNrLnN0
-            YXR1cykgPyAxNTAwIDogMTAwMCk7CiAgICB9LAogIH07CgogIGNvbnN0IGFwcGVuZExvZ3MgPSAobGluZXMpID0+IHsKICAgIGNv
-            bnN0IGZyZXNoID0gbGluZXMuZmlsdGVyKChsaW5lKSA9PiAhbG9ncy5pZHMuaGFzKFN0cmluZyhsaW5lLmlkKSkpOwogICAgaWYg
-            KCFmcmVzaC5sZW5ndGgpIHsKICAgICAgaWYgKCFsb2dzLmlkcy5zaXplICYmICFsb2dCb3guZmlyc3RDaGlsZCkgZmlsbChsb2dC
-            b3gsIGgoImRpdi5lbXB0eS5sb2dzLWVtcHR5IiwgIk5vIGxvZyBsaW5lcyB5ZXQuIikpOwogICAgICByZXR1cm47CiAgICB9CiAg
-            ICBjb25zdCBhdEJvdHRvbSA9IGxvZ0JveC5zY3JvbGxIZWlnaHQgLSBsb2dCb3guc2Nyb2xsVG9wIC0gbG9nQm94LmNsaWVudEhl
-            aWdodCA8IDI0OwogICAgaWYgKCFsb2dzLmlkcy5zaXplKSBmaWxsKGxvZ0JveCk7CiAgICBmb3IgKGNvbnN0IGxpbmUgb2YgZnJl
-            c2gpIHsKICAgICAgbG9ncy5pZHMuYWRkKFN0cmluZyhsaW5lLmlkKSk7CiAgICAgIGNvbnN0IG1zID0gcGFyc2VUaW1lKGxpbmUu
-            Y3JlYXRlZEF0KTsKICAgICAgY29uc3QgbGV2ZWwgPSBTdHJpbmcobGluZS5sZXZlbCB8fCAiSU5GTyIpLnRvVXBwZXJDYXNlKCk7
-            CiAgICAgIGxvZ0JveC5hcHBlbmQoaChgZGl2LmxvZy1saW5lLmxldmVsLSR7bGV2ZWwudG9Mb3dlckNhc2UoKX1gLCB7ICJkYXRh
-            LXRlc3QiOiAibG9nLWxpbmUiIH0sCiAgICAgICAgaCgidGltZS5sb2ctdGltZSIsIHsgdGl0bGU6IG1zID09PSBudWxsID8gIiIg
-            OiBhYnNvbHV0ZShtcykgfSwgbXMgPT09IG51bGwgPyAiIiA6IG5ldyBEYXRlKG1zKS50b0xvY2FsZVRpbWVTdHJpbmcodW5kZWZp
-            bmVkLCB7IGhvdXIxMjogZmFsc2UgfSkpLAogICAgICAgIGgoInNwYW4ubG9nLWxldmVsIiwgbGV2ZWwpLAogICAgICAgIGgoInNw
-            YW4ubG9nLWF0dGVtcHQiLCB7IHRpdGxlOiBsaW5lLndvcmtlcklkIHx8ICIiIH0sIGAjJHtsaW5lLmF0dGVtcHQgfHwgMH1gKSwK
-            ICAgICAgICBoKCJzcGFuLmxvZy1tZXNzYWdlIiwgbGluZS5tZXNzYWdlIHx8ICIiKSkpOwogICAgfQogICAgaWYgKGF0Qm90dG9t
-            KSBsb2dCb3guc2Nyb2xsVG9wID0gbG9nQm94LnNjcm9sbEhlaWdodDsKICB9OwoKICAvLyAtLS0gc3RhcnQgLS0tLS0tLS0tLS0t
-            LS0tLS0tLS0tLS0tLS0tLS0tLS0tLS0tLS0tLS0tLS0tLS0tLS0tLS0tLS0tLS0tLS0tLS0tLS0tLQoKICBzZXRMaXZlKCIiLCAi
-            Iik7CiAgZ2V0KGJhc2UpLnRoZW4oKGFuc3dlcikgPT4gewogICAgaWYgKGNsb3NlZCkgcmV0dXJuOwogICAgdGFzayA9IGFuc3dl
-            ci50YXNrOwogICAgcmVuZGVyKCk7CiAgICBsb2dzLnN0YXJ0KCk7CiAgICBpZiAoIWlzVGVybWluYWwodGFzay5zdGF0dXMpKSB3
-            YXRjaCgpOwogICAgZWxzZSBzZXRMaXZlKCJmaW5hbCIsICIiKTsKICB9KS5jYXRjaCgoZXJyb3IpID0+IHsKICAgIGlmIChjbG9z
-            ZWQpIHJldHVybjsKICAgIGlmIChlcnJvciBpbnN0YW5jZW9mIEFwaUVycm9yICYmIGVycm9yLnN0YXR1cyA9PT0gNDA0KSB7CiAg
-            ICAgIGZpbGwocm9vdCwgaCgiZGl2LmNydW1icyIsIGgoImEiLCB7IGhyZWY6ICIjL3Rhc2tzIiB9LCAiVGFza3MiKSksCiAgICAg
-            ICAgaCgiZGl2LmNhcmQubm90aWNlIiwgeyAiZGF0YS10ZXN0IjogIm5vdC1mb3VuZCIgfSwgaCgiaDEiLCAiTm8gc3VjaCB0YXNr
-            IiksCiAgICAgICAgICBoKCJwIiwgYFRoZXJlIGlzIG5vIHRhc2sgJHtpZH0gaW4geW91ciB0ZW5hbnQuIEl0IG1heSBoYXZlIHBh
-            c3NlZCBpdHMgcmV0ZW50aW9uIHRpbWUuYCkpKTsKICAgICAgcmV0dXJuOwogICAgfQogICAgcmVwb3J0RXJyb3IoZXJyb3IpOwog
-            ICAgdG9hc3QoIlRoZSB0YXNrIGNvdWxkIG5vdCBiZSByZWFkOyB0aGUgcGFnZSB3aWxsIG5vdCB1cGRhdGUuIik7CiAgfSk7Cgog
-            IHJldHVybiAoKSA9PiB7CiAgICBjbG9zZWQgPSB0cnVlOwogICAgaWYgKHN0cmVhbSkgc3RyZWFtLmFib3J0KCk7CiAgICBzdHJl
-            YW0gPSBudWxsOwogICAgY2xlYXJUaW1lb3V0KGxvZ3MudGltZXIpOwogICAgZm9yIChjb25zdCB0aW1lciBvZiB0aW1lcnMpIGNs
-            ZWFyVGltZW91dCh0aW1lcik7CiAgfTsKfQo=
+            dykKICAgIHRpbWVyOiAwLAogICAgYnVzeTogZmFsc2UsCiAgICBzdG9wcGVkOiB0cnVlLAogICAgZmluYWxSZWFkczogMCwKICAg
+            IHN0YXJ0KCkgewogICAgICB0aGlzLmZpbmFsUmVhZHMgPSAwOwogICAgICBpZiAodGhpcy5zdG9wcGVkKSB7CiAgICAgICAgdGhp
+            cy5zdG9wcGVkID0gZmFsc2U7CiAgICAgICAgdGhpcy5zY2hlZHVsZSgwKTsKICAgICAgfQogICAgfSwKICAgIC8qKiBSZWFkcyBz
+            b29uIChhIHN0YXRlIGNoYW5nZSB1c3VhbGx5IGNvbWVzIHdpdGggYSBsb2cgbGluZSkuICovCiAgICBwb2tlKCkgewogICAgICBp
+            ZiAoIXRoaXMuc3RvcHBlZCAmJiAhdGhpcy5idXN5KSB0aGlzLnNjaGVkdWxlKDE1MCk7CiAgICB9LAogICAgc2NoZWR1bGUobXMp
+            IHsKICAgICAgY2xlYXJUaW1lb3V0KHRoaXMudGltZXIpOwogICAgICB0aGlzLnRpbWVyID0gc2V0VGltZW91dCgoKSA9PiB0aGlz
+            LnJlYWQoKSwgbXMpOwogICAgfSwKICAgIGFzeW5jIHJlYWQoKSB7CiAgICAgIGlmIChjbG9zZWQgfHwgdGhpcy5idXN5KSByZXR1
+            cm47CiAgICAgIHRoaXMuYnVzeSA9IHRydWU7CiAgICAgIHRyeSB7CiAgICAgICAgZm9yIChsZXQgcGFnZXMgPSAwOyBwYWdlcyA8
+            IDUwICYmICFjbG9zZWQ7IHBhZ2VzKyspIHsKICAgICAgICAgIGNvbnN0IGFuc3dlciA9IGF3YWl0IGdldChgJHtiYXNlfS9sb2dz
+            JHtxdWVyeSh7IHBhZ2VTaXplOiBMT0dfUEFHRSwgcGFnZVRva2VuOiB0aGlzLnRva2VuIH0pfWApOwogICAgICAgICAgYXBwZW5k
+            TG9ncyhhbnN3ZXIubG9ncyB8fCBbXSk7CiAgICAgICAgICBpZiAoIWFuc3dlci5uZXh0UGFnZVRva2VuKSBicmVhazsKICAgICAg
+            ICAgIHRoaXMudG9rZW4gPSBhbnN3ZXIubmV4dFBhZ2VUb2tlbjsKICAgICAgICB9CiAgICAgIH0gY2F0Y2ggKGVycm9yKSB7CiAg
+            ICAgICAgaWYgKCFjbG9zZWQpIHJlcG9ydEVycm9yKGVycm9yLCAiTG9ncyIpOwogICAgICB9IGZpbmFsbHkgewogICAgICAgIHRo
+            aXMuYnVzeSA9IGZhbHNlOwogICAgICB9CiAgICAgIGlmIChjbG9zZWQpIHJldHVybjsKICAgICAgY29uc3QgY291bnQgPSBgJHt0
+            aGlzLmlkcy5zaXplfSBsaW5lJHt0aGlzLmlkcy5zaXplID09PSAxID8gIiIgOiAicyJ9YDsKICAgICAgLy8gVGFpbCB3aGlsZSB0
+            aGUgdGFzayBydW5zOyByZWFkIHR3aWNlIG1vcmUgYWZ0ZXIgaXQgZW5kZWQgKGl0cyBsYXN0IGxpbmVzKS4KICAgICAgaWYgKHRh
+            c2sgJiYgaXNUZXJtaW5hbCh0YXNrLnN0YXR1cykgJiYgKyt0aGlzLmZpbmFsUmVhZHMgPiAyKSB7CiAgICAgICAgdGhpcy5zdG9w
+            cGVkID0gdHJ1ZTsKICAgICAgICBsb2dOb3RlLnRleHRDb250ZW50ID0gY291bnQ7CiAgICAgICAgcmV0dXJuOwogICAgICB9CiAg
+            ICAgIGxvZ05vdGUudGV4dENvbnRlbnQgPSBgJHtjb3VudH0gwrcgdGFpbGluZ2A7CiAgICAgIHRoaXMuc2NoZWR1bGUodGFzayAm
+            JiBpc1Rlcm1pbmFsKHRhc2suc3RhdHVzKSA/IDE1MDAgOiAxMDAwKTsKICAgIH0sCiAgfTsKCiAgY29uc3QgYXBwZW5kTG9ncyA9
+            IChsaW5lcykgPT4gewogICAgY29uc3QgZnJlc2ggPSBsaW5lcy5maWx0ZXIoKGxpbmUpID0+ICFsb2dzLmlkcy5oYXMoU3RyaW5n
+            KGxpbmUuaWQpKSk7CiAgICBpZiAoIWZyZXNoLmxlbmd0aCkgewogICAgICBpZiAoIWxvZ3MuaWRzLnNpemUgJiYgIWxvZ0JveC5m
+            aXJzdENoaWxkKSBmaWxsKGxvZ0JveCwgaCgiZGl2LmVtcHR5LmxvZ3MtZW1wdHkiLCAiTm8gbG9nIGxpbmVzIHlldC4iKSk7CiAg
+            ICAgIHJldHVybjsKICAgIH0KICAgIGNvbnN0IGF0Qm90dG9tID0gbG9nQm94LnNjcm9sbEhlaWdodCAtIGxvZ0JveC5zY3JvbGxU
+            b3AgLSBsb2dCb3guY2xpZW50SGVpZ2h0IDwgMjQ7CiAgICBpZiAoIWxvZ3MuaWRzLnNpemUpIGZpbGwobG9nQm94KTsKICAgIGZv
+            ciAoY29uc3QgbGluZSBvZiBmcmVzaCkgewogICAgICBsb2dzLmlkcy5hZGQoU3RyaW5nKGxpbmUuaWQpKTsKICAgICAgY29uc3Qg
+            bXMgPSBwYXJzZVRpbWUobGluZS5jcmVhdGVkQXQpOwogICAgICBjb25zdCBsZXZlbCA9IFN0cmluZyhsaW5lLmxldmVsIHx8ICJJ
+            TkZPIikudG9VcHBlckNhc2UoKTsKICAgICAgbG9nQm94LmFwcGVuZChoKGBkaXYubG9nLWxpbmUubGV2ZWwtJHtsZXZlbC50b0xv
+            d2VyQ2FzZSgpfWAsIHsgImRhdGEtdGVzdCI6ICJsb2ctbGluZSIgfSwKICAgICAgICBoKCJ0aW1lLmxvZy10aW1lIiwgeyB0aXRs
+            ZTogbXMgPT09IG51bGwgPyAiIiA6IGFic29sdXRlKG1zKSB9LCBtcyA9PT0gbnVsbCA/ICIiIDogbmV3IERhdGUobXMpLnRvTG9j
+            YWxlVGltZVN0cmluZyh1bmRlZmluZWQsIHsgaG91cjEyOiBmYWxzZSB9KSksCiAgICAgICAgaCgic3Bhbi5sb2ctbGV2ZWwiLCBs
+            ZXZlbCksCiAgICAgICAgaCgic3Bhbi5sb2ctYXR0ZW1wdCIsIHsgdGl0bGU6IGxpbmUud29ya2VySWQgfHwgIiIgfSwgYCMke2xp
+            bmUuYXR0ZW1wdCB8fCAwfWApLAogICAgICAgIGgoInNwYW4ubG9nLW1lc3NhZ2UiLCBsaW5lLm1lc3NhZ2UgfHwgIiIpKSk7CiAg
+            ICB9CiAgICBpZiAoYXRCb3R0b20pIGxvZ0JveC5zY3JvbGxUb3AgPSBsb2dCb3guc2Nyb2xsSGVpZ2h0OwogIH07CgogIC8vIC0t
+            LSBzdGFydCAtLS0tLS0tLS0tLS0tLS0tLS0tLS0tLS0tLS0tLS0tLS0tLS0tLS0tLS0tLS0tLS0tLS0tLS0tLS0tLS0tLS0tLS0t
+            LS0tCgogIHNldExpdmUoIiIsICIiKTsKICBnZXQoYmFzZSkudGhlbigoYW5zd2VyKSA9PiB7CiAgICBpZiAoY2xvc2VkKSByZXR1
+            cm47CiAgICB0YXNrID0gYW5zd2VyLnRhc2s7CiAgICByZW5kZXIoKTsKICAgIGxvZ3Muc3RhcnQoKTsKICAgIGlmICghaXNUZXJt
+            aW5hbCh0YXNrLnN0YXR1cykpIHdhdGNoKCk7CiAgICBlbHNlIHNldExpdmUoImZpbmFsIiwgIiIpOwogIH0pLmNhdGNoKChlcnJv
+            cikgPT4gewogICAgaWYgKGNsb3NlZCkgcmV0dXJuOwogICAgaWYgKGVycm9yIGluc3RhbmNlb2YgQXBpRXJyb3IgJiYgZXJyb3Iu
+            c3RhdHVzID09PSA0MDQpIHsKICAgICAgZmlsbChyb290LCBoKCJkaXYuY3J1bWJzIiwgaCgiYSIsIHsgaHJlZjogIiMvdGFza3Mi
+            IH0sICJUYXNrcyIpKSwKICAgICAgICBoKCJkaXYuY2FyZC5ub3RpY2UiLCB7ICJkYXRhLXRlc3QiOiAibm90LWZvdW5kIiB9LCBo
+            KCJoMSIsICJObyBzdWNoIHRhc2siKSwKICAgICAgICAgIGgoInAiLCBgVGhlcmUgaXMgbm8gdGFzayAke2lkfSBpbiB5b3VyIHRl
+            bmFudC4gSXQgbWF5IGhhdmUgcGFzc2VkIGl0cyByZXRlbnRpb24gdGltZS5gKSkpOwogICAgICByZXR1cm47CiAgICB9CiAgICBy
+            ZXBvcnRFcnJvcihlcnJvcik7CiAgICB0b2FzdCgiVGhlIHRhc2sgY291bGQgbm90IGJlIHJlYWQ7IHRoZSBwYWdlIHdpbGwgbm90
+            IHVwZGF0ZS4iKTsKICB9KTsKCiAgcmV0dXJuICgpID0+IHsKICAgIGNsb3NlZCA9IHRydWU7CiAgICBpZiAoc3RyZWFtKSBzdHJl
+            YW0uYWJvcnQoKTsKICAgIHN0cmVhbSA9IG51bGw7CiAgICBjbGVhclRpbWVvdXQobG9ncy50aW1lcik7CiAgICBmb3IgKGNvbnN0
+            IHRpbWVyIG9mIHRpbWVycykgY2xlYXJUaW1lb3V0KHRpbWVyKTsKICB9Owp9Cg==
             """)
         files["tasks.js"] = asset("text/javascript; charset=utf-8", "a816fba642bb6311", """
             Ly8gVGFza3M6IGZpbHRlciBieSBzdGF0dXMgKHNldmVyYWwpLCB0eXBlLCB3b3JrZXIgYW5kIGNyZWF0aW9uIHRpbWU7IGZpbmQg
