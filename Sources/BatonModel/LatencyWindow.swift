@@ -8,6 +8,12 @@ public final class LatencyWindow: Sendable {
         public var count: Int
         public var p50: Double
         public var p99: Double
+
+        public init(count: Int, p50: Double, p99: Double) {
+            self.count = count
+            self.p50 = p50
+            self.p99 = p99
+        }
     }
 
     private struct State {

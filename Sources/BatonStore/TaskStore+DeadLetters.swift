@@ -16,6 +16,19 @@ extension TaskStore {
     /// The `limit` tasks of `status` changed last (newest first), of
     /// `tenant` or every tenant's: a backward range of idx_task_status_updated.
     public func latestDead(status: TaskStatus, tenant: String?, limit: Int) async throws -> [DeadLetter] {
+        let (sql, binds) = Self.latestDeadQuery(status: status, tenant: tenant, limit: limit)
+        return try await self.mysql.query(sql, binds).map { row in
+            DeadLetter(
+                taskID: row.string("task_id") ?? "",
+                taskType: row.string("task_type") ?? "",
+                status: TaskStatus(rawValue: row.int("status") ?? 0) ?? status,
+                error: row.string("error") ?? "",
+                updatedAt: row.date("updated_at") ?? Date(timeIntervalSince1970: 0)
+            )
+        }
+    }
+
+    static func latestDeadQuery(status: TaskStatus, tenant: String?, limit: Int) -> (sql: String, binds: [MySQLValue]) {
         var sql = """
             SELECT task_id, task_type, status, COALESCE(error, '') AS error, updated_at FROM task FORCE INDEX (idx_task_status_updated)
             WHERE status = ?
@@ -27,14 +40,6 @@ extension TaskStore {
         }
         sql += " ORDER BY updated_at DESC LIMIT ?"
         binds.append(.int(Int64(limit)))
-        return try await self.mysql.query(sql, binds).map { row in
-            DeadLetter(
-                taskID: row.string("task_id") ?? "",
-                taskType: row.string("task_type") ?? "",
-                status: TaskStatus(rawValue: row.int("status") ?? 0) ?? status,
-                error: row.string("error") ?? "",
-                updatedAt: row.date("updated_at") ?? Date(timeIntervalSince1970: 0)
-            )
-        }
+        return (sql, binds)
     }
 }

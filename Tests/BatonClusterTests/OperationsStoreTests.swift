@@ -134,5 +134,12 @@ final class OperationsStoreTests: XCTestCase {
             [.int(6), .date(now), .date(now), .string("")]
         )
         XCTAssertEqual(page.first?.string("key"), "idx_task_status_updated")
+        // The dashboard's dead letters: the newest of a status, backwards along the same index, no sort.
+        for tenant in [nil, "team-a"] {
+            let (sql, binds) = TaskStore.latestDeadQuery(status: .failed, tenant: tenant, limit: 1_000)
+            let plan = try await self.harness.mysql.query("EXPLAIN " + sql, binds)
+            XCTAssertEqual(plan.first?.string("key"), "idx_task_status_updated", "dead letters of \(tenant ?? "every tenant")")
+            XCTAssertFalse((plan.first?.string("Extra") ?? "").contains("filesort"), "dead letters sorted apart from the index")
+        }
     }
 }

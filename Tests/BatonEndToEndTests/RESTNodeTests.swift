@@ -1,0 +1,184 @@
+import AsyncHTTPClient
+import BatonClient
+import BatonProto
+import BatonTestSupport
+import Foundation
+import GRPCCore
+import NIOCore
+import NIOHTTP1
+import XCTest
+
+/// The REST/JSON API of a real `baton-node` with a key file: the gRPC API's
+/// roles, tenants, validation and errors, over HTTP; a task reads the same in
+/// both; its events stream until it is terminal; dead letters group and retry.
+final class RESTNodeTests: XCTestCase {
+    struct Reply {
+        var status: Int
+        var contentType: String
+        var body: String
+        var json: [String: Any] { (try? JSONSerialization.jsonObject(with: Data(self.body.utf8))) as? [String: Any] ?? [:] }
+        var code: String? { self.json["code"] as? String }
+    }
+
+    var node: WireNode!
+    var keyFile = ""
+    let secret = UUID().uuidString.prefix(12)
+    var base: String { "http://127.0.0.1:\(self.node.httpPort)/api/v1" }
+
+    override func setUp() async throws {
+        self.keyFile = TestEnvironment.repositoryRoot.appendingPathComponent(".run/rest-keys-\(self.secret.prefix(8))").path
+        try """
+            ops admin admin-\(self.secret)
+            ci submitter submit-\(self.secret)
+            looker viewer view-\(self.secret)
+            other-ci submitter other-\(self.secret) other
+            """.write(toFile: self.keyFile, atomically: true, encoding: .utf8)
+        try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: self.keyFile)
+        self.node = try WireNode(arguments: ["--api-keys-file", self.keyFile])
+        try await self.node.waitReady()
+    }
+
+    override func tearDown() async throws {
+        self.node?.stop()
+        try? FileManager.default.removeItem(atPath: self.keyFile)
+    }
+
+    func call(_ method: HTTPMethod, _ path: String, key: String?, json: String? = nil, headers extra: [(String, String)] = []) async throws -> Reply {
+        var request = HTTPClientRequest(url: self.base + path)
+        request.method = method
+        if let key { request.headers.add(name: "Authorization", value: "Bearer \(key)-\(self.secret)") }
+        if let json {
+            request.headers.add(name: "Content-Type", value: "application/json")
+            request.body = .bytes(ByteBuffer(string: json))
+        }
+        for (name, value) in extra { request.headers.replaceOrAdd(name: name, value: value) }
+        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
+        let body = try await response.body.collect(upTo: 8 << 20)
+        return Reply(status: Int(response.status.code), contentType: response.headers["Content-Type"].first ?? "", body: String(buffer: body))
+    }
+
+    func testRolesTenantsAndErrorsMatchGRPC() async throws {
+        let type = "rest_\(self.node.id.suffix(8))"
+        let config = #"{"executor": "local", "endpoint": "echo", "timeoutSeconds": 30, "enabled": true}"#
+        // Authentication and roles, as problem+json with the gRPC code's name.
+        var reply = try await self.call(.GET, "/stats", key: nil)
+        XCTAssertEqual([reply.status, reply.code ?? ""] as [AnyHashable], [401, "UNAUTHENTICATED"])
+        XCTAssertEqual(reply.contentType, "application/problem+json")
+        reply = try await self.call(.GET, "/stats", key: "wrong")
+        XCTAssertEqual(reply.status, 401)
+        reply = try await self.call(.PUT, "/task-types/\(type)", key: "submit", json: config)
+        XCTAssertEqual([reply.status, reply.code ?? ""] as [AnyHashable], [403, "PERMISSION_DENIED"])
+        reply = try await self.call(.PUT, "/task-types/\(type)", key: "admin", json: config)
+        XCTAssertEqual(reply.status, 200, reply.body)
+        reply = try await self.call(.POST, "/tasks", key: "view", json: #"{"taskType": "\#(type)"}"#)
+        XCTAssertEqual(reply.status, 403)
+
+        // CSRF rules: a JSON content type, and no foreign Origin.
+        var plain = HTTPClientRequest(url: self.base + "/tasks")
+        plain.method = .POST
+        plain.headers.add(name: "Authorization", value: "Bearer submit-\(self.secret)")
+        plain.headers.add(name: "Content-Type", value: "text/plain")
+        plain.body = .bytes(ByteBuffer(string: #"{"taskType": "\#(type)"}"#))
+        let plainStatus = try await HTTPClient.shared.execute(plain, timeout: .seconds(10)).status.code
+        XCTAssertEqual(plainStatus, 415)
+        reply = try await self.call(.POST, "/tasks", key: "submit", json: #"{"taskType": "\#(type)"}"#, headers: [("Origin", "http://evil.example")])
+        XCTAssertEqual(reply.status, 403)
+
+        // Bad input: a clear status, and nothing created.
+        for (body, status, code) in [
+            (#"{"taskType": ""}"#, 400, "INVALID_ARGUMENT"),
+            (#"{"taskType": "\#(type)", "bogus": 1}"#, 400, "INVALID_ARGUMENT"),
+            (#"{"taskType": "\#(type)", "priority": "PRIORITY_URGENT"}"#, 400, "INVALID_ARGUMENT"),
+            (#"{"taskType": "\#(type)", "timeoutSeconds": -1}"#, 400, "INVALID_ARGUMENT"),
+            (#"{"taskType": "\#(type)", "dependsOn": ["x"]}"#, 501, "UNIMPLEMENTED"),
+            ("not json", 400, "INVALID_ARGUMENT"),
+        ] {
+            reply = try await self.call(.POST, "/tasks", key: "submit", json: body)
+            XCTAssertEqual([reply.status, reply.code ?? ""] as [AnyHashable], [status, code], body)
+        }
+        reply = try await self.call(.GET, "/tasks?taskType=\(type)", key: "admin")
+        XCTAssertEqual((reply.json["tasks"] as? [Any])?.count ?? 0, 0, "bad requests created nothing")
+        reply = try await self.call(.GET, "/tasks?statuses=NOT_A_STATUS", key: "admin")
+        XCTAssertEqual(reply.status, 400)
+        reply = try await self.call(.GET, "/tasks/not-an-id", key: "admin")
+        XCTAssertEqual(reply.status, 400)
+
+        // Create (201), deduplicate (200), and the task reads the same over gRPC.
+        reply = try await self.call(.POST, "/tasks", key: "submit", json: #"{"taskType": "\#(type)", "idempotencyKey": "k1", "payload": {"n": "1"}}"#)
+        XCTAssertEqual(reply.status, 201, reply.body)
+        let created = try Baton_V1_CreateTaskResponse(jsonString: reply.body)
+        reply = try await self.call(.POST, "/tasks", key: "submit", json: #"{"taskType": "\#(type)", "idempotencyKey": "k1"}"#)
+        XCTAssertEqual(reply.status, 200)
+        XCTAssertEqual(reply.json["deduplicated"] as? Bool, true)
+
+        // Its events: the task at once, then each change until it is terminal; then the stream ends.
+        let events = try await self.call(.GET, "/tasks/\(created.task.taskID)/events", key: "view")
+        XCTAssertEqual(events.contentType, "text/event-stream")
+        let states = events.body.components(separatedBy: "\n\n").filter { $0.hasPrefix("event: task") }.compactMap { event in
+            event.split(separator: "\n").first { $0.hasPrefix("data: ") }.flatMap { try? Baton_V1_Task(jsonString: String($0.dropFirst(6))) }
+        }
+        XCTAssertEqual(states.last?.status, .succeeded, events.body)
+        XCTAssertEqual(states.first?.taskID, created.task.taskID)
+
+        reply = try await self.call(.GET, "/tasks/\(created.task.taskID)", key: "view")
+        let overREST = try Baton_V1_GetTaskResponse(jsonString: reply.body).task
+        let overGRPC = try await withBatonClient(host: "127.0.0.1", port: self.node.grpcPort, apiKey: "view-\(self.secret)") { client in
+            try await client.getTask(created.task.taskID)
+        }
+        XCTAssertEqual(overREST, overGRPC, "a task reads the same in both APIs")
+
+        // Another tenant's task does not exist for it; cancelling a finished task is a conflict.
+        reply = try await self.call(.GET, "/tasks/\(created.task.taskID)", key: "other")
+        XCTAssertEqual([reply.status, reply.code ?? ""] as [AnyHashable], [404, "NOT_FOUND"])
+        reply = try await self.call(.POST, "/tasks/\(created.task.taskID)/cancel", key: "other", json: "{}")
+        XCTAssertEqual(reply.status, 404)
+        reply = try await self.call(.POST, "/tasks/\(created.task.taskID)/cancel", key: "submit", json: "{}")
+        XCTAssertEqual([reply.status, reply.code ?? ""] as [AnyHashable], [409, "FAILED_PRECONDITION"])
+        reply = try await self.call(.GET, "/whoami", key: "other")
+        XCTAssertEqual(reply.json["tenant"] as? String, "other")
+        XCTAssertEqual(reply.json["role"] as? String, "submitter")
+
+        reply = try await self.call(.DELETE, "/task-types/\(type)", key: "admin", json: "{}")
+        XCTAssertEqual(reply.status, 200, reply.body)
+        reply = try await self.call(.GET, "/no/such/route", key: "admin")
+        XCTAssertEqual([reply.status, reply.code ?? ""] as [AnyHashable], [404, "NOT_FOUND"])
+    }
+
+    func testDeadLettersGroupAndRetryAsAGroup() async throws {
+        let type = "restdl_\(self.node.id.suffix(8))"
+        var reply = try await self.call(
+            .PUT, "/task-types/\(type)", key: "admin", json: #"{"executor": "local", "endpoint": "fail", "timeoutSeconds": 30, "maxRetries": 0, "enabled": true}"#
+        )
+        XCTAssertEqual(reply.status, 200, reply.body)
+        let batch = (0..<6).map { #"{"taskType": "\#(type)", "payload": {"message": "\#($0 < 4 ? "disk full" : "bad input")"}}"# }.joined(separator: ",")
+        reply = try await self.call(.POST, "/tasks/batch", key: "submit", json: #"{"tasks": [\#(batch)]}"#)
+        XCTAssertEqual(reply.status, 200, reply.body)
+        let failed = try await TestEnvironment.waitUntil(timeout: .seconds(20), every: .milliseconds(200)) {
+            let list = try await self.call(.GET, "/tasks?taskType=\(type)&statuses=FAILED", key: "view")
+            return (list.json["tasks"] as? [Any])?.count == 6
+        }
+        XCTAssertTrue(failed, "six tasks failed")
+        reply = try await self.call(.GET, "/dead-letters", key: "view")
+        let groups = (reply.json["groups"] as? [[String: Any]] ?? []).filter { $0["taskType"] as? String == type }
+        XCTAssertEqual(groups.map { $0["count"] as? Int ?? 0 }, [4, 2], reply.body)
+        // Another tenant sees none of them.
+        reply = try await self.call(.GET, "/dead-letters", key: "other")
+        XCTAssertFalse(reply.body.contains(type))
+
+        let biggest = try XCTUnwrap(groups.first)
+        let error = try XCTUnwrap(biggest["error"] as? String)
+        let body = try JSONSerialization.data(withJSONObject: ["taskType": type, "status": "TASK_STATUS_FAILED", "error": error])
+        reply = try await self.call(.POST, "/dead-letters/retry", key: "view", json: String(decoding: body, as: UTF8.self))
+        XCTAssertEqual(reply.status, 403, "a viewer retries nothing")
+        reply = try await self.call(.POST, "/dead-letters/retry", key: "submit", json: String(decoding: body, as: UTF8.self))
+        XCTAssertEqual(reply.status, 200, reply.body)
+        XCTAssertEqual(reply.json["changed"] as? String, "4", reply.body)
+        // They fail again (the handler always fails): the same group, one attempt more each.
+        let again = try await TestEnvironment.waitUntil(timeout: .seconds(20), every: .milliseconds(200)) {
+            let list = try await self.call(.GET, "/tasks?taskType=\(type)&statuses=FAILED", key: "view")
+            let tasks = (list.json["tasks"] as? [[String: Any]]) ?? []
+            return tasks.count == 6 && tasks.filter { $0["attempt"] as? Int == 2 }.count == 4
+        }
+        XCTAssertTrue(again, "the group's four ran again, the other two did not")
+    }
+}
