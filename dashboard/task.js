@@ -203,6 +203,7 @@ export function mount(root, route, ctx) {
     const controller = new AbortController();
     stream = controller;
     let failures = 0;
+    let refused = false; // the node's watch limits: read the task every 2 s instead
     const connect = async () => {
       if (closed || stream !== controller) return;
       try {
@@ -219,7 +220,8 @@ export function mount(root, route, ctx) {
                 problem = { detail: data };
               }
               failures += 1;
-              if (failures >= 3) reportError(new ApiError(problem.status || 0, problem.code, problem.detail, problem.title), "Live updates");
+              if (problem.code === "RESOURCE_EXHAUSTED" || problem.status === 429) refused = true;
+              else if (failures >= 3) reportError(new ApiError(problem.status || 0, problem.code, problem.detail, problem.title), "Live updates");
               return;
             }
             if (type !== "task") return;
@@ -251,6 +253,12 @@ export function mount(root, route, ctx) {
         if (failures === 3) reportError(error, "Live updates");
       }
       if (closed || stream !== controller) return;
+      if (refused) {
+        stream = null;
+        setLive("polling", "");
+        pollTask();
+        return;
+      }
       if (task && isTerminal(task.status)) {
         stream = null;
         setLive("final", "");
