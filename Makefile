@@ -154,7 +154,7 @@ web-check:
 	python3 scripts/embed-web.py --check
 
 ## The dashboard in headless Chromium (selenium) against three real nodes with
-## their own Redis (6398) and MariaDB (3398) under .run/browser; installs
+## their own Redis (6384) and MariaDB (3384) under .run/browser; installs
 ## chromium, chromium-driver and a venv (.build-browser/) when missing.
 ## BROWSER_ARGS="--keep --only NAME" for development.
 browser-tests:

@@ -16,7 +16,8 @@ function s(tag, attrs = {}, ...children) {
 }
 
 /** 0, and a round maximum with ~4 steps at or above `max`. */
-export function niceScale(max, steps = 4) {
+export function niceScale(max, steps = 4, integer = false) {
+  if (integer && max < steps) return { max: steps, step: 1 };
   if (!(max > 0)) return { max: 1, step: 0.25 };
   const raw = max / steps;
   const power = 10 ** Math.floor(Math.log10(raw));
@@ -38,8 +39,9 @@ function tickLabel(value, step) {
  * series: [{ key, label, cls, area }]; update({ from, to, gap, points: [{ t, key: value… }] }).
  */
 export class TimeChart {
-  constructor(container, { series, unit = "", format = (v) => String(v), height = 150, empty = "No samples yet" }) {
+  constructor(container, { series, unit = "", format = (v) => String(v), height = 150, empty = "No samples yet", integer = false }) {
     this.container = container;
+    this.integer = integer;
     this.series = series;
     this.unit = unit;
     this.format = format;
@@ -79,7 +81,7 @@ export class TimeChart {
     const points = data ? data.points : [];
     let max = 0;
     for (const point of points) for (const item of this.series) max = Math.max(max, point[item.key] ?? 0);
-    const scale = niceScale(max);
+    const scale = niceScale(max, 4, this.integer);
     const from = data ? data.from : Date.now() - 15 * 60_000;
     const to = data ? data.to : Date.now();
     const x = (t) => pad.left + ((t - from) / Math.max(1, to - from)) * w;

@@ -72,7 +72,7 @@ export function mount(root, route, ctx) {
     }),
     new TimeChart(queueBox, {
       series: [{ key: "high", label: "high", cls: "c3" }, { key: "normal", label: "normal", cls: "c1" }, { key: "delayed", label: "delayed", cls: "c4" }],
-      format: fmtInt, empty: "Collecting samples (one every 10 s)…",
+      format: fmtInt, integer: true, empty: "Collecting samples (one every 10 s)…",
     }),
   ];
 

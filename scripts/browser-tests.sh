@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The dashboard's browser tests (make browser-tests): headless Chromium driven
 # by selenium against three real baton-node processes with their own Redis
-# (6398) and MariaDB (3398) under .run/browser.
+# (6384) and MariaDB (3384) under .run/browser.
 #
 #   scripts/browser-tests.sh [--keep] [--only a,b] [--screenshots docs/screenshots]
 #

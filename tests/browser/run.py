@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """The dashboard in a real browser (make browser-tests, part of make test).
 
-Starts a private Redis (6398) and MariaDB (3398) with scripts/dev-services.sh
-under .run/browser, three baton-node processes (HTTP 18181-18183, gRPC
-19191-19193) with an API key file holding an admin, a submitter and a viewer
+Starts a private Redis (6384) and MariaDB (3384) with scripts/dev-services.sh
+under .run/browser, three baton-node processes (HTTP 18281-18283, gRPC
+19281-19283) with an API key file holding an admin, a submitter and a viewer
 key, and drives headless Chromium (selenium) through the dashboard at /ui:
 
   sign-in       a wrong key is refused on the page; the admin key signs in
@@ -52,11 +52,11 @@ REPO = Path(__file__).resolve().parents[2]
 RUN = Path(os.environ.get("BROWSER_RUN_DIR", REPO / ".run" / "browser"))
 LOGS = RUN / "logs"
 SHOTS = RUN / "screenshots"
-REDIS_PORT = 6398
-MYSQL_PORT = 3398
+REDIS_PORT = 6384
+MYSQL_PORT = 3384
 MYSQL_PASSWORD = os.environ.get("BATON_MYSQL_PASSWORD") or "baton-dev-password"
-HTTP_PORT = {n: 18180 + n for n in (1, 2, 3)}
-GRPC_PORT = {n: 19190 + n for n in (1, 2, 3)}
+HTTP_PORT = {n: 18280 + n for n in (1, 2, 3)}
+GRPC_PORT = {n: 19280 + n for n in (1, 2, 3)}
 NODE_BIN = os.environ.get("BATON_NODE_BIN") or str(REPO / ".build" / "debug" / "baton-node")
 REDIS_URL = f"redis://127.0.0.1:{REDIS_PORT}/0"
 MYSQL_URL = f"mysql://baton:{MYSQL_PASSWORD}@127.0.0.1:{MYSQL_PORT}/baton"
@@ -118,6 +118,23 @@ def dev_services(*args, timeout=240):
                                               BATON_MYSQL_PORT=str(MYSQL_PORT), BATON_MYSQL_PASSWORD=MYSQL_PASSWORD))
     if result.returncode != 0:
         raise RuntimeError(f"scripts/dev-services.sh {' '.join(args)} failed; see {LOGS / 'dev-services.log'}")
+
+
+def our_pid(path):
+    try:
+        pid = int(path.read_text().strip())
+        os.kill(pid, 0)
+        return pid
+    except (OSError, ValueError):
+        return None
+
+
+def check_stores_are_ours():
+    """dev-services.sh uses a server that already answers on the port: never wipe someone else's."""
+    for name, pidfile, port in (("Redis", RUN / "redis" / "redis.pid", REDIS_PORT),
+                                ("MariaDB", RUN / "mysql" / "mysqld.pid", MYSQL_PORT)):
+        if our_pid(pidfile) is None:
+            raise RuntimeError(f"a {name} this run did not start answers on port {port}; stop it, or free the port")
 
 
 def reset_stores():
@@ -637,6 +654,7 @@ def main():
     parser.add_argument("--keep", action="store_true", help="leave Redis, MariaDB and the nodes running")
     parser.add_argument("--only", help="comma-separated steps (sign-in always runs): " + ", ".join(n for n, _ in STEPS))
     parser.add_argument("--screenshots", help="also save the screenshots into this folder (e.g. docs/screenshots)")
+    parser.add_argument("--warm-up", type=int, default=120, help="seconds of traffic before --screenshots shoots (default 120)")
     parser.add_argument("--against", metavar="URL", help="a node (or tests/browser/mock_api.py) already running: start nothing; "
                         "keys from BROWSER_KEYS=admin=…,submitter=…,viewer=…")
     args = parser.parse_args()
@@ -681,6 +699,7 @@ def main():
         if not args.against:
             log(f"starting Redis {REDIS_PORT} and MariaDB {MYSQL_PORT} under {RUN}")
             dev_services("start")
+            check_stores_are_ours()
             reset_stores()
             log(f"starting three nodes ({NODE_BIN})")
             nodes.start()
@@ -690,6 +709,10 @@ def main():
         suite.setup()
         feeder = Feeder(suite.submitter)
         feeder.start()
+        if shots_dir:
+            # Screenshots for the docs: let the charts gather a couple of minutes of samples first.
+            log(f"--screenshots: {args.warm_up} s of traffic before the pages are shot")
+            time.sleep(args.warm_up)
         for name, step in chosen:
             started = time.time()
             try:
