@@ -14,6 +14,7 @@ key, and drives headless Chromium (selenium) through the dashboard at /ui:
   retry         the Retry button brings a failed task back (a new attempt)
   dead-letters  failures grouped by type and error; Retry all re-runs a group
   pause-resume  a task type paused and resumed from its page
+  edit-types    a type's configuration edited (PUT); a new type created and deleted
   workers       three workers on the workers page
   theme         the theme follows prefers-color-scheme; the toggle is remembered
   submitter     a submitter may create tasks but sees no admin buttons
@@ -202,6 +203,9 @@ class Nodes:
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait(timeout=5)
+        codes = {f"server-{n}": proc.returncode for n, proc in self.procs.items() if proc.returncode not in (0, None)}
+        if codes:
+            log(f"note: nodes stopped by SIGTERM exited with {codes} (see their logs)")
         for pidfile in (RUN / "pids").glob("server-*.pid"):
             pidfile.unlink(missing_ok=True)
 
@@ -290,7 +294,7 @@ class Feeder(threading.Thread):
             tasks += [{"taskType": "resize_image", "payload": {"ms": str(200 + (i * 137) % 900), "image": f"img-{i}.png"}}
                       for _ in range(2)]
             if i % 3 == 0:
-                tasks.append({"taskType": "charge_card", "payload": {"message": self.ERRORS[i % len(self.ERRORS)], "amount": "42.00"}})
+                tasks.append({"taskType": "charge_card", "payload": {"message": self.ERRORS[(i // 3) % len(self.ERRORS)], "amount": "42.00"}})
             if i % 7 == 0:
                 tasks.append({"taskType": "send_email", "priority": "PRIORITY_HIGH", "payload": {"to": "ceo@example.com"}})
             try:
@@ -547,6 +551,32 @@ class Suite:
         check(wait_until(lambda: b.one(row).get_attribute("data-paused") == "false", 10), "the row does not show the type resumed")
         check(not self.admin.get("/api/v1/task-types/sleep").get("paused"), "the REST API still says sleep is paused")
 
+    def edit_types(self):
+        """Edit a type's configuration (PUT), create one and delete it, all from the task types page."""
+        b = self.b
+        b.go("#/task-types")
+        row = "[data-test=type-row][data-type=resize_image]"
+        b.click(f"{row} [data-test=edit]")
+        field = b.one("dialog[open] [data-test=edit-maxConcurrency]")
+        field.clear()
+        field.send_keys("9")
+        b.confirm()
+        check(wait_until(lambda: int(self.admin.get("/api/v1/task-types/resize_image").get("maxConcurrency", 0)) == 9, 5),
+              "Edit did not store max concurrency 9")
+        config = self.admin.get("/api/v1/task-types/resize_image")
+        check(config.get("endpoint") == "sleep" and config.get("executor") == "local" and config.get("enabled"),
+              f"Edit changed other fields: {config}")
+        b.click("[data-test=new-type]")
+        b.one("dialog[open] [data-test=edit-type]").send_keys("browser_tmp")
+        b.one("dialog[open] [data-test=edit-endpoint]").send_keys("noop")
+        b.confirm()
+        check(wait_until(lambda: b.find("[data-test=type-row][data-type=browser_tmp]"), 10), "the new type is not listed")
+        b.click("[data-test=type-row][data-type=browser_tmp] [data-test=delete]")
+        b.confirm()
+        check(wait_until(lambda: not b.find("[data-test=type-row][data-type=browser_tmp]"), 10), "the deleted type is still listed")
+        code, _ = self.admin.call("GET", "/api/v1/task-types/browser_tmp")
+        check(code == 404, f"the deleted type still answers (HTTP {code})")
+
     def workers(self):
         b = self.b
         b.go("#/workers")
@@ -643,7 +673,7 @@ def wait_leader(rest):
 STEPS = [
     ("sign-in", Suite.sign_in), ("overview", Suite.overview), ("task-list", Suite.task_list),
     ("task-detail", Suite.task_detail), ("cancel", Suite.cancel), ("retry", Suite.retry),
-    ("dead-letters", Suite.dead_letters), ("pause-resume", Suite.pause_resume), ("workers", Suite.workers),
+    ("dead-letters", Suite.dead_letters), ("pause-resume", Suite.pause_resume), ("edit-types", Suite.edit_types), ("workers", Suite.workers),
     ("theme", Suite.theme), ("submitter", Suite.submitter_role), ("viewer", Suite.viewer_role),
     ("overview-shots", Suite.overview_shots),
 ]
