@@ -54,6 +54,17 @@ bench-durable: release
 		scripts/cluster.sh start
 	.build/release/baton-bench e2e; status=$$?; $(DURABLE_ENV) scripts/cluster.sh stop; $(DURABLE_ENV) scripts/dev-services.sh stop; exit $$status
 
+## Dashboard and REST latencies with a million tasks in MySQL: a database of
+## its own (baton_dash, filled once), a three-node cluster on it (Redis db 7),
+## then `baton-bench dashboard` against node 1's HTTP port.
+DASH_ENV := MYSQL_DSN=mysql://root@127.0.0.1:3306/baton_dash REDIS_ADDR=redis://127.0.0.1:6379/7
+.PHONY: bench-dashboard
+bench-dashboard: services release
+	.build/release/baton-bench stats --rows 1000000 --waiting 0 --reads 1 --mysql mysql://root@127.0.0.1:3306/baton_dash
+	redis-cli -n 7 FLUSHDB >/dev/null
+	$(DASH_ENV) BATON_SKIP_BUILD=1 scripts/cluster.sh start
+	.build/release/baton-bench dashboard; status=$$?; $(DASH_ENV) scripts/cluster.sh stop; exit $$status
+
 ## Component benchmarks (release build) against the local servers.
 bench-parts: services release
 	.build/release/baton-bench store

@@ -30,6 +30,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        // JWT bearer tokens (HS256, RS256, ES256) for both APIs.
+        .package(url: "https://github.com/vapor/jwt-kit.git", from: "5.7.1"),
         // The HTTP port (REST, dashboard, /health, /metrics). No default
         // traits: swift-configuration support is not used.
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1", traits: []),
@@ -148,6 +150,8 @@ let package = Package(
             name: "BatonAPI",
             dependencies: [
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "JWTKit", package: "jwt-kit"),
+                .product(name: "CryptoExtras", package: "swift-crypto"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 "BatonProto",
                 "BatonModel",
@@ -250,6 +254,7 @@ let package = Package(
                 "BatonStore",
                 "BatonProto",
                 "BatonTestSupport",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -290,6 +295,8 @@ let package = Package(
             dependencies: [
                 "BatonAPI", "BatonBroker", "BatonModel", "BatonStore", "BatonProto", "BatonTestSupport", "BatonWorker", "BatonClient", "BatonREST",
                 .product(name: "Crypto", package: "swift-crypto"),
+                // RSA keys for the JWT tests.
+                .product(name: "CryptoExtras", package: "swift-crypto"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -13,10 +13,6 @@ public struct AdminServiceHandler: Baton_V1_AdminService.SimpleServiceProtocol {
         self.service = service
     }
 
-    public init(store: TaskConfigStore, cache: TaskConfigCache, broker: RedisBroker, limits: ValidationLimits = ValidationLimits(), logger: Logger) {
-        self.init(service: AdminService(store: store, cache: cache, broker: broker, limits: limits, logger: logger))
-    }
-
     public func putTaskConfig(request: Baton_V1_PutTaskConfigRequest, context: ServerContext) async throws -> Baton_V1_TaskConfig {
         try await self.service.putTaskConfig(request)
     }

@@ -23,7 +23,7 @@ public struct Authenticator: Sendable {
     public func caller(authorization: String?) async throws(Refusal) -> Caller {
         if self.isOpen { return .open }
         guard let authorization, authorization.hasPrefix("Bearer ") else {
-            throw Refusal(message: "an API key is required (authorization: Bearer <key>)")
+            throw Refusal(message: "an API key or token is required (authorization: Bearer <key or JWT>)")
         }
         let credential = String(authorization.dropFirst("Bearer ".count))
         if let entry = self.keys?.entry(forKey: credential) {

@@ -14,25 +14,6 @@ public struct TaskServiceHandler: Baton_V1_TaskService.SimpleServiceProtocol {
         self.service = service
     }
 
-    public init(
-        nodeID: String,
-        tasks: TaskStore,
-        configs: TaskConfigCache,
-        broker: RedisBroker,
-        hub: EventHub,
-        limits: ValidationLimits = ValidationLimits(),
-        watchLimits: WatchLimits = WatchLimits(),
-        logger: Logger,
-        watchFallback: Duration = .seconds(10)
-    ) {
-        self.init(
-            service: TaskService(
-                nodeID: nodeID, tasks: tasks, configs: configs, broker: broker, hub: hub, limits: limits, watchLimits: watchLimits,
-                logger: logger, watchFallback: watchFallback
-            )
-        )
-    }
-
     public func createTask(request: Baton_V1_CreateTaskRequest, context: ServerContext) async throws -> Baton_V1_CreateTaskResponse {
         try await self.service.createTask(request)
     }

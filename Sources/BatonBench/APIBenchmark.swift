@@ -49,7 +49,7 @@ struct APIBenchmark: AsyncParsableCommand {
         let server = APIServer(
             host: "127.0.0.1",
             port: 0,
-            services: [TaskServiceHandler(nodeID: "bench", tasks: env.tasks, configs: cache, broker: broker, hub: hub, logger: logger)],
+            services: [TaskServiceHandler(service: TaskService(nodeID: "bench", tasks: env.tasks, configs: cache, broker: broker, hub: hub, logger: logger))],
             interceptors: [AuthInterceptor(keys: nil)],
             logger: logger
         )

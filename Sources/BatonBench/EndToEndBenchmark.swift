@@ -18,6 +18,9 @@ struct EndToEndBenchmark: AsyncParsableCommand {
     @Option(help: "Steady rates of the latency runs (tasks/s), comma-separated.") var rates = "500,200"
     @Option(help: "Length of each latency run (s).") var seconds = 30
     @Option(help: "Task type to run (a local noop by default).") var taskType = "noop"
+    @Option(help: "Dashboards kept open during the whole run (their reads every 2 s and a task's live events).") var dashboards = 0
+    @Option(help: "HTTP ports of the nodes the dashboards read, host:port, comma-separated.")
+    var http = "127.0.0.1:8081,127.0.0.1:8082,127.0.0.1:8083"
 
     func run() async throws {
         let nodes = try self.servers.split(separator: ",").map { entry -> (String, Int) in
@@ -27,6 +30,12 @@ struct EndToEndBenchmark: AsyncParsableCommand {
         }
         let rates = self.rates.split(separator: ",").compactMap { Int($0) }
         guard !rates.isEmpty, rates.allSatisfy({ $0 > 0 }) else { throw ValidationError("--rates takes positive numbers, comma-separated") }
+        let pages = self.http.split(separator: ",")
+        let dashboards = (0..<self.dashboards).map { index in
+            let load = DashboardLoad(base: "http://\(pages[index % pages.count])", key: ProcessInfo.processInfo.environment["BATON_API_KEY"])
+            return Task { await load.run() }
+        }
+        defer { dashboards.forEach { $0.cancel() } }
         let (created, finished) = try await self.throughput(nodes)
         var steady: [(rate: Int, rpc: Latencies, started: Latencies, finished: Latencies, late: Latencies, check: Latencies)] = []
         for rate in rates {
@@ -34,7 +43,7 @@ struct EndToEndBenchmark: AsyncParsableCommand {
             steady.append((rate, rpc, started, done, late, check))
         }
         let (high, normal, probeRPC) = try await self.priority(nodes)
-        print("\nbaton-bench e2e (\(nodes.count) nodes, \(ProcessInfo.processInfo.activeProcessorCount) cores)")
+        print("\nbaton-bench e2e (\(nodes.count) nodes, \(ProcessInfo.processInfo.activeProcessorCount) cores, \(self.dashboards) dashboards open)")
         print(created.line)
         print(finished.line)
         var machine = "BENCH e2e create_per_s=\(Int(created.perSecond)) e2e_per_s=\(Int(finished.perSecond))"

@@ -28,6 +28,8 @@ struct Node {
     let httpExecutor: HTTPExecutor
 
     static func start(options: NodeOptions, metrics: PrometheusCollectorRegistry, logger: Logger) async throws -> Node {
+        // Keys and tokens first: a bad file stops the node before it opens anything.
+        let authenticator = try await Self.authenticator(options: options, logger: logger)
         var mysqlConfiguration: MySQLConfiguration
         var redisConfiguration: RedisConfiguration
         do {
@@ -147,18 +149,6 @@ struct Node {
             initiallyServing: true, logger: logger
         )
         let health = HealthService(probe: probe, maxWatchers: options.healthMaxWatchers)
-        var apiKeys: APIKeys?
-        if let path = options.apiKeysPath {
-            do {
-                apiKeys = try APIKeys(contentsOf: path, allowReadableByOthers: options.allowReadableKeyFile)
-            } catch {
-                throw ValidationError("--api-keys-file: \(error)")
-            }
-            logger.info("API keys required", metadata: ["keys": "\(apiKeys?.entries.count ?? 0)"])
-        } else {
-            logger.warning("no --api-keys-file: the API is open to anyone who can reach it")
-        }
-        let authenticator = Authenticator(keys: apiKeys)
         let interceptors: [any ServerInterceptor] = [RPCMetricsInterceptor(), AuthInterceptor(authenticator: authenticator)]
         // One service layer under gRPC, REST and the dashboard.
         let taskService = TaskService(

@@ -96,8 +96,34 @@ struct NodeOptions: ParsableArguments {
         """)
     var apiKeysFile: String?
 
-    @Flag(help: "Accept an API keys file that group or others may read (refused by default: its keys are secrets).")
+    @Flag(help: "Accept an API keys file (or --jwt-hs256-secret-file) that group or others may read (refused by default: its keys are secrets).")
     var allowReadableKeyFile = false
+
+    // JWT bearer tokens, beside or instead of API keys (NodeOptions+JWT.swift).
+
+    @Option(help: """
+        Accept JWTs signed with HS256 by the secret in this file (at least 32 bytes; a trailing newline is not part of it). \
+        Default: $BATON_JWT_HS256_SECRET_FILE.
+        """)
+    var jwtHs256SecretFile: String?
+
+    @Option(help: """
+        Accept JWTs signed by the private half of this public key (PEM): RSA → RS256, EC P-256 → ES256. \
+        Default: $BATON_JWT_PUBLIC_KEY_FILE.
+        """)
+    var jwtPublicKeyFile: String?
+
+    @Option(help: "JWT claim naming the caller's role: admin, submitter or viewer. Default: $BATON_JWT_ROLE_CLAIM, else role.")
+    var jwtRoleClaim: String?
+
+    @Option(help: "JWT claim naming the caller's tenant (default when absent). Default: $BATON_JWT_TENANT_CLAIM, else tenant.")
+    var jwtTenantClaim: String?
+
+    @Option(help: "Issuer (iss) a JWT must name. Default: $BATON_JWT_ISSUER, else any.")
+    var jwtIssuer: String?
+
+    @Option(help: "Audience a JWT's aud must include. Default: $BATON_JWT_AUDIENCE, else any.")
+    var jwtAudience: String?
 
     @Option(help: "TLS certificate (PEM) the gRPC server offers; with --tls-key turns TLS on.")
     var tlsCert: String?

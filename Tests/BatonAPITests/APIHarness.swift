@@ -29,7 +29,7 @@ final class APIHarness: Sendable {
 
     init(
         redisURL: String = TestEnvironment.redisURL, keys: APIKeys? = nil, limits: ValidationLimits = ValidationLimits(), tls: ServerTLS? = nil,
-        watchLimits: WatchLimits = WatchLimits()
+        watchLimits: WatchLimits = WatchLimits(), authenticator: Authenticator? = nil
     ) async throws {
         self.mysql = try MySQLClient(url: TestEnvironment.mysqlURL, logger: self.logger)
         try await MySQLMigrator(directory: TestEnvironment.migrationsDirectory, logger: self.logger).migrate(self.mysql)
@@ -49,14 +49,17 @@ final class APIHarness: Sendable {
             port: 0,
             services: [
                 TaskServiceHandler(
-                    nodeID: "test-node", tasks: tasks, configs: cache, broker: self.broker, hub: self.hub,
-                    limits: limits, watchLimits: watchLimits, logger: self.logger, watchFallback: .milliseconds(200)
+                    service: TaskService(
+                        nodeID: "test-node", tasks: tasks, configs: cache, broker: self.broker, hub: self.hub,
+                        limits: limits, watchLimits: watchLimits, logger: self.logger, watchFallback: .milliseconds(200)
+                    )
                 ),
-                AdminServiceHandler(store: configStore, cache: cache, broker: self.broker, limits: limits, logger: self.logger),
+                AdminServiceHandler(service: AdminService(store: configStore, cache: cache, broker: self.broker, limits: limits, logger: self.logger)),
                 HealthService(probe: probe),
                 try ReflectionService(services: ["baton.v1.TaskService", "baton.v1.AdminService", "grpc.health.v1.Health"]),
             ],
-            interceptors: [AuthInterceptor(keys: keys)],
+            // `authenticator` (keys and tokens) wins over `keys` alone.
+            interceptors: [AuthInterceptor(authenticator: authenticator ?? Authenticator(keys: keys))],
             tls: tls,
             logger: self.logger
         )

@@ -1,0 +1,33 @@
+import ArgumentParser
+import BatonAPI
+import Logging
+
+extension Node {
+    /// The one authenticator every API of the node uses (gRPC, REST, the
+    /// dashboard): the API key file, JWTs, both, or neither (open). Built
+    /// before the node opens anything, so a bad file is a plain start-up error.
+    static func authenticator(options: NodeOptions, logger: Logger) async throws -> Authenticator {
+        var apiKeys: APIKeys?
+        if let path = options.apiKeysPath {
+            do {
+                apiKeys = try APIKeys(contentsOf: path, allowReadableByOthers: options.allowReadableKeyFile)
+            } catch {
+                throw ValidationError("--api-keys-file: \(error)")
+            }
+            logger.info("API keys required", metadata: ["keys": "\(apiKeys?.entries.count ?? 0)"])
+        }
+        let tokens = try await options.jwtVerifier()
+        if let tokens {
+            let configuration = tokens.configuration
+            logger.info("JWTs accepted", metadata: [
+                "algorithm": "\(tokens.algorithm.rawValue)", "role_claim": "\(configuration.roleClaim)", "tenant_claim": "\(configuration.tenantClaim)",
+                "issuer": "\(configuration.issuer ?? "any")", "audience": "\(configuration.audience ?? "any")",
+            ])
+        }
+        let authenticator = Authenticator(keys: apiKeys, tokens: tokens)
+        if authenticator.isOpen {
+            logger.warning("no --api-keys-file nor --jwt-hs256-secret-file / --jwt-public-key-file: the API is open to anyone who can reach it")
+        }
+        return authenticator
+    }
+}

@@ -1,0 +1,40 @@
+import ArgumentParser
+import BatonAPI
+import Foundation
+
+/// The `--jwt-*` flags, each with its `BATON_JWT_*` variable as for `--api-keys-file`.
+extension NodeOptions {
+    /// The verifier the flags ask for; nil when neither key flag (nor variable) is set.
+    func jwtVerifier() async throws -> JWTVerifier? {
+        let secretFile = self.jwtHs256SecretFile ?? Self.environment("BATON_JWT_HS256_SECRET_FILE")
+        let publicKeyFile = self.jwtPublicKeyFile ?? Self.environment("BATON_JWT_PUBLIC_KEY_FILE")
+        let configuration = JWTVerifier.Configuration(
+            roleClaim: self.jwtRoleClaim ?? Self.environment("BATON_JWT_ROLE_CLAIM") ?? "role",
+            tenantClaim: self.jwtTenantClaim ?? Self.environment("BATON_JWT_TENANT_CLAIM") ?? "tenant",
+            issuer: self.jwtIssuer ?? Self.environment("BATON_JWT_ISSUER"),
+            audience: self.jwtAudience ?? Self.environment("BATON_JWT_AUDIENCE")
+        )
+        switch (secretFile, publicKeyFile) {
+        case (nil, nil):
+            return nil
+        case (let path?, nil):
+            do {
+                return try await JWTVerifier(hs256SecretFile: path, allowReadableByOthers: self.allowReadableKeyFile, configuration: configuration)
+            } catch {
+                throw ValidationError("--jwt-hs256-secret-file: \(error.description)")
+            }
+        case (nil, let path?):
+            do {
+                return try await JWTVerifier(publicKeyFile: path, configuration: configuration)
+            } catch {
+                throw ValidationError("--jwt-public-key-file: \(error.description)")
+            }
+        case (_?, _?):
+            throw ValidationError("--jwt-hs256-secret-file and --jwt-public-key-file exclude each other: a node accepts one JWT algorithm")
+        }
+    }
+
+    private static func environment(_ name: String) -> String? {
+        ProcessInfo.processInfo.environment[name].flatMap { $0.isEmpty ? nil : $0 }
+    }
+}

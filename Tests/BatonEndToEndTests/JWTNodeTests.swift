@@ -1,0 +1,144 @@
+import BatonClient
+import BatonProto
+import BatonTestSupport
+import Foundation
+import GRPCCore
+import XCTest
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A real `baton-node` taking JWTs on both APIs (gRPC and REST), with tokens
+/// minted by the README's few lines of Python; and the start-up errors of
+/// unusable key files.
+final class JWTNodeTests: XCTestCase {
+    private var files: [String] = []
+
+    override func tearDown() {
+        for path in self.files { try? FileManager.default.removeItem(atPath: path) }
+    }
+
+    private func file(_ contents: String, mode: Int) throws -> String {
+        let path = TestEnvironment.repositoryRoot.appendingPathComponent(".run/\(TestEnvironment.uniqueName("jwt-file"))").path
+        try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        try contents.write(toFile: path, atomically: true, encoding: .utf8)
+        try FileManager.default.setAttributes([.posixPermissions: mode], ofItemAtPath: path)
+        self.files.append(path)
+        return path
+    }
+
+    /// An HS256 token from the secret file, as README → Security mints one.
+    private func mint(secretFile: String, claims: [String: Any]) throws -> String {
+        let claimsJSON = String(decoding: try JSONSerialization.data(withJSONObject: claims, options: [.sortedKeys]), as: UTF8.self)
+        let script = """
+            import base64, hashlib, hmac, json, sys
+            b64 = lambda b: base64.urlsafe_b64encode(b).rstrip(b"=").decode()
+            secret = open(sys.argv[1], "rb").read().rstrip(b"\\r\\n")
+            header = b64(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
+            claims = b64(sys.argv[2].encode())
+            print(f"{header}.{claims}." + b64(hmac.new(secret, f"{header}.{claims}".encode(), hashlib.sha256).digest()))
+            """
+        let output = try self.file("", mode: 0o600)
+        let status = try ChildProcess.run("/usr/bin/env", ["python3", "-c", script, secretFile, claimsJSON], environment: ProcessInfo.processInfo.environment, output: output)
+        XCTAssertEqual(status, 0)
+        return try String(contentsOfFile: output, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// One HTTP/1.0 request with an Authorization header; the whole response.
+    private func get(port: Int, path: String, bearer: String) throws -> String {
+        let descriptor = WireNode.connectSocket(port: port)
+        guard descriptor >= 0 else { throw TestEnvironment.ScriptError(description: "cannot connect to \(port)") }
+        defer { close(descriptor) }
+        var timeout = timeval(tv_sec: 5, tv_usec: 0)
+        setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        let request = Array("GET \(path) HTTP/1.0\r\nHost: localhost\r\nAuthorization: Bearer \(bearer)\r\n\r\n".utf8)
+        _ = request.withUnsafeBytes { send(descriptor, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+        var response: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let count = recv(descriptor, &buffer, buffer.count, 0)
+            if count <= 0 { break }
+            response += buffer[0..<count]
+        }
+        return String(decoding: response, as: UTF8.self)
+    }
+
+    func testANodeWithJWTsServesBothAPIsAndIsNotOpen() async throws {
+        let secretFile = try self.file(UUID().uuidString + UUID().uuidString + "\n", mode: 0o600)
+        let node = try WireNode(arguments: ["--jwt-hs256-secret-file", secretFile, "--jwt-issuer", "https://idp.test", "--task-types", "none_here"])
+        defer { node.stop() }
+        try await node.waitReady()
+        let now = Int(Date().timeIntervalSince1970)
+        let admin = try self.mint(secretFile: secretFile, claims: ["sub": "ops-bot", "role": "admin", "iss": "https://idp.test", "exp": now + 600])
+        let viewer = try self.mint(
+            secretFile: secretFile, claims: ["sub": "grafana", "role": "viewer", "tenant": "billing", "iss": "https://idp.test", "exp": now + 600]
+        )
+        let expired = try self.mint(secretFile: secretFile, claims: ["sub": "ops-bot", "role": "admin", "iss": "https://idp.test", "exp": now - 60])
+
+        // gRPC: the admin's token reads configs; no credential is refused (the node is not open); a viewer may not create.
+        _ = try await withBatonClient(host: "127.0.0.1", port: node.grpcPort, apiKey: admin) { client in
+            try await client.admin.listTaskConfigs(.init())
+        }
+        var codes: [RPCError.Code?] = []
+        for key in [nil, expired, viewer] as [String?] {
+            do {
+                _ = try await withBatonClient(host: "127.0.0.1", port: node.grpcPort, apiKey: key) { client in
+                    try await client.tasks.createTask(.with { $0.taskType = "jwt_node_none" })
+                }
+                codes.append(nil)
+            } catch let error as RPCError {
+                codes.append(error.code)
+            }
+        }
+        XCTAssertEqual(codes, [.unauthenticated, .unauthenticated, .permissionDenied])
+
+        // REST: the same authenticator.
+        let whoami = try self.get(port: node.httpPort, path: "/api/v1/whoami", bearer: viewer)
+        XCTAssertTrue(whoami.hasPrefix("HTTP/1.1 200") || whoami.hasPrefix("HTTP/1.0 200"), whoami)
+        XCTAssertTrue(whoami.contains("jwt:grafana") && whoami.contains("billing") && whoami.contains("viewer"), whoami)
+        let refused = try self.get(port: node.httpPort, path: "/api/v1/whoami", bearer: expired)
+        XCTAssertTrue(refused.hasPrefix("HTTP/1.1 401") || refused.hasPrefix("HTTP/1.0 401"), refused)
+        XCTAssertTrue(refused.contains("token expired"), refused)
+        XCTAssertFalse(refused.contains(expired))
+
+        XCTAssertTrue(node.log.contains("JWTs accepted"), node.log.suffix(2000).description)
+        for token in [admin, viewer, expired] {
+            XCTAssertFalse(node.log.contains(token), "a token is in the node's log")
+        }
+    }
+
+    func testUnusableKeyFilesStopTheNodeWithAClearMessage() throws {
+        let root = TestEnvironment.repositoryRoot
+        let readable = try self.file(String(repeating: "s", count: 40), mode: 0o644)
+        let secret = try self.file(String(repeating: "s", count: 40), mode: 0o600)
+        let privateKey = try self.file("-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEIA==\n-----END PRIVATE KEY-----\n", mode: 0o600)
+        let cases: [([String], String)] = [
+            (["--jwt-hs256-secret-file", readable], "--jwt-hs256-secret-file: \(readable) may be read by group or others"),
+            (["--jwt-hs256-secret-file", secret, "--jwt-public-key-file", secret], "exclude each other"),
+            (["--jwt-public-key-file", privateKey], "holds a private key"),
+            (["--jwt-hs256-secret-file", "/nonexistent/secret"], "cannot read /nonexistent/secret"),
+            // The key file, read at the same point: an error too, not a trap in a half-built node.
+            (["--api-keys-file", readable], "--api-keys-file: \(readable) may be read by group or others"),
+        ]
+        for (arguments, expected) in cases {
+            let output = try self.file("", mode: 0o600)
+            let logs = FileManager.default.temporaryDirectory.appendingPathComponent(TestEnvironment.uniqueName("jwt-logs")).path
+            self.files.append(logs)
+            let status = try ChildProcess.run(
+                root.appendingPathComponent(".build/debug/baton-node").path,
+                [
+                    "--id", "jwt-startup", "--namespace", TestEnvironment.uniqueName("jwtstart"), "--migrations", root.appendingPathComponent("sql").path,
+                    "--log-dir", logs,
+                    "--mysql", TestEnvironment.mysqlURL, "--redis", TestEnvironment.redisURL,
+                ] + arguments,
+                environment: ProcessInfo.processInfo.environment,
+                output: output
+            )
+            let text = try String(contentsOfFile: output, encoding: .utf8)
+            XCTAssertEqual(status, 1, "\(arguments): \(text)")
+            XCTAssertTrue(text.contains(expected), "\(arguments): \(text)")
+            XCTAssertFalse(text.contains("Fatal error"), text)
+        }
+    }
+}
