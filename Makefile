@@ -7,7 +7,7 @@ SWIFT ?= swift
 .PHONY: test build release services stop-services status bench bench-parts bench-store clean run-cluster run-client
 
 ## Starts Redis and MariaDB (installing what is missing), builds, runs every test.
-test: services
+test: services web-check
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 	BATON_NODE_BIN=$(CURDIR)/.build/debug/baton-node $(MAKE) chaos
@@ -153,6 +153,27 @@ bench-peers:
 .PHONY: bench-cost
 bench-cost:
 	scripts/bench-cost.sh
+
+## The dashboard (dashboard/) and the OpenAPI document, embedded in the node:
+## `make web` regenerates Sources/BatonWeb/EmbeddedAssets.swift (commit it);
+## `make web-check` fails when it is out of date (make test runs it).
+.PHONY: web web-check browser-tests screenshots
+web:
+	python3 scripts/embed-web.py
+
+web-check:
+	python3 scripts/embed-web.py --check
+
+## The dashboard in headless Chromium (selenium) against three real nodes with
+## their own Redis (6384) and MariaDB (3384) under .run/browser; installs
+## chromium, chromium-driver and a venv (.build-browser/) when missing.
+## BROWSER_ARGS="--keep --only NAME" for development.
+browser-tests:
+	scripts/browser-tests.sh $(BROWSER_ARGS)
+
+## The same run, saving each page's screenshot into docs/screenshots/.
+screenshots:
+	scripts/browser-tests.sh --screenshots docs/screenshots $(BROWSER_ARGS)
 
 ## REST/JSON API black-box tests (tests/rest): one node on its own Redis (6398)
 ## and MariaDB (3398) under .run/rest, every route, error status and role,

@@ -188,6 +188,9 @@ let package = Package(
             ]
         ),
 
+        // The dashboard's files and the OpenAPI document, embedded (scripts/embed-web.py, `make web`).
+        .target(name: "BatonWeb"),
+
         // The REST/JSON API and the dashboard's routes, on the services gRPC uses.
         .target(
             name: "BatonREST",
@@ -207,7 +210,7 @@ let package = Package(
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
-                "BatonAPI", "BatonBroker", "BatonHTTP", "BatonModel", "BatonMySQL", "BatonRedis", "BatonREST",
+                "BatonAPI", "BatonBroker", "BatonHTTP", "BatonModel", "BatonMySQL", "BatonRedis", "BatonREST", "BatonWeb",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 "BatonScheduler", "BatonStore", "BatonWorker",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),

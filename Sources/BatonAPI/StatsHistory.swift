@@ -47,11 +47,12 @@ public final class StatsHistory: Service, Sendable {
     /// Oldest first.
     public var recent: [Sample] { self.samples.withLock { $0 } }
 
+    /// Ends (without an error, so the node exits 0) at graceful shutdown.
     public func run() async throws {
-        try await cancelWhenGracefulShutdown {
-            while true {
-                try await Task.sleep(for: self.interval)
-                await self.sample()
+        await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                try? await Task.sleep(for: self.interval)
+                if !Task.isCancelled { await self.sample() }
             }
         }
     }

@@ -8,6 +8,7 @@ import BatonREST
 import BatonRedis
 import BatonScheduler
 import BatonStore
+import BatonWeb
 import BatonWorker
 import Foundation
 import Hummingbird
@@ -186,7 +187,10 @@ struct Node {
             ],
             to: router
         )
-        let assets: @Sendable (String) -> StaticAsset? = { _ in nil }
+        // The dashboard and the OpenAPI document, embedded at build time (scripts/embed-web.py).
+        let assets: @Sendable (String) -> StaticAsset? = { name in
+            EmbeddedAssets.files[name].map { StaticAsset(contentType: $0.contentType, body: $0.body, etag: $0.etag) }
+        }
         RESTRoutes(tasks: taskService, admin: adminService, authenticator: authenticator, history: history, assets: assets, logger: logger).add(to: router)
         StaticFiles.add(to: router, assets: assets)
         let http = HTTPServer(host: options.host, port: options.workerPort, router: router, limits: options.httpLimits, logger: logger)

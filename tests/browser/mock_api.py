@@ -1,0 +1,373 @@
+#!/usr/bin/env python3
+"""A stand-in for a node's REST API (docs/rest-api.md) that serves dashboard/
+from the disk: for working on the dashboard without building or running a
+cluster. Not a test of the server.
+
+    python3 tests/browser/mock_api.py [--port 8090] [--open]
+
+Keys: admin-key (admin), submitter-key (submitter), viewer-key (viewer);
+--open answers without a key. Tasks move on their own: sleep runs payload ms,
+fail fails, anything else succeeds after ~300 ms.
+"""
+
+import argparse
+import json
+import random
+import threading
+import time
+import uuid
+from datetime import datetime, timezone
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import parse_qs, urlparse
+
+DASHBOARD = Path(__file__).resolve().parents[2] / "dashboard"
+TYPES = {".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8",
+         ".svg": "image/svg+xml", ".json": "application/json"}
+KEYS = {"admin-key": "admin", "submitter-key": "submitter", "viewer-key": "viewer"}
+TERMINAL = {"TASK_STATUS_SUCCEEDED", "TASK_STATUS_FAILED", "TASK_STATUS_CANCELLED", "TASK_STATUS_TIMEOUT"}
+
+lock = threading.RLock()
+tasks = {}  # id -> task dict (proto JSON)
+logs = {}  # id -> [log]
+log_seq = [0]
+configs = {}
+history = []
+OPEN = [False]
+
+
+def now():
+    return datetime.now(timezone.utc).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+def new_id():
+    ms = int(time.time() * 1000)
+    rand = uuid.uuid4().hex
+    h = f"{ms:012x}"
+    return f"{h[:8]}-{h[8:12]}-7{rand[:3]}-{'89ab'[random.randrange(4)]}{rand[3:6]}-{rand[6:18]}"
+
+
+def add_log(task, message, level="INFO"):
+    log_seq[0] += 1
+    logs.setdefault(task["taskId"], []).append({"id": str(log_seq[0]), "taskId": task["taskId"], "attempt": task.get("attempt", 0),
+                                                 "workerId": task.get("workerId", ""), "level": level, "message": message,
+                                                 "createdAt": now()})
+
+
+def create(body, role_tenant="default"):
+    task_type = body.get("taskType", "")
+    if task_type not in configs:
+        raise Problem(400, "INVALID_ARGUMENT", f"task_type {task_type} is not configured")
+    config = configs[task_type]
+    task = {"taskId": new_id(), "taskType": task_type, "payload": body.get("payload", {}), "status": "TASK_STATUS_QUEUED",
+            "maxRetries": config.get("maxRetries", 0), "timeoutSeconds": config.get("timeoutSeconds", 30),
+            "createdAt": now(), "updatedAt": now()}
+    if body.get("priority") == "PRIORITY_HIGH":
+        task["priority"] = "PRIORITY_HIGH"
+    if body.get("idempotencyKey"):
+        task["idempotencyKey"] = body["idempotencyKey"]
+    task["_due"] = time.time() + 0.4
+    tasks[task["taskId"]] = task
+    return task
+
+
+def advance():
+    while True:
+        time.sleep(0.1)
+        with lock:
+            for task in list(tasks.values()):
+                status = task["status"]
+                if status in TERMINAL or configs.get(task["taskType"], {}).get("paused"):
+                    continue
+                if status in ("TASK_STATUS_QUEUED", "TASK_STATUS_RETRYING") and time.time() >= task["_due"]:
+                    task["status"] = "TASK_STATUS_RUNNING"
+                    task["attempt"] = task.get("attempt", 0) + 1
+                    task["workerId"] = f"server-{random.randint(1, 3)}-worker-{random.randint(1000, 9999)}"
+                    task["startedAt"] = task["updatedAt"] = now()
+                    config = configs.get(task["taskType"], {})
+                    ms = int(task["payload"].get("ms", "300")) if config.get("endpoint") == "sleep" else 300
+                    task["_due"] = time.time() + ms / 1000
+                    add_log(task, f"sleeping {ms} ms" if config.get("endpoint") == "sleep" else "started")
+                elif status == "TASK_STATUS_RUNNING" and time.time() >= task["_due"]:
+                    config = configs.get(task["taskType"], {})
+                    task["finishedAt"] = task["updatedAt"] = now()
+                    if config.get("endpoint") == "fail":
+                        task["status"] = "TASK_STATUS_FAILED"
+                        task["error"] = task["payload"].get("message", "failed on purpose")
+                        add_log(task, task["error"], "ERROR")
+                    else:
+                        task["status"] = "TASK_STATUS_SUCCEEDED"
+                        task["result"] = json.dumps(task["payload"])
+                        add_log(task, "done")
+
+
+def sample():
+    while True:
+        with lock:
+            counts = {}
+            for task in tasks.values():
+                counts[task["status"]] = counts.get(task["status"], 0) + 1
+            history.append({"at": now(), "succeeded": str(counts.get("TASK_STATUS_SUCCEEDED", 0)),
+                            "failed": str(counts.get("TASK_STATUS_FAILED", 0)), "queueHigh": str(random.randint(0, 5)),
+                            "queueNormal": str(random.randint(0, 40)), "throughput": round(random.uniform(20, 80), 1),
+                            "startLatencyP50Ms": round(random.uniform(1, 3), 2), "startLatencyP99Ms": round(random.uniform(5, 15), 2)})
+            del history[:-90]
+        time.sleep(10)
+
+
+class Problem(Exception):
+    def __init__(self, status, code, detail):
+        super().__init__(detail)
+        self.status, self.code, self.detail = status, code, detail
+
+
+def public(task):
+    return {k: v for k, v in task.items() if not k.startswith("_")}
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args):
+        pass
+
+    def send(self, status, body, content_type="application/json"):
+        data = body if isinstance(body, bytes) else json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(data)))
+        self.send_header("Cache-Control", "no-cache")
+        self.end_headers()
+        self.wfile.write(data)
+
+    def problem(self, p):
+        self.send(p.status, {"type": "about:blank", "title": p.code, "status": p.status, "code": p.code, "detail": p.detail},
+                  "application/problem+json")
+
+    def role(self):
+        auth = self.headers.get("Authorization", "")
+        key = auth[7:] if auth.startswith("Bearer ") else ""
+        if key in KEYS:
+            return KEYS[key], key
+        if OPEN[0] and not key:
+            return "admin", ""
+        raise Problem(401, "UNAUTHENTICATED", "missing or unknown API key")
+
+    def need(self, role, wanted):
+        order = ["viewer", "submitter", "admin"]
+        if order.index(role) < order.index(wanted):
+            raise Problem(403, "PERMISSION_DENIED", f"{wanted} role required")
+
+    def do_GET(self):
+        self.route("GET")
+
+    def do_POST(self):
+        self.route("POST")
+
+    def do_PUT(self):
+        self.route("PUT")
+
+    def do_DELETE(self):
+        self.route("DELETE")
+
+    def route(self, method):
+        url = urlparse(self.path)
+        path = url.path
+        try:
+            if path == "/ui" or path.startswith("/ui/"):
+                name = path[4:] or "index.html"
+                file = DASHBOARD / name
+                if not file.is_file():
+                    raise Problem(404, "NOT_FOUND", "no such file")
+                return self.send(200, file.read_bytes(), TYPES.get(file.suffix, "application/octet-stream"))
+            if not path.startswith("/api/v1/"):
+                raise Problem(404, "NOT_FOUND", "no route")
+            body = {}
+            if method in ("POST", "PUT", "DELETE"):
+                if self.headers.get("Content-Type", "").split(";")[0] != "application/json":
+                    raise Problem(415, "INVALID_ARGUMENT", "Content-Type must be application/json")
+                length = int(self.headers.get("Content-Length", "0"))
+                body = json.loads(self.rfile.read(length) or b"{}")
+            role, key = self.role()
+            parts = path[len("/api/v1/"):].split("/")
+            q = parse_qs(url.query)
+            with lock:
+                answer = self.api(method, parts, q, body, role, key)
+            if answer == "stream":
+                return
+            self.send(answer[0], answer[1])
+        except Problem as p:
+            self.problem(p)
+
+    def api(self, method, parts, q, body, role, key):
+        if parts == ["whoami"]:
+            return 200, {"role": role, "tenant": "default", "keyId": key.split("-")[0] if key else ""}
+        if parts == ["stats"]:
+            counts = {}
+            for task in tasks.values():
+                counts[task["status"]] = str(int(counts.get(task["status"], "0")) + 1)
+            workers = [{"workerId": f"server-{n}-worker-{1000 + n}", "nodeId": f"server-{n}", "capacity": 10,
+                        "running": sum(1 for t in tasks.values() if t["status"] == "TASK_STATUS_RUNNING" and t.get("workerId", "").startswith(f"server-{n}")),
+                        "lastHeartbeat": now(), "queued": random.randint(0, 3)} for n in (1, 2, 3)]
+            return 200, {"leaderNodeId": "server-1", "leaderEpoch": "4", "workers": workers, "queueNormal": "3",
+                         "tasksByStatus": counts, "nodeId": "server-1", "tasksScheduledTotal": str(len(tasks))}
+        if parts == ["history"]:
+            return 200, {"intervalSeconds": 10, "samples": history}
+        if parts == ["dead-letters"]:
+            groups = {}
+            for task in sorted(tasks.values(), key=lambda t: t["taskId"], reverse=True):
+                if task["status"] in ("TASK_STATUS_FAILED", "TASK_STATUS_TIMEOUT"):
+                    g = groups.setdefault((task["taskType"], task["status"], task.get("error", "")),
+                                          {"taskType": task["taskType"], "status": task["status"], "error": task.get("error", ""),
+                                           "count": 0, "lastAt": task["updatedAt"], "taskIds": []})
+                    g["count"] += 1
+                    if len(g["taskIds"]) < 20:
+                        g["taskIds"].append(task["taskId"])
+            return 200, {"groups": list(groups.values()), "scanned": sum(g["count"] for g in groups.values())}
+        if parts == ["dead-letters", "retry"] and method == "POST":
+            self.need(role, "submitter")
+            n = 0
+            for task in tasks.values():
+                if task["taskType"] == body.get("taskType") and task["status"] == body.get("status") and task.get("error", "") == body.get("error"):
+                    task["status"], task["_due"] = "TASK_STATUS_QUEUED", time.time() + 0.3
+                    n += 1
+            return 200, {"matched": str(n), "changed": str(n)}
+        if parts == ["tasks"] and method == "GET":
+            statuses = ",".join(q.get("statuses", [])).split(",") if q.get("statuses") else []
+            items = sorted(tasks.values(), key=lambda t: t["taskId"], reverse=True)
+            items = [t for t in items if (not statuses or t["status"] in statuses)
+                     and (not q.get("taskType") or t["taskType"] == q["taskType"][0])
+                     and (not q.get("idempotencyKey") or t.get("idempotencyKey") == q["idempotencyKey"][0])]
+            start = int(q.get("pageToken", ["0"])[0] or 0)
+            size = int(q.get("pageSize", ["100"])[0])
+            page = items[start:start + size]
+            answer = {"tasks": [public(t) for t in page]}
+            if start + size < len(items):
+                answer["nextPageToken"] = str(start + size)
+            return 200, answer
+        if parts == ["tasks"] and method == "POST":
+            self.need(role, "submitter")
+            return 201, {"task": public(create(body))}
+        if parts == ["tasks", "batch"] and method == "POST":
+            self.need(role, "submitter")
+            return 200, {"tasks": [public(create(item)) for item in body.get("tasks", [])]}
+        if len(parts) >= 2 and parts[0] == "tasks":
+            task = tasks.get(parts[1])
+            if task is None:
+                raise Problem(404, "NOT_FOUND", f"task {parts[1]} not found")
+            if len(parts) == 2:
+                return 200, {"task": public(task)}
+            if parts[2] == "logs":
+                after = int(q.get("pageToken", ["0"])[0] or 0)
+                size = int(q.get("pageSize", ["100"])[0])
+                lines = [line for line in logs.get(task["taskId"], []) if int(line["id"]) > after]
+                answer = {"logs": lines[:size]}
+                if len(lines) > size:
+                    answer["nextPageToken"] = lines[size - 1]["id"]
+                return 200, answer
+            if parts[2] == "cancel":
+                self.need(role, "submitter")
+                if task["status"] in TERMINAL:
+                    raise Problem(409, "FAILED_PRECONDITION", "task already finished")
+                task["status"] = "TASK_STATUS_CANCELLED"
+                task["finishedAt"] = task["updatedAt"] = now()
+                task["error"] = "cancelled" + (f": {body['reason']}" if body.get("reason") else "")
+                add_log(task, f"{task['error']} (by key {key})", "WARN")
+                return 200, {"task": public(task)}
+            if parts[2] == "retry":
+                self.need(role, "submitter")
+                if task["status"] not in ("TASK_STATUS_FAILED", "TASK_STATUS_TIMEOUT", "TASK_STATUS_CANCELLED"):
+                    raise Problem(409, "FAILED_PRECONDITION", "only a failed, timed-out or cancelled task can be retried")
+                task["status"], task["_due"] = "TASK_STATUS_QUEUED", time.time() + 0.5
+                task["updatedAt"] = now()
+                task.pop("finishedAt", None)
+                add_log(task, f"retried by key {key}" + (f": {body['reason']}" if body.get("reason") else ""))
+                return 200, {"task": public(task)}
+            if parts[2] == "events":
+                self.stream(task)
+                return "stream"
+        if parts[0] == "task-types":
+            self.need(role, "admin")
+            if len(parts) == 1:
+                return 200, {"configs": list(configs.values())}
+            name = parts[1]
+            if len(parts) == 2 and method == "PUT":
+                config = dict(body, taskType=name, updatedAt=now())
+                config["paused"] = configs.get(name, {}).get("paused", False)
+                configs[name] = {k: v for k, v in config.items() if v not in (0, "", False, {}, None)}
+                return 200, configs[name]
+            if name not in configs:
+                raise Problem(404, "NOT_FOUND", f"task type {name} is not configured")
+            if len(parts) == 2 and method == "GET":
+                return 200, configs[name]
+            if len(parts) == 2 and method == "DELETE":
+                if any(t["taskType"] == name and t["status"] not in TERMINAL for t in tasks.values()):
+                    raise Problem(409, "FAILED_PRECONDITION", f"task type {name} has unfinished tasks")
+                del configs[name]
+                return 200, {}
+            if len(parts) == 3 and parts[2] in ("pause", "resume"):
+                if parts[2] == "pause":
+                    configs[name]["paused"] = True
+                else:
+                    configs[name].pop("paused", None)
+                return 200, configs[name]
+        raise Problem(404, "NOT_FOUND", "no route")
+
+    def stream(self, task):
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.send_header("Cache-Control", "no-cache")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        last = None
+        lock.release()  # api() runs under the lock; the stream must not hold it
+        try:
+            while True:
+                with lock:
+                    snapshot = json.dumps(public(task))
+                    status = task["status"]
+                if snapshot != last:
+                    last = snapshot
+                    chunk = f"event: task\ndata: {snapshot}\n\n".encode()
+                    self.wfile.write(f"{len(chunk):x}\r\n".encode() + chunk + b"\r\n")
+                    self.wfile.flush()
+                if status in TERMINAL:
+                    break
+                time.sleep(0.2)
+            self.wfile.write(b"0\r\n\r\n")
+        except OSError:
+            pass
+        finally:
+            lock.acquire()
+
+
+def seed():
+    for name, config in {"send_email": {"executor": "local", "endpoint": "echo", "timeoutSeconds": 30, "maxRetries": 3, "enabled": True},
+                         "sleep": {"executor": "local", "endpoint": "sleep", "timeoutSeconds": 60, "enabled": True},
+                         "charge_card": {"executor": "local", "endpoint": "fail", "timeoutSeconds": 10, "enabled": True}}.items():
+        configs[name] = dict(config, taskType=name, updatedAt=now())
+    for i in range(40):
+        create({"taskType": random.choice(["send_email", "send_email", "charge_card"]), "payload": {"to": f"user{i}@example.com",
+                "message": random.choice(["card declined", "gateway timeout"])}})
+    for i in range(30):
+        history.append({"at": datetime.fromtimestamp(time.time() - (30 - i) * 10, timezone.utc).isoformat().replace("+00:00", "Z"),
+                        "throughput": round(40 + 30 * random.random(), 1), "startLatencyP50Ms": 1.5, "startLatencyP99Ms": 9.1,
+                        "queueNormal": str(random.randint(0, 50))})
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--port", type=int, default=8090)
+    parser.add_argument("--open", action="store_true")
+    args = parser.parse_args()
+    OPEN[0] = args.open
+    seed()
+    threading.Thread(target=advance, daemon=True).start()
+    threading.Thread(target=sample, daemon=True).start()
+    server = ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
+    print(f"mock API and dashboard on http://127.0.0.1:{args.port}/ui (keys: admin-key, submitter-key, viewer-key)", flush=True)
+    server.serve_forever()
+
+
+if __name__ == "__main__":
+    main()
