@@ -124,7 +124,10 @@ def test_tenant_isolation(cluster):
     assert theirs not in default_ids and mine in default_ids
     admin_ids = list_all(cluster.admin)
     assert {mine, theirs, ours} <= set(admin_ids)
-    # Stats count the caller's tenant's tasks.
+    # Stats count the caller's tenant's tasks (read once its tasks are finished: GetStats reads
+    # finished and unfinished counts apart, so a task finishing in between may count twice).
+    for task_id in other_ids:
+        cluster.other_viewer.wait(task_id, "TASK_STATUS_SUCCEEDED")
     counts = cluster.other_viewer.get("/api/v1/stats", expect=200).json()["tasksByStatus"]
     assert sum(int(v) for v in counts.values()) == len(other_ids)
     cluster.submitter.post(f"/api/v1/tasks/{mine}/cancel", {}, expect=200)
