@@ -144,6 +144,18 @@ final class RESTNodeTests: XCTestCase {
         XCTAssertEqual([reply.status, reply.code ?? ""] as [AnyHashable], [404, "NOT_FOUND"])
     }
 
+    /// With every HTTP service running (REST, history sampling): SIGTERM ends
+    /// the node with status 0, the leader lock released, not left to expire.
+    func testSIGTERMStopsTheNodeCleanly() async throws {
+        let leads = try await TestEnvironment.waitUntil(timeout: .seconds(15), every: .milliseconds(100)) { self.node.log.contains("became leader") }
+        XCTAssertTrue(leads, "the node (alone in its namespace) leads")
+        _ = try await self.call(.GET, "/history", key: "view")
+        let (code, log) = self.node.stop()
+        self.node = nil
+        XCTAssertEqual(code, 0, "exit status; log:\n\(log.suffix(2000))")
+        XCTAssertTrue(log.contains("released leadership"), log.suffix(2000).description)
+    }
+
     func testDeadLettersGroupAndRetryAsAGroup() async throws {
         let type = "restdl_\(self.node.id.suffix(8))"
         var reply = try await self.call(
