@@ -127,6 +127,17 @@ final class RESTNodeTests: XCTestCase {
         }
         XCTAssertEqual(overREST, overGRPC, "a task reads the same in both APIs")
 
+        // A log tail asks only for the lines after the newest it has.
+        reply = try await self.call(.GET, "/tasks/\(created.task.taskID)/logs", key: "view")
+        let ids = (reply.json["logs"] as? [[String: Any]] ?? []).compactMap { ($0["id"] as? String).flatMap(Int64.init) }
+        XCTAssertGreaterThanOrEqual(ids.count, 2, reply.body)
+        reply = try await self.call(.GET, "/tasks/\(created.task.taskID)/logs?afterId=\(ids[0])", key: "view")
+        XCTAssertEqual((reply.json["logs"] as? [[String: Any]] ?? []).compactMap { ($0["id"] as? String).flatMap(Int64.init) }, Array(ids.dropFirst()))
+        reply = try await self.call(.GET, "/tasks/\(created.task.taskID)/logs?afterId=\(ids.last ?? 0)", key: "view")
+        XCTAssertEqual((reply.json["logs"] as? [Any])?.count ?? 0, 0)
+        reply = try await self.call(.GET, "/tasks/\(created.task.taskID)/logs?afterId=1&pageToken=x", key: "view")
+        XCTAssertEqual(reply.status, 400)
+
         // Another tenant's task does not exist for it; cancelling a finished task is a conflict.
         reply = try await self.call(.GET, "/tasks/\(created.task.taskID)", key: "other")
         XCTAssertEqual([reply.status, reply.code ?? ""] as [AnyHashable], [404, "NOT_FOUND"])
