@@ -11,6 +11,7 @@ test: services web-check
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 	BATON_NODE_BIN=$(CURDIR)/.build/debug/baton-node $(MAKE) chaos
+	BATON_NODE_BIN=$(CURDIR)/.build/debug/baton-node $(MAKE) browser-tests
 
 build:
 	$(SWIFT) build

@@ -294,7 +294,7 @@ export function mount(root, route, ctx) {
 
   const logs = {
     ids: new Set(),
-    token: "", // the token of the last page read (its lines may grow)
+    lastId: 0, // the newest line read: a tail asks only for lines after it
     timer: 0,
     busy: false,
     stopped: true,
@@ -319,10 +319,11 @@ export function mount(root, route, ctx) {
       this.busy = true;
       try {
         for (let pages = 0; pages < 50 && !closed; pages++) {
-          const answer = await get(`${base}/logs${query({ pageSize: LOG_PAGE, pageToken: this.token })}`);
-          appendLogs(answer.logs || []);
+          const answer = await get(`${base}/logs${query({ pageSize: LOG_PAGE, afterId: this.lastId })}`);
+          const lines = answer.logs || [];
+          appendLogs(lines);
+          for (const line of lines) this.lastId = Math.max(this.lastId, Number(line.id) || 0);
           if (!answer.nextPageToken) break;
-          this.token = answer.nextPageToken;
         }
       } catch (error) {
         if (!closed) reportError(error, "Logs");

@@ -252,6 +252,12 @@ public struct TaskService: Sendable {
         }
     }
 
+    /// A GetTaskLogs page token that reads the lines after log id
+    /// `afterID`: how a tail asks only for what is new (REST's `afterId`).
+    public static func logsPageToken(taskID: String, afterID: Int64) -> String {
+        PageToken(filter: taskID, position: String(afterID)).encoded
+    }
+
     // MARK: cancel
 
     public func cancelTask(_ request: Baton_V1_CancelTaskRequest) async throws -> Baton_V1_CancelTaskResponse {

@@ -89,14 +89,22 @@ public struct RESTRoutes: Sendable {
         self.route(api, .get, "tasks/{taskId}/logs", rpc: service + "GetTaskLogs") { request, context in
             var logs = Baton_V1_GetTaskLogsRequest()
             logs.taskID = context.parameters.get("taskId") ?? ""
+            var afterID: Int64?
             for (key, value) in request.uri.queryParameters {
                 switch key {
                 case "pageSize":
                     guard let size = Int32(value) else { throw Problem.invalid("pageSize must be a whole number") }
                     logs.pageSize = size
                 case "pageToken": logs.pageToken = String(value)
+                case "afterId":
+                    guard let after = Int64(value), after >= 0 else { throw Problem.invalid("afterId must be a log line's id") }
+                    afterID = after
                 default: throw Problem.invalid("unknown query parameter \(key)")
                 }
+            }
+            if let afterID {
+                guard logs.pageToken.isEmpty else { throw Problem.invalid("give pageToken or afterId, not both") }
+                logs.pageToken = TaskService.logsPageToken(taskID: logs.taskID, afterID: afterID)
             }
             return try ProtoJSON.response(try await tasks.getTaskLogs(logs))
         }

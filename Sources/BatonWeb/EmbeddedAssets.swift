@@ -947,7 +947,7 @@ public enum EmbeddedAssets {
             IChjb25zdCBwb2xsIG9mIHBvbGxzKSBwb2xsLnN0b3AoKTsKICAgIGZvciAoY29uc3QgY2hhcnQgb2YgY2hhcnRzKSBjaGFydC5k
             ZXN0cm95KCk7CiAgfTsKfQo=
             """)
-        files["task.js"] = asset("text/javascript; charset=utf-8", "2466eb15860b902a", """
+        files["task.js"] = asset("text/javascript; charset=utf-8", "24dce5dc17417342", """
             Ly8gT25lIHRhc2s6IGl0cyBmaWVsZHMsIHBheWxvYWQsIHJlc3VsdCBvciBlcnJvciwgYSBzdGF0ZSB0aW1lbGluZSwgaXRzIGxv
             Z3MKLy8gdGFpbGluZyBsaXZlLCBpdHMgc3RhdGUgbGl2ZSBvdmVyIFNlcnZlci1TZW50IEV2ZW50cywgQ2FuY2VsIGFuZCBSZXRy
             eS4KCmltcG9ydCB7IEFwaUVycm9yLCBlbmMsIGdldCwgcG9zdCwgcXVlcnksIHN0cmVhbUV2ZW50cyB9IGZyb20gIi4vYXBpLmpz
@@ -1111,54 +1111,55 @@ public enum EmbeddedAssets {
             c2U7CiAgICAgICAgc2V0TGl2ZSgiZmluYWwiLCAiIik7CiAgICAgICAgcmV0dXJuOwogICAgICB9CiAgICAgIGxhdGVyKHRpY2ss
             IDIwMDApOwogICAgfTsKICAgIGxhdGVyKHRpY2ssIDIwMDApOwogIH0KCiAgLy8gLS0tIGxvZ3M6IHJlYWQgYSBwYWdlIGF0IGEg
             dGltZSwgdGhlbiB0YWlsIC0tLS0tLS0tLS0tLS0tLS0tLS0tLS0tLS0tLS0tLS0tLS0tLQoKICBjb25zdCBsb2dzID0gewogICAg
-            aWRzOiBuZXcgU2V0KCksCiAgICB0b2tlbjogIiIsIC8vIHRoZSB0b2tlbiBvZiB0aGUgbGFzdCBwYWdlIHJlYWQgKGl0cyBsaW5l
-            cyBtYXkgZ3JvdykKICAgIHRpbWVyOiAwLAogICAgYnVzeTogZmFsc2UsCiAgICBzdG9wcGVkOiB0cnVlLAogICAgZmluYWxSZWFk
-            czogMCwKICAgIHN0YXJ0KCkgewogICAgICB0aGlzLmZpbmFsUmVhZHMgPSAwOwogICAgICBpZiAodGhpcy5zdG9wcGVkKSB7CiAg
-            ICAgICAgdGhpcy5zdG9wcGVkID0gZmFsc2U7CiAgICAgICAgdGhpcy5zY2hlZHVsZSgwKTsKICAgICAgfQogICAgfSwKICAgIC8q
-            KiBSZWFkcyBzb29uIChhIHN0YXRlIGNoYW5nZSB1c3VhbGx5IGNvbWVzIHdpdGggYSBsb2cgbGluZSkuICovCiAgICBwb2tlKCkg
-            ewogICAgICBpZiAoIXRoaXMuc3RvcHBlZCAmJiAhdGhpcy5idXN5KSB0aGlzLnNjaGVkdWxlKDE1MCk7CiAgICB9LAogICAgc2No
-            ZWR1bGUobXMpIHsKICAgICAgY2xlYXJUaW1lb3V0KHRoaXMudGltZXIpOwogICAgICB0aGlzLnRpbWVyID0gc2V0VGltZW91dCgo
-            KSA9PiB0aGlzLnJlYWQoKSwgbXMpOwogICAgfSwKICAgIGFzeW5jIHJlYWQoKSB7CiAgICAgIGlmIChjbG9zZWQgfHwgdGhpcy5i
-            dXN5KSByZXR1cm47CiAgICAgIHRoaXMuYnVzeSA9IHRydWU7CiAgICAgIHRyeSB7CiAgICAgICAgZm9yIChsZXQgcGFnZXMgPSAw
-            OyBwYWdlcyA8IDUwICYmICFjbG9zZWQ7IHBhZ2VzKyspIHsKICAgICAgICAgIGNvbnN0IGFuc3dlciA9IGF3YWl0IGdldChgJHti
-            YXNlfS9sb2dzJHtxdWVyeSh7IHBhZ2VTaXplOiBMT0dfUEFHRSwgcGFnZVRva2VuOiB0aGlzLnRva2VuIH0pfWApOwogICAgICAg
-            ICAgYXBwZW5kTG9ncyhhbnN3ZXIubG9ncyB8fCBbXSk7CiAgICAgICAgICBpZiAoIWFuc3dlci5uZXh0UGFnZVRva2VuKSBicmVh
-            azsKICAgICAgICAgIHRoaXMudG9rZW4gPSBhbnN3ZXIubmV4dFBhZ2VUb2tlbjsKICAgICAgICB9CiAgICAgIH0gY2F0Y2ggKGVy
-            cm9yKSB7CiAgICAgICAgaWYgKCFjbG9zZWQpIHJlcG9ydEVycm9yKGVycm9yLCAiTG9ncyIpOwogICAgICB9IGZpbmFsbHkgewog
-            ICAgICAgIHRoaXMuYnVzeSA9IGZhbHNlOwogICAgICB9CiAgICAgIGlmIChjbG9zZWQpIHJldHVybjsKICAgICAgY29uc3QgY291
-            bnQgPSBgJHt0aGlzLmlkcy5zaXplfSBsaW5lJHt0aGlzLmlkcy5zaXplID09PSAxID8gIiIgOiAicyJ9YDsKICAgICAgLy8gVGFp
-            bCB3aGlsZSB0aGUgdGFzayBydW5zOyByZWFkIHR3aWNlIG1vcmUgYWZ0ZXIgaXQgZW5kZWQgKGl0cyBsYXN0IGxpbmVzKS4KICAg
-            ICAgaWYgKHRhc2sgJiYgaXNUZXJtaW5hbCh0YXNrLnN0YXR1cykgJiYgKyt0aGlzLmZpbmFsUmVhZHMgPiAyKSB7CiAgICAgICAg
-            dGhpcy5zdG9wcGVkID0gdHJ1ZTsKICAgICAgICBsb2dOb3RlLnRleHRDb250ZW50ID0gY291bnQ7CiAgICAgICAgcmV0dXJuOwog
-            ICAgICB9CiAgICAgIGxvZ05vdGUudGV4dENvbnRlbnQgPSBgJHtjb3VudH0gwrcgdGFpbGluZ2A7CiAgICAgIHRoaXMuc2NoZWR1
-            bGUodGFzayAmJiBpc1Rlcm1pbmFsKHRhc2suc3RhdHVzKSA/IDE1MDAgOiAxMDAwKTsKICAgIH0sCiAgfTsKCiAgY29uc3QgYXBw
-            ZW5kTG9ncyA9IChsaW5lcykgPT4gewogICAgY29uc3QgZnJlc2ggPSBsaW5lcy5maWx0ZXIoKGxpbmUpID0+ICFsb2dzLmlkcy5o
-            YXMoU3RyaW5nKGxpbmUuaWQpKSk7CiAgICBpZiAoIWZyZXNoLmxlbmd0aCkgewogICAgICBpZiAoIWxvZ3MuaWRzLnNpemUgJiYg
-            IWxvZ0JveC5maXJzdENoaWxkKSBmaWxsKGxvZ0JveCwgaCgiZGl2LmVtcHR5LmxvZ3MtZW1wdHkiLCAiTm8gbG9nIGxpbmVzIHll
-            dC4iKSk7CiAgICAgIHJldHVybjsKICAgIH0KICAgIGNvbnN0IGF0Qm90dG9tID0gbG9nQm94LnNjcm9sbEhlaWdodCAtIGxvZ0Jv
-            eC5zY3JvbGxUb3AgLSBsb2dCb3guY2xpZW50SGVpZ2h0IDwgMjQ7CiAgICBpZiAoIWxvZ3MuaWRzLnNpemUpIGZpbGwobG9nQm94
-            KTsKICAgIGZvciAoY29uc3QgbGluZSBvZiBmcmVzaCkgewogICAgICBsb2dzLmlkcy5hZGQoU3RyaW5nKGxpbmUuaWQpKTsKICAg
-            ICAgY29uc3QgbXMgPSBwYXJzZVRpbWUobGluZS5jcmVhdGVkQXQpOwogICAgICBjb25zdCBsZXZlbCA9IFN0cmluZyhsaW5lLmxl
-            dmVsIHx8ICJJTkZPIikudG9VcHBlckNhc2UoKTsKICAgICAgbG9nQm94LmFwcGVuZChoKGBkaXYubG9nLWxpbmUubGV2ZWwtJHts
-            ZXZlbC50b0xvd2VyQ2FzZSgpfWAsIHsgImRhdGEtdGVzdCI6ICJsb2ctbGluZSIgfSwKICAgICAgICBoKCJ0aW1lLmxvZy10aW1l
-            IiwgeyB0aXRsZTogbXMgPT09IG51bGwgPyAiIiA6IGFic29sdXRlKG1zKSB9LCBtcyA9PT0gbnVsbCA/ICIiIDogbmV3IERhdGUo
-            bXMpLnRvTG9jYWxlVGltZVN0cmluZyh1bmRlZmluZWQsIHsgaG91cjEyOiBmYWxzZSB9KSksCiAgICAgICAgaCgic3Bhbi5sb2ct
-            bGV2ZWwiLCBsZXZlbCksCiAgICAgICAgaCgic3Bhbi5sb2ctYXR0ZW1wdCIsIHsgdGl0bGU6IGxpbmUud29ya2VySWQgfHwgIiIg
-            fSwgYCMke2xpbmUuYXR0ZW1wdCB8fCAwfWApLAogICAgICAgIGgoInNwYW4ubG9nLW1lc3NhZ2UiLCBsaW5lLm1lc3NhZ2UgfHwg
-            IiIpKSk7CiAgICB9CiAgICBpZiAoYXRCb3R0b20pIGxvZ0JveC5zY3JvbGxUb3AgPSBsb2dCb3guc2Nyb2xsSGVpZ2h0OwogIH07
-            CgogIC8vIC0tLSBzdGFydCAtLS0tLS0tLS0tLS0tLS0tLS0tLS0tLS0tLS0tLS0tLS0tLS0tLS0tLS0tLS0tLS0tLS0tLS0tLS0t
-            LS0tLS0tLS0tLS0tCgogIHNldExpdmUoIiIsICIiKTsKICBnZXQoYmFzZSkudGhlbigoYW5zd2VyKSA9PiB7CiAgICBpZiAoY2xv
-            c2VkKSByZXR1cm47CiAgICB0YXNrID0gYW5zd2VyLnRhc2s7CiAgICByZW5kZXIoKTsKICAgIGxvZ3Muc3RhcnQoKTsKICAgIGlm
-            ICghaXNUZXJtaW5hbCh0YXNrLnN0YXR1cykpIHdhdGNoKCk7CiAgICBlbHNlIHNldExpdmUoImZpbmFsIiwgIiIpOwogIH0pLmNh
-            dGNoKChlcnJvcikgPT4gewogICAgaWYgKGNsb3NlZCkgcmV0dXJuOwogICAgaWYgKGVycm9yIGluc3RhbmNlb2YgQXBpRXJyb3Ig
-            JiYgZXJyb3Iuc3RhdHVzID09PSA0MDQpIHsKICAgICAgZmlsbChyb290LCBoKCJkaXYuY3J1bWJzIiwgaCgiYSIsIHsgaHJlZjog
-            IiMvdGFza3MiIH0sICJUYXNrcyIpKSwKICAgICAgICBoKCJkaXYuY2FyZC5ub3RpY2UiLCB7ICJkYXRhLXRlc3QiOiAibm90LWZv
-            dW5kIiB9LCBoKCJoMSIsICJObyBzdWNoIHRhc2siKSwKICAgICAgICAgIGgoInAiLCBgVGhlcmUgaXMgbm8gdGFzayAke2lkfSBp
-            biB5b3VyIHRlbmFudC4gSXQgbWF5IGhhdmUgcGFzc2VkIGl0cyByZXRlbnRpb24gdGltZS5gKSkpOwogICAgICByZXR1cm47CiAg
-            ICB9CiAgICByZXBvcnRFcnJvcihlcnJvcik7CiAgICB0b2FzdCgiVGhlIHRhc2sgY291bGQgbm90IGJlIHJlYWQ7IHRoZSBwYWdl
-            IHdpbGwgbm90IHVwZGF0ZS4iKTsKICB9KTsKCiAgcmV0dXJuICgpID0+IHsKICAgIGNsb3NlZCA9IHRydWU7CiAgICBpZiAoc3Ry
-            ZWFtKSBzdHJlYW0uYWJvcnQoKTsKICAgIHN0cmVhbSA9IG51bGw7CiAgICBjbGVhclRpbWVvdXQobG9ncy50aW1lcik7CiAgICBm
-            b3IgKGNvbnN0IHRpbWVyIG9mIHRpbWVycykgY2xlYXJUaW1lb3V0KHRpbWVyKTsKICB9Owp9Cg==
+            aWRzOiBuZXcgU2V0KCksCiAgICBsYXN0SWQ6IDAsIC8vIHRoZSBuZXdlc3QgbGluZSByZWFkOiBhIHRhaWwgYXNrcyBvbmx5IGZv
+            ciBsaW5lcyBhZnRlciBpdAogICAgdGltZXI6IDAsCiAgICBidXN5OiBmYWxzZSwKICAgIHN0b3BwZWQ6IHRydWUsCiAgICBmaW5h
+            bFJlYWRzOiAwLAogICAgc3RhcnQoKSB7CiAgICAgIHRoaXMuZmluYWxSZWFkcyA9IDA7CiAgICAgIGlmICh0aGlzLnN0b3BwZWQp
+            IHsKICAgICAgICB0aGlzLnN0b3BwZWQgPSBmYWxzZTsKICAgICAgICB0aGlzLnNjaGVkdWxlKDApOwogICAgICB9CiAgICB9LAog
+            ICAgLyoqIFJlYWRzIHNvb24gKGEgc3RhdGUgY2hhbmdlIHVzdWFsbHkgY29tZXMgd2l0aCBhIGxvZyBsaW5lKS4gKi8KICAgIHBv
+            a2UoKSB7CiAgICAgIGlmICghdGhpcy5zdG9wcGVkICYmICF0aGlzLmJ1c3kpIHRoaXMuc2NoZWR1bGUoMTUwKTsKICAgIH0sCiAg
+            ICBzY2hlZHVsZShtcykgewogICAgICBjbGVhclRpbWVvdXQodGhpcy50aW1lcik7CiAgICAgIHRoaXMudGltZXIgPSBzZXRUaW1l
+            b3V0KCgpID0+IHRoaXMucmVhZCgpLCBtcyk7CiAgICB9LAogICAgYXN5bmMgcmVhZCgpIHsKICAgICAgaWYgKGNsb3NlZCB8fCB0
+            aGlzLmJ1c3kpIHJldHVybjsKICAgICAgdGhpcy5idXN5ID0gdHJ1ZTsKICAgICAgdHJ5IHsKICAgICAgICBmb3IgKGxldCBwYWdl
+            cyA9IDA7IHBhZ2VzIDwgNTAgJiYgIWNsb3NlZDsgcGFnZXMrKykgewogICAgICAgICAgY29uc3QgYW5zd2VyID0gYXdhaXQgZ2V0
+            KGAke2Jhc2V9L2xvZ3Mke3F1ZXJ5KHsgcGFnZVNpemU6IExPR19QQUdFLCBhZnRlcklkOiB0aGlzLmxhc3RJZCB9KX1gKTsKICAg
+            ICAgICAgIGNvbnN0IGxpbmVzID0gYW5zd2VyLmxvZ3MgfHwgW107CiAgICAgICAgICBhcHBlbmRMb2dzKGxpbmVzKTsKICAgICAg
+            ICAgIGZvciAoY29uc3QgbGluZSBvZiBsaW5lcykgdGhpcy5sYXN0SWQgPSBNYXRoLm1heCh0aGlzLmxhc3RJZCwgTnVtYmVyKGxp
+            bmUuaWQpIHx8IDApOwogICAgICAgICAgaWYgKCFhbnN3ZXIubmV4dFBhZ2VUb2tlbikgYnJlYWs7CiAgICAgICAgfQogICAgICB9
+            IGNhdGNoIChlcnJvcikgewogICAgICAgIGlmICghY2xvc2VkKSByZXBvcnRFcnJvcihlcnJvciwgIkxvZ3MiKTsKICAgICAgfSBm
+            aW5hbGx5IHsKICAgICAgICB0aGlzLmJ1c3kgPSBmYWxzZTsKICAgICAgfQogICAgICBpZiAoY2xvc2VkKSByZXR1cm47CiAgICAg
+            IGNvbnN0IGNvdW50ID0gYCR7dGhpcy5pZHMuc2l6ZX0gbGluZSR7dGhpcy5pZHMuc2l6ZSA9PT0gMSA/ICIiIDogInMifWA7CiAg
+            ICAgIC8vIFRhaWwgd2hpbGUgdGhlIHRhc2sgcnVuczsgcmVhZCB0d2ljZSBtb3JlIGFmdGVyIGl0IGVuZGVkIChpdHMgbGFzdCBs
+            aW5lcykuCiAgICAgIGlmICh0YXNrICYmIGlzVGVybWluYWwodGFzay5zdGF0dXMpICYmICsrdGhpcy5maW5hbFJlYWRzID4gMikg
+            ewogICAgICAgIHRoaXMuc3RvcHBlZCA9IHRydWU7CiAgICAgICAgbG9nTm90ZS50ZXh0Q29udGVudCA9IGNvdW50OwogICAgICAg
+            IHJldHVybjsKICAgICAgfQogICAgICBsb2dOb3RlLnRleHRDb250ZW50ID0gYCR7Y291bnR9IMK3IHRhaWxpbmdgOwogICAgICB0
+            aGlzLnNjaGVkdWxlKHRhc2sgJiYgaXNUZXJtaW5hbCh0YXNrLnN0YXR1cykgPyAxNTAwIDogMTAwMCk7CiAgICB9LAogIH07Cgog
+            IGNvbnN0IGFwcGVuZExvZ3MgPSAobGluZXMpID0+IHsKICAgIGNvbnN0IGZyZXNoID0gbGluZXMuZmlsdGVyKChsaW5lKSA9PiAh
+            bG9ncy5pZHMuaGFzKFN0cmluZyhsaW5lLmlkKSkpOwogICAgaWYgKCFmcmVzaC5sZW5ndGgpIHsKICAgICAgaWYgKCFsb2dzLmlk
+            cy5zaXplICYmICFsb2dCb3guZmlyc3RDaGlsZCkgZmlsbChsb2dCb3gsIGgoImRpdi5lbXB0eS5sb2dzLWVtcHR5IiwgIk5vIGxv
+            ZyBsaW5lcyB5ZXQuIikpOwogICAgICByZXR1cm47CiAgICB9CiAgICBjb25zdCBhdEJvdHRvbSA9IGxvZ0JveC5zY3JvbGxIZWln
+            aHQgLSBsb2dCb3guc2Nyb2xsVG9wIC0gbG9nQm94LmNsaWVudEhlaWdodCA8IDI0OwogICAgaWYgKCFsb2dzLmlkcy5zaXplKSBm
+            aWxsKGxvZ0JveCk7CiAgICBmb3IgKGNvbnN0IGxpbmUgb2YgZnJlc2gpIHsKICAgICAgbG9ncy5pZHMuYWRkKFN0cmluZyhsaW5l
+            LmlkKSk7CiAgICAgIGNvbnN0IG1zID0gcGFyc2VUaW1lKGxpbmUuY3JlYXRlZEF0KTsKICAgICAgY29uc3QgbGV2ZWwgPSBTdHJp
+            bmcobGluZS5sZXZlbCB8fCAiSU5GTyIpLnRvVXBwZXJDYXNlKCk7CiAgICAgIGxvZ0JveC5hcHBlbmQoaChgZGl2LmxvZy1saW5l
+            LmxldmVsLSR7bGV2ZWwudG9Mb3dlckNhc2UoKX1gLCB7ICJkYXRhLXRlc3QiOiAibG9nLWxpbmUiIH0sCiAgICAgICAgaCgidGlt
+            ZS5sb2ctdGltZSIsIHsgdGl0bGU6IG1zID09PSBudWxsID8gIiIgOiBhYnNvbHV0ZShtcykgfSwgbXMgPT09IG51bGwgPyAiIiA6
+            IG5ldyBEYXRlKG1zKS50b0xvY2FsZVRpbWVTdHJpbmcodW5kZWZpbmVkLCB7IGhvdXIxMjogZmFsc2UgfSkpLAogICAgICAgIGgo
+            InNwYW4ubG9nLWxldmVsIiwgbGV2ZWwpLAogICAgICAgIGgoInNwYW4ubG9nLWF0dGVtcHQiLCB7IHRpdGxlOiBsaW5lLndvcmtl
+            cklkIHx8ICIiIH0sIGAjJHtsaW5lLmF0dGVtcHQgfHwgMH1gKSwKICAgICAgICBoKCJzcGFuLmxvZy1tZXNzYWdlIiwgbGluZS5t
+            ZXNzYWdlIHx8ICIiKSkpOwogICAgfQogICAgaWYgKGF0Qm90dG9tKSBsb2dCb3guc2Nyb2xsVG9wID0gbG9nQm94LnNjcm9sbEhl
+            aWdodDsKICB9OwoKICAvLyAtLS0gc3RhcnQgLS0tLS0tLS0tLS0tLS0tLS0tLS0tLS0tLS0tLS0tLS0tLS0tLS0tLS0tLS0tLS0t
+            LS0tLS0tLS0tLS0tLS0tLS0tLS0tLQoKICBzZXRMaXZlKCIiLCAiIik7CiAgZ2V0KGJhc2UpLnRoZW4oKGFuc3dlcikgPT4gewog
+            ICAgaWYgKGNsb3NlZCkgcmV0dXJuOwogICAgdGFzayA9IGFuc3dlci50YXNrOwogICAgcmVuZGVyKCk7CiAgICBsb2dzLnN0YXJ0
+            KCk7CiAgICBpZiAoIWlzVGVybWluYWwodGFzay5zdGF0dXMpKSB3YXRjaCgpOwogICAgZWxzZSBzZXRMaXZlKCJmaW5hbCIsICIi
+            KTsKICB9KS5jYXRjaCgoZXJyb3IpID0+IHsKICAgIGlmIChjbG9zZWQpIHJldHVybjsKICAgIGlmIChlcnJvciBpbnN0YW5jZW9m
+            IEFwaUVycm9yICYmIGVycm9yLnN0YXR1cyA9PT0gNDA0KSB7CiAgICAgIGZpbGwocm9vdCwgaCgiZGl2LmNydW1icyIsIGgoImEi
+            LCB7IGhyZWY6ICIjL3Rhc2tzIiB9LCAiVGFza3MiKSksCiAgICAgICAgaCgiZGl2LmNhcmQubm90aWNlIiwgeyAiZGF0YS10ZXN0
+            IjogIm5vdC1mb3VuZCIgfSwgaCgiaDEiLCAiTm8gc3VjaCB0YXNrIiksCiAgICAgICAgICBoKCJwIiwgYFRoZXJlIGlzIG5vIHRh
+            c2sgJHtpZH0gaW4geW91ciB0ZW5hbnQuIEl0IG1heSBoYXZlIHBhc3NlZCBpdHMgcmV0ZW50aW9uIHRpbWUuYCkpKTsKICAgICAg
+            cmV0dXJuOwogICAgfQogICAgcmVwb3J0RXJyb3IoZXJyb3IpOwogICAgdG9hc3QoIlRoZSB0YXNrIGNvdWxkIG5vdCBiZSByZWFk
+            OyB0aGUgcGFnZSB3aWxsIG5vdCB1cGRhdGUuIik7CiAgfSk7CgogIHJldHVybiAoKSA9PiB7CiAgICBjbG9zZWQgPSB0cnVlOwog
+            ICAgaWYgKHN0cmVhbSkgc3RyZWFtLmFib3J0KCk7CiAgICBzdHJlYW0gPSBudWxsOwogICAgY2xlYXJUaW1lb3V0KGxvZ3MudGlt
+            ZXIpOwogICAgZm9yIChjb25zdCB0aW1lciBvZiB0aW1lcnMpIGNsZWFyVGltZW91dCh0aW1lcik7CiAgfTsKfQo=
             """)
         files["tasks.js"] = asset("text/javascript; charset=utf-8", "a816fba642bb6311", """
             Ly8gVGFza3M6IGZpbHRlciBieSBzdGF0dXMgKHNldmVyYWwpLCB0eXBlLCB3b3JrZXIgYW5kIGNyZWF0aW9uIHRpbWU7IGZpbmQg

@@ -127,6 +127,17 @@ final class RESTNodeTests: XCTestCase {
         }
         XCTAssertEqual(overREST, overGRPC, "a task reads the same in both APIs")
 
+        // A log tail asks only for the lines after the newest it has.
+        reply = try await self.call(.GET, "/tasks/\(created.task.taskID)/logs", key: "view")
+        let ids = (reply.json["logs"] as? [[String: Any]] ?? []).compactMap { ($0["id"] as? String).flatMap(Int64.init) }
+        XCTAssertGreaterThanOrEqual(ids.count, 2, reply.body)
+        reply = try await self.call(.GET, "/tasks/\(created.task.taskID)/logs?afterId=\(ids[0])", key: "view")
+        XCTAssertEqual((reply.json["logs"] as? [[String: Any]] ?? []).compactMap { ($0["id"] as? String).flatMap(Int64.init) }, Array(ids.dropFirst()))
+        reply = try await self.call(.GET, "/tasks/\(created.task.taskID)/logs?afterId=\(ids.last ?? 0)", key: "view")
+        XCTAssertEqual((reply.json["logs"] as? [Any])?.count ?? 0, 0)
+        reply = try await self.call(.GET, "/tasks/\(created.task.taskID)/logs?afterId=1&pageToken=x", key: "view")
+        XCTAssertEqual(reply.status, 400)
+
         // Another tenant's task does not exist for it; cancelling a finished task is a conflict.
         reply = try await self.call(.GET, "/tasks/\(created.task.taskID)", key: "other")
         XCTAssertEqual([reply.status, reply.code ?? ""] as [AnyHashable], [404, "NOT_FOUND"])
@@ -142,6 +153,18 @@ final class RESTNodeTests: XCTestCase {
         XCTAssertEqual(reply.status, 200, reply.body)
         reply = try await self.call(.GET, "/no/such/route", key: "admin")
         XCTAssertEqual([reply.status, reply.code ?? ""] as [AnyHashable], [404, "NOT_FOUND"])
+    }
+
+    /// With every HTTP service running (REST, history sampling): SIGTERM ends
+    /// the node with status 0, the leader lock released, not left to expire.
+    func testSIGTERMStopsTheNodeCleanly() async throws {
+        let leads = try await TestEnvironment.waitUntil(timeout: .seconds(15), every: .milliseconds(100)) { self.node.log.contains("became leader") }
+        XCTAssertTrue(leads, "the node (alone in its namespace) leads")
+        _ = try await self.call(.GET, "/history", key: "view")
+        let (code, log) = self.node.stop()
+        self.node = nil
+        XCTAssertEqual(code, 0, "exit status; log:\n\(log.suffix(2000))")
+        XCTAssertTrue(log.contains("released leadership"), log.suffix(2000).description)
     }
 
     func testDeadLettersGroupAndRetryAsAGroup() async throws {

@@ -69,18 +69,27 @@ final class WireNode {
     }
 
     /// SIGTERM, then SIGKILL if it lingers; removes its logs and Redis keys' namespace is left to expire with the test database.
-    func stop() {
+    /// Returns the exit code if the node exited on its own within 10 s (nil if it had to be killed), and its log.
+    @discardableResult
+    func stop() -> (exitCode: Int32?, log: String) {
         kill(self.pid, SIGTERM)
         var status: Int32 = 0
+        var exited = false
         for _ in 0..<200 {
-            if waitpid(self.pid, &status, WNOHANG) != 0 { break }
+            let reaped = waitpid(self.pid, &status, WNOHANG)
+            if reaped != 0 {
+                exited = reaped == self.pid
+                break
+            }
             usleep(50_000)
         }
-        if waitpid(self.pid, &status, WNOHANG) == 0 {
+        if !exited, waitpid(self.pid, &status, WNOHANG) == 0 {
             kill(self.pid, SIGKILL)
             waitpid(self.pid, &status, 0)
         }
+        let log = self.log
         try? FileManager.default.removeItem(at: self.logs)
+        return (exited && status & 0x7f == 0 ? (status >> 8) & 0xff : nil, log)
     }
 
     /// A port free now: bound to 0 on loopback, then released.
