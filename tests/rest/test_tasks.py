@@ -204,6 +204,11 @@ def test_logs_page_and_errors(cluster):
     assert second["logs"][0]["id"] == everything[1]["id"]
     other = cluster.submitter.create("noop")["task"]["taskId"]
     cluster.viewer.get(f"/api/v1/tasks/{other}/logs", params={"pageToken": first["nextPageToken"]}, expect=400)
+    tail = cluster.viewer.get(path, params={"afterId": everything[0]["id"]}, expect=200).json()["logs"]
+    assert [line["id"] for line in tail] == [line["id"] for line in everything[1:]]
+    assert cluster.viewer.get(path, params={"afterId": everything[-1]["id"]}, expect=200).json().get("logs", []) == []
+    for bad in ({"afterId": -1}, {"afterId": "abc"}, {"afterId": 1, "pageToken": first["nextPageToken"]}, {"colour": "x"}):
+        cluster.viewer.get(path, params=bad, expect=400)
     cluster.viewer.get(path, params={"pageSize": -1}, expect=400)
     cluster.viewer.get(path, params={"pageToken": "garbage!!"}, expect=400)
     cluster.viewer.get("/api/v1/tasks/nope/logs", expect=400)
