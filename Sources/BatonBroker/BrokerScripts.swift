@@ -10,7 +10,7 @@ import BatonRedis
 public enum BrokerScripts {
     /// Puts new tasks on their queues and delayed tasks in the delayed set,
     /// and wakes the dispatcher (or the promoter). KEYS: high queue, normal
-    /// queue, delayed set, wake list, delayed wake list.
+    /// queue, delayed set, wake list, delayed wake list, tombstones.
     /// ARGV: number of high entries H, number of normal entries N, the H high
     /// entries, the N normal entries, then (score, member) pairs for the delayed set.
     public static let enqueue = RedisScript(
@@ -20,10 +20,14 @@ public enum BrokerScripts {
             local high = tonumber(ARGV[1])
             local normal = tonumber(ARGV[2])
             local i = 3
-            for _ = 1, high do redis.call('RPUSH', KEYS[1], ARGV[i]); i = i + 1 end
-            for _ = 1, normal do redis.call('RPUSH', KEYS[2], ARGV[i]); i = i + 1 end
+            -- A task run again (RetryTask) after a cancel left a tombstone
+            -- for its entry: the new entry is not the cancelled one.
+            local tombstones = redis.call('ZCARD', KEYS[6]) > 0
+            for _ = 1, high do redis.call('RPUSH', KEYS[1], ARGV[i]); if tombstones then redis.call('ZREM', KEYS[6], ARGV[i]) end; i = i + 1 end
+            for _ = 1, normal do redis.call('RPUSH', KEYS[2], ARGV[i]); if tombstones then redis.call('ZREM', KEYS[6], ARGV[i]) end; i = i + 1 end
             while i < #ARGV do
               redis.call('ZADD', KEYS[3], ARGV[i], ARGV[i + 1])
+              if tombstones then redis.call('ZREM', KEYS[6], ARGV[i + 1]) end
               i = i + 2
             end
             if high + normal > 0 then
@@ -45,7 +49,9 @@ public enum BrokerScripts {
     /// KEYS: high queue, normal queue, delayed set, worker queue (or a
     /// placeholder), events stream, in-use counts, worker high queue, worker
     /// cancel list, tombstones.
-    /// ARGV: entry, task id, stream max length, task type, 1 when a worker may run it.
+    /// ARGV: entry, task id, stream max length, task type, 1 when a worker
+    /// may run it, `<task id>|<attempt>` (the worker aborts that attempt only:
+    /// a late signal never ends the attempt of a retry that followed).
     /// Returns how many entries were removed.
     public static let cancel = RedisScript(
         name: "cancel",
@@ -59,7 +65,7 @@ public enum BrokerScripts {
               redis.call('ZADD', KEYS[9], now, ARGV[1])
             end
             if ARGV[5] == '1' then
-              redis.call('RPUSH', KEYS[8], ARGV[2])
+              redis.call('RPUSH', KEYS[8], ARGV[6])
               redis.call('LTRIM', KEYS[8], -10000, -1)
             end
             redis.call('XADD', KEYS[5], 'MAXLEN', '~', ARGV[3], '*', 'k', 'task', 's', ARGV[2])

@@ -66,14 +66,14 @@ extension RedisBroker {
         )
     }
 
-    /// Ids of tasks cancelled while this worker may run them: blocks on
+    /// Attempts cancelled while this worker may run them: blocks on
     /// `connection` up to `timeout` for the first, then takes what else waits.
-    public func cancels(workerID: String, on connection: RedisBlockingConnection, timeout: Duration) async throws(RedisError) -> [String] {
+    public func cancels(workerID: String, on connection: RedisBlockingConnection, timeout: Duration) async throws(RedisError) -> [CancelNotice] {
         let key = self.keys.workerCancels(workerID)
         let first = try await connection.send(RedisCommand("BLPOP", key, String(Double(timeout.wholeMilliseconds) / 1000)), blockingFor: timeout)
-        guard let id = first.array?.last?.string else { return [] }
+        guard let member = first.array?.last?.string else { return [] }
         let more = try await self.redis.send("LPOP", key, 1000).array?.compactMap(\.string) ?? []
-        return [id] + more
+        return ([member] + more).map(CancelNotice.init(member:))
     }
 
     /// Sets how many entries the dispatcher may let a registered worker hold

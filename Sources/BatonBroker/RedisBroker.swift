@@ -46,7 +46,7 @@ public struct RedisBroker: Sendable {
         let arguments: [String] = [String(high.count), String(normal.count)] + high + normal + delayed
         try await self.redis.run(
             BrokerScripts.enqueue,
-            keys: [self.keys.highQueue, self.keys.normalQueue, self.keys.delayed, self.keys.wake, self.keys.delayedWake],
+            keys: [self.keys.highQueue, self.keys.normalQueue, self.keys.delayed, self.keys.wake, self.keys.delayedWake, self.keys.tombstones],
             arguments: arguments
         )
     }
@@ -60,7 +60,10 @@ public struct RedisBroker: Sendable {
             BrokerScripts.cancel,
             keys: [self.keys.highQueue, self.keys.normalQueue, self.keys.delayed, self.keys.workerQueue(worker), self.keys.events, self.keys.inUse,
                    self.keys.workerHighQueue(worker), self.keys.workerCancels(worker), self.keys.tombstones],
-            arguments: [entry.member, task.taskID, String(self.eventStreamLength), task.taskType, task.workerID == nil ? "0" : "1"]
+            arguments: [
+                entry.member, task.taskID, String(self.eventStreamLength), task.taskType, task.workerID == nil ? "0" : "1",
+                CancelNotice(taskID: task.taskID, attempt: task.attempt).member,
+            ]
         )
     }
 

@@ -256,9 +256,11 @@ public final class Worker: Service, Sendable {
             do {
                 try await self.broker.redis.withBlockingConnection { connection in
                     while !Task.isCancelled {
-                        let ids = Set(try await self.broker.cancels(workerID: workerID, on: connection, timeout: self.configuration.pollTimeout))
-                        guard !ids.isEmpty else { continue }
-                        let signals = self.running.withLock { $0.filter { ids.contains($0.key.taskID) }.map(\.value.signal) }
+                        let notices = try await self.broker.cancels(workerID: workerID, on: connection, timeout: self.configuration.pollTimeout)
+                        guard !notices.isEmpty else { continue }
+                        let signals = self.running.withLock { running in
+                            running.filter { key, _ in notices.contains { $0.matches(taskID: key.taskID, attempt: key.attempt) } }.map(\.value.signal)
+                        }
                         for signal in signals { signal.fire(.cancelled) }
                     }
                 }

@@ -167,6 +167,42 @@ final class RESTNodeTests: XCTestCase {
         XCTAssertTrue(log.contains("released leadership"), log.suffix(2000).description)
     }
 
+    /// A running task cancelled and retried at once runs again (the cancel
+    /// left a tombstone for its queue entry, which the retry's new entry is
+    /// not; the cancel signal names the attempt it ends, not the next one).
+    func testARunningTaskCancelledAndRetriedAtOnceRunsAgain() async throws {
+        let type = "restcr_\(self.node.id.suffix(8))"
+        var reply = try await self.call(
+            .PUT, "/task-types/\(type)", key: "admin", json: #"{"executor": "local", "endpoint": "sleep", "timeoutSeconds": 60, "enabled": true}"#
+        )
+        XCTAssertEqual(reply.status, 200, reply.body)
+        for round in 1...3 {
+            reply = try await self.call(.POST, "/tasks", key: "submit", json: #"{"taskType": "\#(type)", "payload": {"ms": "20000"}}"#)
+            let id = try Baton_V1_CreateTaskResponse(jsonString: reply.body).task.taskID
+            func state() async throws -> (status: String, attempt: Int) {
+                let task = try await self.call(.GET, "/tasks/\(id)", key: "view").json["task"] as? [String: Any] ?? [:]
+                return (task["status"] as? String ?? "", task["attempt"] as? Int ?? 0)
+            }
+            let running = try await TestEnvironment.waitUntil(timeout: .seconds(10), every: .milliseconds(20)) { try await state().status == "TASK_STATUS_RUNNING" }
+            XCTAssertTrue(running, "round \(round): attempt 1 runs")
+            reply = try await self.call(.POST, "/tasks/\(id)/cancel", key: "submit", json: "{}")
+            XCTAssertEqual(reply.status, 200, reply.body)
+            reply = try await self.call(.POST, "/tasks/\(id)/retry", key: "submit", json: "{}")
+            XCTAssertEqual(reply.status, 200, reply.body)
+            let again = try await TestEnvironment.waitUntil(timeout: .seconds(10), every: .milliseconds(50)) {
+                let now = try await state()
+                return now.status == "TASK_STATUS_RUNNING" && now.attempt == 2
+            }
+            let last = try await state()
+            XCTAssertTrue(again, "round \(round): the retry runs as attempt 2 (now \(last))")
+            // And keeps running: the first attempt's cancel did not end it.
+            try await Task.sleep(for: .seconds(1))
+            let after = try await state()
+            XCTAssertEqual(after.status, "TASK_STATUS_RUNNING", "round \(round)")
+            _ = try await self.call(.POST, "/tasks/\(id)/cancel", key: "submit", json: "{}")
+        }
+    }
+
     func testDeadLettersGroupAndRetryAsAGroup() async throws {
         let type = "restdl_\(self.node.id.suffix(8))"
         var reply = try await self.call(
