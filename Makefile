@@ -12,6 +12,7 @@ test: services web-check
 	$(SWIFT) test --skip-build
 	BATON_NODE_BIN=$(CURDIR)/.build/debug/baton-node $(MAKE) chaos
 	BATON_NODE_BIN=$(CURDIR)/.build/debug/baton-node $(MAKE) browser-tests
+	BATON_NODE_BIN=$(CURDIR)/.build/debug/baton-node $(MAKE) rest-tests
 
 build:
 	$(SWIFT) build

@@ -19,11 +19,11 @@ extension Baton_V1_Task {
         self.result = task.result ?? ""
         self.error = task.error ?? ""
         self.idempotencyKey = task.idempotencyKey ?? ""
-        self.createdAt = Google_Protobuf_Timestamp(date: task.createdAt)
-        self.updatedAt = Google_Protobuf_Timestamp(date: task.updatedAt)
-        if let startedAt = task.startedAt { self.startedAt = Google_Protobuf_Timestamp(date: startedAt) }
-        if let finishedAt = task.finishedAt { self.finishedAt = Google_Protobuf_Timestamp(date: finishedAt) }
-        if let runAt = task.runAt { self.runAt = Google_Protobuf_Timestamp(date: runAt) }
+        self.createdAt = Google_Protobuf_Timestamp(microseconds: task.createdAt)
+        self.updatedAt = Google_Protobuf_Timestamp(microseconds: task.updatedAt)
+        if let startedAt = task.startedAt { self.startedAt = Google_Protobuf_Timestamp(microseconds: startedAt) }
+        if let finishedAt = task.finishedAt { self.finishedAt = Google_Protobuf_Timestamp(microseconds: finishedAt) }
+        if let runAt = task.runAt { self.runAt = Google_Protobuf_Timestamp(microseconds: runAt) }
     }
 }
 
@@ -36,7 +36,7 @@ extension Baton_V1_TaskLog {
         self.workerID = log.workerID
         self.level = log.level
         self.message = log.message
-        self.createdAt = Google_Protobuf_Timestamp(date: log.createdAt)
+        self.createdAt = Google_Protobuf_Timestamp(microseconds: log.createdAt)
     }
 }
 
@@ -53,7 +53,7 @@ extension Baton_V1_TaskConfig {
         self.rateLimitPerSecond = Int32(clamping: config.rateLimitPerSecond)
         self.enabled = config.enabled
         self.headers = config.headers
-        self.updatedAt = Google_Protobuf_Timestamp(date: config.updatedAt)
+        self.updatedAt = Google_Protobuf_Timestamp(microseconds: config.updatedAt)
         self.paused = config.paused
         self.retentionHours = Int32(clamping: config.retentionHours)
     }
@@ -67,5 +67,15 @@ extension TaskRecord {
             + (self.idempotencyKey?.utf8.count ?? 0) + (self.workerID?.utf8.count ?? 0)
         for (key, value) in self.payload { bytes += key.utf8.count + value.utf8.count + 8 }
         return bytes
+    }
+}
+
+extension Google_Protobuf_Timestamp {
+    /// The stored time to the microsecond, as MySQL keeps it: a Date's
+    /// binary fraction would otherwise print as …14.039753914Z.
+    public init(microseconds date: Date) {
+        let micros = (date.timeIntervalSince1970 * 1_000_000).rounded()
+        let seconds = (micros / 1_000_000).rounded(.down)
+        self.init(seconds: Int64(seconds), nanos: Int32(micros - seconds * 1_000_000) * 1_000)
     }
 }

@@ -410,7 +410,7 @@ public struct TaskService: Sendable {
                     $0.running = Int32(clamping: worker.running)
                     $0.queued = Int32(clamping: worker.queued)
                     $0.taskTypes = worker.taskTypes
-                    if let beat = worker.lastHeartbeat { $0.lastHeartbeat = .init(date: beat) }
+                    if let beat = worker.lastHeartbeat { $0.lastHeartbeat = .init(microseconds: beat) }
                 }
             }
         }

@@ -1,3 +1,4 @@
+import BatonAPI
 import Foundation
 import Hummingbird
 import NIOCore
@@ -10,14 +11,18 @@ enum ProtoJSON {
     static let maxBodyBytes = 5 << 20
 
     static func decode<M: SwiftProtobuf.Message>(_ type: M.Type, from request: Request, context: some RequestContext) async throws -> M {
-        let body: ByteBuffer
+        let body = try await Self.body(of: request)
+        if body.readableBytes == 0 { return M() }
+        return try Self.decode(type, from: Array(body.readableBytesView))
+    }
+
+    /// The request's body, refused (413) past `maxBodyBytes`.
+    static func body(of request: Request) async throws -> ByteBuffer {
         do {
-            body = try await request.body.collect(upTo: Self.maxBodyBytes)
+            return try await request.body.collect(upTo: Self.maxBodyBytes)
         } catch {
             throw Problem(status: 413, code: "RESOURCE_EXHAUSTED", detail: "the request body is larger than \(Self.maxBodyBytes) bytes")
         }
-        if body.readableBytes == 0 { return M() }
-        return try Self.decode(type, from: Array(body.readableBytesView))
     }
 
     static func decode<M: SwiftProtobuf.Message>(_ type: M.Type, from bytes: [UInt8]) throws -> M {
@@ -37,7 +42,7 @@ enum ProtoJSON {
         let encoder = JSONEncoder()
         encoder.dateEncodingStrategy = .custom { date, encoder in
             var container = encoder.singleValueContainer()
-            try container.encode(Google_Protobuf_Timestamp(date: date).jsonString().trimmingCharacters(in: CharacterSet(charactersIn: "\"")))
+            try container.encode(Google_Protobuf_Timestamp(microseconds: date).jsonString().trimmingCharacters(in: CharacterSet(charactersIn: "\"")))
         }
         let data = try encoder.encode(value)
         return Response(status: .ok, headers: [.contentType: "application/json", .cacheControl: "no-store"], body: .init(byteBuffer: ByteBuffer(bytes: data)))

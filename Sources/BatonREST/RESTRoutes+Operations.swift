@@ -45,11 +45,29 @@ extension RESTRoutes {
         var keyId: String?
     }
 
-    struct GroupRetry: Decodable {
-        var taskType: String
-        var status: String
-        var error: String
-        var reason: String?
+    /// The body of a group retry, read strictly: as a proto message would
+    /// be, an unknown field or a wrong type is refused.
+    struct GroupRetry {
+        var taskType = ""
+        var status = ""
+        var error = ""
+        var reason = ""
+
+        init(json: ByteBuffer) throws {
+            let usage = "the body must be {\"taskType\", \"status\", \"error\", \"reason\"?} with string values"
+            guard let object = try? JSONSerialization.jsonObject(with: Data(json.readableBytesView)) as? [String: Any] else { throw Problem.invalid(usage) }
+            for (key, value) in object {
+                guard let text = value as? String else { throw Problem.invalid("\(key) must be a string; \(usage)") }
+                switch key {
+                case "taskType": self.taskType = text
+                case "status": self.status = text
+                case "error": self.error = text
+                case "reason": self.reason = text
+                default: throw Problem.invalid("unknown field \(key); \(usage)")
+                }
+            }
+            guard object["taskType"] != nil, object["status"] != nil, object["error"] != nil else { throw Problem.invalid(usage) }
+        }
     }
 
     func addOperations(_ api: RouterGroup<BasicRequestContext>) {
@@ -70,19 +88,13 @@ extension RESTRoutes {
             )
         }
         self.route(api, .post, "dead-letters/retry", operation: "RetryDeadLetters", access: .role(.submitter)) { request, _ in
-            let body = try await request.body.collect(upTo: 1 << 20)
-            let group: GroupRetry
-            do {
-                group = try JSONDecoder().decode(GroupRetry.self, from: Data(body.readableBytesView))
-            } catch {
-                throw Problem.invalid("the body must be {\"taskType\", \"status\", \"error\"}: \(error)")
-            }
+            let group = try GroupRetry(json: try await ProtoJSON.body(of: request))
             let name = group.status.hasPrefix("TASK_STATUS_") ? group.status : "TASK_STATUS_\(group.status)"
             guard let status = TaskStatus.allCases.first(where: { $0.wireName == name }) else {
                 throw Problem.invalid("status must be TASK_STATUS_FAILED or TASK_STATUS_TIMEOUT")
             }
             let result = try await tasks.retryDeadLetters(
-                taskType: group.taskType, status: Baton_V1_TaskStatus(rawValue: status.rawValue) ?? .failed, error: group.error, reason: group.reason ?? ""
+                taskType: group.taskType, status: Baton_V1_TaskStatus(rawValue: status.rawValue) ?? .failed, error: group.error, reason: group.reason
             )
             return try ProtoJSON.response(result)
         }

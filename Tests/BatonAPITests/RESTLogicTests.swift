@@ -3,6 +3,7 @@ import BatonModel
 import BatonProto
 import BatonREST
 import Foundation
+import SwiftProtobuf
 import GRPCCore
 import Testing
 
@@ -67,6 +68,13 @@ import Testing
         #expect(groups[0].taskIDs == ["t1", "t2"] && groups[0].lastAt == now)
         #expect(groups[1].taskIDs == ["t4", "t5"], "errors differing past their head group together")
         #expect(Set(groups.dropFirst(2).map(\.taskType)) == ["email", "sms"])
+    }
+
+    @Test func timestampsKeepTheStoredMicroseconds() throws {
+        let stamp = Google_Protobuf_Timestamp(microseconds: Date(timeIntervalSince1970: 1_764_644_054.039754))
+        #expect(stamp.seconds == 1_764_644_054)
+        #expect(stamp.nanos == 39_754_000)
+        #expect(try stamp.jsonString() == "\"2025-12-02T02:54:14.039754Z\"")
     }
 
     @Test func latencyWindowsDrainPercentilesAndStayBounded() {
