@@ -188,20 +188,25 @@ async function identify() {
 const THEMES = ["system", "light", "dark"];
 const THEME_ICON = { system: "auto", light: "sun", dark: "moon" };
 
+/** The remembered choice; html[data-theme] holds what it resolves to (theme.js). */
 function currentTheme() {
-  const value = document.documentElement.getAttribute("data-theme");
-  return value === "light" || value === "dark" ? value : "system";
+  try {
+    const value = localStorage.getItem("baton.theme");
+    return value === "light" || value === "dark" ? value : "system";
+  } catch {
+    return "system";
+  }
 }
 
 function applyTheme(theme) {
-  if (theme === "system") document.documentElement.removeAttribute("data-theme");
-  else document.documentElement.setAttribute("data-theme", theme);
   try {
     if (theme === "system") localStorage.removeItem("baton.theme");
     else localStorage.setItem("baton.theme", theme);
   } catch {
     /* not remembered */
   }
+  const systemDark = window.matchMedia && window.matchMedia("(prefers-color-scheme: dark)").matches;
+  document.documentElement.setAttribute("data-theme", theme === "system" ? (systemDark ? "dark" : "light") : theme);
   const button = document.getElementById("theme-toggle");
   fill(document.getElementById("theme-icon"), icon(THEME_ICON[theme], 17));
   button.title = `Theme: ${theme} (click to change)`;

@@ -590,10 +590,18 @@ class Suite:
         b = self.b
         b.go("#/overview")
         b.one("[data-test=worker-row]")
-        b.scheme("dark")
-        dark = b.driver.execute_script("return getComputedStyle(document.body).backgroundColor")
-        b.scheme("light")
-        light = b.driver.execute_script("return getComputedStyle(document.body).backgroundColor")
+        def background_after(scheme, differing_from=None):
+            # The page hears the system's change as a media-query event: poll briefly.
+            b.scheme(scheme)
+            deadline = time.monotonic() + 2
+            while True:
+                colour = b.driver.execute_script("return getComputedStyle(document.body).backgroundColor")
+                if colour != differing_from or time.monotonic() > deadline:
+                    return colour
+                time.sleep(0.05)
+
+        dark = background_after("dark", differing_from=background_after("light"))
+        light = background_after("light", differing_from=dark)
         check(dark != light, f"the page does not follow prefers-color-scheme (dark {dark}, light {light})")
         b.click("#theme-toggle")  # system -> light
         b.click("#theme-toggle")  # light -> dark
