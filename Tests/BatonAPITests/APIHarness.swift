@@ -137,3 +137,16 @@ final class APIHarness: Sendable {
     }
 }
 
+extension APIHarness {
+    /// The status a call failed with; nil when it succeeded.
+    static func code(_ body: () async throws -> Void) async -> RPCError.Code? {
+        do {
+            try await body()
+            return nil
+        } catch let error as RPCError {
+            return error.code
+        } catch {
+            return .unknown
+        }
+    }
+}

@@ -39,28 +39,17 @@ final class JWTAPITests: XCTestCase {
         return TestJWT.hs256(secret: secret, claims: claims)
     }
 
-    private static func code(_ body: () async throws -> Void) async -> RPCError.Code? {
-        do {
-            try await body()
-            return nil
-        } catch let error as RPCError {
-            return error.code
-        } catch {
-            return .unknown
-        }
-    }
-
     func testRolesAndRefusals() async throws {
         // An admin's token configures a type, as an admin key would.
         let type = try await self.harness.configure("roles", apiKey: Self.token(sub: "ops-bot", role: "admin"))
         let harness = self.harness!
 
         let viewer = Self.token(sub: "grafana", role: "viewer")
-        let denied = await Self.code {
+        let denied = await APIHarness.code {
             try await harness.withClient(apiKey: viewer) { tasks, _ in _ = try await tasks.createTask(.with { $0.taskType = type }) }
         }
         XCTAssertEqual(denied, .permissionDenied)
-        let viewerReads = await Self.code {
+        let viewerReads = await APIHarness.code {
             try await harness.withClient(apiKey: viewer) { tasks, _ in _ = try await tasks.listTasks(.with { $0.taskType = type }) }
         }
         XCTAssertNil(viewerReads, "a viewer's token may read")
@@ -87,7 +76,7 @@ final class JWTAPITests: XCTestCase {
         XCTAssertEqual(expiredMessage, "token expired")
 
         // The key file still works beside tokens.
-        let byKey = await Self.code {
+        let byKey = await APIHarness.code {
             try await harness.withClient(apiKey: Self.opsKey) { _, admin in _ = try await admin.getTaskConfig(.with { $0.taskType = type }) }
         }
         XCTAssertNil(byKey)
@@ -106,8 +95,8 @@ final class JWTAPITests: XCTestCase {
 
         // Beta's token: as if the task did not exist.
         try await harness.withClient(apiKey: betaCI) { tasks, _ in
-            let getCode = await Self.code { _ = try await tasks.getTask(.with { $0.taskID = id }) }
-            let cancelCode = await Self.code { _ = try await tasks.cancelTask(.with { $0.taskID = id }) }
+            let getCode = await APIHarness.code { _ = try await tasks.getTask(.with { $0.taskID = id }) }
+            let cancelCode = await APIHarness.code { _ = try await tasks.cancelTask(.with { $0.taskID = id }) }
             XCTAssertEqual([getCode, cancelCode], [.notFound, .notFound])
             let listed = try await tasks.listTasks(.with { $0.taskType = type }).tasks.map(\.taskID)
             XCTAssertFalse(listed.contains(id))

@@ -38,17 +38,6 @@ final class TenantTests: XCTestCase {
         try await self.harness.shutdown()
     }
 
-    private static func code(_ body: () async throws -> Void) async -> RPCError.Code? {
-        do {
-            try await body()
-            return nil
-        } catch let error as RPCError {
-            return error.code
-        } catch {
-            return .unknown
-        }
-    }
-
     func testATenantNeitherSeesNorChangesAnothersTasks() async throws {
         let type = try await self.harness.configure("own", apiKey: Self.adminKey)
         let harness = self.harness!
@@ -59,11 +48,11 @@ final class TenantTests: XCTestCase {
         // Beta: as if the task did not exist, whichever way it asks.
         let id = task.taskID
         try await harness.withClient(apiKey: Self.betaKey) { tasks, _ in
-            let getCode = await Self.code { _ = try await tasks.getTask(.with { $0.taskID = id }) }
-            let logsCode = await Self.code { _ = try await tasks.getTaskLogs(.with { $0.taskID = id }) }
-            let cancelCode = await Self.code { _ = try await tasks.cancelTask(.with { $0.taskID = id }) }
-            let retryCode = await Self.code { _ = try await tasks.retryTask(.with { $0.taskID = id }) }
-            let watchCode = await Self.code { try await tasks.watchTask(.with { $0.taskID = id }) { for try await _ in $0.messages {} } }
+            let getCode = await APIHarness.code { _ = try await tasks.getTask(.with { $0.taskID = id }) }
+            let logsCode = await APIHarness.code { _ = try await tasks.getTaskLogs(.with { $0.taskID = id }) }
+            let cancelCode = await APIHarness.code { _ = try await tasks.cancelTask(.with { $0.taskID = id }) }
+            let retryCode = await APIHarness.code { _ = try await tasks.retryTask(.with { $0.taskID = id }) }
+            let watchCode = await APIHarness.code { try await tasks.watchTask(.with { $0.taskID = id }) { for try await _ in $0.messages {} } }
             XCTAssertEqual([getCode, logsCode, cancelCode, retryCode, watchCode], Array(repeating: .notFound, count: 5))
             for filter in [
                 Baton_V1_ListTasksRequest(),

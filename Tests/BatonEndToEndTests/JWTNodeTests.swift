@@ -45,25 +45,6 @@ final class JWTNodeTests: XCTestCase {
         return try String(contentsOfFile: output, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
-    /// One HTTP/1.0 request with an Authorization header; the whole response.
-    private func get(port: Int, path: String, bearer: String) throws -> String {
-        let descriptor = WireNode.connectSocket(port: port)
-        guard descriptor >= 0 else { throw TestEnvironment.ScriptError(description: "cannot connect to \(port)") }
-        defer { close(descriptor) }
-        var timeout = timeval(tv_sec: 5, tv_usec: 0)
-        setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        let request = Array("GET \(path) HTTP/1.0\r\nHost: localhost\r\nAuthorization: Bearer \(bearer)\r\n\r\n".utf8)
-        _ = request.withUnsafeBytes { send(descriptor, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-        var response: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 65536)
-        while true {
-            let count = recv(descriptor, &buffer, buffer.count, 0)
-            if count <= 0 { break }
-            response += buffer[0..<count]
-        }
-        return String(decoding: response, as: UTF8.self)
-    }
-
     func testANodeWithJWTsServesBothAPIsAndIsNotOpen() async throws {
         let secretFile = try self.file(UUID().uuidString + UUID().uuidString + "\n", mode: 0o600)
         let node = try WireNode(arguments: ["--jwt-hs256-secret-file", secretFile, "--jwt-issuer", "https://idp.test", "--task-types", "none_here"])
@@ -94,10 +75,10 @@ final class JWTNodeTests: XCTestCase {
         XCTAssertEqual(codes, [.unauthenticated, .unauthenticated, .permissionDenied])
 
         // REST: the same authenticator.
-        let whoami = try self.get(port: node.httpPort, path: "/api/v1/whoami", bearer: viewer)
+        let whoami = try WireNode.httpGet(port: node.httpPort, path: "/api/v1/whoami", bearer: viewer)
         XCTAssertTrue(whoami.hasPrefix("HTTP/1.1 200") || whoami.hasPrefix("HTTP/1.0 200"), whoami)
         XCTAssertTrue(whoami.contains("jwt:grafana") && whoami.contains("billing") && whoami.contains("viewer"), whoami)
-        let refused = try self.get(port: node.httpPort, path: "/api/v1/whoami", bearer: expired)
+        let refused = try WireNode.httpGet(port: node.httpPort, path: "/api/v1/whoami", bearer: expired)
         XCTAssertTrue(refused.hasPrefix("HTTP/1.1 401") || refused.hasPrefix("HTTP/1.0 401"), refused)
         XCTAssertTrue(refused.contains("token expired"), refused)
         XCTAssertFalse(refused.contains(expired))

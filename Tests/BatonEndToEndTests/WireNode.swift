@@ -141,14 +141,15 @@ final class WireNode {
         return again == 0 || (again < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
     }
 
-    /// One HTTP/1.0 GET: the whole response as text.
-    static func httpGet(port: Int, path: String) throws -> String {
+    /// One HTTP/1.0 GET (with a bearer credential if given): the whole response as text.
+    static func httpGet(port: Int, path: String, bearer: String? = nil) throws -> String {
         let descriptor = Self.connectSocket(port: port)
         guard descriptor >= 0 else { throw TestEnvironment.ScriptError(description: "cannot connect to \(port)") }
         defer { close(descriptor) }
         var timeout = timeval(tv_sec: 5, tv_usec: 0)
         setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        let request = Array("GET \(path) HTTP/1.0\r\nHost: localhost\r\n\r\n".utf8)
+        let authorization = bearer.map { "Authorization: Bearer \($0)\r\n" } ?? ""
+        let request = Array("GET \(path) HTTP/1.0\r\nHost: localhost\r\n\(authorization)\r\n".utf8)
         _ = request.withUnsafeBytes { send(descriptor, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
         var response: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 65536)
