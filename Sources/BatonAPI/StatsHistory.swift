@@ -20,12 +20,14 @@ public final class StatsHistory: Service, Sendable {
         public var queueDelayed: Int64
         /// Tasks that reached a terminal status per second since the previous sample.
         public var throughput: Double
-        /// Created → started of the attempts this node's worker started in the interval.
+        /// Created → started of the attempts the cluster's workers started in
+        /// the interval (each node's figure, combined: `Summary.combined`).
         public var startLatency: LatencyWindow.Summary?
     }
 
     public let interval: Duration
     public let capacity: Int
+    private let nodeID: String
     private let tasks: TaskStore
     private let broker: RedisBroker
     private let startLatency: LatencyWindow?
@@ -34,8 +36,10 @@ public final class StatsHistory: Service, Sendable {
     private let finishedBefore = Mutex<(at: Date, finished: Int64)?>(nil)
 
     public init(
-        tasks: TaskStore, broker: RedisBroker, startLatency: LatencyWindow?, interval: Duration = .seconds(10), span: Duration = .seconds(900), logger: Logger
+        nodeID: String, tasks: TaskStore, broker: RedisBroker, startLatency: LatencyWindow?, interval: Duration = .seconds(10),
+        span: Duration = .seconds(900), logger: Logger
     ) {
+        self.nodeID = nodeID
         self.tasks = tasks
         self.broker = broker
         self.startLatency = startLatency
@@ -58,7 +62,7 @@ public final class StatsHistory: Service, Sendable {
     }
 
     func sample() async {
-        let latency = self.startLatency?.drain()
+        let latency = await self.clusterStartLatency()
         do {
             async let counts = self.tasks.countsByStatus(tenant: nil)
             async let snapshot = self.broker.snapshot()
@@ -81,6 +85,19 @@ public final class StatsHistory: Service, Sendable {
             }
         } catch {
             self.logger.debug("history sample skipped", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// This node's figure for the interval, shared; then every node's that
+    /// is recent, combined (this node's alone when Redis does not answer).
+    private func clusterStartLatency() async -> LatencyWindow.Summary? {
+        let local = self.startLatency?.drain()
+        do {
+            if let local { try await self.broker.publishStartLatency(nodeID: self.nodeID, local, staleAfter: self.interval * 2) }
+            let all = try await self.broker.startLatencies(within: self.interval * 2)
+            return LatencyWindow.Summary.combined(all.values.map(\.summary))
+        } catch {
+            return local
         }
     }
 }

@@ -10,6 +10,9 @@ public struct RedisKeys: Sendable {
     }
 
     public var highQueue: String { "\(self.namespace):queue:high" }
+    /// Per node: its worker's created → started latency over its last stats
+    /// interval, `<ms since epoch>|<count>|<p50>|<p99>` (the dashboard's chart).
+    public var startLatency: String { "\(self.namespace):stats:start-latency" }
     public var normalQueue: String { "\(self.namespace):queue:normal" }
     /// Tasks waiting for `run_at` or a retry backoff, scored by due time (ms).
     public var delayed: String { "\(self.namespace):delayed" }

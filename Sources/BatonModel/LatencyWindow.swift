@@ -14,6 +14,16 @@ public final class LatencyWindow: Sendable {
             self.p50 = p50
             self.p99 = p99
         }
+
+        /// Several windows' summaries as one, without their samples: the
+        /// median weighted by count (an estimate), the highest p99 (a bound).
+        public static func combined(_ parts: [Summary]) -> Summary? {
+            let parts = parts.filter { $0.count > 0 }
+            guard !parts.isEmpty else { return nil }
+            let count = parts.reduce(0) { $0 + $1.count }
+            let p50 = parts.reduce(0.0) { $0 + $1.p50 * Double($1.count) } / Double(count)
+            return Summary(count: count, p50: p50, p99: parts.map(\.p99).max() ?? 0)
+        }
     }
 
     private struct State {

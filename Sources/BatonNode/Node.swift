@@ -175,7 +175,7 @@ struct Node {
             limits: grpcLimits,
             logger: logger
         )
-        let history = StatsHistory(tasks: apiTaskStore, broker: apiBroker, startLatency: worker.startLatency, logger: logger)
+        let history = StatsHistory(nodeID: options.id, tasks: apiTaskStore, broker: apiBroker, startLatency: worker.startLatency, logger: logger)
         let router = Router()
         SimpleRoutes.add(
             [

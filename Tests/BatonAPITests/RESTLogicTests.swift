@@ -70,6 +70,12 @@ import Testing
         #expect(Set(groups.dropFirst(2).map(\.taskType)) == ["email", "sms"])
     }
 
+    @Test func summariesCombineByCountAndBound() {
+        let combined = LatencyWindow.Summary.combined([.init(count: 3, p50: 1, p99: 5), .init(count: 1, p50: 9, p99: 30), .init(count: 0, p50: 99, p99: 99)])
+        #expect(combined == LatencyWindow.Summary(count: 4, p50: 3, p99: 30))
+        #expect(LatencyWindow.Summary.combined([]) == nil)
+    }
+
     @Test func timestampsKeepTheStoredMicroseconds() throws {
         let stamp = Google_Protobuf_Timestamp(microseconds: Date(timeIntervalSince1970: 1_764_644_054.039754))
         #expect(stamp.seconds == 1_764_644_054)
