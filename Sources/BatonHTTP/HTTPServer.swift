@@ -19,7 +19,7 @@ public struct HTTPServer: Service {
             router: router,
             server: .http1(
                 configuration: .init(
-                    additionalChannelHandlers: [ConnectionSlotHandler(slots: connections), HTTPTimeoutHandler(limits: limits)]
+                    additionalChannelHandlers: [ConnectionSlotHandler(slots: connections), HTTP10Close.Installer(), HTTPTimeoutHandler(limits: limits)]
                 )
             ),
             configuration: .init(address: .hostname(host, port: port), serverName: nil, backlog: 256, reuseAddress: true),

@@ -128,9 +128,14 @@ final class RESTNodeTests: XCTestCase {
         XCTAssertEqual(overREST, overGRPC, "a task reads the same in both APIs")
 
         // A log tail asks only for the lines after the newest it has.
-        reply = try await self.call(.GET, "/tasks/\(created.task.taskID)/logs", key: "view")
-        let ids = (reply.json["logs"] as? [[String: Any]] ?? []).compactMap { ($0["id"] as? String).flatMap(Int64.init) }
-        XCTAssertGreaterThanOrEqual(ids.count, 2, reply.body)
+        // (The worker writes log lines in batches: they may trail the status; wait for both.)
+        var ids: [Int64] = []
+        _ = try await TestEnvironment.waitUntil(timeout: .seconds(10), every: .milliseconds(100)) {
+            reply = try await self.call(.GET, "/tasks/\(created.task.taskID)/logs", key: "view")
+            ids = (reply.json["logs"] as? [[String: Any]] ?? []).compactMap { ($0["id"] as? String).flatMap(Int64.init) }
+            return ids.count >= 2
+        }
+        guard ids.count >= 2 else { return XCTFail("the task's two log lines: \(reply.body)") }
         reply = try await self.call(.GET, "/tasks/\(created.task.taskID)/logs?afterId=\(ids[0])", key: "view")
         XCTAssertEqual((reply.json["logs"] as? [[String: Any]] ?? []).compactMap { ($0["id"] as? String).flatMap(Int64.init) }, Array(ids.dropFirst()))
         reply = try await self.call(.GET, "/tasks/\(created.task.taskID)/logs?afterId=\(ids.last ?? 0)", key: "view")
@@ -148,6 +153,13 @@ final class RESTNodeTests: XCTestCase {
         reply = try await self.call(.GET, "/whoami", key: "other")
         XCTAssertEqual(reply.json["tenant"] as? String, "other")
         XCTAssertEqual(reply.json["role"] as? String, "submitter")
+
+        // An HTTP/1.0 request without keep-alive: the server closes after the
+        // response (a client reading to the end does not wait for a timeout).
+        let started = ContinuousClock.now
+        let plainGet = try WireNode.httpGet(port: self.node.httpPort, path: "/health")
+        XCTAssertTrue(plainGet.hasPrefix("HTTP/1.1 200"), plainGet)
+        XCTAssertLessThan(ContinuousClock.now - started, .seconds(2), "the connection was left open")
 
         reply = try await self.call(.DELETE, "/task-types/\(type)", key: "admin", json: "{}")
         XCTAssertEqual(reply.status, 200, reply.body)
