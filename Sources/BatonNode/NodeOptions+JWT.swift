@@ -33,8 +33,4 @@ extension NodeOptions {
             throw ValidationError("--jwt-hs256-secret-file and --jwt-public-key-file exclude each other: a node accepts one JWT algorithm")
         }
     }
-
-    private static func environment(_ name: String) -> String? {
-        ProcessInfo.processInfo.environment[name].flatMap { $0.isEmpty ? nil : $0 }
-    }
 }

@@ -279,16 +279,16 @@ struct NodeOptions: ParsableArguments {
     var parsedLogLevel: Logger.Level? { Logger.Level(rawValue: self.logLevel) }
 
     var redisURL: String {
-        self.redis ?? ProcessInfo.processInfo.environment["REDIS_ADDR"].flatMap { $0.isEmpty ? nil : $0 } ?? "redis://127.0.0.1:6379"
+        self.redis ?? Self.environment("REDIS_ADDR") ?? "redis://127.0.0.1:6379"
     }
 
     var mysqlURL: String {
-        self.mysql ?? ProcessInfo.processInfo.environment["MYSQL_DSN"].flatMap { $0.isEmpty ? nil : $0 }
+        self.mysql ?? Self.environment("MYSQL_DSN")
             ?? "mysql://baton:\(ProcessInfo.processInfo.environment["BATON_MYSQL_PASSWORD"] ?? "baton-dev-password")@127.0.0.1:3306/baton"
     }
 
     var apiKeysPath: String? {
-        self.apiKeysFile ?? ProcessInfo.processInfo.environment["BATON_API_KEYS_FILE"].flatMap { $0.isEmpty ? nil : $0 }
+        self.apiKeysFile ?? Self.environment("BATON_API_KEYS_FILE")
     }
 
     var executorAllowList: ExecutorAllowList {
@@ -323,3 +323,9 @@ enum DispatchStrategyArgument: String, ExpressibleByArgument, CaseIterable {
     var strategy: DispatchStrategy { DispatchStrategy(rawValue: self.rawValue)! }
 }
 
+extension NodeOptions {
+    /// A variable's value; unset and empty are the same (no value).
+    static func environment(_ name: String) -> String? {
+        ProcessInfo.processInfo.environment[name].flatMap { $0.isEmpty ? nil : $0 }
+    }
+}
