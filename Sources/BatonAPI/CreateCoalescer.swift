@@ -11,6 +11,11 @@ import Synchronization
 /// not after the burst). A call of `maxDrafts / 2` drafts or more (a batch)
 /// is a group already: it goes at once, beside the others.
 ///
+/// High-priority work goes first: a call with a high-priority draft may
+/// open one turn beyond `maxInFlight`, and the next turn gathers such calls
+/// before any other, so a high task created in a burst of normal ones waits
+/// for no commit of theirs.
+///
 /// The work runs in the callers' own tasks: the first waiter of each turn
 /// leads it, commits everyone's drafts, hands each caller its slice.
 final class CreateCoalescer: Sendable {
@@ -32,6 +37,7 @@ final class CreateCoalescer: Sendable {
     private struct Waiter {
         let drafts: [TaskRecord]
         let bytes: Int
+        let urgent: Bool
         let continuation: CheckedContinuation<Turn, Never>
     }
 
@@ -52,10 +58,11 @@ final class CreateCoalescer: Sendable {
     func submit(_ drafts: [TaskRecord], commit: Commit) async throws -> [Created] {
         if drafts.count >= self.maxDrafts / 2 { return try await commit(drafts) }
         let bytes = drafts.reduce(0) { sum, draft in draft.payload.reduce(sum) { $0 + $1.key.utf8.count + $1.value.utf8.count } }
+        let urgent = drafts.contains { $0.priority == .high }
         let turn = await withCheckedContinuation { (continuation: CheckedContinuation<Turn, Never>) in
-            let waiter = Waiter(drafts: drafts, bytes: bytes, continuation: continuation)
+            let waiter = Waiter(drafts: drafts, bytes: bytes, urgent: urgent, continuation: continuation)
             let leadNow = self.state.withLock { state in
-                if state.inFlight >= self.maxInFlight {
+                if state.inFlight >= self.maxInFlight + (urgent ? 1 : 0) {
                     state.waiting.append(waiter)
                     return false
                 }
@@ -97,24 +104,31 @@ final class CreateCoalescer: Sendable {
         return results[0]
     }
 
-    /// The next turn, if anyone waits: its first waiter leads it.
+    /// The next turn, if anyone waits (urgent calls first, then in arrival
+    /// order): its first waiter leads it. The urgent calls' spare turn
+    /// closes once none of them waits.
     private func handOver() {
         let next: [Waiter]? = self.state.withLock { state in
-            guard !state.waiting.isEmpty else {
+            let urgent = state.waiting.contains(where: \.urgent)
+            guard !state.waiting.isEmpty, urgent || state.inFlight <= self.maxInFlight else {
                 state.inFlight -= 1
                 return nil
             }
+            let order = state.waiting.indices.filter { state.waiting[$0].urgent } + state.waiting.indices.filter { !state.waiting[$0].urgent }
             var drafts = 0
             var bytes = 0
-            var count = 0
-            for waiter in state.waiting {
-                if count > 0 && (drafts + waiter.drafts.count > self.maxDrafts || bytes + waiter.bytes > self.maxBytes) { break }
+            var chosen: [Int] = []
+            for index in order {
+                let waiter = state.waiting[index]
+                if !chosen.isEmpty && (drafts + waiter.drafts.count > self.maxDrafts || bytes + waiter.bytes > self.maxBytes) { break }
                 drafts += waiter.drafts.count
                 bytes += waiter.bytes
-                count += 1
+                chosen.append(index)
             }
-            defer { state.waiting.removeFirst(count) }
-            return Array(state.waiting.prefix(count))
+            let group = chosen.map { state.waiting[$0] }
+            let taken = Set(chosen)
+            state.waiting = state.waiting.indices.filter { !taken.contains($0) }.map { state.waiting[$0] }
+            return group
         }
         if let next { next[0].continuation.resume(returning: .lead(next)) }
     }

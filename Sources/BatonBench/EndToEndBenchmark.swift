@@ -43,6 +43,7 @@ struct EndToEndBenchmark: AsyncParsableCommand {
             steady.append((rate, rpc, started, done, late, check))
         }
         let (high, normal, probeRPC) = try await self.priority(nodes)
+        let (single, backlog) = try await self.singleProbes(nodes)
         print("\nbaton-bench e2e (\(nodes.count) nodes, \(ProcessInfo.processInfo.activeProcessorCount) cores, \(self.dashboards) dashboards open)")
         print(created.line)
         print(finished.line)
@@ -63,7 +64,11 @@ struct EndToEndBenchmark: AsyncParsableCommand {
         print("saturated, queue wait high:   \(high.summary)")
         print("saturated, queue wait normal: \(normal.summary)")
         print("saturated, probe CreateTask:  \(probeRPC.summary)")
-        print(machine + " wait_high_p95_ms=\(Latencies.ms(high.percentile(95))) wait_normal_p95_ms=\(Latencies.ms(normal.percentile(95)))")
+        print("saturated, queue wait high, one at a time: \(single.summary) (behind \(backlog.first) → \(backlog.last) waiting normal tasks)")
+        print(
+            machine + " wait_high_p95_ms=\(Latencies.ms(high.percentile(95))) wait_normal_p95_ms=\(Latencies.ms(normal.percentile(95)))"
+                + " wait_high_single_p95_ms=\(Latencies.ms(single.percentile(95)))"
+        )
     }
 
     /// Batches of 500 from several clients spread over the nodes; then waits
@@ -121,21 +126,27 @@ struct EndToEndBenchmark: AsyncParsableCommand {
         return (rpc, started, finished, late, check)
     }
 
-    /// Saturates the cluster with a backlog of normal tasks (created faster
-    /// than they run), then sends high and normal probes at once and measures
-    /// how long each waited to start.
-    private func priority(_ nodes: [(String, Int)]) async throws -> (high: Latencies, normal: Latencies, rpc: Latencies) {
+    /// A backlog of normal tasks, created faster than they run: `batches`
+    /// of 500 from a client per node (10 from each of three: 15,000).
+    private func backlog(_ nodes: [(String, Int)], batches: Int = 10) async throws {
         let type = self.taskType
         let batch = Baton_V1_BatchCreateTasksRequest.with { $0.tasks = Array(repeating: .with { $0.taskType = type }, count: 500) }
         try await withThrowingDiscardingTaskGroup { group in
             for node in nodes {
                 group.addTask {
                     try await withBatonClient(host: node.0, port: node.1) { client in
-                        for _ in 0..<10 { _ = try await client.tasks.batchCreateTasks(batch) }
+                        for _ in 0..<batches { _ = try await client.tasks.batchCreateTasks(batch) }
                     }
                 }
             }
         }
+    }
+
+    /// Saturates the cluster with a backlog of normal tasks, then sends high
+    /// and normal probes at once and measures how long each waited to start.
+    private func priority(_ nodes: [(String, Int)]) async throws -> (high: Latencies, normal: Latencies, rpc: Latencies) {
+        let type = self.taskType
+        try await self.backlog(nodes)
         let node = nodes[0]
         let (high, normal, rpc) = try await withBatonClient(host: node.0, port: node.1) { client in
             try await withThrowingTaskGroup(of: (isHigh: Bool, id: String, rpc: Duration).self) { group in
@@ -161,6 +172,32 @@ struct EndToEndBenchmark: AsyncParsableCommand {
             for id in normal + high { _ = try await client.waitForTask(id, timeout: .seconds(120)) }
         }
         return (try await self.timestamps(high, node: node).0, try await self.timestamps(normal, node: node).0, rpc)
+    }
+
+    /// A new backlog (30,000: it drains while the probes run), then 100
+    /// high-priority probes one at a time (200/s, each created after the last
+    /// has mostly started: how a user's urgent task meets a busy cluster,
+    /// without a burst of its own to commit): their wait to start, and the
+    /// normal tasks waiting (on the queue and on workers) at the first probe
+    /// and after the last: the backlog they overtook.
+    private func singleProbes(_ nodes: [(String, Int)]) async throws -> (wait: Latencies, backlog: (first: Int64, last: Int64)) {
+        let type = self.taskType
+        try await self.backlog(nodes, batches: 20)
+        let node = nodes[0]
+        let ids = Collected<[String]>([])
+        let (first, last) = try await withBatonClient(host: node.0, port: node.1) { client in
+            func waiting() async throws -> Int64 {
+                let stats = try await client.tasks.getStats(.init())
+                return stats.queueNormal + stats.workers.reduce(0) { $0 + Int64($1.queued) }
+            }
+            let first = try await waiting()
+            _ = try await SteadyRate.measure(rate: 200, while: { $0 < 100 }) {
+                let id = try await client.createTask(type: type, priority: .high).taskID
+                ids.update { $0.append(id) }
+            }
+            return (first, try await waiting())
+        }
+        return (try await self.timestamps(ids.value, node: node).0, (first, last))
     }
 
     private func timestamps(_ ids: [String], node: (String, Int)) async throws -> (Latencies, Latencies) {

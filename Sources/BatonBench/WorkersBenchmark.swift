@@ -85,7 +85,7 @@ struct WorkersBenchmark: AsyncParsableCommand {
             let members = try await env.redis.send("ZRANGE", keys.workers, 0, -1).array?.compactMap(\.string) ?? []
             for member in members where member.hasPrefix("bench-sim-") {
                 try await env.redis.send("ZREM", keys.workers, member)
-                try await env.redis.send("DEL", keys.worker(member), keys.workerQueue(member), keys.workerHighQueue(member), keys.workerInFlight(member), keys.workerBell(member))
+                try await env.redis.send("DEL", keys.worker(member), keys.workerQueue(member), keys.workerHighQueue(member), keys.workerInFlight(member), keys.workerBell(member), keys.workerHighBell(member))
             }
             try await env.redis.send("DEL", keys.normalQueue, keys.inUse)
         }

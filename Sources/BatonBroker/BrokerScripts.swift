@@ -142,7 +142,7 @@ public enum BrokerScripts {
     /// a free slot runs it) is skipped for the round, so it never holds back
     /// the types behind it; within a type, order is kept. High-priority work
     /// goes to the worker's high queue, which the worker takes first, and the
-    /// worker's bell rings.
+    /// worker's bell rings (for high work its high lane's bell too).
     /// An entry with a tombstone (its task was cancelled while it waited) is
     /// dropped when the window reaches it; one of a paused type is parked on
     /// its type's list (order kept) until the type resumes.
@@ -178,7 +178,7 @@ public enum BrokerScripts {
               local info = redis.call('HMGET', base, 'capacity', 'types', 'draining', 'window')
               if info[1] and info[3] ~= '1' then
                 local cap = tonumber(info[4] or info[1])
-                local w = { id = id, queue = base .. ':queue', high = base .. ':queue:high', bell = base .. ':bell', cap = cap, types = nil }
+                local w = { id = id, queue = base .. ':queue', high = base .. ':queue:high', bell = base .. ':bell', highBell = base .. ':bell:high', cap = cap, types = nil }
                 w.normalCap = w.cap - math.floor(w.cap * reserve / 100)
                 -- High work may go past a published window by the worker's
                 -- capacity: a window full of normal work never makes it wait.
@@ -241,6 +241,7 @@ public enum BrokerScripts {
               if high then redis.call('RPUSH', best.high, entry) else redis.call('RPUSH', best.queue, entry) end
               best.load = best.load + 1
               best.rung = true
+              if high then best.rungHigh = true end
               redis.call('HINCRBY', KEYS[6], t, 1)
               if state.rate > 0 then
                 redis.call('INCR', rateKey)
@@ -319,6 +320,9 @@ public enum BrokerScripts {
             for _, w in ipairs(workers) do
               if w.rung then
                 \(ring("w.bell"))
+              end
+              if w.rungHigh then
+                \(ring("w.highBell"))
               end
             end
             return moved
@@ -401,7 +405,7 @@ public enum BrokerScripts {
             requeueFront(queued)
             requeueFront(high)
             requeueFront(inflight)
-            redis.call('DEL', base .. ':queue', base .. ':queue:high', base .. ':inflight', base .. ':bell', base .. ':cancels', base)
+            redis.call('DEL', base .. ':queue', base .. ':queue:high', base .. ':inflight', base .. ':bell', base .. ':bell:high', base .. ':cancels', base)
             redis.call('SREM', KEYS[2], ARGV[3])
             local moved = #queued + #high + #inflight
             if moved > 0 then
@@ -467,14 +471,14 @@ public enum BrokerScripts {
     /// Leaves the registry on a graceful stop, but only with nothing left on
     /// the worker's lists: otherwise the worker stays registered, its
     /// heartbeat expires, and the leader recovers what it held (MySQL first).
-    /// KEYS: workers, worker hash, queue, in-flight, node's worker, high queue, bell, cancel list. ARGV: worker id.
+    /// KEYS: workers, worker hash, queue, in-flight, node's worker, high queue, bell, cancel list, high bell. ARGV: worker id.
     public static let deregisterWorker = RedisScript(
         name: "deregister_worker",
         source: """
             #!lua
             if redis.call('LLEN', KEYS[3]) + redis.call('LLEN', KEYS[4]) + redis.call('LLEN', KEYS[6]) > 0 then return 0 end
             redis.call('ZREM', KEYS[1], ARGV[1])
-            redis.call('DEL', KEYS[2], KEYS[7], KEYS[8])
+            redis.call('DEL', KEYS[2], KEYS[7], KEYS[8], KEYS[9])
             if redis.call('GET', KEYS[5]) == ARGV[1] then redis.call('DEL', KEYS[5]) end
             return 1
             """
@@ -503,16 +507,18 @@ public enum BrokerScripts {
     )
 
     /// Moves up to N entries from a worker's queues to its in-flight list,
-    /// high-priority first. KEYS: high queue, queue, in-flight. ARGV: N.
+    /// in the order of the queues given (high priority first).
+    /// KEYS: the queues, then the in-flight list. ARGV: N.
     public static let take = RedisScript(
         name: "take",
         source: """
             #!lua
             local taken = {}
             local n = tonumber(ARGV[1])
-            for _, queue in ipairs({KEYS[1], KEYS[2]}) do
+            local inflight = KEYS[#KEYS]
+            for q = 1, #KEYS - 1 do
               while #taken < n do
-                local entry = redis.call('LMOVE', queue, KEYS[3], 'LEFT', 'RIGHT')
+                local entry = redis.call('LMOVE', KEYS[q], inflight, 'LEFT', 'RIGHT')
                 if not entry then break end
                 table.insert(taken, entry)
               end

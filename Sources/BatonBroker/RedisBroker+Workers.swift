@@ -34,7 +34,7 @@ extension RedisBroker {
             keys: [
                 self.keys.workers, self.keys.worker(workerID), self.keys.workerQueue(workerID), self.keys.workerInFlight(workerID),
                 self.keys.nodeWorker(nodeID), self.keys.workerHighQueue(workerID), self.keys.workerBell(workerID),
-                self.keys.workerCancels(workerID),
+                self.keys.workerCancels(workerID), self.keys.workerHighBell(workerID),
             ],
             arguments: [workerID]
         ).int == 1
@@ -50,20 +50,21 @@ extension RedisBroker {
     }
 
     /// Moves up to `count` entries from a worker's queues to its in-flight
-    /// list, high priority first.
-    public func take(workerID: String, count: Int) async throws(RedisError) -> [QueueEntry] {
-        try await self.redis.run(
+    /// list, high priority first; only high-priority ones when `highOnly`.
+    public func take(workerID: String, count: Int, highOnly: Bool = false) async throws(RedisError) -> [QueueEntry] {
+        let queues = highOnly ? [self.keys.workerHighQueue(workerID)] : [self.keys.workerHighQueue(workerID), self.keys.workerQueue(workerID)]
+        return try await self.redis.run(
             BrokerScripts.take,
-            keys: [self.keys.workerHighQueue(workerID), self.keys.workerQueue(workerID), self.keys.workerInFlight(workerID)],
+            keys: queues + [self.keys.workerInFlight(workerID)],
             arguments: [count]
         ).array?.compactMap(\.string).compactMap { QueueEntry(member: $0) } ?? []
     }
 
-    /// Blocks on `connection` until the dispatcher rings this worker's bell, or `timeout` passes.
-    public func waitForWork(workerID: String, on connection: RedisBlockingConnection, timeout: Duration) async throws(RedisError) {
-        _ = try await connection.send(
-            RedisCommand("BLPOP", self.keys.workerBell(workerID), String(Double(timeout.wholeMilliseconds) / 1000)), blockingFor: timeout
-        )
+    /// Blocks on `connection` until the dispatcher rings this worker's bell
+    /// (its high lane's bell when `high`), or `timeout` passes.
+    public func waitForWork(workerID: String, high: Bool = false, on connection: RedisBlockingConnection, timeout: Duration) async throws(RedisError) {
+        let bell = high ? self.keys.workerHighBell(workerID) : self.keys.workerBell(workerID)
+        _ = try await connection.send(RedisCommand("BLPOP", bell, String(Double(timeout.wholeMilliseconds) / 1000)), blockingFor: timeout)
     }
 
     /// Attempts cancelled while this worker may run them: blocks on

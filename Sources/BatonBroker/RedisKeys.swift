@@ -68,6 +68,8 @@ public struct RedisKeys: Sendable {
     public func workerCancels(_ workerID: String) -> String { "\(self.namespace):worker:\(workerID):cancels" }
     /// Rung when the dispatcher gives a worker work: an idle worker blocks on it.
     public func workerBell(_ workerID: String) -> String { "\(self.namespace):worker:\(workerID):bell" }
+    /// Rung too when the work is high priority: the worker's high lane blocks on it.
+    public func workerHighBell(_ workerID: String) -> String { "\(self.namespace):worker:\(workerID):bell:high" }
     public func workerInFlight(_ workerID: String) -> String { "\(self.namespace):worker:\(workerID):inflight" }
     /// The current worker incarnation of a node.
     public func nodeWorker(_ nodeID: String) -> String { "\(self.namespace):node:\(nodeID):worker" }

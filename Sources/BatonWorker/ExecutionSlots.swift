@@ -7,7 +7,7 @@ import Synchronization
 ///
 /// A slot means an execution: it frees the moment the executor returns, so a
 /// slow outcome write never idles an executor. Ready attempts take slots in
-/// the order they started. The consumer loop waits for room in the ready and
+/// the order they started, high-priority ones before any normal one. The consumer loop waits for room in the ready and
 /// running stages together, and while too many outcomes are settling (so
 /// memory stays bounded when MySQL is slow).
 final class ExecutionSlots: Sendable {
@@ -16,8 +16,9 @@ final class ExecutionSlots: Sendable {
         var running = 0
         var settling = 0
         var interrupted = false
-        /// Ready attempts waiting for a slot, oldest first.
+        /// Ready attempts waiting for a slot, oldest first; high-priority ones apart.
         var waiters: [CheckedContinuation<Bool, Never>] = []
+        var highWaiters: [CheckedContinuation<Bool, Never>] = []
         /// The consumer loop, with the room it waits for.
         var consumer: (continuation: CheckedContinuation<Void, Never>, target: Int, settleLimit: Int)?
 
@@ -28,8 +29,8 @@ final class ExecutionSlots: Sendable {
         /// Hands free slots to waiting attempts; returns who to resume.
         mutating func wake() -> (slots: [CheckedContinuation<Bool, Never>], consumer: CheckedContinuation<Void, Never>?) {
             var slots: [CheckedContinuation<Bool, Never>] = []
-            while self.running < self.capacity, !self.waiters.isEmpty {
-                slots.append(self.waiters.removeFirst())
+            while self.running < self.capacity, !self.highWaiters.isEmpty || !self.waiters.isEmpty {
+                slots.append(self.highWaiters.isEmpty ? self.waiters.removeFirst() : self.highWaiters.removeFirst())
                 self.ready -= 1
                 self.running += 1
             }
@@ -58,6 +59,8 @@ final class ExecutionSlots: Sendable {
     var active: Int { self.state.withLock { $0.ready + $0.running } }
     /// Attempts whose outcome is being written.
     var settling: Int { self.state.withLock { $0.settling } }
+    /// High-priority attempts waiting for a slot.
+    var highWaiting: Int { self.state.withLock { $0.highWaiters.count } }
 
     /// Waits until fewer than `target` attempts are ready or running and
     /// fewer than `settleLimit` are settling (one waiter: the consumer loop).
@@ -77,21 +80,22 @@ final class ExecutionSlots: Sendable {
         self.state.withLock { $0.ready += count }
     }
 
-    /// Waits for an execution slot, in start order. False when the worker
-    /// stops first: the attempt then leaves the ready stage without running.
-    func acquire() async -> Bool {
+    /// Waits for an execution slot, in start order (high priority ahead of
+    /// normal). False when the worker stops first: the attempt then leaves
+    /// the ready stage without running.
+    func acquire(high: Bool = false) async -> Bool {
         await withCheckedContinuation { continuation in
             let granted: Bool? = self.state.withLock { state in
                 if state.interrupted {
                     state.ready -= 1
                     return false
                 }
-                if state.running < state.capacity, state.waiters.isEmpty {
+                if state.running < state.capacity, state.highWaiters.isEmpty, high || state.waiters.isEmpty {
                     state.ready -= 1
                     state.running += 1
                     return true
                 }
-                state.waiters.append(continuation)
+                if high { state.highWaiters.append(continuation) } else { state.waiters.append(continuation) }
                 return nil
             }
             if let granted { continuation.resume(returning: granted) }
@@ -127,8 +131,9 @@ final class ExecutionSlots: Sendable {
     func interrupt() {
         let (waiters, consumer) = self.state.withLock { state in
             state.interrupted = true
-            let waiters = state.waiters
+            let waiters = state.highWaiters + state.waiters
             state.waiters = []
+            state.highWaiters = []
             state.ready -= waiters.count
             defer { state.consumer = nil }
             return (waiters, state.consumer?.continuation)

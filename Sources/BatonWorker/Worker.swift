@@ -7,7 +7,8 @@ import Logging
 import ServiceLifecycle
 import Synchronization
 
-/// Consumes this worker's queues reliably (one script moves entries, high first, into its in-flight list),
+/// Consumes this worker's queues reliably (one script moves entries, high
+/// first, into its in-flight list; high work also has a lane of its own),
 /// runs at most `capacity` attempts at once through the executor registry,
 /// and records each outcome: a conditional MySQL update first, then the
 /// in-flight entry acknowledged. A slot is an execution: it frees when the
@@ -108,6 +109,7 @@ public final class Worker: Service, Sendable {
             group.addTask { await self.watchDeadlines() }
             group.addTask { await self.watchCancels() }
             group.addTask { await self.publishWindow() }
+            group.addTask { await self.consumeHighLane() }
             await withGracefulShutdownHandler {
                 await self.consume(group: &group)
             } onGracefulShutdown: {
@@ -170,6 +172,40 @@ public final class Worker: Service, Sendable {
                 if self.isStopping { return }
                 self.logger.warning("worker queue unavailable, retrying", metadata: ["error": "\(error)"])
                 try? await Task.sleep(for: .milliseconds(500))
+            }
+        }
+    }
+
+    /// High-priority work has a lane of its own: the dispatcher rings this
+    /// lane's bell when it gives the worker a high task, and the lane takes
+    /// from the high queue only and starts what it took in a start statement
+    /// of its own, so a high task never waits for the main loop's start write
+    /// of a batch of normal work (10–20 ms under load); it then takes the next
+    /// free slot ahead of every normal attempt. At most `capacity` high
+    /// attempts wait for a slot at once; beyond, the main loop takes them (high
+    /// first too). Normal work gets no second start statement: measured, two
+    /// start writes in flight cost a tenth of the noop throughput.
+    private func consumeHighLane() async {
+        let workerID = self.configuration.workerID
+        await withDiscardingTaskGroup { group in
+            while !self.isStopping {
+                do {
+                    try await self.broker.redis.withBlockingConnection { connection in
+                        while !self.isStopping {
+                            let room = self.configuration.capacity - self.slots.highWaiting
+                            let entries = room > 0 ? try await self.broker.take(workerID: workerID, count: room, highOnly: true) : []
+                            if entries.isEmpty {
+                                try await self.broker.waitForWork(workerID: workerID, high: true, on: connection, timeout: self.configuration.pollTimeout)
+                                continue
+                            }
+                            try await self.start(entries, group: &group)
+                        }
+                    }
+                } catch {
+                    if self.isStopping { return }
+                    self.logger.debug("high lane unavailable, retrying", metadata: ["error": "\(error)"])
+                    try? await Task.sleep(for: .milliseconds(500))
+                }
             }
         }
     }
@@ -309,7 +345,7 @@ public final class Worker: Service, Sendable {
         let log = self.taskLogger(task)
         let outcome: Outcome
         var elapsed = Duration.zero
-        if await self.slots.acquire() {
+        if await self.slots.acquire(high: task.priority == .high) {
             log.info("started attempt \(task.attempt) on worker \(self.configuration.workerID)")
             self.metrics.started(task.taskType)
             let clock = ContinuousClock.now

@@ -88,6 +88,41 @@ import Testing
         #expect(!batches.contains { $0.contains("big1") && $0.contains("big2") })
     }
 
+    /// A high-priority call opens a turn beyond `maxInFlight` and waits for
+    /// no normal commit; with that turn busy too, it goes ahead of normal
+    /// calls that came before it. The spare turn closes when no high call waits.
+    @Test func highPriorityCallsGoFirst() async throws {
+        let coalescer = CreateCoalescer(maxInFlight: 1)
+        let gates = CommitGates()
+        func submit(_ tag: String, high: Bool = false) async throws {
+            var draft = Self.draft(tag)
+            draft.priority = high ? .high : .normal
+            _ = try await coalescer.submit([draft], commit: gates.commit)
+        }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await submit("a") }
+            try await gates.waitFor(commits: 1)
+            group.addTask { try await submit("n1") }
+            try await Task.sleep(for: .milliseconds(20))
+            group.addTask { try await submit("h1", high: true) }
+            try await gates.waitFor(commits: 2)
+            #expect(gates.batches == [["a"], ["h1"]], "h1 took the spare turn; n1 waits for a")
+            group.addTask { try await submit("n2") }
+            try await Task.sleep(for: .milliseconds(20))
+            group.addTask { try await submit("h2", high: true) }
+            group.addTask { try await submit("h3", high: true) }
+            try await Task.sleep(for: .milliseconds(50))
+            #expect(gates.batches.count == 2, "both turns busy: everyone waits")
+            gates.release("h1")
+            try await gates.waitFor(commits: 3)
+            #expect(gates.batches[2] == ["h2", "h3", "n1", "n2"], "the next turn gathers the high calls first")
+            gates.release("a")
+            gates.release("h2")
+            try await group.waitForAll()
+        }
+        #expect(gates.batches.count == 3)
+    }
+
     @Test func aBatchAndASecondCommitGoAtOnce() async throws {
         let coalescer = CreateCoalescer(maxDrafts: 128, maxInFlight: 2)
         let recorder = Recorder()
@@ -104,5 +139,44 @@ import Testing
         let batches = recorder.batches.withLock { $0 }
         #expect(batches.count == 3)
         #expect(batches.contains(["b"]))
+    }
+}
+
+/// Records each commit's tags; a commit waits until its first tag is released.
+private final class CommitGates: Sendable {
+    private struct State {
+        var batches: [[String]] = []
+        var released: Set<String> = []
+        var waiting: [String: CheckedContinuation<Void, Never>] = [:]
+    }
+
+    private let state = Mutex(State())
+
+    var batches: [[String]] { self.state.withLock { $0.batches } }
+
+    func commit(_ drafts: [TaskRecord]) async throws -> [CreateCoalescer.Created] {
+        let tag = drafts[0].taskID
+        await withCheckedContinuation { continuation in
+            let go = self.state.withLock { state in
+                state.batches.append(drafts.map(\.taskID))
+                if state.released.contains(tag) { return true }
+                state.waiting[tag] = continuation
+                return false
+            }
+            if go { continuation.resume() }
+        }
+        return drafts.map { ($0, false) }
+    }
+
+    func release(_ tag: String) {
+        let waiting = self.state.withLock { state in
+            state.released.insert(tag)
+            return state.waiting.removeValue(forKey: tag)
+        }
+        waiting?.resume()
+    }
+
+    func waitFor(commits: Int) async throws {
+        while self.batches.count < commits { try await Task.sleep(for: .milliseconds(1)) }
     }
 }

@@ -55,6 +55,29 @@ final class DispatcherTests: XCTestCase {
         XCTAssertEqual(inFlight, taken)
         let bell = try await self.harness.redis.send("LLEN", self.harness.keys.workerBell("w1")).int
         XCTAssertEqual(bell, 1, "the worker's bell rang, once")
+        let highBell = try await self.harness.redis.send("LLEN", self.harness.keys.workerHighBell("w1")).int
+        XCTAssertEqual(highBell, 1, "the high lane's bell rang, once")
+    }
+
+    /// The high lane's bell rings only for high work, and the lane takes high work only.
+    func testTheHighLaneTakesHighWorkOnly() async throws {
+        let type = try await self.harness.type("lane")
+        try await self.harness.registerWorker("w1", capacity: 100)
+        let term = try await self.harness.lead()
+        let normal = try await self.harness.create(3, type: type)
+        try await self.dispatcher().dispatchOnce(term: term)
+        let quiet = try await self.harness.redis.send("LLEN", self.harness.keys.workerHighBell("w1")).int
+        XCTAssertEqual(quiet, 0, "normal work does not ring the high lane")
+        let none = try await self.harness.broker.take(workerID: "w1", count: 10, highOnly: true)
+        XCTAssertEqual(none, [])
+        let high = try await self.harness.create(2, type: type, priority: .high)
+        try await self.dispatcher().dispatchOnce(term: term)
+        let rung = try await self.harness.redis.send("LLEN", self.harness.keys.workerHighBell("w1")).int
+        XCTAssertEqual(rung, 1)
+        let taken = try await self.harness.broker.take(workerID: "w1", count: 10, highOnly: true).map(\.taskID)
+        XCTAssertEqual(taken, high.map(\.taskID))
+        let left = try await self.harness.broker.take(workerID: "w1", count: 10).map(\.taskID)
+        XCTAssertEqual(left, normal.map(\.taskID))
     }
 
     func testWeightedModeLetsNormalThrough() async throws {

@@ -69,10 +69,19 @@ final class SchedulerHarness: Sendable {
     /// and keeps that UPDATE's locks. Returns once the lock is held (throws
     /// if it is not within 2 s); the task ends when the lock goes.
     func holdFinishedCounts(for duration: Duration) async throws -> Task<Void, any Error> {
+        try await self.hold("SELECT status FROM task_status_count FOR UPDATE", for: duration)
+    }
+
+    /// Holds a task's row for `duration` (a write of it waits), as `holdFinishedCounts`.
+    func holdTask(_ taskID: String, for duration: Duration) async throws -> Task<Void, any Error> {
+        try await self.hold("SELECT task_id FROM task WHERE task_id = ? FOR UPDATE", [.string(taskID)], for: duration)
+    }
+
+    private func hold(_ lock: String, _ binds: [MySQLValue] = [], for duration: Duration) async throws -> Task<Void, any Error> {
         let locked = Mutex(false)
         let holder = Task { [mysql = self.mysql] in
             try await mysql.withTransaction { session in
-                _ = try await session.execute("SELECT status FROM task_status_count FOR UPDATE")
+                _ = try await session.execute(lock, binds)
                 locked.withLock { $0 = true }
                 try? await Task.sleep(for: duration)
             }

@@ -82,6 +82,28 @@ import Testing
         #expect(slots.held == 2)
     }
 
+    @Test func highPriorityAttemptsTakeTheNextSlotAheadOfNormalOnes() async {
+        let slots = ExecutionSlots(capacity: 1)
+        slots.started(4)
+        #expect(await slots.acquire())
+        let order = OrderLog()
+        let normal = Task { let granted = await slots.acquire(); order.add(1); return granted }
+        try? await Task.sleep(for: .milliseconds(50))
+        let high = Task { let granted = await slots.acquire(high: true); order.add(2); return granted }
+        try? await Task.sleep(for: .milliseconds(50))
+        #expect(slots.highWaiting == 1)
+        let secondNormal = Task { let granted = await slots.acquire(); order.add(3); return granted }
+        try? await Task.sleep(for: .milliseconds(50))
+        slots.executed()
+        #expect(await high.value, "the high one started last and runs next")
+        slots.executed()
+        #expect(await normal.value)
+        slots.executed()
+        #expect(await secondNormal.value)
+        #expect(order.values == [2, 1, 3])
+        #expect(slots.highWaiting == 0)
+    }
+
     @Test func theConsumerWaitsForRoomAndForOutcomesToSettle() async {
         let slots = ExecutionSlots(capacity: 1)
         slots.started(1)
