@@ -174,7 +174,8 @@ struct EndToEndBenchmark: AsyncParsableCommand {
         return (try await self.timestamps(high, node: node).0, try await self.timestamps(normal, node: node).0, rpc)
     }
 
-    /// A new backlog (30,000: it drains while the probes run), then 100
+    /// A new backlog (45,000: it drains while it is created and while the
+    /// probes run; more than 15,000 still wait after the last), then 100
     /// high-priority probes one at a time (200/s, each created after the last
     /// has mostly started: how a user's urgent task meets a busy cluster,
     /// without a burst of its own to commit): their wait to start, and the
@@ -182,7 +183,7 @@ struct EndToEndBenchmark: AsyncParsableCommand {
     /// and after the last: the backlog they overtook.
     private func singleProbes(_ nodes: [(String, Int)]) async throws -> (wait: Latencies, backlog: (first: Int64, last: Int64)) {
         let type = self.taskType
-        try await self.backlog(nodes, batches: 20)
+        try await self.backlog(nodes, batches: 30)
         let node = nodes[0]
         let ids = Collected<[String]>([])
         let (first, last) = try await withBatonClient(host: node.0, port: node.1) { client in
