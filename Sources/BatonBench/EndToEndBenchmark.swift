@@ -126,19 +126,31 @@ struct EndToEndBenchmark: AsyncParsableCommand {
         return (rpc, started, finished, late, check)
     }
 
-    /// A backlog of normal tasks, created faster than they run: `batches`
-    /// of 500 from a client per node (10 from each of three: 15,000).
+    /// A backlog of normal tasks, all waiting at once: the type is paused
+    /// while `batches` of 500 from a client per node are created (10 from
+    /// each of three: 15,000), then resumed, which puts them back at the front
+    /// of the queue in order. (Created while it runs, the backlog drains
+    /// almost as fast as it grows: probes would meet a few thousand.)
     private func backlog(_ nodes: [(String, Int)], batches: Int = 10) async throws {
         let type = self.taskType
         let batch = Baton_V1_BatchCreateTasksRequest.with { $0.tasks = Array(repeating: .with { $0.taskType = type }, count: 500) }
-        try await withThrowingDiscardingTaskGroup { group in
-            for node in nodes {
-                group.addTask {
-                    try await withBatonClient(host: node.0, port: node.1) { client in
-                        for _ in 0..<batches { _ = try await client.tasks.batchCreateTasks(batch) }
+        try await withBatonClient(host: nodes[0].0, port: nodes[0].1) { client in
+            _ = try await client.admin.pauseTaskType(.with { $0.taskType = type })
+            do {
+                try await withThrowingDiscardingTaskGroup { group in
+                    for node in nodes {
+                        group.addTask {
+                            try await withBatonClient(host: node.0, port: node.1) { client in
+                                for _ in 0..<batches { _ = try await client.tasks.batchCreateTasks(batch) }
+                            }
+                        }
                     }
                 }
+            } catch {
+                _ = try? await client.admin.resumeTaskType(.with { $0.taskType = type })
+                throw error
             }
+            _ = try await client.admin.resumeTaskType(.with { $0.taskType = type })
         }
     }
 
@@ -174,8 +186,8 @@ struct EndToEndBenchmark: AsyncParsableCommand {
         return (try await self.timestamps(high, node: node).0, try await self.timestamps(normal, node: node).0, rpc)
     }
 
-    /// A new backlog (45,000: it drains while it is created and while the
-    /// probes run; more than 15,000 still wait after the last), then 100
+    /// A new backlog (22,500: it drains while the probes run; about 15,000
+    /// still wait after the last), then 100
     /// high-priority probes one at a time (200/s, each created after the last
     /// has mostly started: how a user's urgent task meets a busy cluster,
     /// without a burst of its own to commit): their wait to start, and the
@@ -183,7 +195,7 @@ struct EndToEndBenchmark: AsyncParsableCommand {
     /// and after the last: the backlog they overtook.
     private func singleProbes(_ nodes: [(String, Int)]) async throws -> (wait: Latencies, backlog: (first: Int64, last: Int64)) {
         let type = self.taskType
-        try await self.backlog(nodes, batches: 30)
+        try await self.backlog(nodes, batches: 15)
         let node = nodes[0]
         let ids = Collected<[String]>([])
         let (first, last) = try await withBatonClient(host: node.0, port: node.1) { client in

@@ -51,13 +51,15 @@ extension RedisBroker {
 
     /// Moves up to `count` entries from a worker's queues to its in-flight
     /// list, high priority first; only high-priority ones when `highOnly`.
-    public func take(workerID: String, count: Int, highOnly: Bool = false) async throws(RedisError) -> [QueueEntry] {
+    /// On `connection` when given (a lane's own, so that it never waits for
+    /// the pool), else on a pooled one.
+    public func take(
+        workerID: String, count: Int, highOnly: Bool = false, on connection: RedisBlockingConnection? = nil
+    ) async throws(RedisError) -> [QueueEntry] {
         let queues = highOnly ? [self.keys.workerHighQueue(workerID)] : [self.keys.workerHighQueue(workerID), self.keys.workerQueue(workerID)]
-        return try await self.redis.run(
-            BrokerScripts.take,
-            keys: queues + [self.keys.workerInFlight(workerID)],
-            arguments: [count]
-        ).array?.compactMap(\.string).compactMap { QueueEntry(member: $0) } ?? []
+        let command = RedisCommand(script: BrokerScripts.take, keys: queues + [self.keys.workerInFlight(workerID)], arguments: [count])
+        let reply = if let connection { try await connection.send(command) } else { try await self.redis.send(command) }
+        return reply.array?.compactMap(\.string).compactMap { QueueEntry(member: $0) } ?? []
     }
 
     /// Blocks on `connection` until the dispatcher rings this worker's bell

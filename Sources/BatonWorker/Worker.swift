@@ -193,7 +193,7 @@ public final class Worker: Service, Sendable {
                     try await self.broker.redis.withBlockingConnection { connection in
                         while !self.isStopping {
                             let room = self.configuration.capacity - self.slots.highWaiting
-                            let entries = room > 0 ? try await self.broker.take(workerID: workerID, count: room, highOnly: true) : []
+                            let entries = room > 0 ? try await self.broker.take(workerID: workerID, count: room, highOnly: true, on: connection) : []
                             if entries.isEmpty {
                                 try await self.broker.waitForWork(workerID: workerID, high: true, on: connection, timeout: self.configuration.pollTimeout)
                                 continue
