@@ -65,8 +65,7 @@ extension RedisBroker {
     /// Blocks on `connection` until the dispatcher rings this worker's bell
     /// (its high lane's bell when `high`), or `timeout` passes.
     public func waitForWork(workerID: String, high: Bool = false, on connection: RedisBlockingConnection, timeout: Duration) async throws(RedisError) {
-        let bell = high ? self.keys.workerHighBell(workerID) : self.keys.workerBell(workerID)
-        _ = try await connection.send(RedisCommand("BLPOP", bell, String(Double(timeout.wholeMilliseconds) / 1000)), blockingFor: timeout)
+        try await self.block(on: high ? self.keys.workerHighBell(workerID) : self.keys.workerBell(workerID), connection, timeout)
     }
 
     /// Attempts cancelled while this worker may run them: blocks on

@@ -30,12 +30,9 @@ public struct DelayedPromoter: LeaderLoop {
                 if let nextDue {
                     wait = min(wait, .milliseconds(max(0, nextDue - now)))
                 }
-                // BLPOP's timeout 0 would block for ever; a due entry is taken on the next pass.
+                // Under a millisecond: the due entry is taken on the next pass.
                 guard wait >= .milliseconds(1) else { continue }
-                _ = try await wakeups.send(
-                    RedisCommand("BLPOP", self.broker.keys.delayedWake, String(Double(wait.wholeMilliseconds) / 1000)),
-                    blockingFor: wait
-                )
+                try await self.broker.waitForDelayedWork(on: wakeups, timeout: wait)
             }
         }
     }

@@ -67,10 +67,7 @@ public struct Dispatcher: LeaderLoop {
                     let moved = try await self.move(term: term)
                     marker.add(moved)
                     if moved.count < self.configuration.batchSize {
-                        _ = try await wakeups.send(
-                            RedisCommand("BLPOP", self.broker.keys.wake, Self.seconds(self.configuration.idleWait)),
-                            blockingFor: self.configuration.idleWait
-                        )
+                        try await self.broker.waitForDispatchWork(on: wakeups, timeout: self.configuration.idleWait)
                     }
                 }
             }
@@ -88,33 +85,18 @@ public struct Dispatcher: LeaderLoop {
 
     /// One fenced batch from the priority queues to worker queues. Returns (task, worker, when) triples.
     private func move(term: LeaderState.Term) async throws -> [TaskStore.Assignment] {
-        let keys = self.broker.keys
         // Taken before the move: a row changed after it (a start, a failed attempt) is newer than the dispatch.
         let now = self.broker.clock.now()
-        let reply = try await self.broker.redis.run(
-            BrokerScripts.dispatch,
-            keys: [keys.leader, keys.highQueue, keys.normalQueue, keys.workers, keys.limits, keys.inUse, keys.scheduledTotal, "\(keys.namespace):dispatch:rr", keys.tombstones],
-            arguments: [
-                term.lockValue, self.configuration.batchSize, self.configuration.heartbeatTTL.wholeMilliseconds,
-                self.configuration.strategy.rawValue, keys.namespace, self.configuration.weights.high, self.configuration.weights.normal,
-                self.configuration.lookAhead, self.configuration.highReserve,
-            ]
-        )
-        let flat = (reply.array ?? []).compactMap(\.string)
-        var assignments: [TaskStore.Assignment] = []
-        assignments.reserveCapacity(flat.count / 2)
-        for index in stride(from: 0, to: flat.count - 1, by: 2) {
-            if let entry = QueueEntry(member: flat[index]) { assignments.append((entry.taskID, flat[index + 1], now)) }
-        }
-        return assignments
+        let configuration = self.configuration
+        return try await self.broker.dispatch(
+            fence: term.lockValue, batch: configuration.batchSize, heartbeatTTL: configuration.heartbeatTTL,
+            strategy: configuration.strategy.rawValue, weights: configuration.weights, lookAhead: configuration.lookAhead,
+            highReserve: configuration.highReserve
+        ).map { ($0.entry.taskID, $0.workerID, now) }
     }
 
     /// Copies each type's max_concurrency, rate limit and pause where the dispatch script reads them.
     public func syncLimits() async throws {
         try await self.broker.replaceLimits(try await self.configs.all().map(TypeLimits.init))
-    }
-
-    static func seconds(_ duration: Duration) -> String {
-        String(Double(duration.wholeMilliseconds) / 1000)
     }
 }

@@ -93,7 +93,7 @@ public struct Elector: Service {
     /// above it first, so epochs only grow.
     private func confirm(epoch: Int64, lockValue: String) async throws -> LeaderState.Term? {
         guard let epochs = self.epochs else { return LeaderState.Term(epoch: epoch, lockValue: lockValue) }
-        let cluster = self.broker.keys.namespace
+        let cluster = self.broker.cluster
         var epoch = epoch
         if try await !epochs.claim(cluster: cluster, epoch: epoch, now: self.broker.clock.now()) {
             let highest = try await epochs.highest(cluster: cluster)

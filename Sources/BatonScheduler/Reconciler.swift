@@ -61,14 +61,9 @@ public struct Reconciler: LeaderLoop {
     /// One pass; returns the cursor for the next.
     public func reconcileOnce(term: LeaderState.Term, cursor: Cursor = Cursor(), now: Date? = nil) async throws -> Cursor {
         let now = now ?? self.broker.clock.now()
-        // The sentinel reads "restoring" until a full pass has ended, so a
-        // pass cut short (Redis or MySQL away, leadership lost) runs again.
-        let sentinel = self.broker.keys.sentinel
-        var state = try await self.broker.redis.send("GET", sentinel).string
-        if state == nil, try await self.broker.redis.send("SET", sentinel, "restoring", "NX") == .status("OK") {
-            state = "restoring"
-        }
-        if state == "restoring" {
+        // Due until a full pass has ended, so a pass cut short (Redis or
+        // MySQL away, leadership lost) runs again.
+        if try await self.broker.restoreDue() {
             let started = ContinuousClock.now
             let restored = try await self.restoreAll(term: term)
             if restored > 0 {
@@ -134,8 +129,8 @@ public struct Reconciler: LeaderLoop {
 
     private func requeueMissingDelayed(_ delayed: [TaskRecord], now: Date) async throws -> Int {
         guard !delayed.isEmpty else { return 0 }
-        let scores = try await self.broker.redis.pipeline(delayed.map { RedisCommand("ZSCORE", self.broker.keys.delayed, QueueEntry($0).member) })
-        let missing = zip(delayed, scores).filter { $0.1.isNull }.map(\.0)
+        let absent = Set(try await self.broker.missingFromDelayed(delayed.map(QueueEntry.init)).map(\.taskID))
+        let missing = delayed.filter { absent.contains($0.taskID) }
         try await self.broker.enqueue(missing, now: now)
         return missing.count
     }
