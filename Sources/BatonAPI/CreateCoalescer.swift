@@ -13,7 +13,8 @@ import Synchronization
 ///
 /// High-priority work goes first: a call with a high-priority draft may
 /// open one turn beyond `maxInFlight`, and the next turn gathers such calls
-/// before any other, so a high task created in a burst of normal ones waits
+/// before any other (up to half of it, so a flood of them never starves
+/// normal calls), so a high task created in a burst of normal ones waits
 /// for no commit of theirs.
 ///
 /// The work runs in the callers' own tasks: the first waiter of each turn
@@ -104,9 +105,9 @@ final class CreateCoalescer: Sendable {
         return results[0]
     }
 
-    /// The next turn, if anyone waits (urgent calls first, then in arrival
-    /// order): its first waiter leads it. The urgent calls' spare turn
-    /// closes once none of them waits.
+    /// The next turn, if anyone waits (urgent calls first, up to half a
+    /// turn, then in arrival order): its first waiter leads it. The urgent
+    /// calls' spare turn closes once none of them waits.
     private func handOver() {
         let next: [Waiter]? = self.state.withLock { state in
             let urgent = state.waiting.contains(where: \.urgent)
@@ -114,7 +115,14 @@ final class CreateCoalescer: Sendable {
                 state.inFlight -= 1
                 return nil
             }
-            let order = state.waiting.indices.filter { state.waiting[$0].urgent } + state.waiting.indices.filter { !state.waiting[$0].urgent }
+            var order: [Int] = []
+            var urgentDrafts = 0
+            for index in state.waiting.indices where state.waiting[index].urgent && urgentDrafts < self.maxDrafts / 2 {
+                order.append(index)
+                urgentDrafts += state.waiting[index].drafts.count
+            }
+            let first = Set(order)
+            order += state.waiting.indices.filter { !first.contains($0) }
             var drafts = 0
             var bytes = 0
             var chosen: [Int] = []

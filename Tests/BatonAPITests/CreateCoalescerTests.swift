@@ -123,6 +123,35 @@ import Testing
         #expect(gates.batches.count == 3)
     }
 
+    /// High calls fill at most half of a turn ahead of normal ones: a flood
+    /// of them never starves a normal call.
+    @Test func aFloodOfHighCallsLeavesRoomForNormalOnes() async throws {
+        let coalescer = CreateCoalescer(maxDrafts: 4, maxInFlight: 1)
+        let gates = CommitGates()
+        func submit(_ tag: String, high: Bool = false) async throws {
+            var draft = Self.draft(tag)
+            draft.priority = high ? .high : .normal
+            _ = try await coalescer.submit([draft], commit: gates.commit)
+        }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await submit("a") }
+            try await gates.waitFor(commits: 1)
+            group.addTask { try await submit("h0", high: true) }
+            try await gates.waitFor(commits: 2)
+            group.addTask { try await submit("n1") }
+            try await Task.sleep(for: .milliseconds(20))
+            for index in 1...6 {
+                group.addTask { try await submit("h\(index)", high: true) }
+                try await Task.sleep(for: .milliseconds(10))
+            }
+            gates.release("h0")
+            try await gates.waitFor(commits: 3)
+            #expect(gates.batches[2] == ["h1", "h2", "n1", "h3"], "two high calls, then arrival order")
+            for tag in ["a", "h1", "h4", "h5", "h6"] { gates.release(tag) }
+            try await group.waitForAll()
+        }
+    }
+
     @Test func aBatchAndASecondCommitGoAtOnce() async throws {
         let coalescer = CreateCoalescer(maxDrafts: 128, maxInFlight: 2)
         let recorder = Recorder()
