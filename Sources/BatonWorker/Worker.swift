@@ -146,32 +146,24 @@ public final class Worker: Service, Sendable {
     /// When nothing waits, it blocks until the dispatcher rings its bell.
     private func consume(group: inout DiscardingTaskGroup) async {
         let workerID = self.configuration.workerID
-        while !self.isStopping {
-            do {
-                try await self.broker.redis.withBlockingConnection { connection in
-                    while !self.isStopping {
-                        let (target, settleLimit) = self.prefetch.withLock { ($0.capacity + $0.burst, $0.maxWindow) }
-                        await self.slots.waitForRoom(target: target, settleLimit: settleLimit)
-                        if self.isStopping { return }
-                        // While busy, let a few more attempts end so one start
-                        // statement covers several tasks (at most 1 ms later).
-                        if self.slots.active > 0 && target - self.slots.active < target / 4 {
-                            try? await Task.sleep(for: .milliseconds(1))
-                        }
-                        let room = target - self.slots.active
-                        guard room > 0 else { continue }
-                        let entries = try await self.broker.take(workerID: workerID, count: room)
-                        if entries.isEmpty {
-                            try await self.broker.waitForWork(workerID: workerID, on: connection, timeout: self.configuration.pollTimeout)
-                            continue
-                        }
-                        try await self.start(entries, group: &group)
-                    }
-                }
-            } catch {
+        await self.onOwnConnection("worker queue unavailable, retrying", level: .warning) { connection in
+            while !self.isStopping {
+                let (target, settleLimit) = self.prefetch.withLock { ($0.capacity + $0.burst, $0.maxWindow) }
+                await self.slots.waitForRoom(target: target, settleLimit: settleLimit)
                 if self.isStopping { return }
-                self.logger.warning("worker queue unavailable, retrying", metadata: ["error": "\(error)"])
-                try? await Task.sleep(for: .milliseconds(500))
+                // While busy, let a few more attempts end so one start
+                // statement covers several tasks (at most 1 ms later).
+                if self.slots.active > 0 && target - self.slots.active < target / 4 {
+                    try? await Task.sleep(for: .milliseconds(1))
+                }
+                let room = target - self.slots.active
+                guard room > 0 else { continue }
+                let entries = try await self.broker.take(workerID: workerID, count: room)
+                if entries.isEmpty {
+                    try await self.broker.waitForWork(workerID: workerID, on: connection, timeout: self.configuration.pollTimeout)
+                    continue
+                }
+                try await self.start(entries, group: &group)
             }
         }
     }
@@ -188,24 +180,33 @@ public final class Worker: Service, Sendable {
     private func consumeHighLane() async {
         let workerID = self.configuration.workerID
         await withDiscardingTaskGroup { group in
-            while !self.isStopping {
-                do {
-                    try await self.broker.redis.withBlockingConnection { connection in
-                        while !self.isStopping {
-                            let room = self.configuration.capacity - self.slots.highWaiting
-                            let entries = room > 0 ? try await self.broker.take(workerID: workerID, count: room, highOnly: true, on: connection) : []
-                            if entries.isEmpty {
-                                try await self.broker.waitForWork(workerID: workerID, high: true, on: connection, timeout: self.configuration.pollTimeout)
-                                continue
-                            }
-                            try await self.start(entries, group: &group)
-                        }
+            // The main loop warns when Redis is away; this one only notes it.
+            await self.onOwnConnection("high lane unavailable, retrying", level: .debug) { connection in
+                while !self.isStopping {
+                    let room = self.configuration.capacity - self.slots.highWaiting
+                    let entries = room > 0 ? try await self.broker.take(workerID: workerID, count: room, highOnly: true, on: connection) : []
+                    if entries.isEmpty {
+                        try await self.broker.waitForWork(workerID: workerID, high: true, on: connection, timeout: self.configuration.pollTimeout)
+                        continue
                     }
-                } catch {
-                    if self.isStopping { return }
-                    self.logger.debug("high lane unavailable, retrying", metadata: ["error": "\(error)"])
-                    try? await Task.sleep(for: .milliseconds(500))
+                    try await self.start(entries, group: &group)
                 }
+            }
+        }
+    }
+
+    /// Runs `body` on a Redis connection of its own until the worker stops;
+    /// when Redis fails it, logs `failure` and opens a new one half a second later.
+    private func onOwnConnection(
+        _ failure: Logger.Message, level: Logger.Level, _ body: (RedisBlockingConnection) async throws -> Void
+    ) async {
+        while !self.isStopping {
+            do {
+                try await self.broker.redis.withBlockingConnection(body)
+            } catch {
+                if self.isStopping { return }
+                self.logger.log(level: level, failure, metadata: ["error": "\(error)"])
+                try? await Task.sleep(for: .milliseconds(500))
             }
         }
     }

@@ -8,7 +8,7 @@ import Testing
 /// Group commit of creates, without servers: a stand-in commit records what
 /// it was given.
 @Suite struct CreateCoalescerTests {
-    private static func draft(_ tag: String, bytes: Int = 0) -> TaskRecord {
+    fileprivate static func draft(_ tag: String, bytes: Int = 0) -> TaskRecord {
         let now = Date()
         return TaskRecord(taskID: tag, taskType: "t", priority: .normal, payload: bytes > 0 ? ["p": String(repeating: "x", count: bytes)] : [:],
                           status: .queued, maxRetries: 0, timeoutSeconds: 30, createdAt: now, updatedAt: now)
@@ -92,25 +92,19 @@ import Testing
     /// no normal commit; with that turn busy too, it goes ahead of normal
     /// calls that came before it. The spare turn closes when no high call waits.
     @Test func highPriorityCallsGoFirst() async throws {
-        let coalescer = CreateCoalescer(maxInFlight: 1)
-        let gates = CommitGates()
-        func submit(_ tag: String, high: Bool = false) async throws {
-            var draft = Self.draft(tag)
-            draft.priority = high ? .high : .normal
-            _ = try await coalescer.submit([draft], commit: gates.commit)
-        }
+        let gates = CommitGates(CreateCoalescer(maxInFlight: 1))
         try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await submit("a") }
+            group.addTask { try await gates.submit("a") }
             try await gates.waitFor(commits: 1)
-            group.addTask { try await submit("n1") }
+            group.addTask { try await gates.submit("n1") }
             try await Task.sleep(for: .milliseconds(20))
-            group.addTask { try await submit("h1", high: true) }
+            group.addTask { try await gates.submit("h1", high: true) }
             try await gates.waitFor(commits: 2)
             #expect(gates.batches == [["a"], ["h1"]], "h1 took the spare turn; n1 waits for a")
-            group.addTask { try await submit("n2") }
+            group.addTask { try await gates.submit("n2") }
             try await Task.sleep(for: .milliseconds(20))
-            group.addTask { try await submit("h2", high: true) }
-            group.addTask { try await submit("h3", high: true) }
+            group.addTask { try await gates.submit("h2", high: true) }
+            group.addTask { try await gates.submit("h3", high: true) }
             try await Task.sleep(for: .milliseconds(50))
             #expect(gates.batches.count == 2, "both turns busy: everyone waits")
             gates.release("h1")
@@ -126,22 +120,16 @@ import Testing
     /// High calls fill at most half of a turn ahead of normal ones: a flood
     /// of them never starves a normal call.
     @Test func aFloodOfHighCallsLeavesRoomForNormalOnes() async throws {
-        let coalescer = CreateCoalescer(maxDrafts: 4, maxInFlight: 1)
-        let gates = CommitGates()
-        func submit(_ tag: String, high: Bool = false) async throws {
-            var draft = Self.draft(tag)
-            draft.priority = high ? .high : .normal
-            _ = try await coalescer.submit([draft], commit: gates.commit)
-        }
+        let gates = CommitGates(CreateCoalescer(maxDrafts: 4, maxInFlight: 1))
         try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await submit("a") }
+            group.addTask { try await gates.submit("a") }
             try await gates.waitFor(commits: 1)
-            group.addTask { try await submit("h0", high: true) }
+            group.addTask { try await gates.submit("h0", high: true) }
             try await gates.waitFor(commits: 2)
-            group.addTask { try await submit("n1") }
+            group.addTask { try await gates.submit("n1") }
             try await Task.sleep(for: .milliseconds(20))
             for index in 1...6 {
-                group.addTask { try await submit("h\(index)", high: true) }
+                group.addTask { try await gates.submit("h\(index)", high: true) }
                 try await Task.sleep(for: .milliseconds(10))
             }
             gates.release("h0")
@@ -171,7 +159,8 @@ import Testing
     }
 }
 
-/// Records each commit's tags; a commit waits until its first tag is released.
+/// Submits one-draft calls to a coalescer and records each commit's tags; a
+/// commit waits until its first tag is released.
 private final class CommitGates: Sendable {
     private struct State {
         var batches: [[String]] = []
@@ -180,8 +169,17 @@ private final class CommitGates: Sendable {
     }
 
     private let state = Mutex(State())
+    private let coalescer: CreateCoalescer
+
+    init(_ coalescer: CreateCoalescer) { self.coalescer = coalescer }
 
     var batches: [[String]] { self.state.withLock { $0.batches } }
+
+    @Sendable func submit(_ tag: String, high: Bool = false) async throws {
+        var draft = CreateCoalescerTests.draft(tag)
+        draft.priority = high ? .high : .normal
+        _ = try await self.coalescer.submit([draft], commit: self.commit)
+    }
 
     func commit(_ drafts: [TaskRecord]) async throws -> [CreateCoalescer.Created] {
         let tag = drafts[0].taskID
