@@ -323,6 +323,8 @@ public enum BrokerScripts {
               end
               if w.rungHigh then
                 \(ring("w.highBell"))
+                -- A worker that never blocks on it (one of an older release) leaves no key for good.
+                redis.call('PEXPIRE', w.highBell, 60000)
               end
             end
             return moved

@@ -7,7 +7,9 @@ import Synchronization
 ///
 /// A slot means an execution: it frees the moment the executor returns, so a
 /// slow outcome write never idles an executor. Ready attempts take slots in
-/// the order they started, high-priority ones before any normal one. The consumer loop waits for room in the ready and
+/// the order they started, high-priority ones first (but a normal one gets
+/// every `capacity + 1`-th slot while both wait, so a flood of high work
+/// never holds a started normal attempt until its deadline). The consumer loop waits for room in the ready and
 /// running stages together, and while too many outcomes are settling (so
 /// memory stays bounded when MySQL is slow).
 final class ExecutionSlots: Sendable {
@@ -19,6 +21,8 @@ final class ExecutionSlots: Sendable {
         /// Ready attempts waiting for a slot, oldest first; high-priority ones apart.
         var waiters: [CheckedContinuation<Bool, Never>] = []
         var highWaiters: [CheckedContinuation<Bool, Never>] = []
+        /// High grants in a row while normal attempts waited.
+        var highStreak = 0
         /// The consumer loop, with the room it waits for.
         var consumer: (continuation: CheckedContinuation<Void, Never>, target: Int, settleLimit: Int)?
 
@@ -30,7 +34,13 @@ final class ExecutionSlots: Sendable {
         mutating func wake() -> (slots: [CheckedContinuation<Bool, Never>], consumer: CheckedContinuation<Void, Never>?) {
             var slots: [CheckedContinuation<Bool, Never>] = []
             while self.running < self.capacity, !self.highWaiters.isEmpty || !self.waiters.isEmpty {
-                slots.append(self.highWaiters.isEmpty ? self.waiters.removeFirst() : self.highWaiters.removeFirst())
+                if !self.highWaiters.isEmpty && (self.waiters.isEmpty || self.highStreak < self.capacity) {
+                    slots.append(self.highWaiters.removeFirst())
+                    self.highStreak = self.waiters.isEmpty ? 0 : self.highStreak + 1
+                } else {
+                    slots.append(self.waiters.removeFirst())
+                    self.highStreak = 0
+                }
                 self.ready -= 1
                 self.running += 1
             }
@@ -120,10 +130,11 @@ final class ExecutionSlots: Sendable {
 
     /// The outcome is written (or left to the leader): the attempt is gone.
     func settled() {
-        let consumer = self.state.withLock { state in
+        let (slots, consumer) = self.state.withLock { state in
             state.settling -= 1
-            return state.wake().consumer
+            return state.wake()
         }
+        for slot in slots { slot.resume(returning: true) }
         consumer?.resume()
     }
 

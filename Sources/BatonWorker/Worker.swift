@@ -56,6 +56,10 @@ public final class Worker: Service, Sendable {
     /// Wakes the deadline watch when attempts start.
     private let starts: AsyncStream<Void>.Continuation
     private let startEvents: AsyncStream<Void>
+    /// Ends when the high lane takes no more work: the graceful stop waits
+    /// for it, so an attempt the lane is starting is counted before the
+    /// stop looks at what is held.
+    private let highLaneStopped: (stream: AsyncStream<Void>, continuation: AsyncStream<Void>.Continuation) = AsyncStream.makeStream()
     private let running = Mutex<[AttemptKey: Running]>([:])
     private let stopping = Atomic<Bool>(false)
     private let fenced = Atomic<Bool>(false)
@@ -189,9 +193,11 @@ public final class Worker: Service, Sendable {
                         try await self.broker.waitForWork(workerID: workerID, high: true, on: connection, timeout: self.configuration.pollTimeout)
                         continue
                     }
-                    try await self.start(entries, group: &group)
+                    // Its one-row start writes would skew the pipeline's sample of the main loop's.
+                    try await self.start(entries, group: &group, sampled: false)
                 }
             }
+            self.highLaneStopped.continuation.finish()
         }
     }
 
@@ -215,14 +221,14 @@ public final class Worker: Service, Sendable {
     /// each. Entries whose task was cancelled or finished meanwhile, and
     /// repeated entries of one task, are dropped from the in-flight list
     /// without running.
-    private func start(_ entries: [QueueEntry], group: inout DiscardingTaskGroup) async throws {
+    private func start(_ entries: [QueueEntry], group: inout DiscardingTaskGroup, sampled: Bool = true) async throws {
         var seen = Set<String>()
         var unique: [QueueEntry] = []
         var repeated: [QueueEntry] = []
         for entry in entries {
             if seen.insert(entry.taskID).inserted { unique.append(entry) } else { repeated.append(entry) }
         }
-        guard let (started, now) = await self.startCommitted(unique.map(\.taskID)) else { return }
+        guard let (started, now) = await self.startCommitted(unique.map(\.taskID), sampled: sampled) else { return }
         let startedIDs = Set(started.map(\.taskID))
         self.outcomes.acknowledge(unique.filter { !startedIDs.contains($0.taskID) } + repeated)
         self.slots.started(started.count)
@@ -245,7 +251,7 @@ public final class Worker: Service, Sendable {
     /// lost may have committed, and the next try claims what it started.
     /// Nil when the worker stops first: the entries stay in flight, the
     /// worker stays registered, and the leader recovers them.
-    private func startCommitted(_ taskIDs: [String]) async -> ([TaskRecord], Date)? {
+    private func startCommitted(_ taskIDs: [String], sampled: Bool) async -> ([TaskRecord], Date)? {
         var tried: [Date] = []
         var backoff = Duration.milliseconds(50)
         while true {
@@ -254,7 +260,7 @@ public final class Worker: Service, Sendable {
             do {
                 let started = try await self.tasks.start(taskIDs, workerID: self.configuration.workerID, now: now, earlier: tried)
                 let took = (ContinuousClock.now - clock).seconds
-                self.prefetch.withLock { $0.startWritten(seconds: took) }
+                if sampled { self.prefetch.withLock { $0.startWritten(seconds: took) } }
                 return (started, now)
             } catch {
                 tried.append(now)
@@ -508,6 +514,7 @@ public final class Worker: Service, Sendable {
         // left the registry already: its lists belong to the leader).
         let fenced = self.fenced.load(ordering: .relaxed)
         if !fenced { try? await self.broker.markDraining(workerID: workerID) }
+        for await _ in self.highLaneStopped.stream {}
         let deadline = ContinuousClock.now + self.configuration.gracePeriod
         while self.slots.held > 0, ContinuousClock.now < deadline {
             try? await Task.sleep(for: .milliseconds(50))

@@ -72,19 +72,37 @@ final class SchedulerHarness: Sendable {
         try await self.hold("SELECT status FROM task_status_count FOR UPDATE", for: duration)
     }
 
-    /// Holds a task's row for `duration` (a write of it waits), as `holdFinishedCounts`.
-    func holdTask(_ taskID: String, for duration: Duration) async throws -> Task<Void, any Error> {
-        try await self.hold("SELECT task_id FROM task WHERE task_id = ? FOR UPDATE", [.string(taskID)], for: duration)
+    /// Holds a task's row for `duration` (a write of it waits), as
+    /// `holdFinishedCounts`; with `cancelling`, the holder has cancelled the
+    /// task by the time it lets go.
+    func holdTask(_ taskID: String, for duration: Duration, cancelling: Bool = false) async throws -> Task<Void, any Error> {
+        let id = MySQLValue.string(taskID)
+        var statements: [(String, [MySQLValue])] = [("SELECT task_id FROM task WHERE task_id = ? FOR UPDATE", [id])]
+        if cancelling { statements.append(("UPDATE task SET status = ? WHERE task_id = ?", [.int(Int64(TaskStatus.cancelled.rawValue)), id])) }
+        return try await self.hold(statements, for: duration)
     }
 
-    private func hold(_ lock: String, _ binds: [MySQLValue] = [], for duration: Duration) async throws -> Task<Void, any Error> {
+    private func hold(_ lock: String, for duration: Duration) async throws -> Task<Void, any Error> {
+        try await self.hold([(lock, [])], for: duration)
+    }
+
+    /// On a client of its own: a held connection of the shared pool would
+    /// hold back the writes under test for want of a connection, not the lock.
+    private func hold(_ statements: [(String, [MySQLValue])], for duration: Duration) async throws -> Task<Void, any Error> {
         let locked = Mutex(false)
-        let holder = Task { [mysql = self.mysql] in
-            try await mysql.withTransaction { session in
-                _ = try await session.execute(lock, binds)
-                locked.withLock { $0 = true }
-                try? await Task.sleep(for: duration)
+        let holder = Task { [configuration = self.mysql.configuration, logger = self.logger] in
+            let mysql = MySQLClient(configuration: configuration, logger: logger)
+            do {
+                try await mysql.withTransaction { session in
+                    for (statement, binds) in statements { _ = try await session.execute(statement, binds) }
+                    locked.withLock { $0 = true }
+                    try? await Task.sleep(for: duration)
+                }
+            } catch {
+                try? await mysql.shutdown()
+                throw error
             }
+            try await mysql.shutdown()
         }
         guard try await TestEnvironment.waitUntil(timeout: .seconds(2), { locked.withLock { $0 } }) else {
             holder.cancel()

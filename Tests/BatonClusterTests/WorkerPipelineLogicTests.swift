@@ -104,6 +104,30 @@ import Testing
         #expect(slots.highWaiting == 0)
     }
 
+    /// While normal attempts wait too, high ones take at most `capacity`
+    /// slots in a row: a flood of high work never holds a started normal
+    /// attempt until its deadline.
+    @Test func aFloodOfHighAttemptsLeavesEveryThirdSlotToANormalOne() async {
+        let slots = ExecutionSlots(capacity: 2)
+        slots.started(7)
+        #expect(await slots.acquire())
+        #expect(await slots.acquire())
+        let order = OrderLog()
+        var waiting: [Task<Bool, Never>] = []
+        waiting.append(Task { let granted = await slots.acquire(); order.add(0); return granted })
+        try? await Task.sleep(for: .milliseconds(50))
+        for index in 1...4 {
+            waiting.append(Task { let granted = await slots.acquire(high: true); order.add(index); return granted })
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        for expected in 1...5 {
+            slots.executed()
+            while order.values.count < expected { try? await Task.sleep(for: .milliseconds(1)) }
+        }
+        #expect(order.values == [1, 2, 0, 3, 4], "two high, the normal one, then the rest")
+        for task in waiting { #expect(await task.value) }
+    }
+
     @Test func theConsumerWaitsForRoomAndForOutcomesToSettle() async {
         let slots = ExecutionSlots(capacity: 1)
         slots.started(1)

@@ -329,6 +329,53 @@ final class WorkerTests: XCTestCase {
     }
 }
 
+extension WorkerTests {
+    /// A graceful stop while both loops are in start writes (rows locked
+    /// here): the main loop on a normal task for a second, the lane on a high
+    /// one for three, whose lock holder cancels it, so that start finds
+    /// nothing to run and acknowledges the entry. When the stop returns the
+    /// normal attempt is handed back unspent, the acknowledgement is sent,
+    /// nothing stays in flight and the worker has left the registry. (The
+    /// stop waits for the lane's loop to end before it counts what is held.
+    /// Here the hand-back of the normal attempt also waits for the high
+    /// row's holder in MariaDB, so this test passes without that wait too: it
+    /// checks the outcome, not the race.)
+    func testAGracefulStopWaitsForTheHighLanesStart() async throws {
+        let type = try await self.harness.type("lane-stop", handler: "sleep")
+        let harness = self.harness!
+        let keys = harness.base.keys
+        let workerID = harness.worker.configuration.workerID
+        func taken(_ id: String) async throws -> Bool {
+            try await TestEnvironment.waitUntil(timeout: .seconds(2)) {
+                try await harness.base.entries(keys.workerInFlight(workerID)).contains { $0.taskID == id }
+            }
+        }
+        let normal = try await harness.create(type: type, payload: ["ms": "20000"], enqueue: false)
+        let normalHolder = try await harness.base.holdTask(normal.taskID, for: .seconds(1))
+        try await harness.base.broker.enqueue([normal])
+        let mainLoopHeld = try await taken(normal.taskID)
+        XCTAssertTrue(mainLoopHeld, "the main loop took the normal task")
+        let high = try await harness.create(type: type, payload: ["ms": "20000"], priority: .high, enqueue: false)
+        let highHolder = try await harness.base.holdTask(high.taskID, for: .seconds(3), cancelling: true)
+        try await harness.base.broker.enqueue([high])
+        let laneHeld = try await taken(high.taskID)
+        XCTAssertTrue(laneHeld, "the lane took the high task")
+        await harness.stopWorker()
+        try await normalHolder.value
+        try await highHolder.value
+        let inFlight = try await harness.base.list(keys.workerInFlight(workerID))
+        XCTAssertEqual(inFlight, [], "nothing left in flight when the stop returned")
+        let registered = try await harness.base.redis.send("ZSCORE", keys.workers, workerID)
+        XCTAssertEqual(registered, .null)
+        let cancelled = try await harness.task(high.taskID)
+        XCTAssertEqual(cancelled.status, .cancelled)
+        XCTAssertEqual(cancelled.attempt, 0, "it never started")
+        let handedBack = try await harness.task(normal.taskID)
+        XCTAssertEqual(handedBack.status, .queued)
+        XCTAssertEqual(handedBack.attempt, 0, "handed back unspent")
+    }
+}
+
 /// Executor calls under way at once, and their peak.
 private final class ConcurrentCalls: Sendable {
     private let state = Mutex((now: 0, peak: 0, total: 0))
