@@ -300,8 +300,12 @@ public struct TaskService: Sendable {
         let key = Caller.keyID
         try self.watchers.admit(taskID, key: key)
         defer { self.watchers.release(taskID, key: key) }
-        // Listen before the first read, so no change falls between the two.
+        // Listen, and have the task's changes announced (workers and the
+        // leader announce watched tasks only), before the first read: a
+        // change between the two is heard, not left to the slow fallback.
         let changes = self.hub.taskChanges(taskID)
+        self.watchers.leaseRenewed(taskID)
+        try? await self.broker.watch(taskID, lease: Self.watchLease)
         let first = try await self.watchedTask(taskID, notBefore: .now)
         try await write(Baton_V1_Task(first))
         if first.status.isTerminal { return }

@@ -84,6 +84,12 @@ final class TaskWatchers: Sendable {
         }
     }
 
+    /// The task's watch lease was renewed just now.
+    func leaseRenewed(_ taskID: String) {
+        let now = ContinuousClock.now
+        self.state.withLock { $0.tasks[taskID]?.leaseRenewed = now }
+    }
+
     /// Whether the caller should renew the task's watch lease now (no other
     /// watcher did within `interval`); if so, it counts as renewed.
     func leaseDue(_ taskID: String, interval: Duration) -> Bool {
