@@ -177,7 +177,7 @@ public final class Worker: Service, Sendable {
     /// from the high queue only and starts what it took in a start statement
     /// of its own, so a high task never waits for the main loop's start write
     /// of a batch of normal work (10–20 ms under load); it then takes the next
-    /// free slot ahead of every normal attempt. At most `capacity` high
+    /// free slot ahead of normal attempts (`ExecutionSlots`). At most `capacity` high
     /// attempts wait for a slot at once; beyond, the main loop takes them (high
     /// first too). Normal work gets no second start statement: measured, two
     /// start writes in flight cost a tenth of the noop throughput.
