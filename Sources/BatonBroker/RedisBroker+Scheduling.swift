@@ -17,7 +17,7 @@ extension RedisBroker {
             BrokerScripts.dispatch,
             keys: [
                 self.keys.leader, self.keys.highQueue, self.keys.normalQueue, self.keys.workers, self.keys.limits, self.keys.inUse,
-                self.keys.scheduledTotal, "\(self.keys.namespace):dispatch:rr", self.keys.tombstones,
+                self.keys.scheduledTotal, self.keys.dispatchCursor, self.keys.tombstones,
             ],
             arguments: [lockValue, batch, heartbeatTTL.wholeMilliseconds, strategy, self.keys.namespace, weights.high, weights.normal, lookAhead, highReserve]
         )

@@ -54,6 +54,8 @@ public struct RedisKeys: Sendable {
     public var restoreHeld: String { "\(self.namespace):restore:held" }
     /// Tasks dispatched by the current leader.
     public var scheduledTotal: String { "\(self.namespace):stats:scheduled" }
+    /// Where the round-robin dispatch strategy's cursor is kept between rounds.
+    public var dispatchCursor: String { "\(self.namespace):dispatch:rr" }
 
     public func queue(_ priority: TaskPriority) -> String {
         priority == .high ? self.highQueue : self.normalQueue

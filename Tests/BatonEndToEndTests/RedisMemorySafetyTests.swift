@@ -40,11 +40,8 @@ final class RedisMemorySafetyTests: XCTestCase {
             XCTAssertTrue("\(error)".contains("OOM"), "\(error)")
         }
         do {
-            try await redis.run(
-                BrokerScripts.dispatch,
-                keys: [broker.keys.leader, broker.keys.highQueue, broker.keys.normalQueue, broker.keys.workers, broker.keys.limits,
-                       broker.keys.inUse, broker.keys.scheduledTotal, "mem:dispatch:rr"],
-                arguments: ["test|1", 100, 60_000, "least_task", "mem", 0, 0]
+            _ = try await broker.dispatch(
+                fence: "test|1", batch: 100, heartbeatTTL: .seconds(60), strategy: "least_task", weights: (0, 0), lookAhead: 256, highReserve: 0
             )
             XCTFail("dispatch must be refused at maxmemory")
         } catch {
