@@ -43,7 +43,7 @@ struct EndToEndBenchmark: AsyncParsableCommand {
             steady.append((rate, rpc, started, done, late, check))
         }
         let (high, normal, probeRPC) = try await self.priority(nodes)
-        let (single, backlog) = try await self.singleProbes(nodes)
+        let (single, backlog, singleCheck) = try await self.singleProbes(nodes)
         print("\nbaton-bench e2e (\(nodes.count) nodes, \(ProcessInfo.processInfo.activeProcessorCount) cores, \(self.dashboards) dashboards open)")
         print(created.line)
         print(finished.line)
@@ -65,9 +65,11 @@ struct EndToEndBenchmark: AsyncParsableCommand {
         print("saturated, queue wait normal: \(normal.summary)")
         print("saturated, probe CreateTask:  \(probeRPC.summary)")
         print("saturated, queue wait high, one at a time: \(single.summary) (behind \(backlog.first) → \(backlog.last) waiting normal tasks)")
+        print("saturated, beside: health Check RPC at 200/s: \(singleCheck.summary)")
         print(
             machine + " wait_high_p95_ms=\(Latencies.ms(high.percentile(95))) wait_normal_p95_ms=\(Latencies.ms(normal.percentile(95)))"
                 + " wait_high_single_p95_ms=\(Latencies.ms(single.percentile(95)))"
+                + " check_p95_ms_single=\(Latencies.ms(singleCheck.percentile(95)))"
         )
     }
 
@@ -192,25 +194,35 @@ struct EndToEndBenchmark: AsyncParsableCommand {
     /// has mostly started: how a user's urgent task meets a busy cluster,
     /// without a burst of its own to commit): their wait to start, and the
     /// normal tasks waiting (on the queue and on workers) at the first probe
-    /// and after the last: the backlog they overtook.
-    private func singleProbes(_ nodes: [(String, Int)]) async throws -> (wait: Latencies, backlog: (first: Int64, last: Int64)) {
+    /// and after the last: the backlog they overtook. Beside them, health
+    /// Checks at 200/s on a connection of their own to another node: one
+    /// round trip to a node that touches no store, the floor of each of the
+    /// hops a probe makes (client → API → MariaDB → API → Redis → leader →
+    /// Redis → worker → Redis) on a machine this busy.
+    private func singleProbes(_ nodes: [(String, Int)]) async throws -> (wait: Latencies, backlog: (first: Int64, last: Int64), check: Latencies) {
         let type = self.taskType
         try await self.backlog(nodes, batches: 15)
         let node = nodes[0]
         let ids = Collected<[String]>([])
-        let (first, last) = try await withBatonClient(host: node.0, port: node.1) { client in
+        let (first, last, check) = try await withBatonClient(host: node.0, port: node.1) { client in
             func waiting() async throws -> Int64 {
                 let stats = try await client.tasks.getStats(.init())
                 return stats.queueNormal + stats.workers.reduce(0) { $0 + Int64($1.queued) }
             }
             let first = try await waiting()
+            let probing = Atomic(true)
+            let checker = nodes[nodes.count > 1 ? 1 : 0]
+            async let checks = withBatonClient(host: checker.0, port: checker.1) { checks in
+                try await SteadyRate.measure(rate: 200, while: { _ in probing.load(ordering: .relaxed) }) { _ = try await checks.health.check(.init()) }
+            }
             _ = try await SteadyRate.measure(rate: 200, while: { $0 < 100 }) {
                 let id = try await client.createTask(type: type, priority: .high).taskID
                 ids.update { $0.append(id) }
             }
-            return (first, try await waiting())
+            probing.store(false, ordering: .relaxed)
+            return (first, try await waiting(), try await checks.latencies)
         }
-        return (try await self.timestamps(ids.value, node: node).0, (first, last))
+        return (try await self.timestamps(ids.value, node: node).0, (first, last), check)
     }
 
     private func timestamps(_ ids: [String], node: (String, Int)) async throws -> (Latencies, Latencies) {
