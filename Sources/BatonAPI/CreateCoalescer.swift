@@ -55,6 +55,9 @@ final class CreateCoalescer: Sendable {
         self.maxInFlight = maxInFlight
     }
 
+    /// Calls waiting for a turn (tests wait on it instead of sleeping).
+    var waitingCount: Int { self.state.withLock { $0.waiting.count } }
+
     /// Commits `drafts` (possibly with other callers'), returns their outcome in order.
     func submit(_ drafts: [TaskRecord], commit: Commit) async throws -> [Created] {
         if drafts.count >= self.maxDrafts / 2 { return try await commit(drafts) }

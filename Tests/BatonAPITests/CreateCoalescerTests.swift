@@ -94,25 +94,25 @@ import Testing
     @Test func highPriorityCallsGoFirst() async throws {
         let gates = CommitGates(CreateCoalescer(maxInFlight: 1))
         try await withThrowingTaskGroup(of: Void.self) { group in
+            // Whatever an expectation finds, no commit is left waiting: the test fails, never hangs.
+            defer { gates.releaseAll() }
             group.addTask { try await gates.submit("a") }
             try await gates.waitFor(commits: 1)
             group.addTask { try await gates.submit("n1") }
-            try await Task.sleep(for: .milliseconds(20))
+            try await gates.waitFor(waiting: 1)
             group.addTask { try await gates.submit("h1", high: true) }
             try await gates.waitFor(commits: 2)
             #expect(gates.batches == [["a"], ["h1"]], "h1 took the spare turn; n1 waits for a")
             group.addTask { try await gates.submit("n2") }
-            try await Task.sleep(for: .milliseconds(20))
+            try await gates.waitFor(waiting: 2)
             group.addTask { try await gates.submit("h2", high: true) }
+            try await gates.waitFor(waiting: 3)
             group.addTask { try await gates.submit("h3", high: true) }
-            try await Task.sleep(for: .milliseconds(50))
+            try await gates.waitFor(waiting: 4)
             #expect(gates.batches.count == 2, "both turns busy: everyone waits")
             gates.release("h1")
             try await gates.waitFor(commits: 3)
             #expect(gates.batches[2] == ["h2", "h3", "n1", "n2"], "the next turn gathers the high calls first")
-            gates.release("a")
-            gates.release("h2")
-            try await group.waitForAll()
         }
         #expect(gates.batches.count == 3)
     }
@@ -122,21 +122,20 @@ import Testing
     @Test func aFloodOfHighCallsLeavesRoomForNormalOnes() async throws {
         let gates = CommitGates(CreateCoalescer(maxDrafts: 4, maxInFlight: 1))
         try await withThrowingTaskGroup(of: Void.self) { group in
+            defer { gates.releaseAll() }
             group.addTask { try await gates.submit("a") }
             try await gates.waitFor(commits: 1)
             group.addTask { try await gates.submit("h0", high: true) }
             try await gates.waitFor(commits: 2)
             group.addTask { try await gates.submit("n1") }
-            try await Task.sleep(for: .milliseconds(20))
+            try await gates.waitFor(waiting: 1)
             for index in 1...6 {
                 group.addTask { try await gates.submit("h\(index)", high: true) }
-                try await Task.sleep(for: .milliseconds(10))
+                try await gates.waitFor(waiting: 1 + index)
             }
             gates.release("h0")
             try await gates.waitFor(commits: 3)
             #expect(gates.batches[2] == ["h1", "h2", "n1", "h3"], "two high calls, then arrival order")
-            for tag in ["a", "h1", "h4", "h5", "h6"] { gates.release(tag) }
-            try await group.waitForAll()
         }
     }
 
@@ -149,7 +148,13 @@ import Testing
             // The first commit hangs; a second single call still has a turn of its own, and so has a batch.
             group.addTask { _ = try await coalescer.submit([Self.draft("b")], commit: recorder.commit) }
             group.addTask { _ = try await coalescer.submit((0..<64).map { Self.draft("batch\($0)") }, commit: recorder.commit) }
-            while recorder.batches.withLock({ $0.count < 3 }) { try await Task.sleep(for: .milliseconds(1)) }
+            // Without a turn of its own, `b` would never commit: fail then, never hang.
+            do {
+                try await eventually { recorder.batches.withLock { $0.count >= 3 } }
+            } catch {
+                await recorder.open()
+                throw error
+            }
             await recorder.open()
             try await group.waitForAll()
         }
@@ -165,6 +170,7 @@ private final class CommitGates: Sendable {
     private struct State {
         var batches: [[String]] = []
         var released: Set<String> = []
+        var releasedAll = false
         var waiting: [String: CheckedContinuation<Void, Never>] = [:]
     }
 
@@ -186,7 +192,7 @@ private final class CommitGates: Sendable {
         await withCheckedContinuation { continuation in
             let go = self.state.withLock { state in
                 state.batches.append(drafts.map(\.taskID))
-                if state.released.contains(tag) { return true }
+                if state.releasedAll || state.released.contains(tag) { return true }
                 state.waiting[tag] = continuation
                 return false
             }
@@ -203,7 +209,34 @@ private final class CommitGates: Sendable {
         waiting?.resume()
     }
 
+    /// Releases every commit, waiting or still to come.
+    func releaseAll() {
+        let waiting = self.state.withLock { state in
+            state.releasedAll = true
+            defer { state.waiting = [:] }
+            return Array(state.waiting.values)
+        }
+        for continuation in waiting { continuation.resume() }
+    }
+
     func waitFor(commits: Int) async throws {
-        while self.batches.count < commits { try await Task.sleep(for: .milliseconds(1)) }
+        try await eventually { self.batches.count >= commits }
+    }
+
+    /// Until `calls` wait for a turn: arrival order without sleeping.
+    func waitFor(waiting calls: Int) async throws {
+        try await eventually { self.coalescer.waitingCount >= calls }
+    }
+}
+
+private struct NotInTime: Error {}
+
+/// Waits until `condition` holds, or throws after 10 s: a test whose
+/// expectation is wrong fails rather than waits for ever.
+private func eventually(_ condition: () -> Bool) async throws {
+    let deadline = ContinuousClock.now + .seconds(10)
+    while !condition() {
+        guard ContinuousClock.now < deadline else { throw NotInTime() }
+        try await Task.sleep(for: .milliseconds(1))
     }
 }
