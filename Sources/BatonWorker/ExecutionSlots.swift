@@ -71,6 +71,8 @@ final class ExecutionSlots: Sendable {
     var settling: Int { self.state.withLock { $0.settling } }
     /// High-priority attempts waiting for a slot.
     var highWaiting: Int { self.state.withLock { $0.highWaiters.count } }
+    /// Attempts of any priority waiting for a slot.
+    var waiting: Int { self.state.withLock { $0.waiters.count + $0.highWaiters.count } }
 
     /// Waits until fewer than `target` attempts are ready or running and
     /// fewer than `settleLimit` are settling (one waiter: the consumer loop).

@@ -88,12 +88,12 @@ import Testing
         #expect(await slots.acquire())
         let order = OrderLog()
         let normal = Task { let granted = await slots.acquire(); order.add(1); return granted }
-        try? await Task.sleep(for: .milliseconds(50))
+        await until { slots.waiting == 1 }
         let high = Task { let granted = await slots.acquire(high: true); order.add(2); return granted }
-        try? await Task.sleep(for: .milliseconds(50))
+        await until { slots.waiting == 2 }
         #expect(slots.highWaiting == 1)
         let secondNormal = Task { let granted = await slots.acquire(); order.add(3); return granted }
-        try? await Task.sleep(for: .milliseconds(50))
+        await until { slots.waiting == 3 }
         slots.executed()
         #expect(await high.value, "the high one started last and runs next")
         slots.executed()
@@ -115,14 +115,14 @@ import Testing
         let order = OrderLog()
         var waiting: [Task<Bool, Never>] = []
         waiting.append(Task { let granted = await slots.acquire(); order.add(0); return granted })
-        try? await Task.sleep(for: .milliseconds(50))
+        await until { slots.waiting == 1 }
         for index in 1...4 {
             waiting.append(Task { let granted = await slots.acquire(high: true); order.add(index); return granted })
-            try? await Task.sleep(for: .milliseconds(20))
+            await until { slots.waiting == 1 + index }
         }
         for expected in 1...5 {
             slots.executed()
-            while order.values.count < expected { try? await Task.sleep(for: .milliseconds(1)) }
+            await until { order.values.count >= expected }
         }
         #expect(order.values == [1, 2, 0, 3, 4], "two high, the normal one, then the rest")
         for task in waiting { #expect(await task.value) }
@@ -164,4 +164,11 @@ private final class OrderLog: Sendable {
     private let state = Mutex<[Int]>([])
     func add(_ value: Int) { self.state.withLock { $0.append(value) } }
     var values: [Int] { self.state.withLock { $0 } }
+}
+
+/// Waits until `condition` holds (arrival order without sleeping), at most
+/// 10 s: past that the expectations after it fail instead.
+private func until(_ condition: () -> Bool) async {
+    let deadline = ContinuousClock.now + .seconds(10)
+    while !condition() && ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(1)) }
 }
