@@ -1,6 +1,7 @@
 @testable import BatonAPI
 import BatonModel
 import BatonMySQL
+import BatonTestSupport
 import Foundation
 import Synchronization
 import Testing
@@ -149,13 +150,9 @@ import Testing
             group.addTask { _ = try await coalescer.submit([Self.draft("b")], commit: recorder.commit) }
             group.addTask { _ = try await coalescer.submit((0..<64).map { Self.draft("batch\($0)") }, commit: recorder.commit) }
             // Without a turn of its own, `b` would never commit: fail then, never hang.
-            do {
-                try await eventually { recorder.batches.withLock { $0.count >= 3 } }
-            } catch {
-                await recorder.open()
-                throw error
-            }
+            let ownTurns = try await TestEnvironment.waitUntil(every: .milliseconds(1)) { recorder.batches.withLock { $0.count >= 3 } }
             await recorder.open()
+            try #require(ownTurns, "b and the batch have turns of their own")
             try await group.waitForAll()
         }
         let batches = recorder.batches.withLock { $0 }
@@ -219,24 +216,13 @@ private final class CommitGates: Sendable {
         for continuation in waiting { continuation.resume() }
     }
 
+    /// Waits (10 s at most, then fails the test) for `commits` commits.
     func waitFor(commits: Int) async throws {
-        try await eventually { self.batches.count >= commits }
+        try #require(try await TestEnvironment.waitUntil(every: .milliseconds(1)) { self.batches.count >= commits }, "\(commits) commits")
     }
 
     /// Until `calls` wait for a turn: arrival order without sleeping.
     func waitFor(waiting calls: Int) async throws {
-        try await eventually { self.coalescer.waitingCount >= calls }
-    }
-}
-
-private struct NotInTime: Error {}
-
-/// Waits until `condition` holds, or throws after 10 s: a test whose
-/// expectation is wrong fails rather than waits for ever.
-private func eventually(_ condition: () -> Bool) async throws {
-    let deadline = ContinuousClock.now + .seconds(10)
-    while !condition() {
-        guard ContinuousClock.now < deadline else { throw NotInTime() }
-        try await Task.sleep(for: .milliseconds(1))
+        try #require(try await TestEnvironment.waitUntil(every: .milliseconds(1)) { self.coalescer.waitingCount >= calls }, "\(calls) waiting")
     }
 }

@@ -1,4 +1,5 @@
 import BatonAPI
+import BatonTestSupport
 import Logging
 import Synchronization
 import Testing
@@ -57,8 +58,7 @@ struct HealthProbeTests {
         try await Task.sleep(for: .milliseconds(500))
         // A machine busy with other suites may not have run the probe's
         // loop yet: give its first probe time (the lower bound is one).
-        let patience = ContinuousClock.now + .seconds(5)
-        while probe.probes == 0 && ContinuousClock.now < patience { try await Task.sleep(for: .milliseconds(10)) }
+        _ = try await TestEnvironment.waitUntil(timeout: .seconds(5), every: .milliseconds(10)) { probe.probes > 0 }
         // Readers never add probes: at most one per interval of the time
         // that passed (a loaded machine may oversleep, so none fewer than one).
         let most = Int((ContinuousClock.now - started) / .milliseconds(50)) + 2

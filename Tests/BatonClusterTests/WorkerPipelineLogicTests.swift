@@ -1,4 +1,5 @@
 @testable import BatonWorker
+import BatonTestSupport
 import Synchronization
 import Testing
 
@@ -82,18 +83,18 @@ import Testing
         #expect(slots.held == 2)
     }
 
-    @Test func highPriorityAttemptsTakeTheNextSlotAheadOfNormalOnes() async {
+    @Test func highPriorityAttemptsTakeTheNextSlotAheadOfNormalOnes() async throws {
         let slots = ExecutionSlots(capacity: 1)
         slots.started(4)
         #expect(await slots.acquire())
         let order = OrderLog()
         let normal = Task { let granted = await slots.acquire(); order.add(1); return granted }
-        await until { slots.waiting == 1 }
+        try await arrived { slots.waiting == 1 }
         let high = Task { let granted = await slots.acquire(high: true); order.add(2); return granted }
-        await until { slots.waiting == 2 }
+        try await arrived { slots.waiting == 2 }
         #expect(slots.highWaiting == 1)
         let secondNormal = Task { let granted = await slots.acquire(); order.add(3); return granted }
-        await until { slots.waiting == 3 }
+        try await arrived { slots.waiting == 3 }
         slots.executed()
         #expect(await high.value, "the high one started last and runs next")
         slots.executed()
@@ -107,7 +108,7 @@ import Testing
     /// While normal attempts wait too, high ones take at most `capacity`
     /// slots in a row: a flood of high work never holds a started normal
     /// attempt until its deadline.
-    @Test func aFloodOfHighAttemptsLeavesEveryThirdSlotToANormalOne() async {
+    @Test func aFloodOfHighAttemptsLeavesEveryThirdSlotToANormalOne() async throws {
         let slots = ExecutionSlots(capacity: 2)
         slots.started(7)
         #expect(await slots.acquire())
@@ -115,14 +116,14 @@ import Testing
         let order = OrderLog()
         var waiting: [Task<Bool, Never>] = []
         waiting.append(Task { let granted = await slots.acquire(); order.add(0); return granted })
-        await until { slots.waiting == 1 }
+        try await arrived { slots.waiting == 1 }
         for index in 1...4 {
             waiting.append(Task { let granted = await slots.acquire(high: true); order.add(index); return granted })
-            await until { slots.waiting == 1 + index }
+            try await arrived { slots.waiting == 1 + index }
         }
         for expected in 1...5 {
             slots.executed()
-            await until { order.values.count >= expected }
+            try await arrived { order.values.count >= expected }
         }
         #expect(order.values == [1, 2, 0, 3, 4], "two high, the normal one, then the rest")
         for task in waiting { #expect(await task.value) }
@@ -166,9 +167,8 @@ private final class OrderLog: Sendable {
     var values: [Int] { self.state.withLock { $0 } }
 }
 
-/// Waits until `condition` holds (arrival order without sleeping), at most
-/// 10 s: past that the expectations after it fail instead.
-private func until(_ condition: () -> Bool) async {
-    let deadline = ContinuousClock.now + .seconds(10)
-    while !condition() && ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(1)) }
+/// Waits (10 s at most, then fails the test) until `condition` holds:
+/// arrival order without sleeping.
+private func arrived(_ condition: () -> Bool) async throws {
+    try #require(try await TestEnvironment.waitUntil(every: .milliseconds(1)) { condition() })
 }
