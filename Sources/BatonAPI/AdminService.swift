@@ -92,8 +92,10 @@ public struct AdminService: Sendable {
             try await self.store.setPaused(taskType, paused, now: Date().roundedToMicroseconds)
         }
         guard let record else { throw RPCError(code: .notFound, message: "task type \(taskType) is not configured") }
-        // At once for the dispatcher (the leader copies MySQL to Redis every
-        // few seconds anyway, so a failure here only delays it).
+        // At once for the dispatcher. The leader converges anyway: it copies
+        // MySQL to Redis every few seconds (never over a newer version) and
+        // unparks every type MySQL says is not paused, so a failure here (or
+        // this node's) only delays the resume.
         try await RPCErrors.guarding(operation, logger: self.logger) {
             try await self.broker.setLimits(TypeLimits(record))
             if !paused { try await self.broker.unpark(taskType) }
@@ -119,7 +121,7 @@ public struct AdminService: Sendable {
             // Entries parked while it was paused belong to finished tasks by
             // now (none is unfinished): back on the queues, workers drop them.
             _ = try? await self.broker.unpark(request.taskType)
-            try? await self.broker.setLimits(TypeLimits(taskType: request.taskType, maxConcurrency: 0, rateLimitPerSecond: 0, paused: false))
+            try? await self.broker.forgetLimits(request.taskType)
             try? await self.broker.publish([.configChanged(taskType: request.taskType)])
             self.logger.info("task type deleted", metadata: ["task_type": "\(request.taskType)", "by": "\(Caller.description)"])
             return .init()

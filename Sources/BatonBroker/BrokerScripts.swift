@@ -9,8 +9,10 @@ import BatonRedis
 /// one (a pop done, its push refused: the entry lost).
 public enum BrokerScripts {
     /// Puts new tasks on their queues and delayed tasks in the delayed set,
-    /// and wakes the dispatcher (or the promoter). KEYS: high queue, normal
-    /// queue, delayed set, wake list, delayed wake list, tombstones.
+    /// and wakes the dispatcher (or the promoter). While a restore runs, each
+    /// entry joins its held set (the restore then never pushes a second copy).
+    /// KEYS: high queue, normal queue, delayed set, wake list, delayed wake
+    /// list, tombstones, restore's held set.
     /// ARGV: number of high entries H, number of normal entries N, the H high
     /// entries, the N normal entries, then (score, member) pairs for the delayed set.
     public static let enqueue = RedisScript(
@@ -20,14 +22,19 @@ public enum BrokerScripts {
             local high = tonumber(ARGV[1])
             local normal = tonumber(ARGV[2])
             local i = 3
-            -- A task run again (RetryTask) after a cancel left a tombstone
-            -- for its entry: the new entry is not the cancelled one.
+            -- An entry with a tombstone of the same generation is a new
+            -- one (a task created again under a reused id): not the cancelled one.
             local tombstones = redis.call('ZCARD', KEYS[6]) > 0
-            for _ = 1, high do redis.call('RPUSH', KEYS[1], ARGV[i]); if tombstones then redis.call('ZREM', KEYS[6], ARGV[i]) end; i = i + 1 end
-            for _ = 1, normal do redis.call('RPUSH', KEYS[2], ARGV[i]); if tombstones then redis.call('ZREM', KEYS[6], ARGV[i]) end; i = i + 1 end
+            local restoring = redis.call('EXISTS', KEYS[7]) == 1
+            local function added(entry)
+              if tombstones then redis.call('ZREM', KEYS[6], entry) end
+              if restoring then redis.call('SADD', KEYS[7], entry) end
+            end
+            for _ = 1, high do redis.call('RPUSH', KEYS[1], ARGV[i]); added(ARGV[i]); i = i + 1 end
+            for _ = 1, normal do redis.call('RPUSH', KEYS[2], ARGV[i]); added(ARGV[i]); i = i + 1 end
             while i < #ARGV do
               redis.call('ZADD', KEYS[3], ARGV[i], ARGV[i + 1])
-              if tombstones then redis.call('ZREM', KEYS[6], ARGV[i + 1]) end
+              added(ARGV[i + 1])
               i = i + 2
             end
             if high + normal > 0 then
@@ -206,7 +213,7 @@ public enum BrokerScripts {
               state = { maxconc = 0, rate = 0, paused = false }
               local limit = redis.call('HGET', KEYS[5], t)
               if limit then
-                local a, b, c = string.match(limit, '^(%d+)|(%d+)|?(%d*)$')
+                local a, b, c = string.match(limit, '^(%d+)|(%d+)|?(%d*)')
                 state.maxconc, state.rate, state.paused = tonumber(a) or 0, tonumber(b) or 0, c == '1'
               end
               typeState[key] = state
@@ -272,7 +279,7 @@ public enum BrokerScripts {
               for i = w.first, #w.entries do
                 if not w.taken[i] then
                   local entry = w.entries[i]
-                  local t = string.match(entry, '^%d|[^|]+|(.+)$') or ''
+                  local t = string.match(entry, '^%d|[^|]+|([^|]+)') or ''
                   if tombstones and redis.call('ZREM', KEYS[9], entry) == 1 then
                     redis.call('LREM', queue, 1, entry)
                     w.taken[i] = true
@@ -530,25 +537,27 @@ public enum BrokerScripts {
     )
 
     /// Acknowledges finished attempts: drops them from the in-flight list,
-    /// frees their type's slot, schedules retries, announces watched changes,
-    /// and wakes the dispatcher.
+    /// frees their type's slot, schedules retries (the entry of the task's
+    /// next generation), announces watched changes, and wakes the dispatcher.
     /// Fenced when ARGV[2] holds a lock value (the leader's timeout recovery).
-    /// KEYS: in-flight, in-use, delayed set, events, watched, wake list, delayed wake list, leader.
-    /// ARGV: stream max length, lock value or '', then per task: entry, retry due ms (or 0).
+    /// KEYS: in-flight, in-use, delayed set, events, watched, wake list, delayed wake list, leader, restore's held set.
+    /// ARGV: stream max length, lock value or '', then per task: entry, retry due ms (or 0), retry entry (or '').
     public static let finish = RedisScript(
         name: "finish",
         source: """
             #!lua
             if ARGV[2] ~= '' and redis.call('GET', KEYS[8]) ~= ARGV[2] then return redis.error_reply('FENCED not the leader') end
             local delayed = false
-            for i = 3, #ARGV, 2 do
-              local entry, due = ARGV[i], tonumber(ARGV[i + 1])
+            local restoring = redis.call('EXISTS', KEYS[9]) == 1
+            for i = 3, #ARGV, 3 do
+              local entry, due, again = ARGV[i], tonumber(ARGV[i + 1]), ARGV[i + 2]
               if redis.call('LREM', KEYS[1], 1, entry) > 0 then
-                local t = string.match(entry, '^%d|[^|]+|(.+)$')
+                local t = string.match(entry, '^%d|[^|]+|([^|]+)')
                 if t then redis.call('HINCRBY', KEYS[2], t, -1) end
               end
               if due > 0 then
-                redis.call('ZADD', KEYS[3], due, entry)
+                redis.call('ZADD', KEYS[3], due, again)
+                if restoring then redis.call('SADD', KEYS[9], again) end
                 delayed = true
               end
               local id = string.match(entry, '^%d|([^|]+)|')
@@ -692,6 +701,22 @@ public enum BrokerScripts {
             """
     )
 
+    /// Sets types' limits, each only over an older version (a value without
+    /// one, of an older release, counts as version 0).
+    /// KEYS: limits. ARGV: per type: type, value, version.
+    public static let setLimits = RedisScript(
+        name: "set_limits",
+        source: """
+            #!lua
+            for i = 1, #ARGV, 3 do
+              local current = redis.call('HGET', KEYS[1], ARGV[i])
+              local version = current and tonumber(string.match(current, '^%d+|%d+|%d*|(%d+)$') or '0') or -1
+              if tonumber(ARGV[i + 2]) >= version then redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
+            end
+            return 1
+            """
+    )
+
     /// Gives a resumed type's parked entries back, up to ARGV[1] of them a
     /// call, from the newest: each goes to the front of its priority queue,
     /// so once the list is empty they lead the queues in their old order.
@@ -722,7 +747,7 @@ public enum BrokerScripts {
           for i = #entries, 1, -1 do
             local entry = entries[i]
             if string.sub(entry, 1, 1) == '1' then redis.call('LPUSH', \(high), entry) else redis.call('LPUSH', \(normal), entry) end
-            local t = string.match(entry, '^%d|[^|]+|(.+)$')
+            local t = string.match(entry, '^%d|[^|]+|([^|]+)')
             if t then redis.call('HINCRBY', \(inUse), t, -1) end
           end
         end

@@ -7,42 +7,53 @@ public struct TypeLimits: Sendable, Equatable {
     public var maxConcurrency: Int
     public var rateLimitPerSecond: Int
     public var paused: Bool
+    /// The row's `limits_version`: a copy never replaces a newer one.
+    public var version: UInt64
 
-    public init(taskType: String, maxConcurrency: Int, rateLimitPerSecond: Int, paused: Bool) {
+    public init(taskType: String, maxConcurrency: Int, rateLimitPerSecond: Int, paused: Bool, version: UInt64) {
         self.taskType = taskType
         self.maxConcurrency = maxConcurrency
         self.rateLimitPerSecond = rateLimitPerSecond
         self.paused = paused
+        self.version = version
     }
 
     public init(_ config: TaskConfigRecord) {
-        self.init(taskType: config.taskType, maxConcurrency: config.maxConcurrency, rateLimitPerSecond: config.rateLimitPerSecond, paused: config.paused)
+        self.init(
+            taskType: config.taskType, maxConcurrency: config.maxConcurrency, rateLimitPerSecond: config.rateLimitPerSecond,
+            paused: config.paused, version: config.limitsVersion
+        )
     }
 
-    var isLimited: Bool { self.maxConcurrency > 0 || self.rateLimitPerSecond > 0 || self.paused }
-    var value: String { "\(self.maxConcurrency)|\(self.rateLimitPerSecond)|\(self.paused ? 1 : 0)" }
+    /// `max_concurrency|rate_limit_per_second|paused|version`, as the dispatch script reads it.
+    public var value: String { "\(self.maxConcurrency)|\(self.rateLimitPerSecond)|\(self.paused ? 1 : 0)|\(self.version)" }
 }
 
 extension RedisBroker {
-    /// Replaces every type's limits (the leader's copy from MySQL), atomically:
-    /// the dispatch script never sees the hash half-written.
+    /// Copies every type's limits (the leader's copy from MySQL), each only
+    /// over an older version: a copy read before a pause or resume that
+    /// landed meanwhile never takes the type back. One script, so the
+    /// dispatch script never sees the hash half-written.
     public func replaceLimits(_ limits: [TypeLimits]) async throws(RedisError) {
-        let limited = limits.filter(\.isLimited)
-        var commands = [RedisCommand("MULTI"), RedisCommand("DEL", self.keys.limits)]
-        if !limited.isEmpty {
-            commands.append(RedisCommand("HSET", [self.keys.limits] + limited.flatMap { [$0.taskType, $0.value] }))
-        }
-        commands.append(RedisCommand("EXEC"))
-        for reply in try await self.redis.pipeline(commands) { try reply.checked() }
+        guard !limits.isEmpty else { return }
+        try await self.redis.run(
+            BrokerScripts.setLimits, keys: [self.keys.limits], arguments: limits.flatMap { [$0.taskType, $0.value, String($0.version)] }
+        )
     }
 
     /// One type's limits, at once (a pause takes effect before the leader's next copy).
     public func setLimits(_ limits: TypeLimits) async throws(RedisError) {
-        if limits.isLimited {
-            try await self.redis.send("HSET", self.keys.limits, limits.taskType, limits.value)
-        } else {
-            try await self.redis.send("HDEL", self.keys.limits, limits.taskType)
-        }
+        try await self.replaceLimits([limits])
+    }
+
+    /// A deleted type's limits go.
+    public func forgetLimits(_ taskType: String) async throws(RedisError) {
+        try await self.redis.send("HDEL", self.keys.limits, taskType)
+    }
+
+    /// Types with entries parked.
+    public func parkedTypes() async throws(RedisError) -> [String] {
+        try await self.redis.send("SMEMBERS", self.keys.parkedTypes).array?.compactMap(\.string) ?? []
     }
 
     /// Puts a resumed type's parked entries back at the front of their

@@ -40,13 +40,15 @@ extension RedisBroker {
         ).int == 1
     }
 
-    /// A stopping worker's never-started entries back to the front of their queues.
-    public func handBackQueue(workerID: String) async throws(RedisError) {
-        try await self.redis.run(
+    /// A worker's never-started entries (it stops, or every slot is busy
+    /// with long calls) back to the front of their queues. Returns how many.
+    @discardableResult
+    public func handBackQueue(workerID: String) async throws(RedisError) -> Int {
+        Int(try await self.redis.run(
             BrokerScripts.handBackQueue,
             keys: [self.keys.workerQueue(workerID), self.keys.workerHighQueue(workerID), self.keys.highQueue, self.keys.normalQueue,
                    self.keys.inUse, self.keys.wake]
-        )
+        ).int ?? 0)
     }
 
     /// Moves up to `count` entries from a worker's queues to its in-flight

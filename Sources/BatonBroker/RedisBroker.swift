@@ -24,8 +24,8 @@ public struct RedisBroker: Sendable {
         self.clock = clock
     }
 
-    /// Puts new tasks where they wait: their priority's queue, or the delayed
-    /// set when `runAt` is in the future. One round trip for any number.
+    /// Puts tasks where they wait: their priority's queue, or the delayed set
+    /// until they are due (`TaskRecord.dueAt`). One round trip for any number.
     public func enqueue(_ tasks: [TaskRecord], now: Date? = nil) async throws(RedisError) {
         let now = now ?? self.clock.now()
         var high: [String] = []
@@ -33,8 +33,8 @@ public struct RedisBroker: Sendable {
         var delayed: [String] = []
         for task in tasks {
             let entry = QueueEntry(task)
-            if let runAt = task.runAt, runAt > now {
-                delayed.append(String(Int64(runAt.timeIntervalSince1970 * 1000)))
+            if let due = task.dueAt, due > now {
+                delayed.append(String(Int64(due.timeIntervalSince1970 * 1000)))
                 delayed.append(entry.member)
             } else if task.priority == .high {
                 high.append(entry.member)
@@ -46,7 +46,8 @@ public struct RedisBroker: Sendable {
         let arguments: [String] = [String(high.count), String(normal.count)] + high + normal + delayed
         try await self.redis.run(
             BrokerScripts.enqueue,
-            keys: [self.keys.highQueue, self.keys.normalQueue, self.keys.delayed, self.keys.wake, self.keys.delayedWake, self.keys.tombstones],
+            keys: [self.keys.highQueue, self.keys.normalQueue, self.keys.delayed, self.keys.wake, self.keys.delayedWake, self.keys.tombstones,
+                   self.keys.restoreHeld],
             arguments: arguments
         )
     }
@@ -128,7 +129,8 @@ extension RedisBroker {
 
 extension RedisBroker {
     /// Acknowledges finished attempts of one worker: off its in-flight list,
-    /// their type's slot freed, retries (due > 0, ms) put on the delayed set.
+    /// their type's slot freed, retries (due > 0, ms) put on the delayed set
+    /// as the entry of the task's next generation.
     /// With `fence` (a leader's lock value) it runs only while that leader leads.
     public func finish(workerID: String, _ entries: [(entry: QueueEntry, due: Int64)], fence: String = "") async throws(RedisError) {
         guard !entries.isEmpty else { return }
@@ -136,9 +138,10 @@ extension RedisBroker {
             BrokerScripts.finish,
             keys: [
                 self.keys.workerInFlight(workerID), self.keys.inUse, self.keys.delayed, self.keys.events, self.keys.watchers,
-                self.keys.wake, self.keys.delayedWake, self.keys.leader,
+                self.keys.wake, self.keys.delayedWake, self.keys.leader, self.keys.restoreHeld,
             ],
-            arguments: [String(self.eventStreamLength), fence] + entries.flatMap { [$0.entry.member, String($0.due)] }
+            arguments: [String(self.eventStreamLength), fence]
+                + entries.flatMap { [$0.entry.member, String($0.due), $0.due > 0 ? $0.entry.next.member : ""] }
         )
     }
 }

@@ -21,6 +21,9 @@ public struct TaskConfigRecord: Sendable, Equatable {
     public var paused: Bool
     /// Hours its finished tasks are kept; 0 = the cluster's default.
     public var retentionHours: Int
+    /// Raised (on MySQL's clock) by every write of its limits or pause: the
+    /// leader's copy in Redis never goes back to an older state.
+    public var limitsVersion: UInt64
 
     public init(
         taskType: String,
@@ -35,7 +38,8 @@ public struct TaskConfigRecord: Sendable, Equatable {
         headers: [String: String] = [:],
         updatedAt: Date = Date(),
         paused: Bool = false,
-        retentionHours: Int = 0
+        retentionHours: Int = 0,
+        limitsVersion: UInt64 = 0
     ) {
         self.taskType = taskType
         self.executor = executor
@@ -50,5 +54,6 @@ public struct TaskConfigRecord: Sendable, Equatable {
         self.updatedAt = updatedAt
         self.paused = paused
         self.retentionHours = retentionHours
+        self.limitsVersion = limitsVersion
     }
 }

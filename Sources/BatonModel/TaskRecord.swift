@@ -25,6 +25,12 @@ public struct TaskRecord: Sendable, Equatable {
     public var retryBase: Int
     /// The tenant of the key that created it (`Tenant.default` without keys).
     public var tenant: String
+    /// How many times it has waited anew (a retry scheduled, RetryTask): its
+    /// queue entry carries it, and only the entry of the current generation
+    /// starts it.
+    public var generation: Int
+    /// When a RETRYING task is due again.
+    public var retryAt: Date?
 
     public init(
         taskID: String,
@@ -46,7 +52,9 @@ public struct TaskRecord: Sendable, Equatable {
         finishedAt: Date? = nil,
         runAt: Date? = nil,
         retryBase: Int = 0,
-        tenant: String = Tenant.default
+        tenant: String = Tenant.default,
+        generation: Int = 0,
+        retryAt: Date? = nil
     ) {
         self.taskID = taskID
         self.taskType = taskType
@@ -68,6 +76,17 @@ public struct TaskRecord: Sendable, Equatable {
         self.runAt = runAt
         self.retryBase = retryBase
         self.tenant = tenant
+        self.generation = generation
+        self.retryAt = retryAt
+    }
+}
+
+extension TaskRecord {
+    /// When a waiting task may start, if later than now: its retry's due
+    /// time while RETRYING, its `run_at` before its first attempt.
+    public var dueAt: Date? {
+        if self.status == .retrying { return self.retryAt }
+        return self.attempt == 0 ? self.runAt : nil
     }
 }
 

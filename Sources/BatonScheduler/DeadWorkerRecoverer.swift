@@ -54,8 +54,13 @@ public struct DeadWorkerRecoverer: LeaderLoop {
             "watching heartbeats for one TTL before declaring workers dead",
             metadata: ["ttl": "\(self.configuration.heartbeatTTL)", "epoch": "\(term.epoch)"]
         )
+        var prunedAt = ContinuousClock.now - .seconds(3600)
         while !Task.isCancelled {
             let now = ContinuousClock.now
+            if now - prunedAt >= .seconds(3600) {
+                try await self.tasks.pruneWorkerFences(before: self.broker.clock.now().addingTimeInterval(-7 * 86400))
+                prunedAt = now
+            }
             if now - lastPass > blindAfter {
                 self.logger.warning(
                     "heartbeats were out of sight; watching for one TTL before declaring workers dead",
@@ -87,11 +92,13 @@ public struct DeadWorkerRecoverer: LeaderLoop {
         return dead
     }
 
-    /// MySQL first (each in-flight task back to QUEUED, or FAILED at the cap),
-    /// then Redis. Both steps are idempotent.
+    /// MySQL first (the worker fenced, so that a start write of it that
+    /// comes late lands nowhere; each in-flight task back to QUEUED, or
+    /// FAILED at the cap), then Redis. Every step is idempotent.
     private func reclaim(_ workerID: String, term: LeaderState.Term) async throws {
-        let inflight = try await self.broker.inFlight(workerID: workerID)
         let now = self.broker.clock.now()
+        try await self.tasks.fenceWorker(workerID, cluster: self.broker.cluster, now: now)
+        let inflight = try await self.broker.inFlight(workerID: workerID)
         let ids = Array(Set(inflight.map(\.taskID)))
         let failed = try await self.tasks.recordWorkerLoss(
             ids, workerID: workerID, cap: self.configuration.maxWorkerLosses, now: now, fence: term.fence

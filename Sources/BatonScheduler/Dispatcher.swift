@@ -95,8 +95,17 @@ public struct Dispatcher: LeaderLoop {
         ).map { ($0.entry.taskID, $0.workerID, now) }
     }
 
-    /// Copies each type's max_concurrency, rate limit and pause where the dispatch script reads them.
+    /// Copies each type's max_concurrency, rate limit and pause where the
+    /// dispatch script reads them (never over a newer copy), and gives back
+    /// the parked entries of every type MySQL says is not paused: a resume
+    /// whose own unpark failed (Redis or its node away) still converges.
     public func syncLimits() async throws {
-        try await self.broker.replaceLimits(try await self.configs.all().map(TypeLimits.init))
+        let configs = try await self.configs.all()
+        try await self.broker.replaceLimits(configs.map(TypeLimits.init))
+        let paused = Set(configs.filter(\.paused).map(\.taskType))
+        for taskType in try await self.broker.parkedTypes() where !paused.contains(taskType) {
+            let entries = try await self.broker.unpark(taskType)
+            self.logger.warning("a resumed type still had parked entries; gave them back", metadata: ["task_type": "\(taskType)", "entries": "\(entries)"])
+        }
     }
 }

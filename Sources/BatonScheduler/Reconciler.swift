@@ -115,9 +115,10 @@ public struct Reconciler: LeaderLoop {
         return restored
     }
 
-    /// A delayed task not yet due goes back to the delayed set, not its queue.
+    /// A task not yet due (delayed, or RETRYING in its backoff) goes back to
+    /// the delayed set, not its queue.
     private func notDue(_ task: TaskRecord, now: Date) -> Bool {
-        (task.runAt ?? .distantPast) > now && task.attempt == 0
+        (task.dueAt ?? .distantPast) > now
     }
 
     private func requeueMissing(_ tasks: [TaskRecord], term: LeaderState.Term, now: Date) async throws -> Int {

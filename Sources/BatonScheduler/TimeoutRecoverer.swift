@@ -46,7 +46,7 @@ public struct TimeoutRecoverer: LeaderLoop {
             if self.policy.retriesLeft(task) {
                 let backoff = try await self.configs.config(task.taskType)?.retryBackoffMs ?? 1000
                 let at = now.addingTimeInterval(self.policy.delay(after: task, baseBackoffMs: backoff))
-                guard try await self.tasks.finishAttempt(task.taskID, tenant: task.tenant, attempt: task.attempt, status: .retrying, error: message, now: now, fence: term.fence) else { continue }
+                guard try await self.tasks.finishAttempt(task.taskID, tenant: task.tenant, attempt: task.attempt, status: .retrying, error: message, retryAt: at, now: now, fence: term.fence) else { continue }
                 due = Int64(at.timeIntervalSince1970 * 1000)
             } else {
                 guard try await self.tasks.finishAttempt(task.taskID, tenant: task.tenant, attempt: task.attempt, status: .timeout, error: message, now: now, fence: term.fence) else { continue }

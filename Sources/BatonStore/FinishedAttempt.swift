@@ -1,4 +1,5 @@
 import BatonModel
+import Foundation
 
 /// The end of one attempt as a worker records it: SUCCEEDED, FAILED, TIMEOUT
 /// or RETRYING, with the result or the error.
@@ -11,13 +12,18 @@ public struct FinishedAttempt: Sendable, Equatable {
     /// The task's tenant, for the finished counts kept per tenant (no
     /// default: a forgotten one would count under another tenant).
     public var tenant: String
+    /// When a RETRYING attempt's task is due again.
+    public var retryAt: Date?
 
-    public init(taskID: String, attempt: Int, status: TaskStatus, result: String? = nil, error: String? = nil, tenant: String) {
+    public init(
+        taskID: String, attempt: Int, status: TaskStatus, result: String? = nil, error: String? = nil, tenant: String, retryAt: Date? = nil
+    ) {
         self.taskID = taskID
         self.attempt = attempt
         self.status = status
         self.result = result
         self.error = error
         self.tenant = tenant
+        self.retryAt = retryAt
     }
 }

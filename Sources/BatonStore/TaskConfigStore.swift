@@ -12,7 +12,10 @@ public struct TaskConfigStore: Sendable {
 
     private static let written =
         "task_type, executor, endpoint, timeout_seconds, max_retries, retry_backoff_ms, max_concurrency, rate_limit_per_second, enabled, headers, updated_at, retention_hours"
-    private static let columns = written + ", paused"
+    private static let columns = written + ", paused, limits_version"
+    /// A new limits version: above the last, and on MySQL's clock (µs), so it
+    /// also grows across a delete and re-create of the type.
+    private static let nextVersion = "GREATEST(limits_version + 1, CAST(UNIX_TIMESTAMP(NOW(6)) * 1000000 AS UNSIGNED))"
 
     public func config(_ taskType: String) async throws -> TaskConfigRecord? {
         try await self.mysql.query("SELECT \(Self.columns) FROM task_config WHERE task_type = ?", [.string(taskType)])
@@ -27,8 +30,9 @@ public struct TaskConfigStore: Sendable {
     public func put(_ config: TaskConfigRecord) async throws {
         try await self.mysql.execute(
             """
-            INSERT INTO task_config (\(Self.written), created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            ON DUPLICATE KEY UPDATE executor = VALUES(executor), endpoint = VALUES(endpoint),
+            INSERT INTO task_config (\(Self.written), created_at, limits_version)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, CAST(UNIX_TIMESTAMP(NOW(6)) * 1000000 AS UNSIGNED))
+            ON DUPLICATE KEY UPDATE limits_version = \(Self.nextVersion), executor = VALUES(executor), endpoint = VALUES(endpoint),
               timeout_seconds = VALUES(timeout_seconds), max_retries = VALUES(max_retries),
               retry_backoff_ms = VALUES(retry_backoff_ms), max_concurrency = VALUES(max_concurrency),
               rate_limit_per_second = VALUES(rate_limit_per_second), enabled = VALUES(enabled),
@@ -47,7 +51,8 @@ public struct TaskConfigStore: Sendable {
     /// Pauses or resumes a type; returns its row afterwards, or nil when there is none.
     public func setPaused(_ taskType: String, _ paused: Bool, now: Date) async throws -> TaskConfigRecord? {
         try await self.mysql.execute(
-            "UPDATE task_config SET paused = ?, updated_at = ? WHERE task_type = ?", [.bool(paused), .date(now), .string(taskType)]
+            "UPDATE task_config SET paused = ?, updated_at = ?, limits_version = \(Self.nextVersion) WHERE task_type = ?",
+            [.bool(paused), .date(now), .string(taskType)]
         )
         return try await self.config(taskType)
     }
@@ -86,7 +91,8 @@ public struct TaskConfigStore: Sendable {
             headers: StringMapJSON.decode(row.string("headers") ?? "{}"),
             updatedAt: row.date("updated_at") ?? Date(timeIntervalSince1970: 0),
             paused: row.bool("paused") ?? false,
-            retentionHours: row.int("retention_hours") ?? 0
+            retentionHours: row.int("retention_hours") ?? 0,
+            limitsVersion: UInt64(row.int("limits_version") ?? 0)
         )
     }
 }

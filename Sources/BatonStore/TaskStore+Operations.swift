@@ -53,7 +53,7 @@ extension TaskStore {
             let updated = try await session.execute(
                 """
                 UPDATE task FORCE INDEX (PRIMARY) SET status = ?, priority = COALESCE(?, priority), retry_base = attempt, worker_losses = 0,
-                  result = NULL, error = NULL, finished_at = NULL, run_at = NULL, updated_at = ?
+                  result = NULL, error = NULL, finished_at = NULL, run_at = NULL, retry_at = NULL, generation = generation + 1, updated_at = ?
                 WHERE task_id IN (\(Self.placeholders(taskIDs.count))) AND status = ?
                 """,
                 [.int(Int64(TaskStatus.queued.rawValue)), priorityValue, .date(now)] + taskIDs.map { .string($0) } + [.int(Int64(status.rawValue))]

@@ -35,6 +35,21 @@ extension TaskStore {
         fence == nil ? "" : " AND \(LeaderFence.condition)"
     }
 
+    /// Records that the leader declared `workerID` dead: from this commit on,
+    /// no start write of that worker lands (see `start`); one that raced it
+    /// committed first, and the loss recorded next sees its rows.
+    public func fenceWorker(_ workerID: String, cluster: String, now: Date) async throws {
+        try await self.mysql.execute(
+            "INSERT IGNORE INTO worker_fence (cluster, worker_id, fenced_at) VALUES (?, ?, ?)", [.string(cluster), .string(workerID), .date(now)]
+        )
+    }
+
+    /// Forgets fences older than `before` (a dead incarnation's id is never used again).
+    @discardableResult
+    public func pruneWorkerFences(before: Date) async throws -> Int {
+        Int(try await self.mysql.execute("DELETE FROM worker_fence WHERE fenced_at < ? LIMIT 1000", [.date(before)]).affectedRows)
+    }
+
     /// Tasks that were running on a worker that died: each goes back to
     /// QUEUED for a new attempt, or to FAILED once it has lost `cap` workers.
     /// Returns the ids that failed.
@@ -109,17 +124,20 @@ extension TaskStore {
         status: TaskStatus,
         result: String? = nil,
         error: String? = nil,
+        retryAt: Date? = nil,
         now: Date,
         fence: LeaderFence? = nil
     ) async throws -> Bool {
         let finishedAt: MySQLValue = status.isTerminal ? .date(now) : .null
+        // A scheduled retry waits anew: its next entry is of the next generation.
+        let bump: Int64 = status == .retrying ? 1 : 0
         return try await self.mysql.withTransaction { session in
             let updated = try await session.execute(
                 """
-                UPDATE task FORCE INDEX (PRIMARY) SET status = ?, result = ?, error = ?, finished_at = ?, updated_at = ?
+                UPDATE task FORCE INDEX (PRIMARY) SET status = ?, result = ?, error = ?, finished_at = ?, generation = generation + ?, retry_at = ?, updated_at = ?
                 WHERE task_id = ? AND status = ? AND attempt = ?\(Self.fenced(fence))
                 """,
-                [.int(Int64(status.rawValue)), MySQLValue(result), MySQLValue(error), finishedAt, .date(now),
+                [.int(Int64(status.rawValue)), MySQLValue(result), MySQLValue(error), finishedAt, .int(bump), MySQLValue(retryAt), .date(now),
                  .string(taskID), .int(Int64(TaskStatus.running.rawValue)), .int(Int64(attempt))] + (fence?.values ?? [])
             )
             guard updated.affectedRows == 1 else { return false }

@@ -3,15 +3,24 @@ import BatonMySQL
 import Foundation
 
 extension TaskStore {
+    /// A queue entry a worker asks to start: the task and the generation its entry carries.
+    public typealias StartClaim = (taskID: String, generation: Int)
+
     /// Starts tasks on a worker: each still waiting (QUEUED, SCHEDULED or
-    /// RETRYING; never one that was cancelled or finished meanwhile) becomes
-    /// RUNNING as its next attempt. Returns the tasks this call started.
-    /// `earlier` are the start times of tries of the same batch that failed
-    /// without an answer: rows one of them started are claimed too, their
-    /// start time moved to `now` (their attempt begins now).
-    public func start(_ taskIDs: [String], workerID: String, now: Date, earlier: [Date] = []) async throws -> [TaskRecord] {
-        guard !taskIDs.isEmpty else { return [] }
-        let ids = StatementShape.padded(taskIDs).map(MySQLValue.string)
+    /// RETRYING; never one that was cancelled or finished meanwhile) at the
+    /// generation its entry carries becomes RUNNING as its next attempt.
+    /// Never a task of a paused type (the pause and the start lock each
+    /// other's rows: once PauseTaskType returned, no start of its type
+    /// lands), and nothing for a worker the leader of `cluster` fenced
+    /// (declared dead).
+    /// Returns the tasks this call started. `earlier` are the start times of
+    /// tries of the same batch that failed without an answer: rows one of
+    /// them started are claimed too, their start time moved to `now` (their
+    /// attempt begins now).
+    public func start(_ claims: [StartClaim], workerID: String, cluster: String = "", now: Date, earlier: [Date] = []) async throws -> [TaskRecord] {
+        guard !claims.isEmpty else { return [] }
+        let claims = StatementShape.padded(claims)
+        let ids = claims.map { MySQLValue.string($0.taskID) }
         let marks = Self.placeholders(ids.count)
         let running = MySQLValue.int(Int64(TaskStatus.running.rawValue))
         var claimed: UInt64 = 0
@@ -24,13 +33,16 @@ extension TaskStore {
                 [.date(now), .date(now)] + ids + [running, .string(workerID)] + earlier.map(MySQLValue.date)
             ).affectedRows
         }
+        let pairs = Array(repeating: "(?, ?)", count: claims.count).joined(separator: ", ")
         let result = try await self.mysql.execute(
             """
             UPDATE task FORCE INDEX (PRIMARY) SET status = ?, attempt = attempt + 1, started_at = ?, worker_id = ?, updated_at = ?
-            WHERE status IN (?, ?, ?) AND task_id IN (\(marks))
+            WHERE status IN (?, ?, ?) AND task_id IN (\(marks)) AND (task_id, generation) IN (\(pairs))
+              AND NOT EXISTS (SELECT 1 FROM worker_fence WHERE cluster = ? AND worker_id = ?)
+              AND NOT EXISTS (SELECT 1 FROM task_config c WHERE c.task_type = task.task_type AND c.paused)
             """,
-            [running, .date(now), .string(workerID), .date(now),
-             .int(Int64(TaskStatus.queued.rawValue)), .int(Int64(TaskStatus.scheduled.rawValue)), .int(Int64(TaskStatus.retrying.rawValue))] + ids
+            [running, .date(now), .string(workerID), .date(now)] + Self.statusValues(Self.startable) + ids
+                + claims.flatMap { [MySQLValue.string($0.taskID), .int(Int64($0.generation))] } + [.string(cluster), .string(workerID)]
         )
         guard result.affectedRows + claimed > 0 else { return [] }
         // The start time (µs) and worker single out the rows this statement changed.
@@ -38,6 +50,31 @@ extension TaskStore {
             "SELECT \(Self.selectColumns) FROM task WHERE task_id IN (\(marks)) AND status = ? AND worker_id = ? AND started_at = ?",
             ids + [running, .string(workerID), .date(now)]
         ).map(Self.record)
+    }
+
+    /// Entries of generation 0 (a task's first wait): tests and benchmarks.
+    public func start(_ taskIDs: [String], workerID: String, cluster: String = "", now: Date, earlier: [Date] = []) async throws -> [TaskRecord] {
+        try await self.start(taskIDs.map { ($0, 0) }, workerID: workerID, cluster: cluster, now: now, earlier: earlier)
+    }
+
+    /// What a start write may start.
+    static let startable: [TaskStatus] = [.queued, .scheduled, .retrying]
+
+    /// Of claims a start write did not start, those whose task still waits at
+    /// that generation (its type was paused, or the worker was fenced): their
+    /// entries go back to the queue rather than being dropped. The others
+    /// (cancelled, finished, started by another entry, stale) are dropped.
+    public func stillWaiting(_ claims: [StartClaim]) async throws -> Set<String> {
+        guard !claims.isEmpty else { return [] }
+        let wanted = Dictionary(claims.map { ($0.taskID, $0.generation) }, uniquingKeysWith: { first, _ in first })
+        let rows = try await self.mysql.query(
+            "SELECT task_id, generation FROM task WHERE task_id IN (\(Self.placeholders(wanted.count))) AND status IN (?, ?, ?)",
+            wanted.keys.map(MySQLValue.string) + Self.statusValues(Self.startable)
+        )
+        return Set(rows.compactMap { row in
+            guard let id = row.string("task_id"), wanted[id] == row.int("generation") else { return nil }
+            return id
+        })
     }
 
     /// (Every UPDATE of the hot path names the primary key: with few RUNNING
@@ -71,11 +108,15 @@ extension TaskStore {
         let error = column { MySQLValue($0.error) }
         let finished = column { $0.status.isTerminal ? .date(now) : .null }
         let attempt = column { .int(Int64($0.attempt)) }
+        // A scheduled retry waits anew: its next entry is of the next generation.
+        let bump = column { .int($0.status == .retrying ? 1 : 0) }
+        let retryAt = column { MySQLValue($0.retryAt) }
         let update = """
-            UPDATE task FORCE INDEX (PRIMARY) SET status = \(status.sql), result = \(result.sql), error = \(error.sql), finished_at = \(finished.sql), updated_at = ?
+            UPDATE task FORCE INDEX (PRIMARY) SET status = \(status.sql), result = \(result.sql), error = \(error.sql), finished_at = \(finished.sql),
+              generation = generation + \(bump.sql), retry_at = \(retryAt.sql), updated_at = ?
             WHERE task_id IN (\(Self.placeholders(ids.count))) AND status = ? AND attempt = \(attempt.sql)
             """
-        let binds = status.binds + result.binds + error.binds + finished.binds + [.date(now)]
+        let binds = status.binds + result.binds + error.binds + finished.binds + bump.binds + retryAt.binds + [.date(now)]
             + ids + [.int(Int64(TaskStatus.running.rawValue))] + attempt.binds
         let intended = Dictionary(attempts.map { ($0.taskID, $0) }, uniquingKeysWith: { first, _ in first })
         let count = attempts.count

@@ -17,7 +17,8 @@ public struct TaskStore: Sendable {
         "timeout_seconds", "worker_losses", "result", "error", "idempotency_key", "created_at", "updated_at",
         "started_at", "finished_at", "run_at", "retry_base", "tenant",
     ]
-    static let selectColumns = columns.joined(separator: ", ")
+    /// What reads return: the inserted columns, and those only later writes set.
+    static let selectColumns = (columns + ["generation", "retry_at"]).joined(separator: ", ")
 
     static func placeholders(_ count: Int) -> String {
         Array(repeating: "?", count: count).joined(separator: ", ")
@@ -49,7 +50,7 @@ public struct TaskStore: Sendable {
     }
 
     private static let insertOne =
-        "INSERT INTO task (\(selectColumns)) VALUES (\(placeholders(columns.count)))"
+        "INSERT INTO task (\(columns.joined(separator: ", "))) VALUES (\(placeholders(columns.count)))"
 
     /// Removes a task that never reached Redis (the push after its insert failed).
     public func deleteNeverQueued(_ taskID: String) async throws {
@@ -202,7 +203,9 @@ public struct TaskStore: Sendable {
             finishedAt: row.date("finished_at"),
             runAt: row.date("run_at"),
             retryBase: row.int("retry_base") ?? 0,
-            tenant: row.string("tenant") ?? Tenant.default
+            tenant: row.string("tenant") ?? Tenant.default,
+            generation: row.int("generation") ?? 0,
+            retryAt: row.date("retry_at")
         )
     }
 }

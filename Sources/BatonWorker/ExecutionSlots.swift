@@ -5,6 +5,11 @@ import Synchronization
 /// `capacity`, what a business service feels), and `settling` (the executor
 /// returned; the outcome waits for its group write and acknowledgement).
 ///
+/// A ready attempt waits for its slot a short while at most (`expire(olderThan:)`):
+/// one start write covers the slots that free while it is under way, and an
+/// attempt whose slot does not come (the running ones turned out long) is
+/// handed back instead of reading RUNNING while it waits.
+///
 /// A slot means an execution: it frees the moment the executor returns, so a
 /// slow outcome write never idles an executor. Ready attempts take slots in
 /// the order they started, high-priority ones first (but a normal one gets
@@ -19,8 +24,11 @@ final class ExecutionSlots: Sendable {
         var settling = 0
         var interrupted = false
         /// Ready attempts waiting for a slot, oldest first; high-priority ones apart.
-        var waiters: [CheckedContinuation<Bool, Never>] = []
-        var highWaiters: [CheckedContinuation<Bool, Never>] = []
+        var waiters: [Waiter] = []
+        var highWaiters: [Waiter] = []
+        var nextWaiter: UInt64 = 0
+        /// When a slot last freed (an executor returned).
+        var lastFreed = ContinuousClock.now
         /// High grants in a row while normal attempts waited.
         var highStreak = 0
         /// The consumer loop, with the room it waits for.
@@ -31,8 +39,8 @@ final class ExecutionSlots: Sendable {
         }
 
         /// Hands free slots to waiting attempts; returns who to resume.
-        mutating func wake() -> (slots: [CheckedContinuation<Bool, Never>], consumer: CheckedContinuation<Void, Never>?) {
-            var slots: [CheckedContinuation<Bool, Never>] = []
+        mutating func wake() -> (slots: [Waiter], consumer: CheckedContinuation<Void, Never>?) {
+            var slots: [Waiter] = []
             while self.running < self.capacity, !self.highWaiters.isEmpty || !self.waiters.isEmpty {
                 if !self.highWaiters.isEmpty && (self.waiters.isEmpty || self.highStreak < self.capacity) {
                     slots.append(self.highWaiters.removeFirst())
@@ -55,6 +63,22 @@ final class ExecutionSlots: Sendable {
         let capacity: Int
     }
 
+    struct Waiter {
+        var id: UInt64
+        var since: ContinuousClock.Instant
+        var continuation: CheckedContinuation<Grant, Never>
+    }
+
+    /// How a wait for a slot ended.
+    enum Grant: Sendable, Equatable {
+        /// The attempt holds a slot: it runs now.
+        case granted
+        /// The worker stops: the attempt leaves without running.
+        case stopped
+        /// No slot freed within the wait's bound: the attempt leaves without running.
+        case expired
+    }
+
     private let state: Mutex<State>
     let capacity: Int
 
@@ -73,6 +97,11 @@ final class ExecutionSlots: Sendable {
     var highWaiting: Int { self.state.withLock { $0.highWaiters.count } }
     /// Attempts of any priority waiting for a slot.
     var waiting: Int { self.state.withLock { $0.waiters.count + $0.highWaiters.count } }
+    /// Every slot is in an executor call and none freed for `period`: the
+    /// worker cannot start what it holds soon.
+    func saturated(for period: Duration) -> Bool {
+        self.state.withLock { $0.running >= $0.capacity && ContinuousClock.now - $0.lastFreed >= period }
+    }
 
     /// Waits until fewer than `target` attempts are ready or running and
     /// fewer than `settleLimit` are settling (one waiter: the consumer loop).
@@ -93,25 +122,44 @@ final class ExecutionSlots: Sendable {
     }
 
     /// Waits for an execution slot, in start order (high priority ahead of
-    /// normal). False when the worker stops first: the attempt then leaves
-    /// the ready stage without running.
-    func acquire(high: Bool = false) async -> Bool {
+    /// normal). Unless granted, the attempt leaves the ready stage without running.
+    func acquire(high: Bool = false) async -> Grant {
         await withCheckedContinuation { continuation in
-            let granted: Bool? = self.state.withLock { state in
+            let grant: Grant? = self.state.withLock { state in
                 if state.interrupted {
                     state.ready -= 1
-                    return false
+                    return .stopped
                 }
                 if state.running < state.capacity, state.highWaiters.isEmpty, high || state.waiters.isEmpty {
                     state.ready -= 1
                     state.running += 1
-                    return true
+                    return .granted
                 }
-                if high { state.highWaiters.append(continuation) } else { state.waiters.append(continuation) }
+                state.nextWaiter += 1
+                let waiter = Waiter(id: state.nextWaiter, since: .now, continuation: continuation)
+                if high { state.highWaiters.append(waiter) } else { state.waiters.append(waiter) }
                 return nil
             }
-            if let granted { continuation.resume(returning: granted) }
+            if let grant { continuation.resume(returning: grant) }
         }
+    }
+
+    /// Ends the wait of every attempt that has waited `bound` or longer
+    /// (they leave the ready stage without running). Returns how many.
+    @discardableResult
+    func expire(olderThan bound: Duration) -> Int {
+        let now = ContinuousClock.now
+        let expired: [Waiter] = self.state.withLock { state in
+            let old = { (waiter: Waiter) in now - waiter.since >= bound }
+            let gone = state.waiters.filter(old) + state.highWaiters.filter(old)
+            guard !gone.isEmpty else { return [] }
+            state.waiters.removeAll(where: old)
+            state.highWaiters.removeAll(where: old)
+            state.ready -= gone.count
+            return gone
+        }
+        for waiter in expired { waiter.continuation.resume(returning: .expired) }
+        return expired.count
     }
 
     /// The executor returned: its slot goes to the next ready attempt.
@@ -119,13 +167,14 @@ final class ExecutionSlots: Sendable {
         let (slots, consumer) = self.state.withLock { state in
             state.running -= 1
             state.settling += 1
+            state.lastFreed = .now
             return state.wake()
         }
-        for slot in slots { slot.resume(returning: true) }
+        for slot in slots { slot.continuation.resume(returning: .granted) }
         consumer?.resume()
     }
 
-    /// An attempt that ran no executor call (stopped while ready) settles too.
+    /// An attempt that ran no executor call (stopped or expired while ready) settles too.
     func skipped() {
         self.state.withLock { $0.settling += 1 }
     }
@@ -136,7 +185,7 @@ final class ExecutionSlots: Sendable {
             state.settling -= 1
             return state.wake()
         }
-        for slot in slots { slot.resume(returning: true) }
+        for slot in slots { slot.continuation.resume(returning: .granted) }
         consumer?.resume()
     }
 
@@ -151,7 +200,7 @@ final class ExecutionSlots: Sendable {
             defer { state.consumer = nil }
             return (waiters, state.consumer?.continuation)
         }
-        for waiter in waiters { waiter.resume(returning: false) }
+        for waiter in waiters { waiter.continuation.resume(returning: .stopped) }
         consumer?.resume()
     }
 }

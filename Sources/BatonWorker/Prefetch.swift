@@ -24,6 +24,10 @@ public struct Prefetch: Sendable, Equatable {
     public private(set) var execution = 0.010
     public private(set) var start = 0.002
     public private(set) var settle = 0.002
+    /// Every slot is held by a call longer than the estimates know (no slot
+    /// freed for a while): the worker asks for nothing more and starts no
+    /// more than its free slots until one frees.
+    public private(set) var saturated = false
 
     /// Weight of each new sample.
     static let smoothing = 0.1
@@ -33,19 +37,28 @@ public struct Prefetch: Sendable, Equatable {
         self.maxWindow = max(self.capacity + 1, maxWindow ?? self.capacity * 32)
     }
 
-    public mutating func executed(seconds: Double) { Self.blend(&self.execution, seconds) }
+    public mutating func executed(seconds: Double) {
+        Self.blend(&self.execution, seconds)
+        self.saturated = false
+    }
+
+    /// No slot freed for a while although attempts waited (see `saturated`).
+    public mutating func saturate() { self.saturated = true }
     public mutating func startWritten(seconds: Double) { Self.blend(&self.start, seconds) }
     public mutating func settled(seconds: Double) { Self.blend(&self.settle, seconds) }
 
     /// Attempts a start write takes beyond the free slots (at most a quarter of the window).
     public var burst: Int {
+        if self.saturated { return 0 }
         let finishedDuringStart = Double(self.capacity) * self.start / max(self.execution, 1e-6)
         return Int(min(finishedDuringStart.rounded(.down), Double(self.maxWindow / 4)))
     }
 
     /// Entries the dispatcher may let this worker hold (queued, ready,
-    /// running and settling together).
+    /// running and settling together); 0 while saturated: it holds more
+    /// than it can start soon, so new work goes to workers with free slots.
     public var window: Int {
+        if self.saturated { return 0 }
         let overhead = self.start * 2 + self.settle
         let needed = (Double(self.capacity) * (self.execution + overhead) / max(self.execution, 1e-6)).rounded(.up)
         let wanted = max(needed, Double(self.capacity + self.burst))

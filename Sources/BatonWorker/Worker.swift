@@ -29,7 +29,8 @@ import Synchronization
 public final class Worker: Service, Sendable {
     private struct Running {
         var signal: CancelSignal
-        var deadline: ContinuousClock.Instant
+        /// Set when the attempt gets its slot: its timeout counts from then.
+        var deadline: ContinuousClock.Instant?
     }
 
     /// Running attempts are keyed by task and attempt: one task may come back
@@ -105,12 +106,16 @@ public final class Worker: Service, Sendable {
     /// needs (`Prefetch`), plus the outcomes being written right now, so a
     /// slow outcome write never holds back new work (those are bounded on
     /// their own: the consumer waits while `maxWindow` of them settle).
-    public var window: Int { self.prefetch.withLock { $0.window } + self.slots.settling }
+    public var window: Int {
+        let (window, saturated) = self.prefetch.withLock { ($0.window, $0.saturated) }
+        return saturated ? 0 : window + self.slots.settling
+    }
 
     public func run() async throws {
         await withDiscardingTaskGroup { group in
             group.addTask { await self.outcomes.run() }
             group.addTask { await self.watchDeadlines() }
+            group.addTask { await self.watchReadyWaits() }
             group.addTask { await self.watchCancels() }
             group.addTask { await self.publishWindow() }
             group.addTask { await self.consumeHighLane() }
@@ -218,9 +223,11 @@ public final class Worker: Service, Sendable {
     }
 
     /// Starts a batch: one conditional update for all, then one child task
-    /// each. Entries whose task was cancelled or finished meanwhile, and
-    /// repeated entries of one task, are dropped from the in-flight list
-    /// without running.
+    /// each. Entries whose task was cancelled or finished meanwhile, stale
+    /// entries (of an older generation), and repeated entries of one task
+    /// are dropped from the in-flight list without running; entries whose
+    /// task still waits (its type was paused) go back to the front of their
+    /// queue, where the dispatcher parks them.
     private func start(_ entries: [QueueEntry], group: inout DiscardingTaskGroup, sampled: Bool = true) async throws {
         var seen = Set<String>()
         var unique: [QueueEntry] = []
@@ -228,18 +235,17 @@ public final class Worker: Service, Sendable {
         for entry in entries {
             if seen.insert(entry.taskID).inserted { unique.append(entry) } else { repeated.append(entry) }
         }
-        guard let (started, now) = await self.startCommitted(unique.map(\.taskID), sampled: sampled) else { return }
+        guard let (started, now) = await self.startCommitted(unique.map { ($0.taskID, $0.generation) }, sampled: sampled) else { return }
         let startedIDs = Set(started.map(\.taskID))
-        self.outcomes.acknowledge(unique.filter { !startedIDs.contains($0.taskID) } + repeated)
+        let refused = unique.filter { !startedIDs.contains($0.taskID) }
         self.slots.started(started.count)
         for task in started {
             self.startLatency.record(now.timeIntervalSince(task.createdAt) * 1000)
             let signal = CancelSignal()
-            let deadline = ContinuousClock.now + .seconds(task.timeoutSeconds)
-            self.running.withLock { $0[AttemptKey(taskID: task.taskID, attempt: task.attempt)] = Running(signal: signal, deadline: deadline) }
-            group.addTask { await self.execute(task, signal: signal, startedAt: now, deadline: deadline) }
+            self.running.withLock { $0[AttemptKey(taskID: task.taskID, attempt: task.attempt)] = Running(signal: signal) }
+            group.addTask { await self.execute(task, signal: signal, startedAt: now) }
         }
-        if !started.isEmpty { self.starts.yield() }
+        await self.settleRefused(refused, repeated: repeated)
         do {
             try await self.broker.announce(started.map(\.taskID))
         } catch {
@@ -247,25 +253,43 @@ public final class Worker: Service, Sendable {
         }
     }
 
+    /// Entries a start write did not start: back to their queue while their
+    /// task still waits at their generation, else dropped. When MySQL cannot
+    /// say, they stay in flight for the leader's recovery.
+    private func settleRefused(_ refused: [QueueEntry], repeated: [QueueEntry]) async {
+        var dropped = repeated
+        defer { self.outcomes.acknowledge(dropped) }
+        guard !refused.isEmpty else { return }
+        do {
+            let waiting = try await self.tasks.stillWaiting(refused.map { ($0.taskID, $0.generation) })
+            dropped += refused.filter { !waiting.contains($0.taskID) }
+            try await self.broker.handBack(workerID: self.configuration.workerID, refused.filter { waiting.contains($0.taskID) })
+        } catch {
+            self.logger.warning("could not settle entries a start write refused", metadata: ["entries": "\(refused.count)", "error": "\(error)"])
+        }
+    }
+
     /// The start statement, tried until MySQL answers: a try whose answer was
     /// lost may have committed, and the next try claims what it started.
     /// Nil when the worker stops first: the entries stay in flight, the
     /// worker stays registered, and the leader recovers them.
-    private func startCommitted(_ taskIDs: [String], sampled: Bool) async -> ([TaskRecord], Date)? {
+    private func startCommitted(_ claims: [TaskStore.StartClaim], sampled: Bool) async -> ([TaskRecord], Date)? {
         var tried: [Date] = []
         var backoff = Duration.milliseconds(50)
         while true {
             let now = self.broker.clock.now().roundedToMicroseconds
             let clock = ContinuousClock.now
             do {
-                let started = try await self.tasks.start(taskIDs, workerID: self.configuration.workerID, now: now, earlier: tried)
+                let started = try await self.tasks.start(
+                    claims, workerID: self.configuration.workerID, cluster: self.broker.cluster, now: now, earlier: tried
+                )
                 let took = (ContinuousClock.now - clock).seconds
                 if sampled { self.prefetch.withLock { $0.startWritten(seconds: took) } }
                 return (started, now)
             } catch {
                 tried.append(now)
                 if self.isStopping { return nil }
-                self.logger.warning("could not start tasks; retrying", metadata: ["tasks": "\(taskIDs.count)", "retry_in": "\(backoff)", "error": "\(error)"])
+                self.logger.warning("could not start tasks; retrying", metadata: ["tasks": "\(claims.count)", "retry_in": "\(backoff)", "error": "\(error)"])
                 try? await Task.sleep(for: backoff)
                 backoff = min(backoff * 2, .seconds(1))
             }
@@ -326,8 +350,41 @@ public final class Worker: Service, Sendable {
             }
             guard (try? await Task.sleep(for: .milliseconds(250))) != nil else { return }
             let now = ContinuousClock.now
-            let overdue = self.running.withLock { $0.values.filter { $0.deadline <= now }.map(\.signal) }
+            let overdue = self.running.withLock { $0.values.filter { $0.deadline.map { $0 <= now } ?? false }.map(\.signal) }
             for signal in overdue { signal.fire(.timedOut) }
+        }
+    }
+
+    /// A start write covers the slots that free while it is under way
+    /// (`Prefetch.burst`); an attempt whose slot has not come within
+    /// `readyLimit` (the running calls turned out long) goes back to its
+    /// queue unstarted instead of reading RUNNING while it waits. A worker
+    /// whose every slot stayed busy that long is saturated: it publishes a
+    /// window of 0 and hands back what waits on its own queues, so no task
+    /// waits on it while another worker has a free slot; its first free slot
+    /// ends that.
+    private func watchReadyWaits() async {
+        let limit = self.configuration.readyLimit
+        while !Task.isCancelled {
+            guard (try? await Task.sleep(for: limit / 4)) != nil else { return }
+            let expired = self.slots.expire(olderThan: limit)
+            let saturated = self.slots.saturated(for: limit)
+            if expired > 0 || saturated {
+                let newly = self.prefetch.withLock { prefetch in
+                    defer { prefetch.saturate() }
+                    return !prefetch.saturated
+                }
+                if newly { try? await self.broker.publishWindow(workerID: self.configuration.workerID, window: 0) }
+            }
+            guard saturated, !self.isStopping else { continue }
+            do {
+                let moved = try await self.broker.handBackQueue(workerID: self.configuration.workerID)
+                if moved > 0 {
+                    self.logger.debug("every slot busy: queued work handed back", metadata: ["entries": "\(moved)"])
+                }
+            } catch {
+                self.logger.debug("could not hand back queued work", metadata: ["error": "\(error)"])
+            }
         }
     }
 
@@ -340,31 +397,46 @@ public final class Worker: Service, Sendable {
         case cancelled
         case shutdown
         case fenced
+        /// No slot came within `readyLimit`: back to the queue, the attempt not spent.
+        case handedBack
     }
 
     /// Runs one started attempt once a slot is free (in start order), then
-    /// records its outcome with the slot already given to the next.
-    private func execute(_ task: TaskRecord, signal: CancelSignal, startedAt: Date, deadline: ContinuousClock.Instant) async {
+    /// records its outcome with the slot already given to the next. The
+    /// attempt's timeout counts from its slot, not from its start write.
+    private func execute(_ task: TaskRecord, signal: CancelSignal, startedAt: Date) async {
+        let key = AttemptKey(taskID: task.taskID, attempt: task.attempt)
         defer {
-            _ = self.running.withLock { $0.removeValue(forKey: AttemptKey(taskID: task.taskID, attempt: task.attempt)) }
+            _ = self.running.withLock { $0.removeValue(forKey: key) }
             self.slots.settled()
         }
         let log = self.taskLogger(task)
         let outcome: Outcome
         var elapsed = Duration.zero
-        if await self.slots.acquire(high: task.priority == .high) {
+        switch await self.slots.acquire(high: task.priority == .high) {
+        case .granted:
+            let began = ContinuousClock.now
+            let deadline = began + .seconds(task.timeoutSeconds)
+            self.running.withLock { $0[key]?.deadline = deadline }
+            self.starts.yield()
             log.info("started attempt \(task.attempt) on worker \(self.configuration.workerID)")
             self.metrics.started(task.taskType)
-            let clock = ContinuousClock.now
-            outcome = await self.outcome(of: task, signal: signal, log: log, startedAt: startedAt, deadline: deadline)
-            elapsed = ContinuousClock.now - clock
+            let context = ExecutionContext(
+                taskID: task.taskID, taskType: task.taskType, attempt: task.attempt, workerID: self.configuration.workerID,
+                deadline: self.broker.clock.now().addingTimeInterval(TimeInterval(task.timeoutSeconds)), deadlineInstant: deadline, log: log
+            )
+            outcome = await self.outcome(of: task, signal: signal, context: context)
+            elapsed = ContinuousClock.now - began
             self.slots.executed()
             self.metrics.executed(task.taskType, took: elapsed)
             self.prefetch.withLock { $0.executed(seconds: elapsed.seconds) }
-        } else {
+        case .stopped:
             // Stopped while waiting for a slot: nothing ran.
             self.slots.skipped()
             outcome = self.fenced.load(ordering: .relaxed) ? .fenced : .shutdown
+        case .expired:
+            self.slots.skipped()
+            outcome = signal.reason == .cancelled ? .cancelled : .handedBack
         }
         let settling = ContinuousClock.now
         do {
@@ -377,26 +449,20 @@ public final class Worker: Service, Sendable {
         self.logs.forget(task.taskID)
     }
 
-    private func outcome(of task: TaskRecord, signal: CancelSignal, log: TaskLogger, startedAt: Date, deadline: ContinuousClock.Instant) async -> Outcome {
-        // Cancelled, timed out or stopped while it waited for its slot: no call at all.
+    private func outcome(of task: TaskRecord, signal: CancelSignal, context: ExecutionContext) async -> Outcome {
+        // Cancelled or stopped while it waited for its slot: no call at all.
         if let reason = signal.reason, let ended = Self.outcome(reason) { return ended }
         let config: TaskConfigRecord
-        do {
-            guard let found = try await self.configs.config(task.taskType) else {
-                return .failed(ExecutionFailure("task type \(task.taskType) is not configured", retryable: false))
-            }
-            config = found
-        } catch {
-            return .failed(ExecutionFailure("task type configuration unavailable: \(error)", retryable: true))
+        switch await self.config(of: task, signal: signal, until: context.deadlineInstant) {
+        case .found(let found): config = found
+        case .missing: return .failed(ExecutionFailure("task type \(task.taskType) is not configured", retryable: false))
+        case .unavailable: return .failed(ExecutionFailure("task type configuration unavailable (the configuration store did not answer)", retryable: true))
+        case .ended(let reason): return Self.outcome(reason) ?? .cancelled
         }
         // A disabled type refuses new tasks only: what it accepted still runs.
         guard let executor = self.registry.executor(for: config.executor) else {
             return .failed(ExecutionFailure("no \(config.executor.rawValue) executor on worker \(self.configuration.workerID)", retryable: false))
         }
-        let context = ExecutionContext(
-            taskID: task.taskID, taskType: task.taskType, attempt: task.attempt, workerID: self.configuration.workerID,
-            deadline: startedAt.addingTimeInterval(TimeInterval(task.timeoutSeconds)), deadlineInstant: deadline, log: log
-        )
         // One child runs the executor; the first way the attempt ends fires
         // the signal, and anything but the executor's own end cancels it.
         return await withTaskGroup(of: Outcome?.self) { group in
@@ -432,6 +498,36 @@ public final class Worker: Service, Sendable {
         }
     }
 
+    private enum ConfigRead {
+        case found(TaskConfigRecord)
+        case missing
+        case unavailable
+        case ended(CancelSignal.Reason)
+    }
+
+    /// The type's configuration, read again while the store does not answer
+    /// (a MySQL restart must not fail the attempt), until the attempt's
+    /// deadline or until it is cancelled or stopped. The store's own error
+    /// (hosts, ports, server messages) goes to the process log only, never
+    /// to the task.
+    private func config(of task: TaskRecord, signal: CancelSignal, until deadline: ContinuousClock.Instant) async -> ConfigRead {
+        var backoff = Duration.milliseconds(100)
+        while true {
+            do {
+                return try await self.configs.config(task.taskType).map(ConfigRead.found) ?? .missing
+            } catch {
+                self.logger.warning(
+                    "task type configuration unavailable; reading it again",
+                    metadata: ["task_id": "\(task.taskID)", "task_type": "\(task.taskType)", "error": "\(error)"]
+                )
+            }
+            if let reason = signal.reason, reason != .finished { return .ended(reason) }
+            guard ContinuousClock.now + backoff < deadline else { return .unavailable }
+            try? await Task.sleep(for: backoff)
+            backoff = min(backoff * 2, .seconds(2))
+        }
+    }
+
     private func record(_ outcome: Outcome, of task: TaskRecord, startedAt: Date, elapsed: Duration, log: TaskLogger) async throws {
         let entry = QueueEntry(task)
         let took = "\(elapsed.wholeMilliseconds) ms"
@@ -462,12 +558,27 @@ public final class Worker: Service, Sendable {
         case .fenced:
             // The leader gave the task to another worker: nothing of this attempt is recorded.
             break
+        case .handedBack:
+            try await self.handBack(task, entry: entry)
+            log.info("no free slot on worker \(self.configuration.workerID) within \(self.configuration.readyLimit): back to the queue unstarted")
         case .shutdown:
-            if try await self.tasks.handBack(task.taskID, attempt: task.attempt, now: self.broker.clock.now()) {
+            if try await self.handBack(task, entry: entry) {
                 log.warn("worker \(self.configuration.workerID) stopping: attempt \(task.attempt) handed back unfinished")
             }
-            try await self.broker.handBack(workerID: self.configuration.workerID, [entry])
         }
+    }
+
+    /// Undoes a start (QUEUED again, the attempt not spent), then puts the
+    /// entry back at the front of its queue; an entry whose row moved on (a
+    /// cancel) is only acknowledged. True when the row was still this attempt's.
+    @discardableResult
+    private func handBack(_ task: TaskRecord, entry: QueueEntry) async throws -> Bool {
+        guard try await self.tasks.handBack(task.taskID, attempt: task.attempt, now: self.broker.clock.now()) else {
+            self.outcomes.acknowledge([entry])
+            return false
+        }
+        try await self.broker.handBack(workerID: self.configuration.workerID, [entry])
+        return true
     }
 
     private func fail(
@@ -478,7 +589,7 @@ public final class Worker: Service, Sendable {
         if retryable && self.policy.retriesLeft(task) {
             let backoff = (try? await self.configs.config(task.taskType))??.retryBackoffMs ?? 1000
             let at = self.broker.clock.now().addingTimeInterval(self.policy.delay(after: task, baseBackoffMs: backoff))
-            let attempt = FinishedAttempt(taskID: task.taskID, attempt: task.attempt, status: .retrying, error: error, tenant: task.tenant)
+            let attempt = FinishedAttempt(taskID: task.taskID, attempt: task.attempt, status: .retrying, error: error, tenant: task.tenant, retryAt: at)
             if try await self.outcomes.record(.init(attempt: attempt, entry: entry, retryDue: Int64(at.timeIntervalSince1970 * 1000), lease: lease)) {
                 log.warn("\(what) after \(took): \(message); retry scheduled for \(ISO8601DateFormatter().string(from: at))")
                 self.metrics.ended(task.taskType, .retried)

@@ -13,6 +13,10 @@ public struct WorkerConfiguration: Sendable {
     public var heartbeatTTL: Duration = .seconds(9)
     /// How long a graceful stop waits for running tasks before handing them back.
     public var gracePeriod: Duration = .seconds(30)
+    /// Longest an attempt started in a start write waits for its execution
+    /// slot before it goes back to its queue unstarted (see `Prefetch.burst`):
+    /// RUNNING never means "waiting" for longer than this.
+    public var readyLimit: Duration = .milliseconds(250)
     /// Longest wait of one blocking take (bounds how fast a stop is noticed).
     public var pollTimeout: Duration = .seconds(1)
     /// Caps on what one attempt stores.

@@ -401,3 +401,52 @@ final class OutcomeOutageTests: XCTestCase {
         try await mysql.shutdown()
     }
 }
+
+/// A task type's configuration that cannot be read when an attempt starts
+/// (MariaDB restarting) is read again within the attempt's time; what
+/// reaches the task's error names the failure, never a host, a port or a
+/// server's message (issue 26, item 13).
+final class ConfigOutageTests: XCTestCase {
+    private let server = PrivateServer(.mysql, port: 13308, name: "config-outage-test")
+
+    override func tearDown() async throws {
+        try self.server.stop()
+    }
+
+    func testAnAttemptWaitsForItsConfigurationAndNeverShowsStoreInternals() async throws {
+        try self.server.start()
+        let logger = Logger(label: "config-outage")
+        var configuration = try MySQLConfiguration(url: "mysql://baton:\(TestEnvironment.mysqlPassword)@127.0.0.1:\(self.server.port)/baton_test")
+        configuration.connectTimeout = .seconds(1)
+        let mysql = MySQLClient(configuration: configuration, logger: logger)
+        try await MySQLMigrator(directory: TestEnvironment.migrationsDirectory, logger: logger).migrate(mysql)
+        let configs = TaskConfigStore(mysql: mysql)
+        let harness = try await WorkerHarness(capacity: 2, configStore: configs)
+        let type = "\(harness.base.prefix)_cfg"
+        try await configs.put(TaskConfigRecord(taskType: type, executor: .local, endpoint: "sleep", timeoutSeconds: 10, maxRetries: 0, retryBackoffMs: 100))
+
+        try self.server.stop()
+        let waits = try await harness.create(type: type, payload: ["ms": "10"], timeout: 10)
+        try await Task.sleep(for: .milliseconds(1500))
+        let observed11 = try await harness.task(waits.taskID).status
+        XCTAssertEqual(observed11, .running, "the attempt waits for its configuration")
+        try self.server.start()
+        let ran = try await TestEnvironment.waitUntil(timeout: .seconds(15)) { try await harness.task(waits.taskID).status.isTerminal }
+        XCTAssertTrue(ran)
+        let done = try await harness.task(waits.taskID)
+        XCTAssertEqual(done.status, .succeeded, done.error ?? "")
+        XCTAssertEqual(done.attempt, 1)
+
+        try self.server.stop()
+        let gives = try await harness.create(type: type, payload: ["ms": "10"], timeout: 2)
+        let ended = try await TestEnvironment.waitUntil(timeout: .seconds(15)) { try await harness.task(gives.taskID).status.isTerminal }
+        XCTAssertTrue(ended)
+        let failed = try await harness.task(gives.taskID)
+        XCTAssertEqual(failed.status, .failed)
+        let error = failed.error ?? ""
+        XCTAssertEqual(error, "task type configuration unavailable (the configuration store did not answer)")
+        XCTAssertFalse(error.contains("127.0.0.1") || error.contains(String(self.server.port)), error)
+        try await harness.shutdown()
+        try await mysql.shutdown()
+    }
+}

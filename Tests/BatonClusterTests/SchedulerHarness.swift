@@ -151,6 +151,7 @@ final class SchedulerHarness: Sendable {
         try await self.mysql.execute("DELETE FROM task WHERE task_type LIKE ?", [.string(like)])
         try await self.mysql.execute("DELETE FROM task_config WHERE task_type LIKE ?", [.string(like)])
         try await self.mysql.execute("DELETE FROM leader_epoch WHERE cluster = ?", [.string(self.keys.namespace)])
+        try await self.mysql.execute("DELETE FROM worker_fence WHERE cluster = ?", [.string(self.keys.namespace)])
         let keys = try await self.redis.send("KEYS", "\(self.keys.namespace):*").array ?? []
         if !keys.isEmpty { try await self.redis.send(RedisCommand("DEL", keys.compactMap(\.bytes))) }
         try await self.redis.shutdown()

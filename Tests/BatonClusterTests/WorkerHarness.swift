@@ -23,14 +23,16 @@ final class WorkerHarness: Sendable {
 
     /// `egress` and `trustRootsFile` configure both remote executors;
     /// `logger`, when given, is the worker's and executors' process log.
+    /// `configStore`, when given, is where the worker reads task types (the
+    /// cluster's MySQL otherwise).
     init(
         capacity: Int = 4, gracePeriod: Duration = .seconds(5), egress: EgressGuard = EgressGuard(), trustRootsFile: String? = nil,
-        logger: Logger? = nil
+        logger: Logger? = nil, configStore: TaskConfigStore? = nil
     ) async throws {
         let base = try await SchedulerHarness()
         let logger = logger ?? base.logger
         self.base = base
-        self.cache = TaskConfigCache(store: base.configs, maxAge: .milliseconds(200))
+        self.cache = TaskConfigCache(store: configStore ?? base.configs, maxAge: .milliseconds(200))
         let hub = EventHub()
         var configuration = WorkerConfiguration(nodeID: "test", workerID: "\(base.prefix)-worker")
         configuration.capacity = capacity

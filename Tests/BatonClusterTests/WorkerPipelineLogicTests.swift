@@ -63,8 +63,8 @@ import Testing
     @Test func readyAttemptsTakeSlotsInStartOrderAsExecutionsEnd() async {
         let slots = ExecutionSlots(capacity: 2)
         slots.started(4)
-        #expect(await slots.acquire())
-        #expect(await slots.acquire())
+        #expect(await slots.acquire() == .granted)
+        #expect(await slots.acquire() == .granted)
         #expect(slots.active == 4)
         let order = OrderLog()
         let third = Task { let granted = await slots.acquire(); order.add(3); return granted }
@@ -73,10 +73,10 @@ import Testing
         try? await Task.sleep(for: .milliseconds(50))
         #expect(order.values.isEmpty, "both slots are taken")
         slots.executed()
-        #expect(await third.value)
+        #expect(await third.value == .granted)
         #expect(slots.held == 4, "one settles, three ready or running")
         slots.executed()
-        #expect(await fourth.value)
+        #expect(await fourth.value == .granted)
         #expect(order.values == [3, 4])
         slots.settled()
         slots.settled()
@@ -86,7 +86,7 @@ import Testing
     @Test func highPriorityAttemptsTakeTheNextSlotAheadOfNormalOnes() async throws {
         let slots = ExecutionSlots(capacity: 1)
         slots.started(4)
-        #expect(await slots.acquire())
+        #expect(await slots.acquire() == .granted)
         let order = OrderLog()
         let normal = Task { let granted = await slots.acquire(); order.add(1); return granted }
         try await arrived { slots.waiting == 1 }
@@ -96,11 +96,11 @@ import Testing
         let secondNormal = Task { let granted = await slots.acquire(); order.add(3); return granted }
         try await arrived { slots.waiting == 3 }
         slots.executed()
-        #expect(await high.value, "the high one started last and runs next")
+        #expect(await high.value == .granted, "the high one started last and runs next")
         slots.executed()
-        #expect(await normal.value)
+        #expect(await normal.value == .granted)
         slots.executed()
-        #expect(await secondNormal.value)
+        #expect(await secondNormal.value == .granted)
         #expect(order.values == [2, 1, 3])
         #expect(slots.highWaiting == 0)
     }
@@ -111,10 +111,10 @@ import Testing
     @Test func aFloodOfHighAttemptsLeavesEveryThirdSlotToANormalOne() async throws {
         let slots = ExecutionSlots(capacity: 2)
         slots.started(7)
-        #expect(await slots.acquire())
-        #expect(await slots.acquire())
+        #expect(await slots.acquire() == .granted)
+        #expect(await slots.acquire() == .granted)
         let order = OrderLog()
-        var waiting: [Task<Bool, Never>] = []
+        var waiting: [Task<ExecutionSlots.Grant, Never>] = []
         waiting.append(Task { let granted = await slots.acquire(); order.add(0); return granted })
         try await arrived { slots.waiting == 1 }
         for index in 1...4 {
@@ -126,13 +126,13 @@ import Testing
             try await arrived { order.values.count >= expected }
         }
         #expect(order.values == [1, 2, 0, 3, 4], "two high, the normal one, then the rest")
-        for task in waiting { #expect(await task.value) }
+        for task in waiting { #expect(await task.value == .granted) }
     }
 
     @Test func theConsumerWaitsForRoomAndForOutcomesToSettle() async {
         let slots = ExecutionSlots(capacity: 1)
         slots.started(1)
-        #expect(await slots.acquire())
+        #expect(await slots.acquire() == .granted)
         let woke = OrderLog()
         let consumer = Task { await slots.waitForRoom(target: 1, settleLimit: 1); woke.add(1) }
         try? await Task.sleep(for: .milliseconds(50))
@@ -148,15 +148,40 @@ import Testing
     @Test func aStopRefusesReadyAttemptsAndWakesTheConsumer() async {
         let slots = ExecutionSlots(capacity: 1)
         slots.started(2)
-        #expect(await slots.acquire())
+        #expect(await slots.acquire() == .granted)
         let waiting = Task { await slots.acquire() }
         try? await Task.sleep(for: .milliseconds(50))
         let consumer = Task { await slots.waitForRoom(target: 1, settleLimit: 10) }
         try? await Task.sleep(for: .milliseconds(50))
         slots.interrupt()
-        #expect(await waiting.value == false)
+        #expect(await waiting.value == .stopped)
         await consumer.value
         #expect(slots.active == 1, "the running one; the ready one left")
+    }
+
+    /// A ready attempt whose slot does not come within the bound leaves
+    /// without running (the worker hands it back): it never reads RUNNING
+    /// behind a long call.
+    @Test func aReadyAttemptWhoseSlotDoesNotComeExpires() async throws {
+        let slots = ExecutionSlots(capacity: 1)
+        slots.started(3)
+        #expect(await slots.acquire() == .granted)
+        let normal = Task { await slots.acquire() }
+        let high = Task { await slots.acquire(high: true) }
+        try await arrived { slots.waiting == 2 }
+        #expect(slots.expire(olderThan: .seconds(60)) == 0, "young waits stay")
+        #expect(!slots.saturated(for: .seconds(60)))
+        try await Task.sleep(for: .milliseconds(30))
+        #expect(slots.saturated(for: .milliseconds(20)), "the one slot ran 30 ms without freeing")
+        #expect(slots.expire(olderThan: .milliseconds(20)) == 2)
+        #expect(await normal.value == .expired)
+        #expect(await high.value == .expired)
+        #expect(slots.active == 1, "only the running attempt")
+        slots.skipped()
+        slots.skipped()
+        slots.executed()
+        #expect(!slots.saturated(for: .milliseconds(20)), "a slot just freed")
+        #expect(slots.held == 3, "three settling")
     }
 }
 

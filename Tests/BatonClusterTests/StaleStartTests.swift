@@ -1,0 +1,159 @@
+import BatonBroker
+import BatonModel
+import BatonMySQL
+import BatonScheduler
+import BatonStore
+import BatonTestSupport
+import Foundation
+import XCTest
+
+/// A start write starts only what it should (issue 26, items 4 and 6): never
+/// from a stale entry (an older generation of its task), never for a worker
+/// the leader declared dead, never during a retry's backoff; and a restore
+/// after Redis lost its data puts each waiting task back once, a retry at
+/// its due time.
+final class StaleStartTests: XCTestCase {
+    private var harness: SchedulerHarness!
+
+    override func setUp() async throws { self.harness = try await SchedulerHarness() }
+    override func tearDown() async throws { try await self.harness.shutdown() }
+
+    private var now: Date { Date().roundedToMicroseconds }
+
+    /// Before: the leader reclaimed a stopped worker, the worker woke and
+    /// its start write landed under its dead id; nobody recovered the row
+    /// until its timeout.
+    func testAWorkerDeclaredDeadCannotStartWhatItHeld() async throws {
+        let type = try await self.harness.type("fenced")
+        let created = try await self.harness.create(2, type: type)
+        let keys = self.harness.keys
+        let term = try await self.harness.lead()
+        var configuration = Dispatcher.Configuration()
+        configuration.heartbeatTTL = .seconds(60)
+        let dispatcher = Dispatcher(
+            broker: self.harness.broker, tasks: self.harness.tasks, configs: self.harness.configs, configuration: configuration, logger: self.harness.logger
+        )
+        let recoverer = DeadWorkerRecoverer(broker: self.harness.broker, tasks: self.harness.tasks, logger: self.harness.logger)
+        let worker = "sleeper-\(UUID().uuidString.prefix(6))"
+        try await self.harness.registerWorker(worker, capacity: 10)
+        try await dispatcher.dispatchOnce(term: term)
+        // The worker takes both entries, then stops (SIGSTOP) before its start write.
+        let taken = try await self.harness.broker.take(workerID: worker, count: 2)
+        XCTAssertEqual(taken.count, 2)
+        try await self.harness.age(worker: worker, by: 30)
+        let reclaimed = try await recoverer.recoverOnce(term: term)
+        XCTAssertEqual(reclaimed, [worker])
+        // It wakes: its start write changes nothing, and says the tasks still wait.
+        let claims = taken.map { ($0.taskID, $0.generation) }
+        let started = try await self.harness.tasks.start(claims, workerID: worker, cluster: self.harness.broker.cluster, now: self.now)
+        XCTAssertEqual(started, [], "a fenced worker started tasks")
+        for task in created {
+            let observed2 = try await self.harness.tasks.task(task.taskID)?.status
+            XCTAssertEqual(observed2, .queued)
+        }
+        let waiting = try await self.harness.tasks.stillWaiting(claims)
+        XCTAssertEqual(waiting, Set(created.map(\.taskID)))
+        // Its hand-back of what it held puts nothing back twice: the leader already did.
+        try await self.harness.broker.handBack(workerID: worker, taken)
+        let queue = try await self.harness.entries(keys.normalQueue).map(\.taskID)
+        XCTAssertEqual(queue.sorted(), created.map(\.taskID).sorted())
+        // Another worker starts them.
+        let other = try await self.harness.tasks.start(claims, workerID: "\(worker)-next", cluster: self.harness.broker.cluster, now: self.now)
+        XCTAssertEqual(other.count, 2)
+    }
+
+    /// Before: cancel then RetryTask of a queued task left two identical
+    /// entries (the retry's enqueue cleared the cancel's tombstone), and the
+    /// stale one started the task even during a later retry's backoff.
+    func testAStaleEntryNeverStartsANewerStateOfItsTask() async throws {
+        let type = try await self.harness.type("stale", retries: 3)
+        let task = try await self.harness.create(1, type: type)[0]
+        let stale = QueueEntry(task)
+        // Cancelled while queued: the entry stays, with a tombstone.
+        let (cancelled, ok) = try await self.harness.tasks.cancel(task.taskID, reason: "cancelled: test")
+        XCTAssertTrue(ok)
+        try await self.harness.broker.cancel(cancelled!)
+        // RetryTask: a new entry, of the next generation.
+        let retried = try await self.harness.tasks.retry([task.taskID], from: .cancelled, priority: nil, now: self.now)
+        XCTAssertEqual(retried.first?.generation, 1)
+        try await self.harness.broker.enqueue(retried)
+        let queued = try await self.harness.list(self.harness.keys.normalQueue)
+        XCTAssertEqual(queued, [stale.member, QueueEntry(retried[0]).member])
+        let tombstone = try await self.harness.redis.send("ZSCORE", self.harness.keys.tombstones, stale.member)
+        XCTAssertNotEqual(tombstone, .null, "the stale entry keeps its tombstone")
+        // The stale entry starts nothing.
+        let cluster = self.harness.broker.cluster
+        let observed3 = try await self.harness.tasks.start([(task.taskID, 0)], workerID: "w1", cluster: cluster, now: self.now)
+        XCTAssertEqual(observed3, [])
+        // The new one starts attempt 1, which fails and waits 20 s to retry.
+        let first = try await self.harness.tasks.start([(task.taskID, 1)], workerID: "w1", cluster: cluster, now: self.now)
+        XCTAssertEqual(first.map(\.attempt), [1])
+        let due = self.now.addingTimeInterval(20)
+        let changed = try await self.harness.tasks.finish(
+            [FinishedAttempt(taskID: task.taskID, attempt: 1, status: .retrying, error: "boom", tenant: task.tenant, retryAt: due)],
+            workerID: "w1", now: self.now
+        )
+        XCTAssertEqual(changed, [task.taskID])
+        let backingOff = try await self.harness.tasks.task(task.taskID)!
+        XCTAssertEqual(backingOff.status, .retrying)
+        XCTAssertEqual(backingOff.generation, 2)
+        XCTAssertEqual(backingOff.retryAt, due)
+        // During the backoff no older entry starts it.
+        for generation in [0, 1] {
+            let started = try await self.harness.tasks.start([(task.taskID, generation)], workerID: "w2", cluster: cluster, now: self.now)
+            XCTAssertEqual(started, [], "an entry of generation \(generation) started the task during its backoff")
+        }
+        let observed4 = try await self.harness.tasks.stillWaiting([(task.taskID, 1)])
+        XCTAssertEqual(observed4, [], "a stale entry is dropped, not handed back")
+        // The retry's own entry (what the promoter moves when due) does.
+        let second = try await self.harness.tasks.start([(task.taskID, 2)], workerID: "w2", cluster: cluster, now: self.now)
+        XCTAssertEqual(second.map(\.attempt), [2])
+    }
+
+    /// A retry is scheduled as the entry of the next generation.
+    func testARetryWaitsInTheDelayedSetAsItsNextGeneration() async throws {
+        let type = try await self.harness.type("next", retries: 2)
+        let task = try await self.harness.create(1, type: type)[0]
+        let worker = "w-\(UUID().uuidString.prefix(6))"
+        try await self.harness.redis.send("RPUSH", self.harness.keys.workerInFlight(worker), QueueEntry(task).member)
+        let due = Int64(Date().addingTimeInterval(60).timeIntervalSince1970 * 1000)
+        try await self.harness.broker.finish(workerID: worker, [(QueueEntry(task), due)])
+        let delayed = try await self.harness.redis.send("ZRANGE", self.harness.keys.delayed, 0, -1).array?.compactMap(\.string)
+        XCTAssertEqual(delayed, [QueueEntry(task).next.member])
+        XCTAssertEqual(QueueEntry(member: QueueEntry(task).next.member)?.generation, 1)
+        let observed5 = try await self.harness.list(self.harness.keys.workerInFlight(worker))
+        XCTAssertEqual(observed5, [])
+    }
+
+    /// Before: a restore put a RETRYING task straight on its queue (it ran
+    /// inside its backoff), and pushed a second copy of a task created while
+    /// the restore ran.
+    func testARestorePutsARetryBackAtItsDueTimeAndNothingTwice() async throws {
+        let type = try await self.harness.type("restore", retries: 3)
+        let keys = self.harness.keys
+        let backingOff = try await self.harness.create(1, type: type)[0]
+        let cluster = self.harness.broker.cluster
+        _ = try await self.harness.tasks.start([backingOff.taskID], workerID: "w1", cluster: cluster, now: self.now)
+        let due = self.now.addingTimeInterval(120)
+        _ = try await self.harness.tasks.finish(
+            [FinishedAttempt(taskID: backingOff.taskID, attempt: 1, status: .retrying, error: "boom", tenant: backingOff.tenant, retryAt: due)],
+            workerID: "w1", now: self.now
+        )
+        let waiting = try await self.harness.create(20, type: type)
+        // Redis loses its data; a restore begins.
+        try await self.harness.redis.send("FLUSHDB")
+        try await self.harness.redis.send("SET", keys.sentinel, "restoring")
+        let term = try await self.harness.lead()
+        try await self.harness.broker.beginRestore(fence: term.lockValue)
+        // A task is created while the restore runs (committed, then enqueued).
+        let during = try await self.harness.create(1, type: type)[0]
+        let reconciler = Reconciler(broker: self.harness.broker, tasks: self.harness.tasks, logger: self.harness.logger)
+        _ = try await reconciler.reconcileOnce(term: term)
+        let queue = try await self.harness.entries(keys.normalQueue).map(\.taskID)
+        XCTAssertEqual(queue.count, Set(queue).count, "a task is on its queue twice")
+        XCTAssertEqual(Set(queue), Set((waiting + [during]).map(\.taskID)))
+        XCTAssertFalse(queue.contains(backingOff.taskID), "a task in its retry backoff is on its queue")
+        let score = try await self.harness.redis.send("ZSCORE", keys.delayed, QueueEntry(try await self.harness.tasks.task(backingOff.taskID)!).member)
+        XCTAssertEqual(score.string.flatMap(Double.init).map { Int64($0) }, Int64(due.timeIntervalSince1970 * 1000), "back in the delayed set at its due time")
+    }
+}
