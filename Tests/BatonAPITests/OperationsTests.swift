@@ -55,7 +55,7 @@ final class OperationsTests: XCTestCase {
         XCTAssertFalse(retried.task.hasFinishedAt)
         XCTAssertEqual(retried.task.error, "")
         let queued = try await harness.redis.send("LRANGE", harness.keys.highQueue, 0, -1).array?.compactMap(\.string)
-        XCTAssertEqual(queued, ["1|\(id)|\(type)"])
+        XCTAssertEqual(queued, ["1|\(id)|\(type)|1"], "the entry of the task's next generation")
         let row = try await harness.mysql.query("SELECT retry_base FROM task WHERE task_id = ?", [.string(id)])
         XCTAssertEqual(row.first?.int("retry_base"), 3)
         // The next attempt spends the first of two retries again.
@@ -147,7 +147,7 @@ final class OperationsTests: XCTestCase {
         let created = try await harness.withClient { tasks, _ in try await tasks.createTask(.with { $0.taskType = type }) }
         XCTAssertEqual(created.task.status, .queued)
         let limits = try await harness.redis.send("HGET", harness.keys.limits, type).string
-        XCTAssertEqual(limits, "0|0|1", "the dispatcher sees the pause at once")
+        XCTAssertEqual(limits?.hasPrefix("0|0|1|"), true, "the dispatcher sees the pause at once: \(limits ?? "none")")
         let config = try await harness.withClient { _, admin in try await admin.getTaskConfig(.with { $0.taskType = type }) }
         var edited = config
         edited.timeoutSeconds = 99

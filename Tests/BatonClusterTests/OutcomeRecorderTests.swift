@@ -105,11 +105,12 @@ final class OutcomeRecorderTests: XCTestCase {
         let applied = try await recorder.record(.init(attempt: attempt, entry: QueueEntry(running[0]), retryDue: due, lease: .distantFuture))
         XCTAssertTrue(applied)
         await recorder.flush(timeout: .seconds(5))
-        let delayed = try await self.harness.redis.send("ZSCORE", self.harness.keys.delayed, QueueEntry(running[0]).member).string
+        // The retry waits as the entry of the task's next generation.
+        let delayed = try await self.harness.redis.send("ZSCORE", self.harness.keys.delayed, QueueEntry(running[0]).next.member).string
         XCTAssertEqual(delayed.flatMap { Int64($0) }, due)
 
         // The same outcome again (a duplicate) changes nothing and schedules nothing more.
-        try await self.harness.redis.send("ZREM", self.harness.keys.delayed, QueueEntry(running[0]).member)
+        try await self.harness.redis.send("ZREM", self.harness.keys.delayed, QueueEntry(running[0]).next.member)
         let again = try await recorder.record(.init(attempt: attempt, entry: QueueEntry(running[0]), retryDue: due, lease: .distantFuture))
         XCTAssertFalse(again)
         await recorder.flush(timeout: .seconds(5))

@@ -233,7 +233,7 @@ final class TimeoutRecoveryTests: XCTestCase {
         XCTAssertEqual(second.status, .timeout)
         XCTAssertNotNil(second.finishedAt)
         let delayed = try await harness.redis.send("ZRANGE", keys.delayed, 0, -1).array?.compactMap(\.string)
-        XCTAssertEqual(delayed, [QueueEntry(a).member])
+        XCTAssertEqual(delayed, [QueueEntry(a).next.member], "the retry, as the task's next generation")
         let inFlight = try await harness.list(keys.workerInFlight("silent"))
         XCTAssertEqual(inFlight, [])
         try await harness.shutdown()
