@@ -33,23 +33,29 @@ extension TaskStore {
                 [.date(now), .date(now)] + ids + [running, .string(workerID)] + earlier.map(MySQLValue.date)
             ).affectedRows
         }
-        let pairs = Array(repeating: "(?, ?)", count: claims.count).joined(separator: ", ")
-        let result = try await self.mysql.execute(
-            """
-            UPDATE task FORCE INDEX (PRIMARY) SET status = ?, attempt = attempt + 1, started_at = ?, worker_id = ?, updated_at = ?
-            WHERE status IN (?, ?, ?) AND task_id IN (\(marks)) AND (task_id, generation) IN (\(pairs))
-              AND NOT EXISTS (SELECT 1 FROM worker_fence WHERE cluster = ? AND worker_id = ?)
-              AND NOT EXISTS (SELECT 1 FROM task_config c WHERE c.task_type = task.task_type AND c.paused)
-            """,
-            [running, .date(now), .string(workerID), .date(now)] + Self.statusValues(Self.startable) + ids
-                + claims.flatMap { [MySQLValue.string($0.taskID), .int(Int64($0.generation))] } + [.string(cluster), .string(workerID)]
-        )
+        let (sql, binds) = Self.startStatement(claims, workerID: workerID, cluster: cluster, now: now)
+        let result = try await self.mysql.execute(sql, binds)
         guard result.affectedRows + claimed > 0 else { return [] }
         // The start time (µs) and worker single out the rows this statement changed.
         return try await self.mysql.query(
             "SELECT \(Self.selectColumns) FROM task WHERE task_id IN (\(marks)) AND status = ? AND worker_id = ? AND started_at = ?",
             ids + [running, .string(workerID), .date(now)]
         ).map(Self.record)
+    }
+
+    /// The start write of `start` (claims already padded to their shape).
+    static func startStatement(_ claims: [StartClaim], workerID: String, cluster: String, now: Date) -> (sql: String, binds: [MySQLValue]) {
+        let pairs = Array(repeating: "(?, ?)", count: claims.count).joined(separator: ", ")
+        let sql = """
+            UPDATE task FORCE INDEX (PRIMARY) SET status = ?, attempt = attempt + 1, started_at = ?, worker_id = ?, updated_at = ?
+            WHERE status IN (?, ?, ?) AND task_id IN (\(Self.placeholders(claims.count))) AND (task_id, generation) IN (\(pairs))
+              AND NOT EXISTS (SELECT 1 FROM worker_fence WHERE cluster = ? AND worker_id = ?)
+              AND NOT EXISTS (SELECT 1 FROM task_config c WHERE c.task_type = task.task_type AND c.paused)
+            """
+        let binds: [MySQLValue] = [.int(Int64(TaskStatus.running.rawValue)), .date(now), .string(workerID), .date(now)]
+            + Self.statusValues(Self.startable) + claims.map { .string($0.taskID) }
+            + claims.flatMap { [MySQLValue.string($0.taskID), .int(Int64($0.generation))] } + [.string(cluster), .string(workerID)]
+        return (sql, binds)
     }
 
     /// Entries of generation 0 (a task's first wait): tests and benchmarks.

@@ -2,7 +2,7 @@ import BatonBroker
 import BatonModel
 import BatonMySQL
 import BatonScheduler
-import BatonStore
+@testable import BatonStore
 import BatonTestSupport
 import Foundation
 import XCTest
@@ -155,5 +155,20 @@ final class StaleStartTests: XCTestCase {
         XCTAssertFalse(queue.contains(backingOff.taskID), "a task in its retry backoff is on its queue")
         let score = try await self.harness.redis.send("ZSCORE", keys.delayed, QueueEntry(try await self.harness.tasks.task(backingOff.taskID)!).member)
         XCTAssertEqual(score.string.flatMap(Double.init).map { Int64($0) }, Int64(due.timeIntervalSince1970 * 1000), "back in the delayed set at its due time")
+    }
+
+    /// The start write and what settles its refusals read the primary keys
+    /// (the task's, the fence's, the type's); the fence prune its index.
+    func testTheStartWriteReadsOnlyKeys() async throws {
+        let claims = [(TaskID.make(), 0), (TaskID.make(), 2)]
+        let (sql, binds) = TaskStore.startStatement(claims, workerID: "w1", cluster: "c", now: self.now)
+        let plan = try await self.harness.mysql.query("EXPLAIN " + sql, binds)
+        XCTAssertFalse(plan.isEmpty)
+        for row in plan where row.string("table") != nil {
+            XCTAssertNotEqual(row.string("type"), "ALL", "\(row.string("table") ?? ""): a table scan")
+            XCTAssertEqual(row.string("key"), "PRIMARY", "\(row.string("table") ?? "") is not read by its key")
+        }
+        let prune = try await self.harness.mysql.query("EXPLAIN DELETE FROM worker_fence WHERE fenced_at < ? LIMIT 1000", [.date(self.now)])
+        XCTAssertEqual(prune.first?.string("key"), "idx_worker_fence_at")
     }
 }
