@@ -362,12 +362,8 @@ final class OutcomeOutageTests: XCTestCase {
     }
 
     func testAnOutcomeWaitsForMySQLToReturn() async throws {
-        try self.server.start()
         let logger = Logger(label: "outcome-outage")
-        var configuration = try MySQLConfiguration(url: "mysql://baton:\(TestEnvironment.mysqlPassword)@127.0.0.1:\(self.port)/baton_test")
-        configuration.connectTimeout = .seconds(1)
-        let mysql = MySQLClient(configuration: configuration, logger: logger)
-        try await MySQLMigrator(directory: TestEnvironment.migrationsDirectory, logger: logger).migrate(mysql)
+        let mysql = try await self.server.startMigrated(logger: logger)
         let redis = try RedisClient(url: TestEnvironment.redisURL, logger: logger)
         let keys = RedisKeys(namespace: TestEnvironment.uniqueName("outage"))
         let broker = RedisBroker(redis: redis, keys: keys)
@@ -414,12 +410,8 @@ final class ConfigOutageTests: XCTestCase {
     }
 
     func testAnAttemptWaitsForItsConfigurationAndNeverShowsStoreInternals() async throws {
-        try self.server.start()
         let logger = Logger(label: "config-outage")
-        var configuration = try MySQLConfiguration(url: "mysql://baton:\(TestEnvironment.mysqlPassword)@127.0.0.1:\(self.server.port)/baton_test")
-        configuration.connectTimeout = .seconds(1)
-        let mysql = MySQLClient(configuration: configuration, logger: logger)
-        try await MySQLMigrator(directory: TestEnvironment.migrationsDirectory, logger: logger).migrate(mysql)
+        let mysql = try await self.server.startMigrated(logger: logger)
         let configs = TaskConfigStore(mysql: mysql)
         let harness = try await WorkerHarness(capacity: 2, configStore: configs)
         let type = "\(harness.base.prefix)_cfg"
@@ -428,8 +420,8 @@ final class ConfigOutageTests: XCTestCase {
         try self.server.stop()
         let waits = try await harness.create(type: type, payload: ["ms": "10"], timeout: 10)
         try await Task.sleep(for: .milliseconds(1500))
-        let observed11 = try await harness.task(waits.taskID).status
-        XCTAssertEqual(observed11, .running, "the attempt waits for its configuration")
+        let waiting = try await harness.task(waits.taskID).status
+        XCTAssertEqual(waiting, .running, "the attempt waits for its configuration")
         try self.server.start()
         let ran = try await TestEnvironment.waitUntil(timeout: .seconds(15)) { try await harness.task(waits.taskID).status.isTerminal }
         XCTAssertTrue(ran)
@@ -448,5 +440,18 @@ final class ConfigOutageTests: XCTestCase {
         XCTAssertFalse(error.contains("127.0.0.1") || error.contains(String(self.server.port)), error)
         try await harness.shutdown()
         try await mysql.shutdown()
+    }
+}
+
+extension PrivateServer {
+    /// Starts this MariaDB and returns a migrated client of it that gives up
+    /// a connect after a second (it is stopped on purpose).
+    func startMigrated(logger: Logger) async throws -> MySQLClient {
+        try self.start()
+        var configuration = try MySQLConfiguration(url: "mysql://baton:\(TestEnvironment.mysqlPassword)@127.0.0.1:\(self.port)/baton_test")
+        configuration.connectTimeout = .seconds(1)
+        let mysql = MySQLClient(configuration: configuration, logger: logger)
+        try await MySQLMigrator(directory: TestEnvironment.migrationsDirectory, logger: logger).migrate(mysql)
+        return mysql
     }
 }

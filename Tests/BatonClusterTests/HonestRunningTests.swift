@@ -92,8 +92,8 @@ final class HonestRunningTests: XCTestCase {
         let longNow = try await harness.task(long.taskID)
         XCTAssertEqual(longNow.status, .running, "the short ones finished while the long one still ran")
         for task in short {
-            let observed1 = try await harness.task(task.taskID).attempt
-            XCTAssertEqual(observed1, 1)
+            let attempt = try await harness.task(task.taskID).attempt
+            XCTAssertEqual(attempt, 1)
         }
         await other.stop()
     }

@@ -15,13 +15,6 @@ final class OperationsStoreTests: XCTestCase {
     override func setUp() async throws { self.harness = try await SchedulerHarness() }
     override func tearDown() async throws { try await self.harness.shutdown() }
 
-    private func dispatcher() -> Dispatcher {
-        var configuration = Dispatcher.Configuration()
-        configuration.heartbeatTTL = .seconds(60)
-        configuration.highReserve = 0
-        return Dispatcher(broker: self.harness.broker, tasks: self.harness.tasks, configs: self.harness.configs, configuration: configuration, logger: self.harness.logger)
-    }
-
     func testAPausedTypeWaitsAsideAndResumesInOrder() async throws {
         let paused = try await self.harness.type("paused")
         let other = try await self.harness.type("other")
@@ -35,7 +28,7 @@ final class OperationsStoreTests: XCTestCase {
         try await self.harness.broker.setLimits(TypeLimits(config))
         try await self.harness.registerWorker("w1", capacity: 1000)
         let term = try await self.harness.lead()
-        let dispatcher = self.dispatcher()
+        let dispatcher = self.harness.dispatcher()
         for _ in 0..<5 { try await dispatcher.dispatchOnce(term: term) }
         let moved = try await self.harness.workerEntries("w1").map(\.taskID)
         XCTAssertEqual(moved, order.filter { $0.taskType == other }.map(\.taskID), "the other type ran; the paused one held nothing back")

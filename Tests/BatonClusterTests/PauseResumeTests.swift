@@ -17,16 +17,6 @@ final class PauseResumeTests: XCTestCase {
     override func setUp() async throws { self.harness = try await SchedulerHarness() }
     override func tearDown() async throws { try await self.harness.shutdown() }
 
-    private func dispatcher() -> Dispatcher {
-        var configuration = Dispatcher.Configuration()
-        configuration.heartbeatTTL = .seconds(60)
-        configuration.highReserve = 0
-        return Dispatcher(
-            broker: self.harness.broker, tasks: self.harness.tasks, configs: self.harness.configs, configuration: configuration,
-            logger: self.harness.logger
-        )
-    }
-
     /// What PauseTaskType / ResumeTaskType write: MySQL, then Redis (unless `redis` is false: that half failed).
     @discardableResult
     private func setPaused(_ type: String, _ paused: Bool, redis: Bool = true) async throws -> TaskConfigRecord {
@@ -46,15 +36,15 @@ final class PauseResumeTests: XCTestCase {
         try await self.setPaused(type, true)
         try await self.harness.registerWorker("w1", capacity: 1000)
         let term = try await self.harness.lead()
-        let dispatcher = self.dispatcher()
+        let dispatcher = self.harness.dispatcher()
         try await dispatcher.dispatchOnce(term: term)
-        let observed6 = try await self.harness.list(self.harness.keys.parked(type)).count
-        XCTAssertEqual(observed6, 50, "parked")
+        let parkedBefore = try await self.harness.list(self.harness.keys.parked(type)).count
+        XCTAssertEqual(parkedBefore, 50, "parked")
         // Resumed in MySQL only: its node lost Redis right after.
         try await self.setPaused(type, false, redis: false)
         try await dispatcher.syncLimits()
-        let observed7 = try await self.harness.list(self.harness.keys.parked(type)).count
-        XCTAssertEqual(observed7, 0, "still parked after the leader's sync")
+        let parkedAfter = try await self.harness.list(self.harness.keys.parked(type)).count
+        XCTAssertEqual(parkedAfter, 0, "still parked after the leader's sync")
         for _ in 0..<3 { try await dispatcher.dispatchOnce(term: term) }
         let dispatched = try await self.harness.workerEntries("w1").map(\.taskID)
         XCTAssertEqual(dispatched, created.map(\.taskID), "all dispatched, in their order")
@@ -74,9 +64,9 @@ final class PauseResumeTests: XCTestCase {
         try await self.harness.registerWorker("w1", capacity: 10)
         _ = try await self.harness.create(3, type: type)
         let term = try await self.harness.lead()
-        try await self.dispatcher().dispatchOnce(term: term)
-        let observed8 = try await self.harness.workerEntries("w1").count
-        XCTAssertEqual(observed8, 3, "dispatched, not parked")
+        try await self.harness.dispatcher().dispatchOnce(term: term)
+        let dispatched = try await self.harness.workerEntries("w1").count
+        XCTAssertEqual(dispatched, 3, "dispatched, not parked")
         // A re-created type's version is above whatever the old one left.
         try await self.harness.configs.put(
             TaskConfigRecord(taskType: type, executor: .local, endpoint: "noop", timeoutSeconds: 30, maxRetries: 0, retryBackoffMs: 100)
@@ -93,19 +83,19 @@ final class PauseResumeTests: XCTestCase {
         let created = try await self.harness.create(5, type: type)
         try await self.harness.registerWorker("w1", capacity: 10)
         let term = try await self.harness.lead()
-        try await self.dispatcher().dispatchOnce(term: term)
+        try await self.harness.dispatcher().dispatchOnce(term: term)
         let taken = try await self.harness.broker.take(workerID: "w1", count: 5)
         XCTAssertEqual(taken.count, 5)
         try await self.setPaused(type, true)
         let claims = taken.map { ($0.taskID, $0.generation) }
         let started = try await self.harness.tasks.start(claims, workerID: "w1", cluster: self.harness.broker.cluster, now: Date().roundedToMicroseconds)
         XCTAssertEqual(started, [], "a paused type's task started")
-        let observed9 = try await self.harness.tasks.stillWaiting(claims)
-        XCTAssertEqual(observed9, Set(created.map(\.taskID)), "they wait: handed back, not dropped")
+        let waiting = try await self.harness.tasks.stillWaiting(claims)
+        XCTAssertEqual(waiting, Set(created.map(\.taskID)), "they wait: handed back, not dropped")
         try await self.harness.broker.handBack(workerID: "w1", taken)
-        try await self.dispatcher().dispatchOnce(term: term)
-        let observed10 = try await self.harness.entries(self.harness.keys.parked(type)).map(\.taskID)
-        XCTAssertEqual(observed10, created.map(\.taskID), "parked in order")
+        try await self.harness.dispatcher().dispatchOnce(term: term)
+        let parked = try await self.harness.entries(self.harness.keys.parked(type)).map(\.taskID)
+        XCTAssertEqual(parked, created.map(\.taskID), "parked in order")
         try await self.setPaused(type, false)
         let resumed = try await self.harness.tasks.start(claims, workerID: "w1", cluster: self.harness.broker.cluster, now: Date().roundedToMicroseconds)
         XCTAssertEqual(resumed.count, 5)

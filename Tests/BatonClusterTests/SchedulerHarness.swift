@@ -111,6 +111,15 @@ final class SchedulerHarness: Sendable {
         return holder
     }
 
+    /// A dispatcher that sees workers registered for a minute (`registerWorker`)
+    /// and keeps no share of their capacity for high work.
+    func dispatcher() -> Dispatcher {
+        var configuration = Dispatcher.Configuration()
+        configuration.heartbeatTTL = .seconds(60)
+        configuration.highReserve = 0
+        return Dispatcher(broker: self.broker, tasks: self.tasks, configs: self.configs, configuration: configuration, logger: self.logger)
+    }
+
     /// Makes a registered worker's last heartbeat `seconds` old.
     func age(worker id: String, by seconds: Double) async throws {
         let now = try await self.redisTime()

@@ -28,11 +28,7 @@ final class StaleStartTests: XCTestCase {
         let created = try await self.harness.create(2, type: type)
         let keys = self.harness.keys
         let term = try await self.harness.lead()
-        var configuration = Dispatcher.Configuration()
-        configuration.heartbeatTTL = .seconds(60)
-        let dispatcher = Dispatcher(
-            broker: self.harness.broker, tasks: self.harness.tasks, configs: self.harness.configs, configuration: configuration, logger: self.harness.logger
-        )
+        let dispatcher = self.harness.dispatcher()
         let recoverer = DeadWorkerRecoverer(broker: self.harness.broker, tasks: self.harness.tasks, logger: self.harness.logger)
         let worker = "sleeper-\(UUID().uuidString.prefix(6))"
         try await self.harness.registerWorker(worker, capacity: 10)
@@ -48,8 +44,8 @@ final class StaleStartTests: XCTestCase {
         let started = try await self.harness.tasks.start(claims, workerID: worker, cluster: self.harness.broker.cluster, now: self.now)
         XCTAssertEqual(started, [], "a fenced worker started tasks")
         for task in created {
-            let observed2 = try await self.harness.tasks.task(task.taskID)?.status
-            XCTAssertEqual(observed2, .queued)
+            let status = try await self.harness.tasks.task(task.taskID)?.status
+            XCTAssertEqual(status, .queued)
         }
         let waiting = try await self.harness.tasks.stillWaiting(claims)
         XCTAssertEqual(waiting, Set(created.map(\.taskID)))
@@ -83,8 +79,8 @@ final class StaleStartTests: XCTestCase {
         XCTAssertNotEqual(tombstone, .null, "the stale entry keeps its tombstone")
         // The stale entry starts nothing.
         let cluster = self.harness.broker.cluster
-        let observed3 = try await self.harness.tasks.start([(task.taskID, 0)], workerID: "w1", cluster: cluster, now: self.now)
-        XCTAssertEqual(observed3, [])
+        let staleStart = try await self.harness.tasks.start([(task.taskID, 0)], workerID: "w1", cluster: cluster, now: self.now)
+        XCTAssertEqual(staleStart, [])
         // The new one starts attempt 1, which fails and waits 20 s to retry.
         let first = try await self.harness.tasks.start([(task.taskID, 1)], workerID: "w1", cluster: cluster, now: self.now)
         XCTAssertEqual(first.map(\.attempt), [1])
@@ -103,8 +99,8 @@ final class StaleStartTests: XCTestCase {
             let started = try await self.harness.tasks.start([(task.taskID, generation)], workerID: "w2", cluster: cluster, now: self.now)
             XCTAssertEqual(started, [], "an entry of generation \(generation) started the task during its backoff")
         }
-        let observed4 = try await self.harness.tasks.stillWaiting([(task.taskID, 1)])
-        XCTAssertEqual(observed4, [], "a stale entry is dropped, not handed back")
+        let waiting = try await self.harness.tasks.stillWaiting([(task.taskID, 1)])
+        XCTAssertEqual(waiting, [], "a stale entry is dropped, not handed back")
         // The retry's own entry (what the promoter moves when due) does.
         let second = try await self.harness.tasks.start([(task.taskID, 2)], workerID: "w2", cluster: cluster, now: self.now)
         XCTAssertEqual(second.map(\.attempt), [2])
@@ -121,8 +117,8 @@ final class StaleStartTests: XCTestCase {
         let delayed = try await self.harness.redis.send("ZRANGE", self.harness.keys.delayed, 0, -1).array?.compactMap(\.string)
         XCTAssertEqual(delayed, [QueueEntry(task).next.member])
         XCTAssertEqual(QueueEntry(member: QueueEntry(task).next.member)?.generation, 1)
-        let observed5 = try await self.harness.list(self.harness.keys.workerInFlight(worker))
-        XCTAssertEqual(observed5, [])
+        let inFlight = try await self.harness.list(self.harness.keys.workerInFlight(worker))
+        XCTAssertEqual(inFlight, [])
     }
 
     /// Before: a restore put a RETRYING task straight on its queue (it ran
