@@ -9,6 +9,7 @@ scenario on a fresh cluster and checks Baton's fault guarantees.
     chaos/run.py                   every scenario
     chaos/run.py --only NAME       one (or several: --only a,b)
     chaos/run.py --keep            leave Redis, MariaDB and the last cluster up
+    chaos/run.py --seed N          operator-storm's choices of an earlier run
     BATON_NODE_BIN=/path/to/baton-node chaos/run.py
 
 Logs stay under .run/chaos/logs (server-N.log, service.log, chaos.log).
@@ -55,6 +56,7 @@ def main():
     parser.add_argument("--only", help="comma-separated scenario names: " + ", ".join(n for n, _ in SCENARIOS))
     parser.add_argument("--keep", action="store_true", help="leave Redis, MariaDB and the last cluster running")
     parser.add_argument("--list", action="store_true", help="list the scenarios")
+    parser.add_argument("--seed", type=int, help="operator-storm's random seed (default: a fresh one, logged)")
     args = parser.parse_args()
 
     if args.list:
@@ -96,7 +98,7 @@ def main():
         service.self_check()
         log(f"business service on 127.0.0.1:{service.port} (self-check passed)")
         baton = Baton()
-        suite = Suite(baton, service)
+        suite = Suite(baton, service, seed=args.seed)
         for index, (name, fn) in enumerate(chosen, 1):
             say("")
             log(f"[{index}/{len(chosen)}] {name}")
@@ -119,12 +121,13 @@ def main():
         cleanup(suite, service, baton, keep=args.keep)
 
     say("")
-    say("scenario          result  tasks   wall   settled  ran twice (allowed)")
+    width = max([len("scenario")] + [len(name) for name, _ in chosen])
+    say(f"{'scenario':<{width}} result  tasks   wall   settled  ran twice (allowed)")
     for run in results:
         if run is None:
             continue
         settled = f"{run.settle_seconds:6.1f}s" if run.settle_seconds is not None else "     - "
-        say(f"{run.name:<17} {'PASS' if not run.failures else 'FAIL':<6}  {len(run.ids):>5}  {run.wall:5.0f}s  "
+        say(f"{run.name:<{width}} {'PASS' if not run.failures else 'FAIL':<6}  {len(run.ids):>5}  {run.wall:5.0f}s  "
             f"{settled}  {run.ran_twice} ({run.allowed_twice})")
     passed = sum(1 for r in results if r is not None and not r.failures)
     failed = len(chosen) - passed

@@ -47,9 +47,10 @@ class Run:
 
     # --- creating -------------------------------------------------------------
 
-    def create(self, items, batch=500, threads=1):
-        """items: dicts (task_type, payload, optional run_at, expected_calls).
-        Returns the ids in order."""
+    def create(self, items, batch=500, threads=1, node=None):
+        """items: dicts (task_type, payload, optional run_at, max_retries,
+        expected_calls). node: the node to ask (one thread only). Returns the
+        ids in order."""
         tag = uuid.uuid4().hex[:8]
         for i, item in enumerate(items):
             item.setdefault("idempotency_key", f"{self.name}-{tag}-{i}")
@@ -57,7 +58,7 @@ class Run:
         results = [None] * len(batches)
         if threads <= 1:
             for i, chunk in enumerate(batches):
-                results[i] = self.baton.create_batch(chunk)
+                results[i] = self.baton.create_batch(chunk, node=node)
         else:
             from concurrent.futures import ThreadPoolExecutor
             with ThreadPoolExecutor(threads) as pool:
@@ -204,6 +205,26 @@ class Run:
             if succeeded_never:
                 self.fail(f"{len(succeeded_never)} tasks SUCCEEDED without any call to the service: "
                           f"{short(succeeded_never)}")
+        return calls
+
+    def check_attempts(self, calls=None):
+        """For tasks an operator may rightly run again (RetryTask) or that
+        fail on purpose: no attempt of a task called twice, and never two
+        calls of one task at once. Returns calls by task."""
+        calls = calls if calls is not None else self.service.calls_by_task()
+        repeated, overlapping = [], []
+        for task_id in self.ids:
+            mine = calls.get(task_id, [])
+            attempts = [c.attempt for c in mine]
+            if len(set(attempts)) != len(attempts):
+                repeated.append(task_id)
+            if any(prev.end is None or later.start < prev.end for prev, later in zip(mine, mine[1:])):
+                overlapping.append(task_id)
+        self.ran_twice = len(repeated)
+        for what, bad in (("an attempt called twice", repeated), ("calls at the same time", overlapping)):
+            if bad:
+                detail = "; ".join(f"{t}: " + ", ".join(repr(c) for c in calls[t][:4]) for t in bad[:3])
+                self.fail(f"{len(bad)} tasks with {what}: {detail}")
         return calls
 
     # --- leaks ----------------------------------------------------------------

@@ -24,7 +24,10 @@ TERMINAL = {S.Value("TASK_STATUS_SUCCEEDED"), S.Value("TASK_STATUS_FAILED"), S.V
 SUCCEEDED = S.Value("TASK_STATUS_SUCCEEDED")
 RETRYING = S.Value("TASK_STATUS_RETRYING")
 TERMINAL_FAILURES = [S.Value("TASK_STATUS_FAILED"), S.Value("TASK_STATUS_CANCELLED"), S.Value("TASK_STATUS_TIMEOUT")]
-NOT_SUCCEEDED = [v for v in S.values() if v not in (SUCCEEDED, S.Value("TASK_STATUS_UNSPECIFIED"))]
+# The statuses the server stores and filters on: the proto also names
+# WAITING (dependencies), which its list filter refuses until they come.
+STORED = [v for v in S.values() if S.Value("TASK_STATUS_PENDING") <= v <= S.Value("TASK_STATUS_RETRYING")]
+NOT_SUCCEEDED = [v for v in STORED if v != SUCCEEDED]
 TERMINAL_NAMES = {S.Name(v) for v in TERMINAL}
 
 RETRY_CODES = {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED, grpc.StatusCode.UNKNOWN,
@@ -39,6 +42,17 @@ def timestamp(seconds):
     ts = Timestamp()
     ts.FromNanoseconds(int(seconds * 1e9))
     return ts
+
+
+def seconds(ts):
+    """A protobuf Timestamp as epoch seconds (None when unset)."""
+    return ts.ToNanoseconds() / 1e9 if ts.seconds or ts.nanos else None
+
+
+def error_code(error):
+    """A failed call's gRPC status name (the exception's type otherwise)."""
+    code = getattr(error, "code", None)
+    return code().name if callable(code) else type(error).__name__
 
 
 class Baton:
@@ -94,13 +108,15 @@ class Baton:
 
     def create_batch(self, items, node=None):
         """items: dicts with task_type, payload, idempotency_key and optional
-        run_at (epoch seconds), priority. Retried on other nodes; idempotency
+        run_at (epoch seconds), priority, max_retries. Retried on other nodes; idempotency
         keys make a retried batch return the same tasks."""
         requests = []
         for item in items:
             request = pb.CreateTaskRequest(task_type=item["task_type"], payload=item.get("payload", {}),
                                            idempotency_key=item["idempotency_key"],
                                            priority=item.get("priority", 0))
+            if item.get("max_retries") is not None:
+                request.max_retries = item["max_retries"]
             if item.get("run_at") is not None:
                 request.run_at.CopyFrom(timestamp(item["run_at"]))
             requests.append(request)
@@ -133,3 +149,38 @@ class Baton:
                              pb.ListTasksRequest(statuses=list(statuses), task_type=task_type, page_size=1000),
                              timeout=timeout, total=timeout)
         return {task.task_id for task in response.tasks}
+
+    # --- operator calls -----------------------------------------------------------
+    # Each goes to one chosen node (node=None: the next in turn) and fails over
+    # only within `total`; the storm passes total=timeout so that each call's
+    # own outcome is what it records.
+
+    def get_config(self, task_type, node=None):
+        return self.call("admin", "GetTaskConfig", admin_pb.GetTaskConfigRequest(task_type=task_type), node=node)
+
+    def pause_type(self, task_type, node=None, timeout=10.0, total=30.0):
+        return self.call("admin", "PauseTaskType", admin_pb.PauseTaskTypeRequest(task_type=task_type),
+                         timeout=timeout, total=total, node=node)
+
+    def resume_type(self, task_type, node=None, timeout=10.0, total=30.0):
+        return self.call("admin", "ResumeTaskType", admin_pb.ResumeTaskTypeRequest(task_type=task_type),
+                         timeout=timeout, total=total, node=node)
+
+    def cancel(self, task_id, node=None, timeout=10.0, total=30.0):
+        return self.call("task", "CancelTask", pb.CancelTaskRequest(task_id=task_id, reason="chaos"),
+                         timeout=timeout, total=total, node=node).task
+
+    def retry(self, task_id, node=None, timeout=10.0, total=30.0):
+        return self.call("task", "RetryTask", pb.RetryTaskRequest(task_id=task_id, reason="chaos"),
+                         timeout=timeout, total=total, node=node).task
+
+    def bulk_cancel(self, task_type, created_after=None, created_before=None, node=None, timeout=10.0, total=30.0):
+        """BulkCancelTasks of every non-terminal task of the type created in
+        [created_after, created_before) (epoch seconds; None: unbounded)."""
+        task_filter = pb.TaskFilter(task_type=task_type)
+        if created_after is not None:
+            task_filter.created_after.CopyFrom(timestamp(created_after))
+        if created_before is not None:
+            task_filter.created_before.CopyFrom(timestamp(created_before))
+        return self.call("task", "BulkCancelTasks", pb.BulkTasksRequest(filter=task_filter, reason="chaos"),
+                         timeout=timeout, total=total, node=node)

@@ -48,6 +48,7 @@ class Node:
         self.lock = threading.RLock()
         self.stopping = False
         self.exits = []  # (time, exit code) of exits nobody asked for
+        self.frozen = False  # SIGSTOPped by the harness
 
     def argv(self):
         return [NODE_BIN, "--id", self.id, "--grpc-port", str(GRPC_PORT[self.n]),
@@ -112,6 +113,24 @@ class Node:
             self.start()
             return instant, time.time() - instant
 
+    def freeze(self):
+        """SIGSTOP: the node stays up but does nothing (as a VM paused or a
+        process stalled in swap). Returns the instant (time.time())."""
+        with self.lock:
+            instant = time.time()
+            self.proc.send_signal(signal.SIGSTOP)
+            self.frozen = True
+            return instant
+
+    def thaw(self):
+        """SIGCONT (safe to call when not frozen). Returns the instant."""
+        with self.lock:
+            instant = time.time()
+            if self.frozen and self.alive():
+                self.proc.send_signal(signal.SIGCONT)
+            self.frozen = False
+            return instant
+
     def supervise(self):
         """Like a process supervisor: a node that exited on its own is noted and started again."""
         with self.lock:
@@ -128,6 +147,7 @@ class Node:
         self.stopping = True
         if not self.alive():
             return
+        self.thaw()  # a SIGSTOPped node would sit out its grace period
         self.proc.send_signal(signal.SIGTERM)
         try:
             self.proc.wait(timeout=grace)
@@ -166,9 +186,11 @@ class Node:
 
 
 class Cluster:
-    def __init__(self, skews=None, extra_args=()):
+    def __init__(self, skews=None, extra_args=(), node_args=None):
+        """extra_args: flags for every node; node_args: {n: flags} for one."""
         skews = skews or {}
-        self.nodes = {n: Node(n, skews.get(n), extra_args) for n in (1, 2, 3)}
+        node_args = node_args or {}
+        self.nodes = {n: Node(n, skews.get(n), [*extra_args, *node_args.get(n, ())]) for n in (1, 2, 3)}
 
     def start(self, order=(1, 2, 3), first_leader_check=None):
         """Starts the nodes in `order`; with first_leader_check, waits after the
@@ -209,6 +231,7 @@ class Cluster:
         for node in self.nodes.values():
             node.stopping = True
             if node.alive():
+                node.thaw()
                 node.proc.send_signal(signal.SIGTERM)
         for node in self.nodes.values():
             node.stop(grace=5.0)

@@ -174,6 +174,16 @@ def status_counts():
     return counts
 
 
+def worker_lists(worker_id):
+    """(queued, in flight): entries on a worker's own queue and those it took."""
+    return tuple(int(redis_cli("LLEN", f"{NAMESPACE}:worker:{worker_id}:{name}")[0]) for name in ("queue", "inflight"))
+
+
+def parked(task_type):
+    """Queue entries of a paused type the dispatcher set aside (Redis)."""
+    return int(redis_cli("LLEN", f"{NAMESPACE}:parked:{task_type}")[0])
+
+
 def redis_leaks():
     """What Baton left in Redis after everything settled: [] when clean."""
     ns = NAMESPACE
@@ -191,6 +201,11 @@ def redis_leaks():
             if n:
                 sample = redis_cli("LRANGE", key, "0", "2")
                 leaks.append(f"{key} holds {n} (e.g. {', '.join(s[:60] for s in sample)})")
+    # Entries of a paused type wait in parked lists; once every type is
+    # resumed none may stay behind.
+    for task_type in sorted(set(redis_cli("SMEMBERS", f"{ns}:parked")) - {""}):
+        n = parked(task_type)
+        leaks.append(f"{ns}:parked lists {task_type} ({ns}:parked:{task_type} holds {n})")
     inuse = redis_cli("HGETALL", f"{ns}:inuse")
     for field, value in zip(inuse[0::2], inuse[1::2]):
         try:

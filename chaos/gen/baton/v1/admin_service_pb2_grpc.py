@@ -4,6 +4,7 @@ import grpc
 import warnings
 
 from baton.v1 import admin_service_pb2 as baton_dot_v1_dot_admin__service__pb2
+from baton.v1 import task_service_pb2 as baton_dot_v1_dot_task__service__pb2
 
 GRPC_GENERATED_VERSION = '1.85.1'
 GRPC_VERSION = grpc.__version__
@@ -49,6 +50,46 @@ class AdminServiceStub:
                 request_serializer=baton_dot_v1_dot_admin__service__pb2.ListTaskConfigsRequest.SerializeToString,
                 response_deserializer=baton_dot_v1_dot_admin__service__pb2.ListTaskConfigsResponse.FromString,
                 _registered_method=True)
+        self.DeleteTaskConfig = channel.unary_unary(
+                '/baton.v1.AdminService/DeleteTaskConfig',
+                request_serializer=baton_dot_v1_dot_admin__service__pb2.DeleteTaskConfigRequest.SerializeToString,
+                response_deserializer=baton_dot_v1_dot_admin__service__pb2.DeleteTaskConfigResponse.FromString,
+                _registered_method=True)
+        self.PauseTaskType = channel.unary_unary(
+                '/baton.v1.AdminService/PauseTaskType',
+                request_serializer=baton_dot_v1_dot_admin__service__pb2.PauseTaskTypeRequest.SerializeToString,
+                response_deserializer=baton_dot_v1_dot_admin__service__pb2.TaskConfig.FromString,
+                _registered_method=True)
+        self.ResumeTaskType = channel.unary_unary(
+                '/baton.v1.AdminService/ResumeTaskType',
+                request_serializer=baton_dot_v1_dot_admin__service__pb2.ResumeTaskTypeRequest.SerializeToString,
+                response_deserializer=baton_dot_v1_dot_admin__service__pb2.TaskConfig.FromString,
+                _registered_method=True)
+        self.PutSchedule = channel.unary_unary(
+                '/baton.v1.AdminService/PutSchedule',
+                request_serializer=baton_dot_v1_dot_admin__service__pb2.PutScheduleRequest.SerializeToString,
+                response_deserializer=baton_dot_v1_dot_admin__service__pb2.Schedule.FromString,
+                _registered_method=True)
+        self.GetSchedule = channel.unary_unary(
+                '/baton.v1.AdminService/GetSchedule',
+                request_serializer=baton_dot_v1_dot_admin__service__pb2.GetScheduleRequest.SerializeToString,
+                response_deserializer=baton_dot_v1_dot_admin__service__pb2.Schedule.FromString,
+                _registered_method=True)
+        self.ListSchedules = channel.unary_unary(
+                '/baton.v1.AdminService/ListSchedules',
+                request_serializer=baton_dot_v1_dot_admin__service__pb2.ListSchedulesRequest.SerializeToString,
+                response_deserializer=baton_dot_v1_dot_admin__service__pb2.ListSchedulesResponse.FromString,
+                _registered_method=True)
+        self.DeleteSchedule = channel.unary_unary(
+                '/baton.v1.AdminService/DeleteSchedule',
+                request_serializer=baton_dot_v1_dot_admin__service__pb2.DeleteScheduleRequest.SerializeToString,
+                response_deserializer=baton_dot_v1_dot_admin__service__pb2.DeleteScheduleResponse.FromString,
+                _registered_method=True)
+        self.TriggerSchedule = channel.unary_unary(
+                '/baton.v1.AdminService/TriggerSchedule',
+                request_serializer=baton_dot_v1_dot_admin__service__pb2.TriggerScheduleRequest.SerializeToString,
+                response_deserializer=baton_dot_v1_dot_task__service__pb2.CreateTaskResponse.FromString,
+                _registered_method=True)
 
 
 class AdminServiceServicer:
@@ -74,6 +115,62 @@ class AdminServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def DeleteTaskConfig(self, request, context):
+        """Removes a task type. Refused (FAILED_PRECONDITION) while it has
+        unfinished tasks or a schedule names it.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def PauseTaskType(self, request, context):
+        """Pause: no task of the type is dispatched; its queued tasks keep their
+        place and wait, running ones finish; new tasks are still accepted.
+        Resume: dispatch goes on in the original order.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ResumeTaskType(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def PutSchedule(self, request, context):
+        """Schedules: task templates the leader creates at each fire time of a
+        cron expression, exactly once per fire time, across leader changes.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetSchedule(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListSchedules(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteSchedule(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def TriggerSchedule(self, request, context):
+        """Creates the schedule's task now, outside its cron times.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AdminServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -91,6 +188,46 @@ def add_AdminServiceServicer_to_server(servicer, server):
                     servicer.ListTaskConfigs,
                     request_deserializer=baton_dot_v1_dot_admin__service__pb2.ListTaskConfigsRequest.FromString,
                     response_serializer=baton_dot_v1_dot_admin__service__pb2.ListTaskConfigsResponse.SerializeToString,
+            ),
+            'DeleteTaskConfig': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteTaskConfig,
+                    request_deserializer=baton_dot_v1_dot_admin__service__pb2.DeleteTaskConfigRequest.FromString,
+                    response_serializer=baton_dot_v1_dot_admin__service__pb2.DeleteTaskConfigResponse.SerializeToString,
+            ),
+            'PauseTaskType': grpc.unary_unary_rpc_method_handler(
+                    servicer.PauseTaskType,
+                    request_deserializer=baton_dot_v1_dot_admin__service__pb2.PauseTaskTypeRequest.FromString,
+                    response_serializer=baton_dot_v1_dot_admin__service__pb2.TaskConfig.SerializeToString,
+            ),
+            'ResumeTaskType': grpc.unary_unary_rpc_method_handler(
+                    servicer.ResumeTaskType,
+                    request_deserializer=baton_dot_v1_dot_admin__service__pb2.ResumeTaskTypeRequest.FromString,
+                    response_serializer=baton_dot_v1_dot_admin__service__pb2.TaskConfig.SerializeToString,
+            ),
+            'PutSchedule': grpc.unary_unary_rpc_method_handler(
+                    servicer.PutSchedule,
+                    request_deserializer=baton_dot_v1_dot_admin__service__pb2.PutScheduleRequest.FromString,
+                    response_serializer=baton_dot_v1_dot_admin__service__pb2.Schedule.SerializeToString,
+            ),
+            'GetSchedule': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetSchedule,
+                    request_deserializer=baton_dot_v1_dot_admin__service__pb2.GetScheduleRequest.FromString,
+                    response_serializer=baton_dot_v1_dot_admin__service__pb2.Schedule.SerializeToString,
+            ),
+            'ListSchedules': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListSchedules,
+                    request_deserializer=baton_dot_v1_dot_admin__service__pb2.ListSchedulesRequest.FromString,
+                    response_serializer=baton_dot_v1_dot_admin__service__pb2.ListSchedulesResponse.SerializeToString,
+            ),
+            'DeleteSchedule': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteSchedule,
+                    request_deserializer=baton_dot_v1_dot_admin__service__pb2.DeleteScheduleRequest.FromString,
+                    response_serializer=baton_dot_v1_dot_admin__service__pb2.DeleteScheduleResponse.SerializeToString,
+            ),
+            'TriggerSchedule': grpc.unary_unary_rpc_method_handler(
+                    servicer.TriggerSchedule,
+                    request_deserializer=baton_dot_v1_dot_admin__service__pb2.TriggerScheduleRequest.FromString,
+                    response_serializer=baton_dot_v1_dot_task__service__pb2.CreateTaskResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -174,6 +311,222 @@ class AdminService:
             '/baton.v1.AdminService/ListTaskConfigs',
             baton_dot_v1_dot_admin__service__pb2.ListTaskConfigsRequest.SerializeToString,
             baton_dot_v1_dot_admin__service__pb2.ListTaskConfigsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteTaskConfig(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/baton.v1.AdminService/DeleteTaskConfig',
+            baton_dot_v1_dot_admin__service__pb2.DeleteTaskConfigRequest.SerializeToString,
+            baton_dot_v1_dot_admin__service__pb2.DeleteTaskConfigResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PauseTaskType(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/baton.v1.AdminService/PauseTaskType',
+            baton_dot_v1_dot_admin__service__pb2.PauseTaskTypeRequest.SerializeToString,
+            baton_dot_v1_dot_admin__service__pb2.TaskConfig.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ResumeTaskType(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/baton.v1.AdminService/ResumeTaskType',
+            baton_dot_v1_dot_admin__service__pb2.ResumeTaskTypeRequest.SerializeToString,
+            baton_dot_v1_dot_admin__service__pb2.TaskConfig.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PutSchedule(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/baton.v1.AdminService/PutSchedule',
+            baton_dot_v1_dot_admin__service__pb2.PutScheduleRequest.SerializeToString,
+            baton_dot_v1_dot_admin__service__pb2.Schedule.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetSchedule(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/baton.v1.AdminService/GetSchedule',
+            baton_dot_v1_dot_admin__service__pb2.GetScheduleRequest.SerializeToString,
+            baton_dot_v1_dot_admin__service__pb2.Schedule.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListSchedules(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/baton.v1.AdminService/ListSchedules',
+            baton_dot_v1_dot_admin__service__pb2.ListSchedulesRequest.SerializeToString,
+            baton_dot_v1_dot_admin__service__pb2.ListSchedulesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteSchedule(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/baton.v1.AdminService/DeleteSchedule',
+            baton_dot_v1_dot_admin__service__pb2.DeleteScheduleRequest.SerializeToString,
+            baton_dot_v1_dot_admin__service__pb2.DeleteScheduleResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def TriggerSchedule(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/baton.v1.AdminService/TriggerSchedule',
+            baton_dot_v1_dot_admin__service__pb2.TriggerScheduleRequest.SerializeToString,
+            baton_dot_v1_dot_task__service__pb2.CreateTaskResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -74,6 +74,21 @@ class TaskServiceStub:
                 request_serializer=baton_dot_v1_dot_task__service__pb2.GetStatsRequest.SerializeToString,
                 response_deserializer=baton_dot_v1_dot_task__service__pb2.GetStatsResponse.FromString,
                 _registered_method=True)
+        self.RetryTask = channel.unary_unary(
+                '/baton.v1.TaskService/RetryTask',
+                request_serializer=baton_dot_v1_dot_task__service__pb2.RetryTaskRequest.SerializeToString,
+                response_deserializer=baton_dot_v1_dot_task__service__pb2.RetryTaskResponse.FromString,
+                _registered_method=True)
+        self.BulkCancelTasks = channel.unary_unary(
+                '/baton.v1.TaskService/BulkCancelTasks',
+                request_serializer=baton_dot_v1_dot_task__service__pb2.BulkTasksRequest.SerializeToString,
+                response_deserializer=baton_dot_v1_dot_task__service__pb2.BulkTasksResponse.FromString,
+                _registered_method=True)
+        self.BulkRetryTasks = channel.unary_unary(
+                '/baton.v1.TaskService/BulkRetryTasks',
+                request_serializer=baton_dot_v1_dot_task__service__pb2.BulkTasksRequest.SerializeToString,
+                response_deserializer=baton_dot_v1_dot_task__service__pb2.BulkTasksResponse.FromString,
+                _registered_method=True)
 
 
 class TaskServiceServicer:
@@ -138,6 +153,29 @@ class TaskServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def RetryTask(self, request, context):
+        """Runs a finished task again: FAILED, TIMEOUT or CANCELLED (a dead letter)
+        goes back to its queue with a fresh retry budget; attempt keeps counting,
+        its logs and history stay. SUCCEEDED or unfinished: FAILED_PRECONDITION.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def BulkCancelTasks(self, request, context):
+        """Cancels every unfinished task matching the filter, in bounded batches.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def BulkRetryTasks(self, request, context):
+        """Retries every FAILED, TIMEOUT or CANCELLED task matching the filter.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_TaskServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -180,6 +218,21 @@ def add_TaskServiceServicer_to_server(servicer, server):
                     servicer.GetStats,
                     request_deserializer=baton_dot_v1_dot_task__service__pb2.GetStatsRequest.FromString,
                     response_serializer=baton_dot_v1_dot_task__service__pb2.GetStatsResponse.SerializeToString,
+            ),
+            'RetryTask': grpc.unary_unary_rpc_method_handler(
+                    servicer.RetryTask,
+                    request_deserializer=baton_dot_v1_dot_task__service__pb2.RetryTaskRequest.FromString,
+                    response_serializer=baton_dot_v1_dot_task__service__pb2.RetryTaskResponse.SerializeToString,
+            ),
+            'BulkCancelTasks': grpc.unary_unary_rpc_method_handler(
+                    servicer.BulkCancelTasks,
+                    request_deserializer=baton_dot_v1_dot_task__service__pb2.BulkTasksRequest.FromString,
+                    response_serializer=baton_dot_v1_dot_task__service__pb2.BulkTasksResponse.SerializeToString,
+            ),
+            'BulkRetryTasks': grpc.unary_unary_rpc_method_handler(
+                    servicer.BulkRetryTasks,
+                    request_deserializer=baton_dot_v1_dot_task__service__pb2.BulkTasksRequest.FromString,
+                    response_serializer=baton_dot_v1_dot_task__service__pb2.BulkTasksResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -398,6 +451,87 @@ class TaskService:
             '/baton.v1.TaskService/GetStats',
             baton_dot_v1_dot_task__service__pb2.GetStatsRequest.SerializeToString,
             baton_dot_v1_dot_task__service__pb2.GetStatsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RetryTask(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/baton.v1.TaskService/RetryTask',
+            baton_dot_v1_dot_task__service__pb2.RetryTaskRequest.SerializeToString,
+            baton_dot_v1_dot_task__service__pb2.RetryTaskResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def BulkCancelTasks(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/baton.v1.TaskService/BulkCancelTasks',
+            baton_dot_v1_dot_task__service__pb2.BulkTasksRequest.SerializeToString,
+            baton_dot_v1_dot_task__service__pb2.BulkTasksResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def BulkRetryTasks(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/baton.v1.TaskService/BulkRetryTasks',
+            baton_dot_v1_dot_task__service__pb2.BulkTasksRequest.SerializeToString,
+            baton_dot_v1_dot_task__service__pb2.BulkTasksResponse.FromString,
             options,
             channel_credentials,
             insecure,
