@@ -4,9 +4,9 @@
 import { enc, get, post } from "./api.js";
 import { dialog, empty, field, fill, fmtInt, h, notify, num, poller, reportError, statusBadge, taskLink, timeAgo } from "./ui.js";
 
-// Who may retry a whole group: the route's own role (docs/rest-api.md: submitter,
-// within the caller's tenant). One place to change if the server's table does.
-const GROUP_RETRY_ROLE = "submitter";
+// Who may retry a whole group: the route's own role (docs/rest-api.md: admin,
+// as BulkRetryTasks). One place to change if the server's table does.
+const GROUP_RETRY_ROLE = "admin";
 
 export function mount(root, route, ctx) {
   const typeFilter = route.params.get("type") || "";
@@ -37,16 +37,24 @@ export function mount(root, route, ctx) {
     const answer = await dialog({
       title: `Retry ${fmtInt(group.count)} ${group.taskType} task${num(group.count) === 1 ? "" : "s"}?`,
       body: [
-        h("p", "Every ", statusBadge(group.status), ` ${group.taskType} task of your tenant whose error is exactly:`),
+        h("p", "Every ", statusBadge(group.status), ` ${group.taskType} task whose error is exactly:`),
         h("pre.outcome-text.error-text.small", group.error || "(no error)"),
-        h("p.muted.small", "goes back to its queue with a fresh retry budget (at most 10,000)."),
+        h("p.muted.small", "goes back to its queue with a fresh retry budget."),
         field("Reason", reason),
       ],
       confirm: "Retry all",
-      submit: () => {
+      submit: async () => {
         const body = { taskType: group.taskType, status: group.status, error: group.error || "" };
         if (reason.value.trim()) body.reason = reason.value.trim();
-        return post("/api/v1/dead-letters/retry", body);
+        // Each call examines a bounded stretch of dead letters; go on while the server says there is more.
+        const total = { changed: 0, matched: 0 };
+        for (;;) {
+          const part = await post("/api/v1/dead-letters/retry", body);
+          total.changed += num(part.changed);
+          total.matched += num(part.matched);
+          if (!part.nextPageToken) return total;
+          body.pageToken = part.nextPageToken;
+        }
       },
     });
     if (answer) {

@@ -7,7 +7,7 @@ import ServiceLifecycle
 /// and on graceful shutdown stops accepting calls and lets running ones end.
 public final class APIServer: Service, Sendable {
     private let transport: HTTP2ServerTransport.Posix
-    private let server: GRPCServer<HTTP2ServerTransport.Posix>
+    private let server: GRPCServer<RequestSizeLimit<HTTP2ServerTransport.Posix>>
     private let logger: Logger
     /// The connection cap (nil when uncapped), for its counts.
     public let connections: ConnectionCap?
@@ -27,7 +27,9 @@ public final class APIServer: Service, Sendable {
             transportSecurity: tls?.transportSecurity ?? .plaintext,
             config: limits.transportConfig(cap: self.connections)
         )
-        self.server = GRPCServer(transport: self.transport, services: services, interceptors: interceptors)
+        self.server = GRPCServer(
+            transport: RequestSizeLimit(base: self.transport, maxBytes: limits.maxRequestBytes), services: services, interceptors: interceptors
+        )
         self.logger = logger
     }
 

@@ -25,6 +25,16 @@ public struct GRPCLimits: Sendable {
     public var clientPingsWithoutCalls = true
     /// Concurrent streams (RPCs) per connection.
     public var maxConcurrentStreams: Int = 100
+    /// The largest request message accepted; a larger one is answered
+    /// RESOURCE_EXHAUSTED naming this limit (`RequestSizeLimit`).
+    public var maxRequestBytes: Int = 4 << 20
+    /// How far past `maxRequestBytes` the transport still reads a message so
+    /// that it can be refused with a status: beyond, it resets the stream.
+    public static let requestHeadroomBytes = 4 << 20
+
+    /// The transport's own message limit: ours plus the headroom. A stream
+    /// buffers at most this much of one message.
+    var transportRequestBytes: Int { self.maxRequestBytes + Self.requestHeadroomBytes }
 
     public init() {}
 
@@ -43,6 +53,7 @@ public struct GRPCLimits: Sendable {
                 clientBehavior: .init(minPingIntervalWithoutCalls: self.minClientPingInterval, allowWithoutCalls: self.clientPingsWithoutCalls)
             )
             config.http2.maxConcurrentStreams = self.maxConcurrentStreams
+            config.rpc.maxRequestPayloadSize = self.transportRequestBytes
             // The transport has no connection cap or handshake deadline: its
             // accept hook adds them to each new connection.
             let handshake = TimeAmount(self.handshakeTimeout)

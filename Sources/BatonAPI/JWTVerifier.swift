@@ -11,11 +11,14 @@ import Synchronization
 /// header names any other algorithm (`none`, HS256 against a public key…)
 /// is refused before its signature is looked at.
 ///
-/// Claims: `exp` required, `nbf` honoured, `iss` and `aud` checked when
+/// Claims: `exp` required, `nbf` honoured (both on the cluster's clock, with
+/// `Configuration.leeway` either side), `iss` and `aud` checked when
 /// configured, `sub` required (the caller's key id is `jwt:<sub>`, for
 /// audit lines), the role from `Configuration.roleClaim` (admin, submitter or
-/// viewer) and the tenant from `Configuration.tenantClaim` (`default` when
-/// absent). Refusals say what is wrong and never echo the token.
+/// viewer) and the tenant from `Configuration.tenantClaim`, both required: a
+/// token that names no tenant is refused rather than put in `default`, where
+/// it would see and change another service's tasks. Refusals say what is
+/// wrong and never echo the token.
 public struct JWTVerifier: TokenVerifier {
     public enum Algorithm: String, Sendable {
         case hs256 = "HS256"
@@ -31,13 +34,29 @@ public struct JWTVerifier: TokenVerifier {
         public var issuer: String?
         /// nil: any audience (or none).
         public var audience: String?
+        /// How far past `exp` (and before `nbf`) a token still passes: the
+        /// issuer's clock and the cluster's are two clocks.
+        public var leeway: Duration
+        /// The time tokens are checked against: the cluster's clock (Redis
+        /// `TIME`), so every node accepts and refuses a token alike whatever
+        /// its own clock says.
+        public var clock: @Sendable () -> Date
 
-        public init(roleClaim: String = "role", tenantClaim: String = "tenant", issuer: String? = nil, audience: String? = nil) {
+        public init(
+            roleClaim: String = "role", tenantClaim: String = "tenant", issuer: String? = nil, audience: String? = nil,
+            leeway: Duration = Self.defaultLeeway, clock: @escaping @Sendable () -> Date = { Date() }
+        ) {
             self.roleClaim = roleClaim
             self.tenantClaim = tenantClaim
             self.issuer = issuer
             self.audience = audience
+            self.leeway = leeway
+            self.clock = clock
         }
+
+        public static let defaultLeeway = Duration.seconds(30)
+
+        var leewaySeconds: TimeInterval { Double(self.leeway.components.seconds) + Double(self.leeway.components.attoseconds) / 1e18 }
     }
 
     /// A key the node cannot use; its message names the problem, never the key's bytes.
@@ -149,6 +168,9 @@ public struct JWTVerifier: TokenVerifier {
         if configuration.issuer?.isEmpty == true || configuration.audience?.isEmpty == true {
             throw SetupError(description: "an expected issuer or audience must not be empty")
         }
+        guard configuration.leeway >= .zero, configuration.leeway <= .seconds(3600) else {
+            throw SetupError(description: "the leeway must be between 0 and 3600 seconds")
+        }
     }
 
     enum PublicKey {
@@ -184,7 +206,7 @@ public struct JWTVerifier: TokenVerifier {
 
     public func caller(forToken token: String) async throws(Authenticator.Refusal) -> Caller {
         guard token.utf8.count <= Self.maximumTokenBytes else { throw Self.refusal("the token is longer than \(Self.maximumTokenBytes) bytes") }
-        let now = Date()
+        let now = self.configuration.clock()
         let digest = Array(SHA256.hash(data: Array(token.utf8)))
         if let entry = self.verified.entry(for: digest) {
             // Time passes for a token verified before: its window is checked at every use.
@@ -201,7 +223,7 @@ public struct JWTVerifier: TokenVerifier {
             throw Self.refusal("the token is malformed")
         }
         let (caller, expires) = try self.caller(from: claims, now: now)
-        self.verified.insert(digest: digest, caller: caller, expires: expires)
+        self.verified.insert(digest: digest, caller: caller, expires: expires, now: now)
         return caller
     }
 
@@ -225,15 +247,17 @@ public struct JWTVerifier: TokenVerifier {
         }
     }
 
-    /// The caller a verified token names, and when it stops being valid.
+    /// The caller a verified token names, and when (on the cluster's clock,
+    /// the leeway included) it stops being valid.
     func caller(from claims: JWTClaimSet, now: Date) throws(Authenticator.Refusal) -> (Caller, Date) {
+        let leeway = self.configuration.leewaySeconds
         guard let exp = claims["exp"] else { throw Self.refusal("the token has no exp claim") }
         guard case .number(let expSeconds) = exp else { throw Self.refusal("the token's exp claim is not a number") }
-        let expires = Date(timeIntervalSince1970: expSeconds)
+        let expires = Date(timeIntervalSince1970: expSeconds + leeway)
         guard now < expires else { throw Self.refusal("token expired") }
         if let nbf = claims["nbf"] {
             guard case .number(let nbfSeconds) = nbf else { throw Self.refusal("the token's nbf claim is not a number") }
-            guard now >= Date(timeIntervalSince1970: nbfSeconds) else { throw Self.refusal("token not yet valid (nbf)") }
+            guard now >= Date(timeIntervalSince1970: nbfSeconds - leeway) else { throw Self.refusal("token not yet valid (nbf)") }
         }
         if let issuer = self.configuration.issuer {
             guard claims["iss"] == .string(issuer) else { throw Self.refusal("the token's issuer (iss) is not the one this node accepts") }
@@ -259,7 +283,7 @@ public struct JWTVerifier: TokenVerifier {
         let tenant: String
         switch claims[tenantClaim] {
         case nil:
-            tenant = Tenant.default
+            throw Self.refusal("the token has no \(tenantClaim) claim")
         case .string(let name)? where Tenant.isValid(name):
             tenant = name
         default:

@@ -1,6 +1,7 @@
 import BatonModel
 import BatonProto
 import BatonStore
+import Crypto
 import Foundation
 import GRPCCore
 
@@ -9,8 +10,6 @@ import GRPCCore
 extension TaskService {
     public static let deadLetterStatuses: [TaskStatus] = [.failed, .timeout]
     public static let maxDeadLetterScan = 10_000
-    /// Tasks one group retry changes at most.
-    public static let maxGroupRetry = 10_000
 
     /// The latest `limit` dead letters of the caller's tenant (per status),
     /// grouped; how many were read.
@@ -30,26 +29,108 @@ extension TaskService {
         return (groups, letters.count)
     }
 
-    /// Retries every dead letter of the caller's tenant with this type,
-    /// status and error (as grouped), up to `maxGroupRetry`.
-    public func retryDeadLetters(taskType: String, status: Baton_V1_TaskStatus, error: String, reason: String) async throws -> Baton_V1_BulkTasksResponse {
+    /// Dead letters one group-retry call examines at most (matching or
+    /// not): a group whose error nothing matches any more costs this, never a
+    /// walk of every FAILED row. Also the most it retries.
+    public static let maxDeadLetterExamine = 10_000
+
+    /// What a group retry did, and where the next call goes on.
+    public struct DeadLetterRetry: Sendable {
+        public var matched: Int
+        public var changed: Int
+        public var examined: Int
+        /// Set when the walk stopped at `maxDeadLetterExamine`: pass it back
+        /// to go on from there. Nil: every dead letter of the status was examined.
+        public var nextPageToken: String?
+    }
+
+    /// Retries the dead letters of the caller's tenant with this type,
+    /// status and error (as grouped), examining at most
+    /// `maxDeadLetterExamine` of the status per call, oldest change first.
+    /// Only tasks that were dead when the first call began are examined, so a
+    /// retried task that fails again is not retried again by a continuation.
+    public func retryDeadLetters(
+        taskType: String, status: Baton_V1_TaskStatus, error: String, reason: String, pageToken: String = ""
+    ) async throws -> DeadLetterRetry {
+        try await self.retryDeadLetters(
+            taskType: taskType, status: status, error: error, reason: reason, pageToken: pageToken, examining: Self.maxDeadLetterExamine
+        )
+    }
+
+    /// The same, examining at most `examineLimit` per call (tests use less).
+    func retryDeadLetters(
+        taskType: String, status: Baton_V1_TaskStatus, error: String, reason: String, pageToken: String, examining examineLimit: Int
+    ) async throws -> DeadLetterRetry {
         guard self.validator.limits.isValidTaskType(taskType) else {
             throw RPCErrors.invalid("taskType must match \(self.validator.limits.taskTypeRule)")
         }
         guard let status = TaskStatus(rawValue: status.rawValue), Self.deadLetterStatuses.contains(status) else {
             throw RPCErrors.invalid("status must be TASK_STATUS_FAILED or TASK_STATUS_TIMEOUT")
         }
+        do {
+            try self.validator.validate(reason: reason)
+        } catch {
+            throw RPCErrors.invalid(error.message)
+        }
         let key = DeadLetterGroup.key(error)
-        let request = Baton_V1_BulkTasksRequest.with {
-            $0.filter = .with {
-                $0.statuses = [Baton_V1_TaskStatus(rawValue: status.rawValue) ?? .failed]
-                $0.taskType = taskType
+        let filter = Self.groupFilter(taskType: taskType, status: status, key: key)
+        var (began, position): (Date, TaskStore.SweepPosition?)
+        do {
+            (began, position) = try Self.groupPosition(pageToken, filter: filter) ?? (self.broker.clock.now().roundedToMicroseconds, nil)
+        } catch {
+            throw RPCErrors.invalid(error.message)
+        }
+        let scope = Caller.current.scope
+        var result = DeadLetterRetry(matched: 0, changed: 0, examined: 0, nextPageToken: nil)
+        var done = false
+        while !done && result.examined < examineLimit {
+            let limit = min(Self.bulkPage, examineLimit - result.examined)
+            let stretch = try await RPCErrors.guarding("RetryDeadLetters", logger: self.logger) {
+                try await self.tasks.examine(status: status, taskType: taskType, tenant: scope, after: position, before: began, limit: limit)
             }
-            $0.limit = Int32(Self.maxGroupRetry)
-            $0.reason = reason
+            result.examined += stretch.examined
+            position = stretch.last ?? position
+            done = stretch.examined < limit
+            let group = stretch.matched.filter { DeadLetterGroup.key($0.error ?? "") == key }
+            result.matched += group.count
+            if !group.isEmpty {
+                let now = self.broker.clock.now().roundedToMicroseconds
+                result.changed += try await RPCErrors.guarding("RetryDeadLetters", logger: self.logger) {
+                    try await self.retryPage(group, at: now, reason: reason.isEmpty ? "dead-letter group" : reason, operation: "RetryDeadLetters")
+                }
+            }
         }
-        return try await self.bulk(request, allowed: [status], operation: "RetryDeadLetters", matching: { DeadLetterGroup.key($0.error ?? "") == key }) { page, now in
-            try await self.retryPage(page, at: now, reason: reason.isEmpty ? "dead-letter group" : reason, operation: "RetryDeadLetters")
+        if !done, let position {
+            result.nextPageToken = PageToken(filter: filter, position: Self.groupPosition(began: began, after: position)).encoded
         }
+        self.logger.info(
+            "dead-letter group retried",
+            metadata: [
+                "task_type": "\(taskType)", "matched": "\(result.matched)", "changed": "\(result.changed)", "examined": "\(result.examined)",
+                "more": "\(!done)", "by": "\(Caller.description)",
+            ]
+        )
+        return result
+    }
+
+    /// A continuation is bound to its group.
+    private static func groupFilter(taskType: String, status: TaskStatus, key: String) -> String {
+        let digest = SHA256.hash(data: Data(key.utf8)).map { String(format: "%02x", $0) }.joined()
+        return "deadletters|\(taskType)|\(status.rawValue)|\(digest)"
+    }
+
+    private static func groupPosition(began: Date, after position: TaskStore.SweepPosition) -> String {
+        "\(began.microseconds)|\(position.updatedAt.microseconds)|\(position.taskID)"
+    }
+
+    /// When the walk began and where it stopped; nil for no token.
+    private static func groupPosition(_ token: String, filter: String) throws(RPCErrorBox) -> (Date, TaskStore.SweepPosition)? {
+        guard let token = try PageToken.decode(token, filter: filter) else { return nil }
+        let parts = token.position.split(separator: "|", omittingEmptySubsequences: false)
+        guard parts.count == 3, let began = Int64(parts[0]), let updated = Int64(parts[1]) else {
+            throw RPCErrorBox("page_token is not a token this server issued")
+        }
+        let date = { (micros: Int64) in Date(timeIntervalSince1970: Double(micros) / 1_000_000).roundedToMicroseconds }
+        return (date(began), TaskStore.SweepPosition(updatedAt: date(updated), taskID: String(parts[2])))
     }
 }

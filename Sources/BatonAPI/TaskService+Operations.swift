@@ -67,7 +67,6 @@ extension TaskService {
         _ request: Baton_V1_BulkTasksRequest,
         allowed: [TaskStatus],
         operation: String,
-        matching: (TaskRecord) -> Bool = { _ in true },
         change: (_ page: [TaskRecord], _ now: Date) async throws -> Int
     ) async throws -> Baton_V1_BulkTasksResponse {
         var query: TaskQuery
@@ -91,11 +90,10 @@ extension TaskService {
                 }
                 guard let last = read.last else { break }
                 position = .init(updatedAt: last.updatedAt, taskID: last.taskID)
-                let page = read.filter(matching)
-                matched += page.count
-                if !request.dryRun && !page.isEmpty {
+                matched += read.count
+                if !request.dryRun {
                     let now = self.broker.clock.now().roundedToMicroseconds
-                    changed += try await RPCErrors.guarding(operation, logger: self.logger) { try await change(page, now) }
+                    changed += try await RPCErrors.guarding(operation, logger: self.logger) { try await change(read, now) }
                 }
                 if read.count < Self.bulkPage { break }
             }

@@ -297,6 +297,10 @@ public struct TaskService: Sendable {
             throw RPCErrors.invalid(error.message)
         }
         let taskID = request.taskID
+        // An unknown id, or another tenant's, is answered NOT_FOUND before
+        // anything is held or registered for it (a watcher slot, the
+        // announcement lease in Redis): a watch costs only for a real task.
+        _ = try await self.watchedTask(taskID, notBefore: .now)
         let key = Caller.keyID
         try self.watchers.admit(taskID, key: key)
         defer { self.watchers.release(taskID, key: key) }

@@ -20,10 +20,10 @@ final class VerifiedTokens: Sendable {
         self.entries.withLock { $0[digest] }
     }
 
-    func insert(digest: [UInt8], caller: Caller, expires: Date) {
+    /// `now` on the verifier's clock (the cluster's), as `expires` is.
+    func insert(digest: [UInt8], caller: Caller, expires: Date, now: Date) {
         self.entries.withLock { entries in
             if entries.count >= Self.capacity {
-                let now = Date()
                 entries = entries.filter { $0.value.expires > now }
                 if entries.count >= Self.capacity { entries.removeAll(keepingCapacity: true) }
             }

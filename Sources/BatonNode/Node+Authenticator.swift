@@ -1,12 +1,14 @@
 import ArgumentParser
 import BatonAPI
+import BatonBroker
 import Logging
 
 extension Node {
     /// The one authenticator every API of the node uses (gRPC, REST, the
     /// dashboard): the API key file, JWTs, both, or neither (open). Built
-    /// before the node opens anything, so a bad file is a plain start-up error.
-    static func authenticator(options: NodeOptions, logger: Logger) async throws -> Authenticator {
+    /// before the node opens anything, so a bad file is a plain start-up error;
+    /// tokens' times are checked on `clock`, the cluster's (synced before the API serves).
+    static func authenticator(options: NodeOptions, clock: ClusterClock, logger: Logger) async throws -> Authenticator {
         var apiKeys: APIKeys?
         if let path = options.apiKeysPath {
             do {
@@ -16,12 +18,12 @@ extension Node {
             }
             logger.info("API keys required", metadata: ["keys": "\(apiKeys?.entries.count ?? 0)"])
         }
-        let tokens = try await options.jwtVerifier()
+        let tokens = try await options.jwtVerifier(clock: clock)
         if let tokens {
             let configuration = tokens.configuration
             logger.info("JWTs accepted", metadata: [
                 "algorithm": "\(tokens.algorithm.rawValue)", "role_claim": "\(configuration.roleClaim)", "tenant_claim": "\(configuration.tenantClaim)",
-                "issuer": "\(configuration.issuer ?? "any")", "audience": "\(configuration.audience ?? "any")",
+                "issuer": "\(configuration.issuer ?? "any")", "audience": "\(configuration.audience ?? "any")", "leeway_s": "\(configuration.leeway.components.seconds)",
             ])
         }
         let authenticator = Authenticator(keys: apiKeys, tokens: tokens)

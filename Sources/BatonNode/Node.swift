@@ -28,8 +28,11 @@ struct Node {
     let httpExecutor: HTTPExecutor
 
     static func start(options: NodeOptions, metrics: PrometheusCollectorRegistry, logger: Logger) async throws -> Node {
+        // One clock for the cluster's decisions (and tokens' times): Redis's,
+        // synced below before anything is written or served.
+        let clock = ClusterClock()
         // Keys and tokens first: a bad file stops the node before it opens anything.
-        let authenticator = try await Self.authenticator(options: options, logger: logger)
+        let authenticator = try await Self.authenticator(options: options, clock: clock, logger: logger)
         var mysqlConfiguration: MySQLConfiguration
         var redisConfiguration: RedisConfiguration
         do {
@@ -75,8 +78,7 @@ struct Node {
         try await Self.waitFor("migrations", logger: logger) { try await migrator.migrate(mysql) }
 
         let keys = RedisKeys(namespace: options.namespace)
-        // One clock for the cluster's decisions: Redis's, read before anything is written.
-        let clock = ClusterClock()
+        // The cluster's clock, read before anything is written.
         try await Self.waitFor("Redis TIME", logger: logger) { try await clock.sync(redis) }
         let broker = RedisBroker(redis: redis, control: control, keys: keys, clock: clock)
         let apiBroker = RedisBroker(redis: apiRedis, keys: keys, clock: clock)

@@ -24,6 +24,7 @@ extension NodeOptions {
         ]
         for (flag, value) in nonNegative where !(value >= 0) { throw ValidationError("\(flag) must not be negative") }
         guard self.grpcMaxStreams >= 1 else { throw ValidationError("--grpc-max-streams must be at least 1") }
+        guard (1024...(1 << 30)).contains(self.grpcMaxRequestBytes) else { throw ValidationError("--grpc-max-request-bytes must be between 1024 and 1073741824") }
         guard self.httpMaxConnections >= 1 else { throw ValidationError("--http-max-connections must be at least 1") }
         guard self.healthProbeIntervalMs >= 10 else { throw ValidationError("--health-probe-interval-ms must be at least 10") }
         guard self.healthProbeTimeoutMs >= 10 else { throw ValidationError("--health-probe-timeout-ms must be at least 10") }
@@ -42,6 +43,7 @@ extension NodeOptions {
         limits.minClientPingInterval = .seconds(self.grpcMinClientPingInterval)
         limits.clientPingsWithoutCalls = self.grpcClientPingsWithoutCalls
         limits.maxConcurrentStreams = self.grpcMaxStreams
+        limits.maxRequestBytes = self.grpcMaxRequestBytes
         return limits
     }
 

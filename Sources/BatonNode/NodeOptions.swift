@@ -116,7 +116,7 @@ struct NodeOptions: ParsableArguments {
     @Option(help: "JWT claim naming the caller's role: admin, submitter or viewer. Default: $BATON_JWT_ROLE_CLAIM, else role.")
     var jwtRoleClaim: String?
 
-    @Option(help: "JWT claim naming the caller's tenant (default when absent). Default: $BATON_JWT_TENANT_CLAIM, else tenant.")
+    @Option(help: "JWT claim naming the caller's tenant (required: a token without it is refused). Default: $BATON_JWT_TENANT_CLAIM, else tenant.")
     var jwtTenantClaim: String?
 
     @Option(help: "Issuer (iss) a JWT must name. Default: $BATON_JWT_ISSUER, else any.")
@@ -124,6 +124,12 @@ struct NodeOptions: ParsableArguments {
 
     @Option(help: "Audience a JWT's aud must include. Default: $BATON_JWT_AUDIENCE, else any.")
     var jwtAudience: String?
+
+    @Option(help: """
+        Seconds a JWT still passes after its exp (and before its nbf), checked on the cluster's clock (Redis TIME). \
+        Default: $BATON_JWT_LEEWAY_SECONDS, else 30.
+        """)
+    var jwtLeewaySeconds: Int?
 
     @Option(help: "TLS certificate (PEM) the gRPC server offers; with --tls-key turns TLS on.")
     var tlsCert: String?
@@ -208,6 +214,12 @@ struct NodeOptions: ParsableArguments {
 
     @Option(help: "Concurrent RPCs (HTTP/2 streams) per gRPC connection.")
     var grpcMaxStreams = 100
+
+    @Option(help: """
+        Largest gRPC request message in bytes; a larger one is answered RESOURCE_EXHAUSTED naming this limit \
+        (up to 4 MiB past it; beyond, the transport resets the stream).
+        """)
+    var grpcMaxRequestBytes = 4 << 20
 
     @Option(help: "Most HTTP (/health, /ready, /metrics) connections open at once; more are closed on accept.")
     var httpMaxConnections = 64

@@ -39,6 +39,15 @@ extension RESTRoutes {
         var samples: [Sample]
     }
 
+    /// A group retry's answer: BulkTasksResponse's fields (int64 as strings,
+    /// as proto JSON writes them), what was examined, and where to go on.
+    struct DeadLetterRetry: Encodable {
+        var matched: String
+        var changed: String
+        var examined: Int
+        var nextPageToken: String?
+    }
+
     struct WhoAmI: Encodable {
         var role: String
         var tenant: String
@@ -52,9 +61,10 @@ extension RESTRoutes {
         var status = ""
         var error = ""
         var reason = ""
+        var pageToken = ""
 
         init(json: ByteBuffer) throws {
-            let usage = "the body must be {\"taskType\", \"status\", \"error\", \"reason\"?} with string values"
+            let usage = "the body must be {\"taskType\", \"status\", \"error\", \"reason\"?, \"pageToken\"?} with string values"
             guard let object = try? JSONSerialization.jsonObject(with: Data(json.readableBytesView)) as? [String: Any] else { throw Problem.invalid(usage) }
             for (key, value) in object {
                 guard let text = value as? String else { throw Problem.invalid("\(key) must be a string; \(usage)") }
@@ -63,6 +73,7 @@ extension RESTRoutes {
                 case "status": self.status = text
                 case "error": self.error = text
                 case "reason": self.reason = text
+                case "pageToken": self.pageToken = text
                 default: throw Problem.invalid("unknown field \(key); \(usage)")
                 }
             }
@@ -87,19 +98,26 @@ extension RESTRoutes {
                 )
             )
         }
-        self.route(api, .post, "dead-letters/retry", operation: "RetryDeadLetters", access: .role(.submitter)) { request, _ in
+        // A group retry is a bulk retry: who may call it is BulkRetryTasks's entry (admin).
+        self.route(api, .post, "dead-letters/retry", operation: "RetryDeadLetters", access: Self.access("baton.v1.TaskService/BulkRetryTasks")) { request, _ in
             let group = try GroupRetry(json: try await ProtoJSON.body(of: request))
             let name = group.status.hasPrefix("TASK_STATUS_") ? group.status : "TASK_STATUS_\(group.status)"
             guard let status = TaskStatus.allCases.first(where: { $0.wireName == name }) else {
                 throw Problem.invalid("status must be TASK_STATUS_FAILED or TASK_STATUS_TIMEOUT")
             }
             let result = try await tasks.retryDeadLetters(
-                taskType: group.taskType, status: Baton_V1_TaskStatus(rawValue: status.rawValue) ?? .failed, error: group.error, reason: group.reason
+                taskType: group.taskType, status: Baton_V1_TaskStatus(rawValue: status.rawValue) ?? .failed, error: group.error, reason: group.reason,
+                pageToken: group.pageToken
             )
-            return try ProtoJSON.response(result)
+            return try ProtoJSON.response(
+                encodable: DeadLetterRetry(
+                    matched: String(result.matched), changed: String(result.changed), examined: result.examined, nextPageToken: result.nextPageToken
+                )
+            )
         }
         self.route(api, .get, "history", operation: "History", access: .role(.viewer)) { _, _ in
-            let samples = history?.recent ?? []
+            // A tenant's caller charts its own tasks; an admin every tenant's.
+            let samples = history?.recent(scope: Caller.current.scope) ?? []
             return try ProtoJSON.response(
                 encodable: History(
                     intervalSeconds: Int((history?.interval ?? .seconds(10)).components.seconds),

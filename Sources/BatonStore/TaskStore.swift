@@ -83,8 +83,26 @@ public struct TaskStore: Sendable {
     /// oldest first, strictly past `afterID`. Every shape reads one index
     /// range (see `listQuery`).
     public func list(_ query: TaskQuery, afterID: String?, limit: Int) async throws -> [TaskRecord] {
+        // Several sparse statuses: one ordered range per status, merged here
+        // (an IN list over the status index would be sorted as a whole).
+        if Self.isSparse(query) && query.statuses.count > 1 && query.idempotencyKey == nil {
+            var merged: [TaskRecord] = []
+            for status in query.statuses {
+                var one = query
+                one.statuses = [status]
+                merged += try await self.list(one, afterID: afterID, limit: limit)
+            }
+            merged.sort { query.oldestFirst ? $0.taskID < $1.taskID : $0.taskID > $1.taskID }
+            return Array(merged.prefix(limit))
+        }
         let (sql, binds) = Self.listQuery(query, afterID: afterID, limit: limit)
         return try await self.mysql.query(sql, binds).map(Self.record)
+    }
+
+    /// Statuses other than SUCCEEDED: unfinished tasks and dead letters, few
+    /// next to the succeeded ones, read along a status index.
+    static func isSparse(_ query: TaskQuery) -> Bool {
+        !query.statuses.isEmpty && !query.statuses.contains(.succeeded)
     }
 
     /// The statement of a ListTasks page. The index is named, never left to
@@ -92,10 +110,12 @@ public struct TaskStore: Sendable {
     /// task to fill a LIMIT: a type's idempotency key (one row per tenant),
     /// then statuses other than SUCCEEDED (unfinished and dead letters: few
     /// next to the succeeded ones), then a type, then a tenant's tasks, then
-    /// the id range of the creation times. A worker filters the range chosen
-    /// (no index of its own: it would cost every start an index write); so
-    /// does a tenant within a status or a type (types are mostly one
-    /// service's own).
+    /// the id range of the creation times. A status is read in id order on
+    /// idx_task_status_id, a tenant's on idx_task_tenant_status_id (its own
+    /// rows only); `list` runs one statement per status when given several.
+    /// A worker filters the range chosen (no index of its own: it would cost
+    /// every start an index write); so does a tenant within a type (types
+    /// are mostly one service's own).
     static func listQuery(_ query: TaskQuery, afterID: String?, limit: Int) -> (sql: String, binds: [MySQLValue]) {
         var conditions: [String] = []
         var binds: [MySQLValue] = []
@@ -115,10 +135,9 @@ public struct TaskStore: Sendable {
             add("task_id < ? AND created_at < ?", [.string(TaskID.bound(at: before, rounding: .up)), .date(before)])
         }
         if let afterID { add(query.oldestFirst ? "task_id > ?" : "task_id < ?", [.string(afterID)]) }
-        let sparse = !query.statuses.isEmpty && !query.statuses.contains(.succeeded)
         let index =
             query.idempotencyKey != nil && query.taskType != nil ? "uk_task_type_key_tenant"
-            : sparse ? "idx_task_status_updated"
+            : Self.isSparse(query) ? (query.tenant != nil ? "idx_task_tenant_status_id" : "idx_task_status_id")
             : query.taskType != nil ? "idx_task_type_id"
             : query.tenant != nil ? "idx_task_tenant_id"
             : "PRIMARY"

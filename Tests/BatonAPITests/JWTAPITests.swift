@@ -33,7 +33,7 @@ final class JWTAPITests: XCTestCase {
         try await self.harness.shutdown()
     }
 
-    private static func token(sub: String, role: String, tenant: String? = nil, expiresIn: TimeInterval = 60, secret: [UInt8] = secret) -> String {
+    private static func token(sub: String, role: String, tenant: String? = "default", expiresIn: TimeInterval = 60, secret: [UInt8] = secret) -> String {
         var claims = TestJWT.claims(sub: sub, role: role, tenant: tenant, expiresIn: expiresIn)
         claims["iss"] = "https://idp.test"
         return TestJWT.hs256(secret: secret, claims: claims)
@@ -55,7 +55,7 @@ final class JWTAPITests: XCTestCase {
         XCTAssertNil(viewerReads, "a viewer's token may read")
 
         let refused: [(String, String)] = [
-            ("expired", Self.token(sub: "ops-bot", role: "admin", expiresIn: -10)),
+            ("expired", Self.token(sub: "ops-bot", role: "admin", expiresIn: -60)),  // past the 30 s leeway
             ("bad signature", Self.token(sub: "ops-bot", role: "admin", secret: Array("not-the-node-secret-\(UUID().uuidString)".utf8))),
         ]
         for (name, token) in refused {

@@ -2,6 +2,7 @@ import BatonModel
 import Crypto
 import CryptoExtras
 import Foundation
+import Synchronization
 import Testing
 
 @testable import BatonAPI
@@ -36,17 +37,28 @@ import Testing
         #expect(caller.role == .submitter)
         #expect(caller.tenant == "billing")
         let viewer = try await verifier.caller(forToken: TestJWT.hs256(secret: Self.secret, claims: TestJWT.claims(sub: "grafana", role: "viewer")))
-        #expect(viewer.tenant == Tenant.default, "no tenant claim: default")
+        #expect(viewer.tenant == Tenant.default)
         #expect(viewer.keyID == "jwt:grafana")
+    }
+
+    /// A token that names no tenant is refused, never put in `default`
+    /// (where it would see another service's tasks); so with a configured claim name.
+    @Test func aTokenWithoutItsTenantClaimIsRefused() async throws {
+        let verifier = try await self.hs256()
+        let tenantless = TestJWT.hs256(secret: Self.secret, claims: TestJWT.claims(role: "viewer", tenant: nil))
+        #expect(await self.refusal(verifier, tenantless) == "the token has no tenant claim")
+        let custom = try await self.hs256(.init(tenantClaim: "org"))
+        #expect(await self.refusal(custom, tenantless) == "the token has no org claim")
+        #expect(await self.refusal(custom, TestJWT.hs256(secret: Self.secret, claims: TestJWT.claims(tenant: "search"))) == "the token has no org claim")
     }
 
     @Test func timeWindow() async throws {
         let verifier = try await self.hs256()
-        let expired = TestJWT.hs256(secret: Self.secret, claims: TestJWT.claims(expiresIn: -5))
+        let expired = TestJWT.hs256(secret: Self.secret, claims: TestJWT.claims(expiresIn: -60))
         #expect(await self.refusal(verifier, expired) == "token expired")
 
         var early = TestJWT.claims()
-        early["nbf"] = Int(Date().timeIntervalSince1970 + 30)
+        early["nbf"] = Int(Date().timeIntervalSince1970 + 60)
         #expect(await self.refusal(verifier, TestJWT.hs256(secret: Self.secret, claims: early)) == "token not yet valid (nbf)")
         early["nbf"] = Int(Date().timeIntervalSince1970 - 30)
         #expect(try await verifier.caller(forToken: TestJWT.hs256(secret: Self.secret, claims: early)).role == .admin, "nbf in the past is fine")
@@ -59,16 +71,55 @@ import Testing
         #expect(await self.refusal(verifier, TestJWT.hs256(secret: Self.secret, claims: textExpiry)) == "the token's exp claim is not a number")
     }
 
-    /// A token verified once is remembered, but its expiry is checked at every use.
+    /// The cluster's time, set by the test; this process's clock plays a
+    /// node whose own clock is ten minutes behind the cluster's.
+    final class TestClock: Sendable {
+        private let time: Mutex<Date>
+        init(_ time: Date) { self.time = Mutex(time) }
+        var now: Date { self.time.withLock { $0 } }
+        func advance(_ seconds: TimeInterval) { self.time.withLock { $0 += seconds } }
+    }
+
+    /// exp and nbf are checked on the cluster's clock (the one injected),
+    /// never the node's own, with the leeway either side.
+    @Test func tokensAreTimedOnTheClusterClockWithALeeway() async throws {
+        let cluster = TestClock(Date().addingTimeInterval(600))
+        let verifier = try await self.hs256(.init(clock: { cluster.now }))
+        #expect(verifier.configuration.leeway == .seconds(30), "the default leeway")
+        // Valid by the node's skewed clock, expired five minutes ago by the cluster's.
+        let staleHere = TestJWT.hs256(secret: Self.secret, claims: TestJWT.claims(expiresIn: 300))
+        #expect(await self.refusal(verifier, staleHere) == "token expired")
+        // Just issued by an issuer on the cluster's time: not yet valid by the node's clock, fine by the cluster's.
+        var fresh = TestJWT.claims(now: cluster.now)
+        fresh["nbf"] = Int(cluster.now.timeIntervalSince1970)
+        #expect(try await verifier.caller(forToken: TestJWT.hs256(secret: Self.secret, claims: fresh)).role == .admin)
+
+        // The leeway: 20 s past exp or before nbf pass, 40 s do not.
+        let within = TestJWT.hs256(secret: Self.secret, claims: TestJWT.claims(expiresIn: -20, now: cluster.now))
+        #expect(try await verifier.caller(forToken: within).role == .admin)
+        #expect(await self.refusal(verifier, TestJWT.hs256(secret: Self.secret, claims: TestJWT.claims(expiresIn: -40, now: cluster.now))) == "token expired")
+        var soon = TestJWT.claims(now: cluster.now)
+        soon["nbf"] = Int(cluster.now.timeIntervalSince1970 + 20)
+        #expect(try await verifier.caller(forToken: TestJWT.hs256(secret: Self.secret, claims: soon)).role == .admin)
+        soon["nbf"] = Int(cluster.now.timeIntervalSince1970 + 40)
+        #expect(await self.refusal(verifier, TestJWT.hs256(secret: Self.secret, claims: soon)) == "token not yet valid (nbf)")
+
+        // No leeway: 20 s past exp is expired.
+        let strict = try await self.hs256(.init(leeway: .zero, clock: { cluster.now }))
+        #expect(await self.refusal(strict, within) == "token expired")
+        await #expect(throws: JWTVerifier.SetupError.self) { try await self.hs256(.init(leeway: .seconds(-1))) }
+    }
+
+    /// A token verified once is remembered, but its expiry (plus the leeway)
+    /// is checked at every use, on the cluster's clock.
     @Test func aRememberedTokenStillExpires() async throws {
-        let verifier = try await self.hs256()
-        var claims = TestJWT.claims()
-        let expiry = Date().timeIntervalSince1970.rounded(.down) + 2
-        claims["exp"] = Int(expiry)
-        let token = TestJWT.hs256(secret: Self.secret, claims: claims)
+        let cluster = TestClock(Date().addingTimeInterval(-600))
+        let verifier = try await self.hs256(.init(leeway: .seconds(5), clock: { cluster.now }))
+        let token = TestJWT.hs256(secret: Self.secret, claims: TestJWT.claims(expiresIn: 60, now: cluster.now))
         #expect(try await verifier.caller(forToken: token).role == .admin)
-        #expect(try await verifier.caller(forToken: token).role == .admin)
-        try await Task.sleep(for: .seconds(expiry - Date().timeIntervalSince1970 + 0.2))
+        cluster.advance(62)
+        #expect(try await verifier.caller(forToken: token).role == .admin, "past exp, within the leeway")
+        cluster.advance(5)
         #expect(await self.refusal(verifier, token) == "token expired")
     }
 
@@ -143,7 +194,7 @@ import Testing
         #expect(await self.refusal(ec, TestJWT.rs256(claims: TestJWT.claims())) != nil)
         let otherEC = TestJWT.es256(claims: TestJWT.claims(), key: P256.Signing.PrivateKey())
         #expect(await self.refusal(ec, otherEC) == "the token's signature is invalid")
-        #expect(await self.refusal(rsa, TestJWT.rs256(claims: TestJWT.claims(expiresIn: -1))) == "token expired")
+        #expect(await self.refusal(rsa, TestJWT.rs256(claims: TestJWT.claims(expiresIn: -60))) == "token expired")
     }
 
     @Test func roleClaims() async throws {

@@ -1,10 +1,13 @@
+@testable import BatonAPI
 import BatonBroker
 import BatonModel
 import BatonProto
 import BatonRedis
+import BatonStore
 import BatonTestSupport
 import Foundation
 import GRPCCore
+import Logging
 import SwiftProtobuf
 import XCTest
 
@@ -135,6 +138,48 @@ final class OperationsTests: XCTestCase {
         ] {
             let refused = await XCTAssertThrowsRPC { _ = try await harness.withClient { tasks, _ in try await tasks.bulkRetryTasks(request) } }
             XCTAssertEqual(refused?.code, .invalidArgument)
+        }
+    }
+
+    /// A dead-letter group retry examines a bounded stretch of the status
+    /// per call, matching or not, and says where to go on: a group nothing
+    /// matches costs the bound, never a walk of every FAILED row.
+    func testADeadLetterGroupRetryExaminesBoundedStretches() async throws {
+        let type = try await self.harness.configure("group")
+        let harness = self.harness!
+        let ids = try await self.deadLetters(type, count: 1200, failed: 1200)
+        let service = TaskService(
+            nodeID: "group-test", tasks: TaskStore(mysql: harness.mysql), configs: TaskConfigCache(store: TaskConfigStore(mysql: harness.mysql)),
+            broker: harness.broker, hub: harness.hub, logger: Logger(label: "group-test")
+        )
+        // Group retry is an admin's call (the REST route asks for the role).
+        try await Caller.$current.withValue(.open) {
+            // An error no task has: one stretch of 700 examined, none matched, a continuation.
+            let none = try await service.retryDeadLetters(taskType: type, status: .failed, error: "never", reason: "", pageToken: "", examining: 700)
+            XCTAssertEqual([none.examined, none.matched, none.changed], [700, 0, 0])
+            XCTAssertNotNil(none.nextPageToken)
+            // Its token belongs to its group.
+            let stolen = await APIHarness.code {
+                _ = try await service.retryDeadLetters(taskType: type, status: .failed, error: "boom", reason: "", pageToken: none.nextPageToken ?? "", examining: 700)
+            }
+            XCTAssertEqual(stolen, .invalidArgument)
+
+            // The group itself, call after call until no token comes back: each examines at most 700, all 1,200 are retried once.
+            var token = ""
+            var changed = 0
+            var calls = 0
+            repeat {
+                let part = try await service.retryDeadLetters(taskType: type, status: .failed, error: "boom", reason: "", pageToken: token, examining: 700)
+                XCTAssertLessThanOrEqual(part.examined, 700)
+                changed += part.changed
+                token = part.nextPageToken ?? ""
+                calls += 1
+            } while !token.isEmpty && calls < 100
+            XCTAssertEqual(changed, 1200)
+            let queued = try await harness.mysql.query(
+                "SELECT COUNT(*) AS n FROM task WHERE task_type = ? AND status = ?", [.string(type), .int(Int64(TaskStatus.queued.rawValue))]
+            )
+            XCTAssertEqual(queued.first?.int("n"), ids.count)
         }
     }
 

@@ -44,9 +44,11 @@ enum TestJWT {
         }
     }
 
-    /// Claims valid for a minute from now, for `sub`, with `role` and optionally `tenant`.
-    static func claims(sub: String = "alice", role: String? = "admin", tenant: String? = nil, expiresIn: TimeInterval = 60) -> [String: Any] {
-        var claims: [String: Any] = ["sub": sub, "exp": Int(Date().timeIntervalSince1970 + expiresIn), "iat": Int(Date().timeIntervalSince1970)]
+    /// Claims valid for a minute from `now`, for `sub`, with `role` and `tenant` (nil: none).
+    static func claims(
+        sub: String = "alice", role: String? = "admin", tenant: String? = "default", expiresIn: TimeInterval = 60, now: Date = Date()
+    ) -> [String: Any] {
+        var claims: [String: Any] = ["sub": sub, "exp": Int(now.timeIntervalSince1970 + expiresIn), "iat": Int(now.timeIntervalSince1970)]
         if let role { claims["role"] = role }
         if let tenant { claims["tenant"] = tenant }
         return claims

@@ -73,6 +73,33 @@ final class ValidationTests: XCTestCase {
         XCTAssertEqual(queuedNow, 1)
     }
 
+    /// A request message past the gRPC limit (4 MiB by default) gets a status
+    /// naming the limit, and writes nothing: the transport used to reset the
+    /// stream, and the client saw CANCELLED without a reason.
+    func testAnOverSizeRequestIsResourceExhaustedNotAReset() async throws {
+        let type = try await self.harness.configure("oversize")
+        let harness = self.harness!
+        let request = Baton_V1_CreateTaskRequest.with {
+            $0.taskType = type
+            $0.payload = ["blob": String(repeating: "x", count: 5 << 20)]
+        }
+        let refusal = try await harness.withClient { tasks, _ in
+            do {
+                _ = try await tasks.createTask(request)
+                return nil as RPCError?
+            } catch let error as RPCError {
+                return error
+            }
+        }
+        XCTAssertEqual(refusal?.code, .resourceExhausted, "\(refusal.map { "\($0.code): \($0.message)" } ?? "accepted")")
+        XCTAssertTrue(refusal?.message.contains("at most \(4 << 20)") == true, refusal?.message ?? "")
+        let rows = try await harness.mysql.query("SELECT COUNT(*) AS n FROM task WHERE task_type = ?", [.string(type)])
+        XCTAssertEqual(rows.first?.int("n"), 0)
+        // The connection is fine afterwards: a normal request on a new call succeeds.
+        let created = try await harness.withClient { tasks, _ in try await tasks.createTask(.with { $0.taskType = type }).task }
+        XCTAssertEqual(created.status, .queued)
+    }
+
     func testCancelReasonAndEmptyBatchRules() async throws {
         let harness = self.harness!
         let long = await XCTAssertThrowsRPC {

@@ -3,6 +3,7 @@ import BatonBroker
 import BatonModel
 import BatonProto
 import BatonStore
+import GRPCCore
 import Foundation
 import Logging
 import Synchronization
@@ -53,6 +54,28 @@ final class WatchStartTests: XCTestCase {
             XCTAssertTrue(ended, "the watch heard the change (it waited \(ContinuousClock.now - started))")
         }
         XCTAssertEqual(seen.statuses, [.queued, .succeeded])
+    }
+
+    /// An unknown id, and another tenant's task, are NOT_FOUND before the
+    /// watch is registered: no announcement lease is left in Redis for them.
+    func testAnUnknownOrForeignTaskIsRefusedBeforeAnyWatchIsRegistered() async throws {
+        let harness = self.harness!
+        let type = try await harness.configure("watch_refused")
+        let service = TaskService(
+            nodeID: "watch-test", tasks: TaskStore(mysql: harness.mysql), configs: TaskConfigCache(store: TaskConfigStore(mysql: harness.mysql)),
+            broker: harness.broker, hub: harness.hub, logger: Logger(label: "watch-test")
+        )
+        let owner = Caller(keyID: "alpha", role: .submitter, tenant: "alpha")
+        let created = try await Caller.$current.withValue(owner) { try await service.createTask(.with { $0.taskType = type }).task }
+        let stranger = Caller(keyID: "beta", role: .viewer, tenant: "beta")
+        for (taskID, caller) in [(TaskID.make(), owner), (created.taskID, stranger)] {
+            let code = await APIHarness.code {
+                try await Caller.$current.withValue(caller) { try await service.watchTask(.with { $0.taskID = taskID }) { _ in } }
+            }
+            XCTAssertEqual(code, .notFound, taskID)
+            let lease = try await harness.redis.send("ZSCORE", harness.keys.watchers, taskID)
+            XCTAssertTrue(lease.isNull, "a watch lease was registered for \(taskID)")
+        }
     }
 }
 

@@ -127,12 +127,59 @@ final class OperationsStoreTests: XCTestCase {
             [.int(6), .date(now), .date(now), .string("")]
         )
         XCTAssertEqual(page.first?.string("key"), "idx_task_status_updated")
-        // The dashboard's dead letters: the newest of a status, backwards along the same index, no sort.
-        for tenant in [nil, "team-a"] {
+        // The dashboard's dead letters: the newest of a status, backwards along a status index, no sort.
+        for (tenant, index) in [(nil, "idx_task_status_id"), ("team-a", "idx_task_tenant_status_id")] {
             let (sql, binds) = TaskStore.latestDeadQuery(status: .failed, tenant: tenant, limit: 1_000)
             let plan = try await self.harness.mysql.query("EXPLAIN " + sql, binds)
-            XCTAssertEqual(plan.first?.string("key"), "idx_task_status_updated", "dead letters of \(tenant ?? "every tenant")")
+            XCTAssertEqual(plan.first?.string("key"), index, "dead letters of \(tenant ?? "every tenant")")
             XCTAssertFalse((plan.first?.string("Extra") ?? "").contains("filesort"), "dead letters sorted apart from the index")
         }
+    }
+
+    /// A status filter is an ordered index range (never a sort of every row
+    /// of the status), and a tenant's reads only its own rows: the index
+    /// leads with the tenant, and the tenant is part of the range (key_len).
+    func testStatusFiltersReadOrderedRangesAndATenantOnlyItsRows() async throws {
+        let type = try await self.harness.type("status_plans")
+        for (name, query, index) in [
+            ("failed", TaskQuery(statuses: [.failed]), "idx_task_status_id"),
+            ("failed, oldest", TaskQuery(statuses: [.failed], oldestFirst: true), "idx_task_status_id"),
+            ("queued of a type", TaskQuery(statuses: [.queued], taskType: type), "idx_task_status_id"),
+            ("tenant's failed", TaskQuery(statuses: [.failed], tenant: "team-a"), "idx_task_tenant_status_id"),
+            ("tenant's timeouts, oldest", TaskQuery(statuses: [.timeout], oldestFirst: true, tenant: "team-a"), "idx_task_tenant_status_id"),
+        ] as [(String, TaskQuery, String)] {
+            for afterID in [nil, TaskID.make()] {
+                let (sql, binds) = TaskStore.listQuery(query, afterID: afterID, limit: 101)
+                let plan = try await self.harness.mysql.query("EXPLAIN " + sql, binds)
+                XCTAssertEqual(plan.first?.string("key"), index, name)
+                XCTAssertFalse((plan.first?.string("Extra") ?? "").contains("filesort"), "\(name): \(plan.first?.string("Extra") ?? "")")
+                if query.tenant != nil {
+                    // tenant (64 ascii + 2 length bytes) and status (a TINYINT): the range holds the tenant's rows only.
+                    XCTAssertGreaterThanOrEqual(Int(plan.first?.string("key_len") ?? "") ?? 0, 67, "\(name) ranges over the tenant")
+                }
+            }
+        }
+
+        // Several statuses: one ordered range each, merged, in the API's order across pages.
+        let created = try await self.harness.create(5, type: type).map(\.taskID)
+        for (id, status) in zip(created, [TaskStatus.failed, .timeout, .failed, .queued, .timeout]) {
+            try await self.harness.mysql.execute("UPDATE task SET status = ? WHERE task_id = ?", [.int(Int64(status.rawValue)), .string(id)])
+        }
+        let failedOrTimedOut = created.enumerated().filter { $0.offset != 3 }.map(\.element).sorted()
+        let query = TaskQuery(statuses: [.failed, .timeout], taskType: type)
+        let first = try await self.harness.tasks.list(query, afterID: nil, limit: 3).map(\.taskID)
+        let rest = try await self.harness.tasks.list(query, afterID: first.last, limit: 3).map(\.taskID)
+        XCTAssertEqual(first + rest, failedOrTimedOut.reversed())
+        var oldest = query
+        oldest.oldestFirst = true
+        let oldestListed = try await self.harness.tasks.list(oldest, afterID: nil, limit: 10).map(\.taskID)
+        XCTAssertEqual(oldestListed, failedOrTimedOut)
+
+        // A group retry's stretch: a LIMITed range of the status index, then its rows by primary key.
+        let (sql, binds) = TaskStore.examineQuery(status: .failed, taskType: type, tenant: nil, after: nil, before: Date(), limit: 500)
+        let plan = try await self.harness.mysql.query("EXPLAIN " + sql, binds)
+        XCTAssertTrue(plan.contains { $0.string("key") == "idx_task_status_updated" }, "the examined range: \(plan.map { $0.string("key") ?? "-" })")
+        XCTAssertTrue(plan.contains { $0.string("key") == "PRIMARY" }, "the rows joined by id")
+        XCTAssertFalse(plan.contains { $0.string("type") == "ALL" && $0.string("table") == "t" }, "no scan of the table")
     }
 }

@@ -51,18 +51,28 @@ final class JWTNodeTests: XCTestCase {
         defer { node.stop() }
         try await node.waitReady()
         let now = Int(Date().timeIntervalSince1970)
-        let admin = try self.mint(secretFile: secretFile, claims: ["sub": "ops-bot", "role": "admin", "iss": "https://idp.test", "exp": now + 600])
+        let admin = try self.mint(
+            secretFile: secretFile, claims: ["sub": "ops-bot", "role": "admin", "tenant": "default", "iss": "https://idp.test", "exp": now + 600]
+        )
         let viewer = try self.mint(
             secretFile: secretFile, claims: ["sub": "grafana", "role": "viewer", "tenant": "billing", "iss": "https://idp.test", "exp": now + 600]
         )
-        let expired = try self.mint(secretFile: secretFile, claims: ["sub": "ops-bot", "role": "admin", "iss": "https://idp.test", "exp": now - 60])
+        let expired = try self.mint(
+            secretFile: secretFile, claims: ["sub": "ops-bot", "role": "admin", "tenant": "default", "iss": "https://idp.test", "exp": now - 60]
+        )
+        // No tenant claim: refused, not put in `default`.
+        let tenantless = try self.mint(secretFile: secretFile, claims: ["sub": "ops-bot", "role": "admin", "iss": "https://idp.test", "exp": now + 600])
+        // Expired 5 s ago by the cluster's clock: inside the default 30 s leeway.
+        let justExpired = try self.mint(
+            secretFile: secretFile, claims: ["sub": "ops-bot", "role": "admin", "tenant": "default", "iss": "https://idp.test", "exp": now - 5]
+        )
 
         // gRPC: the admin's token reads configs; no credential is refused (the node is not open); a viewer may not create.
         _ = try await withBatonClient(host: "127.0.0.1", port: node.grpcPort, apiKey: admin) { client in
             try await client.admin.listTaskConfigs(.init())
         }
         var codes: [RPCError.Code?] = []
-        for key in [nil, expired, viewer] as [String?] {
+        for key in [nil, expired, tenantless, viewer] as [String?] {
             do {
                 _ = try await withBatonClient(host: "127.0.0.1", port: node.grpcPort, apiKey: key) { client in
                     try await client.tasks.createTask(.with { $0.taskType = "jwt_node_none" })
@@ -72,7 +82,10 @@ final class JWTNodeTests: XCTestCase {
                 codes.append(error.code)
             }
         }
-        XCTAssertEqual(codes, [.unauthenticated, .unauthenticated, .permissionDenied])
+        XCTAssertEqual(codes, [.unauthenticated, .unauthenticated, .unauthenticated, .permissionDenied])
+        _ = try await withBatonClient(host: "127.0.0.1", port: node.grpcPort, apiKey: justExpired) { client in
+            try await client.admin.listTaskConfigs(.init())
+        }
 
         // REST: the same authenticator.
         let whoami = try WireNode.httpGet(port: node.httpPort, path: "/api/v1/whoami", bearer: viewer)

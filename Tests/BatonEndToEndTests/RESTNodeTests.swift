@@ -239,11 +239,15 @@ final class RESTNodeTests: XCTestCase {
         let biggest = try XCTUnwrap(groups.first)
         let error = try XCTUnwrap(biggest["error"] as? String)
         let body = try JSONSerialization.data(withJSONObject: ["taskType": type, "status": "TASK_STATUS_FAILED", "error": error])
-        reply = try await self.call(.POST, "/dead-letters/retry", key: "view", json: String(decoding: body, as: UTF8.self))
-        XCTAssertEqual(reply.status, 403, "a viewer retries nothing")
-        reply = try await self.call(.POST, "/dead-letters/retry", key: "submit", json: String(decoding: body, as: UTF8.self))
+        // A group retry is a bulk retry: admins only, over REST as BulkRetryTasks over gRPC.
+        for key in ["view", "submit", "other"] {
+            reply = try await self.call(.POST, "/dead-letters/retry", key: key, json: String(decoding: body, as: UTF8.self))
+            XCTAssertEqual([reply.status, reply.code ?? ""] as [AnyHashable], [403, "PERMISSION_DENIED"], "\(key) retried a group")
+        }
+        reply = try await self.call(.POST, "/dead-letters/retry", key: "admin", json: String(decoding: body, as: UTF8.self))
         XCTAssertEqual(reply.status, 200, reply.body)
         XCTAssertEqual(reply.json["changed"] as? String, "4", reply.body)
+        XCTAssertNil(reply.json["nextPageToken"], "every dead letter examined: \(reply.body)")
         // They fail again (the handler always fails): the same group, one attempt more each.
         let again = try await TestEnvironment.waitUntil(timeout: .seconds(20), every: .milliseconds(200)) {
             let list = try await self.call(.GET, "/tasks?taskType=\(type)&statuses=FAILED", key: "view")

@@ -36,7 +36,7 @@ def routes(task_id):
         ("POST", f"/api/v1/task-types/{none}-x/pause", {}, "admin", {404}),
         ("POST", f"/api/v1/task-types/{none}-x/resume", {}, "admin", {404}),
         ("GET", "/api/v1/dead-letters", None, "viewer", {200}),
-        ("POST", "/api/v1/dead-letters/retry", {"taskType": none, "status": "TASK_STATUS_FAILED", "error": "x"}, "submitter", {200}),
+        ("POST", "/api/v1/dead-letters/retry", {"taskType": none, "status": "TASK_STATUS_FAILED", "error": "x"}, "admin", {200}),
         ("GET", "/api/v1/history", None, "viewer", {200}),
         ("GET", "/api/v1/whoami", None, "viewer", {200}),
     ]

@@ -41,15 +41,16 @@ def test_dead_letters_group_and_retry(cluster):
 
     # Another tenant sees none of them.
     assert groups_of(cluster.other_viewer, name)[0] == []
-    # Another tenant's retry of them changes nothing.
-    nothing = cluster.other.post("/api/v1/dead-letters/retry",
-                                 {"taskType": name, "status": "TASK_STATUS_FAILED", "error": group_a["error"]}, expect=200).json()
-    assert int(nothing.get("changed", "0")) == 0
+    # A group retry is a bulk retry: admins only, as BulkRetryTasks.
+    for api in (cluster.other, cluster.submitter):
+        api.post("/api/v1/dead-letters/retry",
+                 {"taskType": name, "status": "TASK_STATUS_FAILED", "error": group_a["error"]}, expect=403)
 
-    retried = cluster.submitter.post("/api/v1/dead-letters/retry",
-                                     {"taskType": name, "status": "TASK_STATUS_FAILED", "error": group_a["error"]},
-                                     expect=200).json()
-    assert retried == {"matched": "3", "changed": "3"}
+    retried = cluster.admin.post("/api/v1/dead-letters/retry",
+                                 {"taskType": name, "status": "TASK_STATUS_FAILED", "error": group_a["error"]},
+                                 expect=200).json()
+    assert {k: retried[k] for k in ("matched", "changed")} == {"matched": "3", "changed": "3"}, retried
+    assert retried["examined"] >= 5 and "nextPageToken" not in retried, retried
     for task_id in ids_a:
         task = cluster.submitter.wait(task_id, "TASK_STATUS_FAILED")
         assert task["attempt"] == 2
@@ -73,21 +74,22 @@ def test_dead_letters_limit(cluster):
     ({"taskType": "fail", "status": "TASK_STATUS_FAILED", "error": "x", "bogus": 1}, "unknown field"),
     ({"taskType": "fail", "status": "TASK_STATUS_FAILED"}, "no error"),
     ({"taskType": "fail", "status": "TASK_STATUS_FAILED", "error": "x", "reason": "r" * 1025}, "reason too long"),
+    ({"taskType": "fail", "status": "TASK_STATUS_FAILED", "error": "x", "pageToken": "not-a-token"}, "a page token not issued"),
 ])
 def test_dead_letter_retry_bad_bodies_are_400(cluster, body, what):
     before = cluster.task_total()
-    assert cluster.submitter.post("/api/v1/dead-letters/retry", body, expect=400).json()["code"] == "INVALID_ARGUMENT", what
+    assert cluster.admin.post("/api/v1/dead-letters/retry", body, expect=400).json()["code"] == "INVALID_ARGUMENT", what
     assert cluster.task_total() == before
 
 
 def test_dead_letter_retry_short_status(cluster):
-    cluster.submitter.post("/api/v1/dead-letters/retry", {"taskType": "fail", "status": "TIMEOUT", "error": "none such"}, expect=200)
+    cluster.admin.post("/api/v1/dead-letters/retry", {"taskType": "fail", "status": "TIMEOUT", "error": "none such"}, expect=200)
 
 
 def test_dead_letter_retry_big_body_is_413(cluster):
     # Past the 5 MiB every body route takes.
     big = {"taskType": "fail", "status": "TASK_STATUS_FAILED", "error": "x" * (6 << 20)}
-    assert cluster.submitter.post("/api/v1/dead-letters/retry", big, expect=413).json()["code"] == "RESOURCE_EXHAUSTED"
+    assert cluster.admin.post("/api/v1/dead-letters/retry", big, expect=413).json()["code"] == "RESOURCE_EXHAUSTED"
 
 
 def test_history(cluster):

@@ -25,7 +25,7 @@ def token(secret, claims, alg="HS256", sign=True):
 
 def claims(**extra):
     now = int(time.time())
-    return {"sub": "alice", "role": "admin", "exp": now + 300, "iat": now, **extra}
+    return {"sub": "alice", "role": "admin", "tenant": "default", "exp": now + 300, "iat": now, **extra}
 
 
 def test_a_valid_token_names_its_caller(cluster):
@@ -58,6 +58,7 @@ def test_token_roles_and_tenants_hold(cluster):
     (lambda s: token(s, {k: v for k, v in claims().items() if k != "exp"}), "no exp"),
     (lambda s: token(s, {k: v for k, v in claims().items() if k != "sub"}), "no sub"),
     (lambda s: token(s, claims(role="root")), "unknown role"),
+    (lambda s: token(s, {k: v for k, v in claims().items() if k != "tenant"}), "no tenant"),
     (lambda s: token(s, claims())[:-2], "truncated signature"),
     (lambda s: "eyJhbGciOiJIUzI1NiJ9.e30.", "garbage"),
 ])
