@@ -9,9 +9,56 @@ extension TaskStore {
     /// Statuses a task can be run again from (a dead letter).
     public static let retryable: [TaskStatus] = [.failed, .timeout, .cancelled]
 
+    /// A task a bulk call matched, with the status it had when read.
+    public struct Matched: Sendable, Equatable {
+        public let taskID: String
+        public let status: TaskStatus
+
+        public init(taskID: String, status: TaskStatus) {
+            self.taskID = taskID
+            self.status = status
+        }
+    }
+
     /// One page of the tasks of `status` matching `query`, in (updated_at,
     /// task_id) order after `position`: an index range whatever the filter.
     public func page(_ query: TaskQuery, status: TaskStatus, after position: SweepPosition?, before: Date? = nil, limit: Int) async throws -> [TaskRecord] {
+        let (sql, binds) = Self.pageQuery(query, status: status, after: position, before: before, limit: limit)
+        return try await self.mysql.query(sql, binds).map(Self.record)
+    }
+
+    /// The tasks of `statuses` matching `query` (and `matching`), at most
+    /// `limit`, as one consistent snapshot: every page is read in the same
+    /// read-only transaction, so a task that moves from one status to
+    /// another while the statuses are walked (dispatched, started, retried)
+    /// is seen exactly once, in the status it had when the first page was
+    /// read, and a task created later not at all. The pages still go along
+    /// idx_task_status_updated, `pageSize` rows at a time (the backlog, not
+    /// the table); only ids and statuses are kept.
+    public func matching(
+        _ query: TaskQuery, statuses: [TaskStatus], limit: Int, pageSize: Int = 500, where matching: (TaskRecord) -> Bool = { _ in true }
+    ) async throws -> [Matched] {
+        try await self.mysql.withTransaction { session in
+            var found: [Matched] = []
+            for status in statuses {
+                var position: SweepPosition?
+                while found.count < limit {
+                    let (sql, binds) = Self.pageQuery(query, status: status, after: position, before: nil, limit: pageSize)
+                    let read = try await session.execute(sql, binds).rows.map(Self.record)
+                    guard let last = read.last else { break }
+                    position = SweepPosition(updatedAt: last.updatedAt, taskID: last.taskID)
+                    for task in read where found.count < limit && matching(task) {
+                        found.append(Matched(taskID: task.taskID, status: task.status))
+                    }
+                    if read.count < pageSize { break }
+                }
+            }
+            return found
+        }
+    }
+
+    /// The statement of one page along idx_task_status_updated (see `page`).
+    static func pageQuery(_ query: TaskQuery, status: TaskStatus, after position: SweepPosition?, before: Date?, limit: Int) -> (sql: String, binds: [MySQLValue]) {
         let position = position ?? SweepPosition(updatedAt: Date(timeIntervalSince1970: 0), taskID: "")
         var sql = """
             SELECT \(Self.selectColumns) FROM task FORCE INDEX (idx_task_status_updated)
@@ -40,7 +87,16 @@ extension TaskStore {
         }
         sql += " ORDER BY updated_at, task_id LIMIT ?"
         binds.append(.int(Int64(limit)))
-        return try await self.mysql.query(sql, binds).map(Self.record)
+        return (sql, binds)
+    }
+
+    /// Tasks by id (those that exist), in no particular order.
+    public func tasks(_ taskIDs: [String]) async throws -> [TaskRecord] {
+        guard !taskIDs.isEmpty else { return [] }
+        return try await self.mysql.query(
+            "SELECT \(Self.selectColumns) FROM task FORCE INDEX (PRIMARY) WHERE task_id IN (\(Self.placeholders(taskIDs.count)))",
+            taskIDs.map { .string($0) }
+        ).map(Self.record)
     }
 
     /// Runs finished tasks of status `from` (FAILED, TIMEOUT or CANCELLED)
