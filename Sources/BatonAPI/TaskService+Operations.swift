@@ -24,16 +24,26 @@ extension TaskService {
         guard TaskStore.retryable.contains(before.status) else {
             throw RPCError(code: .failedPrecondition, message: "task \(before.taskID) is \(before.status.wireName); only FAILED, TIMEOUT or CANCELLED tasks can be retried")
         }
+        // Its type must still be there to run it (checked again, under a
+        // lock, by the retry itself: the cache may be seconds old).
+        let config = try await RPCErrors.guarding("RetryTask", logger: self.logger) { try await self.configs.config(before.taskType) }
+        guard config?.enabled == true else { throw Self.typeUnavailable(before) }
         let retried = try await RPCErrors.guarding("RetryTask", logger: self.logger) {
             try await self.tasks.retry([request.taskID], from: before.status, priority: priority, now: now)
         }
         guard let task = retried.first else {
             let current = try await self.existingTask(request.taskID)
+            if current.status == before.status { throw Self.typeUnavailable(current) }
             throw RPCError(code: .failedPrecondition, message: "task \(current.taskID) is \(current.status.wireName) (changed meanwhile)")
         }
         try await self.enqueueRetried(retried, before: [before], at: now, operation: "RetryTask")
         try await self.recordRetries(retried, reason: request.reason)
         return .with { $0.task = Baton_V1_Task(task) }
+    }
+
+    /// A task whose type was deleted or disabled cannot run again.
+    private static func typeUnavailable(_ task: TaskRecord) -> RPCError {
+        RPCError(code: .failedPrecondition, message: "task \(task.taskID) cannot run again: task_type \"\(task.taskType)\" is not configured or is disabled")
     }
 
     public func bulkRetryTasks(_ request: Baton_V1_BulkTasksRequest) async throws -> Baton_V1_BulkTasksResponse {

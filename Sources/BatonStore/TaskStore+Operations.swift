@@ -101,7 +101,12 @@ extension TaskStore {
 
     /// Runs finished tasks of status `from` (FAILED, TIMEOUT or CANCELLED)
     /// again: QUEUED with a fresh retry budget (attempt keeps counting), at
-    /// `priority` or their own. Returns the tasks this call changed, as they are now.
+    /// `priority` or their own. Only tasks whose type still exists and is
+    /// enabled: the statement reads the type's config row with a shared
+    /// lock (REPEATABLE READ locks what a write's subquery reads), so a
+    /// concurrent DeleteTaskConfig either waits and then sees the QUEUED
+    /// task (and refuses), or went first and nothing is retried. Returns
+    /// the tasks this call changed, as they are now.
     public func retry(_ taskIDs: [String], from status: TaskStatus, priority: TaskPriority?, now: Date) async throws -> [TaskRecord] {
         guard !taskIDs.isEmpty, Self.retryable.contains(status) else { return [] }
         let priorityValue: MySQLValue = priority.map { .int(Int64($0.rawValue)) } ?? .null
@@ -111,6 +116,7 @@ extension TaskStore {
                 UPDATE task FORCE INDEX (PRIMARY) SET status = ?, priority = COALESCE(?, priority), retry_base = attempt, worker_losses = 0,
                   result = NULL, error = NULL, finished_at = NULL, run_at = NULL, updated_at = ?
                 WHERE task_id IN (\(Self.placeholders(taskIDs.count))) AND status = ?
+                  AND EXISTS (SELECT 1 FROM task_config WHERE task_config.task_type = task.task_type AND task_config.enabled)
                 """,
                 [.int(Int64(TaskStatus.queued.rawValue)), priorityValue, .date(now)] + taskIDs.map { .string($0) } + [.int(Int64(status.rawValue))]
             )
