@@ -176,32 +176,4 @@ extension TaskStore {
             taskIDs.map { .string($0) } + [.int(Int64(status.rawValue)), .date(now)]
         ).rows.map(Self.record)
     }
-
-    /// Deletes finished tasks and their log lines (retention). A task that
-    /// left `status` meanwhile (retried) stays. Returns how many went.
-    public func deleteFinished(_ taskIDs: [String], status: TaskStatus) async throws -> Int {
-        guard !taskIDs.isEmpty, status.isTerminal else { return 0 }
-        return try await self.mysql.withTransaction { session in
-            // The rows that go, locked, with their tenants (for the counts).
-            let going = try await session.execute(
-                "SELECT task_id, tenant FROM task WHERE task_id IN (\(Self.placeholders(taskIDs.count))) AND status = ? FOR UPDATE",
-                taskIDs.map { .string($0) } + [.int(Int64(status.rawValue))]
-            ).rows
-            guard !going.isEmpty else { return 0 }
-            let deleted = try await session.execute(
-                "DELETE FROM task WHERE task_id IN (\(Self.placeholders(going.count))) AND status = ?",
-                going.map { .string($0.string("task_id") ?? "") } + [.int(Int64(status.rawValue))]
-            ).affectedRows
-            try await Self.addFinished(Self.finishedDeltas(going.map { ($0.string("tenant") ?? Tenant.default, status) }, sign: -1), in: session)
-            // Logs of the rows that went (a retried task's stay with it).
-            _ = try await session.execute(
-                """
-                DELETE FROM task_logs WHERE task_id IN (\(Self.placeholders(taskIDs.count)))
-                  AND NOT EXISTS (SELECT 1 FROM task WHERE task.task_id = task_logs.task_id)
-                """,
-                taskIDs.map { .string($0) }
-            )
-            return Int(deleted)
-        }
-    }
 }
