@@ -273,6 +273,8 @@ let package = Package(
             name: "BatonClusterTests",
             dependencies: [
                 "BatonScheduler", "BatonWorker", "BatonBroker", "BatonModel", "BatonStore", "BatonTestSupport", "BatonHTTP", "BatonProto",
+                // Bulk calls racing a live dispatcher and worker.
+                "BatonAPI",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

@@ -1,5 +1,6 @@
 import BatonModel
 import BatonMySQL
+import BatonStore
 import Synchronization
 
 /// Group commit for creates: calls that arrive while `maxInFlight` commits
@@ -95,7 +96,7 @@ final class CreateCoalescer: Sendable {
                 defer { start += waiter.drafts.count }
                 return .success(Array(created[start..<start + waiter.drafts.count]))
             }
-        } catch let error as MySQLError where group.count > 1 && !error.isUnavailable {
+        } catch where group.count > 1 && Self.isOneCallersFault(error) {
             // Something in one caller's drafts: each caller alone, so no one fails for another.
             results = []
             for waiter in group {
@@ -106,6 +107,16 @@ final class CreateCoalescer: Sendable {
         }
         for (waiter, result) in zip(group.dropFirst(), results.dropFirst()) { waiter.continuation.resume(returning: .done(result)) }
         return results[0]
+    }
+
+    /// An error that may come from one caller's drafts only (a duplicate
+    /// key, a type deleted meanwhile), not from MySQL being away.
+    private static func isOneCallersFault(_ error: any Error) -> Bool {
+        switch error {
+        case let error as MySQLError: !error.isUnavailable
+        case is TaskTypeUnavailable: true
+        default: false
+        }
     }
 
     /// The next turn, if anyone waits (urgent calls first, up to half a

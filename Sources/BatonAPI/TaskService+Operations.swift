@@ -24,16 +24,26 @@ extension TaskService {
         guard TaskStore.retryable.contains(before.status) else {
             throw RPCError(code: .failedPrecondition, message: "task \(before.taskID) is \(before.status.wireName); only FAILED, TIMEOUT or CANCELLED tasks can be retried")
         }
+        // Its type must still be there to run it (checked again, under a
+        // lock, by the retry itself: the cache may be seconds old).
+        let config = try await RPCErrors.guarding("RetryTask", logger: self.logger) { try await self.configs.config(before.taskType) }
+        guard config?.enabled == true else { throw Self.typeUnavailable(before) }
         let retried = try await RPCErrors.guarding("RetryTask", logger: self.logger) {
             try await self.tasks.retry([request.taskID], from: before.status, priority: priority, now: now)
         }
         guard let task = retried.first else {
             let current = try await self.existingTask(request.taskID)
+            if current.status == before.status { throw Self.typeUnavailable(current) }
             throw RPCError(code: .failedPrecondition, message: "task \(current.taskID) is \(current.status.wireName) (changed meanwhile)")
         }
         try await self.enqueueRetried(retried, before: [before], at: now, operation: "RetryTask")
         try await self.recordRetries(retried, reason: request.reason)
         return .with { $0.task = Baton_V1_Task(task) }
+    }
+
+    /// A task whose type was deleted or disabled cannot run again.
+    private static func typeUnavailable(_ task: TaskRecord) -> RPCError {
+        RPCError(code: .failedPrecondition, message: "task \(task.taskID) cannot run again: task_type \"\(task.taskType)\" is not configured or is disabled")
     }
 
     public func bulkRetryTasks(_ request: Baton_V1_BulkTasksRequest) async throws -> Baton_V1_BulkTasksResponse {
@@ -42,15 +52,25 @@ extension TaskService {
         }
     }
 
-    /// Retries one page of a bulk walk (tasks of one status); how many it changed.
-    func retryPage(_ page: [TaskRecord], at now: Date, reason: String, operation: String) async throws -> Int {
-        let retried = try await self.tasks.retry(page.map(\.taskID), from: page[0].status, priority: nil, now: now)
-        let byID = Dictionary(page.map { ($0.taskID, $0) }, uniquingKeysWith: { first, _ in first })
-        try await self.enqueueRetried(retried, before: retried.compactMap { byID[$0.taskID] }, at: now, operation: operation)
-        try await self.recordRetries(retried, reason: reason)
-        return retried.count
+    /// Retries one page of a bulk call's tasks, each from the status it has
+    /// now (read again: the match may be a while old); how many it changed.
+    func retryPage(_ page: [TaskStore.Matched], at now: Date, reason: String, operation: String) async throws -> Int {
+        let current = try await self.tasks.tasks(page.map(\.taskID)).filter { TaskStore.retryable.contains($0.status) }
+        var changed = 0
+        for (status, before) in Dictionary(grouping: current, by: \.status) {
+            let retried = try await self.tasks.retry(before.map(\.taskID), from: status, priority: nil, now: now)
+            let byID = Dictionary(before.map { ($0.taskID, $0) }, uniquingKeysWith: { first, _ in first })
+            try await self.enqueueRetried(retried, before: retried.compactMap { byID[$0.taskID] }, at: now, operation: operation)
+            try await self.recordRetries(retried, reason: reason)
+            changed += retried.count
+        }
+        return changed
     }
 
+    /// Leaves no task that matched the filter when the call began running
+    /// or waiting: each is cancelled in whatever unfinished status it has
+    /// reached since (dispatched, started, retrying), and a running one's
+    /// worker gets the cancel signal, as CancelTask does.
     public func bulkCancelTasks(_ request: Baton_V1_BulkTasksRequest) async throws -> Baton_V1_BulkTasksResponse {
         let reason = request.reason.isEmpty ? "cancelled" : "cancelled: \(request.reason)"
         return try await self.bulk(request, allowed: TaskStatus.nonTerminal, operation: "BulkCancelTasks") { page, now in
@@ -60,14 +80,17 @@ extension TaskService {
         }
     }
 
-    /// Walks the filter's tasks a page at a time along the status index (one
-    /// status after another, only rows last changed before the call began),
-    /// changing each page in its own short transaction; never one giant one.
+    /// Reads the filter's tasks first, all in one consistent snapshot (at
+    /// most `limit`; see `TaskStore.matching`), then changes them a page at
+    /// a time, each page in its own short transaction (never one giant
+    /// one). Walking the statuses one after another while changing them
+    /// let a task that moved on meanwhile (QUEUED, then dispatched) slip
+    /// between two statuses' pages; a snapshot sees each task once.
     func bulk(
         _ request: Baton_V1_BulkTasksRequest,
         allowed: [TaskStatus],
         operation: String,
-        change: (_ page: [TaskRecord], _ now: Date) async throws -> Int
+        change: (_ page: [TaskStore.Matched], _ now: Date) async throws -> Int
     ) async throws -> Baton_V1_BulkTasksResponse {
         var query: TaskQuery
         let limit: Int
@@ -79,31 +102,24 @@ extension TaskService {
         // Bulk calls are the admins' (every tenant's); scoped all the same,
         // should a lower role ever be let in.
         query.tenant = Caller.current.scope
-        let began = self.broker.clock.now().roundedToMicroseconds
-        var matched = 0
+        let statuses = query.statuses.isEmpty ? allowed : query.statuses
+        let found = try await RPCErrors.guarding(operation, logger: self.logger) { [query] in
+            try await self.tasks.matching(query, statuses: statuses, limit: limit, pageSize: Self.bulkPage)
+        }
         var changed = 0
-        for status in query.statuses.isEmpty ? allowed : query.statuses {
-            var position: TaskStore.SweepPosition?
-            while matched < limit {
-                let read = try await RPCErrors.guarding(operation, logger: self.logger) {
-                    try await self.tasks.page(query, status: status, after: position, before: began, limit: min(Self.bulkPage, limit - matched))
-                }
-                guard let last = read.last else { break }
-                position = .init(updatedAt: last.updatedAt, taskID: last.taskID)
-                matched += read.count
-                if !request.dryRun {
-                    let now = self.broker.clock.now().roundedToMicroseconds
-                    changed += try await RPCErrors.guarding(operation, logger: self.logger) { try await change(read, now) }
-                }
-                if read.count < Self.bulkPage { break }
+        if !request.dryRun {
+            for start in stride(from: 0, to: found.count, by: Self.bulkPage) {
+                let page = Array(found[start..<min(start + Self.bulkPage, found.count)])
+                let now = self.broker.clock.now().roundedToMicroseconds
+                changed += try await RPCErrors.guarding(operation, logger: self.logger) { try await change(page, now) }
             }
         }
         self.logger.info(
             "bulk operation",
-            metadata: ["operation": "\(operation)", "matched": "\(matched)", "changed": "\(changed)", "dry_run": "\(request.dryRun)", "by": "\(Caller.description)"]
+            metadata: ["operation": "\(operation)", "matched": "\(found.count)", "changed": "\(changed)", "dry_run": "\(request.dryRun)", "by": "\(Caller.description)"]
         )
         return .with {
-            $0.matched = Int64(matched)
+            $0.matched = Int64(found.count)
             $0.changed = Int64(changed)
         }
     }

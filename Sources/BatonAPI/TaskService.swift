@@ -116,7 +116,13 @@ public struct TaskService: Sendable {
         }
 
         return try await RPCErrors.guarding("CreateTask", logger: self.logger) {
-            try await self.coalescer.submit(drafts) { drafts in try await self.commit(drafts) }
+            do {
+                return try await self.coalescer.submit(drafts) { drafts in try await self.commit(drafts) }
+            } catch let gone as TaskTypeUnavailable {
+                // Deleted or disabled since this node's config cache read it.
+                let types = gone.taskTypes.map { "\"\($0)\"" }.joined(separator: ", ")
+                throw RPCErrors.invalid("task_type \(types) is not configured or is disabled")
+            }
         }
     }
 
@@ -131,7 +137,7 @@ public struct TaskService: Sendable {
             let plan = try await self.deduplicate(drafts)
             let fresh = plan.compactMap { $0.deduplicated ? nil : $0.task }
             do {
-                try await self.tasks.insert(fresh)
+                try await self.tasks.insertNew(fresh)
             } catch let error as MySQLError where error.kind == .duplicateKey && attempt < 3 {
                 continue
             }

@@ -5,7 +5,9 @@ import Logging
 
 /// Deletes finished tasks and their log lines once their type's retention
 /// (`retention_hours`, or the cluster's default) has passed: leader only, a
-/// small batch at a time along idx_task_status_updated, resting between
+/// type at a time with that type's own cutoff, a small batch at a time
+/// along idx_task_type_id (reading a type's rows only once they are due,
+/// whatever another type's retention; see `TaskStore.expired`), resting between
 /// batches in proportion to how long each took, so a backlog of millions
 /// goes away in the background without starving the hot path.
 public struct RetentionJanitor: LeaderLoop {
@@ -48,23 +50,23 @@ public struct RetentionJanitor: LeaderLoop {
         }
     }
 
-    /// One pass over every finished status; returns how many tasks went.
+    /// One pass over every type that has tasks, each with its own cutoff;
+    /// returns how many tasks went.
     @discardableResult
     public func passOnce() async throws -> Int {
         let now = self.clock()
         let retention = RetentionCutoffs(defaultHours: self.configuration.defaultHours, types: try await self.configs.all(), now: now)
-        guard let newest = retention.newest else { return 0 }
         var deleted = 0
-        for status in TaskStatus.allCases where status.isTerminal {
-            var position: TaskStore.SweepPosition?
+        for taskType in try await self.tasks.taskTypes() {
+            guard let cutoff = retention.cutoff(for: taskType) else { continue }
+            var after = ""
             while !Task.isCancelled {
-                let page = try await self.tasks.page(TaskQuery(), status: status, after: position, before: newest, limit: self.configuration.batchSize)
-                guard let last = page.last else { break }
-                position = .init(updatedAt: last.updatedAt, taskID: last.taskID)
-                let due = page.filter { retention.isDue($0) }.map(\.taskID)
+                let due = try await self.tasks.expired(taskType: taskType, before: cutoff, afterID: after, limit: self.configuration.batchSize)
+                guard let last = due.last else { break }
+                after = last
                 let began = ContinuousClock.now
-                deleted += try await self.tasks.deleteFinished(due, status: status)
-                if page.count < self.configuration.batchSize { break }
+                deleted += try await self.tasks.deleteExpired(due, taskType: taskType, retention: retention.rule, now: now)
+                if due.count < self.configuration.batchSize { break }
                 try await Task.sleep(for: max(self.configuration.pause, (ContinuousClock.now - began) * self.configuration.restShare))
             }
         }
@@ -74,23 +76,25 @@ public struct RetentionJanitor: LeaderLoop {
 
 /// When each type's finished tasks are due for deletion.
 public struct RetentionCutoffs: Sendable {
+    public let rule: Retention
     private let byType: [String: Date?]
     private let fallback: Date?
 
     /// `types` with retention 0 use `defaultHours`; 0 hours means kept for ever.
     public init(defaultHours: Int, types: [TaskConfigRecord], now: Date) {
-        func cutoff(_ hours: Int) -> Date? { hours > 0 ? now.addingTimeInterval(-Double(hours) * 3600) : nil }
-        self.fallback = cutoff(defaultHours)
-        self.byType = Dictionary(types.map { ($0.taskType, $0.retentionHours > 0 ? cutoff($0.retentionHours) : cutoff(defaultHours)) }, uniquingKeysWith: { a, _ in a })
+        let rule = Retention(defaultHours: defaultHours)
+        self.rule = rule
+        self.fallback = rule.cutoff(typeHours: nil, now: now)
+        self.byType = Dictionary(types.map { ($0.taskType, rule.cutoff(typeHours: $0.retentionHours, now: now)) }, uniquingKeysWith: { a, _ in a })
     }
 
-    /// The latest cutoff of all: no task finished after it is due.
-    public var newest: Date? {
-        (self.byType.values.compactMap { $0 } + [self.fallback].compactMap { $0 }).max()
+    /// Tasks of `taskType` last changed before this are due; nil when kept for ever.
+    public func cutoff(for taskType: String) -> Date? {
+        self.byType[taskType] ?? self.fallback
     }
 
     public func isDue(_ task: TaskRecord) -> Bool {
-        guard task.status.isTerminal, let cutoff = self.byType[task.taskType] ?? self.fallback else { return false }
+        guard task.status.isTerminal, let cutoff = self.cutoff(for: task.taskType) else { return false }
         return task.updatedAt < cutoff
     }
 }

@@ -9,9 +9,56 @@ extension TaskStore {
     /// Statuses a task can be run again from (a dead letter).
     public static let retryable: [TaskStatus] = [.failed, .timeout, .cancelled]
 
+    /// A task a bulk call matched, with the status it had when read.
+    public struct Matched: Sendable, Equatable {
+        public let taskID: String
+        public let status: TaskStatus
+
+        public init(taskID: String, status: TaskStatus) {
+            self.taskID = taskID
+            self.status = status
+        }
+    }
+
     /// One page of the tasks of `status` matching `query`, in (updated_at,
     /// task_id) order after `position`: an index range whatever the filter.
     public func page(_ query: TaskQuery, status: TaskStatus, after position: SweepPosition?, before: Date? = nil, limit: Int) async throws -> [TaskRecord] {
+        let (sql, binds) = Self.pageQuery(query, status: status, after: position, before: before, limit: limit)
+        return try await self.mysql.query(sql, binds).map(Self.record)
+    }
+
+    /// The tasks of `statuses` matching `query` (and `matching`), at most
+    /// `limit`, as one consistent snapshot: every page is read in the same
+    /// read-only transaction, so a task that moves from one status to
+    /// another while the statuses are walked (dispatched, started, retried)
+    /// is seen exactly once, in the status it had when the first page was
+    /// read, and a task created later not at all. The pages still go along
+    /// idx_task_status_updated, `pageSize` rows at a time (the backlog, not
+    /// the table); only ids and statuses are kept.
+    public func matching(
+        _ query: TaskQuery, statuses: [TaskStatus], limit: Int, pageSize: Int = 500
+    ) async throws -> [Matched] {
+        try await self.mysql.withTransaction { session in
+            var found: [Matched] = []
+            for status in statuses {
+                var position: SweepPosition?
+                while found.count < limit {
+                    let (sql, binds) = Self.pageQuery(query, status: status, after: position, before: nil, limit: pageSize)
+                    let read = try await session.execute(sql, binds).rows.map(Self.record)
+                    guard let last = read.last else { break }
+                    position = SweepPosition(updatedAt: last.updatedAt, taskID: last.taskID)
+                    for task in read where found.count < limit {
+                        found.append(Matched(taskID: task.taskID, status: task.status))
+                    }
+                    if read.count < pageSize { break }
+                }
+            }
+            return found
+        }
+    }
+
+    /// The statement of one page along idx_task_status_updated (see `page`).
+    static func pageQuery(_ query: TaskQuery, status: TaskStatus, after position: SweepPosition?, before: Date?, limit: Int) -> (sql: String, binds: [MySQLValue]) {
         let position = position ?? SweepPosition(updatedAt: Date(timeIntervalSince1970: 0), taskID: "")
         var sql = """
             SELECT \(Self.selectColumns) FROM task FORCE INDEX (idx_task_status_updated)
@@ -40,12 +87,26 @@ extension TaskStore {
         }
         sql += " ORDER BY updated_at, task_id LIMIT ?"
         binds.append(.int(Int64(limit)))
-        return try await self.mysql.query(sql, binds).map(Self.record)
+        return (sql, binds)
+    }
+
+    /// Tasks by id (those that exist), in no particular order.
+    public func tasks(_ taskIDs: [String]) async throws -> [TaskRecord] {
+        guard !taskIDs.isEmpty else { return [] }
+        return try await self.mysql.query(
+            "SELECT \(Self.selectColumns) FROM task FORCE INDEX (PRIMARY) WHERE task_id IN (\(Self.placeholders(taskIDs.count)))",
+            taskIDs.map { .string($0) }
+        ).map(Self.record)
     }
 
     /// Runs finished tasks of status `from` (FAILED, TIMEOUT or CANCELLED)
     /// again: QUEUED with a fresh retry budget (attempt keeps counting), at
-    /// `priority` or their own. Returns the tasks this call changed, as they are now.
+    /// `priority` or their own. Only tasks whose type still exists and is
+    /// enabled: the statement reads the type's config row with a shared
+    /// lock (REPEATABLE READ locks what a write's subquery reads), so a
+    /// concurrent DeleteTaskConfig either waits and then sees the QUEUED
+    /// task (and refuses), or went first and nothing is retried. Returns
+    /// the tasks this call changed, as they are now.
     public func retry(_ taskIDs: [String], from status: TaskStatus, priority: TaskPriority?, now: Date) async throws -> [TaskRecord] {
         guard !taskIDs.isEmpty, Self.retryable.contains(status) else { return [] }
         let priorityValue: MySQLValue = priority.map { .int(Int64($0.rawValue)) } ?? .null
@@ -55,6 +116,7 @@ extension TaskStore {
                 UPDATE task FORCE INDEX (PRIMARY) SET status = ?, priority = COALESCE(?, priority), retry_base = attempt, worker_losses = 0,
                   result = NULL, error = NULL, finished_at = NULL, run_at = NULL, retry_at = NULL, generation = generation + 1, updated_at = ?
                 WHERE task_id IN (\(Self.placeholders(taskIDs.count))) AND status = ?
+                  AND EXISTS (SELECT 1 FROM task_config WHERE task_config.task_type = task.task_type AND task_config.enabled)
                 """,
                 [.int(Int64(TaskStatus.queued.rawValue)), priorityValue, .date(now)] + taskIDs.map { .string($0) } + [.int(Int64(status.rawValue))]
             )
@@ -113,33 +175,5 @@ extension TaskStore {
             "SELECT \(Self.selectColumns) FROM task WHERE task_id IN (\(Self.placeholders(taskIDs.count))) AND status = ? AND updated_at = ?",
             taskIDs.map { .string($0) } + [.int(Int64(status.rawValue)), .date(now)]
         ).rows.map(Self.record)
-    }
-
-    /// Deletes finished tasks and their log lines (retention). A task that
-    /// left `status` meanwhile (retried) stays. Returns how many went.
-    public func deleteFinished(_ taskIDs: [String], status: TaskStatus) async throws -> Int {
-        guard !taskIDs.isEmpty, status.isTerminal else { return 0 }
-        return try await self.mysql.withTransaction { session in
-            // The rows that go, locked, with their tenants (for the counts).
-            let going = try await session.execute(
-                "SELECT task_id, tenant FROM task WHERE task_id IN (\(Self.placeholders(taskIDs.count))) AND status = ? FOR UPDATE",
-                taskIDs.map { .string($0) } + [.int(Int64(status.rawValue))]
-            ).rows
-            guard !going.isEmpty else { return 0 }
-            let deleted = try await session.execute(
-                "DELETE FROM task WHERE task_id IN (\(Self.placeholders(going.count))) AND status = ?",
-                going.map { .string($0.string("task_id") ?? "") } + [.int(Int64(status.rawValue))]
-            ).affectedRows
-            try await Self.addFinished(Self.finishedDeltas(going.map { ($0.string("tenant") ?? Tenant.default, status) }, sign: -1), in: session)
-            // Logs of the rows that went (a retried task's stay with it).
-            _ = try await session.execute(
-                """
-                DELETE FROM task_logs WHERE task_id IN (\(Self.placeholders(taskIDs.count)))
-                  AND NOT EXISTS (SELECT 1 FROM task WHERE task.task_id = task_logs.task_id)
-                """,
-                taskIDs.map { .string($0) }
-            )
-            return Int(deleted)
-        }
     }
 }

@@ -49,6 +49,38 @@ public struct TaskStore: Sendable {
         }
     }
 
+    /// Inserts new tasks (CreateTask) in one transaction, in one trip to a
+    /// connection, only if every task's type exists and is enabled at that
+    /// moment: a locking read of their types' config rows (one primary-key
+    /// read for the whole batch) holds DeleteTaskConfig, and a PutTaskConfig
+    /// that disables the type, off until the rows are in. A delete then sees
+    /// the new rows (and refuses), or went first, and these are refused with
+    /// `TaskTypeUnavailable`, nothing inserted: a config cache seconds old
+    /// cannot let an orphan task in. A repeated idempotency key throws
+    /// `MySQLError` of kind `.duplicateKey` and inserts nothing.
+    public func insertNew(_ tasks: [TaskRecord]) async throws {
+        guard !tasks.isEmpty else { return }
+        let types = Array(Set(tasks.map(\.taskType)))
+        let rows = tasks.map(Self.values)
+        // The trip's errors reach the caller as MySQLErrors: the missing
+        // types come back as its answer (nothing written) instead.
+        let missing = try await self.mysql.transaction { trip in
+            let live = try trip.execute(
+                "SELECT task_type FROM task_config WHERE task_type IN (\(Self.placeholders(types.count))) AND enabled LOCK IN SHARE MODE",
+                types.map { .string($0) }
+            ).rows.compactMap { $0.string("task_type") }
+            let missing = Set(types).subtracting(live)
+            guard missing.isEmpty else { return Array(missing) }
+            if rows.count == 1 {
+                try trip.execute(Self.insertOne, rows[0])
+            } else {
+                try trip.insertRows(into: "task", columns: Self.columns, rows: rows)
+            }
+            return []
+        }
+        if !missing.isEmpty { throw TaskTypeUnavailable(taskTypes: missing) }
+    }
+
     private static let insertOne =
         "INSERT INTO task (\(columns.joined(separator: ", "))) VALUES (\(placeholders(columns.count)))"
 

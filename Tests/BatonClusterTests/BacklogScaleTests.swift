@@ -147,7 +147,7 @@ final class BacklogScaleTests: XCTestCase {
         let read1 = try await self.harness.mysql.query(counters).compactMap { $0.int64("Value") }.reduce(0, +)
         XCTAssertLessThan(read1 - read0, unfinished + 200, "GetStats' counts read \(read1 - read0) rows")
         // Deleted rows (retention) leave the counts too.
-        let deleted = try await tasks.deleteFinished([ids[0]], status: .succeeded)
+        let deleted = try await tasks.deleteExpired([ids[0]], taskType: type, retention: Retention(defaultHours: 1), now: Date().addingTimeInterval(2 * 3600))
         XCTAssertEqual(deleted, 1)
         let value13 = (try await tasks.countsByStatus()[.succeeded] ?? 0) - (before[.succeeded] ?? 0)
         XCTAssertEqual(value13, 2000)

@@ -24,10 +24,11 @@ import Testing
         #expect(cutoffs.isDue(Self.finished("default", hoursAgo: 169)))
         #expect(cutoffs.isDue(Self.finished("unknown", hoursAgo: 169)), "a type since deleted: the default")
         #expect(!cutoffs.isDue(Self.finished("short", hoursAgo: 5, status: .running)), "never an unfinished task")
-        #expect(cutoffs.newest == Self.now.addingTimeInterval(-3600))
+        #expect(cutoffs.cutoff(for: "short") == Self.now.addingTimeInterval(-3600))
+        #expect(cutoffs.cutoff(for: "unknown") == Self.now.addingTimeInterval(-168 * 3600))
         let forever = RetentionCutoffs(defaultHours: 0, types: [types[1]], now: Self.now)
         #expect(!forever.isDue(Self.finished("default", hoursAgo: 10_000)))
-        #expect(forever.newest == nil)
+        #expect(forever.cutoff(for: "default") == nil)
     }
 
     @Test func idBoundsOfATimeRange() {

@@ -85,6 +85,85 @@ final class OperationsStoreTests: XCTestCase {
         XCTAssertLessThanOrEqual((after[.succeeded] ?? 0) - (before[.succeeded] ?? 0), -2, "counts follow deletions")
     }
 
+    /// A finished task of `type`, last changed `hoursAgo`.
+    private func finished(_ type: String, hoursAgo: Double, now: Date, status: TaskStatus = .succeeded) -> TaskRecord {
+        let at = now.addingTimeInterval(-hoursAgo * 3600)
+        return TaskRecord(taskID: TaskID.make(now: at), taskType: type, priority: .normal, payload: [:], status: status, maxRetries: 0,
+                          timeoutSeconds: 30, createdAt: at, updatedAt: at, finishedAt: at)
+    }
+
+    private func janitor(now: Date) -> RetentionJanitor {
+        var configuration = RetentionJanitor.Configuration()
+        configuration.defaultHours = 168
+        configuration.batchSize = 100
+        configuration.pause = .zero
+        return RetentionJanitor(tasks: self.harness.tasks, configs: self.harness.configs, clock: { now }, configuration: configuration, logger: self.harness.logger)
+    }
+
+    private func retention(_ type: String, hours: Int) async throws {
+        guard var config = try await self.harness.configs.config(type) else { return XCTFail("no config") }
+        config.retentionHours = hours
+        try await self.harness.configs.put(config)
+    }
+
+    /// Rows read through the handlers, server-wide (this server runs only the test).
+    private func rowsRead() async throws -> Int64 {
+        let counters = try await self.harness.mysql.query(
+            "SHOW GLOBAL STATUS WHERE Variable_name IN ('Handler_read_rnd_next', 'Handler_read_next', 'Handler_read_prev', 'Handler_read_key')"
+        ).compactMap { $0.int64("Value") }
+        XCTAssertEqual(counters.count, 4, "handler counters")
+        return counters.reduce(0, +)
+    }
+
+    /// A type kept a week beside one kept an hour: its rows, days old, are
+    /// not read again on every pass for want of the other type's cutoff.
+    func testRetentionReadsALongKeptTypesRowsOnlyOnceDue() async throws {
+        let short = try await self.harness.type("hour")
+        let long = try await self.harness.type("week")
+        try await self.retention(short, hours: 1)
+        let now = Date().roundedToMicroseconds
+        let kept = (0..<1500).map { self.finished(long, hoursAgo: 2 + Double($0 % 98), now: now) }
+        try await self.harness.tasks.insert(kept)
+        try await self.harness.tasks.insert((0..<3).map { _ in self.finished(short, hoursAgo: 2, now: now) })
+        let janitor = self.janitor(now: now)
+        let first = try await janitor.passOnce()
+        XCTAssertGreaterThanOrEqual(first, 3)
+        // Reading the counters reads rows too (the status table): measured apart.
+        let read0 = try await self.rowsRead()
+        let read1 = try await self.rowsRead()
+        try await janitor.passOnce()
+        let read2 = try await self.rowsRead()
+        let pass = (read2 - read1) - (read1 - read0)
+        XCTAssertLessThan(pass, 500, "a pass read \(pass) rows; 1,500 of them are not due for days")
+        let left = try await self.harness.mysql.query("SELECT COUNT(*) AS n FROM task WHERE task_type = ?", [.string(long)]).first?.int("n")
+        XCTAssertEqual(left, 1500)
+    }
+
+    /// The cutoff is checked again when deleting: a task whose type's
+    /// retention grew, or that was retried, since the janitor read it stays.
+    func testRetentionRechecksTheCutoffWhenDeleting() async throws {
+        let type = try await self.harness.type("recheck")
+        try await self.retention(type, hours: 1)
+        let now = Date().roundedToMicroseconds
+        let rows = [self.finished(type, hoursAgo: 2, now: now), self.finished(type, hoursAgo: 2, now: now), self.finished(type, hoursAgo: 2, now: now, status: .failed)]
+        try await self.harness.tasks.insert(rows)
+        let due = try await self.harness.tasks.expired(taskType: type, before: now.addingTimeInterval(-3600), afterID: "", limit: 10)
+        XCTAssertEqual(Set(due), Set(rows.map(\.taskID)))
+        let rule = Retention(defaultHours: 168)
+        // Kept ten hours now: none is due any more.
+        try await self.retention(type, hours: 10)
+        let none = try await self.harness.tasks.deleteExpired(due, taskType: type, retention: rule, now: now)
+        XCTAssertEqual(none, 0)
+        // Back to an hour, and the failed one retried meanwhile: the others go.
+        try await self.retention(type, hours: 1)
+        let retried = try await self.harness.tasks.retry([rows[2].taskID], from: .failed, priority: nil, now: now)
+        XCTAssertEqual(retried.count, 1)
+        let gone = try await self.harness.tasks.deleteExpired(due, taskType: type, retention: rule, now: now)
+        XCTAssertEqual(gone, 2)
+        let left = try await self.harness.mysql.query("SELECT task_id FROM task WHERE task_type = ?", [.string(type)]).compactMap { $0.string("task_id") }
+        XCTAssertEqual(left, [rows[2].taskID])
+    }
+
     func testEveryListShapeReadsAnIndexRange() async throws {
         let type = try await self.harness.type("plans")
         let now = Date()
@@ -127,6 +206,15 @@ final class OperationsStoreTests: XCTestCase {
             [.int(6), .date(now), .date(now), .string("")]
         )
         XCTAssertEqual(page.first?.string("key"), "idx_task_status_updated")
+        // Retention: the next type present, one index dive; a type's due rows, a range of its ids.
+        let types = try await self.harness.mysql.query("EXPLAIN " + TaskStore.nextTaskTypeQuery, [.string(type)])
+        XCTAssertEqual(types.first?.string("key"), "idx_task_type_id")
+        XCTAssertEqual(types.first?.string("type"), "range")
+        XCTAssertFalse((types.first?.string("Extra") ?? "").contains("filesort"))
+        let (expired, expiredBinds) = TaskStore.expiredQuery(taskType: type, before: now, afterID: "", limit: 100)
+        let expiredPlan = try await self.harness.mysql.query("EXPLAIN " + expired, expiredBinds)
+        XCTAssertEqual(expiredPlan.first?.string("key"), "idx_task_type_id")
+        XCTAssertEqual(expiredPlan.first?.string("type"), "range")
         // The dashboard's dead letters: the newest of a status, backwards along a status index, no sort.
         for (tenant, index) in [(nil, "idx_task_status_id"), ("team-a", "idx_task_tenant_status_id")] {
             let (sql, binds) = TaskStore.latestDeadQuery(status: .failed, tenant: tenant, limit: 1_000)

@@ -88,21 +88,32 @@ final class SchedulerHarness: Sendable {
 
     /// On a client of its own: a held connection of the shared pool would
     /// hold back the writes under test for want of a connection, not the lock.
+    /// Cancelling the returned task lets go at once (the transaction runs
+    /// in a task of its own: a cancelled task could not commit).
     private func hold(_ statements: [(String, [MySQLValue])], for duration: Duration) async throws -> Task<Void, any Error> {
         let locked = Mutex(false)
-        let holder = Task { [configuration = self.mysql.configuration, logger = self.logger] in
+        let (letGo, release) = AsyncStream.makeStream(of: Void.self)
+        let timer = Task {
+            try? await Task.sleep(for: duration)
+            release.finish()
+        }
+        let transaction = Task { [configuration = self.mysql.configuration, logger = self.logger] in
             let mysql = MySQLClient(configuration: configuration, logger: logger)
             do {
                 try await mysql.withTransaction { session in
                     for (statement, binds) in statements { _ = try await session.execute(statement, binds) }
                     locked.withLock { $0 = true }
-                    try? await Task.sleep(for: duration)
+                    for await _ in letGo {}
                 }
             } catch {
                 try? await mysql.shutdown()
                 throw error
             }
             try await mysql.shutdown()
+        }
+        let holder = Task {
+            defer { timer.cancel() }
+            try await withTaskCancellationHandler { try await transaction.value } onCancel: { release.finish() }
         }
         guard try await TestEnvironment.waitUntil(timeout: .seconds(2), { locked.withLock { $0 } }) else {
             holder.cancel()
