@@ -96,7 +96,10 @@ extension TaskService {
             if !group.isEmpty {
                 let now = self.broker.clock.now().roundedToMicroseconds
                 result.changed += try await RPCErrors.guarding("RetryDeadLetters", logger: self.logger) {
-                    try await self.retryPage(group, at: now, reason: reason.isEmpty ? "dead-letter group" : reason, operation: "RetryDeadLetters")
+                    try await self.retryPage(
+                        group.map { TaskStore.Matched(taskID: $0.taskID, status: $0.status) }, at: now,
+                        reason: reason.isEmpty ? "dead-letter group" : reason, operation: "RetryDeadLetters"
+                    )
                 }
             }
         }

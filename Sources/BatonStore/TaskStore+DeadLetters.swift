@@ -13,9 +13,10 @@ extension TaskStore {
         public var updatedAt: Date
     }
 
-    /// The `limit` newest tasks (by creation: task ids are time-ordered) of
-    /// `status`, of `tenant` or every tenant's: a backward range of
-    /// idx_task_tenant_status_id (the tenant's rows only) or idx_task_status_id.
+    /// The `limit` newest tasks of `status`: a tenant's, newest created first
+    /// (task ids are time-ordered), a backward range of
+    /// idx_task_tenant_status_id (its rows only); every tenant's, most
+    /// recently changed first, a backward range of idx_task_status_updated.
     public func latestDead(status: TaskStatus, tenant: String?, limit: Int) async throws -> [DeadLetter] {
         let (sql, binds) = Self.latestDeadQuery(status: status, tenant: tenant, limit: limit)
         return try await self.mysql.query(sql, binds).map { row in
@@ -31,7 +32,7 @@ extension TaskStore {
 
     static func latestDeadQuery(status: TaskStatus, tenant: String?, limit: Int) -> (sql: String, binds: [MySQLValue]) {
         var sql = """
-            SELECT task_id, task_type, status, COALESCE(error, '') AS error, updated_at FROM task FORCE INDEX (\(tenant == nil ? "idx_task_status_id" : "idx_task_tenant_status_id"))
+            SELECT task_id, task_type, status, COALESCE(error, '') AS error, updated_at FROM task FORCE INDEX (\(tenant == nil ? "idx_task_status_updated" : "idx_task_tenant_status_id"))
             WHERE status = ?
             """
         var binds: [MySQLValue] = [.int(Int64(status.rawValue))]
@@ -39,7 +40,7 @@ extension TaskStore {
             sql += " AND tenant = ?"
             binds.append(.string(tenant))
         }
-        sql += " ORDER BY task_id DESC LIMIT ?"
+        sql += tenant == nil ? " ORDER BY updated_at DESC LIMIT ?" : " ORDER BY task_id DESC LIMIT ?"
         binds.append(.int(Int64(limit)))
         return (sql, binds)
     }

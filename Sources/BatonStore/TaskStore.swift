@@ -142,9 +142,11 @@ public struct TaskStore: Sendable {
     /// task to fill a LIMIT: a type's idempotency key (one row per tenant),
     /// then statuses other than SUCCEEDED (unfinished and dead letters: few
     /// next to the succeeded ones), then a type, then a tenant's tasks, then
-    /// the id range of the creation times. A status is read in id order on
-    /// idx_task_status_id, a tenant's on idx_task_tenant_status_id (its own
-    /// rows only); `list` runs one statement per status when given several.
+    /// the id range of the creation times. A tenant's status is read in id
+    /// order on idx_task_tenant_status_id (its own rows only, no sort); every
+    /// tenant's on idx_task_status_updated, sorted (an index of its own in id
+    /// order cost too much of CreateTask: see 007_tenant_indexes.sql); `list`
+    /// runs one statement per status when given several.
     /// A worker filters the range chosen (no index of its own: it would cost
     /// every start an index write); so does a tenant within a type (types
     /// are mostly one service's own).
@@ -169,7 +171,7 @@ public struct TaskStore: Sendable {
         if let afterID { add(query.oldestFirst ? "task_id > ?" : "task_id < ?", [.string(afterID)]) }
         let index =
             query.idempotencyKey != nil && query.taskType != nil ? "uk_task_type_key_tenant"
-            : Self.isSparse(query) ? (query.tenant != nil ? "idx_task_tenant_status_id" : "idx_task_status_id")
+            : Self.isSparse(query) ? (query.tenant != nil ? "idx_task_tenant_status_id" : "idx_task_status_updated")
             : query.taskType != nil ? "idx_task_type_id"
             : query.tenant != nil ? "idx_task_tenant_id"
             : "PRIMARY"

@@ -216,7 +216,7 @@ final class OperationsStoreTests: XCTestCase {
         XCTAssertEqual(expiredPlan.first?.string("key"), "idx_task_type_id")
         XCTAssertEqual(expiredPlan.first?.string("type"), "range")
         // The dashboard's dead letters: the newest of a status, backwards along a status index, no sort.
-        for (tenant, index) in [(nil, "idx_task_status_id"), ("team-a", "idx_task_tenant_status_id")] {
+        for (tenant, index) in [(nil, "idx_task_status_updated"), ("team-a", "idx_task_tenant_status_id")] {
             let (sql, binds) = TaskStore.latestDeadQuery(status: .failed, tenant: tenant, limit: 1_000)
             let plan = try await self.harness.mysql.query("EXPLAIN " + sql, binds)
             XCTAssertEqual(plan.first?.string("key"), index, "dead letters of \(tenant ?? "every tenant")")
@@ -224,15 +224,14 @@ final class OperationsStoreTests: XCTestCase {
         }
     }
 
-    /// A status filter is an ordered index range (never a sort of every row
-    /// of the status), and a tenant's reads only its own rows: the index
-    /// leads with the tenant, and the tenant is part of the range (key_len).
+    /// A tenant's status filter is an ordered range of its own rows (never a
+    /// sort, never another tenant's rows): the index leads with the tenant,
+    /// and the tenant is part of the range (key_len). (Every tenant's status
+    /// list reads the status index and sorts: an index of its own in id order
+    /// cost CreateTask too much; see 007_tenant_indexes.sql.)
     func testStatusFiltersReadOrderedRangesAndATenantOnlyItsRows() async throws {
         let type = try await self.harness.type("status_plans")
         for (name, query, index) in [
-            ("failed", TaskQuery(statuses: [.failed]), "idx_task_status_id"),
-            ("failed, oldest", TaskQuery(statuses: [.failed], oldestFirst: true), "idx_task_status_id"),
-            ("queued of a type", TaskQuery(statuses: [.queued], taskType: type), "idx_task_status_id"),
             ("tenant's failed", TaskQuery(statuses: [.failed], tenant: "team-a"), "idx_task_tenant_status_id"),
             ("tenant's timeouts, oldest", TaskQuery(statuses: [.timeout], oldestFirst: true, tenant: "team-a"), "idx_task_tenant_status_id"),
         ] as [(String, TaskQuery, String)] {
