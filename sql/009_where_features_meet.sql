@@ -9,6 +9,10 @@ ALTER TABLE task ADD COLUMN IF NOT EXISTS generation INT NOT NULL DEFAULT 0;
 -- puts it back in the delayed set at that time, not on its queue).
 ALTER TABLE task ADD COLUMN IF NOT EXISTS retry_at DATETIME(6) NULL;
 
+-- The paused types, which every start write reads (locking: a pause and a
+-- start write wait for each other) in one dive that usually finds none.
+ALTER TABLE task_config ADD KEY IF NOT EXISTS idx_task_config_paused (paused);
+
 -- Raised by every change of a type's limits or pause (MySQL's clock, so it
 -- only grows across nodes and across a delete and re-create): the leader's
 -- copy in Redis never goes back to an older pause state.
