@@ -22,8 +22,8 @@ public enum BrokerScripts {
             local high = tonumber(ARGV[1])
             local normal = tonumber(ARGV[2])
             local i = 3
-            -- An entry with a tombstone of the same generation is a new
-            -- one (a task created again under a reused id): not the cancelled one.
+            -- A tombstone names one generation's entry (a retry waits as the
+            -- next): an entry pushed again at that generation is live again.
             local tombstones = redis.call('ZCARD', KEYS[6]) > 0
             local restoring = redis.call('EXISTS', KEYS[7]) == 1
             local function added(entry)

@@ -26,7 +26,6 @@ final class ExecutionSlots: Sendable {
         /// Ready attempts waiting for a slot, oldest first; high-priority ones apart.
         var waiters: [Waiter] = []
         var highWaiters: [Waiter] = []
-        var nextWaiter: UInt64 = 0
         /// When a slot last freed (an executor returned).
         var lastFreed = ContinuousClock.now
         /// High grants in a row while normal attempts waited.
@@ -64,7 +63,6 @@ final class ExecutionSlots: Sendable {
     }
 
     struct Waiter {
-        var id: UInt64
         var since: ContinuousClock.Instant
         var continuation: CheckedContinuation<Grant, Never>
     }
@@ -135,8 +133,7 @@ final class ExecutionSlots: Sendable {
                     state.running += 1
                     return .granted
                 }
-                state.nextWaiter += 1
-                let waiter = Waiter(id: state.nextWaiter, since: .now, continuation: continuation)
+                let waiter = Waiter(since: .now, continuation: continuation)
                 if high { state.highWaiters.append(waiter) } else { state.waiters.append(waiter) }
                 return nil
             }
