@@ -97,7 +97,7 @@ extension TaskService {
                 let now = self.broker.clock.now().roundedToMicroseconds
                 result.changed += try await RPCErrors.guarding("RetryDeadLetters", logger: self.logger) {
                     try await self.retryPage(
-                        group.map { TaskStore.Matched(taskID: $0.taskID, status: $0.status) }, at: now,
+                        group.map(\.taskID), at: now,
                         reason: reason.isEmpty ? "dead-letter group" : reason, operation: "RetryDeadLetters"
                     )
                 }

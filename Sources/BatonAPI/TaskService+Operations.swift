@@ -54,8 +54,8 @@ extension TaskService {
 
     /// Retries one page of a bulk call's tasks, each from the status it has
     /// now (read again: the match may be a while old); how many it changed.
-    func retryPage(_ page: [TaskStore.Matched], at now: Date, reason: String, operation: String) async throws -> Int {
-        let current = try await self.tasks.tasks(page.map(\.taskID)).filter { TaskStore.retryable.contains($0.status) }
+    func retryPage(_ page: [String], at now: Date, reason: String, operation: String) async throws -> Int {
+        let current = try await self.tasks.tasks(page).filter { TaskStore.retryable.contains($0.status) }
         var changed = 0
         for (status, before) in Dictionary(grouping: current, by: \.status) {
             let retried = try await self.tasks.retry(before.map(\.taskID), from: status, priority: nil, now: now)
@@ -74,7 +74,7 @@ extension TaskService {
     public func bulkCancelTasks(_ request: Baton_V1_BulkTasksRequest) async throws -> Baton_V1_BulkTasksResponse {
         let reason = request.reason.isEmpty ? "cancelled" : "cancelled: \(request.reason)"
         return try await self.bulk(request, allowed: TaskStatus.nonTerminal, operation: "BulkCancelTasks") { page, now in
-            let cancelled = try await self.tasks.cancel(page.map(\.taskID), reason: reason, now: now)
+            let cancelled = try await self.tasks.cancel(page, reason: reason, now: now)
             await self.signalCancelled(cancelled, message: Caller.keyID.map { "\(reason) (by key \($0), bulk)" } ?? "\(reason) (bulk)")
             return cancelled.count
         }
@@ -90,7 +90,7 @@ extension TaskService {
         _ request: Baton_V1_BulkTasksRequest,
         allowed: [TaskStatus],
         operation: String,
-        change: (_ page: [TaskStore.Matched], _ now: Date) async throws -> Int
+        change: (_ page: [String], _ now: Date) async throws -> Int
     ) async throws -> Baton_V1_BulkTasksResponse {
         var query: TaskQuery
         let limit: Int

@@ -9,17 +9,6 @@ extension TaskStore {
     /// Statuses a task can be run again from (a dead letter).
     public static let retryable: [TaskStatus] = [.failed, .timeout, .cancelled]
 
-    /// A task a bulk call matched, with the status it had when read.
-    public struct Matched: Sendable, Equatable {
-        public let taskID: String
-        public let status: TaskStatus
-
-        public init(taskID: String, status: TaskStatus) {
-            self.taskID = taskID
-            self.status = status
-        }
-    }
-
     /// One page of the tasks of `status` matching `query`, in (updated_at,
     /// task_id) order after `position`: an index range whatever the filter.
     public func page(_ query: TaskQuery, status: TaskStatus, after position: SweepPosition?, before: Date? = nil, limit: Int) async throws -> [TaskRecord] {
@@ -34,22 +23,23 @@ extension TaskStore {
     /// is seen exactly once, in the status it had when the first page was
     /// read, and a task created later not at all. The pages still go along
     /// idx_task_status_updated, `pageSize` rows at a time (the backlog, not
-    /// the table); only ids and statuses are kept.
+    /// the table), reading only what the walk needs: ids (the callers read
+    /// the rows they change again, as they are then).
     public func matching(
         _ query: TaskQuery, statuses: [TaskStatus], limit: Int, pageSize: Int = 500
-    ) async throws -> [Matched] {
+    ) async throws -> [String] {
         try await self.mysql.withTransaction { session in
-            var found: [Matched] = []
+            var found: [String] = []
             for status in statuses {
                 var position: SweepPosition?
                 while found.count < limit {
-                    let (sql, binds) = Self.pageQuery(query, status: status, after: position, before: nil, limit: pageSize)
-                    let read = try await session.execute(sql, binds).rows.map(Self.record)
-                    guard let last = read.last else { break }
-                    position = SweepPosition(updatedAt: last.updatedAt, taskID: last.taskID)
-                    for task in read where found.count < limit {
-                        found.append(Matched(taskID: task.taskID, status: task.status))
-                    }
+                    let (sql, binds) = Self.pageQuery(
+                        query, status: status, after: position, before: nil, limit: pageSize, columns: "task_id, updated_at"
+                    )
+                    let read = try await session.execute(sql, binds).rows
+                    guard let id = read.last?.string("task_id"), let at = read.last?.date("updated_at") else { break }
+                    position = SweepPosition(updatedAt: at, taskID: id)
+                    found += read.prefix(limit - found.count).compactMap { $0.string("task_id") }
                     if read.count < pageSize { break }
                 }
             }
@@ -58,10 +48,12 @@ extension TaskStore {
     }
 
     /// The statement of one page along idx_task_status_updated (see `page`).
-    static func pageQuery(_ query: TaskQuery, status: TaskStatus, after position: SweepPosition?, before: Date?, limit: Int) -> (sql: String, binds: [MySQLValue]) {
+    static func pageQuery(
+        _ query: TaskQuery, status: TaskStatus, after position: SweepPosition?, before: Date?, limit: Int, columns: String = selectColumns
+    ) -> (sql: String, binds: [MySQLValue]) {
         let position = position ?? SweepPosition(updatedAt: Date(timeIntervalSince1970: 0), taskID: "")
         var sql = """
-            SELECT \(Self.selectColumns) FROM task FORCE INDEX (idx_task_status_updated)
+            SELECT \(columns) FROM task FORCE INDEX (idx_task_status_updated)
             WHERE status = ? AND (updated_at > ? OR (updated_at = ? AND task_id > ?))
             """
         var binds: [MySQLValue] = [.int(Int64(status.rawValue)), .date(position.updatedAt), .date(position.updatedAt), .string(position.taskID)]
