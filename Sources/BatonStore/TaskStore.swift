@@ -112,20 +112,12 @@ public struct TaskStore: Sendable {
     }
 
     /// One page of ListTasks: newest first (task ids are time-ordered) or
-    /// oldest first, strictly past `afterID`. Every shape reads one index
-    /// range (see `listQuery`).
+    /// oldest first, strictly past `afterID`. Every shape reads ordered
+    /// index ranges, never a sort of a whole status (see `listQuery` and
+    /// `listByStatus`).
     public func list(_ query: TaskQuery, afterID: String?, limit: Int) async throws -> [TaskRecord] {
-        // Several sparse statuses: one ordered range per status, merged here
-        // (an IN list over the status index would be sorted as a whole).
-        if Self.isSparse(query) && query.statuses.count > 1 && query.idempotencyKey == nil {
-            var merged: [TaskRecord] = []
-            for status in query.statuses {
-                var one = query
-                one.statuses = [status]
-                merged += try await self.list(one, afterID: afterID, limit: limit)
-            }
-            merged.sort { query.oldestFirst ? $0.taskID < $1.taskID : $0.taskID > $1.taskID }
-            return Array(merged.prefix(limit))
+        if Self.isSparse(query) && !Self.isKeyLookup(query) {
+            return try await self.listByStatus(query, afterID: afterID, limit: limit)
         }
         let (sql, binds) = Self.listQuery(query, afterID: afterID, limit: limit)
         return try await self.mysql.query(sql, binds).map(Self.record)
@@ -137,20 +129,37 @@ public struct TaskStore: Sendable {
         !query.statuses.isEmpty && !query.statuses.contains(.succeeded)
     }
 
+    /// A type's idempotency key: one row per tenant on the unique key.
+    static func isKeyLookup(_ query: TaskQuery) -> Bool {
+        query.idempotencyKey != nil && query.taskType != nil
+    }
+
     /// The statement of a ListTasks page. The index is named, never left to
     /// the optimizer, which may walk the id index through every finished
     /// task to fill a LIMIT: a type's idempotency key (one row per tenant),
-    /// then statuses other than SUCCEEDED (unfinished and dead letters: few
-    /// next to the succeeded ones), then a type, then a tenant's tasks, then
-    /// the id range of the creation times. A tenant's status is read in id
-    /// order on idx_task_tenant_status_id (its own rows only, no sort); every
-    /// tenant's on idx_task_status_updated, sorted (an index of its own in id
-    /// order cost too much of CreateTask: see 007_tenant_indexes.sql); `list`
-    /// runs one statement per status when given several.
+    /// then one tenant's statuses other than SUCCEEDED (unfinished and dead
+    /// letters: few next to the succeeded ones; in id order on
+    /// idx_task_tenant_status_id, its own rows only, no sort), then a type,
+    /// then a tenant's tasks, then the id range of the creation times.
+    /// Several statuses, or every tenant's, are read by `listByStatus`, one
+    /// such range each.
     /// A worker filters the range chosen (no index of its own: it would cost
     /// every start an index write); so does a tenant within a type (types
     /// are mostly one service's own).
     static func listQuery(_ query: TaskQuery, afterID: String?, limit: Int) -> (sql: String, binds: [MySQLValue]) {
+        var (filter, binds) = Self.listFilter(query, afterID: afterID)
+        let index =
+            Self.isKeyLookup(query) ? "uk_task_type_key_tenant"
+            : Self.isSparse(query) && query.tenant != nil ? "idx_task_tenant_status_id"
+            : query.taskType != nil ? "idx_task_type_id"
+            : query.tenant != nil ? "idx_task_tenant_id"
+            : "PRIMARY"
+        binds.append(.int(Int64(limit)))
+        return ("SELECT \(Self.selectColumns) FROM task FORCE INDEX (\(index)) \(filter) ORDER BY task_id \(Self.order(query)) LIMIT ?", binds)
+    }
+
+    /// The WHERE clause of a ListTasks page (empty when nothing filters).
+    static func listFilter(_ query: TaskQuery, afterID: String?) -> (sql: String, binds: [MySQLValue]) {
         var conditions: [String] = []
         var binds: [MySQLValue] = []
         func add(_ condition: String, _ values: [MySQLValue]) {
@@ -169,16 +178,11 @@ public struct TaskStore: Sendable {
             add("task_id < ? AND created_at < ?", [.string(TaskID.bound(at: before, rounding: .up)), .date(before)])
         }
         if let afterID { add(query.oldestFirst ? "task_id > ?" : "task_id < ?", [.string(afterID)]) }
-        let index =
-            query.idempotencyKey != nil && query.taskType != nil ? "uk_task_type_key_tenant"
-            : Self.isSparse(query) ? (query.tenant != nil ? "idx_task_tenant_status_id" : "idx_task_status_updated")
-            : query.taskType != nil ? "idx_task_type_id"
-            : query.tenant != nil ? "idx_task_tenant_id"
-            : "PRIMARY"
-        let filter = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
-        binds.append(.int(Int64(limit)))
-        let order = query.oldestFirst ? "ASC" : "DESC"
-        return ("SELECT \(Self.selectColumns) FROM task FORCE INDEX (\(index)) \(filter) ORDER BY task_id \(order) LIMIT ?", binds)
+        return (conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND "), binds)
+    }
+
+    static func order(_ query: TaskQuery) -> String {
+        query.oldestFirst ? "ASC" : "DESC"
     }
 
     /// Cancels a task that has not finished: one conditional update. Returns

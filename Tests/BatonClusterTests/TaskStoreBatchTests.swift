@@ -134,6 +134,19 @@ final class TaskStoreBatchTests: XCTestCase {
         }
         XCTAssertEqual(found.count, 0)
         XCTAssertLessThan(none, 100, "an empty answer costs no scan either (read \(none))")
+
+        // An admin's dead letters across tenants: a page examines each
+        // tenant's first rows, not every FAILED row (once sorted whole).
+        let failed = (0..<2000).map { _ in
+            TaskRecord(taskID: TaskID.make(), taskType: type, priority: .normal, payload: [:], status: .failed,
+                       maxRetries: 0, timeoutSeconds: 30, createdAt: now, updatedAt: now)
+        }
+        try await self.harness.tasks.insert(failed)
+        let newestFailed = try await rowsRead {
+            found = try await self.harness.tasks.list(TaskQuery(statuses: [.failed]), afterID: nil, limit: 10)
+        }
+        XCTAssertEqual(found.map(\.taskID), failed.map(\.taskID).sorted(by: >).prefix(10).map { $0 })
+        XCTAssertLessThan(newestFailed, 200, "a page of every tenant's FAILED tasks reads a page per tenant (read \(newestFailed))")
     }
 }
 
