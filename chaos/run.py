@@ -131,6 +131,12 @@ def main():
             f"{settled}  {run.ran_twice} ({run.allowed_twice})")
     passed = sum(1 for r in results if r is not None and not r.failures)
     failed = len(chosen) - passed
+    # Each failing scenario's first reasons again, last: CI shows the tail.
+    for run in results:
+        if run is not None and run.failures:
+            say(f"{run.name} failed:")
+            for line in run.failures[:4]:
+                say("  " + line.strip()[:300])
     say(f"logs: {LOG_DIR}")
     say(f"{passed} passed, {failed} failed")
     return 0 if failed == 0 else 1

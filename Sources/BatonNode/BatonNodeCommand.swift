@@ -35,7 +35,12 @@ struct BatonNodeCommand: AsyncParsableCommand {
             try await command.run()
         } catch {
             FileHandle.standardError.write(Data("baton-node: \(error)\n".utf8))
-            Foundation.exit(1)
+            // _exit, not exit: the node stops on an error (a fenced worker,
+            // say) with event loops and the blocking pools' threads still
+            // inside hiredis and Connector/C; exit's atexit handlers and
+            // static destructors would tear those libraries down under them
+            // (a crash at exit instead of code 1). Log lines are unbuffered.
+            _exit(1)
         }
     }
 
