@@ -92,6 +92,9 @@ let package = Package(
         // Tasks, statuses, configuration and limits: pure values.
         .target(name: "BatonModel"),
 
+        // Cron expressions and their fire times in a time zone (schedules): Foundation only.
+        .target(name: "BatonCron"),
+
         // Redis side of Baton: keys, Lua scripts, queues, the event stream.
         .target(
             name: "BatonBroker",
@@ -117,6 +120,7 @@ let package = Package(
         .target(
             name: "BatonScheduler",
             dependencies: [
+                "BatonCron",
                 .product(name: "Metrics", package: "swift-metrics"),
                 "BatonModel",
                 "BatonBroker",
@@ -149,6 +153,7 @@ let package = Package(
         .target(
             name: "BatonAPI",
             dependencies: [
+                "BatonCron",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "JWTKit", package: "jwt-kit"),
                 .product(name: "CryptoExtras", package: "swift-crypto"),

@@ -10,13 +10,18 @@ import Logging
 /// REST, the dashboard); transport-free, as `TaskService` is.
 public struct AdminService: Sendable {
     let store: TaskConfigStore
+    let schedules: ScheduleStore
     let cache: TaskConfigCache
     let broker: RedisBroker
     let validator: TaskConfigValidator
     let logger: Logger
 
-    public init(store: TaskConfigStore, cache: TaskConfigCache, broker: RedisBroker, limits: ValidationLimits = ValidationLimits(), logger: Logger) {
+    public init(
+        store: TaskConfigStore, schedules: ScheduleStore, cache: TaskConfigCache, broker: RedisBroker, limits: ValidationLimits = ValidationLimits(),
+        logger: Logger
+    ) {
         self.store = store
+        self.schedules = schedules
         self.cache = cache
         self.broker = broker
         self.validator = TaskConfigValidator(limits: limits)
@@ -108,6 +113,15 @@ public struct AdminService: Sendable {
 
     public func deleteTaskConfig(_ request: Baton_V1_DeleteTaskConfigRequest) async throws -> Baton_V1_DeleteTaskConfigResponse {
         try self.validateType(request.taskType)
+        let naming = try await RPCErrors.guarding("DeleteTaskConfig", logger: self.logger) {
+            try await self.schedules.scheduleIDs(taskType: request.taskType)
+        }
+        guard naming.isEmpty else {
+            throw RPCError(
+                code: .failedPrecondition,
+                message: "task type \(request.taskType) is named by schedule(s) \(naming.joined(separator: ", ")); delete them or point them elsewhere first"
+            )
+        }
         let outcome = try await RPCErrors.guarding("DeleteTaskConfig", logger: self.logger) {
             try await self.store.delete(request.taskType)
         }

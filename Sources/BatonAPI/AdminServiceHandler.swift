@@ -8,9 +8,11 @@ import Logging
 /// `baton.v1.AdminService` over gRPC: each RPC is `AdminService`'s.
 public struct AdminServiceHandler: Baton_V1_AdminService.SimpleServiceProtocol {
     public let service: AdminService
+    public let schedules: ScheduleService
 
-    public init(service: AdminService) {
+    public init(service: AdminService, schedules: ScheduleService) {
         self.service = service
+        self.schedules = schedules
     }
 
     public func putTaskConfig(request: Baton_V1_PutTaskConfigRequest, context: ServerContext) async throws -> Baton_V1_TaskConfig {
@@ -37,25 +39,25 @@ public struct AdminServiceHandler: Baton_V1_AdminService.SimpleServiceProtocol {
         try await self.service.deleteTaskConfig(request)
     }
 
-    // MARK: schedules (not yet: answered UNIMPLEMENTED)
+    // MARK: schedules
 
     public func putSchedule(request: Baton_V1_PutScheduleRequest, context: ServerContext) async throws -> Baton_V1_Schedule {
-        throw RPCErrors.unimplemented("PutSchedule")
+        try await self.schedules.putSchedule(request)
     }
 
     public func getSchedule(request: Baton_V1_GetScheduleRequest, context: ServerContext) async throws -> Baton_V1_Schedule {
-        throw RPCErrors.unimplemented("GetSchedule")
+        try await self.schedules.getSchedule(request)
     }
 
     public func listSchedules(request: Baton_V1_ListSchedulesRequest, context: ServerContext) async throws -> Baton_V1_ListSchedulesResponse {
-        throw RPCErrors.unimplemented("ListSchedules")
+        try await self.schedules.listSchedules(request)
     }
 
     public func deleteSchedule(request: Baton_V1_DeleteScheduleRequest, context: ServerContext) async throws -> Baton_V1_DeleteScheduleResponse {
-        throw RPCErrors.unimplemented("DeleteSchedule")
+        try await self.schedules.deleteSchedule(request)
     }
 
     public func triggerSchedule(request: Baton_V1_TriggerScheduleRequest, context: ServerContext) async throws -> Baton_V1_CreateTaskResponse {
-        throw RPCErrors.unimplemented("TriggerSchedule")
+        try await self.schedules.triggerSchedule(request)
     }
 }

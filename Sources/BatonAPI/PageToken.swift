@@ -30,7 +30,7 @@ extension PageToken {
         let millis = { (date: Date?) in date.map { String(Int64(($0.timeIntervalSince1970 * 1_000_000).rounded())) } ?? "" }
         let key = query.idempotencyKey.map { Data($0.utf8).base64EncodedString() } ?? ""
         return [query.taskType ?? "", statuses, millis(query.createdAfter), millis(query.createdBefore), query.workerID ?? "", key,
-                query.oldestFirst ? "asc" : "desc"].joined(separator: "|")
+                query.oldestFirst ? "asc" : "desc"].joined(separator: "|") + (query.scheduleID.map { "|s:" + $0 } ?? "")
     }
 }
 

@@ -24,6 +24,8 @@ extension Baton_V1_Task {
         if let startedAt = task.startedAt { self.startedAt = Google_Protobuf_Timestamp(microseconds: startedAt) }
         if let finishedAt = task.finishedAt { self.finishedAt = Google_Protobuf_Timestamp(microseconds: finishedAt) }
         if let runAt = task.runAt { self.runAt = Google_Protobuf_Timestamp(microseconds: runAt) }
+        self.scheduleID = task.scheduleID ?? ""
+        if let scheduledFor = task.scheduledFor { self.scheduledFor = Google_Protobuf_Timestamp(microseconds: scheduledFor) }
     }
 }
 
@@ -77,5 +79,26 @@ extension Google_Protobuf_Timestamp {
         let micros = (date.timeIntervalSince1970 * 1_000_000).rounded()
         let seconds = (micros / 1_000_000).rounded(.down)
         self.init(seconds: Int64(seconds), nanos: Int32(micros - seconds * 1_000_000) * 1_000)
+    }
+}
+
+extension Baton_V1_Schedule {
+    init(_ schedule: ScheduleRecord) {
+        self.init()
+        self.scheduleID = schedule.scheduleID
+        self.cron = schedule.cron
+        self.timeZone = schedule.timeZone
+        self.taskType = schedule.taskType
+        self.payload = schedule.payload
+        self.priority = schedule.priority == .high ? .high : .normal
+        self.paused = schedule.paused
+        self.misfire = Baton_V1_MisfirePolicy(rawValue: schedule.misfire.rawValue) ?? .misfireRunOnce
+        self.overlap = Baton_V1_OverlapPolicy(rawValue: schedule.overlap.rawValue) ?? .overlapAllow
+        if let timeout = schedule.timeoutSeconds { self.timeoutSeconds = Int32(clamping: timeout) }
+        if let retries = schedule.maxRetries { self.maxRetries = Int32(clamping: retries) }
+        if let next = schedule.nextFireAt { self.nextFireAt = Google_Protobuf_Timestamp(microseconds: next) }
+        if let last = schedule.lastFireAt { self.lastFireAt = Google_Protobuf_Timestamp(microseconds: last) }
+        self.lastTaskID = schedule.lastTaskID ?? ""
+        self.updatedAt = Google_Protobuf_Timestamp(microseconds: schedule.updatedAt)
     }
 }

@@ -73,7 +73,7 @@ struct TaskRequestValidator: Sendable {
     /// A ListTasks or bulk filter. `statuses` are wire numbers; empty strings mean "any".
     func query(
         statuses: [Int], taskType: String, createdAfter: Date?, createdBefore: Date?,
-        workerID: String = "", idempotencyKey: String = "", oldestFirst: Bool = false, field: String = ""
+        workerID: String = "", idempotencyKey: String = "", scheduleID: String = "", oldestFirst: Bool = false, field: String = ""
     ) throws(RPCErrorBox) -> TaskQuery {
         var known: [TaskStatus] = []
         for raw in statuses {
@@ -97,8 +97,13 @@ struct TaskRequestValidator: Sendable {
         }
         // A worker has no index of its own (it would cost every start one):
         // it filters a range another filter chooses.
-        guard workerID.isEmpty || !known.isEmpty || !taskType.isEmpty || createdAfter != nil || createdBefore != nil else {
-            throw RPCErrorBox("\(field)worker_id needs statuses, task_type or a created_after/created_before range")
+        if !scheduleID.isEmpty {
+            guard scheduleID.utf8.count <= 64, scheduleID.utf8.allSatisfy({ $0 < 0x80 }) else {
+                throw RPCErrorBox("\(field)schedule_id must match \(ScheduleService.idRule)")
+            }
+        }
+        guard workerID.isEmpty || !known.isEmpty || !taskType.isEmpty || createdAfter != nil || createdBefore != nil || !scheduleID.isEmpty else {
+            throw RPCErrorBox("\(field)worker_id needs statuses, task_type, schedule_id or a created_after/created_before range")
         }
         // Keys are unique per type, and found by type and key.
         guard idempotencyKey.isEmpty || !taskType.isEmpty else {
@@ -106,7 +111,8 @@ struct TaskRequestValidator: Sendable {
         }
         return TaskQuery(
             statuses: known, taskType: taskType.isEmpty ? nil : taskType, createdAfter: createdAfter, createdBefore: createdBefore,
-            workerID: workerID.isEmpty ? nil : workerID, idempotencyKey: idempotencyKey.isEmpty ? nil : idempotencyKey, oldestFirst: oldestFirst
+            workerID: workerID.isEmpty ? nil : workerID, idempotencyKey: idempotencyKey.isEmpty ? nil : idempotencyKey, oldestFirst: oldestFirst,
+            scheduleID: scheduleID.isEmpty ? nil : scheduleID
         )
     }
 

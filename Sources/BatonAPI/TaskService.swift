@@ -195,13 +195,13 @@ public struct TaskService: Sendable {
         let pageSize: Int
         let query: TaskQuery
         let token: PageToken?
-        if !request.scheduleID.isEmpty { throw RPCErrors.unimplemented("schedule_id") }
         do {
             var filter = try self.validator.query(
                 statuses: request.statuses.map(\.rawValue), taskType: request.taskType,
                 createdAfter: request.hasCreatedAfter ? request.createdAfter.date : nil,
                 createdBefore: request.hasCreatedBefore ? request.createdBefore.date : nil,
-                workerID: request.workerID, idempotencyKey: request.idempotencyKey, oldestFirst: request.oldestFirst
+                workerID: request.workerID, idempotencyKey: request.idempotencyKey, scheduleID: request.scheduleID,
+                oldestFirst: request.oldestFirst
             )
             filter.tenant = Caller.current.scope
             query = filter

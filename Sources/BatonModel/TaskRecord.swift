@@ -31,6 +31,9 @@ public struct TaskRecord: Sendable, Equatable {
     public var generation: Int
     /// When a RETRYING task is due again.
     public var retryAt: Date?
+    /// The schedule that created it, and the fire time it was created for.
+    public var scheduleID: String?
+    public var scheduledFor: Date?
 
     public init(
         taskID: String,
@@ -54,7 +57,9 @@ public struct TaskRecord: Sendable, Equatable {
         retryBase: Int = 0,
         tenant: String = Tenant.default,
         generation: Int = 0,
-        retryAt: Date? = nil
+        retryAt: Date? = nil,
+        scheduleID: String? = nil,
+        scheduledFor: Date? = nil
     ) {
         self.taskID = taskID
         self.taskType = taskType
@@ -78,6 +83,8 @@ public struct TaskRecord: Sendable, Equatable {
         self.tenant = tenant
         self.generation = generation
         self.retryAt = retryAt
+        self.scheduleID = scheduleID
+        self.scheduledFor = scheduledFor
     }
 }
 

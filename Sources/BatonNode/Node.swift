@@ -157,7 +157,11 @@ struct Node {
             nodeID: options.id, tasks: apiTaskStore, configs: apiConfigCache, broker: apiBroker, hub: hub, limits: limits,
             watchLimits: WatchLimits(perNode: options.maxWatches, perKey: options.maxWatchesPerKey), logger: logger
         )
-        let adminService = AdminService(store: apiConfigStore, cache: apiConfigCache, broker: apiBroker, limits: limits, logger: logger)
+        let apiSchedules = ScheduleStore(mysql: apiMySQL)
+        let adminService = AdminService(
+            store: apiConfigStore, schedules: apiSchedules, cache: apiConfigCache, broker: apiBroker, limits: limits, logger: logger
+        )
+        let scheduleService = ScheduleService(store: apiSchedules, configs: apiConfigCache, broker: apiBroker, limits: limits, logger: logger)
         let grpcLimits = options.grpcLimits
         logger.info("gRPC limits", metadata: [
             "max_connections": "\(grpcLimits.maxConnections.map(String.init) ?? "none")", "max_streams": "\(grpcLimits.maxConcurrentStreams)",
@@ -168,7 +172,7 @@ struct Node {
             port: options.grpcPort,
             services: [
                 TaskServiceHandler(service: taskService),
-                AdminServiceHandler(service: adminService),
+                AdminServiceHandler(service: adminService, schedules: scheduleService),
                 health,
                 try ReflectionService(services: ["baton.v1.TaskService", "baton.v1.AdminService", "grpc.health.v1.Health"]),
             ],
@@ -213,6 +217,7 @@ struct Node {
                 loops: [
                     Dispatcher(broker: broker, tasks: taskStore, configs: configStore, configuration: dispatcherConfiguration, logger: logger),
                     DelayedPromoter(broker: broker),
+                    ScheduleFirer(schedules: ScheduleStore(mysql: mysql), configs: configStore, broker: broker, logger: logger),
                     DeadWorkerRecoverer(broker: broker, tasks: taskStore, configuration: deadWorkers, logger: logger),
                     TimeoutRecoverer(broker: broker, tasks: taskStore, configs: configCache, logger: logger),
                     Reconciler(broker: broker, tasks: taskStore, logger: logger),

@@ -13,6 +13,8 @@ public struct TaskQuery: Sendable, Equatable {
     public var oldestFirst: Bool
     /// Only this tenant's tasks; nil for every tenant's (admins).
     public var tenant: String?
+    /// Only the tasks this schedule created.
+    public var scheduleID: String?
 
     public init(
         statuses: [TaskStatus] = [],
@@ -22,7 +24,8 @@ public struct TaskQuery: Sendable, Equatable {
         workerID: String? = nil,
         idempotencyKey: String? = nil,
         oldestFirst: Bool = false,
-        tenant: String? = nil
+        tenant: String? = nil,
+        scheduleID: String? = nil
     ) {
         self.statuses = statuses
         self.taskType = taskType
@@ -32,5 +35,6 @@ public struct TaskQuery: Sendable, Equatable {
         self.idempotencyKey = idempotencyKey
         self.oldestFirst = oldestFirst
         self.tenant = tenant
+        self.scheduleID = scheduleID
     }
 }

@@ -18,7 +18,7 @@ public struct TaskStore: Sendable {
         "started_at", "finished_at", "run_at", "retry_base", "tenant",
     ]
     /// What reads return: the inserted columns, and those only later writes set.
-    static let selectColumns = (columns + ["generation", "retry_at"]).joined(separator: ", ")
+    static let selectColumns = (columns + ["generation", "retry_at", "schedule_id", "scheduled_for"]).joined(separator: ", ")
 
     static func placeholders(_ count: Int) -> String {
         Array(repeating: "?", count: count).joined(separator: ", ")
@@ -116,6 +116,9 @@ public struct TaskStore: Sendable {
     /// index ranges, never a sort of a whole status (see `listQuery` and
     /// `listByStatus`).
     public func list(_ query: TaskQuery, afterID: String?, limit: Int) async throws -> [TaskRecord] {
+        if query.scheduleID != nil {
+            return try await self.listBySchedule(query, afterID: afterID, limit: limit)
+        }
         if Self.isSparse(query) && !Self.isKeyLookup(query) {
             return try await self.listByStatus(query, afterID: afterID, limit: limit)
         }
@@ -170,6 +173,7 @@ public struct TaskStore: Sendable {
         if let key = query.idempotencyKey { add("idempotency_key = ?", [.string(key)]) }
         if let worker = query.workerID { add("worker_id = ?", [.string(worker)]) }
         if let taskType = query.taskType { add("task_type = ?", [.string(taskType)]) }
+        if let scheduleID = query.scheduleID { add("schedule_id = ?", [.string(scheduleID)]) }
         if !query.statuses.isEmpty { add("status IN (\(Self.placeholders(query.statuses.count)))", Self.statusValues(query.statuses)) }
         if let after = query.createdAfter {
             add("task_id >= ? AND created_at >= ?", [.string(TaskID.bound(at: after, rounding: .down)), .date(after)])
@@ -262,7 +266,9 @@ public struct TaskStore: Sendable {
             retryBase: row.int("retry_base") ?? 0,
             tenant: row.string("tenant") ?? Tenant.default,
             generation: row.int("generation") ?? 0,
-            retryAt: row.date("retry_at")
+            retryAt: row.date("retry_at"),
+            scheduleID: row.string("schedule_id"),
+            scheduledFor: row.date("scheduled_for")
         )
     }
 }

@@ -54,7 +54,15 @@ final class APIHarness: Sendable {
                         limits: limits, watchLimits: watchLimits, logger: self.logger, watchFallback: .milliseconds(200)
                     )
                 ),
-                AdminServiceHandler(service: AdminService(store: configStore, cache: cache, broker: self.broker, limits: limits, logger: self.logger)),
+                AdminServiceHandler(
+                    service: AdminService(
+                        store: configStore, schedules: ScheduleStore(mysql: self.mysql), cache: cache, broker: self.broker, limits: limits,
+                        logger: self.logger
+                    ),
+                    schedules: ScheduleService(
+                        store: ScheduleStore(mysql: self.mysql), configs: cache, broker: self.broker, limits: limits, logger: self.logger
+                    )
+                ),
                 HealthService(probe: probe),
                 try ReflectionService(services: ["baton.v1.TaskService", "baton.v1.AdminService", "grpc.health.v1.Health"]),
             ],

@@ -1,0 +1,241 @@
+import BatonModel
+import BatonMySQL
+import Foundation
+
+/// Schedules in the `schedule` table, and the fires that create their tasks
+/// (`schedule_fire`, whose primary key makes each (schedule, fire time)
+/// create at most one task, whoever writes it).
+public struct ScheduleStore: Sendable {
+    public let mysql: MySQLClient
+
+    public init(mysql: MySQLClient) {
+        self.mysql = mysql
+    }
+
+    /// ListSchedules answers at most this many (the contract has no pages).
+    public static let listLimit = 10_000
+
+    private static let written =
+        "schedule_id, tenant, cron, time_zone, task_type, payload, priority, paused, misfire, overlap, timeout_seconds, max_retries, next_fire_at, created_at, updated_at"
+    private static let columns = written + ", last_fire_at, last_task_id"
+
+    public func schedule(_ scheduleID: String) async throws -> ScheduleRecord? {
+        try await self.mysql.query("SELECT \(Self.columns) FROM schedule WHERE schedule_id = ?", [.string(scheduleID)])
+            .first.map(Self.record)
+    }
+
+    public func all() async throws -> [ScheduleRecord] {
+        try await self.mysql.query("SELECT \(Self.columns) FROM schedule ORDER BY schedule_id LIMIT ?", [.int(Int64(Self.listLimit))])
+            .map(Self.record)
+    }
+
+    /// Creates or replaces a schedule (its fire history stays). An edit that
+    /// keeps the expression and the zone keeps the pending fire time, so
+    /// editing a paused schedule's payload does not forgive its missed
+    /// fires; a new expression or zone starts from `nextFireAt`.
+    public func put(_ schedule: ScheduleRecord) async throws {
+        try await self.mysql.execute(
+            """
+            INSERT INTO schedule (\(Self.written)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            ON DUPLICATE KEY UPDATE
+              next_fire_at = IF(cron = VALUES(cron) AND time_zone = VALUES(time_zone), next_fire_at, VALUES(next_fire_at)),
+              tenant = VALUES(tenant), cron = VALUES(cron), time_zone = VALUES(time_zone), task_type = VALUES(task_type),
+              payload = VALUES(payload), priority = VALUES(priority), paused = VALUES(paused), misfire = VALUES(misfire),
+              overlap = VALUES(overlap), timeout_seconds = VALUES(timeout_seconds), max_retries = VALUES(max_retries),
+              updated_at = VALUES(updated_at)
+            """,
+            Self.values(schedule)
+        )
+    }
+
+    /// Removes a schedule; false when there was none. Its tasks stay.
+    @discardableResult
+    public func delete(_ scheduleID: String) async throws -> Bool {
+        try await self.mysql.execute("DELETE FROM schedule WHERE schedule_id = ?", [.string(scheduleID)]).affectedRows > 0
+    }
+
+    /// Schedules of a task type (DeleteTaskConfig refuses to orphan them).
+    public func scheduleIDs(taskType: String, limit: Int = 10) async throws -> [String] {
+        try await self.mysql.query(
+            "SELECT schedule_id FROM schedule FORCE INDEX (idx_schedule_type) WHERE task_type = ? LIMIT ?", [.string(taskType), .int(Int64(limit))]
+        ).compactMap { $0.string("schedule_id") }
+    }
+
+    // MARK: the leader's questions
+
+    /// When the earliest unpaused schedule is due: the head of one range of
+    /// idx_schedule_due, whatever the number of schedules.
+    static let nextDueQuery =
+        "SELECT next_fire_at FROM schedule FORCE INDEX (idx_schedule_due) WHERE paused = 0 AND next_fire_at IS NOT NULL ORDER BY next_fire_at LIMIT 1"
+
+    public func nextDue() async throws -> Date? {
+        try await self.mysql.query(Self.nextDueQuery).first?.date("next_fire_at")
+    }
+
+    static let dueQuery =
+        "SELECT \(columns) FROM schedule FORCE INDEX (idx_schedule_due) WHERE paused = 0 AND next_fire_at IS NOT NULL AND next_fire_at <= ? ORDER BY next_fire_at LIMIT ?"
+
+    /// Unpaused schedules due by `now`, earliest first.
+    public func due(now: Date, limit: Int) async throws -> [ScheduleRecord] {
+        try await self.mysql.query(Self.dueQuery, [.date(now), .int(Int64(limit))]).map(Self.record)
+    }
+
+    // MARK: fires
+
+    /// What a fire wrote.
+    public struct Fired: Sendable, Equatable {
+        /// The tasks it created (to be queued in Redis).
+        public var created: [TaskRecord]
+        /// Why fire times got no task (already fired, overlap, type unavailable).
+        public var notes: [String]
+    }
+
+    /// Fires a due schedule as the leader read it: creates `tasks` (each
+    /// carrying its fire time) and moves the schedule to `next`, in one
+    /// transaction fenced by the leader's term. Nothing is written (nil)
+    /// when the schedule changed since it was read (fired by an earlier
+    /// leader, edited, paused, deleted) or the fence is gone. A fire time
+    /// that already has its task is left out (the unique key of
+    /// schedule_fire): a fire happens once, across leaders and triggers.
+    public func fire(
+        _ schedule: ScheduleRecord, tasks: [TaskRecord], next: Date?, now: Date, fence: LeaderFence?
+    ) async throws -> Fired? {
+        guard let due = schedule.nextFireAt else { return nil }
+        let taskRows = tasks.map(Self.taskValues)
+        return try await self.mysql.transaction { trip -> Fired? in
+            let locked = try trip.execute(
+                "SELECT last_task_id FROM schedule WHERE schedule_id = ? AND next_fire_at = ? AND updated_at = ? AND paused = 0 FOR UPDATE",
+                [.string(schedule.scheduleID), .date(due), .date(schedule.updatedAt)]
+            ).rows
+            guard let row = locked.first else { return nil }
+            var notes: [String] = []
+            let fresh = try Self.admit(
+                tasks, rows: taskRows, schedule: schedule, lastTaskID: row.string("last_task_id"), trip: trip, notes: &notes
+            )
+            // The move first: when a later leader took office it writes
+            // nothing, and the transaction holds no task to roll back.
+            let moved = try trip.execute(
+                """
+                UPDATE schedule SET next_fire_at = ?, last_fire_at = COALESCE(?, last_fire_at), last_task_id = COALESCE(?, last_task_id)
+                WHERE schedule_id = ?\(fence == nil ? "" : " AND \(LeaderFence.condition)")
+                """,
+                [MySQLValue(next), MySQLValue(tasks.compactMap(\.scheduledFor).max()), MySQLValue(fresh.last?.task.taskID), .string(schedule.scheduleID)]
+                    + (fence?.values ?? [])
+            ).affectedRows
+            guard moved == 1 else { return nil }
+            try Self.insert(fresh, trip: trip)
+            return Fired(created: fresh.map(\.task), notes: notes)
+        }
+    }
+
+    /// Creates the schedule's task now, outside its fire times (TriggerSchedule).
+    public func trigger(_ schedule: ScheduleRecord, task: TaskRecord) async throws -> Fired? {
+        let row = Self.taskValues(task)
+        return try await self.mysql.transaction { trip -> Fired? in
+            let locked = try trip.execute("SELECT last_task_id FROM schedule WHERE schedule_id = ? FOR UPDATE", [.string(schedule.scheduleID)]).rows
+            guard locked.first != nil else { return nil }
+            var notes: [String] = []
+            var allowing = schedule
+            allowing.overlap = .allow  // a trigger is the operator's explicit ask
+            let fresh = try Self.admit([task], rows: [row], schedule: allowing, lastTaskID: nil, trip: trip, notes: &notes)
+            try Self.insert(fresh, trip: trip)
+            if let created = fresh.first {
+                try trip.execute(
+                    "UPDATE schedule SET last_fire_at = ?, last_task_id = ? WHERE schedule_id = ?",
+                    [MySQLValue(created.task.scheduledFor), .string(created.task.taskID), .string(schedule.scheduleID)]
+                )
+            }
+            return Fired(created: fresh.map(\.task), notes: notes)
+        }
+    }
+
+    /// The tasks of a fire that may be created: not already fired, not
+    /// overlapping an unfinished previous task (overlap skip: one at most),
+    /// and only while the type is configured and enabled (read under a
+    /// share lock, as CreateTask's insert does, so a delete waits for it).
+    private static func admit(
+        _ tasks: [TaskRecord], rows: [[MySQLValue]], schedule: ScheduleRecord, lastTaskID: String?, trip: MySQLTrip, notes: inout [String]
+    ) throws -> [(task: TaskRecord, row: [MySQLValue])] {
+        var fresh = Array(zip(tasks, rows)).map { (task: $0.0, row: $0.1) }
+        guard !fresh.isEmpty else { return [] }
+        if schedule.overlap == .skip {
+            if let lastTaskID,
+                let status = try trip.execute("SELECT status FROM task WHERE task_id = ?", [.string(lastTaskID)]).rows.first?.int("status")
+                    .flatMap(TaskStatus.init(rawValue:)),
+                !status.isTerminal
+            {
+                notes.append("skipped: the previous task \(lastTaskID) is unfinished (overlap skip)")
+                return []
+            }
+            if fresh.count > 1 {
+                notes.append("\(fresh.count - 1) missed fire time(s) left out: overlap skip runs one task at a time")
+                fresh = [fresh.last!]
+            }
+        }
+        let times = fresh.compactMap(\.task.scheduledFor)
+        let taken = Set(
+            try trip.execute(
+                "SELECT scheduled_for FROM schedule_fire WHERE schedule_id = ? AND scheduled_for IN (\(TaskStore.placeholders(times.count)))",
+                [.string(schedule.scheduleID)] + times.map { .date($0) }
+            ).rows.compactMap { $0.date("scheduled_for")?.microseconds }
+        )
+        if !taken.isEmpty {
+            notes.append("\(taken.count) fire time(s) already had their task")
+            fresh.removeAll { $0.task.scheduledFor.map { taken.contains($0.microseconds) } ?? false }
+        }
+        guard !fresh.isEmpty else { return [] }
+        let live = try trip.execute(
+            "SELECT 1 FROM task_config WHERE task_type = ? AND enabled LOCK IN SHARE MODE", [.string(schedule.taskType)]
+        ).rows
+        if live.isEmpty {
+            notes.append("skipped: task type \(schedule.taskType) is not configured or is disabled")
+            return []
+        }
+        return fresh
+    }
+
+    private static func insert(_ fresh: [(task: TaskRecord, row: [MySQLValue])], trip: MySQLTrip) throws {
+        guard !fresh.isEmpty else { return }
+        try trip.insertRows(into: "task", columns: TaskStore.columns + ["schedule_id", "scheduled_for"], rows: fresh.map(\.row))
+        try trip.insertRows(
+            into: "schedule_fire", columns: ["schedule_id", "scheduled_for", "task_id"],
+            rows: fresh.map { [MySQLValue($0.task.scheduleID), MySQLValue($0.task.scheduledFor), .string($0.task.taskID)] }
+        )
+    }
+
+    private static func taskValues(_ task: TaskRecord) -> [MySQLValue] {
+        TaskStore.values(task) + [MySQLValue(task.scheduleID), MySQLValue(task.scheduledFor)]
+    }
+
+    static func values(_ schedule: ScheduleRecord) -> [MySQLValue] {
+        [
+            .string(schedule.scheduleID), .string(schedule.tenant), .string(schedule.cron), .string(schedule.timeZone),
+            .string(schedule.taskType), .string(StringMapJSON.encode(schedule.payload)), .int(Int64(schedule.priority.rawValue)),
+            .bool(schedule.paused), .int(Int64(schedule.misfire.rawValue)), .int(Int64(schedule.overlap.rawValue)),
+            MySQLValue(schedule.timeoutSeconds), MySQLValue(schedule.maxRetries),
+            MySQLValue(schedule.nextFireAt), .date(schedule.createdAt), .date(schedule.updatedAt),
+        ]
+    }
+
+    static func record(_ row: MySQLRow) -> ScheduleRecord {
+        ScheduleRecord(
+            scheduleID: row.string("schedule_id") ?? "",
+            tenant: row.string("tenant") ?? Tenant.default,
+            cron: row.string("cron") ?? "",
+            timeZone: row.string("time_zone") ?? "",
+            taskType: row.string("task_type") ?? "",
+            payload: StringMapJSON.decode(row.string("payload") ?? "{}"),
+            priority: TaskPriority(rawValue: row.int("priority") ?? 0) ?? .normal,
+            paused: (row.int("paused") ?? 0) != 0,
+            misfire: ScheduleRecord.Misfire(rawValue: row.int("misfire") ?? 0) ?? .runOnce,
+            overlap: ScheduleRecord.Overlap(rawValue: row.int("overlap") ?? 0) ?? .allow,
+            timeoutSeconds: row.int("timeout_seconds"),
+            maxRetries: row.int("max_retries"),
+            nextFireAt: row.date("next_fire_at"),
+            lastFireAt: row.date("last_fire_at"),
+            lastTaskID: row.string("last_task_id"),
+            createdAt: row.date("created_at") ?? Date(timeIntervalSince1970: 0),
+            updatedAt: row.date("updated_at") ?? Date(timeIntervalSince1970: 0)
+        )
+    }
+}
