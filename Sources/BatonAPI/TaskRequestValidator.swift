@@ -141,15 +141,14 @@ struct TaskRequestValidator: Sendable {
     func bulk(_ request: Baton_V1_BulkTasksRequest, allowed: [TaskStatus]) throws(RPCErrorBox) -> (TaskQuery, Int) {
         let filter = request.filter
         guard !filter.statuses.isEmpty || !filter.taskType.isEmpty || filter.hasCreatedAfter || filter.hasCreatedBefore || !filter.scheduleID.isEmpty else {
-            throw RPCErrorBox("filter must set statuses, task_type, created_after or created_before")
+            throw RPCErrorBox("filter must set statuses, task_type, created_after, created_before or schedule_id")
         }
-        guard filter.scheduleID.isEmpty else { throw RPCErrorBox("filter.schedule_id: schedules are not available yet") }
         try self.validate(reason: request.reason)
         guard request.limit >= 0, request.limit <= Self.bulkLimit else { throw RPCErrorBox("limit must be 0-\(Self.bulkLimit) (0: \(Self.bulkDefault))") }
         let query = try self.query(
             statuses: filter.statuses.map(\.rawValue), taskType: filter.taskType,
             createdAfter: filter.hasCreatedAfter ? filter.createdAfter.date : nil,
-            createdBefore: filter.hasCreatedBefore ? filter.createdBefore.date : nil, field: "filter."
+            createdBefore: filter.hasCreatedBefore ? filter.createdBefore.date : nil, scheduleID: filter.scheduleID, field: "filter."
         )
         if let other = query.statuses.first(where: { !allowed.contains($0) }) {
             throw RPCErrorBox("filter.statuses holds \(other.wireName); this operation applies to \(allowed.map(\.wireName).joined(separator: ", "))")

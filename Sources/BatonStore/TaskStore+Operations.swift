@@ -69,6 +69,12 @@ extension TaskStore {
             sql += " AND tenant = ?"
             binds.append(.string(tenant))
         }
+        // Filtered along the status range, as a type is: a schedule's
+        // unfinished or dead tasks are among few.
+        if let scheduleID = query.scheduleID {
+            sql += " AND schedule_id = ?"
+            binds.append(.string(scheduleID))
+        }
         if let after = query.createdAfter {
             sql += " AND created_at >= ?"
             binds.append(.date(after))

@@ -219,8 +219,6 @@ final class OperationsTests: XCTestCase {
         XCTAssertEqual(gone?.code, .notFound)
         let missing = await XCTAssertThrowsRPC { _ = try await harness.withClient { _, admin in try await admin.pauseTaskType(.with { $0.taskType = type }) } }
         XCTAssertEqual(missing?.code, .notFound)
-        let schedules = await XCTAssertThrowsRPC { _ = try await harness.withClient { _, admin in try await admin.listSchedules(.init()) } }
-        XCTAssertEqual(schedules?.code, .unimplemented)
     }
 
     func testSearchFilters() async throws {
@@ -305,10 +303,6 @@ final class OperationsTests: XCTestCase {
             }
         }
         XCTAssertEqual(dependent?.code, .unimplemented)
-        let scheduled = await XCTAssertThrowsRPC {
-            _ = try await harness.withClient { tasks, _ in try await tasks.listTasks(.with { $0.scheduleID = "nightly" }) }
-        }
-        XCTAssertEqual(scheduled?.code, .unimplemented)
         let count = try await harness.mysql.query("SELECT COUNT(*) AS n FROM task WHERE task_type = ?", [.string(type)])
         XCTAssertEqual(count.first?.int("n"), 0, "nothing created")
     }

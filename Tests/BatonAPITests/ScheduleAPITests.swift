@@ -109,4 +109,28 @@ final class ScheduleAPITests: XCTestCase {
         let listed = try await harness.withClient { _, admin in try await admin.listSchedules(.init()) }
         XCTAssertFalse(listed.schedules.contains { $0.scheduleID.hasPrefix(harness.taskType("")) }, "nothing stored")
     }
+
+    func testBulkCallsTakeTheScheduleFilter() async throws {
+        let harness = self.harness!
+        let type = try await harness.configure("bulk")
+        let id = harness.taskType("bulk")
+        let yearly = self.schedule(id, type: type, cron: "@yearly")
+        _ = try await harness.withClient { _, admin in try await admin.putSchedule(.with { $0.schedule = yearly }) }
+        var fired: [String] = []
+        for _ in 0..<2 {
+            let task = try await harness.withClient { _, admin in try await admin.triggerSchedule(.with { $0.scheduleID = id }) }.task
+            fired.append(task.taskID)
+        }
+        let other = try await harness.withClient { tasks, _ in try await tasks.createTask(.with { $0.taskType = type }) }.task
+        let cancelled = try await harness.withClient { tasks, _ in
+            try await tasks.bulkCancelTasks(.with { $0.filter = .with { $0.scheduleID = id } })
+        }
+        XCTAssertEqual(cancelled.matched, 2)
+        for taskID in fired {
+            let task = try await harness.withClient { tasks, _ in try await tasks.getTask(.with { $0.taskID = taskID }) }.task
+            XCTAssertEqual(task.status, .cancelled)
+        }
+        let untouched = try await harness.withClient { tasks, _ in try await tasks.getTask(.with { $0.taskID = other.taskID }) }.task
+        XCTAssertNotEqual(untouched.status, .cancelled, "a task of the type the schedule did not create")
+    }
 }
