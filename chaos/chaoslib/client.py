@@ -30,6 +30,8 @@ STORED = [v for v in S.values() if S.Value("TASK_STATUS_PENDING") <= v <= S.Valu
 NOT_SUCCEEDED = [v for v in STORED if v != SUCCEEDED]
 TERMINAL_NAMES = {S.Name(v) for v in TERMINAL}
 
+MISFIRE_RUN_ALL = admin_pb.MisfirePolicy.Value("MISFIRE_RUN_ALL")
+
 RETRY_CODES = {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED, grpc.StatusCode.UNKNOWN,
                grpc.StatusCode.INTERNAL, grpc.StatusCode.CANCELLED, grpc.StatusCode.RESOURCE_EXHAUSTED}
 
@@ -47,6 +49,12 @@ def timestamp(seconds):
 def seconds(ts):
     """A protobuf Timestamp as epoch seconds (None when unset)."""
     return ts.ToNanoseconds() / 1e9 if ts.seconds or ts.nanos else None
+
+
+def schedule_of(schedule_id, cron, task_type, payload, misfire):
+    """An admin_pb.Schedule for PutSchedule (UTC)."""
+    return admin_pb.Schedule(schedule_id=schedule_id, cron=cron, task_type=task_type, payload=payload,
+                             misfire=misfire)
 
 
 def error_code(error):
@@ -130,14 +138,15 @@ class Baton:
     def stats(self, timeout=3.0, total=6.0, node=None):
         return self.call("task", "GetStats", pb.GetStatsRequest(), timeout=timeout, total=total, node=node)
 
-    def list_all(self, statuses=(), task_type="", limit=100_000, timeout=10.0):
+    def list_all(self, statuses=(), task_type="", limit=100_000, timeout=10.0, schedule_id=""):
         """Every task matching, paged (page size 1000)."""
         out = []
         token = ""
         while len(out) < limit:
             response = self.call("task", "ListTasks",
                                  pb.ListTasksRequest(statuses=list(statuses), task_type=task_type, page_size=1000,
-                                                     page_token=token), timeout=timeout, total=30)
+                                                     page_token=token, schedule_id=schedule_id),
+                                 timeout=timeout, total=30)
             out.extend(response.tasks)
             token = response.next_page_token
             if not token:
@@ -184,3 +193,16 @@ class Baton:
             task_filter.created_before.CopyFrom(timestamp(created_before))
         return self.call("task", "BulkCancelTasks", pb.BulkTasksRequest(filter=task_filter, reason="chaos"),
                          timeout=timeout, total=total, node=node)
+
+    # --- schedules ------------------------------------------------------------------
+
+    def put_schedule(self, schedule, node=None):
+        """PutSchedule of an admin_pb.Schedule (an upsert: pausing resends it)."""
+        return self.call("admin", "PutSchedule", admin_pb.PutScheduleRequest(schedule=schedule), node=node)
+
+    def get_schedule(self, schedule_id, node=None):
+        return self.call("admin", "GetSchedule", admin_pb.GetScheduleRequest(schedule_id=schedule_id), node=node)
+
+    def delete_schedule(self, schedule_id, node=None):
+        return self.call("admin", "DeleteSchedule", admin_pb.DeleteScheduleRequest(schedule_id=schedule_id),
+                         node=node)

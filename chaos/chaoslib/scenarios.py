@@ -1,15 +1,17 @@
 """The fault scenarios. Each starts a fresh cluster on an empty database
 and an empty Redis, so one scenario's leftovers never blur the next."""
 
+import math
 import random
 import re
 import threading
 import time
+from collections import Counter
 from datetime import datetime, timezone
 
 from . import stores
 from .checks import short
-from .client import RETRYING, error_code
+from .client import MISFIRE_RUN_ALL, RETRYING, error_code, schedule_of, status_name
 from .common import log
 from .nodes import Cluster
 from .storm import Storm
@@ -576,6 +578,205 @@ def redis_frozen_during_resume(suite, run):
         run.fail(f"{len(early)} tasks of the paused type were called before ResumeTaskType: "
                  + ", ".join(f"{t} {c!r}" for t, c in early[:4]))
 
+# --- 9. the leader killed while schedules fire ---------------------------------------------
+
+FIRE_SECONDS = 60
+# Each kill: this many s after the schedules were put, then this many s past
+# the next whole second, the fire time of every schedule: inside the
+# leader's pass over the 11 (fire transactions, then the pushes to Redis).
+LEADER_KILLS = ((12, 0.004), (34, 0.012))
+NS = 1_000_000_000
+
+
+def fire_gaps(times, first, end, step):
+    """One task per fire time from `first` up to `end` (excluded), every
+    `step` (all in ns): the fire times with more than one task, those with
+    none, and those that are no fire time of the range."""
+    counts = Counter(times)
+    expected = set(range(first, end, step))
+    duplicated = sorted(t for t, n in counts.items() if n > 1)
+    missing = sorted(expected - set(counts))
+    extra = sorted(set(counts) - expected)
+    return duplicated, missing, extra
+
+
+def _clock(ns):
+    return datetime.fromtimestamp(ns / NS, timezone.utc).strftime("%H:%M:%S.%f")[:-3]
+
+
+def _percentile(values, q):
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+
+
+def _adopt(run, tasks):
+    """Tasks the schedules created become the scenario's (checked as if it
+    created them: SUCCEEDED, called once)."""
+    for task in tasks:
+        if task.task_id not in run.type_of:
+            run.ids.append(task.task_id)
+            run.type_of[task.task_id] = task.task_type
+            run.expected_calls[task.task_id] = 1
+
+
+def leader_killed_while_firing(suite, run):
+    """Ten schedules `@every 1s` and one `*/2 * * * * *` (six fields, seconds
+    first), all MISFIRE_RUN_ALL, firing tasks of 20 ms for 60 s; the leader
+    killed -9 a few ms after a fire time (inside its fire pass) and
+    restarted with the same command line at once, twice (it takes its own
+    lock back at once). Then paused (next_fire_at read) and deleted. Per schedule
+    exactly one task per fire time from its first (PutSchedule's
+    next_fire_at) to the paused next_fire_at: no duplicate, no gap; all
+    SUCCEEDED; only tasks whose call was in progress at a kill (or ended
+    within 1 s before it) ran twice. Lateness (created_at - scheduled_for)
+    is noted, not asserted."""
+    suite.fresh_cluster(run)
+    baton, service = suite.baton, suite.service
+    endpoint = service.url("/cron")
+    task_type = "cron_work"
+    baton.put_config(task_type, endpoint, timeout_seconds=30, max_retries=3, retry_backoff_ms=500)
+    specs = [(f"every-{i:02d}", "@every 1s", 1) for i in range(10)] + [("even-seconds", "*/2 * * * * *", 2)]
+    step = {schedule_id: every * NS for schedule_id, _, every in specs}
+    schedules, first = {}, {}
+    t0 = time.time()
+    for schedule_id, cron, _ in specs:
+        schedule = schedule_of(schedule_id, cron, task_type, {"ms": "20"}, MISFIRE_RUN_ALL)
+        first[schedule_id] = baton.put_schedule(schedule).next_fire_at.ToNanoseconds()
+        schedules[schedule_id] = schedule
+    log(f"  {len(schedules)} schedules put (RUN_ALL); first fire {_clock(min(first.values()))}")
+    if service.wait_calls(len(schedules), 10) < len(schedules):
+        run.fail(f"fewer than {len(schedules)} scheduled tasks called within 10s of the puts")
+        return
+    kills = []  # kill instants
+    for at, past in LEADER_KILLS:
+        time.sleep(max(0.0, t0 + at - time.time()))
+        if not _wait(lambda: bool(suite.leader()), 15):
+            run.fail(f"no leader to kill {at}s after the puts")
+            return
+        leader = suite.leader()
+        time.sleep(max(0.0, math.ceil(time.time()) + past - time.time()))
+        node = suite.cluster.nodes[int(leader.split("-")[1])]
+        node.mark("kill -9 (leader, schedules firing)")
+        instant, gap = node.kill9_restart()
+        kills.append(instant)
+        log(f"  kill -9 {leader} (the leader) {(instant % 1) * 1000:.0f} ms past a fire time; restarted after {gap * 1000:.0f} ms; {service.count()} calls so far")
+        if gap > 1.0:
+            run.fail(f"restart of {leader} took {gap:.2f}s (> 1s)")
+        try:
+            node.wait_ready(30)
+        except RuntimeError as error:
+            run.fail(str(error))
+    time.sleep(max(0.0, t0 + FIRE_SECONDS - time.time()))
+    # Paused before deleted: next_fire_at then names the first fire time
+    # that never fired, the end of what each schedule owes.
+    end = {}
+    for schedule_id, schedule in schedules.items():
+        schedule.paused = True
+        baton.put_schedule(schedule)
+        end[schedule_id] = baton.get_schedule(schedule_id).next_fire_at.ToNanoseconds()
+    paused = time.time()
+    suite.cluster.mark("schedules paused")
+    log(f"  schedules paused {paused - t0:.0f}s after the puts; leader now {suite.leader() or '?'}")
+    for schedule_id in schedules:
+        _adopt(run, baton.list_all(schedule_id=schedule_id))
+    run.wait_settled(60, since=t0, fault_end=paused)
+    # Read again: final statuses, and any task fired since the pause.
+    fired = {schedule_id: baton.list_all(schedule_id=schedule_id) for schedule_id in schedules}
+    for tasks in fired.values():
+        _adopt(run, tasks)
+    suite.finish(run, endpoint)
+    run.check_calls(allowed=lambda task_id, calls: explained_by_kills(calls, kills))
+    for schedule_id in schedules:
+        _check_fires(run, schedule_id, fired[schedule_id], first[schedule_id], end[schedule_id], step[schedule_id])
+    _note_lateness(run, fired, kills, service.calls_by_task())
+    _note_schedule_logs(suite, run)
+    for schedule_id in schedules:
+        baton.delete_schedule(schedule_id)
+        try:
+            baton.get_schedule(schedule_id)
+            run.fail(f"GetSchedule {schedule_id} still answers after DeleteSchedule")
+        except Exception as error:
+            if error_code(error) != "NOT_FOUND":
+                run.fail(f"GetSchedule {schedule_id} after DeleteSchedule: {error_code(error)}, expected NOT_FOUND")
+
+
+def _check_fires(run, schedule_id, tasks, first, end, step):
+    if first % step:
+        run.fail(f"{schedule_id}: first fire {_clock(first)} is not on its {step // NS}s grid")
+    times = [task.scheduled_for.ToNanoseconds() for task in tasks]
+    duplicated, missing, extra = fire_gaps(times, first, end, step)
+    expected = len(range(first, end, step))
+    log(f"  {schedule_id}: {len(tasks)} tasks for {expected} fire times {_clock(first)}..{_clock(end - step)}")
+    if duplicated:
+        ids = {t: [task.task_id for task in tasks if task.scheduled_for.ToNanoseconds() == t] for t in duplicated}
+        run.fail(f"{schedule_id}: {len(duplicated)} fire times with more than one task (duplicates): "
+                 + "; ".join(f"{_clock(t)} {short(ids[t], 3)}" for t in duplicated[:4]))
+    if missing:
+        run.fail(f"{schedule_id}: {len(missing)} of {expected} fire times without a task (RUN_ALL gaps): "
+                 + ", ".join(_clock(t) for t in missing[:8]))
+    if extra:
+        run.fail(f"{schedule_id}: {len(extra)} tasks for no fire time of {_clock(first)}..{_clock(end - step)}: "
+                 + ", ".join(_clock(t) for t in extra[:8]))
+    bad = [task for task in tasks if status_name(task.status) != "SUCCEEDED"]
+    if bad:
+        run.fail(f"{schedule_id}: {len(bad)} tasks not SUCCEEDED: "
+                 + ", ".join(f"{task.task_id} {status_name(task.status)}" for task in bad[:4]))
+
+
+def _note_lateness(run, fired, kills, calls):
+    """created_at - scheduled_for of every task, and its first call's start
+    - scheduled_for; fires near a kill (from 1 s before it until 1 s after
+    the first task created after it) apart."""
+    tasks = [task for group in fired.values() for task in group]
+    if not tasks:
+        return
+    created = sorted(task.created_at.ToNanoseconds() / NS for task in tasks)
+    windows = []
+    for kill in kills:
+        resumed = next((c for c in created if c > kill), None)
+        if resumed is None:
+            run.note(f"no scheduled task created after the kill at {_clock(int(kill * NS))}")
+            continue
+        windows.append((kill - 1, resumed + 1))
+        run.note(f"kill at {_clock(int(kill * NS))}: fires resumed {resumed - kill:.1f}s later")
+    late = [(task.created_at.ToNanoseconds() - task.scheduled_for.ToNanoseconds()) / NS for task in tasks]
+    run.note(f"lateness (created_at - scheduled_for) of {len(late)} fires: p50 {_percentile(late, 0.5) * 1000:.0f} ms, "
+             f"p99 {_percentile(late, 0.99) * 1000:.0f} ms, max {max(late) * 1000:.0f} ms")
+    calm = [lateness for task, lateness in zip(tasks, late)
+            if not any(a <= task.scheduled_for.ToNanoseconds() / NS <= b for a, b in windows)]
+    if calm:
+        run.note(f"fires not near a kill: {len(calm)}, {sum(1 for x in calm if x > 1)} later than 1s "
+                 f"(p50 {_percentile(calm, 0.5) * 1000:.0f} ms, p99 {_percentile(calm, 0.99) * 1000:.0f} ms, "
+                 f"max {max(calm) * 1000:.0f} ms)")
+    called = [(calls[task.task_id][0].start - task.scheduled_for.ToNanoseconds() / NS, task) for task in tasks
+              if calls.get(task.task_id)]
+    if called:
+        delays = [delay for delay, _ in called]
+        calm_calls = [delay for delay, task in called
+                      if not any(a <= task.scheduled_for.ToNanoseconds() / NS <= b for a, b in windows)]
+        worst, task = max(called, key=lambda pair: pair[0])
+        # A fire committed but not yet pushed to Redis when its leader died
+        # waits for the reconciler ("requeued tasks Redis did not hold").
+        run.note(f"first call - scheduled_for: p50 {_percentile(delays, 0.5) * 1000:.0f} ms, "
+                 f"p99 {_percentile(delays, 0.99) * 1000:.0f} ms, max {worst * 1000:.0f} ms "
+                 f"({task.schedule_id} {_clock(task.scheduled_for.ToNanoseconds())} {task.task_id}); "
+                 f"not near a kill {sum(1 for x in calm_calls if x > 1)} of {len(calm_calls)} later than 1s")
+
+
+def _note_schedule_logs(suite, run):
+    """The nodes' warnings and errors about schedules, and the reconciler
+    queueing what a dead leader committed but never pushed, counted by
+    message."""
+    found = Counter()
+    for text in suite.cluster.logs_since(run.log_offsets).values():
+        for line in text.splitlines():
+            lower = line.lower()
+            if ("schedule" in lower and ("warning" in lower or "error" in lower or "schedule fire" in lower)
+                    or "requeued tasks redis did not hold" in lower):
+                found[re.sub(r"^\S+\s+", "", line.strip())[:160]] += 1
+    for message, n in found.most_common(5):
+        run.note(f"node log, {n}x: {message}")
+
 
 SCENARIOS = [
     ("instant-restart", instant_restart),
@@ -586,4 +787,5 @@ SCENARIOS = [
     ("operator-storm", operator_storm),
     ("worker-stopped-across-death", worker_stopped_across_death),
     ("redis-frozen-during-resume", redis_frozen_during_resume),
+    ("leader-killed-while-firing", leader_killed_while_firing),
 ]
