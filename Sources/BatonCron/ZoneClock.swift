@@ -12,8 +12,10 @@ struct ZoneClock: Sendable, Hashable {
     /// The first instant strictly after `instant` at which the offset (or the zone's rule)
     /// changes. Foundation reports every transition here, standard-offset changes included.
     func nextTransition(after instant: Int64) -> Int64? {
-        timeZone.nextDaylightSavingTimeTransition(after: Date(timeIntervalSince1970: Double(instant)))
+        let next = timeZone.nextDaylightSavingTimeTransition(after: Date(timeIntervalSince1970: Double(instant)))
             .map { Int64($0.timeIntervalSince1970.rounded(.down)) }
+        // Never at or before `instant`: the searches walk forward from transition to transition.
+        return next.flatMap { $0 > instant ? $0 : nil }
     }
 
     /// The last transition in `instant - lookback ... instant`, if any. (Foundation has no
