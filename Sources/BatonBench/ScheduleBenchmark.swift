@@ -37,9 +37,23 @@ struct ScheduleBenchmark: AsyncParsableCommand {
         let cpuBefore = (own: Self.ownCPU(), mysql: mysqlPid.flatMap(Self.processCPU))
         let started = ContinuousClock.now
         let running = Task { try await firer.run(term: term) }
+        // When each second's fires were all queued (committed and pushed):
+        // the queue's length sampled every 5 ms against the cluster clock.
+        let queue = env.broker.keys.normalQueue
+        let sampling = Task { () -> [(at: Date, length: Int)] in
+            var samples: [(at: Date, length: Int)] = []
+            while !Task.isCancelled {
+                let length = Int((try? await env.redis.send("LLEN", queue).int) ?? 0)
+                samples.append((env.broker.clock.now(), length))
+                try? await Task.sleep(for: .milliseconds(5))
+            }
+            return samples
+        }
         try await Task.sleep(until: started + .seconds(2 + self.seconds))
         running.cancel()
         _ = await running.result
+        sampling.cancel()
+        let samples = await sampling.value
         let wall = Double((ContinuousClock.now - started).components.seconds)
         let own = Self.ownCPU() - cpuBefore.own
         var mysql: Double?
@@ -55,18 +69,26 @@ struct ScheduleBenchmark: AsyncParsableCommand {
             lateness.record(.microseconds(Int64(created.timeIntervalSince(at) * 1e6)))
             perSchedule[id, default: []].insert(Int64(at.timeIntervalSince1970))
         }
-        // Every second from the first fire to the last one seen, for every schedule.
-        let last = perSchedule.values.compactMap { $0.max() }.max() ?? 0
+        // Every second from the first fire to the last one every schedule
+        // reached (the run stops mid-pass).
+        let last = perSchedule.count < self.schedules ? 0 : perSchedule.values.compactMap { $0.max() }.min() ?? 0
         let expected = Int(last - Int64(first.timeIntervalSince1970)) + 1
-        let gaps = perSchedule.values.reduce(0) { $0 + (expected - $1.count) } + (self.schedules - perSchedule.count) * expected
+        let gaps = perSchedule.values.reduce(0) { $0 + (expected - $1.filter { $0 <= last }.count) } + (self.schedules - perSchedule.count) * expected
         let late = lateness.samples.filter { $0 > .seconds(1) }.count
+        var queued = Latencies()
+        for second in 0..<expected {
+            let due = first.addingTimeInterval(Double(second))
+            guard let done = samples.first(where: { $0.length >= (second + 1) * self.schedules }) else { continue }
+            queued.record(.microseconds(Int64(done.at.timeIntervalSince(due) * 1e6)))
+        }
         print("\nbaton-bench schedules (\(self.schedules) schedules @every 1s, \(self.seconds) s)")
         print("fires \(rows.count) (\(expected) seconds × \(self.schedules)); missing \(gaps); later than 1 s: \(late)")
-        print("lateness \(lateness.summary)  max \(Latencies.ms(lateness.samples.max() ?? .zero)) ms")
+        print("created_at − fire time: \(lateness.summary)  max \(Latencies.ms(lateness.samples.max() ?? .zero)) ms")
+        print("a second's \(self.schedules) fires all queued after: \(queued.summary)  max \(Latencies.ms(queued.samples.max() ?? .zero)) ms")
         print(String(format: "CPU: firer process %.3f cores", own / wall) + (mysql.map { String(format: ", MariaDB %.3f cores", $0 / wall) } ?? ""))
         print(
-            "BENCH schedules fires_per_s=\(Int(Double(rows.count) / Double(self.seconds))) lateness_p50_ms=\(Latencies.ms(lateness.percentile(50))) "
-                + "lateness_p99_ms=\(Latencies.ms(lateness.percentile(99))) missing=\(gaps) firer_cores=\(String(format: "%.3f", own / wall))"
+            "BENCH schedules fires_per_s=\(Int(Double(rows.count) / Double(self.seconds))) all_queued_p50_ms=\(Latencies.ms(queued.percentile(50))) "
+                + "all_queued_p99_ms=\(Latencies.ms(queued.percentile(99))) missing=\(gaps) firer_cores=\(String(format: "%.3f", own / wall))"
         )
         try await env.mysql.execute("DELETE FROM schedule_fire WHERE schedule_id LIKE ?", [.string(prefix + "-%")])
         try await env.mysql.execute("DELETE FROM schedule WHERE schedule_id LIKE ?", [.string(prefix + "-%")])

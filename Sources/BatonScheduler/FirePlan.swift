@@ -30,7 +30,10 @@ public struct FirePlan: Sendable, Equatable {
             self.init(fireTimes: [due], next: nextFire(due))
             return
         }
-        let resume = nextFire(onTimeFrom)
+        // The first fire time still on time (at or after `onTimeFrom`):
+        // `nextFire` is strictly after whole seconds, so step from a second before.
+        var resume = nextFire(onTimeFrom.addingTimeInterval(-1))
+        while let time = resume, time < onTimeFrom { resume = nextFire(time) }
         switch misfire {
         case .skip:
             self.init(fireTimes: [], next: resume)

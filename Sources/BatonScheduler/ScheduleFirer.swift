@@ -21,7 +21,10 @@ public struct ScheduleFirer: LeaderLoop {
         /// How late a fire time may be and still count as on time (see `FirePlan`).
         public var grace: TimeInterval = 5
         /// Schedules fired per pass before the next pass reads again.
-        public var batchSize = 100
+        public var batchSize = 1000
+        /// Transactions in flight at once, each firing a share of a pass's
+        /// schedules: many schedules due at one instant fire together.
+        public var concurrency = 4
 
         public init() {}
     }
@@ -58,56 +61,74 @@ public struct ScheduleFirer: LeaderLoop {
     }
 
     /// One pass: fires every schedule due now (up to the batch size), by the
-    /// cluster's clock. Returns how many schedules it handled.
+    /// cluster's clock, a chunk of schedules per transaction and per Redis
+    /// push, chunks in parallel. Returns how many schedules it handled.
     @discardableResult
     public func fireDue(term: LeaderState.Term) async throws -> Int {
         let now = self.broker.clock.now().roundedToMicroseconds
         let due = try await self.schedules.due(now: now, limit: self.configuration.batchSize)
-        for schedule in due {
-            try await self.fire(schedule, now: now, term: term)
+        guard !due.isEmpty else { return 0 }
+        var configs: [String: TaskConfigRecord?] = [:]
+        for type in Set(due.map(\.taskType)) { configs[type] = try await self.configs.config(type) }
+        let fires = due.map { self.plan($0, now: now, config: configs[$0.taskType] ?? nil) }
+        let chunk = max(1, (fires.count + self.configuration.concurrency - 1) / self.configuration.concurrency)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for start in stride(from: 0, to: fires.count, by: chunk) {
+                let part = Array(fires[start..<min(start + chunk, fires.count)])
+                group.addTask { try await self.fire(part, now: now, term: term) }
+            }
+            try await group.waitForAll()
         }
         return due.count
     }
 
-    private func fire(_ schedule: ScheduleRecord, now: Date, term: LeaderState.Term) async throws {
-        guard let due = schedule.nextFireAt else { return }
-        let plan: FirePlan
+    /// What a due schedule's fire creates and where it goes next. An
+    /// expression that no longer parses (refused when put; a zone withdrawn
+    /// from the system's database since) stops firing: next_fire_at NULL.
+    private func plan(_ schedule: ScheduleRecord, now: Date, config: TaskConfigRecord?) -> ScheduleStore.Fire {
+        guard let due = schedule.nextFireAt else { return ScheduleStore.Fire(schedule: schedule, tasks: [], next: nil) }
         do {
             let cron = try CronSchedule(cron: schedule.cron, timeZoneName: schedule.timeZone)
-            plan = FirePlan(due: due, now: now, misfire: schedule.misfire, grace: self.configuration.grace, nextFire: cron.nextFire(after:))
-        } catch {
-            // Refused when it was put; a zone withdrawn from the system's
-            // database since. It stops firing (next_fire_at NULL) and says why.
-            self.logger.error("schedule's expression no longer parses; it stops firing", metadata: ["schedule_id": "\(schedule.scheduleID)", "error": "\(error)"])
-            _ = try await self.schedules.fire(schedule, tasks: [], next: nil, now: now, fence: term.fence)
-            return
-        }
-        let config = try await self.configs.config(schedule.taskType)
-        let tasks = plan.fireTimes.map { schedule.task(scheduledFor: $0, config: config, now: now) }
-        guard let fired = try await self.schedules.fire(schedule, tasks: tasks, next: plan.next, now: now, fence: term.fence) else {
-            return  // changed since read (edited, paused, fired by an earlier term)
-        }
-        for note in fired.notes {
-            self.logger.info("schedule fire", metadata: ["schedule_id": "\(schedule.scheduleID)", "note": "\(note)"])
-        }
-        if plan.fireTimes.count > fired.created.count || plan.fireTimes.isEmpty && due < now.addingTimeInterval(-self.configuration.grace) {
-            Counter(label: "baton_schedule_fires_skipped_total").increment(by: max(1, plan.fireTimes.count - fired.created.count))
-        }
-        guard !fired.created.isEmpty else { return }
-        for task in fired.created {
-            if let at = task.scheduledFor {
-                Timer(label: "baton_schedule_fire_lateness_seconds").recordNanoseconds(Int64(max(0, now.timeIntervalSince(at)) * 1e9))
+            let plan = FirePlan(due: due, now: now, misfire: schedule.misfire, grace: self.configuration.grace, nextFire: cron.nextFire(after:))
+            if plan.fireTimes.isEmpty {
+                Counter(label: "baton_schedule_fires_skipped_total").increment()
             }
+            return ScheduleStore.Fire(
+                schedule: schedule, tasks: plan.fireTimes.map { schedule.task(scheduledFor: $0, config: config, now: now) }, next: plan.next
+            )
+        } catch {
+            self.logger.error("schedule's expression no longer parses; it stops firing", metadata: ["schedule_id": "\(schedule.scheduleID)", "error": "\(error)"])
+            return ScheduleStore.Fire(schedule: schedule, tasks: [], next: nil)
         }
-        Counter(label: "baton_schedule_fires_total").increment(by: fired.created.count)
+    }
+
+    private func fire(_ fires: [ScheduleStore.Fire], now: Date, term: LeaderState.Term) async throws {
+        let answers = try await self.schedules.fire(fires, fence: term.fence)
+        var created: [TaskRecord] = []
+        for (fire, answer) in zip(fires, answers) {
+            guard let answer else { continue }  // changed since read (edited, paused, fired by an earlier term)
+            for note in answer.notes {
+                self.logger.info("schedule fire", metadata: ["schedule_id": "\(fire.schedule.scheduleID)", "note": "\(note)"])
+            }
+            if fire.tasks.count > answer.created.count {
+                Counter(label: "baton_schedule_fires_skipped_total").increment(by: fire.tasks.count - answer.created.count)
+            }
+            created += answer.created
+        }
+        guard !created.isEmpty else { return }
+        let lateness = Timer(label: "baton_schedule_fire_lateness_seconds")
+        for task in created {
+            if let at = task.scheduledFor { lateness.recordNanoseconds(Int64(max(0, now.timeIntervalSince(at)) * 1e9)) }
+        }
+        Counter(label: "baton_schedule_fires_total").increment(by: created.count)
         do {
-            try await self.broker.enqueue(fired.created, now: now)
+            try await self.broker.enqueue(created, now: now)
         } catch {
             // Committed in MySQL, so never fired again: the reconciler
             // queues them once Redis answers (as any task whose push failed).
             self.logger.warning(
                 "scheduled tasks created but not queued; the reconciler will queue them",
-                metadata: ["schedule_id": "\(schedule.scheduleID)", "tasks": "\(fired.created.count)", "error": "\(error)"]
+                metadata: ["tasks": "\(created.count)", "error": "\(error)"]
             )
         }
     }

@@ -90,41 +90,74 @@ public struct ScheduleStore: Sendable {
         public var notes: [String]
     }
 
-    /// Fires a due schedule as the leader read it: creates `tasks` (each
-    /// carrying its fire time) and moves the schedule to `next`, in one
-    /// transaction fenced by the leader's term. Nothing is written (nil)
-    /// when the schedule changed since it was read (fired by an earlier
-    /// leader, edited, paused, deleted) or the fence is gone. A fire time
-    /// that already has its task is left out (the unique key of
-    /// schedule_fire): a fire happens once, across leaders and triggers.
+    /// One schedule's fire as the leader planned it: the schedule as read,
+    /// the tasks of its due fire times, and where it goes next.
+    public struct Fire: Sendable {
+        public var schedule: ScheduleRecord
+        public var tasks: [TaskRecord]
+        public var next: Date?
+
+        public init(schedule: ScheduleRecord, tasks: [TaskRecord], next: Date?) {
+            self.schedule = schedule
+            self.tasks = tasks
+            self.next = next
+        }
+    }
+
+    /// Fires a due schedule as the leader read it (see `fire(_:fence:)`).
     public func fire(
         _ schedule: ScheduleRecord, tasks: [TaskRecord], next: Date?, now: Date, fence: LeaderFence?
     ) async throws -> Fired? {
-        guard let due = schedule.nextFireAt else { return nil }
-        let taskRows = tasks.map(Self.taskValues)
-        return try await self.mysql.transaction { trip -> Fired? in
-            let locked = try trip.execute(
-                "SELECT last_task_id FROM schedule WHERE schedule_id = ? AND next_fire_at = ? AND updated_at = ? AND paused = 0 FOR UPDATE",
-                [.string(schedule.scheduleID), .date(due), .date(schedule.updatedAt)]
-            ).rows
-            guard let row = locked.first else { return nil }
-            var notes: [String] = []
-            let fresh = try Self.admit(
-                tasks, rows: taskRows, schedule: schedule, lastTaskID: row.string("last_task_id"), trip: trip, notes: &notes
-            )
-            // The move first: when a later leader took office it writes
-            // nothing, and the transaction holds no task to roll back.
-            let moved = try trip.execute(
-                """
-                UPDATE schedule SET next_fire_at = ?, last_fire_at = COALESCE(?, last_fire_at), last_task_id = COALESCE(?, last_task_id)
-                WHERE schedule_id = ?\(fence == nil ? "" : " AND \(LeaderFence.condition)")
-                """,
-                [MySQLValue(next), MySQLValue(tasks.compactMap(\.scheduledFor).max()), MySQLValue(fresh.last?.task.taskID), .string(schedule.scheduleID)]
-                    + (fence?.values ?? [])
-            ).affectedRows
-            guard moved == 1 else { return nil }
-            try Self.insert(fresh, trip: trip)
-            return Fired(created: fresh.map(\.task), notes: notes)
+        try await self.fire([Fire(schedule: schedule, tasks: tasks, next: next)], fence: fence)[0]
+    }
+
+    /// Fires due schedules as the leader read them, in one transaction
+    /// fenced by the leader's term: for each, creates its tasks (each
+    /// carrying its fire time) and moves it to its next fire time. A
+    /// schedule that changed since it was read (fired by an earlier leader,
+    /// edited, paused, deleted) gets nil and nothing is written for it; when
+    /// the fence is gone nothing is written at all (every answer nil). A
+    /// fire time that already has its task is left out (the unique key of
+    /// schedule_fire): a fire happens once, across leaders and triggers.
+    /// One transaction for many schedules: a thousand due at one instant
+    /// cost a few commits, not a thousand.
+    public func fire(_ fires: [Fire], fence: LeaderFence?) async throws -> [Fired?] {
+        let rows = fires.map { $0.tasks.map(Self.taskValues) }
+        return try await self.mysql.transaction { trip -> [Fired?] in
+            // A share lock on the term's epoch row: a later leader's claim
+            // waits for this commit, and one that came first is seen here.
+            if let fence {
+                let current = try trip.execute(
+                    "SELECT 1 FROM leader_epoch WHERE cluster = ? AND epoch = ? LOCK IN SHARE MODE", fence.values
+                ).rows
+                guard !current.isEmpty else { return fires.map { _ in nil } }
+            }
+            var answers: [Fired?] = []
+            var created: [(task: TaskRecord, row: [MySQLValue])] = []
+            for (fire, taskRows) in zip(fires, rows) {
+                let schedule = fire.schedule
+                guard let due = schedule.nextFireAt,
+                    let row = try trip.execute(
+                        "SELECT last_task_id FROM schedule WHERE schedule_id = ? AND next_fire_at = ? AND updated_at = ? AND paused = 0 FOR UPDATE",
+                        [.string(schedule.scheduleID), .date(due), .date(schedule.updatedAt)]
+                    ).rows.first
+                else {
+                    answers.append(nil)
+                    continue
+                }
+                var notes: [String] = []
+                let fresh = try Self.admit(
+                    fire.tasks, rows: taskRows, schedule: schedule, lastTaskID: row.string("last_task_id"), trip: trip, notes: &notes
+                )
+                try trip.execute(
+                    "UPDATE schedule SET next_fire_at = ?, last_fire_at = COALESCE(?, last_fire_at), last_task_id = COALESCE(?, last_task_id) WHERE schedule_id = ?",
+                    [MySQLValue(fire.next), MySQLValue(fire.tasks.compactMap(\.scheduledFor).max()), MySQLValue(fresh.last?.task.taskID), .string(schedule.scheduleID)]
+                )
+                created += fresh
+                answers.append(Fired(created: fresh.map(\.task), notes: notes))
+            }
+            try Self.insert(created, trip: trip)
+            return answers
         }
     }
 

@@ -50,4 +50,14 @@ import Testing
         #expect(plan.fireTimes == [due])
         #expect(plan.next == nil)
     }
+
+    @Test func aFireTimeExactlyAtTheGraceIsNeitherMissedNorLost() {
+        let due = Self.start
+        let now = due.addingTimeInterval(25)  // on time from due + 20 exactly
+        for policy in [ScheduleRecord.Misfire.runOnce, .skip, .runAll] {
+            let plan = FirePlan(due: due, now: now, misfire: policy, grace: 5, nextFire: Self.everyTen)
+            #expect(plan.next == due.addingTimeInterval(20), "\(policy): the time at the boundary is still on time")
+            #expect(!plan.fireTimes.contains(due.addingTimeInterval(20)))
+        }
+    }
 }
