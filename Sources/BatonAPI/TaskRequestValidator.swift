@@ -51,6 +51,17 @@ struct TaskRequestValidator: Sendable {
         }
     }
 
+    /// Most seconds a create waits for its task (the contract's bound).
+    static let maxWaitSeconds = 300
+
+    /// A create's `wait_seconds`: 0 (answer at once) to `maxWaitSeconds`.
+    func waitSeconds(_ value: Int32) throws(RPCErrorBox) -> Int {
+        guard (0...Int32(Self.maxWaitSeconds)).contains(value) else {
+            throw RPCErrorBox("wait_seconds must be 0-\(Self.maxWaitSeconds) (0: answer at once), got \(value)")
+        }
+        return Int(value)
+    }
+
     /// The type must be configured and enabled.
     func validate(config: TaskConfigRecord?, taskType: String, item: String = "") throws(RPCErrorBox) {
         guard let config else { throw RPCErrorBox("\(item)task_type \"\(taskType)\" is not configured") }

@@ -56,6 +56,7 @@ public struct TaskService: Sendable {
     // MARK: create
 
     public func createTask(_ request: Baton_V1_CreateTaskRequest) async throws -> Baton_V1_CreateTaskResponse {
+        if request.waitSeconds != 0 { return try await self.createAndWait(request) }
         let created = try await self.create([request], items: false)
         return .with {
             $0.task = Baton_V1_Task(created[0].task)
@@ -74,12 +75,15 @@ public struct TaskService: Sendable {
 
     /// Validates every request, then commits the new tasks (with those of
     /// concurrent calls) and returns them in order.
-    private func create(_ requests: [Baton_V1_CreateTaskRequest], items: Bool) async throws -> [(task: TaskRecord, deduplicated: Bool)] {
+    func create(_ requests: [Baton_V1_CreateTaskRequest], items: Bool) async throws -> [(task: TaskRecord, deduplicated: Bool)] {
         let now = self.broker.clock.now().roundedToMicroseconds
         var configs: [String: TaskConfigRecord] = [:]
         // Parts of the contract that come later are refused, never ignored.
         if requests.contains(where: { !$0.dependsOn.isEmpty }) { throw RPCErrors.unimplemented("depends_on") }
-        if requests.contains(where: { $0.waitSeconds != 0 }) { throw RPCErrors.unimplemented("wait_seconds") }
+        // A batch answers at once (the contract gives its items no wait).
+        if items, let index = requests.firstIndex(where: { $0.waitSeconds != 0 }) {
+            throw RPCErrors.invalid("tasks[\(index)].wait_seconds: BatchCreateTasks does not wait; create the task with CreateTask to wait for it")
+        }
         for (index, request) in requests.enumerated() {
             let item = items ? "tasks[\(index)]." : ""
             do {
@@ -310,28 +314,26 @@ public struct TaskService: Sendable {
         let key = Caller.keyID
         try self.watchers.admit(taskID, key: key)
         defer { self.watchers.release(taskID, key: key) }
-        // Listen, and have the task's changes announced (workers and the
-        // leader announce watched tasks only), before the first read: a
-        // change between the two is heard, not left to the slow fallback.
+        let (changes, first) = try await self.startFollowing(taskID)
+        try await write(Baton_V1_Task(first))
+        if first.status.isTerminal { return }
+        _ = try await self.follow(taskID, from: first, changes: changes, write: write)
+    }
+
+    /// Listens for the task's changes and has them announced (workers and the
+    /// leader announce watched tasks only), then reads it: a change between
+    /// the two is heard, not left to the slow fallback. The caller holds a
+    /// watch of the task (`TaskWatchers.admit` or `attach`).
+    func startFollowing(_ taskID: String) async throws -> (changes: AsyncStream<ClusterEvent>, first: TaskRecord) {
         let changes = self.hub.taskChanges(taskID)
         self.watchers.leaseRenewed(taskID)
         try? await self.broker.watch(taskID, lease: Self.watchLease)
-        let first = try await self.watchedTask(taskID, notBefore: .now)
-        try await write(Baton_V1_Task(first))
-        if first.status.isTerminal { return }
-
-        let (wakeups, wake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
-        // The client going away (or the server stopping) ends the watch.
-        try await withTaskCancellationHandler {
-            try await self.follow(taskID, from: first, wakeups: wakeups, wake: wake, changes: changes, write: write)
-        } onCancel: {
-            wake.finish()
-        }
+        return (changes, try await self.watchedTask(taskID, notBefore: .now))
     }
 
     /// The task as read at `notBefore` or later, shared with the node's other
     /// watchers of it; another tenant's is one that does not exist.
-    private func watchedTask(_ taskID: String, notBefore: ContinuousClock.Instant) async throws -> TaskRecord {
+    func watchedTask(_ taskID: String, notBefore: ContinuousClock.Instant) async throws -> TaskRecord {
         let tasks = self.tasks
         let task = try await RPCErrors.guarding("WatchTask", logger: self.logger) {
             try await self.watchers.read(taskID, notBefore: notBefore) { try await tasks.task(taskID) }
@@ -340,20 +342,41 @@ public struct TaskService: Sendable {
         return task
     }
 
+    /// Follows the task from `first` (what `startFollowing` read), writing
+    /// each change. Returns the task as last read: terminal, or not yet when
+    /// `deadline` came, the calling task was cancelled (the client went
+    /// away) or the server began to stop.
+    func follow(
+        _ taskID: String,
+        from first: TaskRecord,
+        changes: AsyncStream<ClusterEvent>,
+        until deadline: ContinuousClock.Instant? = nil,
+        write: @escaping @Sendable (Baton_V1_Task) async throws -> Void
+    ) async throws -> TaskRecord {
+        let (wakeups, wake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+        // The client going away (or the server stopping) ends the watch.
+        return try await withTaskCancellationHandler {
+            try await self.follow(taskID, from: first, wakeups: wakeups, wake: wake, changes: changes, until: deadline, write: write)
+        } onCancel: {
+            wake.finish()
+        }
+    }
+
     /// Change events wake the watcher (a read begun since the change was
     /// heard serves it); a slow fallback covers a notification lost on the
     /// way, and one watcher per task renews the lease that makes workers
-    /// announce the task's changes.
+    /// announce the task's changes. Ends with `wakeups`, or at `deadline`.
     private func follow(
         _ taskID: String,
         from first: TaskRecord,
         wakeups: AsyncStream<Void>,
         wake: AsyncStream<Void>.Continuation,
         changes: AsyncStream<ClusterEvent>,
+        until deadline: ContinuousClock.Instant?,
         write: @escaping @Sendable (Baton_V1_Task) async throws -> Void
-    ) async throws {
+    ) async throws -> TaskRecord {
         let demand = WakeTime()
-        try await cancelWhenGracefulShutdown {
+        return try await cancelWhenGracefulShutdown {
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask {
                     for await _ in changes {
@@ -379,6 +402,12 @@ public struct TaskService: Sendable {
                         try await Task.sleep(for: Self.watchLease / 3)
                     }
                 }
+                if let deadline {
+                    group.addTask {
+                        try await Task.sleep(until: deadline, clock: .continuous)
+                        wake.finish()
+                    }
+                }
                 var last = first
                 for await _ in wakeups {
                     guard let heard = demand.take() else { continue }
@@ -390,6 +419,7 @@ public struct TaskService: Sendable {
                     if current.status.isTerminal { break }
                 }
                 group.cancelAll()
+                return last
             }
         }
     }

@@ -14,8 +14,21 @@ public struct TaskServiceHandler: Baton_V1_TaskService.SimpleServiceProtocol {
         self.service = service
     }
 
+    /// A create that waits (`wait_seconds`) stops waiting when the client
+    /// cancels the RPC or its deadline passes, as a watch ends (below).
     public func createTask(request: Baton_V1_CreateTaskRequest, context: ServerContext) async throws -> Baton_V1_CreateTaskResponse {
-        try await self.service.createTask(request)
+        guard request.waitSeconds > 0 else { return try await self.service.createTask(request) }
+        let service = self.service
+        let call = Task { try await service.createTask(request) }
+        return try await withTaskCancellationHandler {
+            try await withRPCCancellationHandler {
+                try await call.value
+            } onCancelRPC: {
+                call.cancel()
+            }
+        } onCancel: {
+            call.cancel()
+        }
     }
 
     public func batchCreateTasks(

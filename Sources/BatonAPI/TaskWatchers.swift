@@ -2,11 +2,12 @@ import BatonModel
 import GRPCCore
 import Synchronization
 
-/// The WatchTask streams open on this node. It bounds them (in all and per
-/// key: RESOURCE_EXHAUSTED past either), and it makes watchers of one task
-/// share their work: however many watch it, a change costs one read of the
-/// row and a lease renewal one Redis call, so MariaDB's reads follow the
-/// changes, not the number of watchers.
+/// The watches open on this node: WatchTask streams, and creates waiting for
+/// their task (`wait_seconds`). It bounds them (in all and per key:
+/// RESOURCE_EXHAUSTED past either), and it makes watchers of one task share
+/// their work: however many watch it, a change costs one read of the row and
+/// a lease renewal one Redis call, so MariaDB's reads follow the changes,
+/// not the number of watchers.
 final class TaskWatchers: Sendable {
     private struct Watched {
         var watchers = 0
@@ -31,32 +32,61 @@ final class TaskWatchers: Sendable {
     /// Counts a new watcher of `taskID` for `key` (nil: a node without keys),
     /// or refuses it when a limit is reached. Pair with `release`.
     func admit(_ taskID: String, key: String?) throws(RPCError) {
+        try self.admit(key: key)
+        self.attach(taskID)
+    }
+
+    func release(_ taskID: String, key: String?) {
+        self.detach(taskID)
+        self.release(key: key)
+    }
+
+    /// Takes a place among the node's watches before the task is known (a
+    /// create that will wait holds it before it creates anything), or
+    /// refuses it when a limit is reached. Pair with `release(key:)`.
+    func admit(key: String?) throws(RPCError) {
         let refusal: String? = self.state.withLock { state in
-            if state.open >= self.limits.perNode { return "this node holds \(self.limits.perNode) WatchTask streams, its limit" }
+            if state.open >= self.limits.perNode {
+                return "this node holds \(self.limits.perNode) watches (WatchTask streams, creates waiting on wait_seconds), its limit"
+            }
             if let key {
                 if state.perKey[key, default: 0] >= self.limits.perKey {
-                    return "key \(key) holds \(self.limits.perKey) WatchTask streams on this node, its limit"
+                    return "key \(key) holds \(self.limits.perKey) watches (WatchTask streams, creates waiting on wait_seconds) on this node, its limit"
                 }
                 state.perKey[key, default: 0] += 1
             }
             state.open += 1
-            state.tasks[taskID, default: Watched()].watchers += 1
             return nil
         }
         if let refusal { throw RPCError(code: .resourceExhausted, message: refusal) }
     }
 
-    func release(_ taskID: String, key: String?) {
+    func release(key: String?) {
         self.state.withLock { state in
             state.open -= 1
             if let key {
                 state.perKey[key, default: 1] -= 1
                 if state.perKey[key] == 0 { state.perKey[key] = nil }
             }
+        }
+    }
+
+    /// An admitted watcher now follows `taskID`: it shares the task's reads
+    /// and lease renewals with the others. Pair with `detach`.
+    func attach(_ taskID: String) {
+        self.state.withLock { $0.tasks[taskID, default: Watched()].watchers += 1 }
+    }
+
+    func detach(_ taskID: String) {
+        self.state.withLock { state in
             state.tasks[taskID]?.watchers -= 1
             if state.tasks[taskID]?.watchers ?? 0 <= 0 { state.tasks[taskID] = nil }
         }
     }
+
+    /// Watches open now, and the tasks they follow (tests).
+    var openCount: Int { self.state.withLock { $0.open } }
+    var followedCount: Int { self.state.withLock { $0.tasks.count } }
 
     /// The row as read at `notBefore` or later: a read that began then is
     /// shared, else this call starts one (failed reads are not shared).

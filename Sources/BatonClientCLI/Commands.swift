@@ -16,6 +16,8 @@ struct Create: AsyncParsableCommand {
     @Option(help: "Run at: a date (2026-12-01T10:00:00Z) or a delay (30s, 5m, 2h).") var runAt: String?
     @Option(help: "Timeout in seconds (default: the type's).") var timeout: Int32?
     @Option(help: "Retries (default: the type's).") var retries: Int32?
+    @Option(help: "Wait up to this many seconds (at most 300) for the task to finish; exit 1 unless it SUCCEEDED, as `wait` does.")
+    var wait: Int32?
 
     func run() async throws {
         var payload = try readPayload(self.payloadFile)
@@ -29,9 +31,15 @@ struct Create: AsyncParsableCommand {
             if let runAt { $0.runAt = Google_Protobuf_Timestamp(date: runAt) }
             if let timeout = self.timeout { $0.timeoutSeconds = timeout }
             if let retries = self.retries { $0.maxRetries = retries }
+            if let wait = self.wait { $0.waitSeconds = wait }
         }
         let created = try await self.server.connect { try await $0.tasks.createTask(request) }
         self.server.print(created, text: detail(created.task, colour: self.server.colour) + (created.deduplicated ? "\n(an existing task: same idempotency key)" : ""))
+        guard let wait = self.wait, wait > 0 else { return }
+        if !created.task.status.isTerminal {
+            FileHandle.standardError.write(Data("task \(created.task.taskID) has not finished: the wait ended first\n".utf8))
+        }
+        if created.task.status != .succeeded { throw ExitCode(1) }
     }
 }
 

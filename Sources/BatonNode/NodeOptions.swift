@@ -177,10 +177,10 @@ struct NodeOptions: ParsableArguments {
     @Option(help: "Milliseconds a client call waits for a free MySQL or Redis connection before it is answered UNAVAILABLE.")
     var poolAcquireTimeoutMs = 2000
 
-    @Option(help: "Most WatchTask streams open on this node.")
+    @Option(help: "Most watches open on this node: WatchTask streams, task event streams and creates waiting on wait_seconds.")
     var maxWatches = 10_000
 
-    @Option(help: "Most WatchTask streams one API key holds open on this node (a node without keys has only --max-watches).")
+    @Option(help: "Most watches one API key holds open on this node (a node without keys has only --max-watches).")
     var maxWatchesPerKey = 1_000
 
     // Wire limits: what one client may hold of this node (README, Security → Limits).

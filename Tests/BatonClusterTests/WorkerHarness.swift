@@ -15,6 +15,8 @@ final class WorkerHarness: Sendable {
     let registry = ExecutorRegistry()
     let cache: TaskConfigCache
     let http: HTTPExecutor
+    /// Fed by the harness's event stream reader: what an API node's watches hear.
+    let hub: EventHub
     private let group: ServiceGroup
     /// Why the worker's service group ended with an error, if it did.
     let ended = EndedWith()
@@ -34,6 +36,7 @@ final class WorkerHarness: Sendable {
         self.base = base
         self.cache = TaskConfigCache(store: configStore ?? base.configs, maxAge: .milliseconds(200))
         let hub = EventHub()
+        self.hub = hub
         var configuration = WorkerConfiguration(nodeID: "test", workerID: "\(base.prefix)-worker")
         configuration.capacity = capacity
         configuration.gracePeriod = gracePeriod

@@ -86,15 +86,86 @@ def test_list_unknown_parameter_is_400(cluster):
     cluster.viewer.get("/api/v1/tasks", params={"colour": "blue"}, expect=400)
 
 
-def test_create_depends_on_and_wait_seconds_are_501(cluster):
+def test_create_depends_on_is_501(cluster):
     before = cluster.task_total()
-    for extra in ({"dependsOn": [MISSING]}, {"waitSeconds": 5}):
-        problem = cluster.submitter.post("/api/v1/tasks", {"taskType": "noop", **extra}, expect=501).json()
-        assert problem["code"] == "UNIMPLEMENTED"
-        # The document says so too (dependsOn maxItems 0 / waitSeconds maximum 0 in the request schema).
-        problem = cluster.submitter.post("/api/v1/tasks/batch", {"tasks": [{"taskType": "noop", **extra}]}, expect=501).json()
-        assert problem["code"] == "UNIMPLEMENTED"
+    problem = cluster.submitter.post("/api/v1/tasks", {"taskType": "noop", "dependsOn": [MISSING]}, expect=501).json()
+    assert problem["code"] == "UNIMPLEMENTED"
+    # The document says so too (dependsOn maxItems 0 in the request schema).
+    problem = cluster.submitter.post("/api/v1/tasks/batch", {"tasks": [{"taskType": "noop", "dependsOn": [MISSING]}]}, expect=501).json()
+    assert problem["code"] == "UNIMPLEMENTED"
     assert cluster.task_total() == before
+
+
+# --- synchronous create (waitSeconds) ----------------------------------------------------
+
+def test_create_with_wait_answers_the_finished_task(cluster):
+    api = cluster.submitter
+    started = time.monotonic()
+    done = api.create("echo", waitSeconds=30, payload={"to": "ops"})["task"]
+    assert done["status"] == "TASK_STATUS_SUCCEEDED" and done["result"] == '{"to":"ops"}', done
+    failed = api.create("fail", waitSeconds=30, payload={"message": "no luck"})["task"]
+    assert failed["status"] == "TASK_STATUS_FAILED" and "no luck" in failed["error"], failed
+    assert time.monotonic() - started < 10
+
+
+def test_create_with_wait_answers_a_long_task_as_it_stands(cluster):
+    started = time.monotonic()
+    task = cluster.submitter.create("sleep", waitSeconds=2, payload={"ms": "20000"})["task"]
+    took = time.monotonic() - started
+    try:
+        assert task["status"] == "TASK_STATUS_RUNNING", task
+        assert 1.9 <= took < 5, took
+    finally:
+        cluster.submitter.post(f"/api/v1/tasks/{task['taskId']}/cancel", {}, expect=(200, 409))
+
+
+def test_create_with_wait_repeated_waits_for_the_existing_task(cluster):
+    api = cluster.submitter
+    key = "wait-" + uuid.uuid4().hex[:8]
+    first = api.create("sleep", idempotencyKey=key, payload={"ms": "1500"})["task"]
+    repeated = api.create("sleep", expect=200, idempotencyKey=key, payload={"ms": "1500"}, waitSeconds=30)
+    assert repeated["deduplicated"] is True
+    assert repeated["task"]["taskId"] == first["taskId"] and repeated["task"]["status"] == "TASK_STATUS_SUCCEEDED"
+
+
+def test_create_with_a_bad_wait_is_400_and_creates_nothing(cluster):
+    before = cluster.task_total()
+    for wait in (-1, 301):
+        problem = cluster.submitter.post("/api/v1/tasks", {"taskType": "noop", "waitSeconds": wait}, expect=400).json()
+        assert problem["detail"] == f"wait_seconds must be 0-300 (0: answer at once), got {wait}", problem
+    body = {"tasks": [{"taskType": "noop"}, {"taskType": "noop", "waitSeconds": 5}]}
+    problem = cluster.submitter.post("/api/v1/tasks/batch", body, expect=400).json()
+    assert problem["detail"].startswith("tasks[1].wait_seconds: BatchCreateTasks does not wait"), problem
+    assert cluster.task_total() == before
+
+
+def test_create_with_wait_past_the_watch_limit_is_429_and_creates_nothing(cluster):
+    # Waiting creates share the key's watch places (harness.MAX_WATCHES_PER_KEY) with event streams.
+    import threading
+    import harness
+    api = cluster.submitter
+    answers = []
+    holders = [threading.Thread(target=lambda: answers.append(api.create("sleep", waitSeconds=4, payload={"ms": "20000"})["task"]))
+               for _ in range(harness.MAX_WATCHES_PER_KEY)]
+    before = cluster.task_total()
+    for holder in holders:
+        holder.start()
+    try:
+        deadline = time.monotonic() + 3
+        while cluster.task_total() < before + len(holders):
+            assert time.monotonic() < deadline, "the waiting creates did not start"
+            time.sleep(0.05)
+        problem = api.post("/api/v1/tasks", {"taskType": "noop", "waitSeconds": 4}, expect=429).json()
+        assert problem["code"] == "RESOURCE_EXHAUSTED", problem
+        assert cluster.task_total() == before + len(holders), "the refused create created nothing"
+        # Not waiting is not limited.
+        api.create("noop")
+    finally:
+        for holder in holders:
+            holder.join()
+        for task in answers:
+            api.post(f"/api/v1/tasks/{task['taskId']}/cancel", {}, expect=(200, 409))
+    assert [task["status"] for task in answers] == ["TASK_STATUS_RUNNING"] * len(holders)
 
 
 # --- batch ----------------------------------------------------------------------------
