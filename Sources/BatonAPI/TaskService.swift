@@ -78,8 +78,8 @@ public struct TaskService: Sendable {
         let now = self.broker.clock.now().roundedToMicroseconds
         var configs: [String: TaskConfigRecord] = [:]
         // Parts of the contract that come later are refused, never ignored.
-        if requests.contains(where: { !$0.dependsOn.isEmpty }) { throw RPCErrors.unimplemented("depends_on") }
         if requests.contains(where: { $0.waitSeconds != 0 }) { throw RPCErrors.unimplemented("wait_seconds") }
+        let references = try self.dependencyReferences(requests, items: items)
         for (index, request) in requests.enumerated() {
             let item = items ? "tasks[\(index)]." : ""
             do {
@@ -117,6 +117,10 @@ public struct TaskService: Sendable {
 
         return try await RPCErrors.guarding("CreateTask", logger: self.logger) {
             do {
+                // Tasks with dependencies take a path of their own; others share the group commit.
+                if references.contains(where: { !$0.isEmpty }) {
+                    return try await self.commit(drafts, dependsOn: references, items: items)
+                }
                 return try await self.coalescer.submit(drafts) { drafts in try await self.commit(drafts) }
             } catch let gone as TaskTypeUnavailable {
                 // Deleted or disabled since this node's config cache read it.
@@ -165,7 +169,7 @@ public struct TaskService: Sendable {
     /// Replaces drafts whose (tenant, type, key) already has a task, or
     /// repeats an earlier draft of the same call, by that task. Drafts of
     /// several callers (tenants) may share one commit.
-    private func deduplicate(_ drafts: [TaskRecord]) async throws -> [(task: TaskRecord, deduplicated: Bool)] {
+    func deduplicate(_ drafts: [TaskRecord]) async throws -> [(task: TaskRecord, deduplicated: Bool)] {
         let keyed = drafts.compactMap { draft in draft.idempotencyKey.map { (tenant: draft.tenant, taskType: draft.taskType, key: $0) } }
         guard !keyed.isEmpty else { return drafts.map { ($0, false) } }
         // Keys compare as MySQL compares them, byte for byte (Swift's String
