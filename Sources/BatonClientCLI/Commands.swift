@@ -16,6 +16,7 @@ struct Create: AsyncParsableCommand {
     @Option(help: "Run at: a date (2026-12-01T10:00:00Z) or a delay (30s, 5m, 2h).") var runAt: String?
     @Option(help: "Timeout in seconds (default: the type's).") var timeout: Int32?
     @Option(help: "Retries (default: the type's).") var retries: Int32?
+    @Option(help: "Runs after this task SUCCEEDED (a task id; repeatable); WAITING until then.") var dependsOn: [String] = []
 
     func run() async throws {
         var payload = try readPayload(self.payloadFile)
@@ -29,6 +30,7 @@ struct Create: AsyncParsableCommand {
             if let runAt { $0.runAt = Google_Protobuf_Timestamp(date: runAt) }
             if let timeout = self.timeout { $0.timeoutSeconds = timeout }
             if let retries = self.retries { $0.maxRetries = retries }
+            $0.dependsOn = self.dependsOn
         }
         let created = try await self.server.connect { try await $0.tasks.createTask(request) }
         self.server.print(created, text: detail(created.task, colour: self.server.colour) + (created.deduplicated ? "\n(an existing task: same idempotency key)" : ""))

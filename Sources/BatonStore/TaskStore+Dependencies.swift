@@ -291,11 +291,12 @@ extension TaskStore {
     }
 
     /// The parents of `count` tasks with their status and result: a range of
-    /// idx_task_dependency_child each, then one primary-key read per parent.
+    /// idx_task_dependency_child each, then one primary-key read per parent
+    /// (STRAIGHT_JOIN: with few task rows the optimizer would scan them first).
     static func parentsQuery(_ count: Int) -> String {
         """
         SELECT d.child_id, p.task_id, p.status, p.result FROM task_dependency d FORCE INDEX (idx_task_dependency_child)
-        JOIN task p FORCE INDEX (PRIMARY) ON p.task_id = d.parent_id
+        STRAIGHT_JOIN task p FORCE INDEX (PRIMARY) ON p.task_id = d.parent_id
         WHERE d.child_id IN (\(Self.placeholders(count)))
         """
     }

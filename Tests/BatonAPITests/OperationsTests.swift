@@ -302,7 +302,17 @@ final class OperationsTests: XCTestCase {
                 })
             }
         }
-        XCTAssertEqual(dependent?.code, .unimplemented)
+        // depends_on is served now: an unknown dependency is refused.
+        XCTAssertEqual(dependent?.code, .invalidArgument)
+        let waiting = await XCTAssertThrowsRPC {
+            _ = try await harness.withClient { tasks, _ in
+                try await tasks.createTask(.with {
+                    $0.taskType = type
+                    $0.waitSeconds = 5
+                })
+            }
+        }
+        XCTAssertEqual(waiting?.code, .unimplemented)
         let count = try await harness.mysql.query("SELECT COUNT(*) AS n FROM task WHERE task_type = ?", [.string(type)])
         XCTAssertEqual(count.first?.int("n"), 0, "nothing created")
     }

@@ -48,7 +48,13 @@ final class DependencyTests: XCTestCase {
         }
     }
 
-    override func tearDown() async throws { try await self.harness.shutdown() }
+    override func tearDown() async throws {
+        // The edges of this harness's tasks (it removes the tasks).
+        try await self.harness.base.mysql.execute(
+            "DELETE d FROM task_dependency d JOIN task t ON t.task_id = d.child_id WHERE t.task_type LIKE ?", [.string("\(self.harness.base.prefix)%")]
+        )
+        try await self.harness.shutdown()
+    }
 
     private func service() -> TaskService {
         TaskService(nodeID: "test", tasks: self.harness.base.tasks, configs: self.harness.cache, broker: self.harness.base.broker, hub: EventHub(),
