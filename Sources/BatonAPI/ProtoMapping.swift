@@ -26,6 +26,8 @@ extension Baton_V1_Task {
         if let runAt = task.runAt { self.runAt = Google_Protobuf_Timestamp(microseconds: runAt) }
         self.scheduleID = task.scheduleID ?? ""
         if let scheduledFor = task.scheduledFor { self.scheduledFor = Google_Protobuf_Timestamp(microseconds: scheduledFor) }
+        self.dependsOn = task.dependsOn
+        self.dependencyResults = task.dependencyResults
     }
 }
 

@@ -28,9 +28,11 @@ extension TaskService {
         // lock, by the retry itself: the cache may be seconds old).
         let config = try await RPCErrors.guarding("RetryTask", logger: self.logger) { try await self.configs.config(before.taskType) }
         guard config?.enabled == true else { throw Self.typeUnavailable(before) }
-        let retried = try await RPCErrors.guarding("RetryTask", logger: self.logger) {
-            try await self.tasks.retry([request.taskID], from: before.status, priority: priority, now: now)
+        let (retried, revived) = try await RPCErrors.guarding("RetryTask", logger: self.logger) {
+            try await self.tasks.retryReviving([request.taskID], from: before.status, priority: priority, now: now)
         }
+        // Dependents its end had cancelled wait again.
+        if !revived.isEmpty { try? await self.broker.announce(revived.map(\.taskID)) }
         guard let task = retried.first else {
             let current = try await self.existingTask(request.taskID)
             if current.status == before.status { throw Self.typeUnavailable(current) }
@@ -58,7 +60,8 @@ extension TaskService {
         let current = try await self.tasks.tasks(page).filter { TaskStore.retryable.contains($0.status) }
         var changed = 0
         for (status, before) in Dictionary(grouping: current, by: \.status) {
-            let retried = try await self.tasks.retry(before.map(\.taskID), from: status, priority: nil, now: now)
+            let (retried, revived) = try await self.tasks.retryReviving(before.map(\.taskID), from: status, priority: nil, now: now)
+            if !revived.isEmpty { try? await self.broker.announce(revived.map(\.taskID)) }
             let byID = Dictionary(before.map { ($0.taskID, $0) }, uniquingKeysWith: { first, _ in first })
             try await self.enqueueRetried(retried, before: retried.compactMap { byID[$0.taskID] }, at: now, operation: operation)
             try await self.recordRetries(retried, reason: reason)

@@ -78,12 +78,11 @@ public struct TaskService: Sendable {
     func create(_ requests: [Baton_V1_CreateTaskRequest], items: Bool) async throws -> [(task: TaskRecord, deduplicated: Bool)] {
         let now = self.broker.clock.now().roundedToMicroseconds
         var configs: [String: TaskConfigRecord] = [:]
-        // Parts of the contract that come later are refused, never ignored.
-        if requests.contains(where: { !$0.dependsOn.isEmpty }) { throw RPCErrors.unimplemented("depends_on") }
         // A batch answers at once (the contract gives its items no wait).
         if items, let index = requests.firstIndex(where: { $0.waitSeconds != 0 }) {
             throw RPCErrors.invalid("tasks[\(index)].wait_seconds: BatchCreateTasks does not wait; create the task with CreateTask to wait for it")
         }
+        let references = try self.dependencyReferences(requests, items: items)
         for (index, request) in requests.enumerated() {
             let item = items ? "tasks[\(index)]." : ""
             do {
@@ -121,6 +120,10 @@ public struct TaskService: Sendable {
 
         return try await RPCErrors.guarding("CreateTask", logger: self.logger) {
             do {
+                // Tasks with dependencies take a path of their own; others share the group commit.
+                if references.contains(where: { !$0.isEmpty }) {
+                    return try await self.commit(drafts, dependsOn: references, items: items)
+                }
                 return try await self.coalescer.submit(drafts) { drafts in try await self.commit(drafts) }
             } catch let gone as TaskTypeUnavailable {
                 // Deleted or disabled since this node's config cache read it.
@@ -169,7 +172,7 @@ public struct TaskService: Sendable {
     /// Replaces drafts whose (tenant, type, key) already has a task, or
     /// repeats an earlier draft of the same call, by that task. Drafts of
     /// several callers (tenants) may share one commit.
-    private func deduplicate(_ drafts: [TaskRecord]) async throws -> [(task: TaskRecord, deduplicated: Bool)] {
+    func deduplicate(_ drafts: [TaskRecord]) async throws -> [(task: TaskRecord, deduplicated: Bool)] {
         let keyed = drafts.compactMap { draft in draft.idempotencyKey.map { (tenant: draft.tenant, taskType: draft.taskType, key: $0) } }
         guard !keyed.isEmpty else { return drafts.map { ($0, false) } }
         // Keys compare as MySQL compares them, byte for byte (Swift's String

@@ -18,6 +18,7 @@ struct Create: AsyncParsableCommand {
     @Option(help: "Retries (default: the type's).") var retries: Int32?
     @Option(help: "Wait up to this many seconds (at most 300) for the task to finish; exit 1 unless it SUCCEEDED, as `wait` does.")
     var wait: Int32?
+    @Option(help: "Runs after this task SUCCEEDED (a task id; repeatable); WAITING until then.") var dependsOn: [String] = []
 
     func run() async throws {
         var payload = try readPayload(self.payloadFile)
@@ -32,6 +33,7 @@ struct Create: AsyncParsableCommand {
             if let timeout = self.timeout { $0.timeoutSeconds = timeout }
             if let retries = self.retries { $0.maxRetries = retries }
             if let wait = self.wait { $0.waitSeconds = wait }
+            $0.dependsOn = self.dependsOn
         }
         let created = try await self.server.connect { try await $0.tasks.createTask(request) }
         self.server.print(created, text: detail(created.task, colour: self.server.colour) + (created.deduplicated ? "\n(an existing task: same idempotency key)" : ""))

@@ -34,6 +34,15 @@ public struct TaskRecord: Sendable, Equatable {
     /// The schedule that created it, and the fire time it was created for.
     public var scheduleID: String?
     public var scheduledFor: Date?
+    /// The tasks it runs after (CreateTask's `depends_on`), in request order.
+    public var dependsOn: [String]
+    /// Results of those that SUCCEEDED (task id -> result): filled for a
+    /// start (the executor gets them) and for a single read.
+    public var dependencyResults: [String: String]
+    /// Some task depends on this one: its terminal outcome settles them
+    /// (released, or cancelled). The hot outcome path reads the dependency
+    /// table only for such rows.
+    public var hasDependents: Bool
 
     public init(
         taskID: String,
@@ -59,7 +68,10 @@ public struct TaskRecord: Sendable, Equatable {
         generation: Int = 0,
         retryAt: Date? = nil,
         scheduleID: String? = nil,
-        scheduledFor: Date? = nil
+        scheduledFor: Date? = nil,
+        dependsOn: [String] = [],
+        dependencyResults: [String: String] = [:],
+        hasDependents: Bool = false
     ) {
         self.taskID = taskID
         self.taskType = taskType
@@ -85,6 +97,9 @@ public struct TaskRecord: Sendable, Equatable {
         self.retryAt = retryAt
         self.scheduleID = scheduleID
         self.scheduledFor = scheduledFor
+        self.dependsOn = dependsOn
+        self.dependencyResults = dependencyResults
+        self.hasDependents = hasDependents
     }
 }
 

@@ -10,6 +10,9 @@ public enum TaskStatus: Int, Sendable, CaseIterable, Hashable {
     case cancelled = 7
     case timeout = 8
     case retrying = 9
+    /// Created with `depends_on`: waits (on no queue) until every task it
+    /// depends on SUCCEEDED, then is released to QUEUED.
+    case waiting = 10
 
     public var isTerminal: Bool {
         switch self {
@@ -30,6 +33,7 @@ public enum TaskStatus: Int, Sendable, CaseIterable, Hashable {
         case .cancelled: "TASK_STATUS_CANCELLED"
         case .timeout: "TASK_STATUS_TIMEOUT"
         case .retrying: "TASK_STATUS_RETRYING"
+        case .waiting: "TASK_STATUS_WAITING"
         }
     }
 

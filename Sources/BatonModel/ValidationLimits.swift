@@ -10,6 +10,8 @@ public struct ValidationLimits: Sendable {
     public var maxCancelReasonBytes = 1024
     public var maxIdempotencyKeyBytes = 255
     public var maxBatchSize = 1000
+    /// Entries of one task's `depends_on` (a fan-in of this many parents).
+    public var maxDependsOn = 1000
     public var maxPageSize = 1000
     public var defaultPageSize = 100
     /// Bytes of task fields (payload, result, error…) one list page may

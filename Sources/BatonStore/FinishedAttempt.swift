@@ -14,9 +14,12 @@ public struct FinishedAttempt: Sendable, Equatable {
     public var tenant: String
     /// When a RETRYING attempt's task is due again.
     public var retryAt: Date?
+    /// The worker's copy of the row says some task depends on this one.
+    public var hasDependents: Bool
 
     public init(
-        taskID: String, attempt: Int, status: TaskStatus, result: String? = nil, error: String? = nil, tenant: String, retryAt: Date? = nil
+        taskID: String, attempt: Int, status: TaskStatus, result: String? = nil, error: String? = nil, tenant: String, retryAt: Date? = nil,
+        hasDependents: Bool = false
     ) {
         self.taskID = taskID
         self.attempt = attempt
@@ -25,5 +28,6 @@ public struct FinishedAttempt: Sendable, Equatable {
         self.error = error
         self.tenant = tenant
         self.retryAt = retryAt
+        self.hasDependents = hasDependents
     }
 }

@@ -106,10 +106,18 @@ extension TaskStore {
     /// task (and refuses), or went first and nothing is retried. Returns
     /// the tasks this call changed, as they are now.
     public func retry(_ taskIDs: [String], from status: TaskStatus, priority: TaskPriority?, now: Date) async throws -> [TaskRecord] {
-        guard !taskIDs.isEmpty, Self.retryable.contains(status) else { return [] }
+        try await self.retryReviving(taskIDs, from: status, priority: priority, now: now).retried
+    }
+
+    /// `retry`, and the dependents the retried tasks' end had cancelled,
+    /// back in WAITING (same transaction; see `reviveDependents`).
+    public func retryReviving(
+        _ taskIDs: [String], from status: TaskStatus, priority: TaskPriority?, now: Date
+    ) async throws -> (retried: [TaskRecord], revived: [TaskRecord]) {
+        guard !taskIDs.isEmpty, Self.retryable.contains(status) else { return ([], []) }
         let priorityValue: MySQLValue = priority.map { .int(Int64($0.rawValue)) } ?? .null
-        return try await self.mysql.withTransaction { session in
-            let updated = try await session.execute(
+        return try await self.mysql.transaction { trip in
+            let updated = try trip.execute(
                 """
                 UPDATE task FORCE INDEX (PRIMARY) SET status = ?, priority = COALESCE(?, priority), retry_base = attempt, worker_losses = 0,
                   result = NULL, error = NULL, finished_at = NULL, run_at = NULL, retry_at = NULL, generation = generation + 1, updated_at = ?
@@ -118,10 +126,14 @@ extension TaskStore {
                 """,
                 [.int(Int64(TaskStatus.queued.rawValue)), priorityValue, .date(now)] + taskIDs.map { .string($0) } + [.int(Int64(status.rawValue))]
             )
-            guard updated.affectedRows > 0 else { return [] }
-            let retried = try await Self.changed(taskIDs, to: .queued, at: now, in: session)
-            try await Self.addFinished(Self.finishedDeltas(retried.map { ($0.tenant, status) }, sign: -1), in: session)
-            return retried
+            guard updated.affectedRows > 0 else { return ([], []) }
+            let retried = try trip.execute(
+                "SELECT \(Self.selectColumns) FROM task WHERE task_id IN (\(Self.placeholders(taskIDs.count))) AND status = ? AND updated_at = ?",
+                taskIDs.map { .string($0) } + [.int(Int64(TaskStatus.queued.rawValue)), .date(now)]
+            ).rows.map(Self.record)
+            try Self.addFinished(Self.finishedDeltas(retried.map { ($0.tenant, status) }, sign: -1), in: trip)
+            let revived = try Self.reviveDependents(of: retried.filter(\.hasDependents).map(\.taskID), now: now, in: trip)
+            return (retried, revived)
         }
     }
 
@@ -148,11 +160,18 @@ extension TaskStore {
         }
     }
 
-    /// Cancels unfinished tasks; returns those this call cancelled, as they are now.
+    /// Cancels unfinished tasks; returns those this call cancelled, as they
+    /// are now. Their WAITING dependents end CANCELLED with them, in the
+    /// same transaction (see `settleDependents`).
     public func cancel(_ taskIDs: [String], reason: String, now: Date) async throws -> [TaskRecord] {
-        guard !taskIDs.isEmpty else { return [] }
-        return try await self.mysql.withTransaction { session in
-            let updated = try await session.execute(
+        try await self.cancelSettling(taskIDs, reason: reason, now: now).cancelled
+    }
+
+    /// `cancel`, and the dependents that ended CANCELLED with them.
+    public func cancelSettling(_ taskIDs: [String], reason: String, now: Date) async throws -> (cancelled: [TaskRecord], dependents: [TaskRecord]) {
+        guard !taskIDs.isEmpty else { return ([], []) }
+        return try await self.mysql.transaction { trip in
+            let updated = try trip.execute(
                 """
                 UPDATE task FORCE INDEX (PRIMARY) SET status = ?, error = ?, finished_at = ?, updated_at = ?
                 WHERE task_id IN (\(Self.placeholders(taskIDs.count))) AND status IN (\(Self.placeholders(TaskStatus.nonTerminal.count)))
@@ -160,18 +179,14 @@ extension TaskStore {
                 [.int(Int64(TaskStatus.cancelled.rawValue)), .string(reason), .date(now), .date(now)] + taskIDs.map { .string($0) }
                     + Self.statusValues(TaskStatus.nonTerminal)
             )
-            guard updated.affectedRows > 0 else { return [] }
-            let cancelled = try await Self.changed(taskIDs, to: .cancelled, at: now, in: session)
-            try await Self.addFinished(Self.finishedDeltas(cancelled.map { ($0.tenant, .cancelled) }), in: session)
-            return cancelled
+            guard updated.affectedRows > 0 else { return ([], []) }
+            let cancelled = try trip.execute(
+                "SELECT \(Self.selectColumns) FROM task WHERE task_id IN (\(Self.placeholders(taskIDs.count))) AND status = ? AND updated_at = ?",
+                taskIDs.map { .string($0) } + [.int(Int64(TaskStatus.cancelled.rawValue)), .date(now)]
+            ).rows.map(Self.record)
+            try Self.addFinished(Self.finishedDeltas(cancelled.map { ($0.tenant, .cancelled) }), in: trip)
+            let settled = try Self.settleDependents(of: cancelled.filter(\.hasDependents).map { ($0.taskID, .cancelled) }, now: now, in: trip)
+            return (cancelled, settled.cancelled)
         }
-    }
-
-    /// Which of `taskIDs` this call's write (stamped `now`) changed to `status`.
-    private static func changed(_ taskIDs: [String], to status: TaskStatus, at now: Date, in session: MySQLSession) async throws -> [TaskRecord] {
-        try await session.execute(
-            "SELECT \(Self.selectColumns) FROM task WHERE task_id IN (\(Self.placeholders(taskIDs.count))) AND status = ? AND updated_at = ?",
-            taskIDs.map { .string($0) } + [.int(Int64(status.rawValue)), .date(now)]
-        ).rows.map(Self.record)
     }
 }

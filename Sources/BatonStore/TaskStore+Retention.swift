@@ -76,6 +76,12 @@ extension TaskStore {
                 TaskStatus(rawValue: row.int("status") ?? 0).map { (tenant: row.string("tenant") ?? Tenant.default, status: $0) }
             }
             try await Self.addFinished(Self.finishedDeltas(counted, sign: -1), in: session)
+            // Their dependency edges (a range of idx_task_dependency_child each).
+            _ = try await session.execute(
+                "DELETE FROM task_dependency WHERE child_id IN (\(Self.placeholders(going.count)))"
+                    + " AND NOT EXISTS (SELECT 1 FROM task WHERE task.task_id = task_dependency.child_id)",
+                going.map { .string($0.string("task_id") ?? "") }
+            )
             // Logs of the rows that went (a retried task's stay with it).
             _ = try await session.execute(
                 """

@@ -57,9 +57,9 @@ extension TaskStore {
         guard !taskIDs.isEmpty else { return [] }
         let live: [TaskStatus] = [.scheduled, .running]
         let ids = taskIDs.map(MySQLValue.string)
-        return try await self.mysql.withTransaction { session in
+        return try await self.mysql.transaction { trip in
             // SET clauses apply left to right: decide with the old worker_losses, then count.
-            _ = try await session.execute(
+            try trip.execute(
                 """
                 UPDATE task FORCE INDEX (PRIMARY) SET
                   status = IF(worker_losses + 1 >= ?, ?, ?),
@@ -73,12 +73,16 @@ extension TaskStore {
                  .int(Int64(cap)), .int(Int64(cap)), .date(now), .date(now), .string(workerID)]
                     + Self.statusValues(live) + ids + (fence?.values ?? [])
             )
-            let failed = try await session.execute(
-                "SELECT task_id, tenant, updated_at FROM task WHERE status = ? AND task_id IN (\(Self.placeholders(ids.count)))",
+            let failed = try trip.execute(
+                "SELECT task_id, tenant, updated_at, has_dependents FROM task WHERE status = ? AND task_id IN (\(Self.placeholders(ids.count)))",
                 [.int(Int64(TaskStatus.failed.rawValue))] + ids
             ).rows
             let failedNow = failed.filter { $0.date("updated_at")?.microseconds == now.microseconds }
-            try await Self.addFinished(Self.finishedDeltas(failedNow.map { ($0.string("tenant") ?? Tenant.default, .failed) }), in: session)
+            try Self.addFinished(Self.finishedDeltas(failedNow.map { ($0.string("tenant") ?? Tenant.default, .failed) }), in: trip)
+            // Their dependents end CANCELLED, naming them.
+            _ = try Self.settleDependents(
+                of: failedNow.filter { $0.int("has_dependents") == 1 }.compactMap { $0.string("task_id").map { (taskID: $0, status: TaskStatus.failed) } }, now: now, in: trip
+            )
             return failed.compactMap { $0.string("task_id") }
         }
     }
@@ -131,17 +135,23 @@ extension TaskStore {
         let finishedAt: MySQLValue = status.isTerminal ? .date(now) : .null
         // A scheduled retry waits anew: its next entry is of the next generation.
         let bump: Int64 = status == .retrying ? 1 : 0
-        return try await self.mysql.withTransaction { session in
-            let updated = try await session.execute(
+        let binds: [MySQLValue] = [.int(Int64(status.rawValue)), MySQLValue(result), MySQLValue(error), finishedAt, .int(bump), MySQLValue(retryAt), .date(now),
+                                   .string(taskID), .int(Int64(TaskStatus.running.rawValue)), .int(Int64(attempt))] + (fence?.values ?? [])
+        return try await self.mysql.transaction { trip in
+            let updated = try trip.execute(
                 """
                 UPDATE task FORCE INDEX (PRIMARY) SET status = ?, result = ?, error = ?, finished_at = ?, generation = generation + ?, retry_at = ?, updated_at = ?
                 WHERE task_id = ? AND status = ? AND attempt = ?\(Self.fenced(fence))
                 """,
-                [.int(Int64(status.rawValue)), MySQLValue(result), MySQLValue(error), finishedAt, .int(bump), MySQLValue(retryAt), .date(now),
-                 .string(taskID), .int(Int64(TaskStatus.running.rawValue)), .int(Int64(attempt))] + (fence?.values ?? [])
+                binds
             )
             guard updated.affectedRows == 1 else { return false }
-            try await Self.addFinished([TenantStatus(tenant, status): 1], in: session)
+            try Self.addFinished([TenantStatus(tenant, status): 1], in: trip)
+            if status.isTerminal {
+                // Only a task with dependents has edges to read (a primary-key read; not the workers' hot path).
+                let flagged = try trip.execute("SELECT has_dependents FROM task WHERE task_id = ?", [.string(taskID)]).rows.first?.int("has_dependents") == 1
+                if flagged { _ = try Self.settleDependents(of: [(taskID, status)], now: now, in: trip) }
+            }
             return true
         }
     }

@@ -37,10 +37,12 @@ extension TaskStore {
         let result = try await self.mysql.execute(sql, binds)
         guard result.affectedRows + claimed > 0 else { return [] }
         // The start time (µs) and worker single out the rows this statement changed.
-        return try await self.mysql.query(
+        let started = try await self.mysql.query(
             "SELECT \(Self.selectColumns) FROM task WHERE task_id IN (\(marks)) AND status = ? AND worker_id = ? AND started_at = ?",
             ids + [running, .string(workerID), .date(now)]
         ).map(Self.record)
+        // The executor gets the results of the tasks each depends on (no read for tasks without).
+        return try await self.withDependencyResults(started)
     }
 
     /// The start write of `start` (claims already padded to their shape).
@@ -100,7 +102,69 @@ extension TaskStore {
     /// the same group that failed without an answer (one may have committed:
     /// its rows count as changed). Returns the ids whose row changed.
     public func finish(_ attempts: [FinishedAttempt], workerID: String, now: Date, earlier: [Date] = []) async throws -> Set<String> {
-        guard !attempts.isEmpty else { return [] }
+        try await self.finishSettling(attempts, workerID: workerID, now: now, earlier: earlier).applied
+    }
+
+    /// `finish`, and what it did to the dependents of the tasks it ended
+    /// (see `settleDependents`): released tasks are the caller's to enqueue.
+    ///
+    /// Tasks without dependents cost nothing more: the worker's copy of the
+    /// row says whether it has dependents; the rows it says have none are
+    /// written with `has_dependents = 0` in the WHERE (a flag set since the
+    /// worker read the row makes the row not match, and the write falls to
+    /// the slow path below, which settles it), and only rows with the flag
+    /// read the edge table.
+    public func finishSettling(
+        _ attempts: [FinishedAttempt], workerID: String, now: Date, earlier: [Date] = []
+    ) async throws -> (applied: Set<String>, settled: SettledDependents) {
+        guard !attempts.isEmpty else { return ([], SettledDependents()) }
+        let plain = attempts.filter { !$0.hasDependents }
+        let flagged = attempts.filter(\.hasDependents)
+        let plainUpdate = plain.isEmpty ? nil : Self.finishStatement(plain, now: now, plainOnly: true)
+        let flaggedUpdate = flagged.isEmpty ? nil : Self.finishStatement(flagged, now: now, plainOnly: false)
+        let intended = Dictionary(attempts.map { ($0.taskID, $0) }, uniquingKeysWith: { first, _ in first })
+        let ids = StatementShape.padded(attempts).map { MySQLValue.string($0.taskID) }
+        // One transaction in one trip: the rows, the finished counts and the
+        // dependents change together. When a row had moved on (or a lost try
+        // wrote some), this worker and the unique `now` single out what this
+        // statement changed, and only that is counted.
+        return try await self.mysql.transaction { trip in
+            let affected = try (plainUpdate.map { try trip.execute($0.sql, $0.binds).affectedRows } ?? 0)
+                + (flaggedUpdate.map { try trip.execute($0.sql, $0.binds).affectedRows } ?? 0)
+            if affected == attempts.count {
+                try Self.addFinished(Self.finishedDeltas(attempts.map { ($0.tenant, $0.status) }), in: trip)
+                let settled = try Self.settleDependents(of: flagged.filter(\.status.isTerminal).map { ($0.taskID, $0.status) }, now: now, in: trip)
+                return (Set(attempts.map(\.taskID)), settled)
+            }
+            // Rows flagged since the worker read them: written now, without the condition.
+            var late: [FinishedAttempt] = []
+            if !plain.isEmpty {
+                let flaggedSince = try trip.execute(
+                    "SELECT task_id, attempt FROM task FORCE INDEX (PRIMARY) WHERE task_id IN (\(Self.placeholders(ids.count))) AND status = ? AND has_dependents = 1",
+                    ids + [.int(Int64(TaskStatus.running.rawValue))]
+                ).rows.compactMap { row in row.string("task_id").flatMap { intended[$0] }.flatMap { $0.attempt == row.int("attempt") && !$0.hasDependents ? $0 : nil } }
+                if !flaggedSince.isEmpty {
+                    let statement = Self.finishStatement(flaggedSince, now: now, plainOnly: false)
+                    if try trip.execute(statement.sql, statement.binds).affectedRows > 0 { late = flaggedSince }
+                }
+            }
+            guard affected > 0 || !earlier.isEmpty || !late.isEmpty else { return ([], SettledDependents()) }
+            let changed = try trip.execute(
+                "SELECT task_id, status, updated_at, has_dependents FROM task WHERE task_id IN (\(Self.placeholders(ids.count))) AND worker_id = ? AND updated_at IN (\(Self.placeholders(earlier.count + 1)))",
+                ids + [.string(workerID), .date(now)] + earlier.map(MySQLValue.date)
+            ).rows.filter { row in row.string("task_id").flatMap { intended[$0]?.status.rawValue } == row.int("status") }
+            let mineRows = changed.filter { $0.date("updated_at")?.microseconds == now.microseconds }
+            let mine = mineRows.compactMap { $0.string("task_id").flatMap { intended[$0] } }
+            try Self.addFinished(Self.finishedDeltas(mine.map { ($0.tenant, $0.status) }), in: trip)
+            let parents = mineRows.filter { $0.int("has_dependents") == 1 }.compactMap { $0.string("task_id").flatMap { intended[$0] } }
+                .filter(\.status.isTerminal).map { ($0.taskID, $0.status) }
+            let settled = try Self.settleDependents(of: parents, now: now, in: trip)
+            return (Set(changed.compactMap { $0.string("task_id") }), settled)
+        }
+    }
+
+    /// The outcome write of `finishSettling` for some of a group's rows.
+    static func finishStatement(_ attempts: [FinishedAttempt], now: Date, plainOnly: Bool) -> (sql: String, binds: [MySQLValue]) {
         let rows = StatementShape.padded(attempts)
         // A column whose value differs between rows is a `CASE task_id WHEN ?
         // THEN ? … END`, which MariaDB evaluates by comparing ids one by one
@@ -125,31 +189,11 @@ extension TaskStore {
         let update = """
             UPDATE task FORCE INDEX (PRIMARY) SET status = \(status.sql), result = \(result.sql), error = \(error.sql), finished_at = \(finished.sql),
               generation = generation + \(bump.sql), retry_at = \(retryAt.sql), updated_at = ?
-            WHERE task_id IN (\(Self.placeholders(ids.count))) AND status = ? AND attempt = \(attempt.sql)
+            WHERE task_id IN (\(Self.placeholders(ids.count))) AND status = ? AND attempt = \(attempt.sql)\(plainOnly ? " AND has_dependents = 0" : "")
             """
         let binds = status.binds + result.binds + error.binds + finished.binds + bump.binds + retryAt.binds + [.date(now)]
             + ids + [.int(Int64(TaskStatus.running.rawValue))] + attempt.binds
-        let intended = Dictionary(attempts.map { ($0.taskID, $0) }, uniquingKeysWith: { first, _ in first })
-        let count = attempts.count
-        // One transaction in one trip: the rows and the finished counts
-        // change together. When a row had moved on (or a lost try wrote some),
-        // this worker and the unique `now` single out what this statement
-        // changed, and only that is counted.
-        return try await self.mysql.transaction { trip in
-            let affected = try trip.execute(update, binds).affectedRows
-            if affected == count {
-                try Self.addFinished(Self.finishedDeltas(attempts.map { ($0.tenant, $0.status) }), in: trip)
-                return Set(attempts.map(\.taskID))
-            }
-            guard affected > 0 || !earlier.isEmpty else { return [] }
-            let changed = try trip.execute(
-                "SELECT task_id, status, updated_at FROM task WHERE task_id IN (\(Self.placeholders(ids.count))) AND worker_id = ? AND updated_at IN (\(Self.placeholders(earlier.count + 1)))",
-                ids + [.string(workerID), .date(now)] + earlier.map(MySQLValue.date)
-            ).rows.filter { row in row.string("task_id").flatMap { intended[$0]?.status.rawValue } == row.int("status") }
-            let mine = changed.filter { $0.date("updated_at")?.microseconds == now.microseconds }.compactMap { $0.string("task_id").flatMap { intended[$0] } }
-            try Self.addFinished(Self.finishedDeltas(mine.map { ($0.tenant, $0.status) }), in: trip)
-            return Set(changed.compactMap { $0.string("task_id") })
-        }
+        return (update, binds)
     }
 
     /// Undoes the start of an attempt the worker hands back unfinished

@@ -18,7 +18,7 @@ public struct TaskStore: Sendable {
         "started_at", "finished_at", "run_at", "retry_base", "tenant",
     ]
     /// What reads return: the inserted columns, and those only later writes set.
-    static let selectColumns = (columns + ["generation", "retry_at", "schedule_id", "scheduled_for"]).joined(separator: ", ")
+    static let selectColumns = (columns + ["generation", "retry_at", "schedule_id", "scheduled_for", "depends_on", "has_dependents"]).joined(separator: ", ")
 
     static func placeholders(_ count: Int) -> String {
         Array(repeating: "?", count: count).joined(separator: ", ")
@@ -92,9 +92,12 @@ public struct TaskStore: Sendable {
         )
     }
 
+    /// One task, with its dependencies' results when it has dependencies.
     public func task(_ taskID: String) async throws -> TaskRecord? {
-        try await self.mysql.query("SELECT \(Self.selectColumns) FROM task WHERE task_id = ?", [.string(taskID)])
+        guard let task = try await self.mysql.query("SELECT \(Self.selectColumns) FROM task WHERE task_id = ?", [.string(taskID)])
             .first.map(Self.record)
+        else { return nil }
+        return try await self.withDependencyResults([task])[0]
     }
 
     /// Tasks already holding these (tenant, type, idempotency key) triples.
@@ -268,7 +271,9 @@ public struct TaskStore: Sendable {
             generation: row.int("generation") ?? 0,
             retryAt: row.date("retry_at"),
             scheduleID: row.string("schedule_id"),
-            scheduledFor: row.date("scheduled_for")
+            scheduledFor: row.date("scheduled_for"),
+            dependsOn: row.string("depends_on").map(Self.dependencyList) ?? [],
+            hasDependents: (row.int("has_dependents") ?? 0) != 0
         )
     }
 }

@@ -12,6 +12,9 @@ public struct ExecutionContext: Sendable {
     public var deadlineInstant: ContinuousClock.Instant
     /// Writes lines to the task's log (`GetTaskLogs`).
     public var log: TaskLogger
+    /// Results of the tasks this one depends on (task id -> result); empty
+    /// for a task without dependencies.
+    public var dependencyResults: [String: String] = [:]
 
     /// Seconds left until the deadline (never from the local wall clock, which may be off).
     public var timeRemaining: TimeInterval {

@@ -74,6 +74,7 @@ public final class GRPCExecutor: TaskExecutor, Service {
             $0.payload = payload
             $0.attempt = Int32(context.attempt)
             $0.deadline = .init(date: context.deadline)
+            $0.dependencyResults = context.dependencyResults
         }
         let response: Baton_V1_ExecuteResponse
         do {

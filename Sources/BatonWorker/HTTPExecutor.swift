@@ -5,7 +5,8 @@ import NIOCore
 import NIOHTTP1
 import NIOSSL
 
-/// POSTs `{"task_id","task_type","payload","attempt"}` to the type's endpoint
+/// POSTs `{"task_id","task_type","payload","attempt"}` (and
+/// `"dependency_results"` for a task with dependencies) to the type's endpoint
 /// with `X-Baton-Task-Id`, `X-Baton-Attempt` and the type's headers, within
 /// the attempt's remaining time. 2xx is success (a `{"success","data","error"}`
 /// envelope is honoured); 5xx, 429, connection errors and timeouts are
@@ -50,7 +51,10 @@ public final class HTTPExecutor: TaskExecutor {
         StringMapJSON.appendQuoted(context.taskID, to: &body)
         body += ",\"task_type\":"
         StringMapJSON.appendQuoted(context.taskType, to: &body)
-        body += ",\"payload\":" + StringMapJSON.encode(payload) + ",\"attempt\":\(context.attempt)}"
+        body += ",\"payload\":" + StringMapJSON.encode(payload) + ",\"attempt\":\(context.attempt)"
+        // Only tasks with dependencies carry their results (task id -> result).
+        if !context.dependencyResults.isEmpty { body += ",\"dependency_results\":" + StringMapJSON.encode(context.dependencyResults) }
+        body += "}"
 
         var request = HTTPClientRequest(url: config.endpoint)
         request.method = .POST

@@ -158,7 +158,9 @@ final class OutcomeRecorder: Sendable {
         while !batch.isEmpty {
             let now = self.uniqueNow()
             do {
-                let applied = try await self.tasks.finish(batch.map(\.item.attempt), workerID: self.workerID, now: now, earlier: tried)
+                let (applied, settled) = try await self.tasks.finishSettling(batch.map(\.item.attempt), workerID: self.workerID, now: now, earlier: tried)
+                if !settled.released.isEmpty { await self.enqueueReleased(settled.released, now: now) }
+                if !settled.cancelled.isEmpty { try? await self.broker.announce(settled.cancelled.map(\.taskID)) }
                 self.state.withLock { state in
                     state.acks += batch.map { ($0.item.entry, applied.contains($0.item.attempt.taskID) ? $0.item.retryDue : 0) }
                 }
@@ -184,6 +186,18 @@ final class OutcomeRecorder: Sendable {
                 try? await Task.sleep(for: backoff)
                 backoff = min(backoff * 2, Self.maxBackoff)
             }
+        }
+    }
+
+    /// Dependents this write released (QUEUED in MySQL) go to their queues
+    /// at once; should Redis not take them, the leader's reconciler finds
+    /// them QUEUED and stale and enqueues them.
+    private func enqueueReleased(_ released: [TaskRecord], now: Date) async {
+        do {
+            try await self.broker.enqueue(released, now: now)
+            try? await self.broker.announce(released.map(\.taskID))
+        } catch {
+            self.logger.warning("could not enqueue released dependents; the reconciler will", metadata: ["tasks": "\(released.count)", "error": "\(error)"])
         }
     }
 

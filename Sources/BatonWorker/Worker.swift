@@ -423,7 +423,8 @@ public final class Worker: Service, Sendable {
             self.metrics.started(task.taskType)
             let context = ExecutionContext(
                 taskID: task.taskID, taskType: task.taskType, attempt: task.attempt, workerID: self.configuration.workerID,
-                deadline: self.broker.clock.now().addingTimeInterval(TimeInterval(task.timeoutSeconds)), deadlineInstant: deadline, log: log
+                deadline: self.broker.clock.now().addingTimeInterval(TimeInterval(task.timeoutSeconds)), deadlineInstant: deadline, log: log,
+                dependencyResults: task.dependencyResults
             )
             outcome = await self.outcome(of: task, signal: signal, context: context)
             elapsed = ContinuousClock.now - began
@@ -536,7 +537,7 @@ public final class Worker: Service, Sendable {
         case .succeeded(let result):
             let attempt = FinishedAttempt(
                 taskID: task.taskID, attempt: task.attempt, status: .succeeded, result: self.cap(result, self.configuration.maxResultBytes),
-                tenant: task.tenant
+                tenant: task.tenant, hasDependents: task.hasDependents
             )
             if try await self.outcomes.record(.init(attempt: attempt, entry: entry, retryDue: 0, lease: lease)) {
                 log.info("succeeded in \(took)")
@@ -589,13 +590,15 @@ public final class Worker: Service, Sendable {
         if retryable && self.policy.retriesLeft(task) {
             let backoff = (try? await self.configs.config(task.taskType))??.retryBackoffMs ?? 1000
             let at = self.broker.clock.now().addingTimeInterval(self.policy.delay(after: task, baseBackoffMs: backoff))
-            let attempt = FinishedAttempt(taskID: task.taskID, attempt: task.attempt, status: .retrying, error: error, tenant: task.tenant, retryAt: at)
+            let attempt = FinishedAttempt(taskID: task.taskID, attempt: task.attempt, status: .retrying, error: error, tenant: task.tenant, retryAt: at,
+                                          hasDependents: task.hasDependents)
             if try await self.outcomes.record(.init(attempt: attempt, entry: entry, retryDue: Int64(at.timeIntervalSince1970 * 1000), lease: lease)) {
                 log.warn("\(what) after \(took): \(message); retry scheduled for \(ISO8601DateFormatter().string(from: at))")
                 self.metrics.ended(task.taskType, .retried)
             }
         } else {
-            let attempt = FinishedAttempt(taskID: task.taskID, attempt: task.attempt, status: final, error: error, tenant: task.tenant)
+            let attempt = FinishedAttempt(taskID: task.taskID, attempt: task.attempt, status: final, error: error, tenant: task.tenant,
+                                          hasDependents: task.hasDependents)
             if try await self.outcomes.record(.init(attempt: attempt, entry: entry, retryDue: 0, lease: lease)) {
                 log.error("\(what) after \(took): \(message)")
                 self.metrics.ended(task.taskType, final == .timeout ? .timedOut : .failed)

@@ -291,7 +291,7 @@ final class OperationsTests: XCTestCase {
         XCTAssertEqual(reversed?.code, .invalidArgument)
     }
 
-    func testLaterPartsOfTheContractAreRefusedNotIgnored() async throws {
+    func testAnUnknownDependencyIsRefusedAndCreatesNothing() async throws {
         let type = try await self.harness.configure("later")
         let harness = self.harness!
         let dependent = await XCTAssertThrowsRPC {
@@ -302,7 +302,7 @@ final class OperationsTests: XCTestCase {
                 })
             }
         }
-        XCTAssertEqual(dependent?.code, .unimplemented)
+        XCTAssertEqual(dependent?.code, .invalidArgument)
         let count = try await harness.mysql.query("SELECT COUNT(*) AS n FROM task WHERE task_type = ?", [.string(type)])
         XCTAssertEqual(count.first?.int("n"), 0, "nothing created")
     }

@@ -580,7 +580,12 @@ def redis_frozen_during_resume(suite, run):
 
 # --- 9. the leader killed while schedules fire ---------------------------------------------
 
-FIRE_SECONDS = 60
+FIRE_SECONDS = 72
+# The leader SIGSTOPped this many s after the puts, for this long: past the
+# lock's TTL (10 s) and the firer's grace (5 s), so another node leads and
+# catches up the missed fire times (RUN_ALL), and the stopped one wakes as a
+# deposed leader whose pass (read before the stop) must write nothing.
+LEADER_FREEZE = (44, 18.0)
 # Each kill: this many s after the schedules were put, then this many s past
 # the next whole second, the fire time of every schedule: inside the
 # leader's pass over the 11 (fire transactions, then the pushes to Redis).
@@ -666,6 +671,23 @@ def leader_killed_while_firing(suite, run):
             node.wait_ready(30)
         except RuntimeError as error:
             run.fail(str(error))
+    frozen_node, woke = None, None
+    time.sleep(max(0.0, t0 + LEADER_FREEZE[0] - time.time()))
+    leader = suite.leader()
+    if not leader:
+        run.fail(f"no leader to stop {LEADER_FREEZE[0]}s after the puts")
+        return
+    frozen_node = suite.cluster.nodes[int(leader.split("-")[1])]
+    time.sleep(max(0.0, math.ceil(time.time()) + 0.003 - time.time()))
+    frozen_node.mark("SIGSTOP (leader, schedules firing)")
+    stopped = frozen_node.freeze()
+    try:
+        time.sleep(LEADER_FREEZE[1])
+    finally:
+        woke = frozen_node.thaw()
+    frozen_node.mark("SIGCONT")
+    kills.append(stopped)
+    log(f"  SIGSTOP {leader} (the leader) for {woke - stopped:.1f}s; leader meanwhile {suite.leader() or '?'}")
     time.sleep(max(0.0, t0 + FIRE_SECONDS - time.time()))
     # Paused before deleted: next_fire_at then names the first fire time
     # that never fired, the end of what each schedule owes.
@@ -684,7 +706,8 @@ def leader_killed_while_firing(suite, run):
     fired = {schedule_id: baton.list_all(schedule_id=schedule_id) for schedule_id in schedules}
     for tasks in fired.values():
         _adopt(run, tasks)
-    suite.finish(run, endpoint)
+    # The stopped leader's worker was declared dead meanwhile: it stops itself once on waking.
+    suite.finish(run, endpoint, expected_exits={frozen_node.id: (woke, 1)})
     run.check_calls(allowed=lambda task_id, calls: explained_by_kills(calls, kills))
     for schedule_id in schedules:
         _check_fires(run, schedule_id, fired[schedule_id], first[schedule_id], end[schedule_id], step[schedule_id])
