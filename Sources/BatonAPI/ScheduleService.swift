@@ -134,9 +134,13 @@ public struct ScheduleService: Sendable {
     }
 
     static func validate(id: String) throws(RPCError) {
-        let allowed = id.utf8.allSatisfy { byte in
-            (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A) || byte == 0x5F || byte == 0x2E || byte == 0x2D
-        }
-        guard (1...64).contains(id.utf8.count), allowed else { throw RPCErrors.invalid("schedule_id must match \(Self.idRule)") }
+        guard Self.isValid(id: id) else { throw RPCErrors.invalid("schedule_id must match \(Self.idRule)") }
+    }
+
+    static func isValid(id: String) -> Bool {
+        (1...64).contains(id.utf8.count)
+            && id.utf8.allSatisfy { byte in
+                (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A) || byte == 0x5F || byte == 0x2E || byte == 0x2D
+            }
     }
 }

@@ -108,10 +108,8 @@ struct TaskRequestValidator: Sendable {
         }
         // A worker has no index of its own (it would cost every start one):
         // it filters a range another filter chooses.
-        if !scheduleID.isEmpty {
-            guard scheduleID.utf8.count <= 64, scheduleID.utf8.allSatisfy({ $0 < 0x80 }) else {
-                throw RPCErrorBox("\(field)schedule_id must match \(ScheduleService.idRule)")
-            }
+        if !scheduleID.isEmpty, !ScheduleService.isValid(id: scheduleID) {
+            throw RPCErrorBox("\(field)schedule_id must match \(ScheduleService.idRule)")
         }
         guard workerID.isEmpty || !known.isEmpty || !taskType.isEmpty || createdAfter != nil || createdBefore != nil || !scheduleID.isEmpty else {
             throw RPCErrorBox("\(field)worker_id needs statuses, task_type, schedule_id or a created_after/created_before range")

@@ -121,8 +121,13 @@ public struct ScheduleFirer: LeaderLoop {
             if let at = task.scheduledFor { lateness.recordNanoseconds(Int64(max(0, now.timeIntervalSince(at)) * 1e9)) }
         }
         Counter(label: "baton_schedule_fires_total").increment(by: created.count)
+        // Committed, so pushed even when the term is ending (this loop
+        // cancelled): an unstructured task does not inherit the
+        // cancellation, and a push cut short would leave the tasks to the
+        // reconciler's sweep, 30 s later.
+        let push = Task { [broker = self.broker, created] in try await broker.enqueue(created, now: now) }
         do {
-            try await self.broker.enqueue(created, now: now)
+            try await push.value
         } catch {
             // Committed in MySQL, so never fired again: the reconciler
             // queues them once Redis answers (as any task whose push failed).

@@ -78,22 +78,32 @@ def test_bodies_over_5_mib_are_413(cluster):
     assert cluster.task_total() == before
 
 
-def test_list_by_schedule_is_501(cluster):
-    assert cluster.viewer.get("/api/v1/tasks", params={"scheduleId": "nightly"}, expect=501).json()["code"] == "UNIMPLEMENTED"
+def test_list_by_an_unknown_schedule_is_empty(cluster):
+    assert cluster.viewer.get("/api/v1/tasks", params={"scheduleId": "nightly"}, expect=200).json().get("tasks", []) == []
 
 
 def test_list_unknown_parameter_is_400(cluster):
     cluster.viewer.get("/api/v1/tasks", params={"colour": "blue"}, expect=400)
 
 
-def test_create_depends_on_is_501(cluster):
+def test_create_with_an_unknown_dependency_is_400(cluster):
     before = cluster.task_total()
-    problem = cluster.submitter.post("/api/v1/tasks", {"taskType": "noop", "dependsOn": [MISSING]}, expect=501).json()
-    assert problem["code"] == "UNIMPLEMENTED"
-    # The document says so too (dependsOn maxItems 0 in the request schema).
-    problem = cluster.submitter.post("/api/v1/tasks/batch", {"tasks": [{"taskType": "noop", "dependsOn": [MISSING]}]}, expect=501).json()
-    assert problem["code"] == "UNIMPLEMENTED"
+    problem = cluster.submitter.post("/api/v1/tasks", {"taskType": "noop", "dependsOn": [MISSING]}, expect=400).json()
+    assert problem["code"] == "INVALID_ARGUMENT"
+    problem = cluster.submitter.post("/api/v1/tasks/batch", {"tasks": [{"taskType": "noop", "dependsOn": [MISSING]}]}, expect=400).json()
+    assert problem["code"] == "INVALID_ARGUMENT"
     assert cluster.task_total() == before
+
+
+def test_a_dependent_waits_for_its_parent(cluster):
+    parent = cluster.submitter.create("noop", runAt=now_rfc3339(3600))["task"]
+    child = cluster.submitter.post("/api/v1/tasks", {"taskType": "noop", "dependsOn": [parent["taskId"]]}, expect=201).json()["task"]
+    assert child["status"] == "TASK_STATUS_WAITING"
+    assert child["dependsOn"] == [parent["taskId"]]
+    cluster.submitter.post(f"/api/v1/tasks/{parent['taskId']}/cancel", {}, expect=200)
+    got = cluster.viewer.get(f"/api/v1/tasks/{child['taskId']}", expect=200).json()["task"]
+    assert got["status"] == "TASK_STATUS_CANCELLED"
+    assert parent["taskId"] in got.get("error", "")
 
 
 # --- synchronous create (waitSeconds) ----------------------------------------------------
@@ -374,7 +384,7 @@ def test_bulk_cancel_and_retry(cluster):
     ({"filter": {"taskType": "noop"}, "limit": -1}, "negative limit"),
     ({"filter": {"taskType": "noop"}, "reason": "x" * 1025}, "reason too long"),
     ({"filter": {"taskType": "bad type!"}}, "bad type"),
-    ({"filter": {"scheduleId": "nightly"}}, "schedules not available"),
+    ({"filter": {"scheduleId": "bad id!"}}, "bad schedule id"),
     ({"filter": {"statuses": ["TASK_STATUS_BOGUS"]}}, "bad enum"),
     ({"filter": {"taskType": "noop", "bogus": 1}}, "unknown field in filter"),
     ({"filter": {"taskType": "noop"}, "bogus": 1}, "unknown field"),
