@@ -1,6 +1,6 @@
 // The dashboard's shell: who is signed in, the header, the theme, and hash
 // routing to the pages (#/overview, #/tasks, #/tasks/<id>, #/dead-letters,
-// #/task-types, #/workers).
+// #/task-types, #/schedules, #/workers).
 
 import { credential, get, onUnauthenticated, setCredential } from "./api.js";
 import { h, fill, icon, reportError, startTicker, toast } from "./ui.js";
@@ -9,6 +9,7 @@ import * as tasks from "./tasks.js";
 import * as task from "./task.js";
 import * as deadLetters from "./deadletters.js";
 import * as taskTypes from "./tasktypes.js";
+import * as schedules from "./schedules.js";
 import * as workers from "./workers.js";
 
 const RANK = { viewer: 1, submitter: 2, admin: 3 };
@@ -19,6 +20,7 @@ const PAGES = {
   task: { module: task, title: "Task" },
   "dead-letters": { module: deadLetters, title: "Dead letters" },
   "task-types": { module: taskTypes, title: "Task types" },
+  schedules: { module: schedules, title: "Schedules" },
   workers: { module: workers, title: "Workers" },
 };
 

@@ -89,7 +89,11 @@ export function mount(root, route, ctx) {
       task.dependsOn && task.dependsOn.length
         ? row("Depends on", h("span", task.dependsOn.map((dep) => h("a.mono.dep", { href: `#/tasks/${enc(dep)}` }, dep.slice(0, 8)))))
         : null,
-      task.scheduleId ? row("Schedule", h("span.mono", task.scheduleId)) : null);
+      task.scheduleId
+        ? row("Schedule", h("span", h("a.mono", { href: `#/schedules?id=${enc(task.scheduleId)}`, title: "The schedule" }, task.scheduleId), " · ",
+          h("a", { href: `#/tasks?schedule=${enc(task.scheduleId)}`, title: "Every task of this schedule" }, "its tasks")), "task-schedule")
+        : null,
+      task.scheduledFor ? row("Scheduled for", timeAgo(task.scheduledFor), "task-scheduled-for") : null);
 
     const payload = Object.entries(task.payload || {}).sort(([a], [b]) => a.localeCompare(b));
     fill(payloadBox, payload.length

@@ -1,4 +1,4 @@
-// Tasks: filter by status (several), type, worker and creation time; find a
+// Tasks: filter by status (several), type, worker, schedule and creation time; find a
 // task by id or idempotency key; paged with the server's page tokens; live
 // (the page on screen is read again every second while the tab is visible).
 
@@ -95,6 +95,7 @@ export function mount(root, route, ctx) {
     statuses: new Set((params.get("status") || "").split(",").map((s) => s.trim().toUpperCase()).filter((s) => STATUSES.includes(s))),
     type: params.get("type") || "",
     worker: params.get("worker") || "",
+    schedule: params.get("schedule") || "",
     since: params.get("since") || "",
     search: params.get("q") || "",
     tokens: [""], // the token of each page shown so far; the last is on screen
@@ -121,6 +122,7 @@ export function mount(root, route, ctx) {
 
   const typeInput = h("input", { type: "search", value: state.type, placeholder: "any type", list: "task-types-list", "aria-label": "Task type", "data-test": "filter-type" });
   const workerInput = h("input", { type: "search", value: state.worker, placeholder: "any worker", list: "task-workers-list", "aria-label": "Worker", "data-test": "filter-worker" });
+  const scheduleInput = h("input", { type: "search", value: state.schedule, placeholder: "any schedule", "aria-label": "Schedule", "data-test": "filter-schedule" });
   const sinceSelect = h("select", { "aria-label": "Created", "data-test": "filter-since" },
     SINCE.map(([value, label]) => h("option", { value, selected: value === state.since }, label)));
   const searchInput = h("input", { type: "search", value: state.search, placeholder: "task id or idempotency key", "aria-label": "Search", "data-test": "search" });
@@ -143,7 +145,7 @@ export function mount(root, route, ctx) {
     h("div.card.filters",
       chips,
       h("div.filter-row",
-        field("Type", typeInput), field("Worker", workerInput), field("Created", sinceSelect),
+        field("Type", typeInput), field("Worker", workerInput), field("Schedule", scheduleInput), field("Created", sinceSelect),
         h("label.field.grow", h("span.field-label", "Find"), searchInput),
         h("button.button.ghost.small.clear", { type: "button", onclick: () => reset() }, "Clear filters")),
       note, typeList, workerList),
@@ -151,7 +153,7 @@ export function mount(root, route, ctx) {
 
   const reset = () => {
     state.statuses.clear();
-    typeInput.value = workerInput.value = searchInput.value = "";
+    typeInput.value = workerInput.value = scheduleInput.value = searchInput.value = "";
     sinceSelect.value = "";
     drawChips();
     changed();
@@ -168,10 +170,11 @@ export function mount(root, route, ctx) {
   const changed = () => {
     state.type = typeInput.value.trim();
     state.worker = workerInput.value.trim();
+    state.schedule = scheduleInput.value.trim();
     state.since = sinceSelect.value;
     state.search = searchInput.value.trim();
     state.tokens = [""];
-    ctx.setParams({ status: [...state.statuses].join(","), type: state.type, worker: state.worker, since: state.since, q: state.search });
+    ctx.setParams({ status: [...state.statuses].join(","), type: state.type, worker: state.worker, schedule: state.schedule, since: state.since, q: state.search });
     lastSignature = "";
     restart();
   };
@@ -180,7 +183,7 @@ export function mount(root, route, ctx) {
     clearTimeout(typing);
     typing = setTimeout(changed, 350);
   };
-  for (const input of [typeInput, workerInput, searchInput]) {
+  for (const input of [typeInput, workerInput, scheduleInput, searchInput]) {
     input.addEventListener("input", debounced);
     input.addEventListener("change", () => {
       clearTimeout(typing);
@@ -262,14 +265,15 @@ export function mount(root, route, ctx) {
       statuses: [...state.statuses].map((name) => `TASK_STATUS_${name}`),
       taskType: state.type,
       workerId: state.worker,
+      scheduleId: state.schedule,
       idempotencyKey: search,
       pageSize: PAGE_SIZE,
       pageToken: state.tokens[state.tokens.length - 1],
     };
     let since = SINCE_MS[state.since];
-    if (state.worker && !state.statuses.size && !state.type && !since) {
+    if (state.worker && !state.statuses.size && !state.type && !state.schedule && !since) {
       since = SINCE_MS["24h"];
-      setNote("A worker filter reads a range another filter chooses: showing the last 24 hours (choose a status, type or time to change it).");
+      setNote("A worker filter reads a range another filter chooses: showing the last 24 hours (choose a status, type, schedule or time to change it).");
     } else {
       setNote("");
     }

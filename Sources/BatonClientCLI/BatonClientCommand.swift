@@ -9,10 +9,10 @@ import SwiftProtobuf
 struct BatonClientCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "baton-client",
-        abstract: "Drives a Baton cluster: tasks, dead letters, task types, a live view.",
+        abstract: "Drives a Baton cluster: tasks, dead letters, task types, schedules, a live view.",
         subcommands: [
             SelfTest.self, Create.self, Batch.self, Get.self, List.self, Cancel.self, Retry.self, BulkRetry.self, BulkCancel.self,
-            Logs.self, Watch.self, Wait.self, Stats.self, Top.self, Pause.self, Resume.self, Config.self,
+            Logs.self, Watch.self, Wait.self, Stats.self, Top.self, Pause.self, Resume.self, Config.self, Schedule.self,
         ],
         defaultSubcommand: SelfTest.self
     )

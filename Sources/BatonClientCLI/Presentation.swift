@@ -67,6 +67,8 @@ func detail(_ task: Baton_V1_Task, colour: Bool, now: Date = Date()) -> String {
     ]
     if task.hasRunAt { lines.append(("run at", time(task.runAt, present: true))) }
     if !task.idempotencyKey.isEmpty { lines.append(("key", task.idempotencyKey)) }
+    if !task.scheduleID.isEmpty { lines.append(("schedule", task.scheduleID)) }
+    if task.hasScheduledFor { lines.append(("fire time", time(task.scheduledFor, present: true))) }
     for (key, value) in task.payload.sorted(by: { $0.key < $1.key }) { lines.append(("payload", "\(key)=\(value)")) }
     if !task.result.isEmpty { lines.append(("result", task.result)) }
     if !task.error.isEmpty { lines.append(("error", colour ? TextTable.Cell(task.error, .red).painted : task.error)) }

@@ -197,7 +197,7 @@ struct Node {
         let assets: @Sendable (String) -> StaticAsset? = { name in
             EmbeddedAssets.files[name].map { StaticAsset(contentType: $0.contentType, body: $0.body, etag: $0.etag) }
         }
-        RESTRoutes(tasks: taskService, admin: adminService, authenticator: authenticator, history: history, assets: assets, logger: logger).add(to: router)
+        RESTRoutes(tasks: taskService, admin: adminService, schedules: scheduleService, authenticator: authenticator, history: history, assets: assets, logger: logger).add(to: router)
         StaticFiles.add(to: router, assets: assets)
         let http = HTTPServer(host: options.host, port: options.workerPort, router: router, limits: options.httpLimits, logger: logger)
 

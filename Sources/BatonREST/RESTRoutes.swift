@@ -13,17 +13,19 @@ import NIOCore
 public struct RESTRoutes: Sendable {
     let tasks: TaskService
     let admin: AdminService
+    let schedules: ScheduleService
     let history: StatsHistory?
     let assets: @Sendable (String) -> StaticAsset?
     let guardian: RequestGuard
     let keepAlive: Duration
 
     public init(
-        tasks: TaskService, admin: AdminService, authenticator: Authenticator, history: StatsHistory?,
+        tasks: TaskService, admin: AdminService, schedules: ScheduleService, authenticator: Authenticator, history: StatsHistory?,
         assets: @escaping @Sendable (String) -> StaticAsset? = { _ in nil }, keepAlive: Duration = .seconds(15), logger: Logger
     ) {
         self.tasks = tasks
         self.admin = admin
+        self.schedules = schedules
         self.history = history
         self.assets = assets
         self.guardian = RequestGuard(authenticator: authenticator, logger: logger)
@@ -39,6 +41,7 @@ public struct RESTRoutes: Sendable {
         let api = router.group("/api/v1")
         self.addTasks(api)
         self.addTaskTypes(api)
+        self.addSchedules(api)
         self.addOperations(api)
         // Anything else under the API answers as the API does, not with an empty 404.
         for method in [HTTPRequest.Method.get, .post, .put, .delete, .patch] {

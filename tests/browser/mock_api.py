@@ -16,10 +16,11 @@ import random
 import threading
 import time
 import uuid
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
+from zoneinfo import ZoneInfo
 
 DASHBOARD = Path(__file__).resolve().parents[2] / "dashboard"
 TYPES = {".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8",
@@ -32,6 +33,7 @@ tasks = {}  # id -> task dict (proto JSON)
 logs = {}  # id -> [log]
 log_seq = [0]
 configs = {}
+schedules = {}
 history = []
 OPEN = [False]
 
@@ -113,6 +115,77 @@ def sample():
                             "startLatencyP50Ms": round(random.uniform(1, 3), 2), "startLatencyP99Ms": round(random.uniform(5, 15), 2)})
             del history[:-90]
         time.sleep(10)
+
+
+# --- a small cron for the mock (the node's parser is BatonCron; this only has to look alike) ---
+MACROS = {"@yearly": "0 0 1 1 *", "@annually": "0 0 1 1 *", "@monthly": "0 0 1 * *", "@weekly": "0 0 * * 0",
+          "@daily": "0 0 * * *", "@midnight": "0 0 * * *", "@hourly": "0 * * * *"}
+FIELDS = [("second", 0, 59), ("minute", 0, 59), ("hour", 0, 23), ("day-of-month", 1, 31), ("month", 1, 12), ("day-of-week", 0, 6)]
+
+
+def cron_values(text, name, low, high):
+    values = set()
+    for part in text.split(","):
+        body, _, step = part.partition("/")
+        try:
+            step = int(step) if step else 1
+            if body == "*":
+                start, end = low, high
+            elif "-" in body:
+                start, end = (int(x) for x in body.split("-", 1))
+            else:
+                start = end = int(body)
+                if step > 1:
+                    end = high
+        except ValueError:
+            raise Problem(400, "INVALID_ARGUMENT", f'{name} field "{text}": not a number, range, list or step')
+        if start < low or end > high or start > end or step < 1:
+            raise Problem(400, "INVALID_ARGUMENT", f'{name} field "{text}": {start if start < low or start > high else end} is out of range {low}-{high}')
+        values.update(range(start, end + 1, step))
+    return values
+
+
+def fire_times(cron, zone, after, count):
+    """The next `count` fire times (UTC datetimes) after `after`."""
+    try:
+        tz = ZoneInfo(zone) if zone else timezone.utc
+    except Exception:
+        raise Problem(400, "INVALID_ARGUMENT", f'cron "{cron}" in {zone}: time zone "{zone}": not a known IANA time zone name')
+    cron = MACROS.get(cron.strip(), cron.strip())
+    if cron.startswith("@every "):
+        units = {"s": 1, "m": 60, "h": 3600}
+        text = cron[7:].strip()
+        try:
+            seconds = int(text[:-1]) * units[text[-1]]
+        except (ValueError, KeyError, IndexError):
+            raise Problem(400, "INVALID_ARGUMENT", f'cron "{cron}": @every interval "{text}": write a duration such as 30s, 5m or 1h')
+        if seconds < 1:
+            raise Problem(400, "INVALID_ARGUMENT", f'cron "{cron}": @every interval "{text}": the interval must be at least 1s')
+        first = (int(after.timestamp()) // seconds + 1) * seconds
+        return [datetime.fromtimestamp(first + i * seconds, timezone.utc) for i in range(count)]
+    parts = cron.split()
+    if len(parts) == 5:
+        parts = ["0"] + parts
+    if len(parts) != 6:
+        raise Problem(400, "INVALID_ARGUMENT", f'cron "{cron}": cron expression "{cron}": five or six fields are needed, got {len(parts)}')
+    sets = [cron_values(text, name, low, high) for text, (name, low, high) in zip(parts, FIELDS)]
+    step = timedelta(seconds=1) if sets[0] != {0} else timedelta(minutes=1)
+    t = after.astimezone(tz).replace(microsecond=0) + timedelta(seconds=1)
+    if step == timedelta(minutes=1):
+        t = t.replace(second=0) + (timedelta(minutes=1) if t.second else timedelta())
+    fires = []
+    for _ in range(400 * 1440):
+        if (t.second in sets[0] and t.minute in sets[1] and t.hour in sets[2] and t.day in sets[3] and t.month in sets[4]
+                and (t.isoweekday() % 7) in sets[5]):
+            fires.append(t.astimezone(timezone.utc))
+            if len(fires) == count:
+                break
+        t += step
+    return fires
+
+
+def stamp(moment):
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 class Problem(Exception):
@@ -237,6 +310,7 @@ class Handler(BaseHTTPRequestHandler):
             items = sorted(tasks.values(), key=lambda t: t["taskId"], reverse=True)
             items = [t for t in items if (not statuses or t["status"] in statuses)
                      and (not q.get("taskType") or t["taskType"] == q["taskType"][0])
+                     and (not q.get("scheduleId") or t.get("scheduleId") == q["scheduleId"][0])
                      and (not q.get("idempotencyKey") or t.get("idempotencyKey") == q["idempotencyKey"][0])]
             start = int(q.get("pageToken", ["0"])[0] or 0)
             size = int(q.get("pageSize", ["100"])[0])
@@ -311,6 +385,39 @@ class Handler(BaseHTTPRequestHandler):
                 else:
                     configs[name].pop("paused", None)
                 return 200, configs[name]
+        if parts == ["cron-preview"]:
+            cron = q.get("cron", [""])[0]
+            if not cron:
+                raise Problem(400, "INVALID_ARGUMENT", "cron is required")
+            zone = q.get("timeZone", [""])[0]
+            count = int(q.get("count", ["5"])[0])
+            try:
+                fires = fire_times(cron, zone, datetime.now(timezone.utc), count)
+            except Problem as p:
+                raise Problem(400, p.code, p.detail if p.detail.startswith("cron") else f'cron "{cron}": {p.detail}')
+            return 200, {"cron": cron, "timeZone": zone, "fireTimes": [stamp(f) for f in fires]}
+        if parts[0] == "schedules":
+            self.need(role, "admin")
+            if len(parts) == 1:
+                return 200, {"schedules": [schedules[k] for k in sorted(schedules)]}
+            sid = parts[1]
+            if len(parts) == 2 and method == "PUT":
+                return 200, put_schedule(dict(body, scheduleId=sid))
+            if sid not in schedules:
+                raise Problem(404, "NOT_FOUND", f"schedule {sid} does not exist")
+            schedule = schedules[sid]
+            if len(parts) == 2 and method == "GET":
+                return 200, schedule
+            if len(parts) == 2 and method == "DELETE":
+                del schedules[sid]
+                return 200, {}
+            if len(parts) == 3 and parts[2] in ("pause", "resume"):
+                return 200, put_schedule(dict(schedule, paused=parts[2] == "pause"))
+            if len(parts) == 3 and parts[2] == "trigger":
+                task = create({"taskType": schedule["taskType"], "payload": schedule.get("payload", {})})
+                task["scheduleId"], task["scheduledFor"] = sid, now()
+                schedule["lastFireAt"], schedule["lastTaskId"] = task["scheduledFor"], task["taskId"]
+                return 200, {"task": public(task)}
         raise Problem(404, "NOT_FOUND", "no route")
 
     def stream(self, task):
@@ -341,11 +448,33 @@ class Handler(BaseHTTPRequestHandler):
             lock.acquire()
 
 
+def put_schedule(body):
+    sid = body["scheduleId"]
+    cron = body.get("cron", "")
+    if not cron:
+        raise Problem(400, "INVALID_ARGUMENT", "cron is required")
+    if body.get("taskType") not in configs:
+        raise Problem(400, "INVALID_ARGUMENT", f"task_type \"{body.get('taskType')}\" is not configured")
+    fires = fire_times(cron, body.get("timeZone", ""), datetime.now(timezone.utc), 1)
+    old = schedules.get(sid, {})
+    schedule = {k: v for k, v in body.items() if k not in ("nextFireAt", "lastFireAt", "lastTaskId", "updatedAt")}
+    schedule.update({k: old[k] for k in ("lastFireAt", "lastTaskId") if k in old})
+    if fires:
+        schedule["nextFireAt"] = stamp(fires[0])
+    schedule["updatedAt"] = now()
+    schedules[sid] = {k: v for k, v in schedule.items()
+                      if v not in (0, "", False, {}, None, "MISFIRE_RUN_ONCE", "OVERLAP_ALLOW", "PRIORITY_NORMAL")}
+    return schedules[sid]
+
+
 def seed():
     for name, config in {"send_email": {"executor": "local", "endpoint": "echo", "timeoutSeconds": 30, "maxRetries": 3, "enabled": True},
                          "sleep": {"executor": "local", "endpoint": "sleep", "timeoutSeconds": 60, "enabled": True},
                          "charge_card": {"executor": "local", "endpoint": "fail", "timeoutSeconds": 10, "enabled": True}}.items():
         configs[name] = dict(config, taskType=name, updatedAt=now())
+    put_schedule({"scheduleId": "nightly-report", "cron": "30 2 * * *", "timeZone": "Europe/Berlin", "taskType": "send_email",
+                  "payload": {"to": "ops@example.com"}, "overlap": "OVERLAP_SKIP"})
+    put_schedule({"scheduleId": "card-sweep", "cron": "*/15 * * * *", "taskType": "charge_card", "paused": True})
     for i in range(40):
         create({"taskType": random.choice(["send_email", "send_email", "charge_card"]), "payload": {"to": f"user{i}@example.com",
                 "message": random.choice(["card declined", "gateway timeout"])}})

@@ -15,6 +15,9 @@ key, and drives headless Chromium (selenium) through the dashboard at /ui:
   dead-letters  failures grouped by type and error; Retry all re-runs a group
   pause-resume  a task type paused and resumed from its page
   edit-types    a type's configuration edited (PUT); a new type created and deleted
+  schedules     a schedule created in the editor (a refused expression shown inline, the next
+                five fire times shown before saving), paused, resumed, triggered (its task
+                linked, the tasks page filtered by it), deleted
   workers       three workers on the workers page
   theme         the theme follows prefers-color-scheme; the toggle is remembered
   submitter     a submitter may create tasks but sees no admin buttons
@@ -53,17 +56,19 @@ REPO = Path(__file__).resolve().parents[2]
 RUN = Path(os.environ.get("BROWSER_RUN_DIR", REPO / ".run" / "browser"))
 LOGS = RUN / "logs"
 SHOTS = RUN / "screenshots"
-REDIS_PORT = 6384
-MYSQL_PORT = 3384
+# BROWSER_REDIS_PORT, BROWSER_MYSQL_PORT, BROWSER_HTTP_BASE, BROWSER_GRPC_BASE: other ports (node n on BASE + n).
+REDIS_PORT = int(os.environ.get("BROWSER_REDIS_PORT", "6384"))
+MYSQL_PORT = int(os.environ.get("BROWSER_MYSQL_PORT", "3384"))
 MYSQL_PASSWORD = os.environ.get("BATON_MYSQL_PASSWORD") or "baton-dev-password"
-HTTP_PORT = {n: 18280 + n for n in (1, 2, 3)}
-GRPC_PORT = {n: 19280 + n for n in (1, 2, 3)}
+HTTP_PORT = {n: int(os.environ.get("BROWSER_HTTP_BASE", "18280")) + n for n in (1, 2, 3)}
+GRPC_PORT = {n: int(os.environ.get("BROWSER_GRPC_BASE", "19280")) + n for n in (1, 2, 3)}
 NODE_BIN = os.environ.get("BATON_NODE_BIN") or str(REPO / ".build" / "debug" / "baton-node")
 REDIS_URL = f"redis://127.0.0.1:{REDIS_PORT}/0"
 MYSQL_URL = f"mysql://baton:{MYSQL_PASSWORD}@127.0.0.1:{MYSQL_PORT}/baton"
 BASE = f"http://127.0.0.1:{HTTP_PORT[1]}"
 KEYS = {"admin": secrets.token_urlsafe(24), "submitter": secrets.token_urlsafe(24), "viewer": secrets.token_urlsafe(24)}
-ACTION_BUTTONS = ["cancel", "retry", "new-task", "retry-group", "retry-one", "pause", "resume", "edit", "delete", "new-type"]
+ACTION_BUTTONS = ["cancel", "retry", "new-task", "retry-group", "retry-one", "pause", "resume", "edit", "delete", "new-type",
+                  "new-schedule", "trigger"]
 
 T0 = time.time()
 
@@ -577,6 +582,69 @@ class Suite:
         code, _ = self.admin.call("GET", "/api/v1/task-types/browser_tmp")
         check(code == 404, f"the deleted type still answers (HTTP {code})")
 
+    def schedules(self):
+        """The Schedules page: the editor's preview and refusals, pause/resume, trigger, the tasks link, delete."""
+        b = self.b
+        self.admin.call("PUT", "/api/v1/schedules/nightly-report", {"cron": "30 2 * * *", "timeZone": "Europe/Berlin",
+                                                                     "taskType": "send_email", "payload": {"to": "ops@example.com"},
+                                                                     "overlap": "OVERLAP_SKIP"}, expect=200)
+        b.allowed = ["/api/v1/cron-preview"]  # the refused expression answers 400 on purpose
+        b.go("#/schedules")
+        b.one("[data-test=schedule-row][data-schedule=nightly-report]", what="a schedule put through the REST API")
+        b.click("[data-test=new-schedule]")
+        b.one("dialog[open] [data-test=edit-id]").send_keys("browser_sched")
+        b.one("dialog[open] [data-test=edit-type]").send_keys("send_email")
+        cron = b.one("dialog[open] [data-test=edit-cron]")
+        cron.send_keys("0 25 * * *")
+        check(wait_until(lambda: 'hour field "25"' in b.text("dialog[open] [data-test=cron-error]"), 10),
+              f"a bad hour is not refused inline: {b.text('dialog[open] [data-test=cron-error]')!r}")
+        check(not b.find("dialog[open] [data-test=preview-time]"), "fire times shown for a refused expression")
+        cron.clear()
+        cron.send_keys("*/5 * * * *")
+        b.one("dialog[open] [data-test=edit-zone]").send_keys("America/New_York")
+        check(wait_until(lambda: len(b.find("dialog[open] [data-test=preview-time]")) == 5, 10),
+              f"the editor shows {len(b.find('dialog[open] [data-test=preview-time]'))} fire times, not 5")
+        check(not b.find("dialog[open] [data-test=cron-error]:not([hidden])"), "the refusal stays after a good expression")
+        shown = [int(e.get_attribute("data-ts")) // 1000 for e in b.find("dialog[open] [data-test=preview-time]")]
+        check(all(t % 300 == 0 for t in shown) and shown == sorted(shown) and shown[0] > time.time() - 5,
+              f"the preview's times are not the next five 5-minute marks: {shown}")
+        self.shot("schedule-editor")
+        b.confirm()
+        b.drain_console("schedules editor")
+        b.allowed = []
+        stored = self.admin.get("/api/v1/schedules/browser_sched")
+        check(stored.get("cron") == "*/5 * * * *" and stored.get("timeZone") == "America/New_York" and stored.get("taskType") == "send_email",
+              f"the editor stored {stored}")
+        check(stored.get("nextFireAt", "")[:19].replace("T", " ").endswith(("0:00", "5:00")), f"next fire {stored.get('nextFireAt')}")
+        row = "[data-test=schedule-row][data-schedule=browser_sched]"
+        b.one(row, what="the new schedule's row")
+        b.click(f"{row} [data-test=pause]")
+        check(wait_until(lambda: b.one(row).get_attribute("data-paused") == "true", 10), "the row does not show the schedule paused")
+        check(self.admin.get("/api/v1/schedules/browser_sched").get("paused") is True, "the REST API does not say it is paused")
+        # Triggered while paused (the leader fires nothing meanwhile, so its task is the only one).
+        b.click(f"{row} [data-test=trigger]")
+        task_id = wait_until(lambda: self.admin.get("/api/v1/schedules/browser_sched").get("lastTaskId"), 10)
+        check(task_id, "Trigger created no task")
+        check(wait_until(lambda: b.find(f"{row} [data-test=last-task] a[data-task-id='{task_id}']"), 10), "the row does not link the triggered task")
+        self.shot("schedules")
+        b.click(f"{row} [data-test=schedule-tasks]")
+        check(wait_until(lambda: b.find(f"[data-test=task-row][data-task-id='{task_id}']"), 10), "the tasks page filtered by the schedule lacks its task")
+        check(all(r.get_attribute("data-task-id") == task_id for r in b.find("[data-test=task-row]")),
+              "the tasks page filtered by the schedule lists other tasks")
+        check(b.one("[data-test=filter-schedule]").get_attribute("value") == "browser_sched", "the schedule filter is not filled in")
+        b.go(f"#/tasks/{task_id}")
+        check(wait_until(lambda: "browser_sched" in b.text("[data-test=task-schedule]"), 10), "the task's page does not name its schedule")
+        b.one("[data-test=task-scheduled-for] time", what="the task's scheduled-for time")
+        b.go("#/schedules")
+        b.click(f"{row} [data-test=resume]")
+        check(wait_until(lambda: b.one(row).get_attribute("data-paused") == "false", 10), "the row does not show the schedule resumed")
+        check(not self.admin.get("/api/v1/schedules/browser_sched").get("paused"), "the REST API still says it is paused")
+        b.click(f"{row} [data-test=delete]")
+        b.confirm()
+        check(wait_until(lambda: not b.find(row), 10), "the deleted schedule is still listed")
+        code, _ = self.admin.call("GET", "/api/v1/schedules/browser_sched")
+        check(code == 404, f"the deleted schedule still answers (HTTP {code})")
+
     def workers(self):
         b = self.b
         b.go("#/workers")
@@ -639,6 +707,7 @@ class Suite:
                  (f"#/tasks/{running}", "[data-test=task-status][data-status]"),
                  (f"#/tasks/{self.failed_task}", "[data-test=task-status][data-status=FAILED]"),
                  ("#/dead-letters", "[data-test=dead-group]"), ("#/task-types", "[data-test=admin-only]"),
+                 ("#/schedules", "[data-test=admin-only]"),
                  ("#/workers", "[data-test=worker-row]")]
         for route, ready in pages:
             b.go(route)
@@ -681,7 +750,8 @@ def wait_leader(rest):
 STEPS = [
     ("sign-in", Suite.sign_in), ("overview", Suite.overview), ("task-list", Suite.task_list),
     ("task-detail", Suite.task_detail), ("cancel", Suite.cancel), ("retry", Suite.retry),
-    ("dead-letters", Suite.dead_letters), ("pause-resume", Suite.pause_resume), ("edit-types", Suite.edit_types), ("workers", Suite.workers),
+    ("dead-letters", Suite.dead_letters), ("pause-resume", Suite.pause_resume), ("edit-types", Suite.edit_types),
+    ("schedules", Suite.schedules), ("workers", Suite.workers),
     ("theme", Suite.theme), ("submitter", Suite.submitter_role), ("viewer", Suite.viewer_role),
     ("overview-shots", Suite.overview_shots),
 ]

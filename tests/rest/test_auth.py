@@ -35,6 +35,14 @@ def routes(task_id):
         ("DELETE", f"/api/v1/task-types/{none}-x", None, "admin", {404}),
         ("POST", f"/api/v1/task-types/{none}-x/pause", {}, "admin", {404}),
         ("POST", f"/api/v1/task-types/{none}-x/resume", {}, "admin", {404}),
+        ("GET", "/api/v1/schedules", None, "admin", {200}),
+        ("GET", f"/api/v1/schedules/{none}-x", None, "admin", {404}),
+        ("PUT", f"/api/v1/schedules/{none}", {"cron": "@daily", "taskType": "noop", "paused": True}, "admin", {200}),
+        ("DELETE", f"/api/v1/schedules/{none}-x", None, "admin", {404}),
+        ("POST", f"/api/v1/schedules/{none}-x/trigger", {}, "admin", {404}),
+        ("POST", f"/api/v1/schedules/{none}-x/pause", {}, "admin", {404}),
+        ("POST", f"/api/v1/schedules/{none}-x/resume", {}, "admin", {404}),
+        ("GET", "/api/v1/cron-preview?cron=@hourly", None, "viewer", {200}),
         ("GET", "/api/v1/dead-letters", None, "viewer", {200}),
         ("POST", "/api/v1/dead-letters/retry", {"taskType": none, "status": "TASK_STATUS_FAILED", "error": "x"}, "admin", {200}),
         ("GET", "/api/v1/history", None, "viewer", {200}),
@@ -154,6 +162,8 @@ def test_state_changing_requests_need_the_json_content_type(cluster, content_typ
                          ("POST", "/api/v1/task-types/echo/resume"), ("POST", f"/api/v1/tasks/{MISSING}/cancel"),
                          ("POST", f"/api/v1/tasks/{MISSING}/retry"), ("POST", "/api/v1/tasks/bulk-cancel"),
                          ("POST", "/api/v1/tasks/bulk-retry"),
+                         ("PUT", f"/api/v1/schedules/{MISSING[:8]}"), ("DELETE", f"/api/v1/schedules/{MISSING[:8]}"),
+                         ("POST", f"/api/v1/schedules/{MISSING[:8]}/trigger"), ("POST", f"/api/v1/schedules/{MISSING[:8]}/pause"),
                          ("POST", "/api/v1/dead-letters/retry")):
         response = cluster.admin.request(method, path, data=body, content_type=content_type, expect=415)
         assert response.json()["status"] == 415

@@ -117,13 +117,16 @@ MIRRORS = {
     "TaskConfig": ("TaskConfig", set()),
     "TaskConfigInput": ("TaskConfig", set()),
     "ListTaskConfigsResponse": ("ListTaskConfigsResponse", set()),
+    "Schedule": ("Schedule", set()),
+    "ScheduleInput": ("Schedule", set()),
+    "ListSchedulesResponse": ("ListSchedulesResponse", set()),
 }
 SCALARS = {"string": "string", "bool": "boolean", "int32": "integer", "int64": "Int64", "uint64": "Int64",
            "google.protobuf.Timestamp": "Timestamp", "Priority": "Priority", "TaskStatus": "TaskStatus"}
 
 
 def compatible(got, want):
-    return got == want or (want == "string" and got in ("string", "TaskId", "TaskType"))
+    return got == want or (want == "string" and got in ("string", "TaskId", "TaskType", "ScheduleId"))
 
 
 def kind(schema):

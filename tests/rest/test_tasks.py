@@ -78,8 +78,10 @@ def test_bodies_over_5_mib_are_413(cluster):
     assert cluster.task_total() == before
 
 
-def test_list_by_an_unknown_schedule_is_empty(cluster):
-    assert cluster.viewer.get("/api/v1/tasks", params={"scheduleId": "nightly"}, expect=200).json().get("tasks", []) == []
+def test_list_by_schedule(cluster):
+    # A schedule's tasks (test_schedules.py makes some); none for one that never fired, a bad id is 400.
+    assert cluster.viewer.get("/api/v1/tasks", params={"scheduleId": "never-fired"}, expect=200).json().get("tasks", []) == []
+    cluster.viewer.get("/api/v1/tasks", params={"scheduleId": "x" * 65}, expect=400)
 
 
 def test_list_unknown_parameter_is_400(cluster):
@@ -384,7 +386,7 @@ def test_bulk_cancel_and_retry(cluster):
     ({"filter": {"taskType": "noop"}, "limit": -1}, "negative limit"),
     ({"filter": {"taskType": "noop"}, "reason": "x" * 1025}, "reason too long"),
     ({"filter": {"taskType": "bad type!"}}, "bad type"),
-    ({"filter": {"scheduleId": "bad id!"}}, "bad schedule id"),
+    ({"filter": {"scheduleId": "x" * 65}}, "bad schedule id"),
     ({"filter": {"statuses": ["TASK_STATUS_BOGUS"]}}, "bad enum"),
     ({"filter": {"taskType": "noop", "bogus": 1}}, "unknown field in filter"),
     ({"filter": {"taskType": "noop"}, "bogus": 1}, "unknown field"),
