@@ -103,6 +103,13 @@ public struct ScheduleService: Sendable {
         try Self.validate(id: request.scheduleID)
         let deleted = try await RPCErrors.guarding("DeleteSchedule", logger: self.logger) { try await self.store.delete(request.scheduleID) }
         guard deleted else { throw RPCError(code: .notFound, message: "schedule \(request.scheduleID) does not exist") }
+        // Its fire records go too (its tasks stay, naming it); a failure
+        // here leaves them to nobody, so it is logged, not hidden.
+        do {
+            while try await self.store.pruneFires(request.scheduleID, limit: 10_000) == 10_000 {}
+        } catch {
+            self.logger.warning("schedule deleted; its fire records were not", metadata: ["schedule_id": "\(request.scheduleID)", "error": "\(error)"])
+        }
         self.logger.info("schedule deleted", metadata: ["schedule_id": "\(request.scheduleID)", "by": "\(Caller.description)"])
         return .init()
     }

@@ -116,6 +116,9 @@ struct Node {
         dispatcherConfiguration.heartbeatTTL = .seconds(options.heartbeatTTL)
         var retention = RetentionJanitor.Configuration()
         retention.defaultHours = options.retentionHours
+        var scheduleHistory = ScheduleHistoryJanitor.Configuration()
+        scheduleHistory.defaultHours = options.retentionHours
+        let schedules = ScheduleStore(mysql: mysql)
         var deadWorkers = DeadWorkerRecoverer.Configuration()
         deadWorkers.heartbeatTTL = .seconds(options.heartbeatTTL)
         deadWorkers.maxWorkerLosses = options.maxWorkerLosses
@@ -217,7 +220,8 @@ struct Node {
                 loops: [
                     Dispatcher(broker: broker, tasks: taskStore, configs: configStore, configuration: dispatcherConfiguration, logger: logger),
                     DelayedPromoter(broker: broker),
-                    ScheduleFirer(schedules: ScheduleStore(mysql: mysql), configs: configStore, broker: broker, logger: logger),
+                    ScheduleFirer(schedules: schedules, configs: configStore, broker: broker, logger: logger),
+                    ScheduleHistoryJanitor(schedules: schedules, configs: configStore, clock: { broker.clock.now() }, configuration: scheduleHistory, logger: logger),
                     DeadWorkerRecoverer(broker: broker, tasks: taskStore, configuration: deadWorkers, logger: logger),
                     TimeoutRecoverer(broker: broker, tasks: taskStore, configs: configCache, logger: logger),
                     Reconciler(broker: broker, tasks: taskStore, logger: logger),

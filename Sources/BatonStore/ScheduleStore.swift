@@ -54,6 +54,19 @@ public struct ScheduleStore: Sendable {
         try await self.mysql.execute("DELETE FROM schedule WHERE schedule_id = ?", [.string(scheduleID)]).affectedRows > 0
     }
 
+    /// Removes up to `limit` fire records of a schedule older than
+    /// `before` (all of them without `before`): a range of the primary key.
+    /// A fire time that old can never fire again (next_fire_at only moves
+    /// on from now), and its task is gone with its retention.
+    public func pruneFires(_ scheduleID: String, before: Date? = nil, limit: Int) async throws -> Int {
+        Int(
+            try await self.mysql.execute(
+                "DELETE FROM schedule_fire WHERE schedule_id = ? AND scheduled_for < ? ORDER BY scheduled_for LIMIT ?",
+                [.string(scheduleID), .date(before ?? Date.distantFuture), .int(Int64(limit))]
+            ).affectedRows
+        )
+    }
+
     /// Schedules of a task type (DeleteTaskConfig refuses to orphan them).
     public func scheduleIDs(taskType: String, limit: Int = 10) async throws -> [String] {
         try await self.mysql.query(

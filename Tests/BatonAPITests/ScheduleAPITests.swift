@@ -76,6 +76,8 @@ final class ScheduleAPITests: XCTestCase {
         XCTAssertEqual(deleteType, .failedPrecondition)
 
         _ = try await harness.withClient { _, admin in try await admin.deleteSchedule(.with { $0.scheduleID = id }) }
+        let records = try await harness.mysql.query("SELECT COUNT(*) AS n FROM schedule_fire WHERE schedule_id = ?", [.string(id)])
+        XCTAssertEqual(records.first?.int("n"), 0, "its fire records go with it")
         let gone = await APIHarness.code {
             _ = try await harness.withClient { _, admin in try await admin.getSchedule(.with { $0.scheduleID = id }) }
         }

@@ -249,4 +249,35 @@ final class ScheduleFirerTests: XCTestCase {
         XCTAssertEqual(list.first?.string("key"), "idx_schedule_fire_task")
         XCTAssertFalse((list.first?.string("Extra") ?? "").contains("filesort"))
     }
+
+    func testFireRecordsGoWithTheirTypesRetention() async throws {
+        let type = try await self.harness.type("history")
+        var config = try await self.harness.configs.config(type)!
+        config.retentionHours = 1
+        try await self.harness.configs.put(config)
+        let schedule = try await self.put("history", type: type, dueAgo: 0)
+        let now = Date().roundedToMicroseconds
+        for hoursAgo in [0.0, 0.5, 2, 3] {
+            try await self.harness.mysql.execute(
+                "INSERT INTO schedule_fire (schedule_id, scheduled_for, task_id) VALUES (?, ?, ?)",
+                [.string(schedule.scheduleID), .date(now.addingTimeInterval(-hoursAgo * 3600)), .string(TaskID.make())]
+            )
+        }
+        var configuration = ScheduleHistoryJanitor.Configuration()
+        configuration.batchSize = 1
+        let janitor = ScheduleHistoryJanitor(
+            schedules: self.schedules, configs: self.harness.configs, clock: { now }, configuration: configuration, logger: self.harness.logger
+        )
+        let pruned = try await janitor.passOnce()
+        XCTAssertGreaterThanOrEqual(pruned, 2)
+        let left = try await self.harness.mysql.query(
+            "SELECT scheduled_for FROM schedule_fire WHERE schedule_id = ? ORDER BY scheduled_for", [.string(schedule.scheduleID)]
+        ).compactMap { $0.date("scheduled_for") }
+        XCTAssertEqual(left, [now.addingTimeInterval(-1800), now], "records within the type's retention stay")
+        let plan = try await self.harness.mysql.query(
+            "EXPLAIN DELETE FROM schedule_fire WHERE schedule_id = ? AND scheduled_for < ? ORDER BY scheduled_for LIMIT ?",
+            [.string(schedule.scheduleID), .date(now), .int(10)]
+        )
+        XCTAssertEqual(plan.first?.string("key"), "PRIMARY")
+    }
 }
