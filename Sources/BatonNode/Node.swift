@@ -116,8 +116,6 @@ struct Node {
         dispatcherConfiguration.heartbeatTTL = .seconds(options.heartbeatTTL)
         var retention = RetentionJanitor.Configuration()
         retention.defaultHours = options.retentionHours
-        var scheduleHistory = ScheduleHistoryJanitor.Configuration()
-        scheduleHistory.defaultHours = options.retentionHours
         let schedules = ScheduleStore(mysql: mysql)
         var deadWorkers = DeadWorkerRecoverer.Configuration()
         deadWorkers.heartbeatTTL = .seconds(options.heartbeatTTL)
@@ -221,12 +219,13 @@ struct Node {
                     Dispatcher(broker: broker, tasks: taskStore, configs: configStore, configuration: dispatcherConfiguration, logger: logger),
                     DelayedPromoter(broker: broker),
                     ScheduleFirer(schedules: schedules, configs: configStore, broker: broker, logger: logger),
-                    ScheduleHistoryJanitor(schedules: schedules, configs: configStore, clock: { broker.clock.now() }, configuration: scheduleHistory, logger: logger),
                     DeadWorkerRecoverer(broker: broker, tasks: taskStore, configuration: deadWorkers, logger: logger),
                     TimeoutRecoverer(broker: broker, tasks: taskStore, configs: configCache, logger: logger),
                     Reconciler(broker: broker, tasks: taskStore, logger: logger),
                     CountAudit(tasks: taskStore, logger: logger),
-                    RetentionJanitor(tasks: taskStore, configs: configStore, clock: { broker.clock.now() }, configuration: retention, logger: logger),
+                    RetentionJanitor(
+                        tasks: taskStore, configs: configStore, schedules: schedules, clock: { broker.clock.now() }, configuration: retention, logger: logger
+                    ),
                 ],
                 logger: logger
             ),

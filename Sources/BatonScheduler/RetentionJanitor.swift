@@ -9,12 +9,19 @@ import Logging
 /// along idx_task_type_id (reading a type's rows only once they are due,
 /// whatever another type's retention; see `TaskStore.expired`), resting between
 /// batches in proportion to how long each took, so a backlog of millions
-/// goes away in the background without starving the hot path.
+/// goes away in the background without starving the hot path. With
+/// schedules, each schedule's fire records (`schedule_fire`) go with the
+/// same cutoff as its type's tasks: the table would otherwise grow a row per
+/// fire for ever (86,400 a day for one `@every 1s`), and a record that old
+/// can never matter again (a schedule's next fire time only moves on from
+/// now; the task it names is deleted with the same cutoff).
 public struct RetentionJanitor: LeaderLoop {
     public struct Configuration: Sendable {
         /// Hours a finished task is kept when its type says 0; 0 here keeps them for ever.
         public var defaultHours = 168
         public var batchSize = 100
+        /// Fire records pruned per statement (a primary-key range of one schedule).
+        public var fireBatchSize = 1000
         /// Least rest between batches.
         public var pause: Duration = .milliseconds(20)
         /// Rest after a batch, as a multiple of the time it took: the janitor
@@ -30,13 +37,18 @@ public struct RetentionJanitor: LeaderLoop {
     public let name = "retention-janitor"
     private let tasks: TaskStore
     private let configs: TaskConfigStore
+    private let schedules: ScheduleStore?
     private let clock: @Sendable () -> Date
     private let configuration: Configuration
     private let logger: Logger
 
-    public init(tasks: TaskStore, configs: TaskConfigStore, clock: @escaping @Sendable () -> Date, configuration: Configuration = .init(), logger: Logger) {
+    public init(
+        tasks: TaskStore, configs: TaskConfigStore, schedules: ScheduleStore? = nil, clock: @escaping @Sendable () -> Date,
+        configuration: Configuration = .init(), logger: Logger
+    ) {
         self.tasks = tasks
         self.configs = configs
+        self.schedules = schedules
         self.clock = clock
         self.configuration = configuration
         self.logger = logger
@@ -46,6 +58,8 @@ public struct RetentionJanitor: LeaderLoop {
         while !Task.isCancelled {
             let deleted = try await self.passOnce()
             if deleted > 0 { self.logger.info("finished tasks past their retention deleted", metadata: ["tasks": "\(deleted)"]) }
+            let pruned = try await self.pruneScheduleHistory()
+            if pruned > 0 { self.logger.info("schedule fire records past their retention pruned", metadata: ["records": "\(pruned)"]) }
             try await Task.sleep(for: self.configuration.interval)
         }
     }
@@ -71,6 +85,24 @@ public struct RetentionJanitor: LeaderLoop {
             }
         }
         return deleted
+    }
+
+    /// One pass over every schedule's fire records, each with its type's
+    /// cutoff; returns how many went.
+    @discardableResult
+    public func pruneScheduleHistory() async throws -> Int {
+        guard let schedules else { return 0 }
+        let retention = RetentionCutoffs(defaultHours: self.configuration.defaultHours, types: try await self.configs.all(), now: self.clock())
+        var pruned = 0
+        for schedule in try await schedules.all() {
+            guard let cutoff = retention.cutoff(for: schedule.taskType) else { continue }
+            while !Task.isCancelled {
+                let batch = try await schedules.pruneFires(schedule.scheduleID, before: cutoff, limit: self.configuration.fireBatchSize)
+                pruned += batch
+                if batch < self.configuration.fireBatchSize { break }
+            }
+        }
+        return pruned
     }
 }
 

@@ -263,12 +263,13 @@ final class ScheduleFirerTests: XCTestCase {
                 [.string(schedule.scheduleID), .date(now.addingTimeInterval(-hoursAgo * 3600)), .string(TaskID.make())]
             )
         }
-        var configuration = ScheduleHistoryJanitor.Configuration()
-        configuration.batchSize = 1
-        let janitor = ScheduleHistoryJanitor(
-            schedules: self.schedules, configs: self.harness.configs, clock: { now }, configuration: configuration, logger: self.harness.logger
+        var configuration = RetentionJanitor.Configuration()
+        configuration.fireBatchSize = 1
+        let janitor = RetentionJanitor(
+            tasks: self.harness.tasks, configs: self.harness.configs, schedules: self.schedules, clock: { now }, configuration: configuration,
+            logger: self.harness.logger
         )
-        let pruned = try await janitor.passOnce()
+        let pruned = try await janitor.pruneScheduleHistory()
         XCTAssertGreaterThanOrEqual(pruned, 2)
         let left = try await self.harness.mysql.query(
             "SELECT scheduled_for FROM schedule_fire WHERE schedule_id = ? ORDER BY scheduled_for", [.string(schedule.scheduleID)]
