@@ -236,6 +236,29 @@ final class FaultTests: XCTestCase {
         XCTAssertEqual(value5, .scheduled)
     }
 
+    /// Rounds of several workers in one call: each row names its own worker;
+    /// a row touched after its worker's earliest round stays as it is.
+    func testScheduledMarksNameEachWorkerAndSkipRowsTouchedSinceTheirRound() async throws {
+        let type = try await self.harness.type("marks-workers")
+        let created = try await self.harness.create(4, type: type)
+        let first = Date().roundedToMicroseconds
+        let second = first.addingTimeInterval(0.01)
+        // Task 3 is retried (its row touched) between w2's two rounds.
+        try await self.harness.mysql.execute(
+            "UPDATE task SET updated_at = ? WHERE task_id = ?", [.date(first.addingTimeInterval(0.005)), .string(created[3].taskID)]
+        )
+        try await self.harness.tasks.markScheduled(
+            [(created[0].taskID, "w1", first), (created[1].taskID, "w2", first), (created[2].taskID, "w1", second), (created[3].taskID, "w2", second)],
+            now: second.addingTimeInterval(0.05), fence: nil
+        )
+        var marked: [String?] = []
+        for task in created {
+            let row = try await self.harness.tasks.task(task.taskID)
+            marked.append(row?.status == .scheduled ? row?.workerID : nil)
+        }
+        XCTAssertEqual(marked, ["w1", "w2", "w1", nil])
+    }
+
     func testTheFaultPathsStatementsReadByIndex() async throws {
         let type = try await self.harness.type("plans")
         // Enough finished rows that a scan of the table would show.
