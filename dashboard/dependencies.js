@@ -104,11 +104,16 @@ export function dependencyCard(id) {
       : null);
   };
 
-  /** Anything shown that may still change: keep reading. */
+  /**
+   * Anything shown that may still change: keep reading. Dependents move only
+   * once this task ended (until then they wait on it); a change of this
+   * task's own status reads everything again anyway.
+   */
   const unsettled = () => {
     if (!task) return false;
-    if (!isTerminal(task.status)) return true;
-    return [...parents.values(), ...(children || [])].some((shown) => !shown.missing && !isTerminal(shown.status));
+    const open = (shown) => !shown.missing && !isTerminal(shown.status);
+    if (shortStatus(task.status) === "WAITING" || [...parents.values()].some(open)) return true;
+    return isTerminal(task.status) && (children || []).some(open);
   };
 
   const readParent = (parent, signal) => get(`/api/v1/tasks/${enc(parent)}`, { signal }).then((answer) => answer.task, (error) => {
@@ -128,7 +133,7 @@ export function dependencyCard(id) {
     children = page.tasks || [];
     moreChildren = !!page.nextPageToken;
     render();
-    if (!unsettled() && poll) {
+    if (!unsettled() && !readParents && poll) { // readParents: the status changed during this read
       poll.stop();
       poll = null;
     }

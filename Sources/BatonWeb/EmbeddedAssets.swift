@@ -839,7 +839,7 @@ public enum EmbeddedAssets {
             IGdldCgiL2FwaS92MS9kZWFkLWxldHRlcnM/bGltaXQ9MTAwMCIsIHsgc2lnbmFsIH0pKSwgMTAwMDApOwogIHJldHVybiAoKSA9
             PiBwb2xsLnN0b3AoKTsKfQo=
             """)
-        files["dependencies.js"] = asset("text/javascript; charset=utf-8", "44800bd585d1cabe", """
+        files["dependencies.js"] = asset("text/javascript; charset=utf-8", "54c0702b04b03a9d", """
             Ly8gQSB0YXNrJ3MgcGxhY2UgaW4gaXRzIGRlcGVuZGVuY3kgZ3JhcGgsIG9uIGl0cyBwYWdlOiB0aGUgdGFza3MgaXQgZGVwZW5k
             cwovLyBvbiB3aXRoIHRoZWlyIHN0YXR1c2VzLCB3aGF0IGl0IHN0aWxsIHdhaXRzIG9uIG9yIHdoYXQgY2FuY2VsbGVkIGl0LCB0
             aGUKLy8gdGFza3MgdGhhdCBkZXBlbmQgb24gaXQsIGFuZCB0aGUgcmVzdWx0cyBpdHMgcGFyZW50cyBwYXNzZWQgaXQuIERyYXdu
@@ -925,29 +925,33 @@ public enum EmbeddedAssets {
             IHRhc2tJZDogcGFyZW50IH0gfSwgaCgidGgiLCBsaW5rKHBhcmVudCkpLCBoKCJ0ZCIsIGgoInByZS52YWx1ZSIsIHByZXR0eShy
             ZXN1bHQpIHx8ICJcdTAwYTAiKSkpKSkpLAogICAgICAgIHJlY2VpdmVkLmxlbmd0aCA+IFBBUkVOVFMgPyBoKCJzcGFuLmRhZy1t
             b3JlLm11dGVkLnNtYWxsIiwgYGFuZCAke3JlY2VpdmVkLmxlbmd0aCAtIFBBUkVOVFN9IG1vcmVgKSA6IG51bGxdCiAgICAgIDog
-            bnVsbCk7CiAgfTsKCiAgLyoqIEFueXRoaW5nIHNob3duIHRoYXQgbWF5IHN0aWxsIGNoYW5nZToga2VlcCByZWFkaW5nLiAqLwog
-            IGNvbnN0IHVuc2V0dGxlZCA9ICgpID0+IHsKICAgIGlmICghdGFzaykgcmV0dXJuIGZhbHNlOwogICAgaWYgKCFpc1Rlcm1pbmFs
-            KHRhc2suc3RhdHVzKSkgcmV0dXJuIHRydWU7CiAgICByZXR1cm4gWy4uLnBhcmVudHMudmFsdWVzKCksIC4uLihjaGlsZHJlbiB8
-            fCBbXSldLnNvbWUoKHNob3duKSA9PiAhc2hvd24ubWlzc2luZyAmJiAhaXNUZXJtaW5hbChzaG93bi5zdGF0dXMpKTsKICB9OwoK
-            ICBjb25zdCByZWFkUGFyZW50ID0gKHBhcmVudCwgc2lnbmFsKSA9PiBnZXQoYC9hcGkvdjEvdGFza3MvJHtlbmMocGFyZW50KX1g
-            LCB7IHNpZ25hbCB9KS50aGVuKChhbnN3ZXIpID0+IGFuc3dlci50YXNrLCAoZXJyb3IpID0+IHsKICAgIGlmIChlcnJvciBpbnN0
-            YW5jZW9mIEFwaUVycm9yICYmIGVycm9yLnN0YXR1cyA9PT0gNDA0KSByZXR1cm4geyB0YXNrSWQ6IHBhcmVudCwgbWlzc2luZzog
-            dHJ1ZSB9OwogICAgdGhyb3cgZXJyb3I7CiAgfSk7CgogIGNvbnN0IGxvYWQgPSBhc3luYyAoc2lnbmFsKSA9PiB7CiAgICBjb25z
-            dCBpZHMgPSAodGFzay5kZXBlbmRzT24gfHwgW10pLnNsaWNlKDAsIFBBUkVOVFMpOwogICAgY29uc3QgYWdhaW4gPSByZWFkUGFy
-            ZW50cyB8fCBpZHMuc29tZSgocGFyZW50KSA9PiAhcGFyZW50cy5oYXMocGFyZW50KSB8fCAhaXNUZXJtaW5hbChwYXJlbnRzLmdl
-            dChwYXJlbnQpLnN0YXR1cykpOwogICAgcmVhZFBhcmVudHMgPSBmYWxzZTsKICAgIGNvbnN0IFtyZWFkLCBwYWdlXSA9IGF3YWl0
-            IFByb21pc2UuYWxsKFsKICAgICAgYWdhaW4gPyBQcm9taXNlLmFsbChpZHMubWFwKChwYXJlbnQpID0+IHJlYWRQYXJlbnQocGFy
-            ZW50LCBzaWduYWwpKSkgOiBudWxsLAogICAgICBnZXQoYC9hcGkvdjEvdGFza3Mke3F1ZXJ5KHsgZGVwZW5kc09uOiBpZCwgcGFn
-            ZVNpemU6IENISUxEUkVOIH0pfWAsIHsgc2lnbmFsIH0pLAogICAgXSk7CiAgICBpZiAocmVhZCkgcGFyZW50cyA9IG5ldyBNYXAo
-            cmVhZC5tYXAoKHNob3duKSA9PiBbc2hvd24udGFza0lkLCBzaG93bl0pKTsKICAgIGNoaWxkcmVuID0gcGFnZS50YXNrcyB8fCBb
-            XTsKICAgIG1vcmVDaGlsZHJlbiA9ICEhcGFnZS5uZXh0UGFnZVRva2VuOwogICAgcmVuZGVyKCk7CiAgICBpZiAoIXVuc2V0dGxl
-            ZCgpICYmIHBvbGwpIHsKICAgICAgcG9sbC5zdG9wKCk7CiAgICAgIHBvbGwgPSBudWxsOwogICAgfQogIH07CgogIHJldHVybiB7
-            CiAgICBjYXJkLAogICAgLyoqIFRoZSB0YXNrIGFzIGxhc3QgcmVhZCBvciBzdHJlYW1lZDsgYSBuZXcgc3RhdHVzIHJlYWRzIHRo
-            ZSBlZGdlcyBhZ2Fpbi4gKi8KICAgIHVwZGF0ZShuZXh0KSB7CiAgICAgIGNvbnN0IGNoYW5nZWQgPSAhdGFzayB8fCBzaG9ydFN0
-            YXR1cyh0YXNrLnN0YXR1cykgIT09IHNob3J0U3RhdHVzKG5leHQuc3RhdHVzKTsKICAgICAgdGFzayA9IG5leHQ7CiAgICAgIHJl
-            bmRlcigpOwogICAgICBpZiAoIWNoYW5nZWQpIHJldHVybjsKICAgICAgcmVhZFBhcmVudHMgPSB0cnVlOwogICAgICBpZiAocG9s
-            bCkgcG9sbC5ub3coKTsKICAgICAgZWxzZSBwb2xsID0gcG9sbGVyKGxvYWQsIFJFRlJFU0hfTVMpOwogICAgfSwKICAgIHN0b3Ao
-            KSB7CiAgICAgIGlmIChwb2xsKSBwb2xsLnN0b3AoKTsKICAgICAgcG9sbCA9IG51bGw7CiAgICB9LAogIH07Cn0K
+            bnVsbCk7CiAgfTsKCiAgLyoqCiAgICogQW55dGhpbmcgc2hvd24gdGhhdCBtYXkgc3RpbGwgY2hhbmdlOiBrZWVwIHJlYWRpbmcu
+            IERlcGVuZGVudHMgbW92ZSBvbmx5CiAgICogb25jZSB0aGlzIHRhc2sgZW5kZWQgKHVudGlsIHRoZW4gdGhleSB3YWl0IG9uIGl0
+            KTsgYSBjaGFuZ2Ugb2YgdGhpcwogICAqIHRhc2sncyBvd24gc3RhdHVzIHJlYWRzIGV2ZXJ5dGhpbmcgYWdhaW4gYW55d2F5Lgog
+            ICAqLwogIGNvbnN0IHVuc2V0dGxlZCA9ICgpID0+IHsKICAgIGlmICghdGFzaykgcmV0dXJuIGZhbHNlOwogICAgY29uc3Qgb3Bl
+            biA9IChzaG93bikgPT4gIXNob3duLm1pc3NpbmcgJiYgIWlzVGVybWluYWwoc2hvd24uc3RhdHVzKTsKICAgIGlmIChzaG9ydFN0
+            YXR1cyh0YXNrLnN0YXR1cykgPT09ICJXQUlUSU5HIiB8fCBbLi4ucGFyZW50cy52YWx1ZXMoKV0uc29tZShvcGVuKSkgcmV0dXJu
+            IHRydWU7CiAgICByZXR1cm4gaXNUZXJtaW5hbCh0YXNrLnN0YXR1cykgJiYgKGNoaWxkcmVuIHx8IFtdKS5zb21lKG9wZW4pOwog
+            IH07CgogIGNvbnN0IHJlYWRQYXJlbnQgPSAocGFyZW50LCBzaWduYWwpID0+IGdldChgL2FwaS92MS90YXNrcy8ke2VuYyhwYXJl
+            bnQpfWAsIHsgc2lnbmFsIH0pLnRoZW4oKGFuc3dlcikgPT4gYW5zd2VyLnRhc2ssIChlcnJvcikgPT4gewogICAgaWYgKGVycm9y
+            IGluc3RhbmNlb2YgQXBpRXJyb3IgJiYgZXJyb3Iuc3RhdHVzID09PSA0MDQpIHJldHVybiB7IHRhc2tJZDogcGFyZW50LCBtaXNz
+            aW5nOiB0cnVlIH07CiAgICB0aHJvdyBlcnJvcjsKICB9KTsKCiAgY29uc3QgbG9hZCA9IGFzeW5jIChzaWduYWwpID0+IHsKICAg
+            IGNvbnN0IGlkcyA9ICh0YXNrLmRlcGVuZHNPbiB8fCBbXSkuc2xpY2UoMCwgUEFSRU5UUyk7CiAgICBjb25zdCBhZ2FpbiA9IHJl
+            YWRQYXJlbnRzIHx8IGlkcy5zb21lKChwYXJlbnQpID0+ICFwYXJlbnRzLmhhcyhwYXJlbnQpIHx8ICFpc1Rlcm1pbmFsKHBhcmVu
+            dHMuZ2V0KHBhcmVudCkuc3RhdHVzKSk7CiAgICByZWFkUGFyZW50cyA9IGZhbHNlOwogICAgY29uc3QgW3JlYWQsIHBhZ2VdID0g
+            YXdhaXQgUHJvbWlzZS5hbGwoWwogICAgICBhZ2FpbiA/IFByb21pc2UuYWxsKGlkcy5tYXAoKHBhcmVudCkgPT4gcmVhZFBhcmVu
+            dChwYXJlbnQsIHNpZ25hbCkpKSA6IG51bGwsCiAgICAgIGdldChgL2FwaS92MS90YXNrcyR7cXVlcnkoeyBkZXBlbmRzT246IGlk
+            LCBwYWdlU2l6ZTogQ0hJTERSRU4gfSl9YCwgeyBzaWduYWwgfSksCiAgICBdKTsKICAgIGlmIChyZWFkKSBwYXJlbnRzID0gbmV3
+            IE1hcChyZWFkLm1hcCgoc2hvd24pID0+IFtzaG93bi50YXNrSWQsIHNob3duXSkpOwogICAgY2hpbGRyZW4gPSBwYWdlLnRhc2tz
+            IHx8IFtdOwogICAgbW9yZUNoaWxkcmVuID0gISFwYWdlLm5leHRQYWdlVG9rZW47CiAgICByZW5kZXIoKTsKICAgIGlmICghdW5z
+            ZXR0bGVkKCkgJiYgIXJlYWRQYXJlbnRzICYmIHBvbGwpIHsgLy8gcmVhZFBhcmVudHM6IHRoZSBzdGF0dXMgY2hhbmdlZCBkdXJp
+            bmcgdGhpcyByZWFkCiAgICAgIHBvbGwuc3RvcCgpOwogICAgICBwb2xsID0gbnVsbDsKICAgIH0KICB9OwoKICByZXR1cm4gewog
+            ICAgY2FyZCwKICAgIC8qKiBUaGUgdGFzayBhcyBsYXN0IHJlYWQgb3Igc3RyZWFtZWQ7IGEgbmV3IHN0YXR1cyByZWFkcyB0aGUg
+            ZWRnZXMgYWdhaW4uICovCiAgICB1cGRhdGUobmV4dCkgewogICAgICBjb25zdCBjaGFuZ2VkID0gIXRhc2sgfHwgc2hvcnRTdGF0
+            dXModGFzay5zdGF0dXMpICE9PSBzaG9ydFN0YXR1cyhuZXh0LnN0YXR1cyk7CiAgICAgIHRhc2sgPSBuZXh0OwogICAgICByZW5k
+            ZXIoKTsKICAgICAgaWYgKCFjaGFuZ2VkKSByZXR1cm47CiAgICAgIHJlYWRQYXJlbnRzID0gdHJ1ZTsKICAgICAgaWYgKHBvbGwp
+            IHBvbGwubm93KCk7CiAgICAgIGVsc2UgcG9sbCA9IHBvbGxlcihsb2FkLCBSRUZSRVNIX01TKTsKICAgIH0sCiAgICBzdG9wKCkg
+            ewogICAgICBpZiAocG9sbCkgcG9sbC5zdG9wKCk7CiAgICAgIHBvbGwgPSBudWxsOwogICAgfSwKICB9Owp9Cg==
             """)
         files["favicon.svg"] = asset("image/svg+xml", "46b3ff2bd14585fb", """
             PHN2ZyB4bWxucz0iaHR0cDovL3d3dy53My5vcmcvMjAwMC9zdmciIHZpZXdCb3g9IjAgMCAzMiAzMiI+CiAgPHJlY3Qgd2lkdGg9
