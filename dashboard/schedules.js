@@ -16,6 +16,7 @@ const MISFIRE = [
 const OVERLAP = [
   ["OVERLAP_ALLOW", "allow", "fire even while the previous task is unfinished"],
   ["OVERLAP_SKIP", "skip", "no task while the previous one is unfinished"],
+  ["OVERLAP_CANCEL_PREVIOUS", "cancel previous", "cancel the previous task if unfinished, then fire"],
 ];
 const PREVIEW_COUNT = 5;
 
@@ -168,6 +169,7 @@ function policyTags(schedule) {
     tags.push(h("span.tag", { title: `Misfire: ${hint}` }, `misfire ${label}`));
   }
   if (schedule.overlap === "OVERLAP_SKIP") tags.push(h("span.tag", { title: "Overlap: no task while the previous one is unfinished" }, "no overlap"));
+  if (schedule.overlap === "OVERLAP_CANCEL_PREVIOUS") tags.push(h("span.tag", { title: "Overlap: a fire cancels the previous task if unfinished" }, "cancels previous"));
   if (schedule.priority === "PRIORITY_HIGH") tags.push(h("span.tag.high", "high"));
   return tags.length ? tags : h("span.muted", "–");
 }

@@ -38,7 +38,7 @@ public struct ScheduleService: Sendable {
             throw RPCErrors.invalid("cron \"\(schedule.cron)\"\(schedule.timeZone.isEmpty ? "" : " in \(schedule.timeZone)"): \(error)")
         }
         if case .UNRECOGNIZED(let value) = schedule.misfire { throw RPCErrors.invalid("misfire must be 0-2, got \(value)") }
-        if case .UNRECOGNIZED(let value) = schedule.overlap { throw RPCErrors.invalid("overlap must be 0-1, got \(value)") }
+        if case .UNRECOGNIZED(let value) = schedule.overlap { throw RPCErrors.invalid("overlap must be 0-2, got \(value)") }
         // The template is checked as the CreateTask it will be.
         let template = Baton_V1_CreateTaskRequest.with {
             $0.taskType = schedule.taskType

@@ -14,11 +14,12 @@ public enum ScheduleText {
         }
     }
 
-    /// `allow`, `skip` as typed; nil for anything else.
+    /// `allow`, `skip`, `cancel-previous` as typed; nil for anything else.
     public static func overlap(_ text: String) -> Baton_V1_OverlapPolicy? {
         switch text.lowercased() {
         case "allow": .overlapAllow
         case "skip": .overlapSkip
+        case "cancel-previous", "cancel": .overlapCancelPrevious
         default: nil
         }
     }
@@ -36,6 +37,7 @@ public enum ScheduleText {
         switch overlap {
         case .overlapAllow: "allow"
         case .overlapSkip: "skip"
+        case .overlapCancelPrevious: "cancel-previous"
         case .UNRECOGNIZED(let value): "\(value)?"
         }
     }

@@ -25,7 +25,7 @@ struct Schedule: AsyncParsableCommand {
         @Option(name: .shortAndLong, help: "Payload entry key=value (repeatable; replaces the payload).") var payload: [String] = []
         @Option(help: "Priority: high or normal.") var priority: String?
         @Option(help: "Missed fire times: run-once (default), skip or run-all.") var misfire: String?
-        @Option(help: "While the previous task is unfinished: allow (default) or skip.") var overlap: String?
+        @Option(help: "While the previous task is unfinished: allow (default), skip, or cancel-previous.") var overlap: String?
         @Option(help: "Per-task timeout in seconds (default: the type's).") var timeout: Int32?
         @Option(help: "Per-task retries (default: the type's).") var retries: Int32?
         @Flag(help: "Stop firing.") var paused = false
@@ -38,7 +38,7 @@ struct Schedule: AsyncParsableCommand {
                 return value
             }
             let overlap = try self.overlap.map { text in
-                guard let value = ScheduleText.overlap(text) else { throw ValidationError("--overlap: allow or skip, not \(text)") }
+                guard let value = ScheduleText.overlap(text) else { throw ValidationError("--overlap: allow, skip or cancel-previous, not \(text)") }
                 return value
             }
             let high = try self.priority.map { text -> Bool in

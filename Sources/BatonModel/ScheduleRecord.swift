@@ -19,6 +19,8 @@ public struct ScheduleRecord: Sendable, Equatable {
         case allow = 0
         /// No task for a fire time while the previous one is unfinished.
         case skip = 1
+        /// The previous task, if unfinished, is cancelled and the fire goes on.
+        case cancelPrevious = 2
     }
 
     /// Missed fire times run at most this many tasks (MISFIRE_RUN_ALL).

@@ -105,6 +105,7 @@ public struct ScheduleFirer: LeaderLoop {
     private func fire(_ fires: [ScheduleStore.Fire], now: Date, term: LeaderState.Term) async throws {
         let answers = try await self.schedules.fire(fires, fence: term.fence)
         var created: [TaskRecord] = []
+        var cancelled: [TaskRecord] = []
         for (fire, answer) in zip(fires, answers) {
             guard let answer else { continue }  // changed since read (edited, paused, fired by an earlier term)
             for note in answer.notes {
@@ -114,7 +115,9 @@ public struct ScheduleFirer: LeaderLoop {
                 Counter(label: "baton_schedule_fires_skipped_total").increment(by: fire.tasks.count - answer.created.count)
             }
             created += answer.created
+            cancelled += answer.cancelled
         }
+        await self.signalCancelled(cancelled)
         guard !created.isEmpty else { return }
         let lateness = Timer(label: "baton_schedule_fire_lateness_seconds")
         for task in created {
@@ -135,6 +138,20 @@ public struct ScheduleFirer: LeaderLoop {
                 "scheduled tasks created but not queued; the reconciler will queue them",
                 metadata: ["tasks": "\(created.count)", "error": "\(error)"]
             )
+        }
+    }
+
+    /// Tasks a fire cancelled (overlap cancel-previous) leave their queues,
+    /// and a running one's worker aborts it, as after CancelTask. Committed
+    /// before this: a signal that fails leaves a running attempt to its
+    /// timeout, and its outcome is not written over the cancel.
+    private func signalCancelled(_ cancelled: [TaskRecord]) async {
+        for task in cancelled {
+            do {
+                try await self.broker.cancel(task)
+            } catch {
+                self.logger.warning("cancel signal not sent", metadata: ["task_id": "\(task.taskID)", "error": "\(error)"])
+            }
         }
     }
 }

@@ -101,6 +101,16 @@ public struct ScheduleStore: Sendable {
         public var created: [TaskRecord]
         /// Why fire times got no task (already fired, overlap, type unavailable).
         public var notes: [String]
+        /// Unfinished tasks this fire cancelled (overlap cancel-previous),
+        /// and their dependents that ended with them: the caller signals
+        /// their workers and queues, as CancelTask does.
+        public var cancelled: [TaskRecord] = []
+
+        public init(created: [TaskRecord], notes: [String], cancelled: [TaskRecord] = []) {
+            self.created = created
+            self.notes = notes
+            self.cancelled = cancelled
+        }
     }
 
     /// One schedule's fire as the leader planned it: the schedule as read,
@@ -159,15 +169,17 @@ public struct ScheduleStore: Sendable {
                     continue
                 }
                 var notes: [String] = []
+                var cancelled: [TaskRecord] = []
                 let fresh = try Self.admit(
-                    fire.tasks, rows: taskRows, schedule: schedule, lastTaskID: row.string("last_task_id"), trip: trip, notes: &notes
+                    fire.tasks, rows: taskRows, schedule: schedule, lastTaskID: row.string("last_task_id"), trip: trip,
+                    notes: &notes, cancelled: &cancelled
                 )
                 try trip.execute(
                     "UPDATE schedule SET next_fire_at = ?, last_fire_at = COALESCE(?, last_fire_at), last_task_id = COALESCE(?, last_task_id) WHERE schedule_id = ?",
                     [MySQLValue(fire.next), MySQLValue(fire.tasks.compactMap(\.scheduledFor).max()), MySQLValue(fresh.last?.task.taskID), .string(schedule.scheduleID)]
                 )
                 created += fresh
-                answers.append(Fired(created: fresh.map(\.task), notes: notes))
+                answers.append(Fired(created: fresh.map(\.task), notes: notes, cancelled: cancelled))
             }
             try Self.insert(created, trip: trip)
             return answers
@@ -181,9 +193,12 @@ public struct ScheduleStore: Sendable {
             let locked = try trip.execute("SELECT last_task_id FROM schedule WHERE schedule_id = ? FOR UPDATE", [.string(schedule.scheduleID)]).rows
             guard locked.first != nil else { return nil }
             var notes: [String] = []
+            var cancelled: [TaskRecord] = []
             var allowing = schedule
             allowing.overlap = .allow  // a trigger is the operator's explicit ask
-            let fresh = try Self.admit([task], rows: [row], schedule: allowing, lastTaskID: nil, trip: trip, notes: &notes)
+            let fresh = try Self.admit(
+                [task], rows: [row], schedule: allowing, lastTaskID: nil, trip: trip, notes: &notes, cancelled: &cancelled
+            )
             try Self.insert(fresh, trip: trip)
             if let created = fresh.first {
                 try trip.execute(
@@ -196,26 +211,35 @@ public struct ScheduleStore: Sendable {
     }
 
     /// The tasks of a fire that may be created: not already fired, not
-    /// overlapping an unfinished previous task (overlap skip: one at most),
-    /// and only while the type is configured and enabled (read under a
-    /// share lock, as CreateTask's insert does, so a delete waits for it).
+    /// overlapping an unfinished previous task (overlap skip: one at most;
+    /// cancel-previous: one at most, the previous task cancelled in this
+    /// transaction), and only while the type is configured and enabled (read
+    /// under a share lock, as CreateTask's insert does, so a delete waits for it).
     private static func admit(
-        _ tasks: [TaskRecord], rows: [[MySQLValue]], schedule: ScheduleRecord, lastTaskID: String?, trip: MySQLTrip, notes: inout [String]
+        _ tasks: [TaskRecord], rows: [[MySQLValue]], schedule: ScheduleRecord, lastTaskID: String?, trip: MySQLTrip,
+        notes: inout [String], cancelled: inout [TaskRecord]
     ) throws -> [(task: TaskRecord, row: [MySQLValue])] {
         var fresh = Array(zip(tasks, rows)).map { (task: $0.0, row: $0.1) }
         guard !fresh.isEmpty else { return [] }
-        if schedule.overlap == .skip {
+        // The previous task, when still unfinished under a policy that cares.
+        var previous: (taskID: String, status: TaskStatus)?
+        if schedule.overlap != .allow {
+            // Fire times missed together run one task: under either policy
+            // each would stop (or end) the one before it at once.
+            if fresh.count > 1 {
+                notes.append("\(fresh.count - 1) missed fire time(s) left out: overlap \(schedule.overlap == .skip ? "skip" : "cancel-previous") runs one task at a time")
+                fresh = [fresh.last!]
+            }
             if let lastTaskID,
                 let status = try trip.execute("SELECT status FROM task WHERE task_id = ?", [.string(lastTaskID)]).rows.first?.int("status")
                     .flatMap(TaskStatus.init(rawValue:)),
                 !status.isTerminal
             {
-                notes.append("skipped: the previous task \(lastTaskID) is unfinished (overlap skip)")
-                return []
-            }
-            if fresh.count > 1 {
-                notes.append("\(fresh.count - 1) missed fire time(s) left out: overlap skip runs one task at a time")
-                fresh = [fresh.last!]
+                guard schedule.overlap == .cancelPrevious else {
+                    notes.append("skipped: the previous task \(lastTaskID) is unfinished (overlap skip)")
+                    return []
+                }
+                previous = (lastTaskID, status)
             }
         }
         let times = fresh.compactMap(\.task.scheduledFor)
@@ -236,6 +260,27 @@ public struct ScheduleStore: Sendable {
         if live.isEmpty {
             notes.append("skipped: task type \(schedule.taskType) is not configured or is disabled")
             return []
+        }
+        // Superseded only by a fire that creates its task (checked above), in
+        // the same transaction: the new task and the cancel commit together.
+        if let previous, let task = fresh.first?.task {
+            let at = task.scheduledFor.map { ISO8601DateFormatter().string(from: $0) } ?? "now"
+            let ended = try TaskStore.cancel(
+                [previous.taskID], reason: "cancelled: superseded by the schedule's fire at \(at) (overlap cancel-previous)",
+                now: task.createdAt, in: trip
+            )
+            cancelled = ended.cancelled + ended.dependents
+            try TaskStore.appendLogs(
+                ended.cancelled.map {
+                    TaskLogRecord(
+                        taskID: $0.taskID, attempt: $0.attempt, workerID: "", level: "INFO",
+                        message: "cancelled by schedule \(schedule.scheduleID): its fire at \(at) superseded it (overlap cancel-previous)",
+                        createdAt: task.createdAt
+                    )
+                },
+                in: trip
+            )
+            notes.append("cancelled the previous task \(previous.taskID), still \(previous.status.wireName) (overlap cancel-previous)")
         }
         return fresh
     }

@@ -170,23 +170,30 @@ extension TaskStore {
     /// `cancel`, and the dependents that ended CANCELLED with them.
     public func cancelSettling(_ taskIDs: [String], reason: String, now: Date) async throws -> (cancelled: [TaskRecord], dependents: [TaskRecord]) {
         guard !taskIDs.isEmpty else { return ([], []) }
-        return try await self.mysql.transaction { trip in
-            let updated = try trip.execute(
-                """
-                UPDATE task FORCE INDEX (PRIMARY) SET status = ?, error = ?, finished_at = ?, updated_at = ?
-                WHERE task_id IN (\(Self.placeholders(taskIDs.count))) AND status IN (\(Self.placeholders(TaskStatus.nonTerminal.count)))
-                """,
-                [.int(Int64(TaskStatus.cancelled.rawValue)), .string(reason), .date(now), .date(now)] + taskIDs.map { .string($0) }
-                    + Self.statusValues(TaskStatus.nonTerminal)
-            )
-            guard updated.affectedRows > 0 else { return ([], []) }
-            let cancelled = try trip.execute(
-                "SELECT \(Self.selectColumns) FROM task WHERE task_id IN (\(Self.placeholders(taskIDs.count))) AND status = ? AND updated_at = ?",
-                taskIDs.map { .string($0) } + [.int(Int64(TaskStatus.cancelled.rawValue)), .date(now)]
-            ).rows.map(Self.record)
-            try Self.addFinished(Self.finishedDeltas(cancelled.map { ($0.tenant, .cancelled) }), in: trip)
-            let settled = try Self.settleDependents(of: cancelled.filter(\.hasDependents).map { ($0.taskID, .cancelled) }, now: now, in: trip)
-            return (cancelled, settled.cancelled)
-        }
+        return try await self.mysql.transaction { trip in try Self.cancel(taskIDs, reason: reason, now: now, in: trip) }
+    }
+
+    /// `cancelSettling`'s writes, inside a caller's transaction (a schedule's
+    /// fire that supersedes its previous task cancels it in the fire's own).
+    static func cancel(
+        _ taskIDs: [String], reason: String, now: Date, in trip: MySQLTrip
+    ) throws(MySQLError) -> (cancelled: [TaskRecord], dependents: [TaskRecord]) {
+        guard !taskIDs.isEmpty else { return ([], []) }
+        let updated = try trip.execute(
+            """
+            UPDATE task FORCE INDEX (PRIMARY) SET status = ?, error = ?, finished_at = ?, updated_at = ?
+            WHERE task_id IN (\(Self.placeholders(taskIDs.count))) AND status IN (\(Self.placeholders(TaskStatus.nonTerminal.count)))
+            """,
+            [.int(Int64(TaskStatus.cancelled.rawValue)), .string(reason), .date(now), .date(now)] + taskIDs.map { .string($0) }
+                + Self.statusValues(TaskStatus.nonTerminal)
+        )
+        guard updated.affectedRows > 0 else { return ([], []) }
+        let cancelled = try trip.execute(
+            "SELECT \(Self.selectColumns) FROM task WHERE task_id IN (\(Self.placeholders(taskIDs.count))) AND status = ? AND updated_at = ?",
+            taskIDs.map { .string($0) } + [.int(Int64(TaskStatus.cancelled.rawValue)), .date(now)]
+        ).rows.map(Self.record)
+        try Self.addFinished(Self.finishedDeltas(cancelled.map { ($0.tenant, .cancelled) }), in: trip)
+        let settled = try Self.settleDependents(of: cancelled.filter(\.hasDependents).map { ($0.taskID, .cancelled) }, now: now, in: trip)
+        return (cancelled, settled.cancelled)
     }
 }

@@ -228,11 +228,19 @@ public struct TaskStore: Sendable {
     /// Appends log lines with multi-row inserts.
     public func appendLogs(_ lines: [TaskLogRecord]) async throws {
         guard !lines.isEmpty else { return }
-        try await self.mysql.insertRows(
-            into: "task_logs",
-            columns: ["task_id", "attempt", "worker_id", "level", "message", "created_at"],
-            rows: lines.map { [.string($0.taskID), .int(Int64($0.attempt)), .string($0.workerID), .string($0.level), .string($0.message), .date($0.createdAt)] }
-        )
+        try await self.mysql.insertRows(into: "task_logs", columns: Self.logColumns, rows: lines.map(Self.logValues))
+    }
+
+    /// `appendLogs` inside a caller's transaction.
+    static func appendLogs(_ lines: [TaskLogRecord], in trip: MySQLTrip) throws(MySQLError) {
+        guard !lines.isEmpty else { return }
+        _ = try trip.insertRows(into: "task_logs", columns: Self.logColumns, rows: lines.map(Self.logValues))
+    }
+
+    private static let logColumns = ["task_id", "attempt", "worker_id", "level", "message", "created_at"]
+
+    private static func logValues(_ line: TaskLogRecord) -> [MySQLValue] {
+        [.string(line.taskID), .int(Int64(line.attempt)), .string(line.workerID), .string(line.level), .string(line.message), .date(line.createdAt)]
     }
 
     // MARK: rows

@@ -11,27 +11,40 @@ import Synchronization
 /// at `maxLineBytes` when it is written: a multi-row insert carries other
 /// tasks' lines, and one huge failure message must not push it past
 /// MariaDB's packet limit (64 lines of 64 KiB stay far below 16 MiB).
+///
+/// A plain success writes no lines of its own: an attempt's "started" line
+/// is held (`hold`) for `quietWindow`, and an attempt that succeeds within
+/// it drops it (`endQuietly`) and writes no "succeeded" line either. The
+/// task's row already says which attempt ran on which worker, when it
+/// started and finished; two rows of `task_logs` per task were most of what
+/// MariaDB wrote for a short task. Anything else the attempt logs (its
+/// handler's lines, a failure, a retry, a cancel, a hand-back) and an
+/// attempt that outlasts the window write the held line first, in order.
 public final class TaskLogWriter: Service, Sendable {
     private struct State {
         var pending: [TaskLogRecord] = []
         var linesPerTask: [String: Int] = [:]
+        /// Held "started" lines, by task, with when each was held.
+        var held: [String: (line: TaskLogRecord, at: ContinuousClock.Instant)] = [:]
     }
 
     private let store: TaskStore
     private let flushInterval: Duration
     private let maxLinesPerTask: Int
     private let maxLineBytes: Int
+    private let quietWindow: Duration
     private let logger: Logger
     private let state = Mutex(State())
 
     public init(
         store: TaskStore, flushInterval: Duration = .milliseconds(50), maxLinesPerTask: Int = 10_000, maxLineBytes: Int = 64 << 10,
-        logger: Logger
+        quietWindow: Duration = .seconds(1), logger: Logger
     ) {
         self.store = store
         self.flushInterval = flushInterval
         self.maxLinesPerTask = maxLinesPerTask
         self.maxLineBytes = maxLineBytes
+        self.quietWindow = quietWindow
         self.logger = logger
     }
 
@@ -41,22 +54,55 @@ public final class TaskLogWriter: Service, Sendable {
             line.message = String(decoding: line.message.utf8.prefix(self.maxLineBytes), as: UTF8.self) + "…(truncated)"
         }
         self.state.withLock { state in
-            let count = state.linesPerTask[line.taskID, default: 0]
-            if count < self.maxLinesPerTask {
-                state.pending.append(line)
-            } else if count == self.maxLinesPerTask {
-                var truncated = line
-                truncated.level = "WARN"
-                truncated.message = "log truncated after \(self.maxLinesPerTask) lines"
-                state.pending.append(truncated)
-            }
-            state.linesPerTask[line.taskID] = count + 1
+            Self.release(line.taskID, in: &state)
+            self.append(line, to: &state)
         }
     }
 
-    /// The task has finished on this worker: its line count can go.
+    /// Holds an attempt's "started" line: written once anything else of the
+    /// task is, or when the attempt outlasts `quietWindow`; dropped when it
+    /// succeeds before either (`endQuietly`).
+    public func hold(_ line: TaskLogRecord) {
+        self.state.withLock { state in
+            Self.release(line.taskID, in: &state)
+            state.held[line.taskID] = (line, .now)
+        }
+    }
+
+    /// The attempt succeeded: true when its "started" line was still held
+    /// (now dropped), so its success writes no line either; false when the
+    /// line was written, and the success should be too.
+    public func endQuietly(_ taskID: String) -> Bool {
+        self.state.withLock { $0.held.removeValue(forKey: taskID) != nil }
+    }
+
+    /// The task has finished on this worker: its line count can go (a line
+    /// still held is written: its attempt did not end quietly).
     public func forget(_ taskID: String) {
-        _ = self.state.withLock { $0.linesPerTask.removeValue(forKey: taskID) }
+        self.state.withLock { state in
+            Self.release(taskID, in: &state)
+            state.linesPerTask.removeValue(forKey: taskID)
+        }
+    }
+
+    private func append(_ line: TaskLogRecord, to state: inout State) {
+        let count = state.linesPerTask[line.taskID, default: 0]
+        if count < self.maxLinesPerTask {
+            state.pending.append(line)
+        } else if count == self.maxLinesPerTask {
+            var truncated = line
+            truncated.level = "WARN"
+            truncated.message = "log truncated after \(self.maxLinesPerTask) lines"
+            state.pending.append(truncated)
+        }
+        state.linesPerTask[line.taskID] = count + 1
+    }
+
+    /// Moves a held line to the pending ones (before whatever comes next of its task).
+    private static func release(_ taskID: String, in state: inout State) {
+        guard let held = state.held.removeValue(forKey: taskID) else { return }
+        state.pending.append(held.line)
+        state.linesPerTask[taskID, default: 0] += 1
     }
 
     public func run() async throws {
@@ -70,7 +116,9 @@ public final class TaskLogWriter: Service, Sendable {
     }
 
     public func flush() async {
+        let outlasted = ContinuousClock.now - self.quietWindow
         let lines = self.state.withLock { state in
+            for (taskID, held) in state.held where held.at <= outlasted { Self.release(taskID, in: &state) }
             defer { state.pending.removeAll(keepingCapacity: true) }
             return state.pending
         }

@@ -419,7 +419,12 @@ public final class Worker: Service, Sendable {
             let deadline = began + .seconds(task.timeoutSeconds)
             self.running.withLock { $0[key]?.deadline = deadline }
             self.starts.yield()
-            log.info("started attempt \(task.attempt) on worker \(self.configuration.workerID)")
+            self.logs.hold(
+                TaskLogRecord(
+                    taskID: task.taskID, attempt: task.attempt, workerID: self.configuration.workerID, level: "INFO",
+                    message: "started attempt \(task.attempt) on worker \(self.configuration.workerID)", createdAt: self.broker.clock.now()
+                )
+            )
             self.metrics.started(task.taskType)
             let context = ExecutionContext(
                 taskID: task.taskID, taskType: task.taskType, attempt: task.attempt, workerID: self.configuration.workerID,
@@ -540,7 +545,8 @@ public final class Worker: Service, Sendable {
                 tenant: task.tenant, hasDependents: task.hasDependents
             )
             if try await self.outcomes.record(.init(attempt: attempt, entry: entry, retryDue: 0, lease: lease)) {
-                log.info("succeeded in \(took)")
+                // A plain success within the quiet window leaves no lines (see `TaskLogWriter`).
+                if !self.logs.endQuietly(task.taskID) { log.info("succeeded in \(took)") }
                 self.metrics.ended(task.taskType, .succeeded)
             }
         case .failed(let failure):

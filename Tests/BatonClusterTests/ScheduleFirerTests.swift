@@ -187,6 +187,62 @@ final class ScheduleFirerTests: XCTestCase {
         XCTAssertEqual(next.count, 2)
     }
 
+    func testOverlapCancelPreviousSupersedesAnUnfinishedTask() async throws {
+        let type = try await self.harness.type("supersede")
+        let term = try await self.harness.lead()
+        let schedule = try await self.put("supersede", type: type, dueAgo: 0, overlap: .cancelPrevious)
+        let firer = self.firer()
+        try await firer.fireDue(term: term)
+        let first = try await self.fires(schedule.scheduleID)
+        XCTAssertEqual(first.count, 1)
+        // The first task runs on a worker, and a task created with it waits on it.
+        let worker = "\(self.harness.prefix)-w"
+        let started = try await self.harness.tasks.start([first[0].taskID], workerID: worker, now: Date().roundedToMicroseconds)
+        XCTAssertEqual(started.count, 1)
+        let now = Date().roundedToMicroseconds
+        let dependent = try await self.harness.tasks.insertWithDependencies(
+            [TaskRecord(taskID: TaskID.make(), taskType: type, priority: .normal, payload: [:], status: .waiting, maxRetries: 0, timeoutSeconds: 60, createdAt: now, updatedAt: now)], dependsOn: [[.task(first[0].taskID)]], now: now
+        )[0]
+
+        // Due again (three fire times missed together) while it runs: one
+        // new task, the running one cancelled with its dependent, its worker told.
+        try await self.harness.mysql.execute(
+            "UPDATE schedule SET next_fire_at = ?, misfire = ? WHERE schedule_id = ?",
+            [.date(Date().addingTimeInterval(-2.5).roundedToMicroseconds), .int(Int64(ScheduleRecord.Misfire.runAll.rawValue)), .string(schedule.scheduleID)]
+        )
+        try await firer.fireDue(term: term)
+        let second = try await self.fires(schedule.scheduleID)
+        XCTAssertEqual(second.count, 2, "fire times missed together run one task")
+        let previous = try await self.harness.tasks.task(first[0].taskID)
+        XCTAssertEqual(previous?.status, .cancelled)
+        XCTAssertTrue(previous?.error?.contains("superseded by the schedule's fire") ?? false, "\(previous?.error ?? "nil")")
+        let waiting = try await self.harness.tasks.task(dependent.taskID)
+        XCTAssertEqual(waiting?.status, .cancelled, "its dependent ends with it")
+        let logs = try await self.harness.tasks.logs(first[0].taskID, afterID: 0, limit: 10)
+        XCTAssertTrue(logs.contains { $0.message.contains("cancelled by schedule \(schedule.scheduleID)") }, "\(logs.map(\.message))")
+        let notices = try await self.harness.list(self.harness.keys.workerCancels(worker))
+        XCTAssertEqual(notices.count, 1, "the running attempt's worker is told to abort it")
+        // (Its fire time is the latest of the missed ones: earlier than the first's, which was due a second later.)
+        let fresh = second.first { $0.taskID != first[0].taskID }!
+        let newest = try await self.harness.tasks.task(fresh.taskID)
+        XCTAssertEqual(newest?.status, .queued)
+        let queued = try await self.harness.entries(self.harness.keys.normalQueue).filter { $0.taskID == fresh.taskID }
+        XCTAssertEqual(queued.count, 1)
+
+        // The new task finished: the next fire cancels nothing.
+        try await self.harness.mysql.execute(
+            "UPDATE task SET status = ? WHERE task_id = ?", [.int(Int64(TaskStatus.succeeded.rawValue)), .string(fresh.taskID)]
+        )
+        try await self.harness.mysql.execute(
+            "UPDATE schedule SET next_fire_at = ? WHERE schedule_id = ?", [.date(Date().addingTimeInterval(-0.5).roundedToMicroseconds), .string(schedule.scheduleID)]
+        )
+        try await firer.fireDue(term: term)
+        let third = try await self.fires(schedule.scheduleID)
+        XCTAssertEqual(third.count, 3)
+        let untouched = try await self.harness.tasks.task(fresh.taskID)
+        XCTAssertEqual(untouched?.status, .succeeded)
+    }
+
     func testPausedSchedulesDoNotFireAndADisabledTypeSkipsItsFire() async throws {
         let type = try await self.harness.type("paused")
         let term = try await self.harness.lead()

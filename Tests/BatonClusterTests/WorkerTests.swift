@@ -30,11 +30,46 @@ final class WorkerTests: XCTestCase {
         XCTAssertNotNil(task.startedAt)
         XCTAssertNotNil(task.finishedAt)
         let harness = self.harness!
-        let logged = try await TestEnvironment.waitUntil { try await harness.logs(created.taskID).count >= 2 }
+        // A plain success within the quiet window writes no lines: the row says it all.
+        try await Task.sleep(for: .milliseconds(300))
+        let quiet = try await harness.logs(created.taskID)
+        XCTAssertEqual(quiet, [], "a plain success leaves no system lines")
+
+        // A handler that logs: its attempt's lines are written, in order.
+        let sleep = try await self.harness.type("sleep", handler: "sleep")
+        let logging = try await self.harness.create(type: sleep, payload: ["ms": "50"])
+        _ = try await self.waitForStatus(logging.taskID, [.succeeded])
+        let logged = try await TestEnvironment.waitUntil { try await harness.logs(logging.taskID).count >= 3 }
         XCTAssertTrue(logged)
-        let lines = try await harness.logs(created.taskID)
+        let lines = try await harness.logs(logging.taskID)
+        XCTAssertEqual(lines.count, 3, "\(lines)")
         XCTAssertTrue(lines[0].hasPrefix("started attempt 1 on worker"), "\(lines)")
-        XCTAssertTrue(lines.contains { $0.hasPrefix("succeeded in") }, "\(lines)")
+        XCTAssertEqual(lines[1], "sleeping 50 ms")
+        XCTAssertTrue(lines[2].hasPrefix("succeeded in"), "\(lines)")
+    }
+
+    /// The writer's quiet window on its own: a held line outlasting it is
+    /// written, and its attempt's success then writes its line too.
+    func testAHeldStartLineIsWrittenWhenTheAttemptOutlastsTheQuietWindow() async throws {
+        let logs = TaskLogWriter(store: self.harness.base.tasks, flushInterval: .milliseconds(20), quietWindow: .milliseconds(100), logger: self.harness.base.logger)
+        let id = UUID().uuidString
+        let line = { (message: String) in TaskLogRecord(taskID: id, attempt: 1, workerID: "w", level: "INFO", message: message, createdAt: Date()) }
+        logs.hold(line("started"))
+        await logs.flush()
+        let harness = self.harness!
+        let early = try await harness.logs(id)
+        XCTAssertEqual(early, [], "held within the window")
+        try await Task.sleep(for: .milliseconds(150))
+        await logs.flush()
+        let late = try await harness.logs(id)
+        XCTAssertEqual(late, ["started"], "written once the attempt outlasted the window")
+        XCTAssertFalse(logs.endQuietly(id), "its success must write its line too")
+        // Held again and ended quietly: nothing more.
+        logs.hold(line("started again"))
+        XCTAssertTrue(logs.endQuietly(id))
+        await logs.flush()
+        let after = try await harness.logs(id)
+        XCTAssertEqual(after, ["started"])
     }
 
     /// A worker books what it finishes under the task's tenant: the
@@ -280,10 +315,14 @@ final class WorkerTests: XCTestCase {
         XCTAssertEqual(attempts.filter { $0.int("attempt") == 1 }.count, 120)
         XCTAssertEqual(attempts.filter { $0.string("task_type") == small && $0.int("status") == TaskStatus.succeeded.rawValue }.count, 60)
         let logged = try await TestEnvironment.waitUntil(timeout: .seconds(10)) {
-            for id in hugeIDs + smallIDs where try await harness.logs(id).count < 2 { return false }
+            for id in hugeIDs where try await harness.logs(id).count < 2 { return false }
             return true
         }
-        XCTAssertTrue(logged, "every task's start and end lines are written")
+        XCTAssertTrue(logged, "every failed task's start and end lines are written")
+        for id in smallIDs.prefix(5) {
+            let lines = try await harness.logs(id)
+            XCTAssertEqual(lines, [], "a plain success writes none")
+        }
         let failure = try await harness.logs(hugeIDs[0]).last ?? ""
         XCTAssertLessThan(failure.utf8.count, (64 << 10) + 100)
         XCTAssertTrue(failure.hasSuffix("…(truncated)"))

@@ -84,6 +84,32 @@ def test_the_leader_fires_it(cluster):
         cluster.admin.delete(f"/api/v1/schedules/{sid}", expect=200)
 
 
+def test_overlap_cancel_previous_supersedes_a_running_task(cluster):
+    sid = fresh()
+    # Every second a task that would sleep 20 s: each fire cancels the one before.
+    stored = cluster.admin.put(f"/api/v1/schedules/{sid}", {"cron": "* * * * * *", "taskType": "sleep", "payload": {"ms": "20000"},
+                                                           "overlap": "OVERLAP_CANCEL_PREVIOUS"}, expect=200).json()
+    assert stored["overlap"] == "OVERLAP_CANCEL_PREVIOUS"
+    try:
+        deadline = time.monotonic() + 20
+        tasks = []
+        while len(tasks) < 3 and time.monotonic() < deadline:
+            time.sleep(0.3)
+            tasks = cluster.admin.get("/api/v1/tasks", params={"scheduleId": sid}, expect=200).json().get("tasks", [])
+        assert len(tasks) >= 3, f"{len(tasks)} tasks of an every-second schedule after 20 s"
+    finally:
+        cluster.admin.post(f"/api/v1/schedules/{sid}/pause", {}, expect=200)
+    tasks = cluster.admin.get("/api/v1/tasks", params={"scheduleId": sid}, expect=200).json()["tasks"]
+    newest = max(tasks, key=lambda t: t["scheduledFor"])
+    unfinished = [t for t in tasks if t["status"] not in ("TASK_STATUS_CANCELLED", "TASK_STATUS_SUCCEEDED")]
+    assert [t["taskId"] for t in unfinished] == [newest["taskId"]], "only the newest fire's task may be unfinished"
+    for task in tasks:
+        if task["taskId"] != newest["taskId"]:
+            assert task["status"] == "TASK_STATUS_CANCELLED" and "superseded" in task.get("error", ""), task
+    cluster.admin.post(f"/api/v1/tasks/{newest['taskId']}/cancel", {}, expect=200)
+    cluster.admin.delete(f"/api/v1/schedules/{sid}", expect=200)
+
+
 @pytest.mark.parametrize("body,words", [
     ({"cron": "0 25 * * *"}, 'hour field "25"'),
     ({"cron": "* * *"}, "cron expression"),

@@ -80,6 +80,10 @@ public nonisolated enum Baton_V1_OverlapPolicy: SwiftProtobuf.Enum, Swift.CaseIt
 
   /// skip a fire time while an earlier task is unfinished
   case overlapSkip // = 1
+
+  /// Cancel the earlier task if it is unfinished, then fire (the newest run
+  /// supersedes a stuck or slow one).
+  case overlapCancelPrevious // = 2
   case UNRECOGNIZED(Int)
 
   public init() {
@@ -90,6 +94,7 @@ public nonisolated enum Baton_V1_OverlapPolicy: SwiftProtobuf.Enum, Swift.CaseIt
     switch rawValue {
     case 0: self = .overlapAllow
     case 1: self = .overlapSkip
+    case 2: self = .overlapCancelPrevious
     default: self = .UNRECOGNIZED(rawValue)
     }
   }
@@ -98,6 +103,7 @@ public nonisolated enum Baton_V1_OverlapPolicy: SwiftProtobuf.Enum, Swift.CaseIt
     switch self {
     case .overlapAllow: return 0
     case .overlapSkip: return 1
+    case .overlapCancelPrevious: return 2
     case .UNRECOGNIZED(let i): return i
     }
   }
@@ -106,6 +112,7 @@ public nonisolated enum Baton_V1_OverlapPolicy: SwiftProtobuf.Enum, Swift.CaseIt
   public static let allCases: [Baton_V1_OverlapPolicy] = [
     .overlapAllow,
     .overlapSkip,
+    .overlapCancelPrevious,
   ]
 
 }
@@ -481,7 +488,7 @@ nonisolated extension Baton_V1_MisfirePolicy: SwiftProtobuf._ProtoNameProviding 
 }
 
 nonisolated extension Baton_V1_OverlapPolicy: SwiftProtobuf._ProtoNameProviding {
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0OVERLAP_ALLOW\0\u{1}OVERLAP_SKIP\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0OVERLAP_ALLOW\0\u{1}OVERLAP_SKIP\0\u{1}OVERLAP_CANCEL_PREVIOUS\0")
 }
 
 nonisolated extension Baton_V1_TaskConfig: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
