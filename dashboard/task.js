@@ -1,9 +1,11 @@
-// One task: its fields, payload, result or error, a state timeline, its logs
-// tailing live, its state live over Server-Sent Events, Cancel and Retry.
+// One task: its fields, payload, result or error, its dependencies, a state
+// timeline, its logs tailing live, its state live over Server-Sent Events,
+// Cancel and Retry.
 
 import { ApiError, enc, get, post, query, streamEvents } from "./api.js";
+import { dependencyCard } from "./dependencies.js";
 import {
-  absolute, copyButton, dialog, empty, field, fill, fmtDuration, h, isRetryable, isTerminal, notify, parseTime,
+  absolute, copyButton, dialog, empty, field, fill, fmtDuration, h, isRetryable, isTerminal, notify, parseTime, pretty,
   reportError, shortStatus, statusBadge, timeAgo, toast,
 } from "./ui.js";
 
@@ -13,17 +15,6 @@ const STATUS_WORD = {
   SUCCEEDED: "", FAILED: "retries exhausted or not retryable", CANCELLED: "", TIMEOUT: "the last attempt ran past its timeout",
   RETRYING: "waiting for its retry backoff", WAITING: "waiting for the tasks it depends on",
 };
-
-function pretty(text) {
-  if (!text) return text;
-  const trimmed = text.trim();
-  if (!(trimmed.startsWith("{") || trimmed.startsWith("["))) return text;
-  try {
-    return JSON.stringify(JSON.parse(trimmed), null, 2);
-  } catch {
-    return text;
-  }
-}
 
 export function mount(root, route, ctx) {
   const id = route.id;
@@ -50,6 +41,7 @@ export function mount(root, route, ctx) {
   const timelineBox = h("ol.timeline", { "data-test": "timeline" });
   const logBox = h("div.logs", { "data-test": "logs", tabindex: "0" });
   const logNote = h("span.muted.small");
+  const dependencies = dependencyCard(id);
 
   fill(root,
     h("div.crumbs", h("a", { href: "#/tasks" }, "Tasks"), " / ", h("span.mono", id.slice(0, 8))),
@@ -57,6 +49,7 @@ export function mount(root, route, ctx) {
     h("div.detail-grid",
       h("div.detail-main",
         h("div.card", h("div.card-head", h("h2", "Task")), fields),
+        dependencies.card,
         outcomeCard,
         h("div.card", h("div.card-head", h("h2", "Logs"), logNote), logBox)),
       h("div.detail-side",
@@ -68,6 +61,7 @@ export function mount(root, route, ctx) {
   const render = () => {
     if (!task) return;
     const status = shortStatus(task.status);
+    dependencies.update(task);
     fill(statusBox, statusBadge(status));
     statusBox.dataset.status = status;
     const row = (label, value, test) => [h("dt", label), h("dd", test ? { "data-test": test } : null, value ?? h("span.muted", "–"))];
@@ -86,9 +80,6 @@ export function mount(root, route, ctx) {
       row("Started", timeAgo(task.startedAt)),
       row("Finished", timeAgo(task.finishedAt)),
       started !== null && finished !== null ? row("Took", fmtDuration(finished - started)) : null,
-      task.dependsOn && task.dependsOn.length
-        ? row("Depends on", h("span", task.dependsOn.map((dep) => h("a.mono.dep", { href: `#/tasks/${enc(dep)}` }, dep.slice(0, 8)))))
-        : null,
       task.scheduleId
         ? row("Schedule", h("span", h("a.mono", { href: `#/schedules?id=${enc(task.scheduleId)}`, title: "The schedule" }, task.scheduleId), " · ",
           h("a", { href: `#/tasks?schedule=${enc(task.scheduleId)}`, title: "Every task of this schedule" }, "its tasks")), "task-schedule")
@@ -392,6 +383,7 @@ export function mount(root, route, ctx) {
 
   return () => {
     closed = true;
+    dependencies.stop();
     if (stream) stream.abort();
     stream = null;
     clearTimeout(logs.timer);

@@ -1,5 +1,5 @@
-// Tasks: filter by status (several), type, worker, schedule and creation time; find a
-// task by id or idempotency key; paged with the server's page tokens; live
+// Tasks: filter by status (several), type, worker, schedule and creation time,
+// or list a task's dependents (#/tasks?dependsOn=<id>); find a task by id or idempotency key; paged with the server's page tokens; live
 // (the page on screen is read again every second while the tab is visible).
 
 import { enc, get, post, query } from "./api.js";
@@ -96,6 +96,7 @@ export function mount(root, route, ctx) {
     type: params.get("type") || "",
     worker: params.get("worker") || "",
     schedule: params.get("schedule") || "",
+    dependsOn: params.get("dependsOn") || "", // a task: list the tasks that depend on it
     since: params.get("since") || "",
     search: params.get("q") || "",
     tokens: [""], // the token of each page shown so far; the last is on screen
@@ -134,6 +135,15 @@ export function mount(root, route, ctx) {
   drawLive();
 
   const note = h("p.filter-note", { hidden: true });
+  const parentFilter = h("p.filter-pill", { "data-test": "filter-depends-on" });
+  const drawParent = () => {
+    parentFilter.hidden = !state.dependsOn;
+    fill(parentFilter, state.dependsOn
+      ? ["Tasks that depend on ", h("a.mono", { href: `#/tasks/${enc(state.dependsOn)}`, title: state.dependsOn }, shortId(state.dependsOn)),
+        h("button.button.ghost.small", { type: "button", title: "List every task", onclick: () => { state.dependsOn = ""; changed(); } }, "✕")]
+      : null);
+  };
+  drawParent();
   const body = h("div.table-wrap");
   const older = h("button.button.small", { type: "button", "data-test": "older" }, "Older →");
   const newer = h("button.button.small", { type: "button", "data-test": "newer" }, "← Newer");
@@ -148,11 +158,12 @@ export function mount(root, route, ctx) {
         field("Type", typeInput), field("Worker", workerInput), field("Schedule", scheduleInput), field("Created", sinceSelect),
         h("label.field.grow", h("span.field-label", "Find"), searchInput),
         h("button.button.ghost.small.clear", { type: "button", onclick: () => reset() }, "Clear filters")),
-      note, typeList, workerList),
+      parentFilter, note, typeList, workerList),
     h("div.card", body, h("div.pager", newer, pageInfo, older)));
 
   const reset = () => {
     state.statuses.clear();
+    state.dependsOn = "";
     typeInput.value = workerInput.value = scheduleInput.value = searchInput.value = "";
     sinceSelect.value = "";
     drawChips();
@@ -174,7 +185,11 @@ export function mount(root, route, ctx) {
     state.since = sinceSelect.value;
     state.search = searchInput.value.trim();
     state.tokens = [""];
-    ctx.setParams({ status: [...state.statuses].join(","), type: state.type, worker: state.worker, schedule: state.schedule, since: state.since, q: state.search });
+    drawParent();
+    ctx.setParams({
+      status: [...state.statuses].join(","), type: state.type, worker: state.worker, schedule: state.schedule, dependsOn: state.dependsOn,
+      since: state.since, q: state.search,
+    });
     lastSignature = "";
     restart();
   };
@@ -266,12 +281,13 @@ export function mount(root, route, ctx) {
       taskType: state.type,
       workerId: state.worker,
       scheduleId: state.schedule,
+      dependsOn: state.dependsOn,
       idempotencyKey: search,
       pageSize: PAGE_SIZE,
       pageToken: state.tokens[state.tokens.length - 1],
     };
     let since = SINCE_MS[state.since];
-    if (state.worker && !state.statuses.size && !state.type && !state.schedule && !since) {
+    if (state.worker && !state.statuses.size && !state.type && !state.schedule && !state.dependsOn && !since) {
       since = SINCE_MS["24h"];
       setNote("A worker filter reads a range another filter chooses: showing the last 24 hours (choose a status, type, schedule or time to change it).");
     } else {

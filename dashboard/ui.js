@@ -88,6 +88,18 @@ export function statusBadge(status) {
 
 // --- formatting -----------------------------------------------------------------
 
+/** JSON text indented for reading; any other text as it is. */
+export function pretty(text) {
+  if (!text) return text;
+  const trimmed = text.trim();
+  if (!(trimmed.startsWith("{") || trimmed.startsWith("["))) return text;
+  try {
+    return JSON.stringify(JSON.parse(trimmed), null, 2);
+  } catch {
+    return text;
+  }
+}
+
 const integer = new Intl.NumberFormat(undefined, { maximumFractionDigits: 0 });
 const decimal = new Intl.NumberFormat(undefined, { maximumFractionDigits: 1 });
 export const fmtInt = (value) => integer.format(num(value));

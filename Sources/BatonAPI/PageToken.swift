@@ -31,6 +31,7 @@ extension PageToken {
         let key = query.idempotencyKey.map { Data($0.utf8).base64EncodedString() } ?? ""
         return [query.taskType ?? "", statuses, millis(query.createdAfter), millis(query.createdBefore), query.workerID ?? "", key,
                 query.oldestFirst ? "asc" : "desc"].joined(separator: "|") + (query.scheduleID.map { "|s:" + $0 } ?? "")
+            + (query.dependsOn.map { "|d:" + $0 } ?? "")
     }
 }
 

@@ -28,6 +28,10 @@ extension Baton_V1_Task {
         if let scheduledFor = task.scheduledFor { self.scheduledFor = Google_Protobuf_Timestamp(microseconds: scheduledFor) }
         self.dependsOn = task.dependsOn
         self.dependencyResults = task.dependencyResults
+        // Shown only in the status they explain: the columns keep their
+        // last values once the task moved on (released, retried).
+        if task.status == .waiting { self.waitingOn = Int32(clamping: task.waitingOn) }
+        if task.status == .cancelled { self.blockedBy = task.blockedBy ?? "" }
     }
 }
 

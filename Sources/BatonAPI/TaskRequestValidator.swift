@@ -84,7 +84,8 @@ struct TaskRequestValidator: Sendable {
     /// A ListTasks or bulk filter. `statuses` are wire numbers; empty strings mean "any".
     func query(
         statuses: [Int], taskType: String, createdAfter: Date?, createdBefore: Date?,
-        workerID: String = "", idempotencyKey: String = "", scheduleID: String = "", oldestFirst: Bool = false, field: String = ""
+        workerID: String = "", idempotencyKey: String = "", scheduleID: String = "", dependsOn: String = "", oldestFirst: Bool = false,
+        field: String = ""
     ) throws(RPCErrorBox) -> TaskQuery {
         var known: [TaskStatus] = []
         for raw in statuses {
@@ -111,8 +112,11 @@ struct TaskRequestValidator: Sendable {
         if !scheduleID.isEmpty, !ScheduleService.isValid(id: scheduleID) {
             throw RPCErrorBox("\(field)schedule_id must match \(ScheduleService.idRule)")
         }
-        guard workerID.isEmpty || !known.isEmpty || !taskType.isEmpty || createdAfter != nil || createdBefore != nil || !scheduleID.isEmpty else {
-            throw RPCErrorBox("\(field)worker_id needs statuses, task_type, schedule_id or a created_after/created_before range")
+        guard dependsOn.isEmpty || TaskID.isWellFormed(dependsOn) else { throw RPCErrorBox("\(field)depends_on must be a task id (a UUID)") }
+        guard workerID.isEmpty || !known.isEmpty || !taskType.isEmpty || createdAfter != nil || createdBefore != nil || !scheduleID.isEmpty
+            || !dependsOn.isEmpty
+        else {
+            throw RPCErrorBox("\(field)worker_id needs statuses, task_type, schedule_id, depends_on or a created_after/created_before range")
         }
         // Keys are unique per type, and found by type and key.
         guard idempotencyKey.isEmpty || !taskType.isEmpty else {
@@ -121,7 +125,7 @@ struct TaskRequestValidator: Sendable {
         return TaskQuery(
             statuses: known, taskType: taskType.isEmpty ? nil : taskType, createdAfter: createdAfter, createdBefore: createdBefore,
             workerID: workerID.isEmpty ? nil : workerID, idempotencyKey: idempotencyKey.isEmpty ? nil : idempotencyKey, oldestFirst: oldestFirst,
-            scheduleID: scheduleID.isEmpty ? nil : scheduleID
+            scheduleID: scheduleID.isEmpty ? nil : scheduleID, dependsOn: dependsOn.isEmpty ? nil : dependsOn
         )
     }
 

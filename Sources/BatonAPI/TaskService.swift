@@ -208,7 +208,7 @@ public struct TaskService: Sendable {
                 createdAfter: request.hasCreatedAfter ? request.createdAfter.date : nil,
                 createdBefore: request.hasCreatedBefore ? request.createdBefore.date : nil,
                 workerID: request.workerID, idempotencyKey: request.idempotencyKey, scheduleID: request.scheduleID,
-                oldestFirst: request.oldestFirst
+                dependsOn: request.dependsOn, oldestFirst: request.oldestFirst
             )
             filter.tenant = Caller.current.scope
             query = filter

@@ -96,6 +96,7 @@ struct List: AsyncParsableCommand {
     @Option(help: "Worker id of the latest attempt (with --status, --type or --since).") var worker = ""
     @Option(help: "Idempotency key (with --type: keys are unique per type).") var key = ""
     @Option(help: "Only tasks this schedule created.") var schedule = ""
+    @Option(help: "Only the tasks that depend on this task (its dependents).") var dependsOn = ""
     @Flag(help: "Oldest first.") var oldest = false
     @Option(help: "Tasks to show (pages are fetched as needed).") var limit = 20
     @Option(help: "Continue from a previous --page-token.") var pageToken = ""
@@ -117,6 +118,7 @@ struct List: AsyncParsableCommand {
                     $0.workerID = self.worker
                     $0.idempotencyKey = self.key
                     $0.scheduleID = self.schedule
+                    $0.dependsOn = self.dependsOn
                     $0.oldestFirst = self.oldest
                     $0.pageSize = Int32(min(1000, self.limit - tasks.count))
                     $0.pageToken = token

@@ -69,6 +69,10 @@ func detail(_ task: Baton_V1_Task, colour: Bool, now: Date = Date()) -> String {
     if !task.idempotencyKey.isEmpty { lines.append(("key", task.idempotencyKey)) }
     if !task.scheduleID.isEmpty { lines.append(("schedule", task.scheduleID)) }
     if task.hasScheduledFor { lines.append(("fire time", time(task.scheduledFor, present: true))) }
+    if !task.dependsOn.isEmpty {
+        lines.append(("needs", task.dependsOn.joined(separator: ", ") + (task.waitingOn > 0 ? "  (waiting on \(task.waitingOn))" : "")))
+    }
+    if !task.blockedBy.isEmpty { lines.append(("blocked", "by \(task.blockedBy)")) }
     for (key, value) in task.payload.sorted(by: { $0.key < $1.key }) { lines.append(("payload", "\(key)=\(value)")) }
     if !task.result.isEmpty { lines.append(("result", task.result)) }
     if !task.error.isEmpty { lines.append(("error", colour ? TextTable.Cell(task.error, .red).painted : task.error)) }

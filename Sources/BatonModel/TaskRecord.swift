@@ -43,6 +43,10 @@ public struct TaskRecord: Sendable, Equatable {
     /// (released, or cancelled). The hot outcome path reads the dependency
     /// table only for such rows.
     public var hasDependents: Bool
+    /// While WAITING: how many of `dependsOn` have not SUCCEEDED yet.
+    public var waitingOn: Int
+    /// The dependency whose end (FAILED, TIMEOUT, CANCELLED) cancelled it.
+    public var blockedBy: String?
 
     public init(
         taskID: String,
@@ -71,7 +75,9 @@ public struct TaskRecord: Sendable, Equatable {
         scheduledFor: Date? = nil,
         dependsOn: [String] = [],
         dependencyResults: [String: String] = [:],
-        hasDependents: Bool = false
+        hasDependents: Bool = false,
+        waitingOn: Int = 0,
+        blockedBy: String? = nil
     ) {
         self.taskID = taskID
         self.taskType = taskType
@@ -100,6 +106,8 @@ public struct TaskRecord: Sendable, Equatable {
         self.dependsOn = dependsOn
         self.dependencyResults = dependencyResults
         self.hasDependents = hasDependents
+        self.waitingOn = waitingOn
+        self.blockedBy = blockedBy
     }
 }
 

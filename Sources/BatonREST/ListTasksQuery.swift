@@ -5,7 +5,7 @@ import Foundation
 /// request's field of that name, read as the proto JSON mapping reads it
 /// (so a bad status or time fails as a bad body would).
 public enum ListTasksQuery {
-    static let strings: Set = ["taskType", "pageToken", "createdAfter", "createdBefore", "workerId", "idempotencyKey", "scheduleId"]
+    static let strings: Set = ["taskType", "pageToken", "createdAfter", "createdBefore", "workerId", "idempotencyKey", "scheduleId", "dependsOn"]
 
     public static func request(_ parameters: [(key: String, value: String)]) throws -> Baton_V1_ListTasksRequest {
         var object: [String: Any] = [:]

@@ -15,6 +15,8 @@ public struct TaskQuery: Sendable, Equatable {
     public var tenant: String?
     /// Only the tasks this schedule created.
     public var scheduleID: String?
+    /// Only the tasks that depend on this task (its dependents).
+    public var dependsOn: String?
 
     public init(
         statuses: [TaskStatus] = [],
@@ -25,7 +27,8 @@ public struct TaskQuery: Sendable, Equatable {
         idempotencyKey: String? = nil,
         oldestFirst: Bool = false,
         tenant: String? = nil,
-        scheduleID: String? = nil
+        scheduleID: String? = nil,
+        dependsOn: String? = nil
     ) {
         self.statuses = statuses
         self.taskType = taskType
@@ -36,5 +39,6 @@ public struct TaskQuery: Sendable, Equatable {
         self.oldestFirst = oldestFirst
         self.tenant = tenant
         self.scheduleID = scheduleID
+        self.dependsOn = dependsOn
     }
 }

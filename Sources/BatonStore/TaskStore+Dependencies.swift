@@ -93,8 +93,6 @@ extension TaskStore {
                 )
             }
             var tasks = drafts
-            var waitingOn = Array(repeating: 0, count: drafts.count)
-            var blockedBy = [String?](repeating: nil, count: drafts.count)
             for item in items.joined() { tasks[item].hasDependents = true }
             for item in order {
                 var seen = Set<String>()
@@ -111,7 +109,7 @@ extension TaskStore {
                     if Self.dependencyEnded.contains(status) {
                         if blocker == nil { blocker = (id, status) }
                     } else if status != .succeeded {
-                        waitingOn[item] += 1
+                        tasks[item].waitingOn += 1
                     }
                 }
                 tasks[item].dependsOn = ids
@@ -119,15 +117,15 @@ extension TaskStore {
                     tasks[item].status = .cancelled
                     tasks[item].error = Self.blockedMessage(blocker.id, blocker.status)
                     tasks[item].finishedAt = now
-                    blockedBy[item] = blocker.id
+                    tasks[item].blockedBy = blocker.id
                 } else {
-                    tasks[item].status = waitingOn[item] > 0 ? .waiting : .queued
+                    tasks[item].status = tasks[item].waitingOn > 0 ? .waiting : .queued
                 }
             }
-            let rows = tasks.indices.map { item in
-                Self.values(tasks[item]) + [
-                    tasks[item].dependsOn.isEmpty ? .null : .string(tasks[item].dependsOn.joined(separator: ",")),
-                    .int(tasks[item].hasDependents ? 1 : 0), .int(Int64(waitingOn[item])), MySQLValue(blockedBy[item]),
+            let rows = tasks.map { task in
+                Self.values(task) + [
+                    task.dependsOn.isEmpty ? .null : .string(task.dependsOn.joined(separator: ",")),
+                    .int(task.hasDependents ? 1 : 0), .int(Int64(task.waitingOn)), MySQLValue(task.blockedBy),
                 ]
             }
             try trip.insertRows(into: "task", columns: Self.insertColumns, rows: rows)

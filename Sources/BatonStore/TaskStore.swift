@@ -18,7 +18,9 @@ public struct TaskStore: Sendable {
         "started_at", "finished_at", "run_at", "retry_base", "tenant",
     ]
     /// What reads return: the inserted columns, and those only later writes set.
-    static let selectColumns = (columns + ["generation", "retry_at", "schedule_id", "scheduled_for", "depends_on", "has_dependents"]).joined(separator: ", ")
+    static let selectColumns = (columns + [
+        "generation", "retry_at", "schedule_id", "scheduled_for", "depends_on", "has_dependents", "waiting_on", "blocked_by",
+    ]).joined(separator: ", ")
 
     static func placeholders(_ count: Int) -> String {
         Array(repeating: "?", count: count).joined(separator: ", ")
@@ -119,8 +121,8 @@ public struct TaskStore: Sendable {
     /// index ranges, never a sort of a whole status (see `listQuery` and
     /// `listByStatus`).
     public func list(_ query: TaskQuery, afterID: String?, limit: Int) async throws -> [TaskRecord] {
-        if query.scheduleID != nil {
-            return try await self.listBySchedule(query, afterID: afterID, limit: limit)
+        if query.scheduleID != nil || query.dependsOn != nil {
+            return try await self.listAlong(query, afterID: afterID, limit: limit)
         }
         if Self.isSparse(query) && !Self.isKeyLookup(query) {
             return try await self.listByStatus(query, afterID: afterID, limit: limit)
@@ -281,7 +283,9 @@ public struct TaskStore: Sendable {
             scheduleID: row.string("schedule_id"),
             scheduledFor: row.date("scheduled_for"),
             dependsOn: row.string("depends_on").map(Self.dependencyList) ?? [],
-            hasDependents: (row.int("has_dependents") ?? 0) != 0
+            hasDependents: (row.int("has_dependents") ?? 0) != 0,
+            waitingOn: row.int("waiting_on") ?? 0,
+            blockedBy: row.string("blocked_by")
         )
     }
 }

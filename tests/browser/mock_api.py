@@ -7,7 +7,8 @@ cluster. Not a test of the server.
 
 Keys: admin-key (admin), submitter-key (submitter), viewer-key (viewer);
 --open answers without a key. Tasks move on their own: sleep runs payload ms,
-fail fails, anything else succeeds after ~300 ms.
+fail fails, anything else succeeds after ~300 ms; a task with dependsOn
+waits (WAITING) for them, or ends CANCELLED when one of them did not succeed.
 """
 
 import argparse
@@ -56,7 +57,8 @@ def add_log(task, message, level="INFO"):
                                                  "createdAt": now()})
 
 
-def create(body, role_tenant="default"):
+def create(body, role_tenant="default", batch=()):
+    """batch: the ids of the same batch's earlier items ("#N" in dependsOn)."""
     task_type = body.get("taskType", "")
     if task_type not in configs:
         raise Problem(400, "INVALID_ARGUMENT", f"task_type {task_type} is not configured")
@@ -69,8 +71,34 @@ def create(body, role_tenant="default"):
     if body.get("idempotencyKey"):
         task["idempotencyKey"] = body["idempotencyKey"]
     task["_due"] = time.time() + 0.4
+    parents = []
+    for entry in body.get("dependsOn", []):
+        parent = batch[int(entry[1:])] if entry.startswith("#") and entry[1:].isdigit() and int(entry[1:]) < len(batch) else entry
+        if parent not in tasks:
+            raise Problem(400, "INVALID_ARGUMENT", f"depends_on names task {entry}, which does not exist")
+        parents.append(parent)
     tasks[task["taskId"]] = task
+    if parents:
+        task["dependsOn"] = parents
+        settle(task)
     return task
+
+
+def settle(task):
+    """A task with dependsOn: WAITING, released to QUEUED (with its parents' results), or CANCELLED by one that ended."""
+    parents = [tasks[p] for p in task["dependsOn"] if p in tasks]
+    ended = next((p for p in parents if p["status"] in TERMINAL and p["status"] != "TASK_STATUS_SUCCEEDED"), None)
+    waiting = sum(1 for p in parents if p["status"] != "TASK_STATUS_SUCCEEDED")
+    task.pop("waitingOn", None)
+    if ended:
+        task["status"], task["blockedBy"] = "TASK_STATUS_CANCELLED", ended["taskId"]
+        task["error"] = f"dependency {ended['taskId']} ended {ended['status']}"
+        task["finishedAt"] = task["updatedAt"] = now()
+    elif waiting:
+        task["status"], task["waitingOn"] = "TASK_STATUS_WAITING", waiting
+    else:
+        task["status"], task["_due"], task["updatedAt"] = "TASK_STATUS_QUEUED", time.time() + 0.3, now()
+        task["dependencyResults"] = {p["taskId"]: p.get("result", "") for p in parents}
 
 
 def advance():
@@ -80,6 +108,9 @@ def advance():
             for task in list(tasks.values()):
                 status = task["status"]
                 if status in TERMINAL or configs.get(task["taskType"], {}).get("paused"):
+                    continue
+                if status == "TASK_STATUS_WAITING":
+                    settle(task)
                     continue
                 if status in ("TASK_STATUS_QUEUED", "TASK_STATUS_RETRYING") and time.time() >= task["_due"]:
                     task["status"] = "TASK_STATUS_RUNNING"
@@ -311,6 +342,7 @@ class Handler(BaseHTTPRequestHandler):
             items = [t for t in items if (not statuses or t["status"] in statuses)
                      and (not q.get("taskType") or t["taskType"] == q["taskType"][0])
                      and (not q.get("scheduleId") or t.get("scheduleId") == q["scheduleId"][0])
+                     and (not q.get("dependsOn") or q["dependsOn"][0] in t.get("dependsOn", []))
                      and (not q.get("idempotencyKey") or t.get("idempotencyKey") == q["idempotencyKey"][0])]
             start = int(q.get("pageToken", ["0"])[0] or 0)
             size = int(q.get("pageSize", ["100"])[0])
@@ -324,7 +356,10 @@ class Handler(BaseHTTPRequestHandler):
             return 201, {"task": public(create(body))}
         if parts == ["tasks", "batch"] and method == "POST":
             self.need(role, "submitter")
-            return 200, {"tasks": [public(create(item)) for item in body.get("tasks", [])]}
+            created = []
+            for item in body.get("tasks", []):
+                created.append(create(item, batch=[t["taskId"] for t in created]))
+            return 200, {"tasks": [public(t) for t in created]}
         if len(parts) >= 2 and parts[0] == "tasks":
             task = tasks.get(parts[1])
             if task is None:
@@ -482,6 +517,11 @@ def seed():
         history.append({"at": datetime.fromtimestamp(time.time() - (30 - i) * 10, timezone.utc).isoformat().replace("+00:00", "Z"),
                         "throughput": round(40 + 30 * random.random(), 1), "startLatencyP50Ms": 1.5, "startLatencyP99Ms": 9.1,
                         "queueNormal": str(random.randint(0, 50))})
+    # A diamond: extract, then two transforms, then load (open load's or a transform's page).
+    extract = create({"taskType": "sleep", "payload": {"ms": "60000", "step": "extract"}})
+    left = create({"taskType": "send_email", "payload": {"step": "transform-a"}, "dependsOn": [extract["taskId"]]})
+    right = create({"taskType": "send_email", "payload": {"step": "transform-b"}, "dependsOn": [extract["taskId"]]})
+    create({"taskType": "send_email", "payload": {"step": "load"}, "dependsOn": [left["taskId"], right["taskId"]]})
 
 
 def main():

@@ -18,6 +18,10 @@ key, and drives headless Chromium (selenium) through the dashboard at /ui:
   schedules     a schedule created in the editor (a refused expression shown inline, the next
                 five fire times shown before saving), paused, resumed, triggered (its task
                 linked, the tasks page filtered by it), deleted
+  dependencies  a diamond (extract -> two transforms -> load) made in one batch: while extract runs, a
+                transform's page shows it WAITING with extract RUNNING above and load WAITING below (links
+                between the pages), the overview and the status filter count WAITING, the tasks page lists
+                extract's dependents; once it ran, load's page shows the results it received
   workers       three workers on the workers page
   theme         the theme follows prefers-color-scheme; the toggle is remembered
   submitter     a submitter may create tasks but sees no admin buttons
@@ -50,6 +54,7 @@ from pathlib import Path
 from selenium import webdriver
 from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
 from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 
 REPO = Path(__file__).resolve().parents[2]
@@ -645,6 +650,67 @@ class Suite:
         code, _ = self.admin.call("GET", "/api/v1/schedules/browser_sched")
         check(code == 404, f"the deleted schedule still answers (HTTP {code})")
 
+    def dependencies(self):
+        b = self.b
+        # extract sleeps long enough for every WAITING check below, on a loaded machine too.
+        made = self.submitter.call("POST", "/api/v1/tasks/batch", {"tasks": [
+            {"taskType": "sleep", "payload": {"ms": "20000", "step": "extract"}},
+            {"taskType": "send_email", "payload": {"step": "transform-a"}, "dependsOn": ["#0"]},
+            {"taskType": "send_email", "payload": {"step": "transform-b"}, "dependsOn": ["#0"]},
+            {"taskType": "send_email", "payload": {"step": "load"}, "dependsOn": ["#1", "#2"]},
+        ]}, expect=200)[1]["tasks"]
+        extract, left, right, load = (task["taskId"] for task in made)
+        check([status(task) for task in made] == ["QUEUED", "WAITING", "WAITING", "WAITING"], f"the diamond was created {made}")
+        check(wait_until(lambda: status(self.admin.task(extract)) == "RUNNING", 10), "extract never ran")
+
+        def nodes(test):
+            return [(e.get_attribute("data-task-id"), e.get_attribute("data-status"), e.get_attribute("href") or "")
+                    for e in b.find(f"[data-test={test}]")]
+
+        def shows(test, expected):
+            """The nodes of one side are exactly `expected` ({id: status}), each linking to its task."""
+            return wait_until(lambda: {i: s for i, s, _ in nodes(test)} == expected
+                              and all(href.endswith(f"#/tasks/{i}") for i, _, href in nodes(test)), 10)
+
+        b.go(f"#/tasks/{load}")
+        check(wait_until(lambda: b.one("[data-test=task-status]").get_attribute("data-status") == "WAITING", 10), "load's page: not WAITING")
+        check(shows("dep-parent", {left: "WAITING", right: "WAITING"}), f"load's page shows the parents {nodes('dep-parent')}")
+        check(not b.find("[data-test=dep-child]"), f"load's page shows dependents {nodes('dep-child')}")
+        check(wait_until(lambda: "2 of its 2" in b.text("[data-test=dep-waiting]"), 5), f"load's page: {b.text('[data-test=dep-waiting]')!r}")
+        # Through the graph: load's first parent's node opens that task's page.
+        b.click(f"[data-test=dep-parent][data-task-id='{left}']")
+        check(wait_until(lambda: b.driver.current_url.endswith(f"#/tasks/{left}"), 5), "the parent's node did not open its page")
+        check(wait_until(lambda: b.one("[data-test=task-status]").get_attribute("data-status") == "WAITING", 10), "transform-a's page: not WAITING")
+        check(shows("dep-parent", {extract: "RUNNING"}), f"transform-a's page shows the parents {nodes('dep-parent')}")
+        check(shows("dep-child", {load: "WAITING"}), f"transform-a's page shows the dependents {nodes('dep-child')}")
+        check(b.find(f"[data-test=dep-waiting] a[href$='#/tasks/{extract}']"), "transform-a's page does not say it waits on extract")
+        ActionChains(b.driver).move_to_element(b.one("[data-test=task-fields]")).perform()  # no hover in the picture
+        self.shot("task-dependencies")
+        check(status(self.admin.task(extract)) == "RUNNING", "extract ended before the WAITING checks were done (a slow machine?)")
+
+        # WAITING counted where statuses are: the overview's figure and strip, the status filter.
+        b.go("#/overview")
+        waiting = lambda css: int("0" + "".join(ch for ch in b.text(css) if ch.isdigit()))
+        check(wait_until(lambda: waiting("[data-test=queue-waiting] .kpi-value") >= 3, 10),
+              f"the overview's Waiting figure reads {b.text('[data-test=queue-waiting] .kpi-value')!r}")
+        check(wait_until(lambda: waiting(".status-count:has([data-status=WAITING]) .count") >= 3, 5), "the status strip does not count WAITING")
+        b.go("#/tasks?status=WAITING")
+        check(wait_until(lambda: {left, right, load} <= {r.get_attribute("data-task-id") for r in b.find("[data-test=task-row]")}, 10),
+              "the tasks page filtered by WAITING lacks the diamond's waiting tasks")
+        b.go(f"#/tasks?dependsOn={extract}")
+        check(wait_until(lambda: {r.get_attribute("data-task-id") for r in b.find("[data-test=task-row]")} == {left, right}, 10),
+              f"the tasks page lists {[r.get_attribute('data-task-id') for r in b.find('[data-test=task-row]')]} as extract's dependents")
+        b.one("[data-test=filter-depends-on] a", what="the dependents filter's note")
+
+        # Once extract succeeded, the rest runs; load's page shows the results its parents passed it.
+        check(wait_until(lambda: status(self.admin.task(load)) == "SUCCEEDED", 45), f"load ended {status(self.admin.task(load))}")
+        b.go(f"#/tasks/{load}")
+        check(shows("dep-parent", {left: "SUCCEEDED", right: "SUCCEEDED"}), f"load's page shows the parents {nodes('dep-parent')}")
+        rows = lambda: {r.get_attribute("data-task-id") for r in b.find("[data-test=dep-results] tr")}
+        check(wait_until(lambda: rows() == {left, right}, 10), f"load's page shows results from {rows()}")
+        check("transform-a" in b.text("[data-test=dep-results]"), "the results table lacks transform-a's result")
+        check(not b.find("[data-test=dep-waiting]"), "load's page still says it waits")
+
     def workers(self):
         b = self.b
         b.go("#/workers")
@@ -751,7 +817,7 @@ STEPS = [
     ("sign-in", Suite.sign_in), ("overview", Suite.overview), ("task-list", Suite.task_list),
     ("task-detail", Suite.task_detail), ("cancel", Suite.cancel), ("retry", Suite.retry),
     ("dead-letters", Suite.dead_letters), ("pause-resume", Suite.pause_resume), ("edit-types", Suite.edit_types),
-    ("schedules", Suite.schedules), ("workers", Suite.workers),
+    ("schedules", Suite.schedules), ("dependencies", Suite.dependencies), ("workers", Suite.workers),
     ("theme", Suite.theme), ("submitter", Suite.submitter_role), ("viewer", Suite.viewer_role),
     ("overview-shots", Suite.overview_shots),
 ]

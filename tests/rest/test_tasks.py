@@ -108,6 +108,25 @@ def test_a_dependent_waits_for_its_parent(cluster):
     assert parent["taskId"] in got.get("error", "")
 
 
+def test_list_a_tasks_dependents(cluster):
+    # ListTasks dependsOn=<id>: the tasks that depend on it, newest first, paged; waitingOn and blockedBy on each.
+    parent = cluster.submitter.create("noop", runAt=now_rfc3339(3600))["task"]
+    made = cluster.submitter.post("/api/v1/tasks/batch", {"tasks": [{"taskType": "noop", "dependsOn": [parent["taskId"]]}] * 3},
+                                  expect=200).json()["tasks"]
+    assert all(t["status"] == "TASK_STATUS_WAITING" and t["waitingOn"] == 1 for t in made), made
+    ids = sorted((t["taskId"] for t in made), reverse=True)
+    first = cluster.viewer.get("/api/v1/tasks", params={"dependsOn": parent["taskId"], "pageSize": 2}, expect=200).json()
+    assert [t["taskId"] for t in first["tasks"]] == ids[:2]
+    rest = cluster.viewer.get("/api/v1/tasks", params={"dependsOn": parent["taskId"], "pageSize": 2, "pageToken": first["nextPageToken"]},
+                              expect=200).json()
+    assert [t["taskId"] for t in rest["tasks"]] == ids[2:] and "nextPageToken" not in rest
+    assert cluster.viewer.get("/api/v1/tasks", params={"dependsOn": ids[0]}, expect=200).json().get("tasks", []) == []
+    cluster.viewer.get("/api/v1/tasks", params={"dependsOn": "not-a-task"}, expect=400)
+    cluster.submitter.post(f"/api/v1/tasks/{parent['taskId']}/cancel", {}, expect=200)
+    got = cluster.viewer.get(f"/api/v1/tasks/{ids[0]}", expect=200).json()["task"]
+    assert got["status"] == "TASK_STATUS_CANCELLED" and got["blockedBy"] == parent["taskId"] and "waitingOn" not in got, got
+
+
 # --- synchronous create (waitSeconds) ----------------------------------------------------
 
 def test_create_with_wait_answers_the_finished_task(cluster):

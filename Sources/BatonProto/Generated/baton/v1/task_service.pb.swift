@@ -300,6 +300,19 @@ public nonisolated struct Baton_V1_Task: @unchecked Sendable {
     set {_uniqueStorage()._dependencyResults = newValue}
   }
 
+  /// While WAITING: how many tasks of depends_on have not SUCCEEDED yet.
+  public var waitingOn: Int32 {
+    get {_storage._waitingOn}
+    set {_uniqueStorage()._waitingOn = newValue}
+  }
+
+  /// The task of depends_on whose end (FAILED, TIMEOUT or CANCELLED)
+  /// cancelled this one, if one did; empty otherwise.
+  public var blockedBy: String {
+    get {_storage._blockedBy}
+    set {_uniqueStorage()._blockedBy = newValue}
+  }
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -501,6 +514,10 @@ public nonisolated struct Baton_V1_ListTasksRequest: Sendable {
 
   /// default newest first
   public var oldestFirst: Bool = false
+
+  /// Only the tasks whose depends_on names this task id (its dependents);
+  /// empty = any.
+  public var dependsOn: String = String()
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -861,7 +878,7 @@ nonisolated extension Baton_V1_TaskStatus: SwiftProtobuf._ProtoNameProviding {
 
 nonisolated extension Baton_V1_Task: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Task"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}task_id\0\u{3}task_type\0\u{1}priority\0\u{1}payload\0\u{1}status\0\u{3}worker_id\0\u{1}attempt\0\u{3}max_retries\0\u{3}timeout_seconds\0\u{1}result\0\u{1}error\0\u{3}idempotency_key\0\u{3}created_at\0\u{3}updated_at\0\u{3}started_at\0\u{3}finished_at\0\u{3}run_at\0\u{3}depends_on\0\u{3}schedule_id\0\u{3}scheduled_for\0\u{3}dependency_results\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}task_id\0\u{3}task_type\0\u{1}priority\0\u{1}payload\0\u{1}status\0\u{3}worker_id\0\u{1}attempt\0\u{3}max_retries\0\u{3}timeout_seconds\0\u{1}result\0\u{1}error\0\u{3}idempotency_key\0\u{3}created_at\0\u{3}updated_at\0\u{3}started_at\0\u{3}finished_at\0\u{3}run_at\0\u{3}depends_on\0\u{3}schedule_id\0\u{3}scheduled_for\0\u{3}dependency_results\0\u{3}waiting_on\0\u{3}blocked_by\0")
 
   fileprivate class _StorageClass {
     var _taskID: String = String()
@@ -885,6 +902,8 @@ nonisolated extension Baton_V1_Task: SwiftProtobuf.Message, SwiftProtobuf._Messa
     var _scheduleID: String = String()
     var _scheduledFor: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
     var _dependencyResults: Dictionary<String,String> = [:]
+    var _waitingOn: Int32 = 0
+    var _blockedBy: String = String()
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -916,6 +935,8 @@ nonisolated extension Baton_V1_Task: SwiftProtobuf.Message, SwiftProtobuf._Messa
       _scheduleID = source._scheduleID
       _scheduledFor = source._scheduledFor
       _dependencyResults = source._dependencyResults
+      _waitingOn = source._waitingOn
+      _blockedBy = source._blockedBy
     }
   }
 
@@ -955,6 +976,8 @@ nonisolated extension Baton_V1_Task: SwiftProtobuf.Message, SwiftProtobuf._Messa
         case 19: try { try decoder.decodeSingularStringField(value: &_storage._scheduleID) }()
         case 20: try { try decoder.decodeSingularMessageField(value: &_storage._scheduledFor) }()
         case 21: try { try decoder.decodeMapField(fieldType: SwiftProtobuf._ProtobufMap<SwiftProtobuf.ProtobufString,SwiftProtobuf.ProtobufString>.self, value: &_storage._dependencyResults) }()
+        case 22: try { try decoder.decodeSingularInt32Field(value: &_storage._waitingOn) }()
+        case 23: try { try decoder.decodeSingularStringField(value: &_storage._blockedBy) }()
         default: break
         }
       }
@@ -1030,6 +1053,12 @@ nonisolated extension Baton_V1_Task: SwiftProtobuf.Message, SwiftProtobuf._Messa
       if !_storage._dependencyResults.isEmpty {
         try visitor.visitMapField(fieldType: SwiftProtobuf._ProtobufMap<SwiftProtobuf.ProtobufString,SwiftProtobuf.ProtobufString>.self, value: _storage._dependencyResults, fieldNumber: 21)
       }
+      if _storage._waitingOn != 0 {
+        try visitor.visitSingularInt32Field(value: _storage._waitingOn, fieldNumber: 22)
+      }
+      if !_storage._blockedBy.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._blockedBy, fieldNumber: 23)
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -1060,6 +1089,8 @@ nonisolated extension Baton_V1_Task: SwiftProtobuf.Message, SwiftProtobuf._Messa
         if _storage._scheduleID != rhs_storage._scheduleID {return false}
         if _storage._scheduledFor != rhs_storage._scheduledFor {return false}
         if _storage._dependencyResults != rhs_storage._dependencyResults {return false}
+        if _storage._waitingOn != rhs_storage._waitingOn {return false}
+        if _storage._blockedBy != rhs_storage._blockedBy {return false}
         return true
       }
       if !storagesAreEqual {return false}
@@ -1308,7 +1339,7 @@ nonisolated extension Baton_V1_GetTaskResponse: SwiftProtobuf.Message, SwiftProt
 
 nonisolated extension Baton_V1_ListTasksRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".ListTasksRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}statuses\0\u{3}task_type\0\u{3}page_size\0\u{3}page_token\0\u{3}created_after\0\u{3}created_before\0\u{3}worker_id\0\u{3}idempotency_key\0\u{3}schedule_id\0\u{3}oldest_first\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}statuses\0\u{3}task_type\0\u{3}page_size\0\u{3}page_token\0\u{3}created_after\0\u{3}created_before\0\u{3}worker_id\0\u{3}idempotency_key\0\u{3}schedule_id\0\u{3}oldest_first\0\u{3}depends_on\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1326,6 +1357,7 @@ nonisolated extension Baton_V1_ListTasksRequest: SwiftProtobuf.Message, SwiftPro
       case 8: try { try decoder.decodeSingularStringField(value: &self.idempotencyKey) }()
       case 9: try { try decoder.decodeSingularStringField(value: &self.scheduleID) }()
       case 10: try { try decoder.decodeSingularBoolField(value: &self.oldestFirst) }()
+      case 11: try { try decoder.decodeSingularStringField(value: &self.dependsOn) }()
       default: break
       }
     }
@@ -1366,6 +1398,9 @@ nonisolated extension Baton_V1_ListTasksRequest: SwiftProtobuf.Message, SwiftPro
     if self.oldestFirst != false {
       try visitor.visitSingularBoolField(value: self.oldestFirst, fieldNumber: 10)
     }
+    if !self.dependsOn.isEmpty {
+      try visitor.visitSingularStringField(value: self.dependsOn, fieldNumber: 11)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1380,6 +1415,7 @@ nonisolated extension Baton_V1_ListTasksRequest: SwiftProtobuf.Message, SwiftPro
     if lhs.idempotencyKey != rhs.idempotencyKey {return false}
     if lhs.scheduleID != rhs.scheduleID {return false}
     if lhs.oldestFirst != rhs.oldestFirst {return false}
+    if lhs.dependsOn != rhs.dependsOn {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
