@@ -389,6 +389,77 @@ final class DependencyTests: XCTestCase {
         XCTAssertEqual(self.seen.order.withLock { $0 }, ["b", "c"])
     }
 
+    /// A chain a <- b <- c, a (gated) cancelled while it runs, b and c
+    /// cancelled with it; their ids.
+    private func cancelledChain() async throws -> [String] {
+        let gated = try await self.type("gated")
+        let type = try await self.type("record")
+        let tasks = try await self.batch([self.item(gated, "a"), self.item(type, "b", ["#0"]), self.item(type, "c", ["#1"])])
+        _ = try await self.wait(tasks[0].taskID, for: [.running])
+        _ = try await Caller.$current.withValue(.open) { try await self.service().cancelTask(.with { $0.taskID = tasks[0].taskID }) }
+        _ = try await self.wait(tasks[0].taskID, for: [.cancelled])
+        return tasks.map(\.taskID)
+    }
+
+    /// A parent and its dependent retried together (one bulk page): the
+    /// dependent waits for the parent; a dependent whose parent stays
+    /// ended is left out; what the retry counts is what it changed.
+    func testRetryingAParentAndItsDependentsTogether() async throws {
+        let all = try await self.cancelledChain()
+        // b's parent a is not among them: b stays, and c (whose parent is b) with it.
+        let none = try await self.harness.base.tasks.retryReviving(Array(all.dropFirst()), from: .cancelled, priority: nil, now: Date().roundedToMicroseconds)
+        XCTAssertEqual(none.retried, [])
+        XCTAssertEqual(Set(none.blocked.keys), Set(all.dropFirst()))
+        XCTAssertEqual(none.blocked[all[1]]?.parent, all[0])
+        let together = try await self.harness.base.tasks.retryReviving(all, from: .cancelled, priority: nil, now: Date().roundedToMicroseconds)
+        XCTAssertEqual(Dictionary(uniqueKeysWithValues: together.retried.map { ($0.taskID, $0.status) }),
+                       [all[0]: .queued, all[1]: .waiting, all[2]: .waiting])
+        XCTAssertEqual(together.blocked.count, 0)
+        let waitingOn = try await self.harness.base.mysql.query(
+            "SELECT task_id, waiting_on, blocked_by FROM task WHERE task_id IN (?, ?)", [.string(all[1]), .string(all[2])]
+        )
+        XCTAssertEqual(waitingOn.map { $0.int("waiting_on") }, [1, 1])
+        XCTAssertEqual(waitingOn.map { $0.string("blocked_by") }, [nil, nil])
+        try await self.harness.base.broker.enqueue(together.retried.filter { $0.status == .queued })
+        self.seen.gate.withLock { $0 = true }
+        let c = try await self.wait(all[2], for: [.succeeded, .cancelled, .failed])
+        XCTAssertEqual(c.status, .succeeded)
+        XCTAssertEqual(self.seen.order.withLock { $0 }, ["b", "c"])
+    }
+
+    /// A retry of a parent and its dependent together, undone (Redis did
+    /// not take it): both back as they were, the grandchild it revived
+    /// CANCELLED again, and the dependent still names its parent, so
+    /// retrying the parent later brings it back.
+    func testAnUndoneRetryOfAParentAndItsDependentPutsBothBack() async throws {
+        let ids = try await self.cancelledChain()
+        let before = try await self.harness.base.tasks.tasks(ids).sorted { $0.taskID < $1.taskID }
+        let counts = try await self.harness.base.tasks.countsByStatus()
+        let retriedAt = Date().roundedToMicroseconds
+        let outcome = try await self.harness.base.tasks.retryReviving(Array(ids.prefix(2)), from: .cancelled, priority: nil, now: retriedAt)
+        XCTAssertEqual(outcome.retried.count, 2)
+        XCTAssertEqual(outcome.revived.map(\.taskID), [ids[2]])
+        try await self.harness.base.tasks.undoRetry(
+            before.filter { ids.prefix(2).contains($0.taskID) }, retriedAt: retriedAt, now: retriedAt.addingTimeInterval(0.001)
+        )
+        let after = try await self.harness.base.tasks.tasks(ids).sorted { $0.taskID < $1.taskID }
+        XCTAssertEqual(after.map(\.status), before.map(\.status))
+        XCTAssertEqual(after.map(\.error), before.map(\.error))
+        let blockedBy = try await self.harness.base.mysql.query(
+            "SELECT task_id, blocked_by, waiting_on FROM task WHERE task_id IN (?, ?)", [.string(ids[1]), .string(ids[2])]
+        )
+        XCTAssertEqual(Dictionary(uniqueKeysWithValues: blockedBy.map { ($0.string("task_id") ?? "", $0.string("blocked_by") ?? "") }),
+                       [ids[1]: ids[0], ids[2]: ids[1]])
+        let unchanged = try await self.harness.base.tasks.countsByStatus()
+        XCTAssertEqual(unchanged[.cancelled], counts[.cancelled])
+        XCTAssertEqual(unchanged[.waiting], counts[.waiting])
+        // Retrying the parent brings them back.
+        self.seen.gate.withLock { $0 = true }
+        _ = try await self.retry(ids[0])
+        let c = try await self.wait(ids[2], for: [.succeeded, .failed])
+        XCTAssertEqual(c.status, .succeeded)
+    }
+
     /// RetryTask whose queueing Redis refused answers UNAVAILABLE and
     /// changes nothing: not the task, nor the dependents its retry had
     /// brought back (they end CANCELLED again, naming it, not WAITING for
