@@ -42,7 +42,10 @@ extension TaskService {
 
     /// Inserts the drafts and their edges in one transaction, then enqueues
     /// those born QUEUED. A draft whose idempotency key names an existing
-    /// task gets that task back, and "#N" naming it names that task.
+    /// task gets that task back, and "#N" naming it names that task; one
+    /// that repeats the key of an earlier item of the call is that item,
+    /// for "#N" too. A batch sent again whole (a client's retry) inserts
+    /// nothing and answers the tasks of the first.
     func commit(
         _ drafts: [TaskRecord], dependsOn references: [[DependencyReference]], items: Bool
     ) async throws -> [(task: TaskRecord, deduplicated: Bool)] {
@@ -50,11 +53,12 @@ extension TaskService {
         for attempt in 1...3 {
             var plan = try await self.deduplicate(drafts)
             let fresh = plan.indices.filter { !plan[$0].deduplicated }
-            let position = Dictionary(uniqueKeysWithValues: fresh.enumerated().map { ($1, $0) })
+            // By task id: an item repeating an earlier item's key holds that item's draft.
+            let position = Dictionary(uniqueKeysWithValues: fresh.enumerated().map { (plan[$1].task.taskID, $0) })
             let freshReferences = fresh.map { index in
                 references[index].map { reference -> DependencyReference in
                     guard case .item(let n) = reference else { return reference }
-                    return position[n].map(DependencyReference.item) ?? .task(plan[n].task.taskID)
+                    return position[plan[n].task.taskID].map(DependencyReference.item) ?? .task(plan[n].task.taskID)
                 }
             }
             let inserted: [TaskRecord]
@@ -71,7 +75,8 @@ extension TaskService {
                     throw RPCErrors.invalid("depends_on: the batch's \"#N\" references form a cycle")
                 }
             }
-            for (offset, index) in fresh.enumerated() { plan[index].task = inserted[offset] }
+            let insertedByID = Dictionary(uniqueKeysWithValues: inserted.map { ($0.taskID, $0) })
+            for index in plan.indices { plan[index].task = insertedByID[plan[index].task.taskID] ?? plan[index].task }
             // Committed: should Redis not take the QUEUED ones now, the
             // leader's reconciler enqueues them (they are QUEUED in MySQL).
             // Undoing the rows would leave their parents' flags and edges.

@@ -10,6 +10,15 @@ extension TaskService {
     /// Tasks a bulk call reads and changes per round trip.
     static let bulkPage = 500
 
+    /// RetryTask: a FAILED, TIMEOUT or CANCELLED task runs again, with a
+    /// fresh retry budget (attempt keeps counting). A task with
+    /// dependencies runs only after them: it is QUEUED when every parent
+    /// SUCCEEDED, WAITING while one has not finished; while one is FAILED,
+    /// TIMEOUT or CANCELLED the call is FAILED_PRECONDITION naming it and
+    /// changes nothing (retrying that parent brings back the dependents its
+    /// end cancelled). The dependents this task's end cancelled wait again.
+    /// When Redis does not take the QUEUED task, the retry is undone,
+    /// those dependents included, and the call is UNAVAILABLE.
     public func retryTask(_ request: Baton_V1_RetryTaskRequest) async throws -> Baton_V1_RetryTaskResponse {
         let priority: TaskPriority?
         do {
@@ -28,11 +37,19 @@ extension TaskService {
         // lock, by the retry itself: the cache may be seconds old).
         let config = try await RPCErrors.guarding("RetryTask", logger: self.logger) { try await self.configs.config(before.taskType) }
         guard config?.enabled == true else { throw Self.typeUnavailable(before) }
-        let (retried, revived) = try await RPCErrors.guarding("RetryTask", logger: self.logger) {
+        let outcome = try await RPCErrors.guarding("RetryTask", logger: self.logger) {
             try await self.tasks.retryReviving([request.taskID], from: before.status, priority: priority, now: now)
         }
+        if let blocker = outcome.blocked[request.taskID] {
+            throw RPCError(
+                code: .failedPrecondition,
+                message: "task \(before.taskID) depends on task \(blocker.parent), which is \(blocker.status.wireName): retry that task instead "
+                    + "(its retry brings back the dependents its end cancelled)"
+            )
+        }
+        let retried = outcome.retried
         // Dependents its end had cancelled wait again.
-        if !revived.isEmpty { try? await self.broker.announce(revived.map(\.taskID)) }
+        if !outcome.revived.isEmpty { try? await self.broker.announce(outcome.revived.map(\.taskID)) }
         guard let task = retried.first else {
             let current = try await self.existingTask(request.taskID)
             if current.status == before.status { throw Self.typeUnavailable(current) }
@@ -60,8 +77,10 @@ extension TaskService {
         let current = try await self.tasks.tasks(page).filter { TaskStore.retryable.contains($0.status) }
         var changed = 0
         for (status, before) in Dictionary(grouping: current, by: \.status) {
-            let (retried, revived) = try await self.tasks.retryReviving(before.map(\.taskID), from: status, priority: nil, now: now)
-            if !revived.isEmpty { try? await self.broker.announce(revived.map(\.taskID)) }
+            // Tasks left out (a parent stays ended) are not counted as changed.
+            let outcome = try await self.tasks.retryReviving(before.map(\.taskID), from: status, priority: nil, now: now)
+            let retried = outcome.retried
+            if !outcome.revived.isEmpty { try? await self.broker.announce(outcome.revived.map(\.taskID)) }
             let byID = Dictionary(before.map { ($0.taskID, $0) }, uniquingKeysWith: { first, _ in first })
             try await self.enqueueRetried(retried, before: retried.compactMap { byID[$0.taskID] }, at: now, operation: operation)
             try await self.recordRetries(retried, reason: reason)
@@ -145,14 +164,19 @@ extension TaskService {
         })
     }
 
-    /// Queues retried tasks; if Redis is away, puts their rows back as they
-    /// were (the call fails UNAVAILABLE and changed nothing).
+    /// Queues the retried tasks that are QUEUED (not those WAITING for their
+    /// dependencies); if Redis is away, puts every retried row back as it
+    /// was, with the dependents the retry revived (the call fails
+    /// UNAVAILABLE and changed nothing). Should that undo fail too, the rows
+    /// stay QUEUED and WAITING in MySQL, and the leader's reconciler
+    /// queues the QUEUED ones.
     private func enqueueRetried(_ retried: [TaskRecord], before: [TaskRecord], at now: Date, operation: String) async throws {
-        guard !retried.isEmpty else { return }
+        let queued = retried.filter { $0.status == .queued }
+        guard !queued.isEmpty else { return }
         do {
-            try await self.broker.enqueue(retried, now: now)
+            try await self.broker.enqueue(queued, now: now)
         } catch {
-            try? await self.tasks.undoRetry(before, retriedAt: now)
+            try? await self.tasks.undoRetry(before, retriedAt: now, now: self.broker.clock.now().roundedToMicroseconds)
             throw RPCErrors.map(error, logger: self.logger, operation: operation)
         }
     }
@@ -165,8 +189,9 @@ extension TaskService {
         let who = Caller.keyID.map { " by key \($0)" } ?? ""
         let now = self.broker.clock.now()
         try? await self.tasks.appendLogs(retried.map {
-            TaskLogRecord(taskID: $0.taskID, attempt: $0.attempt, workerID: "", level: "INFO",
-                          message: "retried\(who)\(why) (after attempt \($0.attempt); retries start again)", createdAt: now)
+            let waits = $0.status == .waiting ? "; waiting for its dependencies" : ""
+            return TaskLogRecord(taskID: $0.taskID, attempt: $0.attempt, workerID: "", level: "INFO",
+                                 message: "retried\(who)\(why) (after attempt \($0.attempt); retries start again\(waits))", createdAt: now)
         })
         try? await self.broker.announce(retried.map(\.taskID))
         self.logger.info("tasks retried", metadata: ["tasks": "\(retried.count)", "by": "\(Caller.description)"])

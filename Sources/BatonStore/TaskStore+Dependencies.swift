@@ -54,6 +54,8 @@ extension TaskStore {
     /// enqueue. The drafts' types are checked as `insertNew` does.
     public func insertWithDependencies(_ drafts: [TaskRecord], dependsOn: [[DependencyReference]], now: Date) async throws -> [TaskRecord] {
         precondition(drafts.count == dependsOn.count)
+        // Every item of a batch sent again was answered by its idempotency key.
+        guard !drafts.isEmpty else { return [] }
         let items = dependsOn.map { $0.compactMap { if case .item(let n) = $0 { n } else { nil } } }
         for (item, named) in items.enumerated() {
             if let bad = named.first(where: { !drafts.indices.contains($0) }) { throw DependencyRefusal.unknown(item: item, taskID: "#\(bad)") }
@@ -235,6 +237,8 @@ extension TaskStore {
         while !frontier.isEmpty {
             let children = Array(Set(try Self.edges(from: frontier, in: trip).map(\.child))).sorted()
             guard !children.isEmpty else { break }
+            // Parents first, as an outcome write locks them (then their dependents).
+            let parentsOf = try Self.parentStatuses(of: children, in: trip)
             let candidates = try trip.execute(
                 """
                 SELECT task_id, tenant FROM task FORCE INDEX (PRIMARY)
@@ -245,14 +249,13 @@ extension TaskStore {
             guard !candidates.isEmpty else { break }
             var open: [String: Int] = [:]
             var ended: [String: (String, TaskStatus)] = [:]
-            for row in try trip.execute(Self.parentsQuery(candidates.count), candidates.map { .string($0.0) }).rows {
-                guard let child = row.string("child_id"), let parent = row.string("task_id"),
-                      let status = row.int("status").flatMap(TaskStatus.init(rawValue:))
-                else { continue }
-                if Self.dependencyEnded.contains(status) {
-                    ended[child] = ended[child] ?? (parent, status)
-                } else if status != .succeeded {
-                    open[child, default: 0] += 1
+            for (child, _) in candidates {
+                for (parent, status) in parentsOf[child] ?? [] {
+                    if Self.dependencyEnded.contains(status) {
+                        ended[child] = ended[child] ?? (parent, status)
+                    } else if status != .succeeded {
+                        open[child, default: 0] += 1
+                    }
                 }
             }
             for (child, blocker) in ended {
@@ -281,6 +284,24 @@ extension TaskStore {
             frontier = back.map(\.0)
         }
         return revived
+    }
+
+    /// The parents of `children` with their status, per child, read with a
+    /// shared lock: the latest committed status (a snapshot read could show
+    /// a parent RUNNING that has just SUCCEEDED, and a dependent would wait
+    /// for an outcome already settled), and a parent's outcome write waits
+    /// until this transaction, which may make its dependents WAITING, is
+    /// done (its settling then sees them).
+    static func parentStatuses(of children: [String], in trip: MySQLTrip) throws(MySQLError) -> [String: [(parent: String, status: TaskStatus)]] {
+        guard !children.isEmpty else { return [:] }
+        var parents: [String: [(parent: String, status: TaskStatus)]] = [:]
+        for row in try trip.execute(Self.parentsQuery(children.count) + " LOCK IN SHARE MODE", children.map(MySQLValue.string)).rows {
+            guard let child = row.string("child_id"), let parent = row.string("task_id"),
+                  let status = row.int("status").flatMap(TaskStatus.init(rawValue:))
+            else { continue }
+            parents[child, default: []].append((parent, status))
+        }
+        return parents
     }
 
     /// The dependents of `count` parents: one range of the edge table's primary key each.

@@ -100,8 +100,7 @@ extension TaskStore {
     /// Runs finished tasks of status `from` (FAILED, TIMEOUT or CANCELLED)
     /// again: QUEUED with a fresh retry budget (attempt keeps counting), at
     /// `priority` or their own. Only tasks whose type still exists and is
-    /// enabled: the statement reads the type's config row with a shared
-    /// lock (REPEATABLE READ locks what a write's subquery reads), so a
+    /// enabled: the type's config row is read with a shared lock, so a
     /// concurrent DeleteTaskConfig either waits and then sees the QUEUED
     /// task (and refuses), or went first and nothing is retried. Returns
     /// the tasks this call changed, as they are now.
@@ -109,53 +108,111 @@ extension TaskStore {
         try await self.retryReviving(taskIDs, from: status, priority: priority, now: now).retried
     }
 
-    /// `retry`, and the dependents the retried tasks' end had cancelled,
-    /// back in WAITING (same transaction; see `reviveDependents`).
-    public func retryReviving(
-        _ taskIDs: [String], from status: TaskStatus, priority: TaskPriority?, now: Date
-    ) async throws -> (retried: [TaskRecord], revived: [TaskRecord]) {
-        guard !taskIDs.isEmpty, Self.retryable.contains(status) else { return ([], []) }
+    /// `retry`, minding dependencies (same transaction):
+    /// - a task with `depends_on` runs again only after its parents: QUEUED
+    ///   when all SUCCEEDED, else WAITING for those that have not (a parent
+    ///   retried in the same call counts as one that has not);
+    /// - one whose parent ended FAILED, TIMEOUT or CANCELLED (and is not
+    ///   retried with it) is left as it is, in `blocked`: it could only wait
+    ///   for ever, and retrying that parent brings back the dependents its
+    ///   end cancelled;
+    /// - the dependents the retried tasks' end had cancelled wait again
+    ///   (see `reviveDependents`).
+    public func retryReviving(_ taskIDs: [String], from status: TaskStatus, priority: TaskPriority?, now: Date) async throws -> RetriedTasks {
+        guard !taskIDs.isEmpty, Self.retryable.contains(status) else { return RetriedTasks() }
         let priorityValue: MySQLValue = priority.map { .int(Int64($0.rawValue)) } ?? .null
+        let ids = taskIDs.map(MySQLValue.string)
         return try await self.mysql.transaction { trip in
+            var outcome = RetriedTasks()
+            // Parents first (as an outcome write locks them), then the rows.
+            let parentsOf = try Self.parentStatuses(of: taskIDs, in: trip)
+            let rows = try trip.execute(
+                "SELECT task_id, task_type FROM task FORCE INDEX (PRIMARY) WHERE task_id IN (\(Self.placeholders(ids.count))) AND status = ? FOR UPDATE",
+                ids + [.int(Int64(status.rawValue))]
+            ).rows
+            let types = Array(Set(rows.compactMap { $0.string("task_type") }))
+            guard !types.isEmpty else { return outcome }
+            let enabled = Set(try trip.execute(
+                "SELECT task_type FROM task_config WHERE task_type IN (\(Self.placeholders(types.count))) AND enabled LOCK IN SHARE MODE",
+                types.map(MySQLValue.string)
+            ).rows.compactMap { $0.string("task_type") })
+            var going = Set(rows.compactMap { row in row.string("task_type").flatMap { enabled.contains($0) ? row.string("task_id") : nil } })
+            // Left out: a task with an ended parent that stays ended, until none is left to leave out.
+            var changed = true
+            while changed {
+                changed = false
+                for child in going.sorted() {
+                    guard let blocker = parentsOf[child]?.first(where: { !going.contains($0.parent) && Self.dependencyEnded.contains($0.status) }) else { continue }
+                    outcome.blocked[child] = blocker
+                    going.remove(child)
+                    changed = true
+                }
+            }
+            guard !going.isEmpty else { return outcome }
+            let retrying = going.sorted()
+            let open = retrying.map { child in (parentsOf[child] ?? []).filter { going.contains($0.parent) || $0.status != .succeeded }.count }
+            let waitingValue: (sql: String, binds: [MySQLValue]) =
+                open.allSatisfy({ $0 == 0 }) ? ("0", [])
+                : ("CASE task_id" + String(repeating: " WHEN ? THEN ?", count: retrying.count) + " END",
+                   zip(retrying, open).flatMap { [MySQLValue.string($0), .int(Int64($1))] })
             let updated = try trip.execute(
                 """
-                UPDATE task FORCE INDEX (PRIMARY) SET status = ?, priority = COALESCE(?, priority), retry_base = attempt, worker_losses = 0,
-                  result = NULL, error = NULL, finished_at = NULL, run_at = NULL, retry_at = NULL, generation = generation + 1, updated_at = ?
-                WHERE task_id IN (\(Self.placeholders(taskIDs.count))) AND status = ?
+                UPDATE task FORCE INDEX (PRIMARY) SET waiting_on = \(waitingValue.sql), status = IF(waiting_on > 0, ?, ?),
+                  priority = COALESCE(?, priority), retry_base = attempt, worker_losses = 0, result = NULL, error = NULL, finished_at = NULL,
+                  run_at = NULL, retry_at = NULL, blocked_by = NULL, generation = generation + 1, updated_at = ?
+                WHERE task_id IN (\(Self.placeholders(retrying.count))) AND status = ?
                   AND EXISTS (SELECT 1 FROM task_config WHERE task_config.task_type = task.task_type AND task_config.enabled)
                 """,
-                [.int(Int64(TaskStatus.queued.rawValue)), priorityValue, .date(now)] + taskIDs.map { .string($0) } + [.int(Int64(status.rawValue))]
+                waitingValue.binds + [.int(Int64(TaskStatus.waiting.rawValue)), .int(Int64(TaskStatus.queued.rawValue)), priorityValue, .date(now)]
+                    + retrying.map(MySQLValue.string) + [.int(Int64(status.rawValue))]
             )
-            guard updated.affectedRows > 0 else { return ([], []) }
-            let retried = try trip.execute(
-                "SELECT \(Self.selectColumns) FROM task WHERE task_id IN (\(Self.placeholders(taskIDs.count))) AND status = ? AND updated_at = ?",
-                taskIDs.map { .string($0) } + [.int(Int64(TaskStatus.queued.rawValue)), .date(now)]
+            guard updated.affectedRows > 0 else { return outcome }
+            outcome.retried = try trip.execute(
+                "SELECT \(Self.selectColumns) FROM task WHERE task_id IN (\(Self.placeholders(retrying.count))) AND status IN (?, ?) AND updated_at = ?",
+                retrying.map(MySQLValue.string) + [.int(Int64(TaskStatus.queued.rawValue)), .int(Int64(TaskStatus.waiting.rawValue)), .date(now)]
             ).rows.map(Self.record)
-            try Self.addFinished(Self.finishedDeltas(retried.map { ($0.tenant, status) }, sign: -1), in: trip)
-            let revived = try Self.reviveDependents(of: retried.filter(\.hasDependents).map(\.taskID), now: now, in: trip)
-            return (retried, revived)
+            try Self.addFinished(Self.finishedDeltas(outcome.retried.map { ($0.tenant, status) }, sign: -1), in: trip)
+            outcome.revived = try Self.reviveDependents(of: outcome.retried.filter(\.hasDependents).map(\.taskID), now: now, in: trip)
+            return outcome
         }
     }
 
     /// Puts back tasks a retry changed whose queueing then failed (Redis
-    /// away): the row is as before, unless something changed it since.
-    public func undoRetry(_ before: [TaskRecord], retriedAt: Date) async throws {
-        for task in before {
-            try await self.mysql.withTransaction { session in
-            let undone = try await session.execute(
-                """
-                UPDATE task FORCE INDEX (PRIMARY) SET status = ?, priority = ?, retry_base = ?, worker_losses = ?, result = ?, error = ?,
-                  finished_at = ?, run_at = ?, updated_at = ?
-                WHERE task_id = ? AND status = ? AND updated_at = ?
-                """,
-                [
-                    .int(Int64(task.status.rawValue)), .int(Int64(task.priority.rawValue)), .int(Int64(task.retryBase)),
-                    .int(Int64(task.workerLosses)), MySQLValue(task.result), MySQLValue(task.error), MySQLValue(task.finishedAt),
-                    MySQLValue(task.runAt), .date(task.updatedAt), .string(task.taskID), .int(Int64(TaskStatus.queued.rawValue)),
-                    .date(retriedAt),
-                ]
-            )
-            try await Self.addFinished([TenantStatus(task.tenant, task.status): Int(undone.affectedRows)], in: session)
+    /// away), in one transaction: each row as before, unless something
+    /// changed it since; the dependents the retry brought back end
+    /// CANCELLED again, naming it (see `settleDependents`); and a dependent
+    /// put back CANCELLED names again the ended parent its error names
+    /// (`blocked_by`), so retrying that parent still brings it back.
+    public func undoRetry(_ before: [TaskRecord], retriedAt: Date, now: Date) async throws {
+        guard !before.isEmpty else { return }
+        try await self.mysql.transaction { trip in
+            var undone: [TaskRecord] = []
+            for task in before {
+                let changed = try trip.execute(
+                    """
+                    UPDATE task FORCE INDEX (PRIMARY) SET status = ?, priority = ?, retry_base = ?, worker_losses = ?, result = ?, error = ?,
+                      finished_at = ?, run_at = ?, waiting_on = 0, updated_at = ?
+                    WHERE task_id = ? AND status IN (?, ?) AND updated_at = ?
+                    """,
+                    [
+                        .int(Int64(task.status.rawValue)), .int(Int64(task.priority.rawValue)), .int(Int64(task.retryBase)),
+                        .int(Int64(task.workerLosses)), MySQLValue(task.result), MySQLValue(task.error), MySQLValue(task.finishedAt),
+                        MySQLValue(task.runAt), .date(task.updatedAt), .string(task.taskID), .int(Int64(TaskStatus.queued.rawValue)),
+                        .int(Int64(TaskStatus.waiting.rawValue)), .date(retriedAt),
+                    ]
+                ).affectedRows
+                if changed > 0 { undone.append(task) }
+            }
+            try Self.addFinished(Self.finishedDeltas(undone.map { ($0.tenant, $0.status) }), in: trip)
+            _ = try Self.settleDependents(of: undone.filter(\.hasDependents).map { ($0.taskID, $0.status) }, now: now, in: trip)
+            let dependents = undone.filter { !$0.dependsOn.isEmpty && $0.status == .cancelled }
+            for (child, parents) in try Self.parentStatuses(of: dependents.map(\.taskID), in: trip) {
+                let error = dependents.first { $0.taskID == child }?.error
+                guard let named = parents.first(where: { Self.blockedMessage($0.parent, $0.status) == error }) else { continue }
+                try trip.execute(
+                    "UPDATE task FORCE INDEX (PRIMARY) SET blocked_by = ? WHERE task_id = ? AND status = ?",
+                    [.string(named.parent), .string(child), .int(Int64(TaskStatus.cancelled.rawValue))]
+                )
             }
         }
     }

@@ -4,6 +4,8 @@ import BatonHTTP
 import BatonModel
 import BatonMySQL
 import BatonProto
+import BatonRedis
+import BatonScheduler
 @testable import BatonStore
 import BatonTestSupport
 import BatonWorker
@@ -89,6 +91,23 @@ final class DependencyTests: XCTestCase {
         let harness = self.harness!
         _ = try await TestEnvironment.waitUntil(timeout: timeout) { statuses.contains(try await harness.task(id).status) }
         return try await harness.task(id)
+    }
+
+    /// The RPCError `body` threw (UNKNOWN for any other error), nil if none.
+    private func rpcError(_ body: () async throws -> Void) async -> RPCError? {
+        do {
+            try await body()
+            return nil
+        } catch let error as RPCError {
+            return error
+        } catch {
+            return RPCError(code: .unknown, message: "\(error)")
+        }
+    }
+
+    private func retry(_ id: String, service: TaskService? = nil) async throws -> Baton_V1_Task {
+        let service = service ?? self.service()
+        return try await Caller.$current.withValue(.open) { try await service.retryTask(.with { $0.taskID = id }).task }
     }
 
     private func count(_ type: String) async throws -> Int {
@@ -245,16 +264,7 @@ final class DependencyTests: XCTestCase {
 
     func testRefusalsCreateNothing() async throws {
         let type = try await self.type("record")
-        func refused(_ body: () async throws -> Void) async -> RPCError.Code? {
-            do {
-                try await body()
-                return nil
-            } catch let error as RPCError {
-                return error.code
-            } catch {
-                return .unknown
-            }
-        }
+        func refused(_ body: () async throws -> Void) async -> RPCError.Code? { await self.rpcError(body)?.code }
         let unknown = TaskID.make()
         var code = await refused { _ = try await self.create(self.item(type, "x", [unknown])) }
         XCTAssertEqual(code, .invalidArgument)
@@ -315,5 +325,260 @@ final class DependencyTests: XCTestCase {
             XCTAssertNotEqual(row.string("type"), "ALL", "\(row)")
         }
         XCTAssertEqual(parents.first?.string("key"), "idx_task_dependency_child")
+    }
+
+    // MARK: RetryTask of a dependent, and retries Redis did not take
+
+    /// A dependent retried while its parent still runs waits for it again;
+    /// one whose parents all SUCCEEDED is queued at once.
+    func testARetriedDependentWaitsForItsUnfinishedParents() async throws {
+        let gated = try await self.type("gated")
+        let type = try await self.type("record")
+        let tasks = try await self.batch([self.item(gated, "a"), self.item(type, "b", ["#0"]), self.item(type, "c", ["#0"])])
+        _ = try await self.wait(tasks[0].taskID, for: [.running])
+        let service = self.service()
+        for id in [tasks[1].taskID, tasks[2].taskID] {
+            _ = try await Caller.$current.withValue(.open) { try await service.cancelTask(.with { $0.taskID = id }) }
+        }
+        let b = try await self.retry(tasks[1].taskID)
+        XCTAssertEqual(b.status, .waiting, "its parent still runs")
+        try await Task.sleep(for: .milliseconds(500))
+        let still = try await self.harness.task(tasks[1].taskID)
+        XCTAssertEqual(still.status, .waiting)
+        XCTAssertNil(still.error)
+        XCTAssertEqual(self.seen.order.withLock { $0 }, [], "nothing runs before its parent succeeded")
+        self.seen.gate.withLock { $0 = true }
+        let ranB = try await self.wait(tasks[1].taskID, for: [.succeeded, .cancelled, .failed])
+        XCTAssertEqual(ranB.status, .succeeded)
+        XCTAssertEqual(self.seen.results.withLock { $0[tasks[1].taskID] }, [tasks[0].taskID: "opened"])
+        // Its parent SUCCEEDED: queued at once.
+        let c = try await self.retry(tasks[2].taskID)
+        XCTAssertEqual(c.status, .queued)
+        let ranC = try await self.wait(tasks[2].taskID, for: [.succeeded, .cancelled, .failed])
+        XCTAssertEqual(ranC.status, .succeeded)
+    }
+
+    /// A dependent whose parent ended FAILED cannot run again before that
+    /// parent: RetryTask refuses, naming it, and changes nothing; retrying
+    /// the parent brings the dependent back.
+    func testRetryingADependentOfAFailedParentIsRefusedNamingIt() async throws {
+        let flaky = try await self.type("flaky")
+        let type = try await self.type("record")
+        let tasks = try await self.batch([self.item(flaky, "a"), self.item(type, "b", ["#0"]), self.item(type, "c", ["#1"])])
+        let c = try await self.wait(tasks[2].taskID, for: [.cancelled, .succeeded])
+        XCTAssertEqual(c.status, .cancelled)
+        let counts = try await self.harness.base.tasks.countsByStatus()
+        let refusal = await self.rpcError { _ = try await self.retry(tasks[1].taskID) }
+        XCTAssertEqual(refusal?.code, .failedPrecondition)
+        XCTAssertTrue(refusal?.message.contains(tasks[0].taskID) == true, refusal?.message ?? "")
+        // Its own parent, b, is CANCELLED: c is refused naming b.
+        let refusalC = await self.rpcError { _ = try await self.retry(tasks[2].taskID) }
+        XCTAssertEqual(refusalC?.code, .failedPrecondition)
+        XCTAssertTrue(refusalC?.message.contains(tasks[1].taskID) == true, refusalC?.message ?? "")
+        try await Task.sleep(for: .milliseconds(300))
+        let after = try await self.harness.base.tasks.tasks([tasks[1].taskID, tasks[2].taskID])
+        XCTAssertEqual(after.map(\.status), [.cancelled, .cancelled])
+        XCTAssertEqual(after.first { $0.taskID == tasks[1].taskID }?.error, "dependency \(tasks[0].taskID) ended TASK_STATUS_FAILED")
+        let unchanged = try await self.harness.base.tasks.countsByStatus()
+        XCTAssertEqual(unchanged[.cancelled], counts[.cancelled])
+        XCTAssertEqual(self.seen.order.withLock { $0 }, [])
+        // Retrying the parent brings both back (RetryTask of b did not lose what its end named).
+        _ = try await self.retry(tasks[0].taskID)
+        let last = try await self.wait(tasks[2].taskID, for: [.succeeded, .failed])
+        XCTAssertEqual(last.status, .succeeded)
+        XCTAssertEqual(self.seen.order.withLock { $0 }, ["b", "c"])
+    }
+
+    /// A chain a <- b <- c, a (gated) cancelled while it runs, b and c
+    /// cancelled with it; their ids.
+    private func cancelledChain() async throws -> [String] {
+        let gated = try await self.type("gated")
+        let type = try await self.type("record")
+        let tasks = try await self.batch([self.item(gated, "a"), self.item(type, "b", ["#0"]), self.item(type, "c", ["#1"])])
+        _ = try await self.wait(tasks[0].taskID, for: [.running])
+        _ = try await Caller.$current.withValue(.open) { try await self.service().cancelTask(.with { $0.taskID = tasks[0].taskID }) }
+        _ = try await self.wait(tasks[0].taskID, for: [.cancelled])
+        return tasks.map(\.taskID)
+    }
+
+    /// A parent and its dependent retried together (one bulk page): the
+    /// dependent waits for the parent; a dependent whose parent stays
+    /// ended is left out; what the retry counts is what it changed.
+    func testRetryingAParentAndItsDependentsTogether() async throws {
+        let all = try await self.cancelledChain()
+        // b's parent a is not among them: b stays, and c (whose parent is b) with it.
+        let none = try await self.harness.base.tasks.retryReviving(Array(all.dropFirst()), from: .cancelled, priority: nil, now: Date().roundedToMicroseconds)
+        XCTAssertEqual(none.retried, [])
+        XCTAssertEqual(Set(none.blocked.keys), Set(all.dropFirst()))
+        XCTAssertEqual(none.blocked[all[1]]?.parent, all[0])
+        let together = try await self.harness.base.tasks.retryReviving(all, from: .cancelled, priority: nil, now: Date().roundedToMicroseconds)
+        XCTAssertEqual(Dictionary(uniqueKeysWithValues: together.retried.map { ($0.taskID, $0.status) }),
+                       [all[0]: .queued, all[1]: .waiting, all[2]: .waiting])
+        XCTAssertEqual(together.blocked.count, 0)
+        let waitingOn = try await self.harness.base.mysql.query(
+            "SELECT task_id, waiting_on, blocked_by FROM task WHERE task_id IN (?, ?)", [.string(all[1]), .string(all[2])]
+        )
+        XCTAssertEqual(waitingOn.map { $0.int("waiting_on") }, [1, 1])
+        XCTAssertEqual(waitingOn.map { $0.string("blocked_by") }, [nil, nil])
+        try await self.harness.base.broker.enqueue(together.retried.filter { $0.status == .queued })
+        self.seen.gate.withLock { $0 = true }
+        let c = try await self.wait(all[2], for: [.succeeded, .cancelled, .failed])
+        XCTAssertEqual(c.status, .succeeded)
+        XCTAssertEqual(self.seen.order.withLock { $0 }, ["b", "c"])
+    }
+
+    /// A retry of a parent and its dependent together, undone (Redis did
+    /// not take it): both back as they were, the grandchild it revived
+    /// CANCELLED again, and the dependent still names its parent, so
+    /// retrying the parent later brings it back.
+    func testAnUndoneRetryOfAParentAndItsDependentPutsBothBack() async throws {
+        let ids = try await self.cancelledChain()
+        let before = try await self.harness.base.tasks.tasks(ids).sorted { $0.taskID < $1.taskID }
+        let counts = try await self.harness.base.tasks.countsByStatus()
+        let retriedAt = Date().roundedToMicroseconds
+        let outcome = try await self.harness.base.tasks.retryReviving(Array(ids.prefix(2)), from: .cancelled, priority: nil, now: retriedAt)
+        XCTAssertEqual(outcome.retried.count, 2)
+        XCTAssertEqual(outcome.revived.map(\.taskID), [ids[2]])
+        try await self.harness.base.tasks.undoRetry(
+            before.filter { ids.prefix(2).contains($0.taskID) }, retriedAt: retriedAt, now: retriedAt.addingTimeInterval(0.001)
+        )
+        let after = try await self.harness.base.tasks.tasks(ids).sorted { $0.taskID < $1.taskID }
+        XCTAssertEqual(after.map(\.status), before.map(\.status))
+        XCTAssertEqual(after.map(\.error), before.map(\.error))
+        let blockedBy = try await self.harness.base.mysql.query(
+            "SELECT task_id, blocked_by, waiting_on FROM task WHERE task_id IN (?, ?)", [.string(ids[1]), .string(ids[2])]
+        )
+        XCTAssertEqual(Dictionary(uniqueKeysWithValues: blockedBy.map { ($0.string("task_id") ?? "", $0.string("blocked_by") ?? "") }),
+                       [ids[1]: ids[0], ids[2]: ids[1]])
+        let unchanged = try await self.harness.base.tasks.countsByStatus()
+        XCTAssertEqual(unchanged[.cancelled], counts[.cancelled])
+        XCTAssertEqual(unchanged[.waiting], counts[.waiting])
+        // Retrying the parent brings them back.
+        self.seen.gate.withLock { $0 = true }
+        _ = try await self.retry(ids[0])
+        let c = try await self.wait(ids[2], for: [.succeeded, .failed])
+        XCTAssertEqual(c.status, .succeeded)
+    }
+
+    /// RetryTask whose queueing Redis refused answers UNAVAILABLE and
+    /// changes nothing: not the task, nor the dependents its retry had
+    /// brought back (they end CANCELLED again, naming it, not WAITING for
+    /// ever behind a FAILED parent). A later RetryTask runs them all.
+    func testARetryRedisRefusedLeavesNoDependentWaitingBehindAFailedParent() async throws {
+        let flaky = try await self.type("flaky")
+        let type = try await self.type("record")
+        let tasks = try await self.batch([self.item(flaky, "a"), self.item(type, "b", ["#0"]), self.item(type, "c", ["#1"])])
+        _ = try await self.wait(tasks[2].taskID, for: [.cancelled])
+        let before = try await self.harness.base.tasks.tasks(tasks.map(\.taskID)).sorted { $0.taskID < $1.taskID }
+        let counts = try await self.harness.base.tasks.countsByStatus()
+        // The API node's Redis is away (nothing listens there).
+        let deadRedis = RedisBroker(redis: try RedisClient(url: "redis://127.0.0.1:1", logger: self.harness.base.logger), keys: self.harness.base.keys)
+        let cut = TaskService(nodeID: "cut", tasks: self.harness.base.tasks, configs: self.harness.cache, broker: deadRedis, hub: EventHub(),
+                              logger: self.harness.base.logger)
+        let refusal = await self.rpcError { _ = try await self.retry(tasks[0].taskID, service: cut) }
+        XCTAssertEqual(refusal?.code, .unavailable)
+        let after = try await self.harness.base.tasks.tasks(tasks.map(\.taskID)).sorted { $0.taskID < $1.taskID }
+        XCTAssertEqual(after.map(\.status), before.map(\.status), "a retry that could not be queued changed nothing")
+        XCTAssertEqual(after.map(\.error), before.map(\.error))
+        let blockedBy = try await self.harness.base.mysql.query(
+            "SELECT blocked_by FROM task WHERE task_id IN (?, ?) ORDER BY task_id", [.string(tasks[1].taskID), .string(tasks[2].taskID)]
+        ).map { $0.string("blocked_by") }
+        XCTAssertEqual(Set(blockedBy.compactMap { $0 }), [tasks[0].taskID, tasks[1].taskID])
+        let unchanged = try await self.harness.base.tasks.countsByStatus()
+        XCTAssertEqual(unchanged[.cancelled], counts[.cancelled])
+        XCTAssertEqual(unchanged[.failed], counts[.failed])
+        XCTAssertEqual(unchanged[.waiting], counts[.waiting])
+        // Redis back (this node's): the retry runs the chain.
+        _ = try await self.retry(tasks[0].taskID)
+        let c = try await self.wait(tasks[2].taskID, for: [.succeeded, .failed])
+        XCTAssertEqual(c.status, .succeeded)
+        XCTAssertEqual(self.seen.order.withLock { $0 }, ["b", "c"])
+    }
+
+    /// What MySQL says is QUEUED but Redis never got (a dependent released
+    /// by an outcome whose enqueue Redis refused; a retry whose enqueue and
+    /// undo both failed) is queued by the leader's reconciler once it is
+    /// `staleAfter` old, and runs.
+    func testTheReconcilerQueuesWhatAReleaseOrARetryLeftOutOfRedis() async throws {
+        let type = try await self.type("record")
+        let parent = try await self.harness.create(type: type, payload: ["name": "p"], enqueue: false)
+        let child = try await self.create(self.item(type, "child", [parent.taskID]))
+        XCTAssertEqual(child.status, .waiting)
+        let dead = try await self.harness.create(type: type, payload: ["name": "dead"], enqueue: false)
+        // The parent runs on a worker whose outcome write releases the child, then Redis refuses the push.
+        let worker = "\(self.harness.base.prefix)-gone"
+        let now = Date().roundedToMicroseconds
+        let started = try await self.harness.base.tasks.start([parent.taskID, dead.taskID], workerID: worker, now: now)
+        XCTAssertEqual(started.count, 2)
+        let (_, settled) = try await self.harness.base.tasks.finishSettling(
+            [FinishedAttempt(taskID: parent.taskID, attempt: 1, status: .succeeded, result: "r-p", tenant: Tenant.default, hasDependents: true),
+             FinishedAttempt(taskID: dead.taskID, attempt: 1, status: .failed, error: "boom", tenant: Tenant.default)],
+            workerID: worker, now: now.addingTimeInterval(0.001)
+        )
+        XCTAssertEqual(settled.released.map(\.taskID), [child.taskID])
+        // A retry committed in MySQL whose queueing never happened.
+        let retried = try await self.harness.base.tasks.retry([dead.taskID], from: .failed, priority: nil, now: now.addingTimeInterval(0.002))
+        XCTAssertEqual(retried.map(\.status), [.queued])
+        try await Task.sleep(for: .milliseconds(500))
+        let stuck = try await self.harness.base.tasks.tasks([child.taskID, dead.taskID])
+        XCTAssertEqual(stuck.map(\.status), [.queued, .queued], "nothing runs them without the reconciler")
+
+        var configuration = Reconciler.Configuration()
+        configuration.interval = .milliseconds(200)
+        configuration.staleAfter = 1
+        let reconciler = Reconciler(broker: self.harness.base.broker, tasks: self.harness.base.tasks, configuration: configuration,
+                                    logger: self.harness.base.logger)
+        let term = self.harness.term
+        let loop = Task { try await reconciler.run(term: term) }
+        defer { loop.cancel() }
+        let ranChild = try await self.wait(child.taskID, for: [.succeeded, .failed], timeout: .seconds(10))
+        XCTAssertEqual(ranChild.status, .succeeded)
+        XCTAssertEqual(self.seen.results.withLock { $0[child.taskID] }, [parent.taskID: "r-p"])
+        let ranDead = try await self.wait(dead.taskID, for: [.succeeded, .failed], timeout: .seconds(10))
+        XCTAssertEqual(ranDead.status, .succeeded)
+    }
+
+    // MARK: idempotency keys with "#N"
+
+    /// A batch sent again with the same keys (a client's retry) answers the
+    /// tasks of the first, creates nothing and no edge; "#N" naming an item
+    /// that repeats an earlier item's key names that item's task.
+    func testABatchSentAgainWithKeysAndItemReferencesAnswersTheSameTasks() async throws {
+        let type = try await self.type("record")
+        func keyed(_ name: String, _ key: String, _ dependsOn: [String] = []) -> Baton_V1_CreateTaskRequest {
+            var item = self.item(type, name, dependsOn)
+            item.idempotencyKey = key
+            return item
+        }
+        let items = [keyed("a", "k-a"), keyed("b", "k-b", ["#0"]), keyed("c", "k-c", ["#0", "#1"])]
+        let first = try await self.batch(items)
+        let again = try await self.batch(items)
+        XCTAssertEqual(again.map(\.taskID), first.map(\.taskID))
+        XCTAssertEqual(again[2].dependsOn, [first[0].taskID, first[1].taskID])
+        var created = try await self.count(type)
+        XCTAssertEqual(created, 3)
+        let edges = try await self.harness.base.mysql.query(
+            "SELECT COUNT(*) AS n FROM task_dependency WHERE child_id IN (?, ?, ?)", first.map { .string($0.taskID) }
+        ).first?.int("n")
+        XCTAssertEqual(edges, 3)
+        // Some items repeat, one is new: the new one depends on the repeated item's task.
+        let mixed = try await self.batch([keyed("a", "k-a"), self.item(type, "d", ["#0"])])
+        XCTAssertEqual(mixed[0].taskID, first[0].taskID)
+        XCTAssertEqual(mixed[1].dependsOn, [first[0].taskID])
+        // A key twice in one batch: "#1" names the task of item 0.
+        let twice = try await self.batch([keyed("x", "k-x"), keyed("x", "k-x"), self.item(type, "y", ["#1"])])
+        XCTAssertEqual(twice[1].taskID, twice[0].taskID)
+        XCTAssertEqual(twice[2].dependsOn, [twice[0].taskID])
+        // CreateTask with a key and depends_on, sent again.
+        var single = self.item(type, "z", [first[0].taskID])
+        single.idempotencyKey = "k-z"
+        let z = try await self.create(single)
+        let zAgain = try await Caller.$current.withValue(.open) { try await self.service().createTask(single) }
+        XCTAssertTrue(zAgain.deduplicated)
+        XCTAssertEqual(zAgain.task.taskID, z.taskID)
+        created = try await self.count(type)
+        XCTAssertEqual(created, 3 + 1 + 2 + 1)
+        let y = try await self.wait(twice[2].taskID, for: [.succeeded, .failed, .cancelled])
+        XCTAssertEqual(y.status, .succeeded)
     }
 }

@@ -18,6 +18,8 @@ final class WorkerHarness: Sendable {
     /// Fed by the harness's event stream reader: what an API node's watches hear.
     let hub: EventHub
     private let group: ServiceGroup
+    /// The leadership its dispatcher and promoter run under (for other leader loops a test runs).
+    let term: LeaderState.Term
     /// Why the worker's service group ended with an error, if it did.
     let ended = EndedWith()
     private let leading: Task<Void, Never>
@@ -56,6 +58,7 @@ final class WorkerHarness: Sendable {
             logger: logger
         )
         let term = try await base.lead()
+        self.term = term
         var dispatch = Dispatcher.Configuration()
         dispatch.idleWait = .milliseconds(100)
         let dispatcher = Dispatcher(broker: base.broker, tasks: base.tasks, configs: base.configs, configuration: dispatch, logger: base.logger)
