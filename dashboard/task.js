@@ -341,7 +341,11 @@ export function mount(root, route, ctx) {
   const appendLogs = (lines) => {
     const fresh = lines.filter((line) => !logs.ids.has(String(line.id)));
     if (!fresh.length) {
-      if (!logs.ids.size && !logBox.firstChild) fill(logBox, h("div.empty.logs-empty", "No log lines yet."));
+      if (!logs.ids.size && !logBox.firstChild) {
+        // A quick plain success writes none: its row (above) has the attempt, worker and times.
+        const quiet = task && task.status === "TASK_STATUS_SUCCEEDED";
+        fill(logBox, h("div.empty.logs-empty", quiet ? "No log lines: a quick success that logs nothing writes none (attempt, worker and times are above)." : "No log lines yet."));
+      }
       return;
     }
     const atBottom = logBox.scrollHeight - logBox.scrollTop - logBox.clientHeight < 24;
