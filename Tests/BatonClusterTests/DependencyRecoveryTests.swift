@@ -10,7 +10,8 @@ import XCTest
 /// (a fake worker's dispatch, start and death; the leader's recovery): its
 /// dependents wait through the new attempt and are released once, by the
 /// attempt that succeeds, never by the dead worker's late outcome; at the
-/// loss cap the parent fails and they end CANCELLED.
+/// loss cap, or timed out by the leader, the parent ends and they end
+/// CANCELLED, announced to their watchers.
 final class DependencyRecoveryTests: XCTestCase {
     private var harness: SchedulerHarness!
 
@@ -98,9 +99,22 @@ final class DependencyRecoveryTests: XCTestCase {
         XCTAssertTrue(again.settled.isEmpty, "a repeated outcome releases nothing")
     }
 
-    func testAParentThatLostItsLastWorkerCancelsItsDependent() async throws {
+    /// The task ids announced to watchers so far (the events stream).
+    private func announced() async throws -> [String] {
+        let entries = try await self.harness.redis.send("XRANGE", self.harness.keys.events, "-", "+").array ?? []
+        return entries.compactMap { entry in
+            let fields = entry.array?.last?.array?.compactMap(\.string) ?? []
+            return fields.count == 4 && fields[0] == "k" && fields[1] == "task" ? fields[3] : nil
+        }
+    }
+
+    /// At the loss cap the parent fails and its dependent ends CANCELLED,
+    /// announced to its watchers (a client waiting on it hears it at once,
+    /// not at its fallback read 10 s later).
+    func testAParentThatLostItsLastWorkerCancelsItsDependentAndSaysSo() async throws {
         let type = try await self.harness.type("lost")
         let (parent, child) = try await self.parentAndChild(type)
+        try await self.harness.broker.watch(child.taskID, lease: .seconds(60))
         let term = try await self.harness.lead()
         _ = try await self.start(on: "doomed", term: term)
         try await self.harness.age(worker: "doomed", by: 30)
@@ -110,5 +124,29 @@ final class DependencyRecoveryTests: XCTestCase {
         let cancelled = try await self.harness.tasks.task(child.taskID)
         XCTAssertEqual(cancelled?.status, .cancelled)
         XCTAssertEqual(cancelled?.error, "dependency \(parent.taskID) ended TASK_STATUS_FAILED")
+        let announced = try await self.announced()
+        XCTAssertTrue(announced.contains(child.taskID), "the cancelled dependent's change is announced: \(announced)")
+    }
+
+    /// A parent that timed out with nobody reporting it (the leader's
+    /// timeout recovery): its dependent ends CANCELLED, announced.
+    func testAParentTimedOutByTheLeaderCancelsItsDependentAndSaysSo() async throws {
+        let type = try await self.harness.type("late")
+        let (parent, child) = try await self.parentAndChild(type)
+        try await self.harness.broker.watch(child.taskID, lease: .seconds(60))
+        let term = try await self.harness.lead()
+        _ = try await self.start(on: "hung", term: term)
+        let recoverer = TimeoutRecoverer(
+            broker: self.harness.broker, tasks: self.harness.tasks, configs: TaskConfigCache(store: self.harness.configs), logger: self.harness.logger
+        )
+        let ended = try await recoverer.recoverOnce(term: term, now: Date().addingTimeInterval(3600))
+        XCTAssertGreaterThanOrEqual(ended, 1)
+        let timedOut = try await self.harness.tasks.task(parent.taskID)
+        XCTAssertEqual(timedOut?.status, .timeout)
+        let cancelled = try await self.harness.tasks.task(child.taskID)
+        XCTAssertEqual(cancelled?.status, .cancelled)
+        XCTAssertEqual(cancelled?.error, "dependency \(parent.taskID) ended TASK_STATUS_TIMEOUT")
+        let announced = try await self.announced()
+        XCTAssertTrue(announced.contains(child.taskID), "the cancelled dependent's change is announced: \(announced)")
     }
 }
