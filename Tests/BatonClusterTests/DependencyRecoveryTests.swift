@@ -108,45 +108,46 @@ final class DependencyRecoveryTests: XCTestCase {
         }
     }
 
+    /// The parent ended `status`; its (watched) child ended CANCELLED naming
+    /// it, and that change was announced.
+    private func assertEnded(_ parent: TaskRecord, _ status: TaskStatus, cancelling child: TaskRecord, line: UInt = #line) async throws {
+        let ended = try await self.harness.tasks.task(parent.taskID)
+        XCTAssertEqual(ended?.status, status, line: line)
+        let cancelled = try await self.harness.tasks.task(child.taskID)
+        XCTAssertEqual(cancelled?.status, .cancelled, line: line)
+        XCTAssertEqual(cancelled?.error, "dependency \(parent.taskID) ended \(status.wireName)", line: line)
+        let announced = try await self.announced()
+        XCTAssertTrue(announced.contains(child.taskID), "the cancelled dependent's change is announced: \(announced)", line: line)
+    }
+
+    /// A parent running on `worker` and its child, which a client watches.
+    private func watchedChildOfARunningParent(_ name: String, on worker: String) async throws -> (TaskRecord, TaskRecord, LeaderState.Term) {
+        let (parent, child) = try await self.parentAndChild(try await self.harness.type(name))
+        try await self.harness.broker.watch(child.taskID, lease: .seconds(60))
+        let term = try await self.harness.lead()
+        _ = try await self.start(on: worker, term: term)
+        return (parent, child, term)
+    }
+
     /// At the loss cap the parent fails and its dependent ends CANCELLED,
     /// announced to its watchers (a client waiting on it hears it at once,
     /// not at its fallback read 10 s later).
     func testAParentThatLostItsLastWorkerCancelsItsDependentAndSaysSo() async throws {
-        let type = try await self.harness.type("lost")
-        let (parent, child) = try await self.parentAndChild(type)
-        try await self.harness.broker.watch(child.taskID, lease: .seconds(60))
-        let term = try await self.harness.lead()
-        _ = try await self.start(on: "doomed", term: term)
+        let (parent, child, term) = try await self.watchedChildOfARunningParent("lost", on: "doomed")
         try await self.harness.age(worker: "doomed", by: 30)
         _ = try await self.recoverer(cap: 1).recoverOnce(term: term)
-        let failed = try await self.harness.tasks.task(parent.taskID)
-        XCTAssertEqual(failed?.status, .failed)
-        let cancelled = try await self.harness.tasks.task(child.taskID)
-        XCTAssertEqual(cancelled?.status, .cancelled)
-        XCTAssertEqual(cancelled?.error, "dependency \(parent.taskID) ended TASK_STATUS_FAILED")
-        let announced = try await self.announced()
-        XCTAssertTrue(announced.contains(child.taskID), "the cancelled dependent's change is announced: \(announced)")
+        try await self.assertEnded(parent, .failed, cancelling: child)
     }
 
     /// A parent that timed out with nobody reporting it (the leader's
     /// timeout recovery): its dependent ends CANCELLED, announced.
     func testAParentTimedOutByTheLeaderCancelsItsDependentAndSaysSo() async throws {
-        let type = try await self.harness.type("late")
-        let (parent, child) = try await self.parentAndChild(type)
-        try await self.harness.broker.watch(child.taskID, lease: .seconds(60))
-        let term = try await self.harness.lead()
-        _ = try await self.start(on: "hung", term: term)
+        let (parent, child, term) = try await self.watchedChildOfARunningParent("late", on: "hung")
         let recoverer = TimeoutRecoverer(
             broker: self.harness.broker, tasks: self.harness.tasks, configs: TaskConfigCache(store: self.harness.configs), logger: self.harness.logger
         )
         let ended = try await recoverer.recoverOnce(term: term, now: Date().addingTimeInterval(3600))
         XCTAssertGreaterThanOrEqual(ended, 1)
-        let timedOut = try await self.harness.tasks.task(parent.taskID)
-        XCTAssertEqual(timedOut?.status, .timeout)
-        let cancelled = try await self.harness.tasks.task(child.taskID)
-        XCTAssertEqual(cancelled?.status, .cancelled)
-        XCTAssertEqual(cancelled?.error, "dependency \(parent.taskID) ended TASK_STATUS_TIMEOUT")
-        let announced = try await self.announced()
-        XCTAssertTrue(announced.contains(child.taskID), "the cancelled dependent's change is announced: \(announced)")
+        try await self.assertEnded(parent, .timeout, cancelling: child)
     }
 }

@@ -290,6 +290,14 @@ final class FaultTests: XCTestCase {
         try await Task.sleep(for: .milliseconds(200))
         let later = try await self.harness.redisTime()
         XCTAssertEqual(clock.now().timeIntervalSince1970, later, accuracy: 0.05)
+        // Within a millisecond: Redis's time read between two readings of
+        // the clock falls between them (nodes' timestamps are compared: a
+        // dependent's start with its parent's end).
+        let before = clock.now().timeIntervalSince1970
+        let between = try await self.harness.redisTime()
+        let after = clock.now().timeIntervalSince1970
+        XCTAssertGreaterThanOrEqual(between, before - 0.001)
+        XCTAssertLessThanOrEqual(between, after + 0.001)
     }
 }
 
