@@ -45,6 +45,13 @@ bench: services release
 	BATON_SKIP_BUILD=1 scripts/cluster.sh start
 	.build/release/baton-bench e2e; status=$$?; scripts/cluster.sh stop; exit $$status
 
+## Dependency release latency and DAG throughput (release build): a 10,000-task
+## DAG of noop tasks on a fresh local three-node cluster (docs/benchmarks.md).
+.PHONY: bench-dag
+bench-dag: services release
+	BATON_SKIP_BUILD=1 scripts/cluster.sh start
+	.build/release/baton-bench dag; status=$$?; scripts/cluster.sh stop; exit $$status
+
 ## `make bench` against a MariaDB that makes each commit durable (log flushed
 ## at every commit, doublewrite on), as production runs it: its own servers on
 ## other ports under .run/durable, stopped afterwards.

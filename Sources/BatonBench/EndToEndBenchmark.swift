@@ -23,11 +23,7 @@ struct EndToEndBenchmark: AsyncParsableCommand {
     var http = "127.0.0.1:8081,127.0.0.1:8082,127.0.0.1:8083"
 
     func run() async throws {
-        let nodes = try self.servers.split(separator: ",").map { entry -> (String, Int) in
-            let parts = entry.split(separator: ":")
-            guard parts.count == 2, let port = Int(parts[1]) else { throw ValidationError("--servers takes host:port,…") }
-            return (String(parts[0]), port)
-        }
+        let nodes = try NodeList.parse(self.servers).map { ($0.host, $0.port) }
         let rates = self.rates.split(separator: ",").compactMap { Int($0) }
         guard !rates.isEmpty, rates.allSatisfy({ $0 > 0 }) else { throw ValidationError("--rates takes positive numbers, comma-separated") }
         let pages = self.http.split(separator: ",")

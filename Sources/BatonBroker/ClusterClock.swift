@@ -24,17 +24,27 @@ public final class ClusterClock: Sendable {
         return reading.redis.addingTimeInterval(Double(elapsed.wholeNanoseconds) / 1e9)
     }
 
-    /// Reads Redis's `TIME`; the midpoint of the round trip stands for the
-    /// moment Redis answered (a loopback or LAN round trip: well under a ms).
-    public func sync(_ redis: RedisClient) async throws(RedisError) {
-        let before = ContinuousClock.now
-        let reply = try await redis.send("TIME")
-        let after = ContinuousClock.now
-        guard let parts = reply.array, parts.count == 2,
-            let seconds = parts[0].string.flatMap(Int64.init), let micros = parts[1].string.flatMap(Int64.init)
-        else { throw RedisError(.server, "unexpected TIME reply") }
-        let redisTime = Date(timeIntervalSince1970: Double(seconds) + Double(micros) / 1e6)
-        self.set(redisTime, at: before + (after - before) / 2)
+    /// Reads Redis's `TIME` `samples` times and keeps the reading of the
+    /// shortest round trip, whose midpoint stands for the moment Redis
+    /// answered. That is off by up to half the round trip, and on a busy
+    /// machine one round trip can take milliseconds, mostly on the way back
+    /// (the reply waits for a thread to resume this task): a node synced on
+    /// such a reading ran that much behind the others, and a dependent
+    /// started on it could read as started before its parent, which
+    /// finished on another node, had finished.
+    public func sync(_ redis: RedisClient, samples: Int = 5) async throws(RedisError) {
+        var best: (time: Date, at: ContinuousClock.Instant, trip: Duration)?
+        for _ in 0..<max(1, samples) {
+            let before = ContinuousClock.now
+            let reply = try await redis.send("TIME")
+            let after = ContinuousClock.now
+            guard let parts = reply.array, parts.count == 2,
+                let seconds = parts[0].string.flatMap(Int64.init), let micros = parts[1].string.flatMap(Int64.init)
+            else { throw RedisError(.server, "unexpected TIME reply") }
+            if let best, best.trip <= after - before { continue }
+            best = (Date(timeIntervalSince1970: Double(seconds) + Double(micros) / 1e6), before + (after - before) / 2, after - before)
+        }
+        if let best { self.set(best.time, at: best.at) }
     }
 
     /// For tests: the cluster's time is `time` at `instant`.

@@ -100,7 +100,7 @@ public struct DeadWorkerRecoverer: LeaderLoop {
         try await self.tasks.fenceWorker(workerID, cluster: self.broker.cluster, now: now)
         let inflight = try await self.broker.inFlight(workerID: workerID)
         let ids = Array(Set(inflight.map(\.taskID)))
-        let failed = try await self.tasks.recordWorkerLoss(
+        let (failed, cancelled) = try await self.tasks.recordWorkerLoss(
             ids, workerID: workerID, cap: self.configuration.maxWorkerLosses, now: now, fence: term.fence
         )
         guard let moved = try await self.broker.reclaim(workerID: workerID, fence: term.lockValue) else { return }
@@ -113,7 +113,8 @@ public struct DeadWorkerRecoverer: LeaderLoop {
                           message: "worker \(workerID) stopped heartbeating; requeued for a new attempt", createdAt: now)
         }
         try await self.tasks.appendLogs(lines)
-        try await self.broker.announce(ids)
+        // With the dependents a failure cancelled: their watchers hear it now, not at their fallback read.
+        try await self.broker.announce(ids + cancelled.map(\.taskID))
         self.logger.warning("reclaimed dead worker", metadata: ["worker_id": "\(workerID)", "in_flight": "\(ids.count)", "requeued": "\(moved)"])
     }
 }

@@ -40,16 +40,22 @@ public struct TimeoutRecoverer: LeaderLoop {
         let now = now ?? self.broker.clock.now()
         let overdue = try await self.tasks.overdue(now: now, grace: self.grace, limit: 500)
         var finished: [String: [(entry: QueueEntry, due: Int64)]] = [:]
+        var cancelled: [String] = []
         for task in overdue {
             let message = "attempt \(task.attempt) timed out after \(task.timeoutSeconds) s (no report from worker \(task.workerID ?? "?"))"
             var due: Int64 = 0
             if self.policy.retriesLeft(task) {
                 let backoff = try await self.configs.config(task.taskType)?.retryBackoffMs ?? 1000
                 let at = now.addingTimeInterval(self.policy.delay(after: task, baseBackoffMs: backoff))
-                guard try await self.tasks.finishAttempt(task.taskID, tenant: task.tenant, attempt: task.attempt, status: .retrying, error: message, retryAt: at, now: now, fence: term.fence) else { continue }
+                guard try await self.tasks.finishAttempt(
+                    task.taskID, tenant: task.tenant, attempt: task.attempt, status: .retrying, error: message, retryAt: at, now: now, fence: term.fence
+                ) != nil else { continue }
                 due = Int64(at.timeIntervalSince1970 * 1000)
             } else {
-                guard try await self.tasks.finishAttempt(task.taskID, tenant: task.tenant, attempt: task.attempt, status: .timeout, error: message, now: now, fence: term.fence) else { continue }
+                guard let settled = try await self.tasks.finishAttempt(
+                    task.taskID, tenant: task.tenant, attempt: task.attempt, status: .timeout, error: message, now: now, fence: term.fence
+                ) else { continue }
+                cancelled += settled.cancelled.map(\.taskID)
             }
             try await self.tasks.appendLogs([.init(taskID: task.taskID, attempt: task.attempt, workerID: task.workerID ?? "", level: "ERROR", message: message, createdAt: now)])
             finished[task.workerID ?? "-", default: []].append((QueueEntry(task), due))
@@ -57,6 +63,8 @@ public struct TimeoutRecoverer: LeaderLoop {
         for (workerID, entries) in finished {
             try await self.broker.finish(workerID: workerID, entries, fence: term.lockValue)
         }
+        // The dependents a timeout cancelled change too: their watchers hear it now, not at their fallback read.
+        if !cancelled.isEmpty { try await self.broker.announce(cancelled) }
         return finished.values.reduce(0) { $0 + $1.count }
     }
 }

@@ -66,9 +66,12 @@ extension TaskStore {
 
     /// Tasks that were running on a worker that died: each goes back to
     /// QUEUED for a new attempt, or to FAILED once it has lost `cap` workers.
-    /// Returns the ids that failed.
-    public func recordWorkerLoss(_ taskIDs: [String], workerID: String, cap: Int, now: Date, fence: LeaderFence?) async throws -> [String] {
-        guard !taskIDs.isEmpty else { return [] }
+    /// Returns the ids that failed, and the dependents their failure
+    /// cancelled (the caller announces them: nobody else will).
+    public func recordWorkerLoss(
+        _ taskIDs: [String], workerID: String, cap: Int, now: Date, fence: LeaderFence?
+    ) async throws -> (failed: [String], cancelled: [TaskRecord]) {
+        guard !taskIDs.isEmpty else { return ([], []) }
         let live: [TaskStatus] = [.scheduled, .running]
         let ids = taskIDs.map(MySQLValue.string)
         return try await self.mysql.transaction { trip in
@@ -94,10 +97,10 @@ extension TaskStore {
             let failedNow = failed.filter { $0.date("updated_at")?.microseconds == now.microseconds }
             try Self.addFinished(Self.finishedDeltas(failedNow.map { ($0.string("tenant") ?? Tenant.default, .failed) }), in: trip)
             // Their dependents end CANCELLED, naming them.
-            _ = try Self.settleDependents(
+            let settled = try Self.settleDependents(
                 of: failedNow.filter { $0.int("has_dependents") == 1 }.compactMap { $0.string("task_id").map { (taskID: $0, status: TaskStatus.failed) } }, now: now, in: trip
             )
-            return failed.compactMap { $0.string("task_id") }
+            return (failed.compactMap { $0.string("task_id") }, settled.cancelled)
         }
     }
 
@@ -133,7 +136,9 @@ extension TaskStore {
     }
 
     /// Ends an attempt: SUCCEEDED, FAILED, TIMEOUT or RETRYING, conditional
-    /// on the task still RUNNING this attempt. Returns whether it applied.
+    /// on the task still RUNNING this attempt. Returns nil when it did not
+    /// apply, else what it did to the task's dependents in the same
+    /// transaction (the caller announces them: nobody else will).
     @discardableResult
     public func finishAttempt(
         _ taskID: String,
@@ -145,7 +150,7 @@ extension TaskStore {
         retryAt: Date? = nil,
         now: Date,
         fence: LeaderFence? = nil
-    ) async throws -> Bool {
+    ) async throws -> SettledDependents? {
         let finishedAt: MySQLValue = status.isTerminal ? .date(now) : .null
         // A scheduled retry waits anew: its next entry is of the next generation.
         let bump: Int64 = status == .retrying ? 1 : 0
@@ -159,14 +164,12 @@ extension TaskStore {
                 """,
                 binds
             )
-            guard updated.affectedRows == 1 else { return false }
+            guard updated.affectedRows == 1 else { return nil }
             try Self.addFinished([TenantStatus(tenant, status): 1], in: trip)
-            if status.isTerminal {
-                // Only a task with dependents has edges to read (a primary-key read; not the workers' hot path).
-                let flagged = try trip.execute("SELECT has_dependents FROM task WHERE task_id = ?", [.string(taskID)]).rows.first?.int("has_dependents") == 1
-                if flagged { _ = try Self.settleDependents(of: [(taskID, status)], now: now, in: trip) }
-            }
-            return true
+            guard status.isTerminal else { return SettledDependents() }
+            // Only a task with dependents has edges to read (a primary-key read; not the workers' hot path).
+            let flagged = try trip.execute("SELECT has_dependents FROM task WHERE task_id = ?", [.string(taskID)]).rows.first?.int("has_dependents") == 1
+            return flagged ? try Self.settleDependents(of: [(taskID, status)], now: now, in: trip) : SettledDependents()
         }
     }
 }

@@ -122,7 +122,7 @@ final class BacklogScaleTests: XCTestCase {
         )
         _ = try await tasks.cancel(ids[2], reason: "test", now: now)
         // A worker lost once too often (FAILED), and a dead letter run again (FAILED no more).
-        let lost = try await tasks.recordWorkerLoss([ids[3]], workerID: "w1", cap: 1, now: now.addingTimeInterval(0.002), fence: nil)
+        let lost = try await tasks.recordWorkerLoss([ids[3]], workerID: "w1", cap: 1, now: now.addingTimeInterval(0.002), fence: nil).failed
         XCTAssertEqual(lost, [ids[3]])
         let retried = try await tasks.retry([ids[1]], from: .failed, priority: nil, now: now.addingTimeInterval(0.003))
         XCTAssertEqual(retried.map(\.taskID), [ids[1]])

@@ -11,6 +11,7 @@ import BatonTestSupport
 import BatonWorker
 import Foundation
 import GRPCCore
+import GRPCNIOTransportHTTP2
 import Logging
 import ServiceLifecycle
 import Synchronization
@@ -312,6 +313,42 @@ final class DependencyTests: XCTestCase {
         let body = bodies.withLock { $0.first } ?? ""
         XCTAssertTrue(body.contains(#""dependency_results":{"\#(tasks[0].taskID)":"r-a"}"#), body)
         await group.triggerGracefulShutdown()
+    }
+
+    /// A gRPC business service that keeps the dependency results of each request.
+    struct DependencyService: Baton_V1_TaskExecutor.SimpleServiceProtocol {
+        let received: @Sendable (Baton_V1_ExecuteRequest) -> Void
+
+        func execute(request: Baton_V1_ExecuteRequest, context: ServerContext) async throws -> Baton_V1_ExecuteResponse {
+            self.received(request)
+            return .with {
+                $0.success = true
+                $0.result = "joined \(request.dependencyResults.count)"
+            }
+        }
+    }
+
+    func testAGRPCExecutorGetsTheDependencyResults() async throws {
+        let requests = Mutex<[String: [String: String]]>([:])
+        let transport = HTTP2ServerTransport.Posix(address: .ipv4(host: "127.0.0.1", port: 0), transportSecurity: .plaintext)
+        let server = GRPCServer(transport: transport, services: [DependencyService { request in
+            requests.withLock { $0[request.taskID] = request.dependencyResults }
+        }])
+        let serving = Task { try await server.serve() }
+        let port = try await transport.listeningAddress.ipv4!.port
+        let grpc = try await self.harness.type("grpc_dep", handler: "127.0.0.1:\(port)", executor: .grpc)
+        let type = try await self.type("record")
+        // A root run by the service too: it is sent no results.
+        let tasks = try await self.batch([self.item(type, "a"), self.item(type, "b"), self.item(grpc, "c", ["#0", "#1"]), self.item(grpc, "root")])
+        let c = try await self.wait(tasks[2].taskID, for: [.succeeded, .failed, .cancelled])
+        XCTAssertEqual(c.status, .succeeded, c.error ?? "")
+        XCTAssertEqual(c.result, "joined 2")
+        _ = try await self.wait(tasks[3].taskID, for: [.succeeded, .failed])
+        let seen = requests.withLock { $0 }
+        XCTAssertEqual(seen[tasks[2].taskID], [tasks[0].taskID: "r-a", tasks[1].taskID: "r-b"])
+        XCTAssertEqual(seen[tasks[3].taskID], [:])
+        server.beginGracefulShutdown()
+        _ = await serving.result
     }
 
     /// The dependency reads are index ranges.

@@ -73,8 +73,9 @@ class BusinessService:
     def stats(self):
         return self._get("/_stats")
 
-    def records(self):
-        return [Call(*r) for r in self._get("/_records?since=0")]
+    def records(self, since=0):
+        """The calls recorded, from the `since`-th on (in the order they started)."""
+        return [Call(*r) for r in self._get(f"/_records?since={since}")]
 
     def calls_by_task(self):
         by_task = defaultdict(list)

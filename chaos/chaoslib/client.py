@@ -116,13 +116,14 @@ class Baton:
 
     def create_batch(self, items, node=None):
         """items: dicts with task_type, payload, idempotency_key and optional
-        run_at (epoch seconds), priority, max_retries. Retried on other nodes; idempotency
+        run_at (epoch seconds), priority, max_retries, depends_on (task ids, or
+        "#N": item N of this batch). Retried on other nodes; idempotency
         keys make a retried batch return the same tasks."""
         requests = []
         for item in items:
             request = pb.CreateTaskRequest(task_type=item["task_type"], payload=item.get("payload", {}),
                                            idempotency_key=item["idempotency_key"],
-                                           priority=item.get("priority", 0))
+                                           priority=item.get("priority", 0), depends_on=item.get("depends_on", []))
             if item.get("max_retries") is not None:
                 request.max_retries = item["max_retries"]
             if item.get("run_at") is not None:

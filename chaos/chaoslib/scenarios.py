@@ -404,6 +404,132 @@ def redis_data_loss(suite, run, count=50_000):
     run.check_calls()
 
 
+# --- 5b. Redis data loss with a waiting DAG ------------------------------------------
+
+def layered_dag(layers, width, fan_in, first=0):
+    """Parents (indices, from `first`) of a root fanning out to `layers`
+    layers of `width` tasks, each depending on `fan_in` tasks of the layer
+    above, then a sink fanning in the last layer: topological order."""
+    parents = [[]]
+    above = [first]
+    for _ in range(layers):
+        start = first + len(parents)
+        step = max(1, len(above) // fan_in)
+        for i in range(width):
+            parents.append(sorted({above[(i + j * step) % len(above)] for j in range(fan_in)}))
+        above = list(range(start, start + width))
+    parents.append(above)
+    return parents
+
+
+def create_dag(run, items, parents, batch=500):
+    """Creates items (topological order) in batches: a parent of the same
+    batch is "#N", an earlier one its id. Returns the ids."""
+    ids = []
+    for start in range(0, len(items), batch):
+        chunk = items[start:start + batch]
+        for offset, item in enumerate(chunk):
+            item["depends_on"] = [f"#{p - start}" if p >= start else ids[p] for p in parents[start + offset]]
+        ids += run.create(chunk, batch=batch)
+    return ids
+
+
+def check_dependency_order(run, calls, parents_of):
+    """No call of a dependent started before every call of each of its
+    parents had ended. Returns the gaps (first call of a dependent − the
+    last end of its parents' calls, s)."""
+    early, gaps = [], []
+    for child, parents in parents_of.items():
+        mine = calls.get(child, [])
+        if not parents or not mine:
+            continue
+        first = min(c.start for c in mine)
+        ends = [c.end for p in parents for c in calls.get(p, [])]
+        called = all(calls.get(p) for p in parents)
+        if not called or None in ends or first < max(ends):
+            early.append(child)
+            continue
+        gaps.append(first - max(ends))
+    if early:
+        child = early[0]
+        detail = "; ".join(f"{p}: {calls.get(p, [])}" for p in parents_of[child][:4])
+        run.fail(f"{len(early)} dependents called before all their parents' calls ended, e.g. {child} "
+                 f"{calls.get(child)} after {detail}")
+    return gaps
+
+
+def redis_data_loss_with_waiting_dag(suite, run):
+    """A DAG of 2,402 tasks of 20-150 ms (a root fanning out to 60 layers of
+    40, each task depending on 3 of the layer above, and a sink), beside two
+    gates that fan out to 500 and 300 tasks of 5-30 ms, each fanning in to
+    one. FLUSHALL 50 ms after the first gate's call ended (its 500 released
+    and queued, most not yet run), with most of the DAG WAITING and parents
+    running; the second gate ends about a second later (its release meets
+    Redis without a leader or being restored). Every task SUCCEEDED, each
+    called exactly once, and no call of a dependent started before every
+    call of each of its parents had ended."""
+    suite.fresh_cluster(run)
+    baton, service = suite.baton, suite.service
+    endpoint = service.url("/dag")
+    baton.put_config("dag_step", endpoint, timeout_seconds=30, max_retries=3, retry_backoff_ms=500)
+    rng = random.Random(25)
+    parents = layered_dag(60, 40, 3)
+    durations = [rng.randint(20, 150) for _ in parents]
+    gates = []
+    for gate_ms, fan in ((3000, 500), (4200, 300)):
+        gate = len(parents)
+        gates.append(gate)
+        parents += [[]] + [[gate]] * fan + [list(range(gate + 1, gate + 1 + fan))]
+        durations += [gate_ms] + [rng.randint(5, 30) for _ in range(fan)] + [10]
+    items = [{"task_type": "dag_step", "payload": {"ms": str(ms)}} for ms in durations]
+    t0 = time.time()
+    ids = create_dag(run, items, parents)
+    parents_of = {ids[i]: [ids[p] for p in ps] for i, ps in enumerate(parents)}
+    log(f"  created {len(ids)} tasks with {sum(map(len, parents))} edges in {time.time() - t0:.1f}s; "
+        f"{service.count()} called so far")
+    first_gate = ids[gates[0]]
+    if service.wait_calls(1, 30, predicate=lambda c: c.task_id == first_gate) < 1:
+        run.fail("the first gate was not called within 30s")
+        return
+    index = next(i for i, c in enumerate(service.records()) if c.task_id == first_gate)
+    if not _wait(lambda: service.records(since=index)[0].end is not None, 30, interval=0.01):
+        run.fail("the first gate's call did not end within 30s")
+        return
+    time.sleep(0.05)
+    stats = service.stats()
+    suite.cluster.mark("FLUSHALL")
+    stores.redis_cli("FLUSHALL")
+    flushed = time.time()
+    try:
+        counts = run.counts()
+    except Exception:
+        counts = {}
+    waiting = counts.get("TASK_STATUS_WAITING", 0)
+    queued = counts.get("TASK_STATUS_QUEUED", 0) + counts.get("TASK_STATUS_SCHEDULED", 0)
+    log(f"  FLUSHALL with {stats['records']} of {len(ids)} tasks called, {stats['open']} calls running; "
+        f"just after: {waiting} WAITING, {queued} QUEUED or SCHEDULED")
+    if waiting < len(ids) // 3:
+        run.note(f"only {waiting} tasks WAITING at the FLUSHALL")
+    if stats["open"] == 0:
+        run.note("no call was running at the FLUSHALL")
+    run.wait_settled(180, since=t0, fault_end=flushed)
+    _note_restore(suite, run)
+    suite.finish(run, endpoint)
+    calls = run.check_calls()
+    gaps = check_dependency_order(run, calls, parents_of)
+    if gaps:
+        run.note(f"a dependent's first call after its parents' last call ended: p50 {_percentile(gaps, 0.5) * 1000:.0f} ms, "
+                 f"p99 {_percentile(gaps, 0.99) * 1000:.0f} ms, max {max(gaps) * 1000:.0f} ms ({len(gaps)} dependents)")
+
+
+def _note_restore(suite, run):
+    """What the leader put back after the data loss (its log), noted."""
+    for node in suite.cluster.nodes.values():
+        for line in node.log_since(run.log_offsets.get(node.n, 0)).splitlines():
+            if "tasks put back" in line or "requeued tasks Redis did not hold" in line:
+                run.note(f"{node.id}: {line.split(' baton: ', 1)[-1].strip()[:160]}")
+
+
 # --- 6. operator storm ----------------------------------------------------------------
 
 STORM_SECONDS = 60
@@ -807,6 +933,7 @@ SCENARIOS = [
     ("mariadb-killed", mariadb_killed),
     ("skewed-clocks", skewed_clocks),
     ("redis-data-loss", redis_data_loss),
+    ("redis-data-loss-with-waiting-dag", redis_data_loss_with_waiting_dag),
     ("operator-storm", operator_storm),
     ("worker-stopped-across-death", worker_stopped_across_death),
     ("redis-frozen-during-resume", redis_frozen_during_resume),
