@@ -25,7 +25,8 @@ struct SelfTest: AsyncParsableCommand {
             }
             var normalID = ""
             await check("create a normal task") {
-                let task = try await client.createTask(type: "echo", payload: ["hello": "world"])
+                // `sleep` logs a line, so its attempt's lines are written (a quiet success writes none).
+                let task = try await client.createTask(type: "sleep", payload: ["ms": "5"])
                 guard task.status == .queued, task.priority == .normal else { throw CLIError("unexpected \(summary(task, colour: false))") }
                 normalID = task.taskID
                 return task.taskID

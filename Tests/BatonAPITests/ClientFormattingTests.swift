@@ -54,7 +54,9 @@ import Testing
         #expect(ScheduleText.misfire("skip") == .misfireSkip)
         #expect(ScheduleText.misfire("sometimes") == nil)
         #expect(ScheduleText.overlap("skip") == .overlapSkip)
-        #expect(ScheduleText.overlap("cancel") == nil)
+        #expect(ScheduleText.overlap("cancel-previous") == .overlapCancelPrevious)
+        #expect(ScheduleText.overlap("sometimes") == nil)
+        #expect(ScheduleText.name(Baton_V1_OverlapPolicy.overlapCancelPrevious) == "cancel-previous")
         #expect(ScheduleText.name(Baton_V1_MisfirePolicy.misfireRunAll) == "run-all")
     }
 
