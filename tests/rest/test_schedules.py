@@ -11,6 +11,17 @@ def fresh(prefix="sch"):
     return f"{prefix}-{uuid.uuid4().hex[:8]}"
 
 
+def fired(cluster, sid, at_least, seconds):
+    """The schedule's tasks once it has at least `at_least` (polled for up to `seconds`)."""
+    deadline = time.monotonic() + seconds
+    tasks = []
+    while len(tasks) < at_least and time.monotonic() < deadline:
+        time.sleep(0.3)
+        tasks = cluster.admin.get("/api/v1/tasks", params={"scheduleId": sid}, expect=200).json().get("tasks", [])
+    assert len(tasks) >= at_least, f"{len(tasks)} tasks of an every-second schedule after {seconds} s"
+    return tasks
+
+
 def test_put_get_list_delete(cluster):
     sid = fresh()
     body = {"scheduleId": sid, "cron": "30 2 * * *", "timeZone": "Europe/Berlin", "taskType": "echo",
@@ -69,12 +80,7 @@ def test_the_leader_fires_it(cluster):
     sid = fresh()
     cluster.admin.put(f"/api/v1/schedules/{sid}", {"cron": "* * * * * *", "taskType": "noop"}, expect=200)
     try:
-        deadline = time.monotonic() + 15
-        tasks = []
-        while len(tasks) < 2 and time.monotonic() < deadline:
-            time.sleep(0.3)
-            tasks = cluster.admin.get("/api/v1/tasks", params={"scheduleId": sid}, expect=200).json().get("tasks", [])
-        assert len(tasks) >= 2, f"{len(tasks)} tasks of a every-second schedule after 15 s"
+        tasks = fired(cluster, sid, at_least=2, seconds=15)
         fire_times = [t["scheduledFor"] for t in tasks]
         assert len(set(fire_times)) == len(fire_times), "a fire time with two tasks"
         assert all(t.endswith("Z") and "." not in t for t in fire_times), fire_times  # whole seconds
@@ -91,12 +97,7 @@ def test_overlap_cancel_previous_supersedes_a_running_task(cluster):
                                                            "overlap": "OVERLAP_CANCEL_PREVIOUS"}, expect=200).json()
     assert stored["overlap"] == "OVERLAP_CANCEL_PREVIOUS"
     try:
-        deadline = time.monotonic() + 20
-        tasks = []
-        while len(tasks) < 3 and time.monotonic() < deadline:
-            time.sleep(0.3)
-            tasks = cluster.admin.get("/api/v1/tasks", params={"scheduleId": sid}, expect=200).json().get("tasks", [])
-        assert len(tasks) >= 3, f"{len(tasks)} tasks of an every-second schedule after 20 s"
+        fired(cluster, sid, at_least=3, seconds=20)
     finally:
         cluster.admin.post(f"/api/v1/schedules/{sid}/pause", {}, expect=200)
     tasks = cluster.admin.get("/api/v1/tasks", params={"scheduleId": sid}, expect=200).json()["tasks"]
