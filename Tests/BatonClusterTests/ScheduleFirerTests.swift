@@ -52,6 +52,20 @@ final class ScheduleFirerTests: XCTestCase {
         return try await self.schedules.schedule(schedule.scheduleID)!
     }
 
+    /// Makes the schedule due again half a second ago.
+    private func dueAgain(_ schedule: ScheduleRecord) async throws {
+        try await self.harness.mysql.execute(
+            "UPDATE schedule SET next_fire_at = ? WHERE schedule_id = ?", [.date(Date().addingTimeInterval(-0.5).roundedToMicroseconds), .string(schedule.scheduleID)]
+        )
+    }
+
+    /// Ends a task SUCCEEDED (its schedule's next fire sees it finished).
+    private func succeed(_ taskID: String) async throws {
+        try await self.harness.mysql.execute(
+            "UPDATE task SET status = ? WHERE task_id = ?", [.int(Int64(TaskStatus.succeeded.rawValue)), .string(taskID)]
+        )
+    }
+
     private func fires(_ scheduleID: String) async throws -> [(scheduledFor: Date, taskID: String)] {
         try await self.harness.mysql.query(
             "SELECT scheduled_for, task_id FROM task WHERE schedule_id = ? ORDER BY scheduled_for", [.string(scheduleID)]
@@ -169,19 +183,13 @@ final class ScheduleFirerTests: XCTestCase {
         let first = try await self.fires(schedule.scheduleID)
         XCTAssertEqual(first.count, 1)
         // Due again while the first task is unfinished: no task.
-        try await self.harness.mysql.execute(
-            "UPDATE schedule SET next_fire_at = ? WHERE schedule_id = ?", [.date(Date().addingTimeInterval(-0.5).roundedToMicroseconds), .string(schedule.scheduleID)]
-        )
+        try await self.dueAgain(schedule)
         try await firer.fireDue(term: term)
         let skipped = try await self.fires(schedule.scheduleID)
         XCTAssertEqual(skipped.count, 1, "skipped while the previous task is unfinished")
         // Finished: the next fire creates its task.
-        try await self.harness.mysql.execute(
-            "UPDATE task SET status = ? WHERE task_id = ?", [.int(Int64(TaskStatus.succeeded.rawValue)), .string(first[0].taskID)]
-        )
-        try await self.harness.mysql.execute(
-            "UPDATE schedule SET next_fire_at = ? WHERE schedule_id = ?", [.date(Date().addingTimeInterval(-0.5).roundedToMicroseconds), .string(schedule.scheduleID)]
-        )
+        try await self.succeed(first[0].taskID)
+        try await self.dueAgain(schedule)
         try await firer.fireDue(term: term)
         let next = try await self.fires(schedule.scheduleID)
         XCTAssertEqual(next.count, 2)
@@ -230,12 +238,8 @@ final class ScheduleFirerTests: XCTestCase {
         XCTAssertEqual(queued.count, 1)
 
         // The new task finished: the next fire cancels nothing.
-        try await self.harness.mysql.execute(
-            "UPDATE task SET status = ? WHERE task_id = ?", [.int(Int64(TaskStatus.succeeded.rawValue)), .string(fresh.taskID)]
-        )
-        try await self.harness.mysql.execute(
-            "UPDATE schedule SET next_fire_at = ? WHERE schedule_id = ?", [.date(Date().addingTimeInterval(-0.5).roundedToMicroseconds), .string(schedule.scheduleID)]
-        )
+        try await self.succeed(fresh.taskID)
+        try await self.dueAgain(schedule)
         try await firer.fireDue(term: term)
         let third = try await self.fires(schedule.scheduleID)
         XCTAssertEqual(third.count, 3)
