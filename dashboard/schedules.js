@@ -6,7 +6,7 @@
 
 import { del, enc, get, post, put, query } from "./api.js";
 import { absolute, dialog, empty, field, fill, h, notify, parseTime, poller, relative, reportError, taskLink, timeAgo } from "./ui.js";
-import { parsePayload } from "./tasks.js";
+import { readPayload } from "./tasks.js";
 
 const MISFIRE = [
   ["MISFIRE_RUN_ONCE", "run once", "missed fire times get one task, then on from now"],
@@ -132,12 +132,7 @@ export function editDialog(schedule, types) {
       field("Timeout (s)", timeout, "per attempt; empty = the type's"), field("Max retries", retries, "empty = the type's"),
       h("label.check", high, " High priority"), h("label.check", paused, " Paused (does not fire)")),
     submit: async () => {
-      let map;
-      try {
-        map = parsePayload(payload.value);
-      } catch (error) {
-        throw new Error(`Payload: ${error.message}`);
-      }
+      const map = readPayload(payload);
       const body = {
         scheduleId: id.value.trim(), cron: cron.value.trim(), timeZone: zone.value.trim(), taskType: type.value.trim(), payload: map,
         misfire: misfire.value, overlap: overlap.value, paused: paused.checked,

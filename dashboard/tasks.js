@@ -39,8 +39,17 @@ function taskRow(task) {
   return row;
 }
 
+/** A payload field's map; a bad one fails with a message that names the field. */
+export function readPayload(field) {
+  try {
+    return parsePayload(field.value);
+  } catch (error) {
+    throw new Error(`Payload: ${error.message}`);
+  }
+}
+
 /** key=value lines (or a JSON object of strings) to a payload map. */
-export function parsePayload(text) {
+function parsePayload(text) {
   const trimmed = text.trim();
   if (!trimmed) return {};
   if (trimmed.startsWith("{")) {
@@ -71,12 +80,7 @@ export async function createTaskDialog(types) {
     body: [list, field("Type", type), field("Payload", payload), field("Idempotency key", key, "optional; the same key returns the first task"),
       h("label.check", high, " High priority")],
     submit: async () => {
-      let map;
-      try {
-        map = parsePayload(payload.value);
-      } catch (error) {
-        throw new Error(`Payload: ${error.message}`);
-      }
+      const map = readPayload(payload);
       const body = { taskType: type.value.trim(), payload: map };
       if (key.value) body.idempotencyKey = key.value;
       if (high.checked) body.priority = "PRIORITY_HIGH";
