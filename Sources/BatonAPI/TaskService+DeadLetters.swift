@@ -123,17 +123,18 @@ extension TaskService {
     }
 
     private static func groupPosition(began: Date, after position: TaskStore.SweepPosition) -> String {
-        "\(began.microseconds)|\(position.updatedAt.microseconds)|\(position.taskID)"
+        "\(began.microseconds)|\(position.taskID)|\(position.tenant)"
     }
 
     /// When the walk began and where it stopped; nil for no token.
     private static func groupPosition(_ token: String, filter: String) throws(RPCErrorBox) -> (Date, TaskStore.SweepPosition)? {
         guard let token = try PageToken.decode(token, filter: filter) else { return nil }
-        let parts = token.position.split(separator: "|", omittingEmptySubsequences: false)
-        guard parts.count == 3, let began = Int64(parts[0]), let updated = Int64(parts[1]) else {
+        // The tenant last: the rest of the token, whatever it holds.
+        let parts = token.position.split(separator: "|", maxSplits: 2, omittingEmptySubsequences: false)
+        guard parts.count == 3, let began = Int64(parts[0]) else {
             throw RPCErrorBox("page_token is not a token this server issued")
         }
-        let date = { (micros: Int64) in Date(timeIntervalSince1970: Double(micros) / 1_000_000).roundedToMicroseconds }
-        return (date(began), TaskStore.SweepPosition(updatedAt: date(updated), taskID: String(parts[2])))
+        let date = Date(timeIntervalSince1970: Double(began) / 1_000_000).roundedToMicroseconds
+        return (date, TaskStore.SweepPosition(tenant: String(parts[2]), taskID: String(parts[1])))
     }
 }

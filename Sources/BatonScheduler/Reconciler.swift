@@ -11,9 +11,9 @@ import Logging
 ///   waiting tasks, in id order, puts each back.
 /// - A crash between a MySQL write and the Redis change that follows it:
 ///   waiting tasks untouched for `staleAfter` are checked a page at a time,
-///   one status after another, with a cursor on (updated_at, task_id) (an
-///   index range scan, never the whole table each time; rows sharing one
-///   updated_at, as a batch creates them, never pin it).
+///   one status after another, with a cursor on (tenant, task_id) (a range
+///   of the status index, whose entries hold updated_at: never the whole
+///   table, and only stale rows are read).
 public struct Reconciler: LeaderLoop {
     public struct Configuration: Sendable {
         public var interval: Duration = .seconds(5)
@@ -86,7 +86,7 @@ public struct Reconciler: LeaderLoop {
             )
             requeued += try await self.requeueMissing(stale, term: term, now: now)
             if stale.count == self.configuration.pageSize, let last = stale.last {
-                return Cursor(status: cursor.status, position: .init(updatedAt: last.updatedAt, taskID: last.taskID))
+                return Cursor(status: cursor.status, position: .init(tenant: last.tenant, taskID: last.taskID))
             }
             // This status is done: the next one, from its start; a full round ends the pass.
             cursor = Cursor(status: cursor.status + 1)

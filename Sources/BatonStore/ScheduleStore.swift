@@ -287,6 +287,7 @@ public struct ScheduleStore: Sendable {
 
     private static func insert(_ fresh: [(task: TaskRecord, row: [MySQLValue])], trip: MySQLTrip) throws {
         guard !fresh.isEmpty else { return }
+        try TaskStore.takeKeys(of: fresh.map(\.task), in: trip)
         try trip.insertRows(into: "task", columns: TaskStore.columns + ["schedule_id", "scheduled_for"], rows: fresh.map(\.row))
         try trip.insertRows(
             into: "schedule_fire", columns: ["schedule_id", "scheduled_for", "task_id"],

@@ -65,7 +65,7 @@ public struct TaskConfigStore: Sendable {
         let result = try await self.mysql.execute(
             """
             DELETE FROM task_config WHERE task_type = ? AND NOT EXISTS (
-              SELECT 1 FROM task FORCE INDEX (idx_task_status_updated)
+              SELECT 1 FROM task FORCE INDEX (idx_task_status_tenant)
               WHERE status IN (\(TaskStore.placeholders(TaskStatus.nonTerminal.count))) AND task_type = ?)
             """,
             [.string(taskType)] + TaskStatus.nonTerminal.map { .int(Int64($0.rawValue)) } + [.string(taskType)]

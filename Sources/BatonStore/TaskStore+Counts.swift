@@ -4,7 +4,7 @@ import Foundation
 
 /// Tasks per status at a cost independent of the table's size: finished
 /// statuses from `task_status_count` (migrations 004, 006: per tenant),
-/// unfinished ones counted on idx_task_status_updated (the backlog only).
+/// unfinished ones counted on idx_task_status_tenant (the backlog only).
 extension TaskStore {
     static let finished = TaskStatus.allCases.filter(\.isTerminal)
 
@@ -40,14 +40,13 @@ extension TaskStore {
         )
     }
 
-    /// Tasks per status: every tenant's, or one tenant's. A tenant's
-    /// unfinished tasks are counted on idx_task_tenant_status_id: its own
-    /// backlog's index entries, never other tenants' nor the table.
+    /// Tasks per status: every tenant's, or one tenant's. Unfinished tasks
+    /// are counted on idx_task_status_tenant: the backlog's index entries (a
+    /// tenant's: its own only), never the table.
     public func countsByStatus(tenant: String? = nil) async throws -> [TaskStatus: Int64] {
         let unfinishedBinds = TaskStatus.nonTerminal.map { MySQLValue.int(Int64($0.rawValue)) }
-        let index = tenant == nil ? "idx_task_status_updated" : "idx_task_tenant_status_id"
         let unfinishedSQL =
-            "SELECT status, COUNT(*) AS n FROM task FORCE INDEX (\(index)) WHERE status IN (\(Self.placeholders(TaskStatus.nonTerminal.count)))"
+            "SELECT status, COUNT(*) AS n FROM task FORCE INDEX (\(Self.statusIndex)) WHERE status IN (\(Self.placeholders(TaskStatus.nonTerminal.count)))"
         async let finished =
             if let tenant {
                 self.mysql.query("SELECT status, SUM(n) AS n FROM task_status_count WHERE tenant = ? GROUP BY status", [.string(tenant)])

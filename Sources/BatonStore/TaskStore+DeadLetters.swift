@@ -13,39 +13,44 @@ extension TaskStore {
         public var updatedAt: Date
     }
 
-    /// The `limit` newest tasks of `status`: a tenant's, newest created first
-    /// (task ids are time-ordered), a backward range of
-    /// idx_task_tenant_status_id (its rows only); every tenant's, most
-    /// recently changed first, a backward range of idx_task_status_updated.
+    /// The `limit` newest tasks of `status` (task ids are time-ordered):
+    /// a tenant's, a backward range of idx_task_status_tenant (its rows
+    /// only); every tenant's, those ranges of each tenant holding the
+    /// status, merged (as ListTasks reads them).
     public func latestDead(status: TaskStatus, tenant: String?, limit: Int) async throws -> [DeadLetter] {
-        let (sql, binds) = Self.latestDeadQuery(status: status, tenant: tenant, limit: limit)
-        return try await self.mysql.query(sql, binds).map { row in
-            DeadLetter(
-                taskID: row.string("task_id") ?? "",
-                taskType: row.string("task_type") ?? "",
-                status: TaskStatus(rawValue: row.int("status") ?? 0) ?? status,
-                error: row.string("error") ?? "",
-                updatedAt: row.date("updated_at") ?? Date(timeIntervalSince1970: 0)
-            )
+        let tenants = if let tenant { [tenant] } else { try await self.tenants(holding: status) }
+        guard !tenants.isEmpty else { return [] }
+        var letters: [DeadLetter] = []
+        for start in stride(from: 0, to: tenants.count, by: Self.rangesPerStatement) {
+            let (sql, binds) = Self.latestDeadQuery(status: status, tenants: Array(tenants[start..<min(start + Self.rangesPerStatement, tenants.count)]), limit: limit)
+            letters += try await self.mysql.query(sql, binds).map { row in
+                DeadLetter(
+                    taskID: row.string("task_id") ?? "",
+                    taskType: row.string("task_type") ?? "",
+                    status: TaskStatus(rawValue: row.int("status") ?? 0) ?? status,
+                    error: row.string("error") ?? "",
+                    updatedAt: row.date("updated_at") ?? Date(timeIntervalSince1970: 0)
+                )
+            }
         }
+        return Array(letters.sorted { $0.taskID > $1.taskID }.prefix(limit))
     }
 
-    static func latestDeadQuery(status: TaskStatus, tenant: String?, limit: Int) -> (sql: String, binds: [MySQLValue]) {
-        var sql = """
-            SELECT task_id, task_type, status, COALESCE(error, '') AS error, updated_at FROM task FORCE INDEX (\(tenant == nil ? "idx_task_status_updated" : "idx_task_tenant_status_id"))
-            WHERE status = ?
+    /// Each tenant's newest `limit` ids of the status (index ranges, no
+    /// sort), then only those rows are read, newest first.
+    static func latestDeadQuery(status: TaskStatus, tenants: [String], limit: Int) -> (sql: String, binds: [MySQLValue]) {
+        let branch = "(SELECT task_id FROM task FORCE INDEX (\(Self.statusIndex)) WHERE status = ? AND tenant = ? ORDER BY task_id DESC LIMIT ?)"
+        let sql = """
+            SELECT t.task_id, t.task_type, t.status, COALESCE(t.error, '') AS error, t.updated_at
+            FROM (SELECT task_id FROM (\(Array(repeating: branch, count: tenants.count).joined(separator: " UNION ALL "))) AS ranges ORDER BY task_id DESC LIMIT ?) AS newest
+            JOIN task AS t FORCE INDEX (PRIMARY) ON t.task_id = newest.task_id
+            ORDER BY t.task_id DESC
             """
-        var binds: [MySQLValue] = [.int(Int64(status.rawValue))]
-        if let tenant {
-            sql += " AND tenant = ?"
-            binds.append(.string(tenant))
-        }
-        sql += tenant == nil ? " ORDER BY updated_at DESC LIMIT ?" : " ORDER BY task_id DESC LIMIT ?"
-        binds.append(.int(Int64(limit)))
+        let binds: [MySQLValue] = tenants.flatMap { [.int(Int64(status.rawValue)), .string($0), .int(Int64(limit))] } + [.int(Int64(limit))]
         return (sql, binds)
     }
 
-    /// One bounded stretch of a walk along idx_task_status_updated: the
+    /// One bounded stretch of a walk along idx_task_status_tenant: the
     /// next `limit` tasks of `status` after `position` (last changed before
     /// `before`) are examined whatever they hold, and those of `taskType`
     /// (and `tenant`) come back whole. A filter that matches nothing still
@@ -64,35 +69,33 @@ extension TaskStore {
     ) async throws -> Examined {
         let (sql, binds) = Self.examineQuery(status: status, taskType: taskType, tenant: tenant, after: position, before: before, limit: limit)
         let rows = try await self.mysql.query(sql, binds)
-        let last = rows.last.map { SweepPosition(updatedAt: $0.date("e_at") ?? before, taskID: $0.string("e_id") ?? "") }
+        let last = rows.last.map { SweepPosition(tenant: $0.string("e_tenant") ?? "", taskID: $0.string("e_id") ?? "") }
         return Examined(matched: rows.filter { $0.string("task_id") != nil }.map(Self.record), examined: rows.count, last: last)
     }
 
-    /// The examined rows are a LIMITed range of the status index (task id and
-    /// updated_at are in it: no row is read for them); only those are joined
-    /// to their rows, where type and tenant are checked.
+    /// The examined rows are a LIMITed range of the status index (tenant,
+    /// task id and updated_at are in it: no row is read for them); only
+    /// those are joined to their rows, where type and tenant are checked.
     static func examineQuery(
         status: TaskStatus, taskType: String, tenant: String?, after position: SweepPosition?, before: Date, limit: Int
     ) -> (sql: String, binds: [MySQLValue]) {
-        let position = position ?? SweepPosition(updatedAt: Date(timeIntervalSince1970: 0), taskID: "")
         var sql = """
-            SELECT examined.e_at, examined.e_id, \(Self.columns.map { "t.\($0)" }.joined(separator: ", "))
+            SELECT examined.e_tenant, examined.e_id, \(Self.columns.map { "t.\($0)" }.joined(separator: ", "))
             FROM (
-              SELECT task_id AS e_id, updated_at AS e_at FROM task FORCE INDEX (idx_task_status_updated)
-              WHERE status = ? AND (updated_at > ? OR (updated_at = ? AND task_id > ?)) AND updated_at < ?
-              ORDER BY updated_at, task_id LIMIT ?
+              SELECT tenant AS e_tenant, task_id AS e_id FROM task FORCE INDEX (\(Self.statusIndex))
+              WHERE status = ? AND \(Self.pastPosition) AND updated_at < ?
+              ORDER BY tenant, task_id LIMIT ?
             ) AS examined
             LEFT JOIN task AS t FORCE INDEX (PRIMARY) ON t.task_id = examined.e_id AND t.status = ? AND t.task_type = ?
             """
-        var binds: [MySQLValue] = [
-            .int(Int64(status.rawValue)), .date(position.updatedAt), .date(position.updatedAt), .string(position.taskID), .date(before),
-            .int(Int64(limit)), .int(Int64(status.rawValue)), .string(taskType),
+        var binds: [MySQLValue] = [.int(Int64(status.rawValue))] + Self.pastPositionBinds(position ?? .start) + [
+            .date(before), .int(Int64(limit)), .int(Int64(status.rawValue)), .string(taskType),
         ]
         if let tenant {
             sql += " AND t.tenant = ?"
             binds.append(.string(tenant))
         }
-        sql += " ORDER BY examined.e_at, examined.e_id"
+        sql += " ORDER BY examined.e_tenant, examined.e_id"
         return (sql, binds)
     }
 }

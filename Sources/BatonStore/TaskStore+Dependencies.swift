@@ -130,6 +130,7 @@ extension TaskStore {
                     .int(task.hasDependents ? 1 : 0), .int(Int64(task.waitingOn)), MySQLValue(task.blockedBy),
                 ]
             }
+            try Self.takeKeys(of: tasks, in: trip)
             try trip.insertRows(into: "task", columns: Self.insertColumns, rows: rows)
             let edges = tasks.flatMap { task in task.dependsOn.map { [MySQLValue.string($0), .string(task.taskID)] } }
             if !edges.isEmpty { try trip.insertRows(into: "task_dependency", columns: ["parent_id", "child_id"], rows: edges) }

@@ -4,12 +4,12 @@ import Foundation
 
 /// What operators do after the happy path: run dead letters again, cancel
 /// or retry in bulk, delete what retention no longer keeps. Bulk work goes
-/// a bounded page at a time along idx_task_status_updated.
+/// a bounded page at a time along idx_task_status_tenant.
 extension TaskStore {
     /// Statuses a task can be run again from (a dead letter).
     public static let retryable: [TaskStatus] = [.failed, .timeout, .cancelled]
 
-    /// One page of the tasks of `status` matching `query`, in (updated_at,
+    /// One page of the tasks of `status` matching `query`, in (tenant,
     /// task_id) order after `position`: an index range whatever the filter.
     public func page(_ query: TaskQuery, status: TaskStatus, after position: SweepPosition?, before: Date? = nil, limit: Int) async throws -> [TaskRecord] {
         let (sql, binds) = Self.pageQuery(query, status: status, after: position, before: before, limit: limit)
@@ -22,7 +22,7 @@ extension TaskStore {
     /// another while the statuses are walked (dispatched, started, retried)
     /// is seen exactly once, in the status it had when the first page was
     /// read, and a task created later not at all. The pages still go along
-    /// idx_task_status_updated, `pageSize` rows at a time (the backlog, not
+    /// idx_task_status_tenant, `pageSize` rows at a time (the backlog, not
     /// the table), reading only what the walk needs: ids (the callers read
     /// the rows they change again, as they are then).
     public func matching(
@@ -34,11 +34,11 @@ extension TaskStore {
                 var position: SweepPosition?
                 while found.count < limit {
                     let (sql, binds) = Self.pageQuery(
-                        query, status: status, after: position, before: nil, limit: pageSize, columns: "task_id, updated_at"
+                        query, status: status, after: position, before: nil, limit: pageSize, columns: "task_id, tenant"
                     )
                     let read = try await session.execute(sql, binds).rows
-                    guard let id = read.last?.string("task_id"), let at = read.last?.date("updated_at") else { break }
-                    position = SweepPosition(updatedAt: at, taskID: id)
+                    guard let id = read.last?.string("task_id"), let tenant = read.last?.string("tenant") else { break }
+                    position = SweepPosition(tenant: tenant, taskID: id)
                     found += read.prefix(limit - found.count).compactMap { $0.string("task_id") }
                     if read.count < pageSize { break }
                 }
@@ -47,16 +47,16 @@ extension TaskStore {
         }
     }
 
-    /// The statement of one page along idx_task_status_updated (see `page`).
+    /// The statement of one page along idx_task_status_tenant (see `page`).
     static func pageQuery(
         _ query: TaskQuery, status: TaskStatus, after position: SweepPosition?, before: Date?, limit: Int, columns: String = selectColumns
     ) -> (sql: String, binds: [MySQLValue]) {
-        let position = position ?? SweepPosition(updatedAt: Date(timeIntervalSince1970: 0), taskID: "")
+        let position = position ?? .start
         var sql = """
-            SELECT \(columns) FROM task FORCE INDEX (idx_task_status_updated)
-            WHERE status = ? AND (updated_at > ? OR (updated_at = ? AND task_id > ?))
+            SELECT \(columns) FROM task FORCE INDEX (\(Self.statusIndex))
+            WHERE status = ? AND \(Self.pastPosition)
             """
-        var binds: [MySQLValue] = [.int(Int64(status.rawValue)), .date(position.updatedAt), .date(position.updatedAt), .string(position.taskID)]
+        var binds: [MySQLValue] = [.int(Int64(status.rawValue))] + Self.pastPositionBinds(position)
         if let before {
             sql += " AND updated_at < ?"
             binds.append(.date(before))
@@ -83,9 +83,17 @@ extension TaskStore {
             sql += " AND created_at < ?"
             binds.append(.date(created))
         }
-        sql += " ORDER BY updated_at, task_id LIMIT ?"
+        sql += " ORDER BY tenant, task_id LIMIT ?"
         binds.append(.int(Int64(limit)))
         return (sql, binds)
+    }
+
+    /// The entries of a status's range past a sweep position (the range
+    /// optimizer reads the OR as two ranges of the index).
+    static let pastPosition = "(tenant > ? OR (tenant = ? AND task_id > ?))"
+
+    static func pastPositionBinds(_ position: SweepPosition) -> [MySQLValue] {
+        [.string(position.tenant), .string(position.tenant), .string(position.taskID)]
     }
 
     /// Tasks by id (those that exist), in no particular order.

@@ -82,6 +82,12 @@ extension TaskStore {
                     + " AND NOT EXISTS (SELECT 1 FROM task WHERE task.task_id = task_dependency.child_id)",
                 going.map { .string($0.string("task_id") ?? "") }
             )
+            // Their idempotency keys (a dive into idx_task_idempotency_task each; most have none).
+            _ = try await session.execute(
+                "DELETE FROM task_idempotency WHERE task_id IN (\(Self.placeholders(going.count)))"
+                    + " AND NOT EXISTS (SELECT 1 FROM task WHERE task.task_id = task_idempotency.task_id)",
+                going.map { .string($0.string("task_id") ?? "") }
+            )
             // Logs of the rows that went (a retried task's stay with it).
             _ = try await session.execute(
                 """

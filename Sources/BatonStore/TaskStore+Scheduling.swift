@@ -104,33 +104,39 @@ extension TaskStore {
         }
     }
 
-    /// RUNNING tasks past their timeout plus `grace` (nobody reported them).
+    /// RUNNING tasks past their timeout plus `grace` (nobody reported them):
+    /// the RUNNING range of the status index (at most the cluster's
+    /// capacity), its entries' updated_at checked before a row is read.
     public func overdue(now: Date, grace: TimeInterval, limit: Int) async throws -> [TaskRecord] {
         try await self.mysql.query(
             """
-            SELECT \(Self.selectColumns) FROM task
+            SELECT \(Self.selectColumns) FROM task FORCE INDEX (\(Self.statusIndex))
             WHERE status = ? AND updated_at < ? AND started_at < ? - INTERVAL timeout_seconds SECOND
-            ORDER BY updated_at LIMIT ?
+            LIMIT ?
             """,
             [.int(Int64(TaskStatus.running.rawValue)), .date(now.addingTimeInterval(-grace)), .date(now.addingTimeInterval(-grace)), .int(Int64(limit))]
         ).map(Self.record)
     }
 
-    /// Where a sweep over tasks of one status, by (updated_at, task_id), stands.
+    /// Where a sweep over tasks of one status stands: a place in its range
+    /// of idx_task_status_tenant, in (tenant, task_id) order.
     public struct SweepPosition: Sendable, Equatable {
-        public var updatedAt: Date
+        public var tenant: String
         public var taskID: String
 
-        public init(updatedAt: Date, taskID: String) {
-            self.updatedAt = updatedAt
+        public init(tenant: String, taskID: String) {
+            self.tenant = tenant
             self.taskID = taskID
         }
+
+        /// Before every task.
+        public static let start = SweepPosition(tenant: "", taskID: "")
     }
 
     /// Tasks of `status` not touched since `before`, after `position`, in
-    /// (updated_at, task_id) order: a range of the (status, updated_at) index
-    /// (InnoDB appends the key), so any number of rows sharing one
-    /// updated_at are passed a page at a time.
+    /// (tenant, task_id) order: a range of the status index, whose entries
+    /// hold updated_at (only the rows that are stale are read), so any
+    /// number of rows sharing one updated_at are passed a page at a time.
     public func stale(status: TaskStatus, before: Date, after position: SweepPosition?, limit: Int) async throws -> [TaskRecord] {
         try await self.page(TaskQuery(), status: status, after: position, before: before, limit: limit)
     }

@@ -2,25 +2,23 @@ import BatonModel
 import BatonMySQL
 
 /// ListTasks filtered by statuses other than SUCCEEDED (the backlog and the
-/// dead letters), read as ordered ranges of idx_task_tenant_status_id: one
-/// per (tenant, status) the page can come from. An admin's list spans every
-/// tenant: sorting the status's rows on idx_task_status_updated would
-/// examine the whole status (a million FAILED rows for a page of fifty),
-/// and an index of (status, task_id) of its own cost CreateTask too much
-/// (see 007_tenant_indexes.sql). Reading each tenant's range in order and
-/// merging examines at most `limit` rows per range, so a page costs the
-/// number of tenants holding the status, not the status's size.
+/// dead letters), or by a tenant, read as ordered ranges of
+/// idx_task_status_tenant: one per (status, tenant) the page can come from.
+/// An admin's list spans every tenant: sorting a status's rows would
+/// examine the whole status (a million FAILED rows for a page of fifty).
+/// Reading each tenant's range in order and merging examines at most
+/// `limit` rows per range, so a page costs the number of tenants holding
+/// the status, not the status's size.
 extension TaskStore {
     /// Ranges merged in one statement; more run as further statements.
     static let rangesPerStatement = 32
 
-    /// The first tenant at or past a name, and the next one after a name:
-    /// one dive into idx_task_tenant_id each. (A loose scan, `SELECT
-    /// DISTINCT tenant`, reads the same dives in one statement, but only
-    /// when the optimizer's statistics favour it; on stale ones it reads
-    /// the whole index.)
-    static let firstTenantQuery = "SELECT tenant FROM task FORCE INDEX (idx_task_tenant_id) WHERE tenant >= ? ORDER BY tenant LIMIT 1"
-    static let nextTenantQuery = "SELECT tenant FROM task FORCE INDEX (idx_task_tenant_id) WHERE tenant > ? ORDER BY tenant LIMIT 1"
+    /// The first tenant holding a status past a name: one dive into
+    /// idx_task_status_tenant. (A loose scan, `SELECT DISTINCT tenant`,
+    /// reads the same dives in one statement, but only when the optimizer's
+    /// statistics favour it; on stale ones it reads the whole range.)
+    static let nextTenantQuery =
+        "SELECT tenant FROM task FORCE INDEX (idx_task_status_tenant) WHERE status = ? AND tenant > ? ORDER BY tenant LIMIT 1"
 
     func listByStatus(_ query: TaskQuery, afterID: String?, limit: Int) async throws -> [TaskRecord] {
         let ranges = try await self.statusRanges(query)
@@ -50,22 +48,25 @@ extension TaskStore {
         return page.compactMap { byID[$0] }
     }
 
-    /// The (tenant, status) ranges a query reads: its own tenant's, or every
-    /// tenant's (a range that holds nothing costs one dive).
+    /// The (status, tenant) ranges a query reads: its own tenant's, or
+    /// those of every tenant holding the status.
     func statusRanges(_ query: TaskQuery) async throws -> [StatusRange] {
-        let tenants: [String]
-        if let tenant = query.tenant { tenants = [tenant] } else { tenants = try await self.tenants() }
-        return tenants.flatMap { tenant in query.statuses.map { StatusRange(tenant: tenant, status: $0) } }
+        var ranges: [StatusRange] = []
+        for status in query.statuses {
+            let tenants = if let tenant = query.tenant { [tenant] } else { try await self.tenants(holding: status) }
+            ranges += tenants.map { StatusRange(tenant: $0, status: status) }
+        }
+        return ranges
     }
 
-    /// Every tenant holding tasks, in name order: a round trip per tenant
-    /// (tenants are the API keys' and tokens' few teams, not users).
-    func tenants() async throws -> [String] {
+    /// Every tenant holding tasks of `status`, in name order: a round trip
+    /// per tenant (tenants are the API keys' and tokens' few teams, not users).
+    func tenants(holding status: TaskStatus) async throws -> [String] {
         var tenants: [String] = []
-        var next = try await self.mysql.query(Self.firstTenantQuery, [.string("")]).first?.string("tenant")
-        while let tenant = next {
+        var after = ""
+        while let tenant = try await self.mysql.query(Self.nextTenantQuery, [.int(Int64(status.rawValue)), .string(after)]).first?.string("tenant") {
             tenants.append(tenant)
-            next = try await self.mysql.query(Self.nextTenantQuery, [.string(tenant)]).first?.string("tenant")
+            after = tenant
         }
         return tenants
     }
@@ -80,7 +81,7 @@ extension TaskStore {
         for range in ranges {
             let (filter, filterBinds) = Self.listFilter(Self.narrowed(query, to: range), afterID: afterID)
             branches.append(
-                "(SELECT task_id FROM task FORCE INDEX (idx_task_tenant_status_id) \(filter) ORDER BY task_id \(Self.order(query)) LIMIT ?)"
+                "(SELECT task_id FROM task FORCE INDEX (\(Self.statusIndex)) \(filter) ORDER BY task_id \(Self.order(query)) LIMIT ?)"
             )
             binds += filterBinds + [.int(Int64(limit))]
         }

@@ -36,9 +36,10 @@ public struct TaskStore: Sendable {
     public func insert(_ tasks: [TaskRecord]) async throws {
         guard !tasks.isEmpty else { return }
         let rows = tasks.map(Self.values)
-        // Rows born finished (imports, tests) are counted with them.
-        if tasks.contains(where: \.status.isTerminal) {
+        // Rows born finished (imports, tests) are counted with them; keys are taken with their rows.
+        if tasks.contains(where: \.status.isTerminal) || tasks.contains(where: { $0.idempotencyKey != nil }) {
             try await self.mysql.withTransaction { session in
+                try await Self.takeKeys(of: tasks, in: session)
                 _ = try await session.insertRows(into: "task", columns: Self.columns, rows: rows)
                 try await Self.addFinished(Self.finishedDeltas(tasks.map { ($0.tenant, $0.status) }), in: session)
             }
@@ -73,6 +74,7 @@ public struct TaskStore: Sendable {
             ).rows.compactMap { $0.string("task_type") }
             let missing = Set(types).subtracting(live)
             guard missing.isEmpty else { return Array(missing) }
+            try Self.takeKeys(of: tasks, in: trip)
             if rows.count == 1 {
                 try trip.execute(Self.insertOne, rows[0])
             } else {
@@ -109,9 +111,9 @@ public struct TaskStore: Sendable {
         // Chunks keep the statement shapes few and the placeholder count bounded.
         for start in stride(from: 0, to: triples.count, by: 100) {
             let chunk = triples[start..<min(start + 100, triples.count)]
-            let conditions = Array(repeating: "(task_type = ? AND idempotency_key = ? AND tenant = ?)", count: chunk.count).joined(separator: " OR ")
             let binds = chunk.flatMap { [MySQLValue.string($0.taskType), .string($0.key), .string($0.tenant)] }
-            found += try await self.mysql.query("SELECT \(Self.selectColumns) FROM task WHERE \(conditions)", binds).map(Self.record)
+            let keys = Array(repeating: "(task_type = ? AND idempotency_key = ? AND tenant = ?)", count: chunk.count).joined(separator: " OR ")
+            found += try await self.mysql.query("SELECT \(Self.selectColumns) FROM \(Self.keyedTasks(keys))", binds).map(Self.record)
         }
         return found
     }
@@ -124,7 +126,9 @@ public struct TaskStore: Sendable {
         if query.scheduleID != nil || query.dependsOn != nil {
             return try await self.listAlong(query, afterID: afterID, limit: limit)
         }
-        if Self.isSparse(query) && !Self.isKeyLookup(query) {
+        if Self.readsStatusRanges(query) {
+            var query = query
+            if query.statuses.isEmpty { query.statuses = TaskStatus.allCases }
             return try await self.listByStatus(query, afterID: afterID, limit: limit)
         }
         let (sql, binds) = Self.listQuery(query, afterID: afterID, limit: limit)
@@ -137,34 +141,46 @@ public struct TaskStore: Sendable {
         !query.statuses.isEmpty && !query.statuses.contains(.succeeded)
     }
 
-    /// A type's idempotency key: one row per tenant on the unique key.
+    /// A type's idempotency key: one row per tenant in `task_idempotency`.
     static func isKeyLookup(_ query: TaskQuery) -> Bool {
         query.idempotencyKey != nil && query.taskType != nil
     }
 
+    /// Lists read as ranges of the status index, merged: the sparse
+    /// statuses, and a tenant's tasks (of the statuses asked, or all) unless
+    /// a type narrows them more.
+    static func readsStatusRanges(_ query: TaskQuery) -> Bool {
+        guard !Self.isKeyLookup(query) else { return false }
+        return Self.isSparse(query) || (query.tenant != nil && query.taskType == nil)
+    }
+
     /// The statement of a ListTasks page. The index is named, never left to
     /// the optimizer, which may walk the id index through every finished
-    /// task to fill a LIMIT: a type's idempotency key (one row per tenant),
-    /// then one tenant's statuses other than SUCCEEDED (unfinished and dead
-    /// letters: few next to the succeeded ones; in id order on
-    /// idx_task_tenant_status_id, its own rows only, no sort), then a type,
-    /// then a tenant's tasks, then the id range of the creation times.
-    /// Several statuses, or every tenant's, are read by `listByStatus`, one
-    /// such range each.
+    /// task to fill a LIMIT: a type's idempotency key (its few tasks, one
+    /// per tenant, by primary key), then one tenant's tasks of one status
+    /// (in id order on idx_task_status_tenant, its own rows only, no sort),
+    /// then a type, then the id range of the creation times. Several
+    /// statuses, or every tenant's, are read by `listByStatus`, one such
+    /// range each.
     /// A worker filters the range chosen (no index of its own: it would cost
     /// every start an index write); so does a tenant within a type (types
     /// are mostly one service's own).
     static func listQuery(_ query: TaskQuery, afterID: String?, limit: Int) -> (sql: String, binds: [MySQLValue]) {
         var (filter, binds) = Self.listFilter(query, afterID: afterID)
-        let index =
-            Self.isKeyLookup(query) ? "uk_task_type_key_tenant"
-            : Self.isSparse(query) && query.tenant != nil ? "idx_task_tenant_status_id"
-            : query.taskType != nil ? "idx_task_type_id"
-            : query.tenant != nil ? "idx_task_tenant_id"
-            : "PRIMARY"
+        let ordered = "ORDER BY task_id \(Self.order(query)) LIMIT ?"
         binds.append(.int(Int64(limit)))
-        return ("SELECT \(Self.selectColumns) FROM task FORCE INDEX (\(index)) \(filter) ORDER BY task_id \(Self.order(query)) LIMIT ?", binds)
+        if Self.isKeyLookup(query), let taskType = query.taskType, let key = query.idempotencyKey {
+            return ("SELECT \(Self.selectColumns) FROM \(Self.keyedTasks("task_type = ? AND idempotency_key = ?")) \(filter) \(ordered)", [.string(taskType), .string(key)] + binds)
+        }
+        let index =
+            query.tenant != nil && query.statuses.count == 1 && (query.taskType == nil || Self.isSparse(query)) ? Self.statusIndex
+            : query.taskType != nil ? "idx_task_type_id"
+            : "PRIMARY"
+        return ("SELECT \(Self.selectColumns) FROM task FORCE INDEX (\(index)) \(filter) \(ordered)", binds)
     }
+
+    /// The one index of `status` (migration 012): (status, tenant, task_id, updated_at).
+    static let statusIndex = "idx_task_status_tenant"
 
     /// The WHERE clause of a ListTasks page (empty when nothing filters).
     static func listFilter(_ query: TaskQuery, afterID: String?) -> (sql: String, binds: [MySQLValue]) {

@@ -135,6 +135,7 @@ final class APIHarness: Sendable {
         try await self.mysql.execute(
             "DELETE FROM task_logs WHERE task_id IN (SELECT task_id FROM task WHERE task_type LIKE ?)", [.string(like)]
         )
+        try await self.mysql.execute("DELETE FROM task_idempotency WHERE task_type LIKE ?", [.string(like)])
         try await self.mysql.execute("DELETE FROM task WHERE task_type LIKE ?", [.string(like)])
         try await self.mysql.execute("DELETE FROM task_config WHERE task_type LIKE ?", [.string(like)])
         let keys = try await self.redis.send("KEYS", "\(self.keys.namespace):*").array ?? []

@@ -293,7 +293,7 @@ final class FaultTests: XCTestCase {
         }
         try await rowsRead("a stale sweep page") {
             _ = try await self.harness.tasks.stale(
-                status: .queued, before: now.addingTimeInterval(1), after: .init(updatedAt: now.addingTimeInterval(-1), taskID: ""), limit: 50
+                status: .queued, before: now.addingTimeInterval(1), after: .init(tenant: "", taskID: ""), limit: 50
             )
         }
         try await rowsRead("the epoch claim") {

@@ -139,6 +139,44 @@ final class OperationsStoreTests: XCTestCase {
         XCTAssertEqual(left, 1500)
     }
 
+    /// Idempotency keys live in their own table (migration 012): a key
+    /// taken refuses a second task with it (nothing inserted), a tenant's
+    /// key is its own, the lookup finds the task by its key, and the key
+    /// goes with its task when retention deletes it (then it can be used
+    /// again).
+    func testIdempotencyKeysAreTakenOnceAndGoWithTheirTask() async throws {
+        let type = try await self.harness.type("keys")
+        try await self.retention(type, hours: 1)
+        let now = Date().roundedToMicroseconds
+        var old = self.finished(type, hoursAgo: 2, now: now)
+        old.idempotencyKey = "order-1"
+        try await self.harness.tasks.insert([old])
+        var again = self.finished(type, hoursAgo: 0, now: now)
+        again.idempotencyKey = "order-1"
+        do {
+            try await self.harness.tasks.insert([again, self.finished(type, hoursAgo: 0, now: now)])
+            XCTFail("a taken key was taken again")
+        } catch let error as MySQLError {
+            XCTAssertEqual(error.kind, .duplicateKey)
+        }
+        var otherTenant = self.finished(type, hoursAgo: 0, now: now)
+        otherTenant.idempotencyKey = "order-1"
+        otherTenant.tenant = "team-keys"
+        try await self.harness.tasks.insert([otherTenant])
+        let count = try await self.harness.mysql.query("SELECT COUNT(*) AS n FROM task WHERE task_type = ?", [.string(type)]).first?.int("n")
+        XCTAssertEqual(count, 2, "the refused batch inserted nothing")
+        let found = try await self.harness.tasks.tasks(idempotencyKeys: [(Tenant.default, type, "order-1"), ("team-keys", type, "order-1")])
+        XCTAssertEqual(Set(found.map(\.taskID)), [old.taskID, otherTenant.taskID])
+        let listed = try await self.harness.tasks.list(TaskQuery(taskType: type, idempotencyKey: "order-1", tenant: "team-keys"), afterID: nil, limit: 10)
+        XCTAssertEqual(listed.map(\.taskID), [otherTenant.taskID])
+
+        let gone = try await self.janitor(now: now).passOnce()
+        XCTAssertGreaterThanOrEqual(gone, 1)
+        let keys = try await self.harness.mysql.query("SELECT tenant FROM task_idempotency WHERE task_type = ?", [.string(type)]).compactMap { $0.string("tenant") }
+        XCTAssertEqual(keys, ["team-keys"], "the deleted task's key went with it")
+        try await self.harness.tasks.insert([again])
+    }
+
     /// The cutoff is checked again when deleting: a task whose type's
     /// retention grew, or that was retried, since the janitor read it stays.
     func testRetentionRechecksTheCutoffWhenDeleting() async throws {
@@ -190,24 +228,28 @@ final class OperationsStoreTests: XCTestCase {
         ]
         // Several statuses or every tenant's: merged ranges, checked in
         // testStatusFiltersReadOrderedRangesAndATenantOnlyItsRows.
-        for (name, query) in shapes where !(TaskStore.isSparse(query) && (query.tenant == nil || query.statuses.count > 1)) {
+        for (name, query) in shapes where !TaskStore.readsStatusRanges(query) || (query.tenant != nil && query.statuses.count == 1) {
             for afterID in [nil, TaskID.make()] {
                 let (sql, binds) = TaskStore.listQuery(query, afterID: afterID, limit: 101)
                 let plan = try await self.harness.mysql.query("EXPLAIN " + sql, binds)
-                XCTAssertEqual(plan.count, 1, name)
-                let access = plan.first?.string("type") ?? ""
-                XCTAssertNotEqual(access, "ALL", "\(name): a table scan")
-                // A unique key's lookup finding nothing is resolved before the plan: no key shows.
-                let resolved = (plan.first?.string("Extra") ?? "").contains("noticed after reading const tables")
-                XCTAssertTrue(plan.first?.string("key") != nil || resolved, "\(name): no index")
+                // A key's lookup is two reads: its key rows, then its tasks by id.
+                XCTAssertEqual(plan.count, TaskStore.isKeyLookup(query) ? 2 : 1, "\(name): \(plan.map { $0.string("table") ?? "-" })")
+                for read in plan {
+                    XCTAssertNotEqual(read.string("type"), "ALL", "\(name): a table scan")
+                    // A lookup finding nothing is resolved before the plan: no key shows.
+                    let resolved = (read.string("Extra") ?? "").contains("noticed after reading const tables")
+                    XCTAssertTrue(read.string("key") != nil || resolved, "\(name): no index")
+                }
             }
         }
-        // Bulk and retention pages read the status index.
-        let page = try await self.harness.mysql.query(
-            "EXPLAIN SELECT task_id FROM task FORCE INDEX (idx_task_status_updated) WHERE status = ? AND (updated_at > ? OR (updated_at = ? AND task_id > ?)) ORDER BY updated_at, task_id LIMIT 500",
-            [.int(6), .date(now), .date(now), .string("")]
+        // Bulk and retention pages read the status index, in its order.
+        let (pageSQL, pageBinds) = TaskStore.pageQuery(
+            TaskQuery(), status: .failed, after: .init(tenant: "team-a", taskID: TaskID.make()), before: now, limit: 500, columns: "task_id, tenant"
         )
-        XCTAssertEqual(page.first?.string("key"), "idx_task_status_updated")
+        let page = try await self.harness.mysql.query("EXPLAIN " + pageSQL, pageBinds)
+        XCTAssertEqual(page.first?.string("key"), TaskStore.statusIndex)
+        XCTAssertEqual(page.first?.string("type"), "range")
+        XCTAssertFalse((page.first?.string("Extra") ?? "").contains("filesort"))
         // Retention: the next type present, one index dive; a type's due rows, a range of its ids.
         let types = try await self.harness.mysql.query("EXPLAIN " + TaskStore.nextTaskTypeQuery, [.string(type)])
         XCTAssertEqual(types.first?.string("key"), "idx_task_type_id")
@@ -217,12 +259,16 @@ final class OperationsStoreTests: XCTestCase {
         let expiredPlan = try await self.harness.mysql.query("EXPLAIN " + expired, expiredBinds)
         XCTAssertEqual(expiredPlan.first?.string("key"), "idx_task_type_id")
         XCTAssertEqual(expiredPlan.first?.string("type"), "range")
-        // The dashboard's dead letters: the newest of a status, backwards along a status index, no sort.
-        for (tenant, index) in [(nil, "idx_task_status_updated"), ("team-a", "idx_task_tenant_status_id")] {
-            let (sql, binds) = TaskStore.latestDeadQuery(status: .failed, tenant: tenant, limit: 1_000)
+        // The dashboard's dead letters: the newest of a status, backwards
+        // along each tenant's range of the status index (no sort of a
+        // range), then only those rows.
+        for tenants in [["team-a"], ["team-a", "team-b"]] {
+            let (sql, binds) = TaskStore.latestDeadQuery(status: .failed, tenants: tenants, limit: 1_000)
             let plan = try await self.harness.mysql.query("EXPLAIN " + sql, binds)
-            XCTAssertEqual(plan.first?.string("key"), index, "dead letters of \(tenant ?? "every tenant")")
-            XCTAssertFalse((plan.first?.string("Extra") ?? "").contains("filesort"), "dead letters sorted apart from the index")
+            let ranges = plan.filter { $0.string("key") == TaskStore.statusIndex }
+            XCTAssertEqual(ranges.count, tenants.count, "one range per tenant: \(plan.map { $0.string("key") ?? "-" })")
+            XCTAssertFalse(ranges.contains { ($0.string("Extra") ?? "").contains("filesort") }, "a range sorted apart from the index")
+            XCTAssertFalse(plan.contains { $0.string("type") == "ALL" && $0.string("table") == "t" }, "no scan of the table")
         }
     }
 
@@ -235,8 +281,8 @@ final class OperationsStoreTests: XCTestCase {
     func testStatusFiltersReadOrderedRangesAndATenantOnlyItsRows() async throws {
         let type = try await self.harness.type("status_plans")
         for (name, query, index) in [
-            ("tenant's failed", TaskQuery(statuses: [.failed], tenant: "team-a"), "idx_task_tenant_status_id"),
-            ("tenant's timeouts, oldest", TaskQuery(statuses: [.timeout], oldestFirst: true, tenant: "team-a"), "idx_task_tenant_status_id"),
+            ("tenant's failed", TaskQuery(statuses: [.failed], tenant: "team-a"), TaskStore.statusIndex),
+            ("tenant's timeouts, oldest", TaskQuery(statuses: [.timeout], oldestFirst: true, tenant: "team-a"), TaskStore.statusIndex),
         ] as [(String, TaskQuery, String)] {
             for afterID in [nil, TaskID.make()] {
                 let (sql, binds) = TaskStore.listQuery(query, afterID: afterID, limit: 101)
@@ -252,9 +298,9 @@ final class OperationsStoreTests: XCTestCase {
 
         // Every tenant's: the tenants, a dive each, then each tenant's range
         // in order, merged.
-        for tenantQuery in [TaskStore.firstTenantQuery, TaskStore.nextTenantQuery] {
-            let plan = try await self.harness.mysql.query("EXPLAIN " + tenantQuery, [.string("team-a")])
-            XCTAssertEqual(plan.first?.string("key"), "idx_task_tenant_id")
+        for after in ["", "team-a"] {
+            let plan = try await self.harness.mysql.query("EXPLAIN " + TaskStore.nextTenantQuery, [.int(Int64(TaskStatus.failed.rawValue)), .string(after)])
+            XCTAssertEqual(plan.first?.string("key"), TaskStore.statusIndex)
             XCTAssertEqual(plan.first?.string("type"), "range")
             XCTAssertFalse((plan.first?.string("Extra") ?? "").contains("filesort"))
         }
@@ -265,7 +311,7 @@ final class OperationsStoreTests: XCTestCase {
             let reads = plan.filter { $0.string("table") == "task" }
             XCTAssertEqual(reads.count, 2, "one read per range: \(plan.map { $0.string("table") ?? "-" })")
             for read in reads {
-                XCTAssertEqual(read.string("key"), "idx_task_tenant_status_id")
+                XCTAssertEqual(read.string("key"), TaskStore.statusIndex)
                 XCTAssertFalse((read.string("Extra") ?? "").contains("filesort"), "a range sorted: \(read.string("Extra") ?? "")")
                 XCTAssertGreaterThanOrEqual(Int(read.string("key_len") ?? "") ?? 0, 67, "the range holds one tenant's status")
             }
@@ -318,7 +364,7 @@ final class OperationsStoreTests: XCTestCase {
 
         let (sql, binds) = TaskStore.examineQuery(status: .failed, taskType: type, tenant: nil, after: nil, before: Date(), limit: 500)
         let plan = try await self.harness.mysql.query("EXPLAIN " + sql, binds)
-        XCTAssertTrue(plan.contains { $0.string("key") == "idx_task_status_updated" }, "the examined range: \(plan.map { $0.string("key") ?? "-" })")
+        XCTAssertTrue(plan.contains { $0.string("key") == TaskStore.statusIndex }, "the examined range: \(plan.map { $0.string("key") ?? "-" })")
         XCTAssertTrue(plan.contains { $0.string("key") == "PRIMARY" }, "the rows joined by id")
         XCTAssertFalse(plan.contains { $0.string("type") == "ALL" && $0.string("table") == "t" }, "no scan of the table")
     }

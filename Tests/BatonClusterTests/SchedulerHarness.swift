@@ -168,6 +168,7 @@ final class SchedulerHarness: Sendable {
     func shutdown() async throws {
         let like = self.prefix + "\\_%"
         try await self.mysql.execute("DELETE FROM task_logs WHERE task_id IN (SELECT task_id FROM task WHERE task_type LIKE ?)", [.string(like)])
+        try await self.mysql.execute("DELETE FROM task_idempotency WHERE task_type LIKE ?", [.string(like)])
         try await self.mysql.execute("DELETE FROM task WHERE task_type LIKE ?", [.string(like)])
         try await self.mysql.execute("DELETE FROM task_config WHERE task_type LIKE ?", [.string(like)])
         try await self.mysql.execute("DELETE FROM leader_epoch WHERE cluster = ?", [.string(self.keys.namespace)])
