@@ -138,4 +138,26 @@ final class NodeConfigTests: XCTestCase {
         XCTAssertTrue(polled, node.log.suffix(2000).description)
         XCTAssertEqual(try status("second-key-0123456789"), "HTTP/1.1 401")
     }
+
+    /// The JWT secret replaced under a running node: tokens of the new secret
+    /// pass, tokens of the old one are refused, without a restart.
+    func testTheJWTSecretRotatesWithoutARestart() async throws {
+        let secret = try self.file(String(repeating: "a", count: 40) + "\n")
+        let node = try WireNode(arguments: ["--jwt-hs256-secret-file", secret])
+        defer { node.stop() }
+        try await node.waitReady()
+        let claims: [String: Any] = ["sub": "ops-bot", "role": "viewer", "tenant": "default", "exp": Int(Date().timeIntervalSince1970) + 600]
+        let old = try HS256Token.mint(secretFile: secret, claims: claims, output: try self.file(""))
+        func status(_ token: String) throws -> String {
+            String(try WireNode.httpGet(port: node.httpPort, path: "/api/v1/whoami", bearer: token).prefix(12))
+        }
+        XCTAssertEqual(try status(old), "HTTP/1.1 200")
+
+        _ = try self.file(String(repeating: "b", count: 40) + "\n", at: secret)
+        let new = try HS256Token.mint(secretFile: secret, claims: claims, output: try self.file(""))
+        kill(node.pid, SIGHUP)
+        let rotated = try await TestEnvironment.waitUntil(timeout: .seconds(5), every: .milliseconds(100)) { try status(new) == "HTTP/1.1 200" }
+        XCTAssertTrue(rotated, node.log.suffix(2000).description)
+        XCTAssertEqual(try status(old), "HTTP/1.1 401", "a token of the old secret is refused")
+    }
 }
