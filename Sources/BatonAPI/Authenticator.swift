@@ -7,29 +7,39 @@ public struct Authenticator: Sendable {
         public var message: String
     }
 
+    /// Shared by every copy: `replace` rotates the keys of every API at once.
+    private let credentials: AuthenticatorCredentials
+
     /// nil and no verifier: the node runs open (every caller `Caller.open`).
-    public let keys: APIKeys?
-    public let tokens: (any TokenVerifier)?
+    public var keys: APIKeys? { self.credentials.current.keys }
+    public var tokens: (any TokenVerifier)? { self.credentials.current.tokens }
 
     public init(keys: APIKeys?, tokens: (any TokenVerifier)? = nil) {
-        self.keys = keys
-        self.tokens = tokens
+        self.credentials = AuthenticatorCredentials(keys: keys, tokens: tokens)
     }
 
     /// A node with neither keys nor tokens asks nobody who they are.
     public var isOpen: Bool { self.keys == nil && self.tokens == nil }
 
+    /// New keys and tokens (files rotated), in force for the next request of
+    /// every API; a request under way finishes with the ones it read.
+    public func replace(keys: APIKeys?, tokens: (any TokenVerifier)?) {
+        self.credentials.replace(keys: keys, tokens: tokens)
+    }
+
     /// The caller an `Authorization` header value names.
     public func caller(authorization: String?) async throws(Refusal) -> Caller {
-        if self.isOpen { return .open }
+        // One read: keys and tokens of the same generation.
+        let (keys, tokens) = self.credentials.current
+        if keys == nil && tokens == nil { return .open }
         guard let authorization, authorization.hasPrefix("Bearer ") else {
             throw Refusal(message: "an API key or token is required (authorization: Bearer <key or JWT>)")
         }
         let credential = String(authorization.dropFirst("Bearer ".count))
-        if let entry = self.keys?.entry(forKey: credential) {
+        if let entry = keys?.entry(forKey: credential) {
             return Caller(keyID: entry.id, role: entry.role, tenant: entry.tenant)
         }
-        if let tokens = self.tokens, TokenShape.looksLikeJWT(credential) {
+        if let tokens, TokenShape.looksLikeJWT(credential) {
             return try await tokens.caller(forToken: credential)
         }
         throw Refusal(message: "unknown API key")

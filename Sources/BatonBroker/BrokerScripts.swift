@@ -447,6 +447,33 @@ public enum BrokerScripts {
             """
     )
 
+    /// Claims (or refreshes) a node id for one incarnation with a TTL: set
+    /// when free, already ours, or held by the incarnation named in ARGV[3]
+    /// (one the caller proved dead). Else returns the holder and its PTTL.
+    /// KEYS: node presence. ARGV: incarnation, TTL ms, incarnation to replace (or '').
+    public static let claimNode = RedisScript(
+        name: "claim_node",
+        source: """
+            #!lua
+            local holder = redis.call('GET', KEYS[1])
+            if holder and holder ~= ARGV[1] and holder ~= ARGV[3] then
+              return {holder, redis.call('PTTL', KEYS[1])}
+            end
+            redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+            return false
+            """
+    )
+
+    /// Frees a node id if this incarnation still holds it. KEYS: node presence. ARGV: incarnation.
+    public static let releaseNode = RedisScript(
+        name: "release_node",
+        source: """
+            #!lua
+            if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+            return 0
+            """
+    )
+
     /// Refreshes a worker's registration, stamped with Redis's clock; refused
     /// (0) for a worker that was declared dead. KEYS: workers, worker hash, retired.
     /// ARGV: worker id, TTL ms, then field/value pairs.

@@ -75,4 +75,6 @@ public struct RedisKeys: Sendable {
     public func workerInFlight(_ workerID: String) -> String { "\(self.namespace):worker:\(workerID):inflight" }
     /// The current worker incarnation of a node.
     public func nodeWorker(_ nodeID: String) -> String { "\(self.namespace):node:\(nodeID):worker" }
+    /// The incarnation of the live node that holds an id (any roles), with a TTL it refreshes.
+    public func nodePresence(_ nodeID: String) -> String { "\(self.namespace):node:\(nodeID):presence" }
 }

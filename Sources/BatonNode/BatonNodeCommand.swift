@@ -1,6 +1,7 @@
 import ArgumentParser
 import BatonAPI
 import BatonBroker
+import BatonConfig
 import BatonHTTP
 import BatonModel
 import BatonMySQL
@@ -20,19 +21,21 @@ struct BatonNodeCommand: AsyncParsableCommand {
     /// A bad flag or value: one line on stderr and exit code 2.
     static func main() async {
         let command: BatonNodeCommand
+        var configuration: EffectiveConfiguration?
         do {
-            command = try Self.parse()
+            configuration = try Self.configuration(commandLine: Array(CommandLine.arguments.dropFirst()), environment: ProcessInfo.processInfo.environment)
+            command = try Self.parse(configuration?.arguments ?? [])
         } catch {
             let code = Self.exitCode(for: error)
             if code == .success {
                 Self.exit(withError: error)  // --help, --version
             }
             let message = Self.message(for: error).split(separator: "\n").first.map(String.init) ?? "invalid arguments"
-            FileHandle.standardError.write(Data("baton-node: \(message)\n".utf8))
+            FileHandle.standardError.write(Data("baton-node: \(configuration?.naming(message) ?? message)\n".utf8))
             Foundation.exit(2)
         }
         do {
-            try await command.run()
+            try await command.run(configuration ?? EffectiveConfiguration(arguments: [], settings: []))
         } catch {
             FileHandle.standardError.write(Data("baton-node: \(error)\n".utf8))
             // _exit, not exit: the node stops on an error (a fenced worker,
@@ -46,21 +49,51 @@ struct BatonNodeCommand: AsyncParsableCommand {
 
     static let configuration = CommandConfiguration(
         commandName: "baton-node",
-        abstract: "One node of a Baton cluster: API, elector, dispatcher, recoverer, worker and HTTP endpoints."
+        abstract: "One node of a Baton cluster: API, elector, dispatcher, recoverer, worker and HTTP endpoints.",
+        discussion: """
+            Every flag is also a key of the --config file and an environment variable, named after it: --grpc-port is \
+            grpc_port: in the file and BATON_GRPC_PORT in the environment (--redis and --mysql also read REDIS_ADDR and \
+            MYSQL_DSN). A flag wins over a variable, a variable over the file, the file over the default.
+            """
     )
+
+    @Option(help: "YAML file of settings, keyed by flag name with _ for - (grpc_port: 9091). Default: $BATON_CONFIG.")
+    var config: String?
+
+    @Flag(help: "Print the effective configuration (YAML, secrets redacted) and exit.")
+    var printConfig = false
 
     @OptionGroup var options: NodeOptions
 
+    /// Every setting from flags, environment and `--config` file, as the
+    /// argument list the parser reads (`ConfigurationSources`).
+    static func configuration(commandLine: [String], environment: [String: String]) throws -> EffectiveConfiguration {
+        let table = NodeOptions.configurationTable
+        let path = ConfigurationSources.value(of: "config", in: commandLine) ?? environment["BATON_CONFIG"].flatMap { $0.isEmpty ? nil : $0 }
+        let file = try path.map { path throws(ConfigurationFile.ReadError) in try ConfigurationFile(path: path, table: table) }
+        return try ConfigurationSources.resolve(table: table, commandLine: commandLine, environment: environment, file: file)
+    }
+
+    /// `main` resolves the sources before parsing; this entry point (not
+    /// used by `main`) does the same from the process's own.
     func run() async throws {
-        let sink = LineLogHandler.Sink(format: self.options.logFormat == "json" ? .json : .text, directory: self.options.logDir, nodeID: self.options.id)
+        try await self.run(Self.configuration(commandLine: Array(CommandLine.arguments.dropFirst()), environment: ProcessInfo.processInfo.environment))
+    }
+
+    func run(_ effective: EffectiveConfiguration) async throws {
+        if self.printConfig {
+            print(effective.yaml(computed: self.options.computedDefaults), terminator: "")
+            return
+        }
+        let sink = LineLogHandler.Sink(format: self.options.logFormat == "json" ? .json : .text, directory: self.options.logDir, nodeID: self.options.nodeID)
         let level = self.options.parsedLogLevel ?? .info
         LoggingSystem.bootstrap { label in LineLogHandler(label: label, sink: sink, logLevel: level) }
         var logger = Logger(label: "baton")
-        logger[metadataKey: "node"] = "\(self.options.id)"
+        logger[metadataKey: "node"] = "\(self.options.nodeID)"
 
         let registry = PrometheusCollectorRegistry()
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
-        let node = try await Node.start(options: self.options, metrics: registry, logger: logger)
+        let node = try await Node.start(options: self.options, configuration: effective, metrics: registry, logger: logger)
         try await node.run()
     }
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import BatonAPI
 import BatonBroker
+import BatonConfig
 import BatonHTTP
 import BatonModel
 import BatonMySQL
@@ -17,6 +18,7 @@ import Logging
 import Metrics
 import Prometheus
 import ServiceLifecycle
+import UnixSignals
 
 /// A node's parts wired together, run as one service group. Services stop
 /// in reverse order: HTTP and API first, then the worker (drains), leader
@@ -27,12 +29,19 @@ struct Node {
     let clients: [any ShutdownClient]
     let httpExecutor: HTTPExecutor
 
-    static func start(options: NodeOptions, metrics: PrometheusCollectorRegistry, logger: Logger) async throws -> Node {
+    static func start(options: NodeOptions, configuration: EffectiveConfiguration, metrics: PrometheusCollectorRegistry, logger: Logger) async throws -> Node {
         // One clock for the cluster's decisions (and tokens' times): Redis's,
         // synced below before anything is written or served.
         let clock = ClusterClock()
+        let nodeID = options.nodeID
+        let roles = try options.nodeRoles
         // Keys and tokens first: a bad file stops the node before it opens anything.
         let authenticator = try await Self.authenticator(options: options, clock: clock, logger: logger)
+        // Trapped now, before anything serves: a SIGHUP reloads keys, never kills the node.
+        let reloader = CredentialReloader(
+            authenticator: authenticator, options: options, clock: clock, hangups: await UnixSignalsSequence(trapping: .sighup), interval: .seconds(2),
+            logger: logger
+        )
         var mysqlConfiguration: MySQLConfiguration
         var redisConfiguration: RedisConfiguration
         do {
@@ -45,10 +54,10 @@ struct Node {
             throw ValidationError("\(error)")
         }
         // Command lines are readable by every user of the machine (`ps`).
-        if options.mysql != nil, options.mysqlPasswordFile == nil, (try? MySQLConfiguration(url: options.mysqlURL))?.password.isEmpty == false {
+        if configuration.origin(of: "mysql") == .commandLine, options.mysqlPasswordFile == nil, (try? MySQLConfiguration(url: options.mysqlURL))?.password.isEmpty == false {
             logger.warning("the --mysql URL carries a password, which `ps` shows to every user here: use $MYSQL_DSN or --mysql-password-file")
         }
-        if options.redis != nil, options.redisPasswordFile == nil, (try? RedisConfiguration(url: options.redisURL))?.password != nil {
+        if configuration.origin(of: "redis") == .commandLine, options.redisPasswordFile == nil, (try? RedisConfiguration(url: options.redisURL))?.password != nil {
             logger.warning("the --redis URL carries a password, which `ps` shows to every user here: use $REDIS_ADDR or --redis-password-file")
         }
         // Client calls get pools of their own, with an acquire timeout: a
@@ -96,6 +105,18 @@ struct Node {
             }
             logger.warning("Redis evicts keys under memory pressure (--allow-evicting-redis): queued tasks may vanish until the reconciler restores them", metadata: ["policy": "\(policy)"])
         }
+        // The id before anything registers under it: a second live node with
+        // this id is refused here, before its worker would take over the first's.
+        let presence = NodePresence(
+            broker: broker, nodeID: nodeID, incarnation: .current(), ttl: .seconds(options.heartbeatTTL), interval: .seconds(options.heartbeatInterval),
+            logger: logger
+        )
+        do {
+            try await Self.waitFor("the node id", logger: logger) { try await presence.claim() }
+        } catch {
+            for client in clients { try? await client.shutdown() }
+            throw error
+        }
         let hub = EventHub()
         let taskStore = TaskStore(mysql: mysql)
         let configStore = TaskConfigStore(mysql: mysql)
@@ -121,7 +142,7 @@ struct Node {
         deadWorkers.heartbeatTTL = .seconds(options.heartbeatTTL)
         deadWorkers.maxWorkerLosses = options.maxWorkerLosses
 
-        var workerConfiguration = WorkerConfiguration(nodeID: options.id)
+        var workerConfiguration = WorkerConfiguration(nodeID: nodeID)
         workerConfiguration.capacity = options.capacity
         workerConfiguration.maxWindow = options.maxWindow
         workerConfiguration.taskTypes = options.taskTypes.split(separator: ",").map(String.init)
@@ -155,7 +176,7 @@ struct Node {
         let interceptors: [any ServerInterceptor] = [RPCMetricsInterceptor(), AuthInterceptor(authenticator: authenticator)]
         // One service layer under gRPC, REST and the dashboard.
         let taskService = TaskService(
-            nodeID: options.id, tasks: apiTaskStore, configs: apiConfigCache, broker: apiBroker, hub: hub, limits: limits,
+            nodeID: nodeID, tasks: apiTaskStore, configs: apiConfigCache, broker: apiBroker, hub: hub, limits: limits,
             watchLimits: WatchLimits(perNode: options.maxWatches, perKey: options.maxWatchesPerKey), logger: logger
         )
         let apiSchedules = ScheduleStore(mysql: apiMySQL)
@@ -182,7 +203,9 @@ struct Node {
             limits: grpcLimits,
             logger: logger
         )
-        let history = StatsHistory(nodeID: options.id, tasks: apiTaskStore, broker: apiBroker, startLatency: worker.startLatency, logger: logger)
+        let history = StatsHistory(
+            nodeID: nodeID, tasks: apiTaskStore, broker: apiBroker, startLatency: roles.contains(.worker) ? worker.startLatency : nil, logger: logger
+        )
         let router = Router()
         SimpleRoutes.add(
             [
@@ -198,45 +221,57 @@ struct Node {
         let assets: @Sendable (String) -> StaticAsset? = { name in
             EmbeddedAssets.files[name].map { StaticAsset(contentType: $0.contentType, body: $0.body, etag: $0.etag) }
         }
-        RESTRoutes(tasks: taskService, admin: adminService, schedules: scheduleService, authenticator: authenticator, history: history, assets: assets, logger: logger).add(to: router)
-        StaticFiles.add(to: router, assets: assets)
+        // Without the api role the HTTP port stays for /health, /ready and
+        // /metrics only: load balancers and Prometheus reach every node.
+        if roles.contains(.api) {
+            RESTRoutes(tasks: taskService, admin: adminService, schedules: scheduleService, authenticator: authenticator, history: history, assets: assets, logger: logger)
+                .add(to: router)
+            StaticFiles.add(to: router, assets: assets)
+        }
         let http = HTTPServer(host: options.host, port: options.workerPort, router: router, limits: options.httpLimits, logger: logger)
 
-        let services: [any Service] = [
+        // Listed in start order; a graceful stop goes in reverse, so the id is
+        // released last, after the worker deregistered.
+        var services: [any Service] = [
+            presence,
             ClusterClockSync(clock: clock, redis: redis, logger: logger),
             EventStreamReader(broker: broker, hub: hub, logger: logger),
             ConfigInvalidation(hub: hub, cache: configCache),
             ConfigInvalidation(hub: hub, cache: apiConfigCache),
             logs,
-            grpcExecutor,
-            Elector(
-                broker: broker, epochs: LeaderEpochStore(mysql: mysql), nodeID: options.id, state: leader, configuration: electorConfiguration,
-                logger: logger
-            ),
-            LeaderServices(
-                state: leader,
-                loops: [
-                    Dispatcher(broker: broker, tasks: taskStore, configs: configStore, configuration: dispatcherConfiguration, logger: logger),
-                    DelayedPromoter(broker: broker),
-                    ScheduleFirer(schedules: schedules, configs: configStore, broker: broker, logger: logger),
-                    DeadWorkerRecoverer(broker: broker, tasks: taskStore, configuration: deadWorkers, logger: logger),
-                    TimeoutRecoverer(broker: broker, tasks: taskStore, configs: configCache, logger: logger),
-                    Reconciler(broker: broker, tasks: taskStore, logger: logger),
-                    CountAudit(tasks: taskStore, logger: logger),
-                    RetentionJanitor(
-                        tasks: taskStore, configs: configStore, schedules: schedules, clock: { broker.clock.now() }, configuration: retention, logger: logger
-                    ),
-                ],
-                logger: logger
-            ),
-            ClusterGauges(broker: broker, interval: .seconds(5)),
-            probe,
-            history,
-            worker.heartbeat(),
-            worker,
-            api,
-            http,
+            reloader,
         ]
+        if roles.contains(.worker) { services.append(grpcExecutor) }
+        if roles.contains(.scheduler) {
+            services += [
+                Elector(
+                    broker: broker, epochs: LeaderEpochStore(mysql: mysql), nodeID: nodeID, state: leader, configuration: electorConfiguration,
+                    logger: logger
+                ),
+                LeaderServices(
+                    state: leader,
+                    loops: [
+                        Dispatcher(broker: broker, tasks: taskStore, configs: configStore, configuration: dispatcherConfiguration, logger: logger),
+                        DelayedPromoter(broker: broker),
+                        ScheduleFirer(schedules: schedules, configs: configStore, broker: broker, logger: logger),
+                        DeadWorkerRecoverer(broker: broker, tasks: taskStore, configuration: deadWorkers, logger: logger),
+                        TimeoutRecoverer(broker: broker, tasks: taskStore, configs: configCache, logger: logger),
+                        Reconciler(broker: broker, tasks: taskStore, logger: logger),
+                        CountAudit(tasks: taskStore, logger: logger),
+                        RetentionJanitor(
+                            tasks: taskStore, configs: configStore, schedules: schedules, clock: { broker.clock.now() }, configuration: retention,
+                            logger: logger
+                        ),
+                    ],
+                    logger: logger
+                ),
+            ]
+        }
+        services += [ClusterGauges(broker: broker, interval: .seconds(5)), probe]
+        if roles.contains(.api) { services.append(history) }
+        if roles.contains(.worker) { services += [worker.heartbeat(), worker] }
+        if roles.contains(.api) { services.append(api) }
+        services.append(http)
         let group = ServiceGroup(
             configuration: .init(
                 services: services.map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) },
@@ -244,7 +279,10 @@ struct Node {
                 logger: logger
             )
         )
-        logger.info("node ready", metadata: ["grpc_port": "\(options.grpcPort)", "http_port": "\(options.workerPort)", "worker": "\(workerConfiguration.workerID)"])
+        logger.info("node ready", metadata: [
+            "roles": "\(roles)", "grpc_port": "\(roles.contains(.api) ? String(options.grpcPort) : "none")", "http_port": "\(options.workerPort)",
+            "worker": "\(roles.contains(.worker) ? workerConfiguration.workerID : "none")",
+        ])
         return Node(group: group, clients: clients, httpExecutor: httpExecutor)
     }
 

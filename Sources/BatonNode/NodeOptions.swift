@@ -1,4 +1,5 @@
 import ArgumentParser
+import BatonConfig
 import BatonModel
 import BatonScheduler
 import Foundation
@@ -6,8 +7,11 @@ import Logging
 
 /// Every flag of `baton-node`.
 struct NodeOptions: ParsableArguments {
-    @Option(help: "This node's id (used in GetStats, worker ids and logs).")
-    var id = "server-1"
+    @Option(help: "This node's id (used in GetStats, worker ids and logs); one live node per id. Default: the host name.")
+    var id: String?
+
+    @Option(help: "What this node runs, comma-separated: api (gRPC, REST, dashboard), scheduler (competes to lead), worker (runs tasks).")
+    var roles = "api,scheduler,worker"
 
     @Option(help: "Address the gRPC and HTTP servers bind to.")
     var host = "127.0.0.1"
@@ -18,10 +22,10 @@ struct NodeOptions: ParsableArguments {
     @Option(help: "HTTP port for /health, /ready and /metrics.")
     var workerPort = 8080
 
-    @Option(help: "Redis URL, redis://[:password@]host:port[/db]. Default: $REDIS_ADDR, else redis://127.0.0.1:6379.")
+    @Option(help: "Redis URL, redis://[:password@]host:port[/db]; $REDIS_ADDR works too. Default: redis://127.0.0.1:6379.")
     var redis: String?
 
-    @Option(help: "MySQL URL, mysql://user:password@host:port/database. Default: $MYSQL_DSN, else the dev database.")
+    @Option(help: "MySQL URL, mysql://user:password@host:port/database; $MYSQL_DSN works too. Default: the dev database.")
     var mysql: String?
 
     @Option(help: "File holding the Redis password (overrides the URL's).")
@@ -92,7 +96,7 @@ struct NodeOptions: ParsableArguments {
 
     @Option(help: """
         API keys file: lines `<key-id> <role> <key|sha256:hex> [<tenant>]` (role admin, submitter or viewer; tenant `default` \
-        when absent). Default: $BATON_API_KEYS_FILE; without one the node runs open.
+        when absent). Re-read on SIGHUP and when it changes. Without one (nor JWTs) the node runs open.
         """)
     var apiKeysFile: String?
 
@@ -103,31 +107,30 @@ struct NodeOptions: ParsableArguments {
 
     @Option(help: """
         Accept JWTs signed with HS256 by the secret in this file (at least 32 bytes; a trailing newline is not part of it). \
-        Default: $BATON_JWT_HS256_SECRET_FILE.
+        Re-read on SIGHUP and when it changes.
         """)
     var jwtHs256SecretFile: String?
 
     @Option(help: """
         Accept JWTs signed by the private half of this public key (PEM): RSA → RS256, EC P-256 → ES256. \
-        Default: $BATON_JWT_PUBLIC_KEY_FILE.
+        Re-read on SIGHUP and when it changes.
         """)
     var jwtPublicKeyFile: String?
 
-    @Option(help: "JWT claim naming the caller's role: admin, submitter or viewer. Default: $BATON_JWT_ROLE_CLAIM, else role.")
+    @Option(help: "JWT claim naming the caller's role: admin, submitter or viewer. Default: role.")
     var jwtRoleClaim: String?
 
-    @Option(help: "JWT claim naming the caller's tenant (required: a token without it is refused). Default: $BATON_JWT_TENANT_CLAIM, else tenant.")
+    @Option(help: "JWT claim naming the caller's tenant (required: a token without it is refused). Default: tenant.")
     var jwtTenantClaim: String?
 
-    @Option(help: "Issuer (iss) a JWT must name. Default: $BATON_JWT_ISSUER, else any.")
+    @Option(help: "Issuer (iss) a JWT must name. Default: any.")
     var jwtIssuer: String?
 
-    @Option(help: "Audience a JWT's aud must include. Default: $BATON_JWT_AUDIENCE, else any.")
+    @Option(help: "Audience a JWT's aud must include. Default: any.")
     var jwtAudience: String?
 
     @Option(help: """
-        Seconds a JWT still passes after its exp (and before its nbf), checked on the cluster's clock (Redis TIME). \
-        Default: $BATON_JWT_LEEWAY_SECONDS, else 30.
+        Seconds a JWT still passes after its exp (and before its nbf), checked on the cluster's clock (Redis TIME). Default: 30.
         """)
     var jwtLeewaySeconds: Int?
 
@@ -274,7 +277,23 @@ struct NodeOptions: ParsableArguments {
             throw ValidationError("--executor-ca-file: cannot read \(path)")
         }
         try self.validateWireLimits()
-        guard ValidationLimits().isValidTaskType(self.id) else { throw ValidationError("--id must match \(ValidationLimits().taskTypeRule)") }
+        guard ValidationLimits().isValidTaskType(self.nodeID) else {
+            throw ValidationError("--id must match \(ValidationLimits().taskTypeRule)\(self.id == nil ? " (the host name \(self.nodeID) does not: pass --id)" : "")")
+        }
+        _ = try self.nodeRoles
+    }
+
+    /// `--id`, else the host name: one node per machine needs no flag.
+    var nodeID: String { self.id ?? NodeIncarnation.hostName() }
+
+    var nodeRoles: NodeRoles {
+        get throws {
+            do {
+                return try NodeRoles(parsing: self.roles)
+            } catch {
+                throw ValidationError("--roles: \(error.description)")
+            }
+        }
     }
 
     var weights: (high: Int, normal: Int) {
@@ -290,17 +309,24 @@ struct NodeOptions: ParsableArguments {
 
     var parsedLogLevel: Logger.Level? { Logger.Level(rawValue: self.logLevel) }
 
+    // Variables (REDIS_ADDR, MYSQL_DSN, BATON_*) and the --config file arrive
+    // as flags (`configurationTable`): nothing here reads the environment
+    // but the dev database's password.
+
     var redisURL: String {
-        self.redis ?? Self.environment("REDIS_ADDR") ?? "redis://127.0.0.1:6379"
+        self.redis ?? "redis://127.0.0.1:6379"
     }
 
     var mysqlURL: String {
-        self.mysql ?? Self.environment("MYSQL_DSN")
-            ?? "mysql://baton:\(ProcessInfo.processInfo.environment["BATON_MYSQL_PASSWORD"] ?? "baton-dev-password")@127.0.0.1:3306/baton"
+        self.mysql ?? "mysql://baton:\(Self.environment("BATON_MYSQL_PASSWORD") ?? "baton-dev-password")@127.0.0.1:3306/baton"
     }
 
-    var apiKeysPath: String? {
-        self.apiKeysFile ?? Self.environment("BATON_API_KEYS_FILE")
+    /// Every flag as a file key and a variable, from the flags' declarations.
+    static let configurationTable = ConfigurationTable(NodeOptions.self, environmentAliases: ["redis": ["REDIS_ADDR"], "mysql": ["MYSQL_DSN"]])
+
+    /// Defaults that are not constants, for --print-config.
+    var computedDefaults: [String: String] {
+        ["id": self.nodeID, "redis": self.redisURL, "mysql": self.mysqlURL]
     }
 
     var executorAllowList: ExecutorAllowList {

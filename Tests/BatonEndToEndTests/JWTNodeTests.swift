@@ -28,21 +28,8 @@ final class JWTNodeTests: XCTestCase {
         return path
     }
 
-    /// An HS256 token from the secret file, as README → Security mints one.
     private func mint(secretFile: String, claims: [String: Any]) throws -> String {
-        let claimsJSON = String(decoding: try JSONSerialization.data(withJSONObject: claims, options: [.sortedKeys]), as: UTF8.self)
-        let script = """
-            import base64, hashlib, hmac, json, sys
-            b64 = lambda b: base64.urlsafe_b64encode(b).rstrip(b"=").decode()
-            secret = open(sys.argv[1], "rb").read().rstrip(b"\\r\\n")
-            header = b64(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
-            claims = b64(sys.argv[2].encode())
-            print(f"{header}.{claims}." + b64(hmac.new(secret, f"{header}.{claims}".encode(), hashlib.sha256).digest()))
-            """
-        let output = try self.file("", mode: 0o600)
-        let status = try ChildProcess.run("/usr/bin/env", ["python3", "-c", script, secretFile, claimsJSON], environment: ProcessInfo.processInfo.environment, output: output)
-        XCTAssertEqual(status, 0)
-        return try String(contentsOfFile: output, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        try HS256Token.mint(secretFile: secretFile, claims: claims, output: try self.file("", mode: 0o600))
     }
 
     func testANodeWithJWTsServesBothAPIsAndIsNotOpen() async throws {

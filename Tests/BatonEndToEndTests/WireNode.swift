@@ -17,10 +17,14 @@ final class WireNode {
     let pid: pid_t
     let logs: URL
 
-    init(fileLimit: Int? = nil, arguments extra: [String] = []) throws {
+    /// `id` and `namespace` shared by several nodes make them one cluster
+    /// (or, with one id, two claims on it); `environment` adds variables.
+    init(
+        id: String? = nil, namespace: String? = nil, fileLimit: Int? = nil, arguments extra: [String] = [], environment: [String: String] = [:]
+    ) throws {
         let root = TestEnvironment.repositoryRoot
-        self.id = TestEnvironment.uniqueName("wire")
-        self.namespace = TestEnvironment.uniqueName("wiretest")
+        self.id = id ?? TestEnvironment.uniqueName("wire")
+        self.namespace = namespace ?? TestEnvironment.uniqueName("wiretest")
         self.grpcPort = try Self.freePort()
         self.httpPort = try Self.freePort()
         self.logs = FileManager.default.temporaryDirectory.appendingPathComponent(TestEnvironment.uniqueName("wire-logs"))
@@ -32,7 +36,8 @@ final class WireNode {
             "--mysql", TestEnvironment.mysqlURL, "--redis", TestEnvironment.redisURL,
         ] + extra
         let command = (fileLimit.map { "ulimit -n \($0); " } ?? "") + "exec " + ([node] + arguments).map(Self.quoted).joined(separator: " ")
-        self.pid = try ChildProcess.start("/bin/sh", ["-c", command], environment: ProcessInfo.processInfo.environment, output: self.logs.appendingPathComponent("stdout.log").path)
+        self.pid = try ChildProcess.start(
+            "/bin/sh", ["-c", command], environment: ProcessInfo.processInfo.environment.merging(environment) { $1 }, output: self.logs.appendingPathComponent("stdout.log").path)
     }
 
     /// Waits until /ready answers 200.
@@ -47,6 +52,26 @@ final class WireNode {
     var isRunning: Bool {
         var status: Int32 = 0
         return waitpid(self.pid, &status, WNOHANG) == 0
+    }
+
+    /// The exit code once the node exits by itself within `timeout`, else nil
+    /// (it still runs). Reaps it: `isRunning` is false afterwards.
+    func exitCode(within timeout: Duration) async throws -> Int32? {
+        var code: Int32?
+        _ = try await TestEnvironment.waitUntil(timeout: timeout, every: .milliseconds(100)) {
+            var status: Int32 = 0
+            guard waitpid(self.pid, &status, WNOHANG) == self.pid else { return false }
+            code = status & 0x7f == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+            return true
+        }
+        return code
+    }
+
+    /// kill -9 and reap: no graceful stop, no release of anything.
+    func crash() {
+        kill(self.pid, SIGKILL)
+        var status: Int32 = 0
+        waitpid(self.pid, &status, 0)
     }
 
     /// Descriptors the node holds now.
