@@ -8,7 +8,7 @@ starts the worker, waits until both processes have booted, enqueues the tasks
 from one connection, waits until the worker has executed all of them, stops
 the worker and prints
 
-    PEER dramatiq tasks=N e2e_per_s=N seconds=S send_per_s=N
+    PEER dramatiq tasks=N e2e_per_s=N seconds=S send_per_s=N cpu_ms_per_task=… (peerlib.run)
 
 Setup (docs/benchmarks.md says why it is fair): dramatiq's default middleware
 and prefetch (2 x threads per process), JSON messages, no result backend. The
@@ -17,7 +17,6 @@ background thread, so counting costs the task no round trip.
 """
 
 import os
-import subprocess
 import sys
 
 import dramatiq
@@ -59,7 +58,7 @@ def noop():
 
 
 def start_worker(pidfile, log):
-    """The worker in a session of its own, so that stopping it stops all it started."""
+    """The worker, in a process group of its own (peerlib.start_workers)."""
     command = [
         sys.executable, "-m", "dramatiq", "dramatiq_bench",
         "--processes", str(PROCESSES), "--threads", str(THREADS),
@@ -67,14 +66,7 @@ def start_worker(pidfile, log):
         # idle threads stop at once; the default allows 10 minutes
         "--worker-shutdown-timeout", "10000",
     ]
-    env = dict(os.environ, PEERS_REDIS_URL=REDIS_URL, PYTHONPATH=HERE)
-    output = open(log, "ab") if log else None
-    worker = subprocess.Popen(command, cwd=HERE, env=env, start_new_session=True,
-                              stdout=output, stderr=output)
-    if pidfile:
-        with open(pidfile, "w") as f:
-            f.write(f"{worker.pid}\n")
-    return worker
+    return peerlib.start_workers([command], pidfile, log, {"PEERS_REDIS_URL": REDIS_URL})
 
 
 def send_all(tasks):

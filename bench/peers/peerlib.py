@@ -1,6 +1,7 @@
-"""What the peers' benchmarks share: counting executions cheaply, waiting
-for a condition with a time limit, stopping a worker and its process group.
-Imported by the drivers and by the worker processes (PYTHONPATH is this folder)."""
+"""What the peers' benchmarks share: counting executions cheaply, starting
+and stopping the worker processes as one group, waiting for a condition with
+a time limit, the measured run itself (tasks/s and CPU per task). Imported by
+the drivers and by the Python worker processes (PYTHONPATH is this folder)."""
 
 import argparse
 import os
@@ -11,6 +12,10 @@ import threading
 import time
 
 import redis
+
+import cpu
+
+HERE = os.path.dirname(os.path.abspath(__file__))
 
 
 class DoneCounter:
@@ -42,6 +47,61 @@ class DoneCounter:
 
 
 
+class Workers:
+    """Worker processes started together in one process group (the first's
+    pid is the group id), watched and stopped as one, as a Popen is."""
+
+    def __init__(self, commands, pidfile, log, env, cwd):
+        output = open(log, "ab") if log else None
+        self.processes = []
+        try:
+            for command in commands:
+                # The first leads a new group (the terminal's Ctrl-C does not reach
+                # it); the others join it (a group cannot span sessions).
+                group = self.processes[0].pid if self.processes else 0
+                self.processes.append(subprocess.Popen(command, cwd=cwd, env=env, stdout=output, stderr=output,
+                                                       process_group=group))
+        except BaseException:
+            self.kill()
+            raise
+        self.pid = self.processes[0].pid
+        if pidfile:
+            with open(pidfile, "w") as f:
+                f.write(f"{self.pid}\n")
+
+    @property
+    def returncode(self):
+        return next((p.returncode for p in self.processes if p.returncode is not None), None)
+
+    def poll(self):
+        """The exit code of the first that has ended (any ending is a failure here), else None."""
+        for process in self.processes:
+            process.poll()
+        return self.returncode
+
+    def terminate(self):
+        for process in self.processes:
+            if process.poll() is None:
+                process.terminate()
+
+    def kill(self):
+        for process in self.processes:
+            if process.poll() is None:
+                process.kill()
+
+    def wait(self, timeout):
+        deadline = time.monotonic() + timeout
+        for process in self.processes:
+            process.wait(timeout=max(0, deadline - time.monotonic()))
+
+
+def start_workers(commands, pidfile, log, env):
+    """`commands` started in this folder with PYTHONPATH on it (and `env`
+    added), in one process group of their own, so that stopping it stops all
+    they started; the group id goes to `pidfile`."""
+    return Workers(commands, pidfile, log, dict(os.environ, PYTHONPATH=HERE, **env), HERE)
+
+
 def stop_worker(worker, pidfile):
     """SIGTERM to the worker (a warm shutdown); SIGKILL after 15 s, and to the
     whole process group for anything left behind."""
@@ -71,15 +131,22 @@ def wait_until(name, what, predicate, deadline, worker):
         time.sleep(0.005)
 
 
-def run(name, peer, doc, url, done_key, ready_key, start_worker, booted, send_all):
-    """The measured run both peers share: parse the options, start the worker,
-    wait until `booted(client)` says it consumes, send the tasks, wait until
-    every one ran, stop the worker, print the `PEER` line."""
+def run(name, peer, doc, url, done_key, ready_key, start_worker, booted, send_all, prepare=None):
+    """The measured run the peers share: parse the options, start the worker,
+    wait until `booted(client)` says it consumes, `prepare()` what must be
+    ready before the clock (a producer process), send the tasks, wait until
+    every one ran, stop the worker, print the `PEER` line.
+
+    CPU: this process's tree (the producer, the worker and all they started)
+    and each `--cpu-pid` server's, sampled when the clock starts and when the
+    last task has run (bench/peers/cpu.py)."""
     parser = argparse.ArgumentParser(description=doc.splitlines()[0])
     parser.add_argument("--tasks", type=int, default=20000)
     parser.add_argument("--timeout", type=float, default=300, help="seconds for the whole run")
     parser.add_argument("--pidfile", help="where to write the worker's process group id")
     parser.add_argument("--log", help="where the worker's output goes (default: this terminal)")
+    parser.add_argument("--cpu-pid", type=int, action="append", default=[],
+                        help="a server the peer uses (broker, database) whose CPU counts too; repeatable")
     args = parser.parse_args()
     # SIGTERM from the caller's time limit: leave through `finally`, stopping the worker.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(f"{name}: terminated"))
@@ -90,16 +157,26 @@ def run(name, peer, doc, url, done_key, ready_key, start_worker, booted, send_al
     worker = start_worker(args.pidfile, args.log)
     try:
         wait_until(name, "the worker booted", lambda: booted(client), min(deadline, time.monotonic() + 60), worker)
+        if prepare:
+            prepare(args.tasks)
+        roots = [os.getpid()] + args.cpu_pid
+        cpu_before = cpu.seconds(roots)
         start = time.monotonic()
         send_all(args.tasks)
         sent = time.monotonic()
         wait_until(name, f"{args.tasks} tasks executed",
                    lambda: int(client.get(done_key) or 0) >= args.tasks, deadline, worker)
         seconds = time.monotonic() - start
+        cpu_after = cpu.seconds(roots)
     finally:
         stop_worker(worker, args.pidfile)
+    spent = {root: cpu_after[root] - cpu_before[root] for root in roots}
+    own = spent[os.getpid()]
+    servers = sum(spent.values()) - own
     print(f"PEER {peer} tasks={args.tasks} e2e_per_s={args.tasks / seconds:.0f} "
-          f"seconds={seconds:.2f} send_per_s={args.tasks / (sent - start):.0f}", flush=True)
+          f"seconds={seconds:.2f} send_per_s={args.tasks / (sent - start):.0f} "
+          f"cpu_ms_per_task={(own + servers) * 1000 / args.tasks:.3f} cpu_own_s={own:.2f} cpu_servers_s={servers:.2f}",
+          flush=True)
 
 
 def main(name, body):
