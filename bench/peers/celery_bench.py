@@ -21,8 +21,9 @@ Setup (docs/benchmarks.md says why it is fair), JSON messages, prefetch
 multiplier 4 (the default). On Redis: pool solo (one process, tasks run
 inline in the worker's event loop), no result backend. On MariaDB: pool
 prefork with 2 processes (Celery's default), results stored, the transport
-polled every 10 ms while the queue is empty (1 s by default). The end is seen through a counter the worker adds to Redis from
-a background thread, so counting costs the task no round trip.
+polled every 10 ms while the queue is empty (1 s by default). The end is
+seen through a counter the worker adds to Redis from a background thread
+(peerlib.done_counter), so counting costs the task no round trip.
 """
 
 import os
@@ -31,23 +32,16 @@ import sys
 import kombu.transport.sqlalchemy
 import redis
 import peerlib
-from peerlib import DoneCounter
 from celery import Celery
 from celery.signals import worker_ready
 
-# A private Redis: the driver deletes its keys; the worker gets the URL through the environment.
-REDIS_URL = os.environ.get("PEERS_REDIS_URL", "redis://127.0.0.1:6396/0")
-QUEUE = "peers"
 NAME = "celery_bench"
-DONE_KEY = "peers:done"
-READY_KEY = "peers:ready"
-
 MYSQL_URL = os.environ.get("PEERS_CELERY_MYSQL_URL")
 PEER = "celery-sqla" if MYSQL_URL else "celery"
 
-app = Celery("celery_bench", broker=f"sqla+{MYSQL_URL}" if MYSQL_URL else REDIS_URL)
+app = Celery("celery_bench", broker=f"sqla+{MYSQL_URL}" if MYSQL_URL else peerlib.REDIS_URL)
 app.conf.update(
-    task_default_queue=QUEUE,
+    task_default_queue=peerlib.QUEUE,
     broker_connection_retry_on_startup=True,
     worker_hijack_root_logger=False,
 )
@@ -68,17 +62,14 @@ else:
     app.conf.update(task_ignore_result=True, result_backend=None)
 
 
-done_counter = DoneCounter(REDIS_URL, DONE_KEY)
-
-
 @app.task(name="peers.noop", ignore_result=not MYSQL_URL)
 def noop():
-    done_counter.add()
+    peerlib.done_counter.add()
 
 
 @worker_ready.connect
 def mark_ready(**_):
-    redis.Redis.from_url(REDIS_URL, socket_timeout=10).set(READY_KEY, os.getpid())
+    redis.Redis.from_url(peerlib.REDIS_URL, socket_timeout=10).set(peerlib.READY_KEY, os.getpid())
 
 
 # --- driver ------------------------------------------------------------------
@@ -88,11 +79,11 @@ def start_worker(pidfile, log):
     """The worker, in a process group of its own (peerlib.start_workers)."""
     command = [
         sys.executable, "-m", "celery", "--quiet", "-A", "celery_bench", "worker",
-        *POOL, "-Q", QUEUE, "-l", "WARNING",
+        *POOL, "-Q", peerlib.QUEUE, "-l", "WARNING",
         # cluster chatter (events between workers), not part of running a task
         "--without-gossip", "--without-mingle", "--without-heartbeat",
     ]
-    return peerlib.start_workers([command], pidfile, log, {"PEERS_REDIS_URL": REDIS_URL})
+    return peerlib.start_workers([command], pidfile, log)
 
 
 def send_all(tasks):
@@ -102,10 +93,10 @@ def send_all(tasks):
     (1,900-2,300/s alone); send_task with one producer is the plainest."""
     with app.producer_or_acquire() as producer:
         for _ in range(tasks):
-            app.send_task("peers.noop", queue=QUEUE, producer=producer, ignore_result=not MYSQL_URL)
+            app.send_task("peers.noop", queue=peerlib.QUEUE, producer=producer, ignore_result=not MYSQL_URL)
 
 
 if __name__ == "__main__":
     peerlib.main(NAME, lambda: peerlib.run(
-        NAME, PEER, __doc__, REDIS_URL, DONE_KEY, READY_KEY, start_worker,
-        booted=lambda client: client.exists(READY_KEY), send_all=send_all))
+        NAME, PEER, __doc__, start_worker,
+        booted=lambda client: client.exists(peerlib.READY_KEY), send_all=send_all))

@@ -16,6 +16,11 @@ import redis
 import cpu
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+# A private Redis: the driver deletes its keys; the workers get the URL through the environment.
+REDIS_URL = os.environ.get("PEERS_REDIS_URL", "redis://127.0.0.1:6396/0")
+QUEUE = "peers"
+DONE_KEY = "peers:done"  # executions so far (done_counter)
+READY_KEY = "peers:ready"  # set by the workers once they consume
 
 
 class DoneCounter:
@@ -45,6 +50,9 @@ class DoneCounter:
                 client.incrby(self._key, done - sent)
                 sent = done
 
+
+# The one counter of this process (each worker process has its own).
+done_counter = DoneCounter(REDIS_URL, DONE_KEY)
 
 
 class Workers:
@@ -95,11 +103,11 @@ class Workers:
             process.wait(timeout=max(0, deadline - time.monotonic()))
 
 
-def start_workers(commands, pidfile, log, env):
-    """`commands` started in this folder with PYTHONPATH on it (and `env`
-    added), in one process group of their own, so that stopping it stops all
+def start_workers(commands, pidfile, log, env=None):
+    """`commands` started in this folder with PYTHONPATH on it, PEERS_REDIS_URL
+    and `env` added, in one process group of their own, so that stopping it stops all
     they started; the group id goes to `pidfile`."""
-    return Workers(commands, pidfile, log, dict(os.environ, PYTHONPATH=HERE, **env), HERE)
+    return Workers(commands, pidfile, log, dict(os.environ, PYTHONPATH=HERE, PEERS_REDIS_URL=REDIS_URL, **(env or {})), HERE)
 
 
 def stop_worker(worker, pidfile):
@@ -131,7 +139,7 @@ def wait_until(name, what, predicate, deadline, worker):
         time.sleep(0.005)
 
 
-def run(name, peer, doc, url, done_key, ready_key, start_worker, booted, send_all, prepare=None):
+def run(name, peer, doc, start_worker, booted, send_all, prepare=None):
     """The measured run the peers share: parse the options, start the worker,
     wait until `booted(client)` says it consumes, `prepare()` what must be
     ready before the clock (a producer process), send the tasks, wait until
@@ -151,8 +159,8 @@ def run(name, peer, doc, url, done_key, ready_key, start_worker, booted, send_al
     # SIGTERM from the caller's time limit: leave through `finally`, stopping the worker.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(f"{name}: terminated"))
 
-    client = redis.Redis.from_url(url, socket_timeout=10)
-    client.delete(done_key, ready_key)
+    client = redis.Redis.from_url(REDIS_URL, socket_timeout=10)
+    client.delete(DONE_KEY, READY_KEY)
     deadline = time.monotonic() + args.timeout
     worker = start_worker(args.pidfile, args.log)
     try:
@@ -165,7 +173,7 @@ def run(name, peer, doc, url, done_key, ready_key, start_worker, booted, send_al
         send_all(args.tasks)
         sent = time.monotonic()
         wait_until(name, f"{args.tasks} tasks executed",
-                   lambda: int(client.get(done_key) or 0) >= args.tasks, deadline, worker)
+                   lambda: int(client.get(DONE_KEY) or 0) >= args.tasks, deadline, worker)
         seconds = time.monotonic() - start
         cpu_after = cpu.seconds(roots)
     finally:

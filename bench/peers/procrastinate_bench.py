@@ -29,28 +29,22 @@ import sys
 import procrastinate
 import psycopg
 import peerlib
-from peerlib import DoneCounter
 
-REDIS_URL = os.environ.get("PEERS_REDIS_URL", "redis://127.0.0.1:6396/0")
 PG_URL = os.environ.get("PEERS_PG_URL", "postgresql://postgres@127.0.0.1:5496/peers")
 PROCESSES, CONCURRENCY = 2, 4
 BATCH = 1000
-QUEUE = "peers"
 NAME = "procrastinate_bench"
-DONE_KEY = "peers:done"
-READY_KEY = "peers:ready"
 
 if __name__ == "__main__":
     # The driver's app is in __main__, the workers' in procrastinate_bench: both
     # fine here, but procrastinate warns about the first.
     logging.getLogger("procrastinate.blueprints").setLevel(logging.ERROR)
 app = procrastinate.App(connector=procrastinate.PsycopgConnector(conninfo=PG_URL))
-done_counter = DoneCounter(REDIS_URL, DONE_KEY)
 
 
-@app.task(name="peers.noop", queue=QUEUE)
+@app.task(name="peers.noop", queue=peerlib.QUEUE)
 async def noop():
-    done_counter.add()
+    peerlib.done_counter.add()
 
 
 # --- driver ------------------------------------------------------------------
@@ -63,9 +57,9 @@ def start_worker(pidfile, log):
         app.schema_manager.apply_schema()
     command = [
         sys.executable, "-m", "procrastinate", "--app", "procrastinate_bench.app", "--log-level", "warning",
-        "worker", "--queues", QUEUE, "--concurrency", str(CONCURRENCY),
+        "worker", "--queues", peerlib.QUEUE, "--concurrency", str(CONCURRENCY),
     ]
-    return peerlib.start_workers([command] * PROCESSES, pidfile, log, {"PEERS_REDIS_URL": REDIS_URL, "PEERS_PG_URL": PG_URL})
+    return peerlib.start_workers([command] * PROCESSES, pidfile, log, {"PEERS_PG_URL": PG_URL})
 
 
 def booted(_client):
@@ -83,5 +77,5 @@ def send_all(tasks):
 
 if __name__ == "__main__":
     peerlib.main(NAME, lambda: peerlib.run(
-        NAME, "procrastinate", __doc__, REDIS_URL, DONE_KEY, READY_KEY, start_worker,
+        NAME, "procrastinate", __doc__, start_worker,
         booted=booted, send_all=send_all, prepare=lambda _tasks: app.open()))

@@ -22,28 +22,24 @@ import subprocess
 
 import peerlib
 
-REDIS_URL = os.environ.get("PEERS_REDIS_URL", "redis://127.0.0.1:6396/0")
 PROCESSES, THREADS = 2, 5
-QUEUE = "peers"
 NAME = "sidekiq_bench"
-DONE_KEY = "peers:done"
-READY_KEY = "peers:ready"
 
 producer = None
 
 
 def start_worker(pidfile, log):
     """The Sidekiq processes, in a process group of their own (peerlib.start_workers)."""
-    command = ["sidekiq", "-r", "./sidekiq_jobs.rb", "-q", QUEUE, "-c", str(THREADS),
+    command = ["sidekiq", "-r", "./sidekiq_jobs.rb", "-q", peerlib.QUEUE, "-c", str(THREADS),
                "-e", "production", "-t", "10"]
-    return peerlib.start_workers([command] * PROCESSES, pidfile, log, {"PEERS_REDIS_URL": REDIS_URL})
+    return peerlib.start_workers([command] * PROCESSES, pidfile, log)
 
 
 def prepare(tasks):
     """The producer, loaded and connected, waiting for the go."""
     global producer
     producer = subprocess.Popen(["ruby", "sidekiq_send.rb", str(tasks)], cwd=peerlib.HERE,
-                                env=dict(os.environ, PEERS_REDIS_URL=REDIS_URL),
+                                env=dict(os.environ, PEERS_REDIS_URL=peerlib.REDIS_URL),
                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     if producer.stdout.readline().strip() != "ready":
         raise SystemExit(f"{NAME}: the producer did not start ({producer.wait()})")
@@ -58,5 +54,5 @@ def send_all(_tasks):
 
 if __name__ == "__main__":
     peerlib.main(NAME, lambda: peerlib.run(
-        NAME, "sidekiq", __doc__, REDIS_URL, DONE_KEY, READY_KEY, start_worker,
-        booted=lambda client: client.scard(READY_KEY) >= PROCESSES, send_all=send_all, prepare=prepare))
+        NAME, "sidekiq", __doc__, start_worker,
+        booted=lambda client: client.scard(peerlib.READY_KEY) >= PROCESSES, send_all=send_all, prepare=prepare))
