@@ -7,17 +7,23 @@
 Started before Baton's benchmark command (bench-peers.sh). It waits for the
 `baton-bench e2e` client to start, samples the CPU of the client and of
 every process each --match finds then (bench/peers/cpu.py), and samples
-again once the nodes' `baton_tasks_succeeded_total` counters of the task
-type (from /metrics) have grown by the run's task count: the throughput run
-is over; the latency runs that follow in the same command are not counted.
+again when the throughput run is over: when the nodes' (from /metrics)
+`baton_tasks_created_total` of the task type grows by other than whole
+batches of 500, that is, when the client, having seen every task finished
+in MariaDB (its clock's end), creates the first single task of the latency
+run that follows; those runs are not counted. (Whole batches, whatever the
+counter read when the client started: its first batch may be in it.) (The nodes' succeeded counters reach
+the count earlier, about a second at 4,000 tasks/s: a task counts as
+succeeded when its execution ends, and its outcome reaches MariaDB after.)
 The task count and type come from the client's command line, as it counts
 them: --tasks / --clients / 500 batches a client, default 20,000 and 6:
 18,000 tasks. Prints
 
     CPU baton tasks=N seconds=S cpu_ms_per_task=X nodes_s=… redis_s=… mysql_s=… client_s=…
 
-The counters are read every 100 ms, every 10 ms from 90 % on; each read is
-one GET /metrics a node, which the nodes' CPU includes.
+The counters are read every 100 ms, every 20 ms once 90 % of the tasks
+have succeeded; each read is one GET /metrics a node, which the nodes' CPU
+includes.
 """
 
 import argparse
@@ -38,14 +44,16 @@ def option(command, name, default):
     return found.group(2) if found else default
 
 
-def succeeded(nodes, task_type):
-    """The sum over the nodes of baton_tasks_succeeded_total for the type."""
-    total = 0.0
+def counters(nodes, task_type):
+    """The sums over the nodes of baton_tasks_created_total and
+    baton_tasks_succeeded_total for the type, as {"created": …, "succeeded": …}."""
+    total = {"created": 0.0, "succeeded": 0.0}
     for node in nodes:
         with urllib.request.urlopen(f"http://{node}/metrics", timeout=5) as response:
             for line in response.read().decode().splitlines():
-                if line.startswith("baton_tasks_succeeded_total{") and f'type="{task_type}"' in line:
-                    total += float(line.rsplit(" ", 1)[1])
+                name = line.split("{", 1)[0]
+                if name in ("baton_tasks_created_total", "baton_tasks_succeeded_total") and f'type="{task_type}"' in line:
+                    total[name.split("_")[2]] += float(line.rsplit(" ", 1)[1])
     return total
 
 
@@ -82,12 +90,16 @@ def main():
     clients = int(option(command, "clients", 6))
     tasks = int(option(command, "tasks", 20000)) // clients // BATCH * clients * BATCH
     task_type = option(command, "task-type", "noop")
-    base = succeeded(nodes, task_type)
+    base = counters(nodes, task_type)
 
-    done = lambda: succeeded(nodes, task_type) - base  # noqa: E731
-    wait_for("90 % of the tasks", lambda: done() >= 0.9 * tasks, deadline, 0.1)
-    wait_for("every task", lambda: done() >= tasks, deadline, 0.01)
+    def grown(name):
+        return counters(nodes, task_type)[name] - base[name]
+
+    wait_for("90 % of the tasks succeeded", lambda: grown("succeeded") >= 0.9 * tasks, deadline, 0.1)
+    wait_for("the throughput run's end", lambda: grown("created") % BATCH != 0, deadline, 0.02)
     after = cpu.seconds(flat)
+    if client not in cpu.pids(CLIENT):
+        sys.exit("baton_cpu: FAILED: the client ended before its throughput run did")
     seconds = time.monotonic() - start
 
     spent = {label: sum(after[pid] - before[pid] for pid in pids) for label, pids in roots.items()}
