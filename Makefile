@@ -145,11 +145,14 @@ chaos-proto: $(CHAOS_VENV)/.installed
 		--python_out=chaos/gen --grpc_python_out=chaos/gen \
 		proto/baton/v1/task_service.proto proto/baton/v1/admin_service.proto proto/baton/v1/executor.proto
 
-## Celery 5 and dramatiq beside Baton's `make bench`, end to end on 20,000 noop
-## tasks, RUNS rounds (default 3) on this machine. The peers get a private Redis
-## (6396) under .run/peers and their pinned packages in .build-peers/venv
-## (bench/peers/requirements.txt); the table goes to .run/peers/result.md.
-## SKIP_BATON=1 runs the peers alone; BATON_BENCH_CMD, PEER_TASKS: docs/benchmarks.md.
+## Baton's `make bench` beside Celery (Redis; MariaDB), dramatiq, procrastinate
+## (PostgreSQL) and Sidekiq, end to end on noop tasks, RUNS rounds (default 3)
+## on this machine: tasks/s and CPU per task of every process each uses. The
+## peers get a private Redis (6396) and PostgreSQL (5496) under .run/peers, a
+## database of their own in the dev MariaDB, their pinned Python packages in
+## .build-peers/venv (bench/peers/requirements.txt); the table goes to
+## .run/peers/result.md. SKIP_BATON=1 runs the peers alone; PEERS,
+## BATON_BENCH_CMD, PEER_TASKS: docs/benchmarks.md.
 .PHONY: bench-peers
 bench-peers:
 	scripts/bench-peers.sh

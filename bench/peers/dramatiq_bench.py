@@ -8,7 +8,7 @@ starts the worker, waits until both processes have booted, enqueues the tasks
 from one connection, waits until the worker has executed all of them, stops
 the worker and prints
 
-    PEER dramatiq tasks=N e2e_per_s=N seconds=S send_per_s=N
+    PEER dramatiq tasks=N e2e_per_s=N seconds=S send_per_s=N cpu_ms_per_task=… (peerlib.run)
 
 Setup (docs/benchmarks.md says why it is fair): dramatiq's default middleware
 and prefetch (2 x threads per process), JSON messages, no result backend. The
@@ -17,64 +17,48 @@ background thread, so counting costs the task no round trip.
 """
 
 import os
-import subprocess
 import sys
 
 import dramatiq
 import redis
 import peerlib
-from peerlib import DoneCounter
 from dramatiq.brokers.redis import RedisBroker
 from dramatiq.middleware import Middleware
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-# A private Redis: the driver deletes its keys; the worker gets the URL through the environment.
-REDIS_URL = os.environ.get("PEERS_REDIS_URL", "redis://127.0.0.1:6396/0")
 PROCESSES, THREADS = 2, 16
-QUEUE = "peers"
 NAME = "dramatiq_bench"
-DONE_KEY = "peers:done"
-READY_KEY = "peers:ready"
 
 
 class ReadyMarker(Middleware):
     """Each worker process adds its pid to a set once its consumers run."""
 
     def after_worker_boot(self, broker, worker):
-        redis.Redis.from_url(REDIS_URL, socket_timeout=10).sadd(READY_KEY, os.getpid())
+        redis.Redis.from_url(peerlib.REDIS_URL, socket_timeout=10).sadd(peerlib.READY_KEY, os.getpid())
 
 
-broker = RedisBroker(url=REDIS_URL)
+broker = RedisBroker(url=peerlib.REDIS_URL)
 broker.add_middleware(ReadyMarker())
 dramatiq.set_broker(broker)
-done_counter = DoneCounter(REDIS_URL, DONE_KEY)
 
 
-@dramatiq.actor(actor_name="peers_noop", queue_name=QUEUE)
+@dramatiq.actor(actor_name="peers_noop", queue_name=peerlib.QUEUE)
 def noop():
-    done_counter.add()
+    peerlib.done_counter.add()
 
 
 # --- driver ------------------------------------------------------------------
 
 
 def start_worker(pidfile, log):
-    """The worker in a session of its own, so that stopping it stops all it started."""
+    """The worker, in a process group of its own (peerlib.start_workers)."""
     command = [
         sys.executable, "-m", "dramatiq", "dramatiq_bench",
         "--processes", str(PROCESSES), "--threads", str(THREADS),
-        "--path", HERE, "--queues", QUEUE,
+        "--path", peerlib.HERE, "--queues", peerlib.QUEUE,
         # idle threads stop at once; the default allows 10 minutes
         "--worker-shutdown-timeout", "10000",
     ]
-    env = dict(os.environ, PEERS_REDIS_URL=REDIS_URL, PYTHONPATH=HERE)
-    output = open(log, "ab") if log else None
-    worker = subprocess.Popen(command, cwd=HERE, env=env, start_new_session=True,
-                              stdout=output, stderr=output)
-    if pidfile:
-        with open(pidfile, "w") as f:
-            f.write(f"{worker.pid}\n")
-    return worker
+    return peerlib.start_workers([command], pidfile, log)
 
 
 def send_all(tasks):
@@ -87,5 +71,5 @@ def send_all(tasks):
 
 if __name__ == "__main__":
     peerlib.main(NAME, lambda: peerlib.run(
-        NAME, "dramatiq", __doc__, REDIS_URL, DONE_KEY, READY_KEY, start_worker,
-        booted=lambda client: client.scard(READY_KEY) >= PROCESSES, send_all=send_all))
+        NAME, "dramatiq", __doc__, start_worker,
+        booted=lambda client: client.scard(peerlib.READY_KEY) >= PROCESSES, send_all=send_all))

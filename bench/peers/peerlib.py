@@ -1,6 +1,7 @@
-"""What the peers' benchmarks share: counting executions cheaply, waiting
-for a condition with a time limit, stopping a worker and its process group.
-Imported by the drivers and by the worker processes (PYTHONPATH is this folder)."""
+"""What the peers' benchmarks share: counting executions cheaply, starting
+and stopping the worker processes as one group, waiting for a condition with
+a time limit, the measured run itself (tasks/s and CPU per task). Imported by
+the drivers and by the Python worker processes (PYTHONPATH is this folder)."""
 
 import argparse
 import os
@@ -11,6 +12,15 @@ import threading
 import time
 
 import redis
+
+import cpu
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+# A private Redis: the driver deletes its keys; the workers get the URL through the environment.
+REDIS_URL = os.environ.get("PEERS_REDIS_URL", "redis://127.0.0.1:6396/0")
+QUEUE = "peers"
+DONE_KEY = "peers:done"  # executions so far (done_counter)
+READY_KEY = "peers:ready"  # set by the workers once they consume
 
 
 class DoneCounter:
@@ -40,6 +50,64 @@ class DoneCounter:
                 client.incrby(self._key, done - sent)
                 sent = done
 
+
+# The one counter of this process (each worker process has its own).
+done_counter = DoneCounter(REDIS_URL, DONE_KEY)
+
+
+class Workers:
+    """Worker processes started together in one process group (the first's
+    pid is the group id), watched and stopped as one, as a Popen is."""
+
+    def __init__(self, commands, pidfile, log, env, cwd):
+        output = open(log, "ab") if log else None
+        self.processes = []
+        try:
+            for command in commands:
+                # The first leads a new group (the terminal's Ctrl-C does not reach
+                # it); the others join it (a group cannot span sessions).
+                group = self.processes[0].pid if self.processes else 0
+                self.processes.append(subprocess.Popen(command, cwd=cwd, env=env, stdout=output, stderr=output,
+                                                       process_group=group))
+        except BaseException:
+            self.kill()
+            raise
+        self.pid = self.processes[0].pid
+        if pidfile:
+            with open(pidfile, "w") as f:
+                f.write(f"{self.pid}\n")
+
+    @property
+    def returncode(self):
+        return next((p.returncode for p in self.processes if p.returncode is not None), None)
+
+    def poll(self):
+        """The exit code of the first that has ended (any ending is a failure here), else None."""
+        for process in self.processes:
+            process.poll()
+        return self.returncode
+
+    def terminate(self):
+        for process in self.processes:
+            if process.poll() is None:
+                process.terminate()
+
+    def kill(self):
+        for process in self.processes:
+            if process.poll() is None:
+                process.kill()
+
+    def wait(self, timeout):
+        deadline = time.monotonic() + timeout
+        for process in self.processes:
+            process.wait(timeout=max(0, deadline - time.monotonic()))
+
+
+def start_workers(commands, pidfile, log, env=None):
+    """`commands` started in this folder with PYTHONPATH on it, PEERS_REDIS_URL
+    and `env` added, in one process group of their own, so that stopping it stops all
+    they started; the group id goes to `pidfile`."""
+    return Workers(commands, pidfile, log, dict(os.environ, PYTHONPATH=HERE, PEERS_REDIS_URL=REDIS_URL, **(env or {})), HERE)
 
 
 def stop_worker(worker, pidfile):
@@ -71,35 +139,52 @@ def wait_until(name, what, predicate, deadline, worker):
         time.sleep(0.005)
 
 
-def run(name, peer, doc, url, done_key, ready_key, start_worker, booted, send_all):
-    """The measured run both peers share: parse the options, start the worker,
-    wait until `booted(client)` says it consumes, send the tasks, wait until
-    every one ran, stop the worker, print the `PEER` line."""
+def run(name, peer, doc, start_worker, booted, send_all, prepare=None):
+    """The measured run the peers share: parse the options, start the worker,
+    wait until `booted(client)` says it consumes, `prepare()` what must be
+    ready before the clock (a producer process), send the tasks, wait until
+    every one ran, stop the worker, print the `PEER` line.
+
+    CPU: this process's tree (the producer, the worker and all they started)
+    and each `--cpu-pid` server's, sampled when the clock starts and when the
+    last task has run (bench/peers/cpu.py)."""
     parser = argparse.ArgumentParser(description=doc.splitlines()[0])
     parser.add_argument("--tasks", type=int, default=20000)
     parser.add_argument("--timeout", type=float, default=300, help="seconds for the whole run")
     parser.add_argument("--pidfile", help="where to write the worker's process group id")
     parser.add_argument("--log", help="where the worker's output goes (default: this terminal)")
+    parser.add_argument("--cpu-pid", type=int, action="append", default=[],
+                        help="a server the peer uses (broker, database) whose CPU counts too; repeatable")
     args = parser.parse_args()
     # SIGTERM from the caller's time limit: leave through `finally`, stopping the worker.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(f"{name}: terminated"))
 
-    client = redis.Redis.from_url(url, socket_timeout=10)
-    client.delete(done_key, ready_key)
+    client = redis.Redis.from_url(REDIS_URL, socket_timeout=10)
+    client.delete(DONE_KEY, READY_KEY)
     deadline = time.monotonic() + args.timeout
     worker = start_worker(args.pidfile, args.log)
     try:
         wait_until(name, "the worker booted", lambda: booted(client), min(deadline, time.monotonic() + 60), worker)
+        if prepare:
+            prepare(args.tasks)
+        roots = [os.getpid()] + args.cpu_pid
+        cpu_before = cpu.seconds(roots)
         start = time.monotonic()
         send_all(args.tasks)
         sent = time.monotonic()
         wait_until(name, f"{args.tasks} tasks executed",
-                   lambda: int(client.get(done_key) or 0) >= args.tasks, deadline, worker)
+                   lambda: int(client.get(DONE_KEY) or 0) >= args.tasks, deadline, worker)
         seconds = time.monotonic() - start
+        cpu_after = cpu.seconds(roots)
     finally:
         stop_worker(worker, args.pidfile)
+    spent = {root: cpu_after[root] - cpu_before[root] for root in roots}
+    own = spent[os.getpid()]
+    servers = sum(spent.values()) - own
     print(f"PEER {peer} tasks={args.tasks} e2e_per_s={args.tasks / seconds:.0f} "
-          f"seconds={seconds:.2f} send_per_s={args.tasks / (sent - start):.0f}", flush=True)
+          f"seconds={seconds:.2f} send_per_s={args.tasks / (sent - start):.0f} "
+          f"cpu_ms_per_task={(own + servers) * 1000 / args.tasks:.3f} cpu_own_s={own:.2f} cpu_servers_s={servers:.2f}",
+          flush=True)
 
 
 def main(name, body):
