@@ -34,8 +34,9 @@ final class BulkCallRaceTests: XCTestCase {
     func testABulkCancelLeavesNoMatchedTaskRunningOrWaiting() async throws {
         let harness = self.harness!
         let type = try await harness.type("bulkrace", handler: "sleep")
-        // Queue order r0, r1, …; last changed in the opposite order, so the
-        // walk along (status, updated_at) meets the queue's head last.
+        // The walk goes along (status, tenant, task_id): r0, r1, …; the
+        // queue holds them in the opposite order, so the walk meets the
+        // queue's head last, and is held up at its first row.
         let count = 1200
         let base = Date().addingTimeInterval(-60).roundedToMicroseconds
         let records = (0..<count).map { index in
@@ -44,7 +45,8 @@ final class BulkCallRaceTests: XCTestCase {
                               maxRetries: 0, timeoutSeconds: 30, createdAt: at, updatedAt: at)
         }
         try await harness.base.tasks.insert(records)
-        let holder = try await harness.base.holdTask(records[count - 1].taskID, for: .seconds(60))
+        let walk = records.sorted { $0.taskID < $1.taskID }
+        let holder = try await harness.base.holdTask(walk[0].taskID, for: .seconds(60))
         let service = self.service()
         let call = Task {
             try await Caller.$current.withValue(.open) {
@@ -64,7 +66,7 @@ final class BulkCallRaceTests: XCTestCase {
                 ).first?.int("n") ?? 0 > 0
             }
             XCTAssertTrue(waiting, "the bulk call never reached the held row")
-            try await harness.base.broker.enqueue(records)
+            try await harness.base.broker.enqueue(walk.reversed())
             let started = try await TestEnvironment.waitUntil(timeout: .seconds(20)) { try await self.count(type, in: [.running]) >= 4 }
             XCTAssertTrue(started, "the worker started nothing")
             holder.cancel()

@@ -117,17 +117,24 @@ final class WireNode {
         return (exited && status & 0x7f == 0 ? (status >> 8) & 0xff : nil, log)
     }
 
-    /// A port free now: bound to 0 on loopback, then released.
+    /// A port free now, then released: below the kernel's ephemeral range
+    /// (32768 and up here), so no outgoing connection of this machine (to
+    /// Redis, MariaDB, another node) is given it before the node binds it.
+    /// A port picked by binding to 0 came from that range, and was lost so
+    /// now and then ("Address already in use").
     static func freePort() throws -> Int {
-        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(descriptor) }
-        var address = Self.loopback(port: 0)
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, length) == 0 && getsockname(descriptor, $0, &length) == 0 }
+        for _ in 0..<200 {
+            let port = Int.random(in: 20_000..<32_000)
+            let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            guard descriptor >= 0 else { break }
+            defer { close(descriptor) }
+            var address = Self.loopback(port: port)
+            let bound = withUnsafeMutablePointer(to: &address) { pointer in
+                pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
+            }
+            if bound { return port }
         }
-        guard descriptor >= 0, bound else { throw TestEnvironment.ScriptError(description: "cannot bind loopback") }
-        return Int(UInt16(bigEndian: address.sin_port))
+        throw TestEnvironment.ScriptError(description: "cannot bind loopback")
     }
 
     static func loopback(port: Int) -> sockaddr_in {
