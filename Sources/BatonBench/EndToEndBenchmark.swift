@@ -77,6 +77,9 @@ struct EndToEndBenchmark: AsyncParsableCommand {
         let type = self.taskType
         let request = Baton_V1_BatchCreateTasksRequest.with { $0.tasks = Array(repeating: .with { $0.taskType = type }, count: 500) }
         let started = ContinuousClock.now
+        // Only this run's tasks count: unfinished ones an earlier run left in
+        // the table (an aborted benchmark) are not waited for.
+        let since = Google_Protobuf_Timestamp(date: Date().addingTimeInterval(-1))
         let lastIDs = Mutex<[String]>([])
         let created = try await Throughput.measureConcurrently("created (BatchCreateTasks x500)", operations: total, concurrency: self.clients) { index in
             let node = nodes[index % nodes.count]
@@ -92,6 +95,7 @@ struct EndToEndBenchmark: AsyncParsableCommand {
         let unfinished = Baton_V1_ListTasksRequest.with {
             $0.statuses = [.pending, .queued, .scheduled, .running, .retrying]
             $0.taskType = type
+            $0.createdAfter = since
             $0.pageSize = 1
         }
         try await withBatonClient(host: nodes[0].0, port: nodes[0].1) { client in
