@@ -26,7 +26,11 @@ export function workersTable(stats, { detailed = false } = {}) {
     const capacity = num(worker.capacity);
     const beat = parseTime(worker.lastHeartbeat);
     const age = beat === null ? null : Date.now() - beat;
-    const types = worker.taskTypes && worker.taskTypes.length ? worker.taskTypes.join(", ") : "all";
+    // What it can run: its types (narrowed by --task-types, else all) among
+    // those whose executor it has (http, grpc, its local handlers).
+    const runs = [...(worker.executorKinds || []), ...(worker.localHandlers || [])];
+    const types = (worker.taskTypes && worker.taskTypes.length ? worker.taskTypes.join(", ") : "all")
+      + (runs.length ? ` · runs ${runs.join(", ")}` : "");
     return h("tr", { "data-test": "worker-row", dataset: { workerId: worker.workerId || "", nodeId: worker.nodeId || "" } },
       h("td", h("span.node-name", worker.nodeId || "–"), worker.nodeId && worker.nodeId === leader ? h("span.tag.leader-tag", "leader") : null),
       h("td.mono.small", { title: worker.workerId }, worker.workerId || "–"),
@@ -86,6 +90,7 @@ export function mount(root, route, ctx) {
     const queued = workers.reduce((sum, w) => sum + num(w.queued), 0);
     const nodes = new Set(workers.map((w) => w.nodeId)).size;
     const leader = stats.leaderNodeId;
+    const unserved = stats.unservedTaskTypes || [];
     fill(kpis,
       kpi("Leader", leader ? h("span", { "data-test": "leader" }, leader) : h("span.warn-text", { "data-test": "leader" }, "none"),
         leader ? `epoch ${fmtInt(stats.leaderEpoch)}` : "no node holds the lock", { tone: leader ? "" : "bad" }),
@@ -94,6 +99,11 @@ export function mount(root, route, ctx) {
       kpi("Normal", fmtInt(stats.queueNormal), "queued, normal priority", { test: "queue-normal" }),
       kpi("Delayed", fmtInt(stats.queueDelayed), "run_at or retry backoff", { test: "queue-delayed" }),
       kpi("Waiting", fmtInt(count("WAITING")), "on dependencies", { test: "queue-waiting" }),
+      kpi("No worker", h("span", { "data-test": "unserved-count" }, String(unserved.length)),
+        unserved.length
+          ? unserved.map((type) => `${type.taskType} (${fmtInt(type.parkedTasks)} waiting)`).join(", ")
+          : "every type has a live worker",
+        { test: "unserved-types", tone: unserved.length ? "bad" : "" }),
       kpi("On workers", fmtInt(queued), "on worker queues"));
     fill(statuses, STATUSES.map((name) =>
       h("a.status-count", { href: `#/tasks?status=${name}`, title: `List ${name.toLowerCase()} tasks` },

@@ -41,6 +41,14 @@ public struct AdminService: Sendable {
             return try await self.store.config(record.taskType) ?? record
         }
         self.cache.store(stored)
+        // At once for the dispatcher, which then sends the type's tasks only
+        // to workers that run its executor; the leader's copy follows within
+        // seconds should this fail.
+        do {
+            try await self.broker.setLimits(TypeLimits(stored))
+        } catch {
+            self.logger.warning("limits not copied to Redis; the leader copies them", metadata: ["task_type": "\(record.taskType)", "error": "\(error)"])
+        }
         // Other nodes drop their cached copy on this event (and within a few
         // seconds regardless, should it be lost).
         do {

@@ -457,7 +457,16 @@ public struct TaskService: Sendable {
                     $0.running = Int32(clamping: worker.running)
                     $0.queued = Int32(clamping: worker.queued)
                     $0.taskTypes = worker.taskTypes
+                    // `@http`, `@grpc`: kinds (no handler name starts with `@`).
+                    $0.executorKinds = worker.executors.filter { $0.hasPrefix("@") }.map { String($0.dropFirst()) }
+                    $0.localHandlers = worker.executors.filter { !$0.hasPrefix("@") }
                     if let beat = worker.lastHeartbeat { $0.lastHeartbeat = .init(microseconds: beat) }
+                }
+            }
+            $0.unservedTaskTypes = snapshot.unservedTypes.map { type in
+                .with {
+                    $0.taskType = type.taskType
+                    $0.parkedTasks = type.parked
                 }
             }
         }

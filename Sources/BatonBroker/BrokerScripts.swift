@@ -152,7 +152,10 @@ public enum BrokerScripts {
     /// worker's bell rings (for high work its high lane's bell too).
     /// An entry with a tombstone (its task was cancelled while it waited) is
     /// dropped when the window reaches it; one of a paused type is parked on
-    /// its type's list (order kept) until the type resumes.
+    /// its type's list (order kept) until the type resumes, and so is one of
+    /// a configured type no live worker runs (`workerCapabilities`), until
+    /// one does (`unserved_types`): a backlog longer than the window never
+    /// holds back the types behind it.
     /// KEYS: leader, high queue, normal queue, workers, limits, in-use, scheduled total, round-robin cursor, tombstones.
     /// ARGV: `<node>|<token>`, batch, heartbeat TTL ms, strategy, namespace,
     ///       weight high, weight normal (0 and 0: strict priority), look-ahead window,
@@ -179,24 +182,18 @@ public enum BrokerScripts {
             local window = tonumber(ARGV[8]) or 1
             local reserve = tonumber(ARGV[9]) or 0
             local tombstones = redis.call('ZCARD', KEYS[9]) > 0
-            local workers = {}
-            for _, id in ipairs(redis.call('ZRANGEBYSCORE', KEYS[4], now - ttl, '+inf')) do
-              local base = ns .. ':worker:' .. id
-              local info = redis.call('HMGET', base, 'capacity', 'types', 'draining', 'window')
-              if info[1] and info[3] ~= '1' then
-                local cap = tonumber(info[4] or info[1])
-                local w = { id = id, queue = base .. ':queue', high = base .. ':queue:high', bell = base .. ':bell', highBell = base .. ':bell:high', cap = cap, types = nil }
-                w.normalCap = w.cap - math.floor(w.cap * reserve / 100)
-                -- High work may go past a published window by the worker's
-                -- capacity: a window full of normal work never makes it wait.
-                if info[4] then w.cap = cap + tonumber(info[1]) end
-                w.load = redis.call('LLEN', w.queue) + redis.call('LLEN', w.high) + redis.call('LLEN', base .. ':inflight')
-                if info[2] and info[2] ~= '' and info[2] ~= '*' then
-                  w.types = {}
-                  for t in string.gmatch(info[2], '[^,]+') do w.types[t] = true end
-                end
-                table.insert(workers, w)
-              end
+            \(workerCapabilities)
+            local workers = liveWorkers(KEYS[4], ttl, ns, 'window')
+            for _, w in ipairs(workers) do
+              local base, info = w.base, w.info
+              local cap = tonumber(info[5] or info[1])
+              w.queue, w.high, w.bell, w.highBell = base .. ':queue', base .. ':queue:high', base .. ':bell', base .. ':bell:high'
+              w.cap = cap
+              w.normalCap = w.cap - math.floor(w.cap * reserve / 100)
+              -- High work may go past a published window by the worker's
+              -- capacity: a window full of normal work never makes it wait.
+              if info[5] then w.cap = cap + tonumber(info[1]) end
+              w.load = redis.call('LLEN', w.queue) + redis.call('LLEN', w.high) + redis.call('LLEN', base .. ':inflight')
             end
             if #workers == 0 then return {} end
             table.sort(workers, function(a, b) return a.id < b.id end)
@@ -204,35 +201,44 @@ public enum BrokerScripts {
             local second = math.floor(now / 1000)
             local moved = {}
 
-            -- Per type and priority, for this round: 'blocked' once it cannot run, or its limits.
-            local typeState = {}
-            local function limits(t, high)
-              local key = (high and 'h' or 'n') .. t
-              local state = typeState[key]
+            -- Per type, for this round: its limits and the live workers that run it (read once).
+            local typeInfo = {}
+            local function limits(t)
+              local state = typeInfo[t]
               if state then return state end
-              state = { maxconc = 0, rate = 0, paused = false }
+              state = { maxconc = 0, rate = 0, paused = false, runners = {} }
               local limit = redis.call('HGET', KEYS[5], t)
+              -- Unknown (no row: deleted, or not copied yet): never parked,
+              -- as nothing would report or give back its entries.
+              state.known = limit ~= false
               if limit then
                 local a, b, c = string.match(limit, '^(%d+)|(%d+)|?(%d*)')
                 state.maxconc, state.rate, state.paused = tonumber(a) or 0, tonumber(b) or 0, c == '1'
               end
-              typeState[key] = state
+              local need = needOf(limit)
+              for _, w in ipairs(workers) do
+                if runsType(w, t, need) then table.insert(state.runners, w) end
+              end
+              typeInfo[t] = state
               return state
             end
+            -- Per type and priority: true once it cannot run this round.
+            local blocked = {}
 
             -- Moves `entry` of type `t` to a worker, or reports that its type is blocked.
             local function move(queue, entry, t)
               local high = string.sub(entry, 1, 1) == '1'
-              local state = limits(t, high)
-              if state.blocked then return false end
-              if state.maxconc > 0 and tonumber(redis.call('HGET', KEYS[6], t) or '0') >= state.maxconc then state.blocked = true; return false end
+              local key = (high and 'h' or 'n') .. t
+              if blocked[key] then return false end
+              local state = limits(t)
+              if state.maxconc > 0 and tonumber(redis.call('HGET', KEYS[6], t) or '0') >= state.maxconc then blocked[key] = true; return false end
               local rateKey = ns .. ':rate:' .. t .. ':' .. second
-              if state.rate > 0 and tonumber(redis.call('GET', rateKey) or '0') >= state.rate then state.blocked = true; return false end
+              if state.rate > 0 and tonumber(redis.call('GET', rateKey) or '0') >= state.rate then blocked[key] = true; return false end
               local eligible = {}
-              for _, w in ipairs(workers) do
-                if w.load < (high and w.cap or w.normalCap) and (w.types == nil or w.types[t]) then table.insert(eligible, w) end
+              for _, w in ipairs(state.runners) do
+                if w.load < (high and w.cap or w.normalCap) then table.insert(eligible, w) end
               end
-              if #eligible == 0 then state.blocked = true; return false end
+              if #eligible == 0 then blocked[key] = true; return false end
               local best
               if strategy == 'round_robin' then
                 best = eligible[(rr % #eligible) + 1]
@@ -283,7 +289,7 @@ public enum BrokerScripts {
                   if tombstones and redis.call('ZREM', KEYS[9], entry) == 1 then
                     redis.call('LREM', queue, 1, entry)
                     w.taken[i] = true
-                  elseif limits(t, false).paused then
+                  elseif limits(t).paused or (limits(t).known and #limits(t).runners == 0) then
                     redis.call('LREM', queue, 1, entry)
                     redis.call('RPUSH', ns .. ':parked:' .. t, entry)
                     redis.call('SADD', ns .. ':parked', t)
@@ -728,6 +734,37 @@ public enum BrokerScripts {
             """
     )
 
+    /// The types no live worker runs (none that takes work advertises what
+    /// the type's executor needs, `workerCapabilities`), each with how many
+    /// of its entries the dispatcher parked: what GetStats reports, and the
+    /// parked types the leader leaves parked. Read-only.
+    /// KEYS: workers, limits. ARGV: heartbeat TTL ms (0: every worker whose
+    /// hash has not expired, as GetStats lists them), namespace.
+    /// Returns a flat list: type, parked entries, type, parked entries, …
+    public static let unservedTypes = RedisScript(
+        name: "unserved_types",
+        source: """
+            #!lua flags=no-writes
+            \(clock)
+            \(workerCapabilities)
+            local workers = liveWorkers(KEYS[1], tonumber(ARGV[1]), ARGV[2])
+            local limits = redis.call('HGETALL', KEYS[2])
+            local unserved = {}
+            for i = 1, #limits, 2 do
+              local t, need = limits[i], needOf(limits[i + 1])
+              local served = false
+              for _, w in ipairs(workers) do
+                if runsType(w, t, need) then served = true; break end
+              end
+              if not served then
+                table.insert(unserved, t)
+                table.insert(unserved, redis.call('LLEN', ARGV[2] .. ':parked:' .. t))
+              end
+            end
+            return unserved
+            """
+    )
+
     /// Sets types' limits, each only over an older version (a value without
     /// one, of an older release, counts as version 0).
     /// KEYS: limits. ARGV: per type: type, value, version.
@@ -737,7 +774,7 @@ public enum BrokerScripts {
             #!lua
             for i = 1, #ARGV, 3 do
               local current = redis.call('HGET', KEYS[1], ARGV[i])
-              local version = current and tonumber(string.match(current, '^%d+|%d+|%d*|(%d+)$') or '0') or -1
+              local version = current and tonumber(string.match(current, '^%d+|%d+|%d*|(%d+)') or '0') or -1
               if tonumber(ARGV[i + 2]) >= version then redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
             end
             return 1
@@ -786,6 +823,47 @@ public enum BrokerScripts {
     static func ring(_ key: String) -> String {
         "redis.call('LPUSH', \(key), 1); redis.call('LTRIM', \(key), 0, 0)"
     }
+
+    /// Who runs what, as the dispatch and `unserved_types` scripts both read
+    /// it (needs `now`). Defines:
+    /// - `liveWorkers(key, ttl, ns, ...)`: the workers that take work (a beat
+    ///   within `ttl` ms, or with ttl 0 a hash not yet expired; not draining),
+    ///   each `{ id, base, info }` where `info`
+    ///   holds the hash fields capacity, types, draining, executors, then `...`;
+    /// - `needOf(limit)`: the capability a type's limits value names
+    ///   (`TypeLimits.value`), as `,capability,`; nil when it names none (a
+    ///   type the leader has not copied yet, or a copy of an older release):
+    ///   such a type runs on any worker, as before workers advertised;
+    /// - `runsType(w, t, need)`: whether the worker's `types` (`*`: all) allow
+    ///   `t` and its `executors` hold `need` (a worker that advertises no
+    ///   executors, of an older release, runs every executor).
+    static let workerCapabilities = """
+        local function liveWorkers(key, ttl, ns, ...)
+          local live = {}
+          for _, id in ipairs(redis.call('ZRANGEBYSCORE', key, ttl > 0 and now - ttl or '-inf', '+inf')) do
+            local base = ns .. ':worker:' .. id
+            local info = redis.call('HMGET', base, 'capacity', 'types', 'draining', 'executors', ...)
+            if info[1] and info[3] ~= '1' then
+              local w = { id = id, base = base, info = info }
+              if info[2] and info[2] ~= '' and info[2] ~= '*' then
+                w.types = {}
+                for t in string.gmatch(info[2], '[^,]+') do w.types[t] = true end
+              end
+              if info[4] and info[4] ~= '' then w.runs = ',' .. info[4] .. ',' end
+              table.insert(live, w)
+            end
+          end
+          return live
+        end
+        local function needOf(limit)
+          local c = limit and string.match(limit, '^%d+|%d+|%d*|%d+|(.+)$')
+          if c then return ',' .. c .. ',' end
+          return nil
+        end
+        local function runsType(w, t, need)
+          return (w.types == nil or w.types[t] == true) and (not need or w.runs == nil or string.find(w.runs, need, 1, true) ~= nil)
+        end
+        """
 
     /// Refuses unless the caller holds the leader lock (KEYS[1], ARGV[1]).
     static let fence = "if redis.call('GET', KEYS[1]) ~= ARGV[1] then return redis.error_reply('FENCED not the leader') end"

@@ -1,7 +1,8 @@
 import BatonModel
 import BatonRedis
 
-/// Per-type limits where the dispatch script reads them.
+/// Per-type limits where the dispatch script reads them, with what a worker
+/// must advertise to run the type.
 public struct TypeLimits: Sendable, Equatable {
     public var taskType: String
     public var maxConcurrency: Int
@@ -9,24 +10,30 @@ public struct TypeLimits: Sendable, Equatable {
     public var paused: Bool
     /// The row's `limits_version`: a copy never replaces a newer one.
     public var version: UInt64
+    /// `ExecutorCapability.required(by:)`; empty: any worker (as before workers advertised).
+    public var capability: String
 
-    public init(taskType: String, maxConcurrency: Int, rateLimitPerSecond: Int, paused: Bool, version: UInt64) {
+    public init(taskType: String, maxConcurrency: Int, rateLimitPerSecond: Int, paused: Bool, version: UInt64, capability: String = "") {
         self.taskType = taskType
         self.maxConcurrency = maxConcurrency
         self.rateLimitPerSecond = rateLimitPerSecond
         self.paused = paused
         self.version = version
+        self.capability = capability
     }
 
     public init(_ config: TaskConfigRecord) {
         self.init(
             taskType: config.taskType, maxConcurrency: config.maxConcurrency, rateLimitPerSecond: config.rateLimitPerSecond,
-            paused: config.paused, version: config.limitsVersion
+            paused: config.paused, version: config.limitsVersion, capability: ExecutorCapability.required(by: config)
         )
     }
 
-    /// `max_concurrency|rate_limit_per_second|paused|version`, as the dispatch script reads it.
-    public var value: String { "\(self.maxConcurrency)|\(self.rateLimitPerSecond)|\(self.paused ? 1 : 0)|\(self.version)" }
+    /// `max_concurrency|rate_limit_per_second|paused|version|capability`, as
+    /// the dispatch script reads it (the capability is the rest of the value).
+    public var value: String {
+        "\(self.maxConcurrency)|\(self.rateLimitPerSecond)|\(self.paused ? 1 : 0)|\(self.version)|\(self.capability)"
+    }
 }
 
 extension RedisBroker {
@@ -49,6 +56,19 @@ extension RedisBroker {
     /// A deleted type's limits go.
     public func forgetLimits(_ taskType: String) async throws(RedisError) {
         try await self.redis.send("HDEL", self.keys.limits, taskType)
+    }
+
+    /// The configured types no live worker runs (`BrokerScripts.unservedTypes`),
+    /// each with how many of its entries are parked. `heartbeatTTL` nil:
+    /// every worker whose registration has not expired.
+    public func unservedTypes(heartbeatTTL: Duration?) async throws(RedisError) -> [ClusterSnapshot.UnservedType] {
+        let flat = try await self.redis.run(
+            BrokerScripts.unservedTypes, keys: [self.keys.workers, self.keys.limits],
+            arguments: [heartbeatTTL?.wholeMilliseconds ?? 0, self.keys.namespace]
+        ).array ?? []
+        return stride(from: 0, to: flat.count - 1, by: 2).compactMap { index in
+            flat[index].string.map { ClusterSnapshot.UnservedType(taskType: $0, parked: flat[index + 1].int ?? 0) }
+        }.sorted { $0.taskType < $1.taskType }
     }
 
     /// Types with entries parked.

@@ -2,11 +2,12 @@ import BatonRedis
 import Foundation
 
 extension RedisBroker {
-    /// Leader, queue depths and live workers, in two round trips.
+    /// Leader, queue depths, live workers and the types none of them runs,
+    /// in three round trips.
     ///
     /// The leader key holds `<node_id>|<token>`; each worker's hash holds
-    /// `node_id`, `capacity`, `types` (comma-separated, `*` for every type)
-    /// and `heartbeat_ms`, written by the worker's heartbeat. What a worker
+    /// `node_id`, `capacity`, `types` (comma-separated, `*` for every type),
+    /// `executors` (comma-separated) and `heartbeat_ms`, written by the worker's heartbeat. What a worker
     /// runs and holds is read from its lists now, not from its last beat:
     /// `running` is its in-flight list (taken, not yet acknowledged), `queued`
     /// its queue.
@@ -47,6 +48,7 @@ extension RedisBroker {
                         queued: Int((details[index * 4 + 2].int ?? 0) + (details[index * 4 + 3].int ?? 0)),
                         // Empty: every type (the hash says `*`).
                         taskTypes: types == "*" ? [] : types.split(separator: ",").map(String.init),
+                        executors: (map["executors"] ?? "").split(separator: ",").map(String.init),
                         lastHeartbeat: Double(map["heartbeat_ms"] ?? "").map { Date(timeIntervalSince1970: $0 / 1000) }
                     )
                 )
@@ -59,7 +61,8 @@ extension RedisBroker {
             queueNormal: replies[3].int ?? 0,
             queueDelayed: replies[4].int ?? 0,
             scheduledTotal: replies[5].int ?? 0,
-            workers: workers
+            workers: workers,
+            unservedTypes: try await self.unservedTypes(heartbeatTTL: nil)
         )
     }
 }

@@ -72,6 +72,11 @@ func overview(_ stats: Baton_V1_GetStatsResponse, rates: Rates?, colour: Bool, n
     if let rates {
         lines.append(String(format: "rates      dispatched %.0f/s  finished %.0f/s  failed %.1f/s", rates.dispatched, rates.finished, rates.failed))
     }
+    if !stats.unservedTaskTypes.isEmpty {
+        let unserved = stats.unservedTaskTypes.map { "\($0.taskType) (\($0.parkedTasks) waiting)" }.joined(separator: ", ")
+        let cell = TextTable.Cell(unserved, .yellow)
+        lines.append("no worker  \(colour ? cell.painted : cell.text)")
+    }
     lines.append("")
     var workers = TextTable(header: ["WORKER", "NODE", "RUNNING", "QUEUED", "CAPACITY", "LOAD", "HEARTBEAT", "TYPES"], rightAligned: [2, 3, 4, 5])
     for worker in stats.workers.sorted(by: { $0.workerID < $1.workerID }) {

@@ -14,6 +14,8 @@ struct ClusterGauges: Service {
         let normal = Gauge(label: "baton_queue_depth", dimensions: [("queue", "normal")])
         let delayed = Gauge(label: "baton_queue_depth", dimensions: [("queue", "delayed")])
         let workers = Gauge(label: "baton_live_workers")
+        // Configured types no live worker runs: their tasks wait (alert on > 0).
+        let unserved = Gauge(label: "baton_unserved_task_types")
         await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
                 if let snapshot = try? await self.broker.snapshot() {
@@ -21,6 +23,7 @@ struct ClusterGauges: Service {
                     normal.record(snapshot.queueNormal)
                     delayed.record(snapshot.queueDelayed)
                     workers.record(snapshot.workers.count)
+                    unserved.record(snapshot.unservedTypes.count)
                 }
                 try? await Task.sleep(for: self.interval)
             }

@@ -46,7 +46,7 @@ struct NodeOptions: ParsableArguments {
     @Option(help: "Most tasks this node's worker holds, queued or in flight (default 32 × capacity; it asks for less when tasks are slow).")
     var maxWindow: Int?
 
-    @Option(help: "Task types this node's worker runs, comma-separated (default: all).")
+    @Option(help: "Task types this node's worker runs, comma-separated (default: every type it can run: http and grpc types, and local types whose handler it registered).")
     var taskTypes = ""
 
     @Option(help: "Seconds between worker heartbeats.")

@@ -95,17 +95,27 @@ public struct Dispatcher: LeaderLoop {
         ).map { ($0.entry.taskID, $0.workerID, now) }
     }
 
-    /// Copies each type's max_concurrency, rate limit and pause where the
-    /// dispatch script reads them (never over a newer copy), and gives back
-    /// the parked entries of every type MySQL says is not paused: a resume
-    /// whose own unpark failed (Redis or its node away) still converges.
+    /// Copies each type's max_concurrency, rate limit, pause and executor
+    /// capability where the dispatch script reads them (never over a newer
+    /// copy), and gives back the parked entries of every type MySQL says is
+    /// not paused and some live worker runs: a resume whose own unpark failed
+    /// (Redis or its node away) still converges, and a type parked because no
+    /// worker ran it runs within one refresh of a worker that runs it
+    /// registering. A type still unserved stays parked (given back, its
+    /// entries would only be parked again, in front of other types' work).
     public func syncLimits() async throws {
         let configs = try await self.configs.all()
         try await self.broker.replaceLimits(configs.map(TypeLimits.init))
+        let parked = try await self.broker.parkedTypes()
+        guard !parked.isEmpty else { return }
         let paused = Set(configs.filter(\.paused).map(\.taskType))
-        for taskType in try await self.broker.parkedTypes() where !paused.contains(taskType) {
+        let unserved = Set(try await self.broker.unservedTypes(heartbeatTTL: self.configuration.heartbeatTTL).map(\.taskType))
+        for taskType in parked where !paused.contains(taskType) && !unserved.contains(taskType) {
             let entries = try await self.broker.unpark(taskType)
-            self.logger.warning("a resumed type still had parked entries; gave them back", metadata: ["task_type": "\(taskType)", "entries": "\(entries)"])
+            self.logger.info(
+                "gave back a type's parked entries (resumed, or a worker that runs it is live)",
+                metadata: ["task_type": "\(taskType)", "entries": "\(entries)"]
+            )
         }
     }
 }

@@ -26,4 +26,13 @@ public final class ExecutorRegistry: Sendable {
     public func executor(for kind: TaskConfigRecord.Executor) -> (any TaskExecutor)? {
         self.executors.withLock { $0[kind] }
     }
+
+    /// What this worker can run (`ExecutorCapability`): its remote executor
+    /// kinds and its local handlers' names, sorted. Read at every heartbeat,
+    /// so a handler registered later is advertised from the next beat.
+    public func capabilities() -> [String] {
+        let kinds = self.executors.withLock { Array($0.keys) }.filter { $0 != .local }.map(ExecutorCapability.kind)
+        let handlers = self.executors.withLock { $0[.local] } == nil ? [] : self.local.handlerNames.filter(ExecutorCapability.isAdvertisable)
+        return (kinds + handlers).sorted()
+    }
 }

@@ -14,6 +14,9 @@ public final class LocalExecutor: TaskExecutor {
         self.handlers.withLock { $0[name] = handler }
     }
 
+    /// The names of the registered handlers.
+    public var handlerNames: [String] { self.handlers.withLock { Array($0.keys) } }
+
     public func execute(_ context: ExecutionContext, payload: [String: String], config: TaskConfigRecord) async throws -> String {
         let name = config.endpoint.isEmpty ? config.taskType : config.endpoint
         guard let handler = self.handlers.withLock({ $0[name] }) else {

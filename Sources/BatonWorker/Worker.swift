@@ -94,6 +94,7 @@ public final class Worker: Service, Sendable {
             broker: self.broker, configuration: self.configuration,
             draining: { [self] in self.stopping.load(ordering: .relaxed) },
             window: { [self] in self.window },
+            capabilities: { [registry = self.registry] in registry.capabilities() },
             fenced: { [self] in self.fence() },
             logger: self.logger
         )

@@ -7,7 +7,8 @@ public struct WorkerConfiguration: Sendable {
     /// The most entries the worker holds (queued, ready, running, settling);
     /// nil: 32 × capacity. The window adapts below it (`Prefetch`).
     public var maxWindow: Int?
-    /// Types this worker runs; empty means every configured type.
+    /// Types this worker runs; empty means every configured type it can run
+    /// (it advertises its executors: a local type needs its handler registered).
     public var taskTypes: [String] = []
     public var heartbeatInterval: Duration = .seconds(3)
     public var heartbeatTTL: Duration = .seconds(9)

@@ -6,7 +6,7 @@ import Logging
 import ServiceLifecycle
 
 /// Registers the worker and refreshes its entry every `heartbeatInterval`
-/// (capacity, window, types, draining), stamped by Redis's clock; what it runs and
+/// (capacity, window, types, executors, draining), stamped by Redis's clock; what it runs and
 /// holds is read from its lists, never from a beat; the entry expires after
 /// `heartbeatTTL` without a beat, so the leader can tell a dead worker.
 ///
@@ -21,17 +21,20 @@ public struct WorkerHeartbeat: Service {
     private let configuration: WorkerConfiguration
     private let draining: @Sendable () -> Bool
     private let window: @Sendable () -> Int
+    private let capabilities: @Sendable () -> [String]
     private let fenced: @Sendable () -> Void
     private let logger: Logger
 
     init(
         broker: RedisBroker, configuration: WorkerConfiguration, draining: @escaping @Sendable () -> Bool,
-        window: @escaping @Sendable () -> Int, fenced: @escaping @Sendable () -> Void, logger: Logger
+        window: @escaping @Sendable () -> Int, capabilities: @escaping @Sendable () -> [String], fenced: @escaping @Sendable () -> Void,
+        logger: Logger
     ) {
         self.broker = broker
         self.configuration = configuration
         self.draining = draining
         self.window = window
+        self.capabilities = capabilities
         self.fenced = fenced
         self.logger = logger
     }
@@ -84,7 +87,11 @@ public struct WorkerHeartbeat: Service {
                 "node_id", self.configuration.nodeID,
                 "capacity", String(self.configuration.capacity),
                 "window", String(self.window()),
+                // Both narrow: the dispatcher sends a task only to a worker
+                // whose `types` allow its type and whose `executors` hold
+                // what its type's executor needs (`ExecutorCapability`).
                 "types", self.configuration.taskTypes.isEmpty ? "*" : self.configuration.taskTypes.joined(separator: ","),
+                "executors", self.capabilities().joined(separator: ","),
                 "draining", self.draining() ? "1" : "0",
             ]
         )

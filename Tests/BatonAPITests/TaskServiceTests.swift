@@ -346,6 +346,26 @@ final class TaskServiceTests: XCTestCase {
         XCTAssertEqual(stats.workers.first?.taskTypes, ["echo", "noop"])
         XCTAssertGreaterThanOrEqual(stats.tasksByStatus["TASK_STATUS_QUEUED"] ?? 0, 1)
     }
+
+    /// PutTaskConfig tells the dispatcher at once what a type needs; GetStats
+    /// names the types no live worker runs, and what each worker advertises.
+    func testGetStatsNamesTheTypesNoLiveWorkerRuns() async throws {
+        let served = try await self.harness.configure("served")
+        let unserved = try await self.harness.configure("unserved")
+        let harness = self.harness!
+        try await harness.redis.send("ZADD", harness.keys.workers, 1, "w1")
+        try await harness.redis.send(
+            "HSET", harness.keys.worker("w1"), "node_id", "server-9", "capacity", 10, "types", "*", "executors", "@grpc,@http,\(served)",
+            "heartbeat_ms", 1_700_000_000_000
+        )
+        try await harness.redis.send("RPUSH", harness.keys.parked(unserved), "0|a|\(unserved)", "0|b|\(unserved)")
+        let stats = try await harness.withClient { tasks, _ in try await tasks.getStats(.init()) }
+        let mine = stats.unservedTaskTypes.filter { $0.taskType.hasPrefix(harness.taskType("")) }
+        XCTAssertEqual(mine.map(\.taskType), [unserved])
+        XCTAssertEqual(mine.first?.parkedTasks, 2)
+        XCTAssertEqual(stats.workers.first?.executorKinds, ["grpc", "http"])
+        XCTAssertEqual(stats.workers.first?.localHandlers, [served])
+    }
 }
 
 /// Runs `body`, expecting an RPCError; returns it (nil and a failure otherwise).

@@ -32,10 +32,13 @@ final class SchedulerHarness: Sendable {
         self.prefix = TestEnvironment.uniqueName("s").replacingOccurrences(of: "-", with: "_")
     }
 
-    func type(_ name: String, maxConcurrency: Int = 0, rateLimit: Int = 0, retries: Int = 0) async throws -> String {
+    func type(
+        _ name: String, maxConcurrency: Int = 0, rateLimit: Int = 0, retries: Int = 0, executor: TaskConfigRecord.Executor = .local,
+        endpoint: String = "noop"
+    ) async throws -> String {
         let type = "\(self.prefix)_\(name)"
         try await self.configs.put(
-            TaskConfigRecord(taskType: type, executor: .local, endpoint: "noop", timeoutSeconds: 30, maxRetries: retries,
+            TaskConfigRecord(taskType: type, executor: executor, endpoint: endpoint, timeoutSeconds: 30, maxRetries: retries,
                              retryBackoffMs: 100, maxConcurrency: maxConcurrency, rateLimitPerSecond: rateLimit)
         )
         return type
@@ -54,13 +57,15 @@ final class SchedulerHarness: Sendable {
         return records
     }
 
-    /// Registers a worker as its heartbeat would.
-    func registerWorker(_ id: String, capacity: Int, window: Int? = nil, types: [String] = []) async throws {
+    /// Registers a worker as its heartbeat would; `executors` nil: one that
+    /// advertises none (of an older release), which runs every executor.
+    func registerWorker(_ id: String, capacity: Int, window: Int? = nil, types: [String] = [], executors: [String]? = nil) async throws {
         _ = try await self.broker.heartbeat(
             workerID: id, ttl: .seconds(60),
             fields: ["node_id", "test", "capacity", String(capacity),
                      "types", types.isEmpty ? "*" : types.joined(separator: ","), "draining", "0"]
                 + (window.map { ["window", String($0)] } ?? [])
+                + (executors.map { ["executors", $0.joined(separator: ",")] } ?? [])
         )
     }
 

@@ -113,6 +113,7 @@ MIRRORS = {
     "TaskLog": ("TaskLog", set()),
     "GetTaskLogsResponse": ("GetTaskLogsResponse", set()),
     "WorkerInfo": ("WorkerInfo", set()),
+    "UnservedTaskType": ("UnservedTaskType", set()),
     "GetStatsResponse": ("GetStatsResponse", set()),
     "TaskConfig": ("TaskConfig", set()),
     "TaskConfigInput": ("TaskConfig", set()),

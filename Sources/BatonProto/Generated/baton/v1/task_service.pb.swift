@@ -824,11 +824,36 @@ public nonisolated struct Baton_V1_WorkerInfo: Sendable {
   /// tasks waiting on its own queue
   public var queued: Int32 = 0
 
+  /// What it can run, besides task_types (which narrows by type name): the
+  /// remote executor kinds it calls ("http", "grpc") and the local handlers
+  /// it registered; it runs a type whose executor is among them. Both empty:
+  /// a worker that advertises none (an older release), which runs every type.
+  public var executorKinds: [String] = []
+
+  public var localHandlers: [String] = []
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 
   fileprivate var _lastHeartbeat: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+}
+
+/// A configured task type that no live worker runs.
+public nonisolated struct Baton_V1_UnservedTaskType: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var taskType: String = String()
+
+  /// Its tasks the dispatcher has set aside until a worker runs the type
+  /// (those it has not reached yet, deep in a long queue, are not counted).
+  public var parkedTasks: Int64 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
 }
 
 public nonisolated struct Baton_V1_GetStatsResponse: Sendable {
@@ -858,6 +883,11 @@ public nonisolated struct Baton_V1_GetStatsResponse: Sendable {
 
   /// the node that answered
   public var nodeID: String = String()
+
+  /// Configured task types no live worker runs (none allows the type, or none
+  /// has its executor: the local handler it names, or http/grpc). Their tasks
+  /// wait QUEUED, never failed for it, and run once such a worker is live.
+  public var unservedTaskTypes: [Baton_V1_UnservedTaskType] = []
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -1931,7 +1961,7 @@ nonisolated extension Baton_V1_GetStatsRequest: SwiftProtobuf.Message, SwiftProt
 
 nonisolated extension Baton_V1_WorkerInfo: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".WorkerInfo"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}worker_id\0\u{3}node_id\0\u{1}capacity\0\u{1}running\0\u{3}task_types\0\u{3}last_heartbeat\0\u{1}queued\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}worker_id\0\u{3}node_id\0\u{1}capacity\0\u{1}running\0\u{3}task_types\0\u{3}last_heartbeat\0\u{1}queued\0\u{3}executor_kinds\0\u{3}local_handlers\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1946,6 +1976,8 @@ nonisolated extension Baton_V1_WorkerInfo: SwiftProtobuf.Message, SwiftProtobuf.
       case 5: try { try decoder.decodeRepeatedStringField(value: &self.taskTypes) }()
       case 6: try { try decoder.decodeSingularMessageField(value: &self._lastHeartbeat) }()
       case 7: try { try decoder.decodeSingularInt32Field(value: &self.queued) }()
+      case 8: try { try decoder.decodeRepeatedStringField(value: &self.executorKinds) }()
+      case 9: try { try decoder.decodeRepeatedStringField(value: &self.localHandlers) }()
       default: break
       }
     }
@@ -1977,6 +2009,12 @@ nonisolated extension Baton_V1_WorkerInfo: SwiftProtobuf.Message, SwiftProtobuf.
     if self.queued != 0 {
       try visitor.visitSingularInt32Field(value: self.queued, fieldNumber: 7)
     }
+    if !self.executorKinds.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.executorKinds, fieldNumber: 8)
+    }
+    if !self.localHandlers.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.localHandlers, fieldNumber: 9)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1988,6 +2026,43 @@ nonisolated extension Baton_V1_WorkerInfo: SwiftProtobuf.Message, SwiftProtobuf.
     if lhs.taskTypes != rhs.taskTypes {return false}
     if lhs._lastHeartbeat != rhs._lastHeartbeat {return false}
     if lhs.queued != rhs.queued {return false}
+    if lhs.executorKinds != rhs.executorKinds {return false}
+    if lhs.localHandlers != rhs.localHandlers {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Baton_V1_UnservedTaskType: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".UnservedTaskType"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}task_type\0\u{3}parked_tasks\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.taskType) }()
+      case 2: try { try decoder.decodeSingularInt64Field(value: &self.parkedTasks) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.taskType.isEmpty {
+      try visitor.visitSingularStringField(value: self.taskType, fieldNumber: 1)
+    }
+    if self.parkedTasks != 0 {
+      try visitor.visitSingularInt64Field(value: self.parkedTasks, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Baton_V1_UnservedTaskType, rhs: Baton_V1_UnservedTaskType) -> Bool {
+    if lhs.taskType != rhs.taskType {return false}
+    if lhs.parkedTasks != rhs.parkedTasks {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1995,7 +2070,7 @@ nonisolated extension Baton_V1_WorkerInfo: SwiftProtobuf.Message, SwiftProtobuf.
 
 nonisolated extension Baton_V1_GetStatsResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".GetStatsResponse"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}leader_node_id\0\u{3}leader_epoch\0\u{1}workers\0\u{3}queue_high\0\u{3}queue_normal\0\u{3}queue_delayed\0\u{3}tasks_by_status\0\u{3}tasks_scheduled_total\0\u{3}node_id\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}leader_node_id\0\u{3}leader_epoch\0\u{1}workers\0\u{3}queue_high\0\u{3}queue_normal\0\u{3}queue_delayed\0\u{3}tasks_by_status\0\u{3}tasks_scheduled_total\0\u{3}node_id\0\u{3}unserved_task_types\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -2012,6 +2087,7 @@ nonisolated extension Baton_V1_GetStatsResponse: SwiftProtobuf.Message, SwiftPro
       case 7: try { try decoder.decodeMapField(fieldType: SwiftProtobuf._ProtobufMap<SwiftProtobuf.ProtobufString,SwiftProtobuf.ProtobufInt64>.self, value: &self.tasksByStatus) }()
       case 8: try { try decoder.decodeSingularInt64Field(value: &self.tasksScheduledTotal) }()
       case 9: try { try decoder.decodeSingularStringField(value: &self.nodeID) }()
+      case 10: try { try decoder.decodeRepeatedMessageField(value: &self.unservedTaskTypes) }()
       default: break
       }
     }
@@ -2045,6 +2121,9 @@ nonisolated extension Baton_V1_GetStatsResponse: SwiftProtobuf.Message, SwiftPro
     if !self.nodeID.isEmpty {
       try visitor.visitSingularStringField(value: self.nodeID, fieldNumber: 9)
     }
+    if !self.unservedTaskTypes.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.unservedTaskTypes, fieldNumber: 10)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -2058,6 +2137,7 @@ nonisolated extension Baton_V1_GetStatsResponse: SwiftProtobuf.Message, SwiftPro
     if lhs.tasksByStatus != rhs.tasksByStatus {return false}
     if lhs.tasksScheduledTotal != rhs.tasksScheduledTotal {return false}
     if lhs.nodeID != rhs.nodeID {return false}
+    if lhs.unservedTaskTypes != rhs.unservedTaskTypes {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
