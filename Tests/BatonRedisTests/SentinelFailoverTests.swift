@@ -55,6 +55,9 @@ final class SentinelFailoverTests: XCTestCase {
         }
         try await replica.shutdown()
 
+        // Another pool of the same configuration (as a node has several) probes
+        // while `client` sits idle with its connections to the old master.
+        let prober = RedisClient(configuration: configuration, logger: Logger(label: "sentinel-test"))
         let killed = try self.servers.killMaster()
         XCTAssertEqual(killed, before)
         let started = ContinuousClock.now
@@ -62,7 +65,7 @@ final class SentinelFailoverTests: XCTestCase {
         var value: Int64?
         while value == nil, ContinuousClock.now - started < .seconds(20) {
             do {
-                value = try await client.run(increment, keys: [key]).int
+                value = try await prober.run(increment, keys: [key]).int
             } catch {
                 failures.append(error)
                 try await Task.sleep(for: .milliseconds(100))
@@ -74,7 +77,8 @@ final class SentinelFailoverTests: XCTestCase {
         XCTAssertNotEqual(after, before)
         print("failover: calls resumed \(ContinuousClock.now - started) after the kill; \(failures.count) calls failed meanwhile")
 
-        // Idle connections to the dead master are dropped, not handed out: every call now succeeds.
+        // The prober found the new master: `client`'s idle connections to the
+        // dead one are dropped, not handed out, so every call of it succeeds.
         try await withThrowingTaskGroup(of: Void.self) { group in
             for _ in 0..<12 { group.addTask { _ = try await client.run(increment, keys: [key]) } }
             try await group.waitForAll()
@@ -82,6 +86,7 @@ final class SentinelFailoverTests: XCTestCase {
         let total = try await client.send("GET", key).int
         XCTAssertEqual(total, 14)
         try await client.shutdown()
+        try await prober.shutdown()
     }
 
     func testNoSentinelAnsweringIsUnavailableWithEachReason() async throws {
