@@ -30,23 +30,6 @@ export PATH="$PATH:/usr/sbin:/sbin"
 
 log() { printf 'redis-sentinel: %s\n' "$*" >&2; }
 
-as_root() {
-  if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi
-}
-
-# As dev-services.sh does: apt-get what is missing.
-install_missing() {
-  local missing=()
-  command -v redis-server >/dev/null || missing+=(redis-server)
-  command -v redis-cli >/dev/null || missing+=(redis-tools)
-  command -v redis-sentinel >/dev/null || missing+=(redis-sentinel)
-  if [ ${#missing[@]} -gt 0 ]; then
-    log "installing ${missing[*]}"
-    as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
-    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-  fi
-}
-
 data_cli() { REDISCLI_AUTH="$REDIS_PASSWORD" redis-cli -h 127.0.0.1 -p "$1" "${@:2}"; }
 sentinel_cli() { REDISCLI_AUTH="$SENTINEL_PASSWORD" redis-cli -h 127.0.0.1 -p "$1" "${@:2}"; }
 
@@ -152,7 +135,8 @@ url() {
 
 case "${1:-}" in
   start)
-    install_missing
+    # What is missing (redis-sentinel among it) is apt-got as for the dev services.
+    command -v redis-sentinel >/dev/null || "$ROOT/scripts/dev-services.sh" install
     mkdir -p "$RUN"
     stop_all
     rm -f "$RUN"/*.conf "$RUN"/*.log
