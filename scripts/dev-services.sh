@@ -47,6 +47,8 @@ install_missing() {
   command -v curl >/dev/null || missing+=(curl ca-certificates)
   [ -f /usr/include/zlib.h ] || missing+=(zlib1g-dev)
   command -v faketime >/dev/null || missing+=(faketime)
+  # For the Sentinel failover tests (scripts/redis-sentinel.sh).
+  command -v redis-sentinel >/dev/null || missing+=(redis-sentinel)
   if [ ${#missing[@]} -gt 0 ]; then
     log "installing ${missing[*]}"
     as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq

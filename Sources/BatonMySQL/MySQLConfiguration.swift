@@ -46,6 +46,7 @@ public struct MySQLConfiguration: Sendable {
         guard parsed.scheme == "mysql" || parsed.scheme == "mariadb" else {
             throw MySQLError(.invalidURL, "expected mysql://user:password@host:port/database")
         }
+        guard parsed.endpoints.count == 1 else { throw MySQLError(.invalidURL, "a MySQL URL names one host") }
         guard let user = parsed.user else { throw MySQLError(.invalidURL, "missing user in MySQL URL") }
         guard !parsed.path.isEmpty else { throw MySQLError(.invalidURL, "missing database in MySQL URL") }
         self.init(host: parsed.host, port: parsed.port ?? 3306, user: user, password: parsed.password ?? "", database: parsed.path)

@@ -57,7 +57,7 @@ struct Node {
         if configuration.origin(of: "mysql") == .commandLine, options.mysqlPasswordFile == nil, (try? MySQLConfiguration(url: options.mysqlURL))?.password.isEmpty == false {
             logger.warning("the --mysql URL carries a password, which `ps` shows to every user here: use $MYSQL_DSN or --mysql-password-file")
         }
-        if configuration.origin(of: "redis") == .commandLine, options.redisPasswordFile == nil, (try? RedisConfiguration(url: options.redisURL))?.password != nil {
+        if configuration.origin(of: "redis") == .commandLine, options.redisPasswordFile == nil, Self.carriesPassword(options.redisURL) {
             logger.warning("the --redis URL carries a password, which `ps` shows to every user here: use $REDIS_ADDR or --redis-password-file")
         }
         // Client calls get pools of their own, with an acquire timeout: a
@@ -78,7 +78,7 @@ struct Node {
         controlConfiguration.maxConnections = 2
         let control = RedisClient(configuration: controlConfiguration, logger: logger)
         let clients: [any ShutdownClient] = [mysql, redis, apiMySQL, apiRedis, control]
-        logger.info("starting", metadata: ["mysql": "\(mysqlConfiguration.redacted)", "redis": "\(redisConfiguration.host):\(redisConfiguration.port)/\(redisConfiguration.database)"])
+        logger.info("starting", metadata: ["mysql": "\(mysqlConfiguration.redacted)", "redis": "\(redisConfiguration.redacted)"])
 
         // Wait for the stores rather than crash: nodes may start before them.
         try await Self.waitFor("MySQL", logger: logger) { try await mysql.execute("SELECT 1") }
@@ -301,6 +301,12 @@ struct Node {
     private func closeClients() async {
         try? await self.httpExecutor.shutdown()
         for client in self.clients { try? await client.shutdown() }
+    }
+
+    /// Whether a Redis URL holds a password: the master's, or the Sentinels'.
+    private static func carriesPassword(_ url: String) -> Bool {
+        guard let configuration = try? RedisConfiguration(url: url) else { return false }
+        return configuration.password != nil || configuration.sentinel?.url.sentinelPassword != nil
     }
 
     private static func secret(_ path: String) throws -> String {

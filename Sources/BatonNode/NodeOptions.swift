@@ -22,7 +22,13 @@ struct NodeOptions: ParsableArguments {
     @Option(help: "HTTP port for /health, /ready and /metrics.")
     var workerPort = 8080
 
-    @Option(help: "Redis URL, redis://[:password@]host:port[/db]; $REDIS_ADDR works too. Default: redis://127.0.0.1:6379.")
+    @Option(
+        help: """
+            Redis URL, redis://[:password@]host:port[/db], or through Sentinel \
+            sentinel://[:password@]host:port,host:port/mastername[?db=N&sentinel_password=…]; \
+            $REDIS_ADDR works too. Default: redis://127.0.0.1:6379.
+            """
+    )
     var redis: String?
 
     @Option(help: "MySQL URL, mysql://user:password@host:port/database; $MYSQL_DSN works too. Default: the dev database.")

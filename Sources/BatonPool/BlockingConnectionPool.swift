@@ -9,8 +9,8 @@ import Synchronization
 /// their thread for the whole round trip. The pool holds at most
 /// `maxConnections` connections; callers beyond that wait (cancellable) for a
 /// free slot, at most `acquireTimeout` when one is set (then `PoolBusyError`).
-/// A connection that reports `isBroken` after a call is closed and
-/// dropped, so the next caller reconnects through `factory`.
+/// A connection that reports `isBroken` after a call, or while idle, is
+/// closed and dropped, so the next caller reconnects through `factory`.
 public final class BlockingConnectionPool<Connection: PoolableConnection>: Sendable {
     public typealias Factory = @Sendable () throws -> Connection
 
@@ -155,8 +155,21 @@ public final class BlockingConnectionPool<Connection: PoolableConnection>: Senda
         waiter?.resume()
     }
 
+    /// An idle connection can go bad while it waits (its server replaced by
+    /// a failover): such ones are closed rather than handed out.
     fileprivate func checkOutIdle() -> Connection? {
-        self.state.withLock { $0.idle.popLast() }
+        let (connection, stale) = self.state.withLock { state -> (Connection?, [Connection]) in
+            var stale: [Connection] = []
+            while let candidate = state.idle.popLast() {
+                if !candidate.isBroken { return (candidate, stale) }
+                stale.append(candidate)
+            }
+            return (nil, stale)
+        }
+        if !stale.isEmpty {
+            self.threadPool.submit { _ in for connection in stale { connection.close() } }
+        }
+        return connection
     }
 
     fileprivate func run<T: Sendable>(

@@ -1,5 +1,7 @@
 /// The parts of a `scheme://[user[:password]@]host[:port][/path][?query]` URL,
-/// with percent-escapes in the credentials and path decoded.
+/// with percent-escapes in the credentials and path decoded. The authority
+/// may list several `host[:port]` separated by commas (Sentinel URLs name
+/// every Sentinel); `host` and `port` are the first of them.
 ///
 /// Shared by the Redis and MySQL configurations; secrets parsed here are never
 /// part of `description`.
@@ -9,11 +11,25 @@ public struct ConnectionURL: Sendable, CustomStringConvertible {
     public var password: String?
     public var host: String
     public var port: Int?
+    /// Every `host[:port]` of the authority, in order; one for most URLs.
+    public var endpoints: [Endpoint]
     public var path: String
     public var query: [String: String]
 
     public struct ParseError: Error, CustomStringConvertible {
         public var description: String
+    }
+
+    public struct Endpoint: Sendable, Hashable, CustomStringConvertible {
+        public var host: String
+        public var port: Int?
+
+        public init(host: String, port: Int?) {
+            self.host = host
+            self.port = port
+        }
+
+        public var description: String { "\(self.host)\(self.port.map { ":\($0)" } ?? "")" }
     }
 
     public init(_ text: String) throws(ParseError) {
@@ -48,23 +64,31 @@ public struct ConnectionURL: Sendable, CustomStringConvertible {
             self.path = Self.decode(rest[rest.index(after: slash)...])
             rest = rest[..<slash]
         }
-        self.port = nil
+        self.endpoints = try rest.split(separator: ",", omittingEmptySubsequences: false).map(Self.endpoint)
+        self.host = self.endpoints[0].host
+        self.port = self.endpoints[0].port
+    }
+
+    /// The URL without its password (nor its query, where secrets may ride too).
+    public var description: String {
+        let credentials = self.user.map { "\($0)@" } ?? (self.password == nil ? "" : ":***@")
+        return "\(self.scheme)://\(credentials)\(self.endpoints.map(\.description).joined(separator: ","))/\(self.path)"
+    }
+
+    /// `host[:port]`, `[v6]:port` or `[v6]`.
+    private static func endpoint(_ text: Substring) throws(ParseError) -> Endpoint {
+        var rest = text
+        var port: Int?
         if let colon = rest.lastIndex(of: ":"), !rest.hasSuffix("]") {
-            guard let port = Int(rest[rest.index(after: colon)...]), (1...65535).contains(port) else {
+            guard let number = Int(rest[rest.index(after: colon)...]), (1...65535).contains(number) else {
                 throw ParseError(description: "port must be a number 1-65535")
             }
-            self.port = port
+            port = number
             rest = rest[..<colon]
         }
         if rest.hasPrefix("["), rest.hasSuffix("]") { rest = rest.dropFirst().dropLast() }
         guard !rest.isEmpty else { throw ParseError(description: "missing host in connection URL") }
-        self.host = String(rest)
-    }
-
-    /// The URL without its password.
-    public var description: String {
-        let credentials = self.user.map { "\($0)@" } ?? (self.password == nil ? "" : ":***@")
-        return "\(self.scheme)://\(credentials)\(self.host)\(self.port.map { ":\($0)" } ?? "")/\(self.path)"
+        return Endpoint(host: String(rest), port: port)
     }
 
     private static func decode(_ text: Substring) -> String {

@@ -1,4 +1,5 @@
 import BatonPool
+import Logging
 
 /// A connection reserved for one caller that issues blocking commands.
 ///
@@ -9,10 +10,10 @@ public final class RedisBlockingConnection: Sendable {
     private let pool: BlockingConnectionPool<RedisConnection>
     private let commandTimeout: Duration
 
-    init(configuration: RedisConfiguration) {
+    init(configuration: RedisConfiguration, logger: Logger) {
         self.commandTimeout = configuration.commandTimeout
         self.pool = BlockingConnectionPool(maxConnections: 1) {
-            try RedisConnection(configuration: configuration)
+            try RedisConnection.open(configuration: configuration, logger: logger)
         }
     }
 

@@ -5,7 +5,8 @@ import Logging
 ///
 /// Calls run on the pool's dedicated threads. A call that hits a broken
 /// connection throws a `RedisError` (`connectionLost`, `timeout`); the broken
-/// connection is dropped and the next call reconnects.
+/// connection is dropped and the next call reconnects (in Sentinel mode, to
+/// the master the Sentinels name then).
 public final class RedisClient: Sendable {
     public let configuration: RedisConfiguration
     private let pool: BlockingConnectionPool<RedisConnection>
@@ -15,7 +16,7 @@ public final class RedisClient: Sendable {
         self.configuration = configuration
         self.logger = logger
         self.pool = BlockingConnectionPool(maxConnections: configuration.maxConnections, acquireTimeout: configuration.acquireTimeout) {
-            try RedisConnection(configuration: configuration)
+            try RedisConnection.open(configuration: configuration, logger: logger)
         }
     }
 
@@ -56,7 +57,7 @@ public final class RedisClient: Sendable {
     public func withBlockingConnection<T>(
         _ body: (RedisBlockingConnection) async throws -> T
     ) async throws -> T {
-        let connection = RedisBlockingConnection(configuration: self.configuration)
+        let connection = RedisBlockingConnection(configuration: self.configuration, logger: self.logger)
         do {
             let result = try await body(connection)
             try? await connection.close()

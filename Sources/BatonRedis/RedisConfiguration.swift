@@ -1,7 +1,10 @@
 import BatonPool
 
-/// Where and how to connect, usually parsed from `redis://[:password@]host:port[/db]`.
+/// Where and how to connect, usually parsed from `redis://[:password@]host:port[/db]`
+/// or `sentinel://[:password@]host:port,host:port/mastername[?db=N]`.
 public struct RedisConfiguration: Sendable {
+    /// The server, unless `sentinel` is set: then each new connection asks
+    /// the Sentinels for the master's address instead.
     public var host: String
     public var port: Int
     public var username: String?
@@ -13,6 +16,10 @@ public struct RedisConfiguration: Sendable {
     /// How long a call waits for a pooled connection before failing `.busy`;
     /// nil waits as long as it takes.
     public var acquireTimeout: Duration?
+    /// Set for `sentinel://` URLs. A reference: every copy of this
+    /// configuration (a node's several pools) shares one, so they follow one
+    /// master and a failover is noticed and logged once.
+    public var sentinel: SentinelResolver?
 
     public init(
         host: String = "127.0.0.1",
@@ -34,28 +41,33 @@ public struct RedisConfiguration: Sendable {
         self.maxConnections = maxConnections
     }
 
-    /// Parses `redis://[[user]:password@]host[:port][/db]`.
+    /// Parses `redis://[[user]:password@]host[:port][/db]` or
+    /// `sentinel://[[user]:password@]host[:port],host[:port]…/mastername[?db=N]`.
     public init(url: String) throws(RedisError) {
         self.init()
-        let parsed: ConnectionURL
-        do { parsed = try ConnectionURL(url) } catch { throw RedisError(.invalidURL, error.description) }
-        guard parsed.scheme == "redis" else {
-            throw RedisError(.invalidURL, "expected redis://[:password@]host:port[/db]")
-        }
-        self.host = parsed.host
-        self.port = parsed.port ?? 6379
-        // `redis://secret@host` carries a password without a user, as redis-cli reads it.
-        if parsed.password == nil, let lone = parsed.user {
-            self.password = lone
-        } else {
-            self.username = parsed.user
-            self.password = parsed.password
-        }
-        if !parsed.path.isEmpty {
-            guard let number = Int(parsed.path), number >= 0 else {
-                throw RedisError(.invalidURL, "database must be a non-negative number")
+        let parsed = try ConnectionURL.redis(url)
+        switch parsed.scheme {
+        case "redis":
+            guard parsed.endpoints.count == 1 else {
+                throw RedisError(.invalidURL, "a redis:// URL names one server; for Sentinel use sentinel://host:port,host:port/mastername")
             }
-            self.database = number
+            self.host = parsed.host
+            self.port = parsed.port ?? 6379
+            (self.username, self.password) = parsed.redisCredentials
+            self.database = try ConnectionURL.redisDatabase(parsed.path)
+        case "sentinel":
+            let sentinel = try SentinelURL(parsed: parsed)
+            (self.username, self.password) = (sentinel.username, sentinel.password)
+            self.database = sentinel.database
+            self.sentinel = SentinelResolver(url: sentinel)
+        default:
+            throw RedisError(.invalidURL, "expected redis://[:password@]host:port[/db] or sentinel://[:password@]host:port,host:port/mastername")
         }
+    }
+
+    /// Where this connects, without any password: for logs.
+    public var redacted: String {
+        if let sentinel { return sentinel.url.description }
+        return "redis://\(self.host):\(self.port)/\(self.database)"
     }
 }

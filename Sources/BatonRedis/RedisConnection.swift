@@ -1,5 +1,6 @@
 import BatonPool
 import CHiredis
+import Logging
 
 #if canImport(Glibc)
 import Glibc
@@ -11,7 +12,25 @@ final class RedisConnection: PoolableConnection, @unchecked Sendable {
     private let context: UnsafeMutablePointer<redisContext>
     private let commandTimeout: Duration
     private var currentTimeout: Duration
-    private(set) var isBroken = false
+    private var failed = false
+    /// In Sentinel mode: the resolver and the master generation this
+    /// connection was opened under.
+    private var master: (resolver: SentinelResolver, generation: Int)?
+
+    /// After an I/O error, a reply saying the server is no longer the master,
+    /// or (Sentinel) once the master has changed since this connection opened.
+    var isBroken: Bool {
+        if self.failed { return true }
+        guard let master = self.master else { return false }
+        return master.resolver.generation != master.generation
+    }
+
+    /// A connection to `configuration`'s server, or to the master its
+    /// Sentinels name. Blocks its thread.
+    static func open(configuration: RedisConfiguration, logger: Logger) throws(RedisError) -> RedisConnection {
+        if let sentinel = configuration.sentinel { return try sentinel.connectToMaster(configuration: configuration, logger: logger) }
+        return try RedisConnection(configuration: configuration)
+    }
 
     init(configuration: RedisConfiguration) throws(RedisError) {
         BrokenPipe.ignore()
@@ -47,6 +66,12 @@ final class RedisConnection: PoolableConnection, @unchecked Sendable {
         redisFree(self.context)
     }
 
+    /// Ties this connection to the master `resolver` found, so that it counts
+    /// as broken once the resolver has found another.
+    func follow(_ resolver: SentinelResolver, generation: Int) {
+        self.master = (resolver, generation)
+    }
+
     /// Sends one command and reads its reply. Error replies are returned, not thrown.
     func send(_ command: RedisCommand, timeout: Duration? = nil) throws(RedisError) -> RESPValue {
         try self.applyTimeout(timeout ?? self.commandTimeout)
@@ -57,6 +82,7 @@ final class RedisConnection: PoolableConnection, @unchecked Sendable {
             try self.append(command)
             reply = try self.readReply()
         }
+        try self.checkStillMaster(reply)
         return reply
     }
 
@@ -82,7 +108,27 @@ final class RedisConnection: PoolableConnection, @unchecked Sendable {
             try self.append(missing.map { commands[$0] })
             for index in missing { replies[index] = try self.readReply() }
         }
+        for reply in replies { try self.checkStillMaster(reply) }
         return replies
+    }
+
+    /// A reply saying this server is a replica now (a failover demoted it, or
+    /// it never was the master) fails the call as a lost connection, which
+    /// callers retry, and breaks the connection, so the next one is opened
+    /// to the master (asked of Sentinel). A replica refuses every write, so
+    /// nothing of the call took effect.
+    private func checkStillMaster(_ reply: RESPValue) throws(RedisError) {
+        guard case .error(let message) = reply, Self.saysNotMaster(message) else { return }
+        self.failed = true
+        throw RedisError(.connectionLost, "the server is not the master (failover?): \(message.prefix(120))")
+    }
+
+    /// READONLY (a write, also from inside a script), MASTERDOWN (a replica
+    /// cut from its master), or a blocked call released because the server
+    /// turned replica.
+    static func saysNotMaster(_ message: String) -> Bool {
+        message.hasPrefix("READONLY") || message.contains("READONLY You can't write") || message.hasPrefix("MASTERDOWN")
+            || (message.hasPrefix("UNBLOCKED") && message.contains("state changed"))
     }
 
     private func load(_ script: RedisScript) throws(RedisError) {
@@ -104,7 +150,7 @@ final class RedisConnection: PoolableConnection, @unchecked Sendable {
 
     /// Queues commands in hiredis's output buffer; they are written on the next read.
     private func append(_ commands: some Collection<RedisCommand>) throws(RedisError) {
-        if self.isBroken { throw RedisError(.connectionLost, "connection is broken") }
+        if self.failed { throw RedisError(.connectionLost, "connection is broken") }
         var buffer: [UInt8] = []
         buffer.reserveCapacity(commands.reduce(0) { total, command in
             total + 16 + command.arguments.reduce(0) { $0 + $1.count + 16 }
@@ -156,7 +202,7 @@ final class RedisConnection: PoolableConnection, @unchecked Sendable {
 
     /// hiredis contexts are unusable after any error: mark broken and type the error.
     private func connectionError() -> RedisError {
-        self.isBroken = true
+        self.failed = true
         let code = self.context.pointee.err
         let message = Self.errorText(self.context)
         if code == REDIS_ERR_IO, errno == EAGAIN || errno == EWOULDBLOCK || message.contains("temporarily unavailable") {

@@ -135,6 +135,10 @@ private func parse(
         #expect(SecretRedaction.redacted("mysql://user@h/db") == "mysql://user@h/db")
         #expect(SecretRedaction.redacted("https://h/a@b:c") == "https://h/a@b:c", "an @ in the path is no userinfo")
         #expect(SecretRedaction.redacted("plain") == "plain")
+        #expect(
+            SecretRedaction.redacted("sentinel://:pw@h:1,h:2/main?db=2&sentinel_password=s3&sentinel_user=u")
+                == "sentinel://:REDACTED@h:1,h:2/main?db=2&sentinel_password=REDACTED&sentinel_user=u"
+        )
     }
 
     @Test func printedYAMLReadsBackAsTheSameSettings() throws {

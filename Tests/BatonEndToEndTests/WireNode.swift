@@ -18,9 +18,11 @@ final class WireNode {
     let logs: URL
 
     /// `id` and `namespace` shared by several nodes make them one cluster
-    /// (or, with one id, two claims on it); `environment` adds variables.
+    /// (or, with one id, two claims on it); `environment` adds variables;
+    /// `redisURL` replaces the test Redis (a `sentinel://` one, say).
     init(
-        id: String? = nil, namespace: String? = nil, fileLimit: Int? = nil, arguments extra: [String] = [], environment: [String: String] = [:]
+        id: String? = nil, namespace: String? = nil, fileLimit: Int? = nil, redisURL: String = TestEnvironment.redisURL, arguments extra: [String] = [],
+        environment: [String: String] = [:]
     ) throws {
         let root = TestEnvironment.repositoryRoot
         self.id = id ?? TestEnvironment.uniqueName("wire")
@@ -33,7 +35,7 @@ final class WireNode {
         let arguments = [
             "--id", self.id, "--grpc-port", String(self.grpcPort), "--worker-port", String(self.httpPort),
             "--namespace", self.namespace, "--migrations", root.appendingPathComponent("sql").path, "--log-dir", self.logs.path,
-            "--mysql", TestEnvironment.mysqlURL, "--redis", TestEnvironment.redisURL,
+            "--mysql", TestEnvironment.mysqlURL, "--redis", redisURL,
         ] + extra
         let command = (fileLimit.map { "ulimit -n \($0); " } ?? "") + "exec " + ([node] + arguments).map(Self.quoted).joined(separator: " ")
         self.pid = try ChildProcess.start(
