@@ -58,12 +58,22 @@ final class SynchronousCreateRPCTests: XCTestCase {
         let harness = self.harness!
         let type = try await harness.configure("sync_cancel")
         let watch = try await self.probe(type)
+        // A probe's WatchTask holds the place until its handler has
+        // returned, a moment after its client saw the stream end: a create
+        // that comes then is refused (creating nothing) and is sent again,
+        // as a client does.
         let call = Task {
             try await harness.withClient { tasks, _ in
-                try await tasks.createTask(.with {
-                    $0.taskType = type
-                    $0.waitSeconds = 60
-                })
+                while true {
+                    do {
+                        return try await tasks.createTask(.with {
+                            $0.taskType = type
+                            $0.waitSeconds = 60
+                        })
+                    } catch let error as RPCError where error.code == .resourceExhausted {
+                        try await Task.sleep(for: .milliseconds(20))
+                    }
+                }
             }
         }
         let held = try await TestEnvironment.waitUntil { try await watch() == .resourceExhausted }
