@@ -119,7 +119,10 @@ extension TaskService {
     /// A continuation is bound to its group.
     private static func groupFilter(taskType: String, status: TaskStatus, key: String) -> String {
         let digest = SHA256.hash(data: Data(key.utf8)).map { String(format: "%02x", $0) }.joined()
-        return "deadletters|\(taskType)|\(status.rawValue)|\(digest)"
+        // "by-tenant": the walk's position is (tenant, task id) since migration
+        // 012; a token of the older (updated_at, task id) walk is refused
+        // as issued for other filters, not read as a wrong place.
+        return "deadletters-by-tenant|\(taskType)|\(status.rawValue)|\(digest)"
     }
 
     private static func groupPosition(began: Date, after position: TaskStore.SweepPosition) -> String {
