@@ -113,9 +113,12 @@ public enum BrokerScripts {
             """
     )
 
-    /// KEYS: leader. ARGV: `<node>|<token>`. Deletes the lock only if the caller holds it.
-    public static let releaseLeadership = RedisScript(
-        name: "release_leadership",
+    /// Deletes a key only while it holds the caller's value: the leader lock
+    /// (`<node>|<token>`) or a node id's claim (the incarnation), released by
+    /// its holder and never by a successor that took it meanwhile.
+    /// KEYS: the key. ARGV: the value the caller set.
+    public static let releaseIfHeld = RedisScript(
+        name: "release_if_held",
         source: """
             #!lua
             if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
@@ -470,15 +473,6 @@ public enum BrokerScripts {
             """
     )
 
-    /// Frees a node id if this incarnation still holds it. KEYS: node presence. ARGV: incarnation.
-    public static let releaseNode = RedisScript(
-        name: "release_node",
-        source: """
-            #!lua
-            if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-            return 0
-            """
-    )
 
     /// Refreshes a worker's registration, stamped with Redis's clock; refused
     /// (0) for a worker that was declared dead. KEYS: workers, worker hash, retired.

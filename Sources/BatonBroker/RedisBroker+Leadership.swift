@@ -17,7 +17,7 @@ extension RedisBroker {
     }
 
     public func releaseLeadership(lockValue: String) async throws(RedisError) {
-        try await self.control.run(BrokerScripts.releaseLeadership, keys: [self.keys.leader], arguments: [lockValue])
+        try await self.control.run(BrokerScripts.releaseIfHeld, keys: [self.keys.leader], arguments: [lockValue])
     }
 
     /// Lifts the epoch to at least `floor` while holding the lock; nil without it.

@@ -25,6 +25,6 @@ extension RedisBroker {
 
     /// Frees `nodeID` on a graceful stop, if `incarnation` still holds it.
     public func releaseNode(_ nodeID: String, incarnation: String) async throws(RedisError) {
-        try await self.control.run(BrokerScripts.releaseNode, keys: [self.keys.nodePresence(nodeID)], arguments: [incarnation])
+        try await self.control.run(BrokerScripts.releaseIfHeld, keys: [self.keys.nodePresence(nodeID)], arguments: [incarnation])
     }
 }
