@@ -117,6 +117,7 @@ class Node(kit.NodeProcess):
         self.thaw()  # a SIGSTOPped node would sit out its grace period
         super().stop(grace)
 
+
 class Cluster:
     def __init__(self, skews=None, extra_args=(), node_args=None):
         """extra_args: flags for every node; node_args: {n: flags} for one."""
