@@ -14,6 +14,7 @@ test: services web-check
 	BATON_NODE_BIN=$(CURDIR)/.build/debug/baton-node $(MAKE) chaos
 	BATON_NODE_BIN=$(CURDIR)/.build/debug/baton-node $(MAKE) browser-tests
 	BATON_NODE_BIN=$(CURDIR)/.build/debug/baton-node $(MAKE) rest-tests
+	BATON_NODE_BIN=$(CURDIR)/.build/debug/baton-node $(MAKE) example-test
 
 build:
 	$(SWIFT) build
@@ -203,3 +204,13 @@ REST_ARGS ?=
 rest-tests:
 	@[ -n "$$BATON_NODE_BIN" ] || $(SWIFT) build --product baton-node
 	scripts/rest-tests.sh $(REST_ARGS)
+
+## examples/custom-worker, a package of its own on BatonKit (by path): built
+## in a scratch folder of its own (its first build compiles every
+## dependency again, ~8 min), then one of its tasks of each kind run through it.
+.PHONY: example-test
+example-test: services
+	@[ -n "$$BATON_NODE_BIN" ] || $(SWIFT) build --product baton-node
+	$(SWIFT) build --package-path examples/custom-worker --scratch-path $(CURDIR)/.build/custom-worker
+	BATON_NODE_BIN=$${BATON_NODE_BIN:-$(CURDIR)/.build/debug/baton-node} \
+	  python3 -B tests/example/run.py $(CURDIR)/.build/custom-worker/debug/CustomWorker
