@@ -27,7 +27,12 @@ let package = Package(
         .package(url: "https://github.com/grpc/grpc-swift-2.git", from: "2.4.3"),
         .package(url: "https://github.com/grpc/grpc-swift-nio-transport.git", from: "2.9.2"),
         .package(url: "https://github.com/grpc/grpc-swift-protobuf.git", from: "2.4.1"),
-        .package(url: "https://github.com/apple/swift-protobuf.git", from: "1.39.0"),
+        // No default traits (BinaryDelimitedStreams, FieldMaskUtilities: unused,
+        // and grpc-swift-protobuf opts out too). SwiftPM 6.3 passes two or more
+        // enabled traits as -D flags in a per-process random order, so every
+        // other `swift build` recompiled SwiftProtobuf (~40 s in release) with
+        // nothing changed (swiftlang/swift-package-manager#10525).
+        .package(url: "https://github.com/apple/swift-protobuf.git", from: "1.39.0", traits: []),
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
@@ -38,7 +43,7 @@ let package = Package(
         // traits: swift-configuration support is not used.
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1", traits: []),
         // The node's --config file (YAML). Yams alone, not swift-configuration:
-        // see BatonConfig and README → Configuration.
+        // see BatonConfig and docs/operations.md → The configuration file.
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.0.0"),
     ],
     targets: [

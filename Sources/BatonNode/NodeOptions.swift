@@ -14,7 +14,10 @@ struct NodeOptions: ParsableArguments {
     @Option(help: "What this node runs, comma-separated: api (gRPC, REST, dashboard), scheduler (competes to lead), worker (runs tasks).")
     var roles = "api,scheduler,worker"
 
-    @Option(help: "Address the gRPC and HTTP servers bind to.")
+    @Option(help: """
+        Address the gRPC and HTTP servers bind to. Off loopback (not 127.0.0.0/8, ::1 nor localhost) an API node needs \
+        credentials and gRPC TLS, or --allow-open-api and --allow-plaintext.
+        """)
     var host = "127.0.0.1"
 
     @Option(help: "gRPC port (TaskService, AdminService, health, reflection).")
@@ -103,9 +106,13 @@ struct NodeOptions: ParsableArguments {
 
     @Option(help: """
         API keys file: lines `<key-id> <role> <key|sha256:hex> [<tenant>]` (role admin, submitter or viewer; tenant `default` \
-        when absent). Re-read on SIGHUP and when it changes. Without one (nor JWTs) the node runs open.
+        when absent). Re-read on SIGHUP and when it changes. Without one (nor JWTs) the node runs open, which off loopback \
+        needs --allow-open-api.
         """)
     var apiKeysFile: String?
+
+    @Flag(name: .customLong("allow-open-api"), help: "Serve the API without API keys nor JWTs on a non-loopback --host (refused by default: anyone reaching it could use it).")
+    var allowOpenAPI = false
 
     @Flag(help: "Accept an API keys file (or --jwt-hs256-secret-file) that group or others may read (refused by default: its keys are secrets).")
     var allowReadableKeyFile = false
@@ -150,6 +157,9 @@ struct NodeOptions: ParsableArguments {
     @Option(help: "CA (PEM) for mutual TLS: only clients with a certificate it signed connect.")
     var tlsCaCert: String?
 
+    @Flag(help: "Serve gRPC without TLS on a non-loopback --host (refused by default: keys and payloads would cross the network in clear).")
+    var allowPlaintext = false
+
     @Option(help: """
         Where http and grpc executors may connect, comma-separated: host names, addresses and CIDR blocks, each with an \
         optional port (api.internal,api.internal:8443,10.0.0.0/8,[::1]:9000). Checked by every worker at call time on the \
@@ -193,7 +203,7 @@ struct NodeOptions: ParsableArguments {
     @Option(help: "Most watches one API key holds open on this node (a node without keys has only --max-watches).")
     var maxWatchesPerKey = 1_000
 
-    // Wire limits: what one client may hold of this node (README, Security → Limits).
+    // Wire limits: what one client may hold of this node (docs/security.md → Limits).
 
     @Option(help: "Most gRPC connections open at once; at the cap a new one replaces the oldest still in its handshake, else is closed (default: half the open-files limit, at most 10000).")
     var grpcMaxConnections: Int?
@@ -287,7 +297,19 @@ struct NodeOptions: ParsableArguments {
         guard ValidationLimits().isValidTaskType(self.nodeID) else {
             throw ValidationError("--id must match \(ValidationLimits().taskTypeRule)\(self.id == nil ? " (the host name \(self.nodeID) does not: pass --id)" : "")")
         }
-        _ = try self.nodeRoles
+        let refusals = try self.exposure.refusals
+        guard refusals.isEmpty else { throw ValidationError(refusals.joined(separator: "; also ")) }
+    }
+
+    /// What `ExposureRule` needs to judge `--host`; throws on bad `--roles`.
+    var exposure: ExposureRule {
+        get throws {
+            ExposureRule(
+                host: self.host, servesAPI: try self.nodeRoles.contains(.api),
+                authenticates: self.apiKeysFile != nil || self.jwtHs256SecretFile != nil || self.jwtPublicKeyFile != nil,
+                encrypts: self.tlsCert != nil, allowOpenAPI: self.allowOpenAPI, allowPlaintext: self.allowPlaintext
+            )
+        }
     }
 
     /// `--id`, else the host name: one node per machine needs no flag.

@@ -2,7 +2,7 @@ import BatonTestSupport
 import Foundation
 import XCTest
 
-/// HS256 tokens minted as README → Security mints one: a few lines of
+/// HS256 tokens minted as docs/security.md (JWTs) mints one: a few lines of
 /// Python, so the node is checked against a signer that is not its own code.
 enum HS256Token {
     /// A token signed with the secret in `secretFile`; `output` is a scratch file.

@@ -10,7 +10,7 @@ import Glibc
 #endif
 
 /// A real `baton-node` taking JWTs on both APIs (gRPC and REST), with tokens
-/// minted by the README's few lines of Python; and the start-up errors of
+/// minted by docs/security.md's few lines of Python; and the start-up errors of
 /// unusable key files.
 final class JWTNodeTests: XCTestCase {
     private var files: [String] = []
