@@ -157,7 +157,7 @@ public struct Node: Sendable {
                 LeaderServices(state: leader, loops: loops.all, logger: logger),
             ]
         }
-        services += [ClusterGauges(broker: broker, interval: .seconds(5)), probe]
+        services += [ClusterGauges(broker: broker, tasks: tasks, interval: .seconds(5), logger: logger), probe]
         if let history { services.append(history) }
         if let worker { services += worker.services }
         if let api { services.append(api.server) }
