@@ -29,7 +29,6 @@ import re
 import secrets
 import shlex
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -39,6 +38,12 @@ import urllib.request
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO / "testkit"))
+from batontest.childenv import child_env  # noqa: E402
+from batontest.procs import interrupt_on_signals  # noqa: E402
+from batontest.services import DevServices  # noqa: E402
+from batontest.waits import port_free, wait_until  # noqa: E402
+
 RUN = REPO / ".run" / "prometheus"
 LOGS = RUN / "logs"
 REDIS_PORT = int(os.environ.get("PROM_REDIS_PORT", "6391"))
@@ -65,68 +70,15 @@ class Failure(Exception):
     pass
 
 
+STORES = DevServices(RUN, REDIS_PORT, MYSQL_PORT, log_dir=LOGS, password=MYSQL_PASSWORD)
+
+
 def check(condition, message):
     if not condition:
         raise Failure(message)
 
 
-def wait_until(predicate, seconds, interval=0.25):
-    end = time.monotonic() + seconds
-    while True:
-        try:
-            value = predicate()
-        except (OSError, ValueError, KeyError):
-            value = None
-        if value or time.monotonic() >= end:
-            return value
-        time.sleep(interval)
-
-
-def child_env(**extra):
-    env = {k: v for k, v in os.environ.items() if not k.startswith("BATON_") and k not in ("REDIS_ADDR", "MYSQL_DSN")}
-    env.update(extra)
-    return env
-
-
-def port_free(port):
-    with socket.socket() as s:
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            s.bind(("127.0.0.1", port))
-            return True
-        except OSError:
-            return False
-
-
 # --- Redis, MariaDB, certificates ------------------------------------------------------------------------------------
-
-
-def dev_services(*args):
-    with open(LOGS / "dev-services.log", "a") as out:
-        result = subprocess.run([str(REPO / "scripts" / "dev-services.sh"), *args], stdout=out, stderr=out, stdin=subprocess.DEVNULL,
-                                timeout=240, start_new_session=True,
-                                env=child_env(BATON_RUN_DIR=str(RUN), BATON_REDIS_PORT=str(REDIS_PORT), BATON_MYSQL_PORT=str(MYSQL_PORT),
-                                              BATON_MYSQL_PASSWORD=MYSQL_PASSWORD))
-    if result.returncode != 0:
-        raise RuntimeError(f"scripts/dev-services.sh {' '.join(args)} failed; see {LOGS / 'dev-services.log'}")
-
-
-def ours(pidfile):
-    try:
-        os.kill(int(pidfile.read_text().strip()), 0)
-        return True
-    except (OSError, ValueError):
-        return False
-
-
-def reset_stores():
-    for name, pidfile, port in (("Redis", RUN / "redis" / "redis.pid", REDIS_PORT), ("MariaDB", RUN / "mysql" / "mysqld.pid", MYSQL_PORT)):
-        if not ours(pidfile):
-            raise RuntimeError(f"a {name} this run did not start answers on port {port}: never wiped; stop it or free the port")
-    subprocess.run(["redis-cli", "-p", str(REDIS_PORT), "FLUSHALL"], check=True, capture_output=True, timeout=10)
-    subprocess.run(["mariadb", "--no-defaults", f"--socket={RUN / 'mysql' / 'mysqld.sock'}", "-uroot", "-e",
-                    "DROP DATABASE IF EXISTS baton; CREATE DATABASE baton CHARACTER SET utf8mb4 COLLATE utf8mb4_bin;"],
-                   check=True, capture_output=True, timeout=30)
 
 
 def make_certificates(folder):
@@ -416,17 +368,14 @@ def main():
         print(f"prometheus-tests: ports {busy} are in use (another run? --keep leaves them up)", file=sys.stderr)
         return 2
 
-    def interrupt(signum, frame):
-        raise KeyboardInterrupt(f"signal {signum}")
-    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-        signal.signal(signum, interrupt)
+    interrupt_on_signals()
 
     nodes, prom = Nodes(), Prometheus()
     failed = None
     try:
         log(f"starting Redis {REDIS_PORT} and MariaDB {MYSQL_PORT} under {RUN}")
-        dev_services("start")
-        reset_stores()
+        STORES.start()
+        STORES.reset()
         nodes.configure()
         check_binary()
         nodes.start()
@@ -452,7 +401,7 @@ def main():
             prom.stop()
             nodes.stop()
             try:
-                dev_services("stop")
+                STORES.stop()
             except RuntimeError as error:
                 log(f"note: {error}")
     if failed:
