@@ -4,10 +4,10 @@ export PATH := $(PATH):/opt/swift/usr/bin:/usr/sbin:/sbin
 
 SWIFT ?= swift
 
-.PHONY: test build release services stop-services status bench bench-parts bench-store clean run-cluster run-client
+.PHONY: test build release migrations migrations-check deploy-check prometheus-tests services stop-services status bench bench-parts bench-store clean run-cluster run-client
 
 ## Starts Redis and MariaDB (installing what is missing), builds, runs every test.
-test: services web-check
+test: services web-check migrations-check deploy-check
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 	$(MAKE) testkit-tests
@@ -15,6 +15,7 @@ test: services web-check
 	BATON_NODE_BIN=$(CURDIR)/.build/debug/baton-node $(MAKE) browser-tests
 	BATON_NODE_BIN=$(CURDIR)/.build/debug/baton-node $(MAKE) rest-tests
 	BATON_NODE_BIN=$(CURDIR)/.build/debug/baton-node $(MAKE) example-test
+	BATON_NODE_BIN=$(CURDIR)/.build/debug/baton-node $(MAKE) prometheus-tests
 
 build:
 	$(SWIFT) build
@@ -179,10 +180,10 @@ bench-cost:
 ## `make web-check` fails when it is out of date (make test runs it).
 .PHONY: web web-check browser-tests screenshots
 web:
-	python3 scripts/embed-web.py
+	python3 -B scripts/embed-web.py
 
 web-check:
-	python3 scripts/embed-web.py --check
+	python3 -B scripts/embed-web.py --check
 
 ## The dashboard in headless Chromium (selenium) against three real nodes with
 ## their own Redis (6384) and MariaDB (3384) under .run/browser; installs
@@ -214,3 +215,33 @@ example-test: services
 	$(SWIFT) build --package-path examples/custom-worker --scratch-path $(CURDIR)/.build/custom-worker
 	BATON_NODE_BIN=$${BATON_NODE_BIN:-$(CURDIR)/.build/debug/baton-node} \
 	  python3 -B tests/example/run.py $(CURDIR)/.build/custom-worker/debug/CustomWorker
+
+## The SQL migrations (sql/), embedded in the node: `make migrations`
+## regenerates Sources/BatonStore/EmbeddedMigrations.swift (commit it);
+## `make migrations-check` fails when it is out of date (make test runs it).
+migrations:
+	python3 -B scripts/embed-migrations.py
+
+migrations-check:
+	python3 -B scripts/embed-migrations.py --check
+
+## deploy/: the alert rules and scrape config through promtool (syntax, and
+## the rules' unit tests in baton-alerts.test.yml), the systemd unit through
+## systemd-analyze when this machine has it. Installs prometheus (promtool) if missing.
+deploy-check:
+	@command -v promtool >/dev/null || scripts/dev-services.sh install
+	cd deploy/prometheus && promtool check config prometheus.yml && promtool test rules baton-alerts.test.yml
+	@if command -v systemd-analyze >/dev/null; then \
+		dir=$$(mktemp -d) && sed 's#^ExecStart=/usr/local/bin/baton-node#ExecStart=/bin/true#' deploy/systemd/baton-node.service > $$dir/baton-node.service \
+		&& systemd-analyze verify $$dir/baton-node.service && echo "deploy-check: baton-node.service verified"; status=$$?; rm -rf $$dir; exit $$status; \
+	else echo "deploy-check: no systemd-analyze here; baton-node.service not verified"; fi
+
+## A real Prometheus (127.0.0.1:9391) scraping three real nodes (tests/prometheus):
+## every metric the alert rules and the Grafana dashboard use returns a series;
+## deploy/baton.yaml is a valid --config. Own Redis (6391), MariaDB (3391),
+## nodes (HTTP 18391-3, gRPC 19391-3) under .run/prometheus. PROMETHEUS_ARGS="--keep".
+PROMETHEUS_ARGS ?=
+prometheus-tests:
+	@[ -n "$$BATON_NODE_BIN" ] || $(SWIFT) build
+	@command -v prometheus >/dev/null || scripts/dev-services.sh install
+	python3 -B tests/prometheus/run.py $(PROMETHEUS_ARGS)

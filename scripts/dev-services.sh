@@ -49,6 +49,8 @@ install_missing() {
   command -v faketime >/dev/null || missing+=(faketime)
   # For the Sentinel failover tests (scripts/redis-sentinel.sh).
   command -v redis-sentinel >/dev/null || missing+=(redis-sentinel)
+  # promtool and prometheus for deploy/prometheus (make deploy-check, make prometheus-tests).
+  command -v promtool >/dev/null || missing+=(prometheus)
   if [ ${#missing[@]} -gt 0 ]; then
     log "installing ${missing[*]}"
     as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq

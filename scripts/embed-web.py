@@ -18,6 +18,8 @@ import hashlib
 import sys
 from pathlib import Path
 
+from generated_file import write_or_check
+
 REPO = Path(__file__).resolve().parents[1]
 DASHBOARD = REPO / "dashboard"
 OPENAPI = REPO / "openapi" / "openapi.json"
@@ -105,22 +107,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--check", action="store_true", help="fail if the generated file is out of date")
     args = parser.parse_args()
-    text = generate()
-    if args.check:
-        current = OUTPUT.read_text() if OUTPUT.exists() else ""
-        if current != text:
-            print(f"embed-web: {OUTPUT.relative_to(REPO)} is out of date with dashboard/ or openapi/openapi.json: "
-                  "run `make web` and commit it", file=sys.stderr)
-            return 1
-        print(f"embed-web: {OUTPUT.relative_to(REPO)} is up to date ({len(assets())} files)")
-        return 0
-    OUTPUT.parent.mkdir(parents=True, exist_ok=True)
-    if not OUTPUT.exists() or OUTPUT.read_text() != text:
-        OUTPUT.write_text(text)
-        print(f"embed-web: wrote {OUTPUT.relative_to(REPO)} ({len(assets())} files)")
-    else:
-        print(f"embed-web: {OUTPUT.relative_to(REPO)} unchanged")
-    return 0
+    return write_or_check(OUTPUT, generate(), check=args.check, tool="embed-web", name=OUTPUT.relative_to(REPO),
+                          stale="dashboard/ or openapi/openapi.json: run `make web` and commit it", files=len(assets()))
 
 
 if __name__ == "__main__":

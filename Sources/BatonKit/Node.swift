@@ -63,7 +63,8 @@ public struct Node: Sendable {
         logger.info("starting", metadata: ["mysql": "\(settings.mysql.redacted)", "redis": "\(settings.redis.redacted)"])
         try await StartupWait.until("MySQL", logger: logger) { try await clients.mysql.execute("SELECT 1") }
         try await StartupWait.until("Redis", logger: logger) { try await clients.redis.send("PING") }
-        let migrator = try MySQLMigrator(directory: settings.migrations, logger: logger)
+        let migrator = try settings.migrations.map { try MySQLMigrator(directory: $0, logger: logger) }
+            ?? MySQLMigrator(files: EmbeddedMigrations.files, logger: logger)
         try await StartupWait.until("migrations", logger: logger) { try await migrator.migrate(clients.mysql) }
 
         // One clock for the cluster's decisions (and tokens' times): Redis's,
@@ -156,7 +157,7 @@ public struct Node: Sendable {
                 LeaderServices(state: leader, loops: loops.all, logger: logger),
             ]
         }
-        services += [ClusterGauges(broker: broker, interval: .seconds(5)), probe]
+        services += [ClusterGauges(broker: broker, tasks: tasks, interval: .seconds(5), logger: logger), probe]
         if let history { services.append(history) }
         if let worker { services += worker.services }
         if let api { services.append(api.server) }

@@ -19,8 +19,9 @@ public struct NodeSettings: Sendable {
     public var redis: RedisConfiguration
     /// The Redis key prefix: clusters sharing one Redis keep apart by it.
     public var namespace = "baton"
-    /// SQL migrations applied at start (`sql/` of the checkout).
-    public var migrations: URL
+    /// A folder of SQL migrations applied at start instead of those built
+    /// into the binary (`EmbeddedMigrations`, from sql/); nil: those.
+    public var migrations: URL?
     /// Start even when Redis may evict keys (queued tasks could vanish until
     /// the reconciler restores them).
     public var allowEvictingRedis = false
@@ -57,9 +58,8 @@ public struct NodeSettings: Sendable {
     public var healthMaxWatchers = 10_000
     public var watchLimits = WatchLimits()
 
-    /// A node of every role with the defaults; `migrations` is `sql/` under
-    /// the working folder unless given.
-    public init(nodeID: String, redis: RedisConfiguration, mysql: MySQLConfiguration, migrations: URL = URL(fileURLWithPath: "sql")) {
+    /// A node of every role with the defaults; the migrations built in unless a folder is given.
+    public init(nodeID: String, redis: RedisConfiguration, mysql: MySQLConfiguration, migrations: URL? = nil) {
         self.nodeID = nodeID
         self.redis = redis
         self.mysql = mysql
@@ -72,7 +72,7 @@ extension NodeSettings {
     /// Settings from the stores' URLs (`redis://…` or `sentinel://…`,
     /// `mysql://user:password@host:port/database`), as `--redis` and
     /// `--mysql` take them.
-    public init(nodeID: String, redisURL: String, mysqlURL: String, migrations: URL = URL(fileURLWithPath: "sql")) throws {
+    public init(nodeID: String, redisURL: String, mysqlURL: String, migrations: URL? = nil) throws {
         self.init(nodeID: nodeID, redis: try RedisConfiguration(url: redisURL), mysql: try MySQLConfiguration(url: mysqlURL), migrations: migrations)
     }
 }

@@ -29,11 +29,19 @@ public struct MySQLMigrator: Sendable {
 
     /// Reads `NNN_name.sql` files from a folder.
     public init(directory: URL, logger: Logger) throws {
-        let files = try FileManager.default.contentsOfDirectory(atPath: directory.path).filter { $0.hasSuffix(".sql") }
-        let migrations = try files.compactMap { file -> Migration? in
-            guard let underscore = file.firstIndex(of: "_"), let version = Int(file[..<underscore]) else { return nil }
-            let text = try String(contentsOf: directory.appendingPathComponent(file), encoding: .utf8)
-            return Migration(version: version, name: String(file.dropLast(4)), statements: Self.split(text))
+        let names = try FileManager.default.contentsOfDirectory(atPath: directory.path).filter { $0.hasSuffix(".sql") }
+        let files = try names.map { (name: $0, text: try String(contentsOf: directory.appendingPathComponent($0), encoding: .utf8)) }
+        self.init(files: files, logger: logger)
+    }
+
+    /// `NNN_name.sql` files given as text (those built into the binary);
+    /// other names are ignored.
+    public init(files: [(name: String, text: String)], logger: Logger) {
+        let migrations = files.compactMap { file -> Migration? in
+            guard file.name.hasSuffix(".sql"), let underscore = file.name.firstIndex(of: "_"), let version = Int(file.name[..<underscore]) else {
+                return nil
+            }
+            return Migration(version: version, name: String(file.name.dropLast(4)), statements: Self.split(file.text))
         }
         self.init(migrations: migrations, logger: logger)
     }

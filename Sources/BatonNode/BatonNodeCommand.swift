@@ -55,7 +55,8 @@ struct BatonNodeCommand: AsyncParsableCommand {
             Every flag is also a key of the --config file and an environment variable, named after it: --grpc-port is \
             grpc_port: in the file and BATON_GRPC_PORT in the environment (--redis and --mysql also read REDIS_ADDR and \
             MYSQL_DSN). A flag wins over a variable, a variable over the file, the file over the default.
-            """
+            """,
+        version: BatonVersion.current
     )
 
     @Option(help: "YAML file of settings, keyed by flag name with _ for - (grpc_port: 9091). Default: $BATON_CONFIG.")

@@ -21,7 +21,7 @@ extension NodeOptions {
         } catch {
             throw ValidationError("\(error)")
         }
-        var settings = NodeSettings(nodeID: self.nodeID, redis: redis, mysql: mysql, migrations: Self.migrationsDirectory(self.migrations))
+        var settings = NodeSettings(nodeID: self.nodeID, redis: redis, mysql: mysql, migrations: self.migrations.map { URL(fileURLWithPath: $0) })
         settings.roles = try self.nodeRoles
         settings.namespace = self.namespace
         settings.allowEvictingRedis = self.allowEvictingRedis
@@ -66,17 +66,5 @@ extension NodeOptions {
 
     private static func secret(_ path: String) throws -> String {
         try String(contentsOfFile: path, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
-    }
-
-    /// `sql/` relative to the working folder, else next to the executable's checkout.
-    private static func migrationsDirectory(_ path: String) -> URL {
-        if FileManager.default.fileExists(atPath: path) { return URL(fileURLWithPath: path) }
-        var url = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
-        while url.path != "/" {
-            url.deleteLastPathComponent()
-            let candidate = url.appendingPathComponent(path)
-            if FileManager.default.fileExists(atPath: candidate.path) { return candidate }
-        }
-        return URL(fileURLWithPath: path)
     }
 }

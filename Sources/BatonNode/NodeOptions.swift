@@ -47,8 +47,8 @@ struct NodeOptions: ParsableArguments {
     @Option(help: "Prefix of every Redis key of this cluster.")
     var namespace = "baton"
 
-    @Option(help: "Folder of the SQL migrations applied at start.")
-    var migrations = "sql"
+    @Option(help: "Folder of SQL migrations (NNN_name.sql) to apply at start instead of those built into the binary.")
+    var migrations: String?
 
     @Option(help: "Executor calls this node's worker makes at once (a slot frees when the call returns).")
     var capacity = 10

@@ -28,7 +28,12 @@ public final class LeaderState: Sendable {
 
     private let state = Mutex(State())
 
-    public init() {}
+    public init() {
+        // Every node exports both from its start, so "no node leads" is a
+        // sum of zeros, not a missing series (deploy/prometheus alerts).
+        Gauge(label: "baton_is_leader").record(0)
+        Counter(label: "baton_leader_changes_total").increment(by: 0)
+    }
 
     public var current: Term? { self.state.withLock { $0.term } }
 
