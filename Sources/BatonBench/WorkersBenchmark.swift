@@ -113,7 +113,7 @@ struct WorkersBenchmark: AsyncParsableCommand {
     private func simulateWorker(_ id: String, broker: RedisBroker, stop: Flag, beats: Collected<Latencies>) async throws {
         let fields = ["node_id", "bench", "capacity", String(self.capacity), "types", "*", "draining", "0"]
         var nextBeat = ContinuousClock.now
-        try await broker.redis.withBlockingConnection { connection in
+        try await broker.withInbox(workerID: id) { inbox in
             while !stop.isSet {
                 if ContinuousClock.now >= nextBeat {
                     let sent = ContinuousClock.now
@@ -124,7 +124,7 @@ struct WorkersBenchmark: AsyncParsableCommand {
                 }
                 let entries = try await broker.take(workerID: id, count: self.capacity)
                 if entries.isEmpty {
-                    try await broker.waitForWork(workerID: id, on: connection, timeout: .milliseconds(500))
+                    try await inbox.waitForWork(timeout: .milliseconds(500))
                 } else {
                     try await broker.finish(workerID: id, entries.map { ($0, 0) })
                 }

@@ -1,6 +1,5 @@
 import BatonBroker
 import BatonModel
-import BatonRedis
 import BatonStore
 import Foundation
 import Logging
@@ -57,7 +56,7 @@ public struct Dispatcher: LeaderLoop {
         )
         try await withThrowingDiscardingTaskGroup { group in
             group.addTask { await marker.run() }
-            try await self.broker.redis.withBlockingConnection { wakeups in
+            try await self.broker.withWakeSource(for: .dispatch) { wakeups in
                 var limitsSyncedAt = ContinuousClock.now - self.configuration.limitsRefresh
                 while !Task.isCancelled {
                     if ContinuousClock.now - limitsSyncedAt >= self.configuration.limitsRefresh {
@@ -67,7 +66,7 @@ public struct Dispatcher: LeaderLoop {
                     let moved = try await self.move(term: term)
                     marker.add(moved)
                     if moved.count < self.configuration.batchSize {
-                        try await self.broker.waitForDispatchWork(on: wakeups, timeout: self.configuration.idleWait)
+                        try await wakeups.wait(timeout: self.configuration.idleWait)
                     }
                 }
             }
