@@ -15,13 +15,13 @@ extension RedisBroker {
         ).string
     }
 
-    /// Refreshes the registration with `fields`. False: this worker was
-    /// declared dead (cut off longer than the TTL) and must not carry on.
-    public func heartbeat(workerID: String, ttl: Duration, fields: [String]) async throws(BrokerError) -> Bool {
+    /// Refreshes the registration with what `registration` states. False:
+    /// this worker was declared dead (cut off longer than the TTL) and must not carry on.
+    public func heartbeat(workerID: String, ttl: Duration, registration: WorkerRegistration) async throws(BrokerError) -> Bool {
         try await self.control.run(
             BrokerScripts.heartbeat,
             keys: [self.keys.workers, self.keys.worker(workerID), self.keys.retiredWorkers],
-            arguments: [workerID, String(ttl.wholeMilliseconds)] + fields
+            arguments: [workerID, String(ttl.wholeMilliseconds)] + registration.fields
         ).int == 1
     }
 
