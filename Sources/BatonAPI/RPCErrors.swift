@@ -1,5 +1,5 @@
 import BatonBroker
-import BatonMySQL
+import BatonStore
 import GRPCCore
 import Logging
 
@@ -26,11 +26,11 @@ public enum RPCErrors {
             return error
         case let error as BrokerError where error.kind == .busy:
             return RPCError(code: .unavailable, message: "the node is saturated: no Redis connection came free in time; retry")
-        case let error as MySQLError where error.kind == .busy:
+        case let error as StoreError where error.kind == .busy:
             return RPCError(code: .unavailable, message: "the node is saturated: no MySQL connection came free in time; retry")
         case let error as BrokerError where error.kind == .unavailable:
             return RPCError(code: .unavailable, message: "Redis is unavailable")
-        case let error as MySQLError where error.isUnavailable || error.kind == .transient:
+        case let error as StoreError where error.kind == .unavailable || error.kind == .transient:
             return RPCError(code: .unavailable, message: "MySQL is unavailable")
         case is CancellationError:
             return RPCError(code: .cancelled, message: "cancelled")
