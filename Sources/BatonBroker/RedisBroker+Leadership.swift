@@ -2,7 +2,7 @@ import BatonRedis
 
 /// The leader lock: `<node>|<token>` with a TTL, and an epoch that grows with
 /// every acquisition.
-extension RedisBroker {
+extension RedisBroker: LeadershipBroker {
     /// Takes the lock if it is free; returns the new epoch, or nil.
     public func acquireLeadership(lockValue: String, ttl: Duration) async throws(BrokerError) -> Int64? {
         let epoch = try await self.control.run(
