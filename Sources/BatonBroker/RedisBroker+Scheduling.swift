@@ -3,7 +3,7 @@ import BatonRedis
 
 /// The leader's loops' Redis side: dispatch rounds, the wake lists they
 /// sleep on, and what reconciliation asks of Redis.
-extension RedisBroker {
+extension RedisBroker: SchedulingBroker {
     /// One fenced dispatch round (`BrokerScripts.dispatch`): moves up to
     /// `batch` entries from the priority queues to live workers' queues.
     /// `strategy` is `least_task`, `round_robin` or `random`; weights (0, 0)

@@ -1,8 +1,8 @@
 import BatonRedis
 
-/// A leader loop's wake-up list, on a Redis connection of its own (a blocked
-/// read never holds a pooled connection). `RedisBroker.withWakeSource`
-/// hands it out and closes the connection after.
+/// A leader loop's wake-ups: `RedisBroker.withWakeSource` hands one out that
+/// blocks on a wake list on a Redis connection of its own (a blocked read
+/// never holds a pooled connection) and closes the connection after.
 public struct WakeSource: Sendable {
     /// What the loop waits for.
     public enum Work: Sendable {
@@ -12,16 +12,19 @@ public struct WakeSource: Sendable {
         case delayed
     }
 
-    private let key: String
-    private let connection: RedisBlockingConnection
+    private let waiting: @Sendable (Duration) async throws(BrokerError) -> Void
+
+    /// A source that waits as `wait` does (an in-memory broker's).
+    public init(wait: @escaping @Sendable (Duration) async throws(BrokerError) -> Void) {
+        self.waiting = wait
+    }
 
     init(key: String, connection: RedisBlockingConnection) {
-        self.key = key
-        self.connection = connection
+        self.init { timeout throws(BrokerError) in try await connection.waitOnWakeList(key, timeout: timeout) }
     }
 
     /// Blocks until woken, or `timeout` passes.
     public func wait(timeout: Duration) async throws(BrokerError) {
-        try await self.connection.waitOnWakeList(self.key, timeout: timeout)
+        try await self.waiting(timeout)
     }
 }

@@ -10,11 +10,11 @@ import Logging
 /// costs next to nothing, and a due task moves within milliseconds.
 public struct DelayedPromoter: LeaderLoop {
     public let name = "delayed-promoter"
-    private let broker: RedisBroker
+    private let broker: any SchedulingBroker
     private let maxIdle: Duration
     private let batchSize: Int
 
-    public init(broker: RedisBroker, maxIdle: Duration = .milliseconds(250), batchSize: Int = 1000) {
+    public init(broker: any SchedulingBroker, maxIdle: Duration = .milliseconds(250), batchSize: Int = 1000) {
         self.broker = broker
         self.maxIdle = maxIdle
         self.batchSize = batchSize

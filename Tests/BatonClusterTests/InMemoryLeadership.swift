@@ -58,7 +58,7 @@ final class InMemoryLeadership: LeadershipBroker {
         }
     }
 
-    private func locked<T>(_ body: (inout Lock) -> T) throws(BrokerError) -> T {
+    private func locked<T: Sendable>(_ body: (inout Lock) -> T) throws(BrokerError) -> T {
         try self.lock.withLock { lock throws(BrokerError) -> T in
             if lock.unavailable { throw BrokerError(.unavailable, "in-memory Redis switched off") }
             return body(&lock)
