@@ -1,5 +1,4 @@
 import BatonModel
-import BatonMySQL
 import BatonStore
 import Synchronization
 
@@ -113,7 +112,7 @@ final class CreateCoalescer: Sendable {
     /// key, a type deleted meanwhile), not from MySQL being away.
     private static func isOneCallersFault(_ error: any Error) -> Bool {
         switch error {
-        case let error as MySQLError: !error.isUnavailable
+        case let error as StoreError: !error.isUnavailable
         case is TaskTypeUnavailable: true
         default: false
         }

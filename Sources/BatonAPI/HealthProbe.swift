@@ -1,5 +1,5 @@
 import BatonBroker
-import BatonMySQL
+import BatonStore
 import Logging
 import Metrics
 import NIOConcurrencyHelpers
@@ -38,9 +38,9 @@ public final class HealthProbe: Service, Sendable {
     }
 
     /// Probes MySQL (`SELECT 1`) and Redis (`PING`), both must answer.
-    public convenience init(mysql: MySQLClient, broker: RedisBroker, interval: Duration, timeout: Duration, initiallyServing: Bool = false, logger: Logger) {
+    public convenience init(tasks: TaskStore, broker: RedisBroker, interval: Duration, timeout: Duration, initiallyServing: Bool = false, logger: Logger) {
         self.init(interval: interval, timeout: timeout, initiallyServing: initiallyServing, logger: logger) {
-            async let mysqlUp = mysql.ping()
+            async let mysqlUp = tasks.ping()
             async let redisUp = broker.ping()
             let (mysqlOK, redisOK) = await (mysqlUp, redisUp)
             return mysqlOK && redisOK

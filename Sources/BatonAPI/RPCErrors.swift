@@ -1,5 +1,5 @@
-import BatonMySQL
-import BatonRedis
+import BatonBroker
+import BatonStore
 import GRPCCore
 import Logging
 
@@ -24,13 +24,13 @@ public enum RPCErrors {
         switch error {
         case let error as RPCError:
             return error
-        case let error as RedisError where error.kind == .busy:
+        case let error as BrokerError where error.kind == .busy:
             return RPCError(code: .unavailable, message: "the node is saturated: no Redis connection came free in time; retry")
-        case let error as MySQLError where error.kind == .busy:
+        case let error as StoreError where error.kind == .busy:
             return RPCError(code: .unavailable, message: "the node is saturated: no MySQL connection came free in time; retry")
-        case let error as RedisError where error.isUnavailable:
+        case let error as BrokerError where error.kind == .unavailable:
             return RPCError(code: .unavailable, message: "Redis is unavailable")
-        case let error as MySQLError where error.isUnavailable || error.kind == .transient:
+        case let error as StoreError where error.kind == .unavailable || error.kind == .transient:
             return RPCError(code: .unavailable, message: "MySQL is unavailable")
         case is CancellationError:
             return RPCError(code: .cancelled, message: "cancelled")

@@ -1,5 +1,4 @@
 import BatonModel
-import BatonMySQL
 import BatonProto
 import BatonStore
 import Foundation
@@ -64,7 +63,7 @@ extension TaskService {
             let inserted: [TaskRecord]
             do {
                 inserted = try await self.tasks.insertWithDependencies(fresh.map { drafts[$0] }, dependsOn: freshReferences, now: now)
-            } catch let error as MySQLError where error.kind == .duplicateKey && attempt < 3 {
+            } catch let error as StoreError where error.kind == .duplicateKey && attempt < 3 {
                 continue
             } catch let refusal as DependencyRefusal {
                 switch refusal {

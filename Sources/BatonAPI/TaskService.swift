@@ -1,6 +1,5 @@
 import BatonBroker
 import BatonModel
-import BatonMySQL
 import BatonProto
 import BatonStore
 import Foundation
@@ -145,7 +144,7 @@ public struct TaskService: Sendable {
             let fresh = plan.compactMap { $0.deduplicated ? nil : $0.task }
             do {
                 try await self.tasks.insertNew(fresh)
-            } catch let error as MySQLError where error.kind == .duplicateKey && attempt < 3 {
+            } catch let error as StoreError where error.kind == .duplicateKey && attempt < 3 {
                 continue
             }
             do {

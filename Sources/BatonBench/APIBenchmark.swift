@@ -48,7 +48,7 @@ struct APIBenchmark: AsyncParsableCommand {
         // The node's own API stack (interceptors included), open.
         var settings = APIAssembly.Server()
         settings.port = 0
-        let probe = HealthProbe(mysql: env.mysql, broker: broker, interval: .seconds(1), timeout: .seconds(2), initiallyServing: true, logger: logger)
+        let probe = HealthProbe(tasks: env.tasks, broker: broker, interval: .seconds(1), timeout: .seconds(2), initiallyServing: true, logger: logger)
         let server = try APIAssembly(
             nodeID: "bench", stores: APIStores(mysql: env.mysql), broker: broker, hub: EventHub(), probe: probe, authenticator: Authenticator(keys: nil),
             limits: ValidationLimits(), watchLimits: WatchLimits(), server: settings, logger: logger

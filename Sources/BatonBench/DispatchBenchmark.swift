@@ -23,7 +23,7 @@ struct DispatchBenchmark: AsyncParsableCommand {
         for index in 0..<self.workers {
             _ = try await env.broker.heartbeat(
                 workerID: "bench-w\(index)", ttl: .seconds(3600),
-                fields: ["node_id", "bench", "capacity", "10000000", "types", "*", "draining", "0"]
+                registration: WorkerRegistration(nodeID: "bench", capacity: 10_000_000)
             )
         }
         try await env.redis.send("SET", keys.leader, "bench|1", "PX", 3_600_000)

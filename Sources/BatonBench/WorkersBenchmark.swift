@@ -111,20 +111,20 @@ struct WorkersBenchmark: AsyncParsableCommand {
     /// One simulated worker: registers, heartbeats every 3 s, takes what the
     /// dispatcher gives it (woken by its bell) and acknowledges it at once.
     private func simulateWorker(_ id: String, broker: RedisBroker, stop: Flag, beats: Collected<Latencies>) async throws {
-        let fields = ["node_id", "bench", "capacity", String(self.capacity), "types", "*", "draining", "0"]
+        let registration = WorkerRegistration(nodeID: "bench", capacity: self.capacity)
         var nextBeat = ContinuousClock.now
-        try await broker.redis.withBlockingConnection { connection in
+        try await broker.withInbox(workerID: id) { inbox in
             while !stop.isSet {
                 if ContinuousClock.now >= nextBeat {
                     let sent = ContinuousClock.now
-                    _ = try await broker.heartbeat(workerID: id, ttl: .seconds(9), fields: fields)
+                    _ = try await broker.heartbeat(workerID: id, ttl: .seconds(9), registration: registration)
                     let took = ContinuousClock.now - sent
                     beats.update { $0.record(took) }
                     nextBeat = sent + .seconds(3)
                 }
                 let entries = try await broker.take(workerID: id, count: self.capacity)
                 if entries.isEmpty {
-                    try await broker.waitForWork(workerID: id, on: connection, timeout: .milliseconds(500))
+                    try await inbox.waitForWork(timeout: .milliseconds(500))
                 } else {
                     try await broker.finish(workerID: id, entries.map { ($0, 0) })
                 }

@@ -41,7 +41,7 @@ extension RedisBroker {
     /// over an older version: a copy read before a pause or resume that
     /// landed meanwhile never takes the type back. One script, so the
     /// dispatch script never sees the hash half-written.
-    public func replaceLimits(_ limits: [TypeLimits]) async throws(RedisError) {
+    public func replaceLimits(_ limits: [TypeLimits]) async throws(BrokerError) {
         guard !limits.isEmpty else { return }
         try await self.redis.run(
             BrokerScripts.setLimits, keys: [self.keys.limits], arguments: limits.flatMap { [$0.taskType, $0.value, String($0.version)] }
@@ -49,19 +49,19 @@ extension RedisBroker {
     }
 
     /// One type's limits, at once (a pause takes effect before the leader's next copy).
-    public func setLimits(_ limits: TypeLimits) async throws(RedisError) {
+    public func setLimits(_ limits: TypeLimits) async throws(BrokerError) {
         try await self.replaceLimits([limits])
     }
 
     /// A deleted type's limits go.
-    public func forgetLimits(_ taskType: String) async throws(RedisError) {
+    public func forgetLimits(_ taskType: String) async throws(BrokerError) {
         try await self.redis.send("HDEL", self.keys.limits, taskType)
     }
 
     /// The configured types no live worker runs (`BrokerScripts.unservedTypes`),
     /// each with how many of its entries are parked. `heartbeatTTL` nil:
     /// every worker whose registration has not expired.
-    public func unservedTypes(heartbeatTTL: Duration?) async throws(RedisError) -> [ClusterSnapshot.UnservedType] {
+    public func unservedTypes(heartbeatTTL: Duration?) async throws(BrokerError) -> [ClusterSnapshot.UnservedType] {
         let flat = try await self.redis.run(
             BrokerScripts.unservedTypes, keys: [self.keys.workers, self.keys.limits],
             arguments: [heartbeatTTL?.wholeMilliseconds ?? 0, self.keys.namespace]
@@ -72,7 +72,7 @@ extension RedisBroker {
     }
 
     /// Types with entries parked.
-    public func parkedTypes() async throws(RedisError) -> [String] {
+    public func parkedTypes() async throws(BrokerError) -> [String] {
         try await self.redis.send("SMEMBERS", self.keys.parkedTypes).array?.compactMap(\.string) ?? []
     }
 
@@ -80,7 +80,7 @@ extension RedisBroker {
     /// queues, in their order, a page at a time (Redis is never held long).
     /// Returns how many went back.
     @discardableResult
-    public func unpark(_ taskType: String, pageSize: Int = 1000) async throws(RedisError) -> Int {
+    public func unpark(_ taskType: String, pageSize: Int = 1000) async throws(BrokerError) -> Int {
         let key = self.keys.parked(taskType)
         let total = Int(try await self.redis.send("LLEN", key).int ?? 0)
         var left = total

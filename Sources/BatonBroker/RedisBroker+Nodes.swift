@@ -15,7 +15,7 @@ extension RedisBroker {
     /// `replacing` names an incarnation the caller knows to be dead, whose
     /// claim is taken over. Returns nil when claimed, else the holder's claim.
     /// On the control pool: a refresh never waits behind client traffic.
-    public func claimNode(_ nodeID: String, incarnation: String, ttl: Duration, replacing: String? = nil) async throws(RedisError) -> NodeClaim? {
+    public func claimNode(_ nodeID: String, incarnation: String, ttl: Duration, replacing: String? = nil) async throws(BrokerError) -> NodeClaim? {
         let reply = try await self.control.run(
             BrokerScripts.claimNode, keys: [self.keys.nodePresence(nodeID)], arguments: [incarnation, ttl.wholeMilliseconds, replacing ?? ""]
         )
@@ -24,7 +24,7 @@ extension RedisBroker {
     }
 
     /// Frees `nodeID` on a graceful stop, if `incarnation` still holds it.
-    public func releaseNode(_ nodeID: String, incarnation: String) async throws(RedisError) {
+    public func releaseNode(_ nodeID: String, incarnation: String) async throws(BrokerError) {
         try await self.control.run(BrokerScripts.releaseIfHeld, keys: [self.keys.nodePresence(nodeID)], arguments: [incarnation])
     }
 }

@@ -3,7 +3,7 @@ import BatonRedis
 
 /// The leader's loops' Redis side: dispatch rounds, the wake lists they
 /// sleep on, and what reconciliation asks of Redis.
-extension RedisBroker {
+extension RedisBroker: SchedulingBroker {
     /// One fenced dispatch round (`BrokerScripts.dispatch`): moves up to
     /// `batch` entries from the priority queues to live workers' queues.
     /// `strategy` is `least_task`, `round_robin` or `random`; weights (0, 0)
@@ -12,7 +12,7 @@ extension RedisBroker {
     public func dispatch(
         fence lockValue: String, batch: Int, heartbeatTTL: Duration, strategy: String, weights: (high: Int, normal: Int),
         lookAhead: Int, highReserve: Int
-    ) async throws(RedisError) -> [(entry: QueueEntry, workerID: String)] {
+    ) async throws(BrokerError) -> [(entry: QueueEntry, workerID: String)] {
         let reply = try await self.redis.run(
             BrokerScripts.dispatch,
             keys: [
@@ -30,21 +30,20 @@ extension RedisBroker {
         return moved
     }
 
-    /// Blocks on `connection` until something may be dispatched (a task
-    /// queued, a slot freed), or `timeout` passes.
-    public func waitForDispatchWork(on connection: RedisBlockingConnection, timeout: Duration) async throws(RedisError) {
-        try await self.block(on: self.keys.wake, connection, timeout)
-    }
-
-    /// Blocks on `connection` until a delayed task is added, or `timeout` passes.
-    public func waitForDelayedWork(on connection: RedisBlockingConnection, timeout: Duration) async throws(RedisError) {
-        try await self.block(on: self.keys.delayedWake, connection, timeout)
+    /// Runs `body` with a wake source for `work` on a Redis connection of
+    /// its own, closed when `body` returns or throws.
+    public func withWakeSource<T>(for work: WakeSource.Work, _ body: (WakeSource) async throws -> T) async throws -> T {
+        let key = switch work {
+        case .dispatch: self.keys.wake
+        case .delayed: self.keys.delayedWake
+        }
+        return try await self.redis.withBlockingConnection { connection in try await body(WakeSource(key: key, connection: connection)) }
     }
 
     /// Whether Redis may have lost its data since the last full restore:
     /// true until a restore has marked its end (a restore cut short runs
     /// again), and for a Redis that has never seen one.
-    public func restoreDue() async throws(RedisError) -> Bool {
+    public func restoreDue() async throws(BrokerError) -> Bool {
         var state = try await self.redis.send("GET", self.keys.sentinel).string
         if state == nil, try await self.redis.send("SET", self.keys.sentinel, "restoring", "NX") == .status("OK") {
             state = "restoring"
@@ -53,7 +52,7 @@ extension RedisBroker {
     }
 
     /// The entries the delayed set does not hold, in one round trip.
-    public func missingFromDelayed(_ entries: [QueueEntry]) async throws(RedisError) -> [QueueEntry] {
+    public func missingFromDelayed(_ entries: [QueueEntry]) async throws(BrokerError) -> [QueueEntry] {
         guard !entries.isEmpty else { return [] }
         let scores = try await self.redis.pipeline(entries.map { RedisCommand("ZSCORE", self.keys.delayed, $0.member) })
         return zip(entries, scores).filter { $0.1.isNull }.map(\.0)
@@ -61,10 +60,4 @@ extension RedisBroker {
 
     /// The cluster's name (its keys' namespace), which MySQL's records of it carry.
     public var cluster: String { self.keys.namespace }
-
-    /// BLPOP on a wake list: timeout 0 would block for ever, so it is at least a millisecond.
-    func block(on key: String, _ connection: RedisBlockingConnection, _ timeout: Duration) async throws(RedisError) {
-        let wait = max(timeout, .milliseconds(1))
-        _ = try await connection.send(RedisCommand("BLPOP", key, String(Double(wait.wholeMilliseconds) / 1000)), blockingFor: wait)
-    }
 }

@@ -11,8 +11,8 @@ extension RedisBroker {
     /// runs and holds is read from its lists now, not from its last beat:
     /// `running` is its in-flight list (taken, not yet acknowledged), `queued`
     /// its queue.
-    public func snapshot() async throws(RedisError) -> ClusterSnapshot {
-        let replies = try await self.redis.pipeline([
+    public func snapshot() async throws(BrokerError) -> ClusterSnapshot {
+        let replies = try await self.redis.pipelineChecked([
             RedisCommand("GET", self.keys.leader),
             RedisCommand("GET", self.keys.leaderEpoch),
             RedisCommand("LLEN", self.keys.highQueue),
@@ -21,7 +21,6 @@ extension RedisBroker {
             RedisCommand("GET", self.keys.scheduledTotal),
             RedisCommand("ZRANGE", self.keys.workers, 0, -1),
         ])
-        for reply in replies { try reply.checked() }
         let leader = replies[0].string.map { String($0.split(separator: "|").first ?? "") } ?? ""
         let workerIDs = (replies[6].array ?? []).compactMap(\.string)
 

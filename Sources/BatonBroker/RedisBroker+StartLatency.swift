@@ -13,7 +13,7 @@ extension RedisBroker {
 
     /// Publishes this node's summary (and drops those of nodes silent for
     /// longer than `staleAfter`: a node gone does not stay in the chart).
-    public func publishStartLatency(nodeID: String, _ summary: LatencyWindow.Summary, staleAfter: Duration) async throws(RedisError) {
+    public func publishStartLatency(nodeID: String, _ summary: LatencyWindow.Summary, staleAfter: Duration) async throws(BrokerError) {
         let now = self.clock.now()
         let value = "\(Int64(now.timeIntervalSince1970 * 1000))|\(summary.count)|\(summary.p50)|\(summary.p99)"
         _ = try await self.redis.pipeline([
@@ -23,7 +23,7 @@ extension RedisBroker {
     }
 
     /// Every node's summary published within `within`.
-    public func startLatencies(within: Duration) async throws(RedisError) -> [String: NodeStartLatency] {
+    public func startLatencies(within: Duration) async throws(BrokerError) -> [String: NodeStartLatency] {
         let reply = try await self.redis.send("HGETALL", self.keys.startLatency).array ?? []
         let oldest = self.clock.now().addingTimeInterval(-within.seconds)
         var found: [String: NodeStartLatency] = [:]

@@ -6,11 +6,13 @@ import Logging
 /// Baton's view of Redis: queues, the delayed set, the event stream and the
 /// cluster state the API reports. All multi-step changes are `BrokerScripts`.
 public struct RedisBroker: Sendable {
-    public let redis: RedisClient
+    /// Internal: no module above the broker speaks Redis (blocking reads go
+    /// through `WorkerInbox` and `WakeSource`).
+    let redis: BrokerRedis
     /// The connections of the cluster's liveness (heartbeats, the leader
     /// lock): a pool of their own, so no burst of other calls can hold them
     /// back past their TTL.
-    public let control: RedisClient
+    let control: BrokerRedis
     public let keys: RedisKeys
     /// The cluster's clock (Redis's time), for every time this node writes.
     public let clock: ClusterClock
@@ -18,15 +20,15 @@ public struct RedisBroker: Sendable {
     public var eventStreamLength = 100_000
 
     public init(redis: RedisClient, control: RedisClient? = nil, keys: RedisKeys, clock: ClusterClock = ClusterClock()) {
-        self.redis = redis
-        self.control = control ?? redis
+        self.redis = BrokerRedis(client: redis)
+        self.control = BrokerRedis(client: control ?? redis)
         self.keys = keys
         self.clock = clock
     }
 
     /// Puts tasks where they wait: their priority's queue, or the delayed set
     /// until they are due (`TaskRecord.dueAt`). One round trip for any number.
-    public func enqueue(_ tasks: [TaskRecord], now: Date? = nil) async throws(RedisError) {
+    public func enqueue(_ tasks: [TaskRecord], now: Date? = nil) async throws(BrokerError) {
         let now = now ?? self.clock.now()
         var high: [String] = []
         var normal: [String] = []
@@ -54,7 +56,7 @@ public struct RedisBroker: Sendable {
 
     /// Removes a cancelled task from every queue that may hold it and signals
     /// the worker that may run it (the row's worker: the one that started it).
-    public func cancel(_ task: TaskRecord) async throws(RedisError) {
+    public func cancel(_ task: TaskRecord) async throws(BrokerError) {
         let entry = QueueEntry(task)
         let worker = task.workerID ?? "-"
         try await self.redis.run(
@@ -69,7 +71,7 @@ public struct RedisBroker: Sendable {
     }
 
     /// Appends events to the cluster's event stream, in one round trip.
-    public func publish(_ events: [ClusterEvent]) async throws(RedisError) {
+    public func publish(_ events: [ClusterEvent]) async throws(BrokerError) {
         guard !events.isEmpty else { return }
         let commands = events.map { event in
             RedisCommand(
@@ -77,7 +79,7 @@ public struct RedisBroker: Sendable {
                 "k", event.fields.kind, "s", event.fields.subject
             )
         }
-        for reply in try await self.redis.pipeline(commands) { try reply.checked() }
+        try await self.redis.pipelineChecked(commands)
     }
 
     /// Redis's `maxmemory-policy`, or nil when `CONFIG` is not allowed
@@ -97,7 +99,7 @@ public struct RedisBroker: Sendable {
 
 extension RedisBroker {
     /// Announces changes of the given tasks to their watchers, if any.
-    public func announce(_ taskIDs: [String]) async throws(RedisError) {
+    public func announce(_ taskIDs: [String]) async throws(BrokerError) {
         guard !taskIDs.isEmpty else { return }
         try await self.redis.run(
             BrokerScripts.announce,
@@ -109,7 +111,7 @@ extension RedisBroker {
     /// Marks a task as watched until `lease` from now (transitions of watched
     /// tasks are announced); a watcher renews it while it watches. Several
     /// watchers of one task share the entry: the latest lease wins.
-    public func watch(_ taskID: String, lease: Duration) async throws(RedisError) {
+    public func watch(_ taskID: String, lease: Duration) async throws(BrokerError) {
         let until = Int64(self.clock.now().timeIntervalSince1970 * 1000) + lease.wholeMilliseconds
         try await self.redis.send("ZADD", self.keys.watchers, "GT", until, taskID)
     }
@@ -117,13 +119,12 @@ extension RedisBroker {
     /// Drops lapsed watches (a crashed node's) and tombstones older than
     /// `tombstoneAge` (an entry the dispatcher has not reached by then is
     /// dropped by the worker instead: a cancelled task never starts).
-    public func pruneLapsed(tombstoneAge: Duration = .seconds(3600)) async throws(RedisError) {
+    public func pruneLapsed(tombstoneAge: Duration = .seconds(3600)) async throws(BrokerError) {
         let now = Int64(self.clock.now().timeIntervalSince1970 * 1000)
-        let replies = try await self.redis.pipeline([
+        try await self.redis.pipelineChecked([
             RedisCommand("ZREMRANGEBYSCORE", self.keys.watchers, "-inf", "(\(now)"),
             RedisCommand("ZREMRANGEBYSCORE", self.keys.tombstones, "-inf", "(\(now - tombstoneAge.wholeMilliseconds)"),
         ])
-        for reply in replies { try reply.checked() }
     }
 }
 
@@ -132,7 +133,7 @@ extension RedisBroker {
     /// their type's slot freed, retries (due > 0, ms) put on the delayed set
     /// as the entry of the task's next generation.
     /// With `fence` (a leader's lock value) it runs only while that leader leads.
-    public func finish(workerID: String, _ entries: [(entry: QueueEntry, due: Int64)], fence: String = "") async throws(RedisError) {
+    public func finish(workerID: String, _ entries: [(entry: QueueEntry, due: Int64)], fence: String = "") async throws(BrokerError) {
         guard !entries.isEmpty else { return }
         try await self.redis.run(
             BrokerScripts.finish,
@@ -148,7 +149,7 @@ extension RedisBroker {
 
 extension RedisBroker {
     /// Puts unfinished in-flight entries of a worker back at the front of their queues.
-    public func handBack(workerID: String, _ entries: [QueueEntry]) async throws(RedisError) {
+    public func handBack(workerID: String, _ entries: [QueueEntry]) async throws(BrokerError) {
         guard !entries.isEmpty else { return }
         try await self.redis.run(
             BrokerScripts.handBack,

@@ -103,7 +103,7 @@ public struct Node: Sendable {
         }
         // Both stores answered just above: serving until the first probe says otherwise.
         let probe = HealthProbe(
-            mysql: clients.mysql, broker: broker, interval: settings.healthProbeInterval, timeout: settings.healthProbeTimeout, initiallyServing: true,
+            tasks: TaskStore(mysql: clients.mysql), broker: broker, interval: settings.healthProbeInterval, timeout: settings.healthProbeTimeout, initiallyServing: true,
             logger: logger
         )
         var api: APIAssembly?

@@ -1,5 +1,4 @@
 import BatonBroker
-import BatonRedis
 import Foundation
 import Logging
 
@@ -11,18 +10,18 @@ import Logging
 /// costs next to nothing, and a due task moves within milliseconds.
 public struct DelayedPromoter: LeaderLoop {
     public let name = "delayed-promoter"
-    private let broker: RedisBroker
+    private let broker: any SchedulingBroker
     private let maxIdle: Duration
     private let batchSize: Int
 
-    public init(broker: RedisBroker, maxIdle: Duration = .milliseconds(250), batchSize: Int = 1000) {
+    public init(broker: any SchedulingBroker, maxIdle: Duration = .milliseconds(250), batchSize: Int = 1000) {
         self.broker = broker
         self.maxIdle = maxIdle
         self.batchSize = batchSize
     }
 
     public func run(term: LeaderState.Term) async throws {
-        try await self.broker.redis.withBlockingConnection { wakeups in
+        try await self.broker.withWakeSource(for: .delayed) { wakeups in
             while !Task.isCancelled {
                 let (moved, nextDue, now) = try await self.broker.promoteDue(limit: self.batchSize, fence: term.lockValue)
                 if moved >= self.batchSize { continue }
@@ -32,7 +31,7 @@ public struct DelayedPromoter: LeaderLoop {
                 }
                 // Under a millisecond: the due entry is taken on the next pass.
                 guard wait >= .milliseconds(1) else { continue }
-                try await self.broker.waitForDelayedWork(on: wakeups, timeout: wait)
+                try await wakeups.wait(timeout: wait)
             }
         }
     }

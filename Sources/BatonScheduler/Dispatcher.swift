@@ -1,6 +1,5 @@
 import BatonBroker
 import BatonModel
-import BatonRedis
 import BatonStore
 import Foundation
 import Logging
@@ -37,13 +36,13 @@ public struct Dispatcher: LeaderLoop {
     }
 
     public let name = "dispatcher"
-    private let broker: RedisBroker
+    private let broker: any SchedulingBroker
     private let tasks: TaskStore
     private let configs: TaskConfigStore
     private let configuration: Configuration
     private let logger: Logger
 
-    public init(broker: RedisBroker, tasks: TaskStore, configs: TaskConfigStore, configuration: Configuration = .init(), logger: Logger) {
+    public init(broker: any SchedulingBroker, tasks: TaskStore, configs: TaskConfigStore, configuration: Configuration = .init(), logger: Logger) {
         self.broker = broker
         self.tasks = tasks
         self.configs = configs
@@ -57,7 +56,7 @@ public struct Dispatcher: LeaderLoop {
         )
         try await withThrowingDiscardingTaskGroup { group in
             group.addTask { await marker.run() }
-            try await self.broker.redis.withBlockingConnection { wakeups in
+            try await self.broker.withWakeSource(for: .dispatch) { wakeups in
                 var limitsSyncedAt = ContinuousClock.now - self.configuration.limitsRefresh
                 while !Task.isCancelled {
                     if ContinuousClock.now - limitsSyncedAt >= self.configuration.limitsRefresh {
@@ -67,7 +66,7 @@ public struct Dispatcher: LeaderLoop {
                     let moved = try await self.move(term: term)
                     marker.add(moved)
                     if moved.count < self.configuration.batchSize {
-                        try await self.broker.waitForDispatchWork(on: wakeups, timeout: self.configuration.idleWait)
+                        try await wakeups.wait(timeout: self.configuration.idleWait)
                     }
                 }
             }
@@ -111,7 +110,8 @@ public struct Dispatcher: LeaderLoop {
         let paused = Set(configs.filter(\.paused).map(\.taskType))
         let unserved = Set(try await self.broker.unservedTypes(heartbeatTTL: self.configuration.heartbeatTTL).map(\.taskType))
         for taskType in parked where !paused.contains(taskType) && !unserved.contains(taskType) {
-            let entries = try await self.broker.unpark(taskType)
+            // A page at a time: Redis is never held long.
+            let entries = try await self.broker.unpark(taskType, pageSize: 1000)
             self.logger.info(
                 "gave back a type's parked entries (resumed, or a worker that runs it is live)",
                 metadata: ["task_type": "\(taskType)", "entries": "\(entries)"]

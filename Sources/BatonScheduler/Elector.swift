@@ -1,6 +1,5 @@
 import BatonBroker
 import BatonModel
-import BatonRedis
 import BatonStore
 import Logging
 import ServiceLifecycle
@@ -21,7 +20,7 @@ public struct Elector: Service {
         public init() {}
     }
 
-    private let broker: RedisBroker
+    private let broker: any LeadershipBroker
     private let epochs: LeaderEpochStore?
     private let nodeID: String
     private let state: LeaderState
@@ -29,7 +28,7 @@ public struct Elector: Service {
     private let logger: Logger
 
     public init(
-        broker: RedisBroker, epochs: LeaderEpochStore? = nil, nodeID: String, state: LeaderState, configuration: Configuration = .init(),
+        broker: any LeadershipBroker, epochs: LeaderEpochStore? = nil, nodeID: String, state: LeaderState, configuration: Configuration = .init(),
         logger: Logger
     ) {
         self.broker = broker

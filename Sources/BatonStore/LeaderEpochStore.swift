@@ -3,10 +3,10 @@ import Foundation
 
 /// The leader epoch's high-water mark per cluster.
 public struct LeaderEpochStore: Sendable {
-    public let mysql: MySQLClient
+    let mysql: StoreMySQL
 
     public init(mysql: MySQLClient) {
-        self.mysql = mysql
+        self.mysql = StoreMySQL(client: mysql)
     }
 
     /// Records `epoch` as the cluster's newest; false when an epoch as high

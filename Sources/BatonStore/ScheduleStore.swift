@@ -6,10 +6,10 @@ import Foundation
 /// (`schedule_fire`, whose primary key makes each (schedule, fire time)
 /// create at most one task, whoever writes it).
 public struct ScheduleStore: Sendable {
-    public let mysql: MySQLClient
+    let mysql: StoreMySQL
 
     public init(mysql: MySQLClient) {
-        self.mysql = mysql
+        self.mysql = StoreMySQL(client: mysql)
     }
 
     /// ListSchedules answers at most this many (the contract has no pages).

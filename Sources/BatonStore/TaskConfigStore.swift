@@ -4,10 +4,10 @@ import Foundation
 
 /// Task types in the `task_config` table.
 public struct TaskConfigStore: Sendable {
-    public let mysql: MySQLClient
+    let mysql: StoreMySQL
 
     public init(mysql: MySQLClient) {
-        self.mysql = mysql
+        self.mysql = StoreMySQL(client: mysql)
     }
 
     private static let written =

@@ -6,10 +6,15 @@ import Logging
 /// Tasks and their logs in MySQL. Every status write is conditional on the
 /// state it expects, so a late writer never overwrites a newer state.
 public struct TaskStore: Sendable {
-    public let mysql: MySQLClient
+    let mysql: StoreMySQL
 
     public init(mysql: MySQLClient) {
-        self.mysql = mysql
+        self.mysql = StoreMySQL(client: mysql)
+    }
+
+    /// True when MySQL answers a trivial query (the health probe's question).
+    public func ping() async -> Bool {
+        await self.mysql.ping()
     }
 
     static let columns = [
@@ -31,7 +36,7 @@ public struct TaskStore: Sendable {
     }
 
     /// Inserts new tasks in one transaction with multi-row statements. A
-    /// repeated idempotency key throws `MySQLError` of kind `.duplicateKey`
+    /// repeated idempotency key throws `StoreError` of kind `.duplicateKey`
     /// and inserts nothing.
     public func insert(_ tasks: [TaskRecord]) async throws {
         guard !tasks.isEmpty else { return }
@@ -60,12 +65,12 @@ public struct TaskStore: Sendable {
     /// the new rows (and refuses), or went first, and these are refused with
     /// `TaskTypeUnavailable`, nothing inserted: a config cache seconds old
     /// cannot let an orphan task in. A repeated idempotency key throws
-    /// `MySQLError` of kind `.duplicateKey` and inserts nothing.
+    /// `StoreError` of kind `.duplicateKey` and inserts nothing.
     public func insertNew(_ tasks: [TaskRecord]) async throws {
         guard !tasks.isEmpty else { return }
         let types = Array(Set(tasks.map(\.taskType)))
         let rows = tasks.map(Self.values)
-        // The trip's errors reach the caller as MySQLErrors: the missing
+        // The trip's errors reach the caller as StoreErrors: the missing
         // types come back as its answer (nothing written) instead.
         let missing = try await self.mysql.transaction { trip in
             let live = try trip.execute(

@@ -1,6 +1,5 @@
 import BatonBroker
 import BatonModel
-import BatonRedis
 import BatonStore
 import Foundation
 import Logging
@@ -156,7 +155,7 @@ public final class Worker: Service, Sendable {
     /// When nothing waits, it blocks until the dispatcher rings its bell.
     private func consume(group: inout DiscardingTaskGroup) async {
         let workerID = self.configuration.workerID
-        await self.onOwnConnection("worker queue unavailable, retrying", level: .warning) { connection in
+        await self.onOwnInbox("worker queue unavailable, retrying", level: .warning) { inbox in
             while !self.isStopping {
                 let (target, settleLimit) = self.prefetch.withLock { ($0.capacity + $0.burst, $0.maxWindow) }
                 await self.slots.waitForRoom(target: target, settleLimit: settleLimit)
@@ -170,7 +169,7 @@ public final class Worker: Service, Sendable {
                 guard room > 0 else { continue }
                 let entries = try await self.broker.take(workerID: workerID, count: room)
                 if entries.isEmpty {
-                    try await self.broker.waitForWork(workerID: workerID, on: connection, timeout: self.configuration.pollTimeout)
+                    try await inbox.waitForWork(timeout: self.configuration.pollTimeout)
                     continue
                 }
                 try await self.start(entries, group: &group)
@@ -188,15 +187,14 @@ public final class Worker: Service, Sendable {
     /// first too). Normal work gets no second start statement: measured, two
     /// start writes in flight cost a tenth of the noop throughput.
     private func consumeHighLane() async {
-        let workerID = self.configuration.workerID
         await withDiscardingTaskGroup { group in
             // The main loop warns when Redis is away; this one only notes it.
-            await self.onOwnConnection("high lane unavailable, retrying", level: .debug) { connection in
+            await self.onOwnInbox("high lane unavailable, retrying", level: .debug) { inbox in
                 while !self.isStopping {
                     let room = self.configuration.capacity - self.slots.highWaiting
-                    let entries = room > 0 ? try await self.broker.take(workerID: workerID, count: room, highOnly: true, on: connection) : []
+                    let entries = room > 0 ? try await inbox.take(count: room, highOnly: true) : []
                     if entries.isEmpty {
-                        try await self.broker.waitForWork(workerID: workerID, high: true, on: connection, timeout: self.configuration.pollTimeout)
+                        try await inbox.waitForWork(high: true, timeout: self.configuration.pollTimeout)
                         continue
                     }
                     // Its one-row start writes would skew the pipeline's sample of the main loop's.
@@ -207,14 +205,13 @@ public final class Worker: Service, Sendable {
         }
     }
 
-    /// Runs `body` on a Redis connection of its own until the worker stops;
-    /// when Redis fails it, logs `failure` and opens a new one half a second later.
-    private func onOwnConnection(
-        _ failure: Logger.Message, level: Logger.Level, _ body: (RedisBlockingConnection) async throws -> Void
-    ) async {
+    /// Runs `body` with an inbox on a Redis connection of its own until the
+    /// worker stops; when Redis fails it, logs `failure` and opens a new one
+    /// half a second later.
+    private func onOwnInbox(_ failure: Logger.Message, level: Logger.Level, _ body: (WorkerInbox) async throws -> Void) async {
         while !self.isStopping {
             do {
-                try await self.broker.redis.withBlockingConnection(body)
+                try await self.broker.withInbox(workerID: self.configuration.workerID, body)
             } catch {
                 if self.isStopping { return }
                 self.logger.log(level: level, failure, metadata: ["error": "\(error)"])
@@ -322,9 +319,9 @@ public final class Worker: Service, Sendable {
         let workerID = self.configuration.workerID
         while !Task.isCancelled {
             do {
-                try await self.broker.redis.withBlockingConnection { connection in
+                try await self.broker.withInbox(workerID: workerID) { inbox in
                     while !Task.isCancelled {
-                        let notices = try await self.broker.cancels(workerID: workerID, on: connection, timeout: self.configuration.pollTimeout)
+                        let notices = try await inbox.cancels(timeout: self.configuration.pollTimeout)
                         guard !notices.isEmpty else { continue }
                         let signals = self.running.withLock { running in
                             running.filter { key, _ in notices.contains { $0.matches(taskID: key.taskID, attempt: key.attempt) } }.map(\.value.signal)

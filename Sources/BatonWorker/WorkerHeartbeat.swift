@@ -1,6 +1,5 @@
 import BatonBroker
 import BatonModel
-import BatonRedis
 import Foundation
 import Logging
 import ServiceLifecycle
@@ -83,17 +82,17 @@ public struct WorkerHeartbeat: Service {
         try await self.broker.heartbeat(
             workerID: self.configuration.workerID,
             ttl: self.configuration.heartbeatTTL,
-            fields: [
-                "node_id", self.configuration.nodeID,
-                "capacity", String(self.configuration.capacity),
-                "window", String(self.window()),
+            registration: WorkerRegistration(
+                nodeID: self.configuration.nodeID,
+                capacity: self.configuration.capacity,
+                window: self.window(),
                 // Both narrow: the dispatcher sends a task only to a worker
                 // whose `types` allow its type and whose `executors` hold
                 // what its type's executor needs (`ExecutorCapability`).
-                "types", self.configuration.taskTypes.isEmpty ? "*" : self.configuration.taskTypes.joined(separator: ","),
-                "executors", self.capabilities().joined(separator: ","),
-                "draining", self.draining() ? "1" : "0",
-            ]
+                taskTypes: self.configuration.taskTypes,
+                executors: self.capabilities(),
+                draining: self.draining()
+            )
         )
     }
 }

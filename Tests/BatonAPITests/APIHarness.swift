@@ -42,7 +42,7 @@ final class APIHarness: Sendable {
         self.taskTypePrefix = TestEnvironment.uniqueName("t").replacingOccurrences(of: "-", with: "_")
 
         let stores = APIStores(mysql: self.mysql)
-        let probe = HealthProbe(mysql: self.mysql, broker: self.broker, interval: .milliseconds(100), timeout: .seconds(2), initiallyServing: true, logger: self.logger)
+        let probe = HealthProbe(tasks: TaskStore(mysql: self.mysql), broker: self.broker, interval: .milliseconds(100), timeout: .seconds(2), initiallyServing: true, logger: self.logger)
         var server = APIAssembly.Server()
         server.port = 0
         server.tls = tls

@@ -28,7 +28,7 @@ final class ControlConnectionTests: XCTestCase {
         XCTAssertNotNil(epoch)
         let renewed = try await broker.renewLeadership(lockValue: "node-1|token", ttl: .seconds(5))
         XCTAssertTrue(renewed)
-        _ = try await broker.heartbeat(workerID: "w-control", ttl: .seconds(5), fields: ["capacity", "1"])
+        _ = try await broker.heartbeat(workerID: "w-control", ttl: .seconds(5), registration: WorkerRegistration(nodeID: "n-control", capacity: 1))
         let took = ContinuousClock.now - began
         XCTAssertLessThan(took, .milliseconds(500), "the lock and a heartbeat waited behind other calls")
 

@@ -127,7 +127,7 @@ final class DispatcherTests: XCTestCase {
         do {
             try await self.dispatcher().dispatchOnce(term: old)
             XCTFail("the fenced dispatch should be refused")
-        } catch let error as RedisError {
+        } catch let error as BrokerError {
             XCTAssertTrue(error.message.contains("FENCED"), error.message)
         }
         let left = try await self.harness.list(self.harness.keys.normalQueue)

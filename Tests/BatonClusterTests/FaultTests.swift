@@ -56,7 +56,7 @@ final class FaultTests: XCTestCase {
         // The process dies and comes back at once under a new incarnation.
         let previous = try await broker.registerWorker(nodeID: node, workerID: new)
         XCTAssertEqual(previous, old)
-        let oldBeats = try await broker.heartbeat(workerID: old, ttl: .seconds(60), fields: [])
+        let oldBeats = try await broker.heartbeat(workerID: old, ttl: .seconds(60), registration: WorkerRegistration(nodeID: node, capacity: 10))
         XCTAssertFalse(oldBeats, "a retired incarnation's heartbeat is refused")
 
         // The old heartbeat is fresh, yet the leader reclaims it without waiting a TTL.
@@ -127,7 +127,7 @@ final class FaultTests: XCTestCase {
             let value1 = try await self.status(task.taskID)
             XCTAssertEqual(value1, .running)
         }
-        let beats = try await self.harness.broker.heartbeat(workerID: worker, ttl: .seconds(60), fields: [])
+        let beats = try await self.harness.broker.heartbeat(workerID: worker, ttl: .seconds(60), registration: WorkerRegistration(nodeID: "test", capacity: 10))
         XCTAssertFalse(beats, "a worker declared dead stays fenced")
 
         let resumed = try await self.recoverer().recoverOnce(term: term, mayDeclare: false)

@@ -156,7 +156,7 @@ final class OperationsStoreTests: XCTestCase {
         do {
             try await self.harness.tasks.insert([again, self.finished(type, hoursAgo: 0, now: now)])
             XCTFail("a taken key was taken again")
-        } catch let error as MySQLError {
+        } catch let error as StoreError {
             XCTAssertEqual(error.kind, .duplicateKey)
         }
         var otherTenant = self.finished(type, hoursAgo: 0, now: now)

@@ -163,7 +163,7 @@ final class RecoveryTests: XCTestCase {
         do {
             _ = try await promoter.promoteOnce(term: deposed)
             XCTFail("a promotion without the lock must be refused")
-        } catch let error as RedisError {
+        } catch let error as BrokerError {
             XCTAssertTrue(error.description.contains("FENCED"), "\(error)")
         }
         let queue = try await self.harness.entries(self.harness.keys.normalQueue).map(\.taskID)

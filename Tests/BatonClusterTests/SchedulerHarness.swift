@@ -62,10 +62,7 @@ final class SchedulerHarness: Sendable {
     func registerWorker(_ id: String, capacity: Int, window: Int? = nil, types: [String] = [], executors: [String]? = nil) async throws {
         _ = try await self.broker.heartbeat(
             workerID: id, ttl: .seconds(60),
-            fields: ["node_id", "test", "capacity", String(capacity),
-                     "types", types.isEmpty ? "*" : types.joined(separator: ","), "draining", "0"]
-                + (window.map { ["window", String($0)] } ?? [])
-                + (executors.map { ["executors", $0.joined(separator: ",")] } ?? [])
+            registration: WorkerRegistration(nodeID: "test", capacity: capacity, window: window, taskTypes: types, executors: executors)
         )
     }
 

@@ -25,7 +25,7 @@ final class RedisMemorySafetyTests: XCTestCase {
         }
         try await broker.enqueue(tasks)
         try await redis.send("SET", broker.keys.leader, "test|1")
-        _ = try await broker.heartbeat(workerID: "w1", ttl: .seconds(600), fields: ["capacity", "100", "types", "*", "draining", "0"])
+        _ = try await broker.heartbeat(workerID: "w1", ttl: .seconds(600), registration: WorkerRegistration(nodeID: "n1", capacity: 100))
 
         // Past its limit, with a policy that never evicts.
         try await redis.send("CONFIG", "SET", "maxmemory-policy", "noeviction")
