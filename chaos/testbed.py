@@ -389,10 +389,19 @@ def check(bed, service, load, name, fault_at, settle=120):
         failures.append(f"{len(never)} acknowledged tasks never called (lost), e.g. {never[:3]}")
     say(f"  {name}: {len(load.acked)} tasks acknowledged, lost {len(never) if not left else '?'} "
         f"(not SUCCEEDED: {sum(left.values())}), called twice: {len(twice)}")
-    for task_id, task_calls in sorted(twice.items(), key=lambda kv: kv[1][0].start)[:20]:
+    shown = sorted(twice.items(), key=lambda kv: kv[1][0].start)[:20]
+    logs = defaultdict(list)
+    if shown:
+        ids = ",".join(f"'{t}'" for t, _ in shown)
+        for line in db_sql(f"SELECT task_id, attempt, worker_id, message FROM task_logs WHERE task_id IN ({ids}) ORDER BY id",
+                           member=bed.db_member).splitlines():
+            task_id, attempt, worker, message = line.split("\t", 3)
+            logs[task_id].append(f"a{attempt}@{worker or '-'}: {message[:90]}")
+    for task_id, task_calls in shown:
         described = "; ".join(f"attempt {c.attempt} {c.start - fault_at:+.2f}s..{c.end - fault_at:+.2f}s {c.outcome}"
                               for c in task_calls)
-        say(f"    twice {task_id}: {described} (relative to the fault)")
+        say(f"    twice {task_id}: calls {described} (relative to the fault)")
+        say(f"      logs: {' | '.join(logs[task_id])}")
     return failures, twice
 
 
@@ -557,6 +566,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--scenarios", default="single,throughput,db-kill,redis-kill,cut,delay")
     parser.add_argument("--seconds", type=float, default=20, help="length of each throughput run")
+    parser.add_argument("--database", choices=("galera", "single"), default="galera",
+                        help="what the scenarios after `single` run on (single: no db-kill)")
     parser.add_argument("--keep", action="store_true", help="leave the bed up (scripts/testbed.sh down removes it)")
     args = parser.parse_args()
     chosen = [s.strip() for s in args.scenarios.split(",") if s.strip()]
@@ -617,7 +628,11 @@ def main():
             bed.stop_nodes()
             galera("stop-single")
         rest = [s for s in chosen if s != "single"]
-        if rest:
+        if rest and args.database == "single":
+            galera("start-single")
+            bed.db_member = "single"
+            cluster(SINGLE_URL, single=True)
+        elif rest:
             log("Galera: db1-3 (scripts/galera.sh)")
             started = time.time()
             bed.start_galera()
