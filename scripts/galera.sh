@@ -25,7 +25,9 @@
 # Settings Baton relies on (docs/galera.md): wsrep_sync_wait=7 (a statement
 # first waits until its member applied every write committed before it, so a
 # read after a write made through another member sees it), ROW binlog,
-# interleaved auto-increment locks, REPEATABLE READ (the default).
+# interleaved auto-increment locks, REPEATABLE READ (the default), and
+# log_bin_trust_function_creators=1 (Galera logs binlog events; without it a
+# user without SUPER cannot run the migrations that drop and create triggers).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -120,7 +122,7 @@ start_node() { # N [--wsrep-new-cluster]
     --wsrep-node-incoming-address="$(addr "$n"):$(sql_port "$n")" \
     --wsrep-provider-options="gmcast.listen_addr=tcp://$(addr "$n"):$(gcomm_port "$n");ist.recv_addr=$(addr "$n"):$(ist_port "$n");gcache.size=256M;evs.suspect_timeout=PT3S;evs.inactive_timeout=PT6S" \
     --wsrep-sst-method=rsync --wsrep-sst-receive-address="$(addr "$n"):$(sst_port "$n")" \
-    --wsrep-sync-wait=7 --wsrep-slave-threads=4 "${@:2}"
+    --wsrep-sync-wait=7 --wsrep-slave-threads=4 --log-bin-trust-function-creators=1 "${@:2}"
   # Ready means synced with the group, not only accepting connections.
   for _ in $(seq 1 600); do
     [ "$(root_sql "$n" -Nse "SHOW STATUS LIKE 'wsrep_local_state_comment'" 2>/dev/null | cut -f2)" = Synced ] && {

@@ -7,7 +7,7 @@
 # proxy where not). See chaos/testbed.py for the layout.
 #
 #   scripts/testbed.sh                 every scenario (make testbed)
-#   scripts/testbed.sh --quick         Galera throughput and the member kill (make test)
+#   scripts/testbed.sh --quick         the Galera member kill under load only (make test)
 #   scripts/testbed.sh --scenarios single,throughput --seconds 15
 #   scripts/testbed.sh down            remove a bed left by --keep or a crash
 #
