@@ -517,21 +517,41 @@ def scenario_cut(bed, baton, service):
     load.stop()
     check_failures, twice = check(bed, service, load, "cut", fault_at)
     failures += check_failures
-    workers = {}
-    for line in db_sql("SELECT worker_id, COUNT(*) FROM task WHERE attempt > 1 GROUP BY worker_id",
+    # Tasks that needed a second attempt without a second call: where their
+    # first attempt started (the cut node's start write landed, its call
+    # never reached the service).
+    first_workers = {}
+    for line in db_sql("SELECT l.worker_id, COUNT(DISTINCT l.task_id) FROM task t JOIN task_logs l ON l.task_id = t.task_id "
+                       "WHERE t.attempt > 1 AND l.attempt = 1 AND l.message LIKE 'started attempt%' GROUP BY l.worker_id",
                        member=bed.db_member).splitlines():
         worker, count = line.split("\t")
-        workers[worker] = int(count)
+        first_workers[worker] = int(count)
+    stepped = next((line[:24] for line in (LOGS / f"app{n}.log").read_text(errors="replace").splitlines()
+                    if "stepping down" in line and line[:19] >= time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(fault_at))), None)
     starts = [c.start for c in service.records()]
-    say(f"  cut: {note}; app{new_leader or '?'} led {took_over:.1f}s after the cut; longest pause of task starts "
-        f"{gaps(starts, fault_at) or 0:.1f}s; app{n} restarted itself {bed.restarts[n]}x after the heal; "
-        f"tasks on a later attempt by worker: {workers}")
+    say(f"  cut: {note}; it stepped down at {stepped or 'never (was it leading?)'} (cut at "
+        f"{time.strftime('%H:%M:%S', time.gmtime(fault_at))}); app{new_leader or '?'} led {took_over:.1f}s after the cut; "
+        f"longest pause of task starts {gaps(starts, fault_at) or 0:.1f}s; app{n} stopped itself {bed.restarts[n]}x after the heal "
+        f"(declared dead) and was started again; tasks with a second attempt, by where attempt 1 started: {first_workers}")
     if not new_leader:
         failures.append("no other node took the lead within 30 s of the cut")
     back = wait_until(lambda: bed.ready(n), 60, interval=0.5)
     say(f"  cut: app{n} ready again {time.time() - healed:.0f}s after the heal" if back else
         f"  cut: app{n} not ready 60 s after the heal")
     return failures
+
+
+def greeting_ms(host, port):
+    """Connect to the first byte of the server's greeting, best of five."""
+    import socket
+    best = None
+    for _ in range(5):
+        started = time.perf_counter()
+        with socket.create_connection((host, port), timeout=5) as connection:
+            connection.recv(1)
+        took = (time.perf_counter() - started) * 1000
+        best = took if best is None else min(best, took)
+    return best
 
 
 def scenario_delay(bed, baton, service, cluster):
@@ -554,6 +574,8 @@ def scenario_delay(bed, baton, service, cluster):
             bed.procs.spawn(f"delay-{n}", f"db{n}", [sys.executable, REPO / "chaos" / "delayproxy.py",
                                                      f"{HOSTS[f'db{n}']}:{3430 + n}", f"{HOSTS[f'db{n}']}:{3420 + n}", ms])
         time.sleep(0.5)
+        say(f"  delay: the server's greeting through the proxy of db1 takes {greeting_ms(HOSTS['db1'], 3431):.1f} ms "
+            f"(directly {greeting_ms(HOSTS['db1'], 3421):.1f} ms)")
         cluster(url, single=False)
         service.reset()
         _, fail = throughput(bed, baton, service, f"Galera through a proxy holding replies {ms} ms", bed.seconds)
