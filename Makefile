@@ -10,6 +10,7 @@ SWIFT ?= swift
 test: services web-check
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
+	$(MAKE) testkit-tests
 	BATON_NODE_BIN=$(CURDIR)/.build/debug/baton-node $(MAKE) chaos
 	BATON_NODE_BIN=$(CURDIR)/.build/debug/baton-node $(MAKE) browser-tests
 	BATON_NODE_BIN=$(CURDIR)/.build/debug/baton-node $(MAKE) rest-tests
@@ -118,6 +119,12 @@ proto: plugins
 		$(PROTO_FILES)
 	protoc -I proto -I /usr/include --include_imports --descriptor_set_out=$(PLUGINS)/baton.pb $(PROTO_FILES)
 	scripts/embed-descriptor-set.sh $(PLUGINS)/baton.pb > Sources/BatonProto/DescriptorSet.swift
+
+## The Python test kit the suites share (testkit/batontest): its key names
+## against RedisKeys.swift, its process cleanup. Standard library only.
+.PHONY: testkit-tests
+testkit-tests:
+	python3 -B -m unittest discover -s testkit/tests
 
 ## Chaos suite (chaos/): real processes, real faults — node kill -9 and instant
 ## restart, Redis frozen, MariaDB killed, skewed clocks, Redis data loss. Runs

@@ -10,6 +10,8 @@ let package = Package(
         .executable(name: "baton-node", targets: ["BatonNode"]),
         .executable(name: "baton-client", targets: ["BatonClientCLI"]),
         .library(name: "BatonClient", targets: ["BatonClient"]),
+        // A node in a package of your own: its assembly, the executor registry, handlers.
+        .library(name: "BatonKit", targets: ["BatonKit"]),
         .executable(name: "baton-bench", targets: ["BatonBench"]),
     ],
     dependencies: [
@@ -222,15 +224,29 @@ let package = Package(
             ]
         ),
 
-        // The node binary.
+        // One node assembly: the stores' pools, the worker, the leader's loops,
+        // the APIs and the HTTP port, built from plain settings. `baton-node`,
+        // the tests, the benchmarks and users' own worker packages start it.
+        .target(
+            name: "BatonKit",
+            dependencies: [
+                "BatonAPI", "BatonBroker", "BatonHTTP", "BatonModel", "BatonMySQL", "BatonRedis", "BatonREST", "BatonWeb",
+                "BatonScheduler", "BatonStore", "BatonWorker",
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+
+        // The node binary: flags, config file and environment turned into a BatonKit node.
         .executableTarget(
             name: "BatonNode",
             dependencies: [
-                .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
-                "BatonAPI", "BatonBroker", "BatonHTTP", "BatonModel", "BatonMySQL", "BatonRedis", "BatonREST", "BatonWeb",
-                .product(name: "Hummingbird", package: "hummingbird"),
+                "BatonKit", "BatonAPI", "BatonBroker", "BatonHTTP", "BatonModel", "BatonMySQL", "BatonRedis",
                 "BatonScheduler", "BatonStore", "BatonWorker", "BatonConfig",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -263,6 +279,7 @@ let package = Package(
             name: "BatonBench",
             dependencies: [
                 "BatonClient",
+                "BatonKit",
                 "BatonScheduler",
                 "BatonWorker",
                 "BatonRedis",
@@ -297,7 +314,7 @@ let package = Package(
         .testTarget(
             name: "BatonClusterTests",
             dependencies: [
-                "BatonScheduler", "BatonWorker", "BatonBroker", "BatonModel", "BatonStore", "BatonTestSupport", "BatonHTTP", "BatonProto",
+                "BatonKit", "BatonScheduler", "BatonWorker", "BatonBroker", "BatonModel", "BatonStore", "BatonTestSupport", "BatonHTTP", "BatonProto",
                 // Bulk calls racing a live dispatcher and worker.
                 "BatonAPI",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
@@ -321,7 +338,7 @@ let package = Package(
         .testTarget(
             name: "BatonAPITests",
             dependencies: [
-                "BatonAPI", "BatonBroker", "BatonModel", "BatonStore", "BatonProto", "BatonTestSupport", "BatonWorker", "BatonClient", "BatonREST",
+                "BatonKit", "BatonAPI", "BatonBroker", "BatonModel", "BatonStore", "BatonProto", "BatonTestSupport", "BatonWorker", "BatonClient", "BatonREST",
                 .product(name: "Crypto", package: "swift-crypto"),
                 // RSA keys for the JWT tests.
                 .product(name: "CryptoExtras", package: "swift-crypto"),

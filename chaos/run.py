@@ -17,8 +17,6 @@ Logs stay under .run/chaos/logs (server-N.log, service.log, chaos.log).
 
 import argparse
 import os
-import signal
-import socket
 import sys
 import time
 import traceback
@@ -26,6 +24,10 @@ from pathlib import Path
 
 sys.dont_write_bytecode = True  # no __pycache__ in the work tree
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "testkit"))  # batontest, the shared test kit
+
+from batontest import procs  # noqa: E402
+from batontest.waits import port_free  # noqa: E402
 
 from chaoslib import stores  # noqa: E402
 from chaoslib.business import BusinessService  # noqa: E402
@@ -35,20 +37,6 @@ from chaoslib.common import (GRPC_PORT, HTTP_PORT, LOG_DIR, NODE_BIN, PID_DIR, R
                              say)
 from chaoslib.nodes import faketime_lib, kill_leftovers  # noqa: E402
 from chaoslib.scenarios import SCENARIOS, Suite  # noqa: E402
-
-
-def port_free(port):
-    with socket.socket() as s:
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            s.bind(("127.0.0.1", port))
-            return True
-        except OSError:
-            return False
-
-
-def _terminate(signum, frame):
-    raise KeyboardInterrupt(f"signal {signum}")
 
 
 def main():
@@ -73,9 +61,7 @@ def main():
 
     if not os.access(NODE_BIN, os.X_OK):
         die(f"no baton-node binary at {NODE_BIN} (swift build, or set BATON_NODE_BIN)")
-    signal.signal(signal.SIGINT, _terminate)
-    signal.signal(signal.SIGTERM, _terminate)
-    signal.signal(signal.SIGHUP, _terminate)
+    procs.interrupt_on_signals()
     RUN_DIR.mkdir(parents=True, exist_ok=True)
     LOG_DIR.mkdir(parents=True, exist_ok=True)
     log(f"chaos suite: {len(chosen)} scenarios, node binary {NODE_BIN}, run dir {RUN_DIR}")
@@ -161,11 +147,11 @@ def report(run):
 
 
 def cleanup(suite, service, baton, keep):
-    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-        signal.signal(signum, signal.SIG_IGN)  # a second Ctrl-C must not cut the cleanup short
+    procs.hold_signals()  # a second Ctrl-C must not cut the cleanup short
     stores.resume_redis()  # never leave Redis frozen
     if suite is not None and suite.cluster is not None:
         if keep:
+            procs.keep_all()
             log(f"--keep: nodes left running (pids in {PID_DIR}); Redis 6395, MariaDB 3395 up")
         else:
             suite.cluster.kill_all()

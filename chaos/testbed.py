@@ -46,7 +46,9 @@ RUN = Path(os.environ.get("TESTBED_RUN_DIR") or REPO / ".run" / "testbed")
 os.environ["CHAOS_RUN_DIR"] = str(RUN)  # chaoslib's logs go there too
 sys.dont_write_bytecode = True
 sys.path.insert(0, str(REPO / "chaos"))
+sys.path.insert(0, str(REPO / "testkit"))  # batontest, the shared test kit
 
+from batontest import procs as kit  # noqa: E402
 from chaoslib.business import BusinessService  # noqa: E402
 from chaoslib.client import SUCCEEDED, Baton, status_name  # noqa: E402
 from chaoslib.common import child_env, log, say, wait_until  # noqa: E402
@@ -137,7 +139,8 @@ def has_netem():
 # --- processes -----------------------------------------------------------------------
 
 class Procs:
-    """Every long-running process the bed started, by name; stopped by pid."""
+    """Every long-running process the bed started, by name (the test kit
+    spawns and stops them; a pid file each for kill_leftovers)."""
 
     def __init__(self):
         self.procs = {}
@@ -145,24 +148,15 @@ class Procs:
         PIDS.mkdir(parents=True, exist_ok=True)
 
     def spawn(self, name, host, argv, env=None):
-        out = open(LOGS / f"{name}.log", "ab")
-        proc = subprocess.Popen(["ip", "netns", "exec", ns(host)] + [str(a) for a in argv], stdout=out,
-                                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env or child_env(),
-                                start_new_session=True)
-        out.close()
+        proc = kit.spawn(["ip", "netns", "exec", ns(host)] + [str(a) for a in argv], LOGS / f"{name}.log",
+                         env or child_env())
         self.procs[name] = proc
-        (PIDS / f"{name}.pid").write_text(str(proc.pid))
+        kit.write_pid(PIDS / f"{name}.pid", proc.pid)
         return proc
 
     def kill(self, name, sig=signal.SIGKILL):
         proc = self.procs.get(name)
-        if proc is not None and proc.poll() is None:
-            proc.send_signal(sig)
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        kit.kill(proc) if sig == signal.SIGKILL else kit.stop(proc, grace=15)
         (PIDS / f"{name}.pid").unlink(missing_ok=True)
 
     def stop_all(self):
@@ -172,11 +166,14 @@ class Procs:
 
 
 def kill_leftovers():
-    """Processes a bed killed by -9 left behind (their pids were recorded)."""
+    """Processes a bed killed by -9 left behind (their pids were recorded):
+    only while the pid still runs something of the bed's (an address of
+    10.77.0.0/24 in its command line; Redis retitles itself, so the kit's
+    program check does not fit)."""
     for pidfile in PIDS.glob("*.pid") if PIDS.exists() else []:
         try:
             pid = int(pidfile.read_text())
-            if Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")[0].endswith((b"baton-node", b"redis-server", b"redis-sentinel")):
+            if b"10.77.0." in Path(f"/proc/{pid}/cmdline").read_bytes():
                 os.kill(pid, signal.SIGKILL)
         except (ValueError, OSError):
             pass

@@ -1,6 +1,7 @@
 import ArgumentParser
 import BatonAPI
 import BatonBroker
+import BatonKit
 import BatonClient
 import BatonModel
 import BatonMySQL
@@ -44,15 +45,14 @@ struct APIBenchmark: AsyncParsableCommand {
     func run() async throws {
         let env = try await BenchEnvironment.make(stores: self.stores)
         let (logger, broker, taskType) = (env.logger, env.broker, env.taskType)
-        let cache = TaskConfigCache(store: env.configs)
-        let hub = EventHub()
-        let server = APIServer(
-            host: "127.0.0.1",
-            port: 0,
-            services: [TaskServiceHandler(service: TaskService(nodeID: "bench", tasks: env.tasks, configs: cache, broker: broker, hub: hub, logger: logger))],
-            interceptors: [AuthInterceptor(keys: nil)],
-            logger: logger
-        )
+        // The node's own API stack (interceptors included), open.
+        var settings = APIAssembly.Server()
+        settings.port = 0
+        let probe = HealthProbe(mysql: env.mysql, broker: broker, interval: .seconds(1), timeout: .seconds(2), initiallyServing: true, logger: logger)
+        let server = try APIAssembly(
+            nodeID: "bench", stores: APIStores(mysql: env.mysql), broker: broker, hub: EventHub(), probe: probe, authenticator: Authenticator(keys: nil),
+            limits: ValidationLimits(), watchLimits: WatchLimits(), server: settings, logger: logger
+        ).server
         let group = ServiceGroup(services: [server], logger: logger)
         let serving = Task { try await group.run() }
         let port = try await server.listeningPort()

@@ -1,5 +1,6 @@
 import ArgumentParser
 import BatonBroker
+import BatonKit
 import BatonModel
 import BatonRedis
 import BatonStore
@@ -25,10 +26,10 @@ struct WorkerBenchmark: AsyncParsableCommand {
             let members = created[start..<min(start + 1000, created.count)].map { QueueEntry($0).member }
             try await env.redis.send(RedisCommand("RPUSH", [queue] + members))
         }
-        let logs = TaskLogWriter(store: env.tasks, logger: env.logger)
-        let worker = Worker(configuration: configuration, broker: env.broker, tasks: env.tasks, configs: TaskConfigCache(store: env.configs),
-                            registry: ExecutorRegistry(), logs: logs, logger: env.logger)
-        let group = ServiceGroup(services: [logs, worker], logger: env.logger)
+        let worker = WorkerAssembly(
+            configuration: configuration, broker: env.broker, tasks: env.tasks, configs: TaskConfigCache(store: env.configs), logger: env.logger
+        )
+        let group = ServiceGroup(services: worker.services, logger: env.logger)
         let started = ContinuousClock.now
         let running = Task { try await group.run() }
         var done = 0
@@ -41,6 +42,7 @@ struct WorkerBenchmark: AsyncParsableCommand {
         let result = Throughput(label: "worker noop (capacity \(self.capacity))", operations: self.tasks, elapsed: ContinuousClock.now - started)
         await group.triggerGracefulShutdown()
         _ = await running.result
+        await worker.shutdown()
         print("\nbaton-bench worker")
         print(result.line)
         print("BENCH worker tasks_per_s=\(Int(result.perSecond)) capacity=\(self.capacity)")

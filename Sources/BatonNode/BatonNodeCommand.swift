@@ -3,6 +3,7 @@ import BatonAPI
 import BatonBroker
 import BatonConfig
 import BatonHTTP
+import BatonKit
 import BatonModel
 import BatonMySQL
 import BatonRedis
@@ -93,7 +94,41 @@ struct BatonNodeCommand: AsyncParsableCommand {
 
         let registry = PrometheusCollectorRegistry()
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
-        let node = try await Node.start(options: self.options, configuration: effective, metrics: registry, logger: logger)
+        let settings = try self.options.settings()
+        self.warnOfPasswordsInArguments(effective, logger: logger)
+        // One clock for the cluster's decisions and tokens' times: Redis's,
+        // synced by the node before anything is written or served.
+        let clock = ClusterClock()
+        // Keys and tokens first: a bad file stops the node before it opens anything.
+        let authenticator = try await NodeCredentials.authenticator(options: self.options, clock: clock, logger: logger)
+        // Trapped now, before anything serves: a SIGHUP reloads keys, never kills the node.
+        let reloader = CredentialReloader(
+            authenticator: authenticator, options: self.options, clock: clock, hangups: await UnixSignalsSequence(trapping: .sighup),
+            interval: .seconds(2), logger: logger
+        )
+        let node = try await Node.start(
+            settings: settings, authenticator: authenticator, services: [reloader], metricsText: { registry.emitToString() }, clock: clock,
+            logger: logger
+        )
         try await node.run()
+    }
+
+    /// Command lines are readable by every user of the machine (`ps`).
+    private func warnOfPasswordsInArguments(_ effective: EffectiveConfiguration, logger: Logger) {
+        let options = self.options
+        if effective.origin(of: "mysql") == .commandLine, options.mysqlPasswordFile == nil,
+            (try? MySQLConfiguration(url: options.mysqlURL))?.password.isEmpty == false
+        {
+            logger.warning("the --mysql URL carries a password, which `ps` shows to every user here: use $MYSQL_DSN or --mysql-password-file")
+        }
+        if effective.origin(of: "redis") == .commandLine, options.redisPasswordFile == nil, Self.carriesPassword(options.redisURL) {
+            logger.warning("the --redis URL carries a password, which `ps` shows to every user here: use $REDIS_ADDR or --redis-password-file")
+        }
+    }
+
+    /// Whether a Redis URL holds a password: the master's, or the Sentinels'.
+    private static func carriesPassword(_ url: String) -> Bool {
+        guard let configuration = try? RedisConfiguration(url: url) else { return false }
+        return configuration.password != nil || configuration.sentinel?.url.sentinelPassword != nil
     }
 }

@@ -57,7 +57,7 @@ struct CredentialReloader: Service {
             return
         }
         do {
-            let (keys, tokens) = try await Node.credentials(options: self.options, clock: self.clock)
+            let (keys, tokens) = try await NodeCredentials.credentials(options: self.options, clock: self.clock)
             self.authenticator.replace(keys: keys, tokens: tokens)
             self.logger.notice("\(reason): keys reloaded", metadata: [
                 "api_keys": "\(keys.map { String($0.entries.count) } ?? "none")", "jwt": "\(tokens?.algorithm.rawValue ?? "none")",

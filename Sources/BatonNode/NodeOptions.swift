@@ -1,5 +1,6 @@
 import ArgumentParser
 import BatonConfig
+import BatonKit
 import BatonModel
 import BatonScheduler
 import Foundation

@@ -2,6 +2,7 @@ import BatonAPI
 import BatonWorker
 import BatonBroker
 import BatonClient
+import BatonKit
 import BatonModel
 import BatonMySQL
 import BatonProto
@@ -40,42 +41,21 @@ final class APIHarness: Sendable {
         self.broker = RedisBroker(redis: self.redis, keys: self.keys)
         self.taskTypePrefix = TestEnvironment.uniqueName("t").replacingOccurrences(of: "-", with: "_")
 
-        let configStore = TaskConfigStore(mysql: self.mysql)
-        let cache = TaskConfigCache(store: configStore)
-        let tasks = TaskStore(mysql: self.mysql)
+        let stores = APIStores(mysql: self.mysql)
         let probe = HealthProbe(mysql: self.mysql, broker: self.broker, interval: .milliseconds(100), timeout: .seconds(2), initiallyServing: true, logger: self.logger)
-        self.server = APIServer(
-            host: "127.0.0.1",
-            port: 0,
-            services: [
-                TaskServiceHandler(
-                    service: TaskService(
-                        nodeID: "test-node", tasks: tasks, configs: cache, broker: self.broker, hub: self.hub,
-                        limits: limits, watchLimits: watchLimits, logger: self.logger, watchFallback: .milliseconds(200)
-                    )
-                ),
-                AdminServiceHandler(
-                    service: AdminService(
-                        store: configStore, schedules: ScheduleStore(mysql: self.mysql), cache: cache, broker: self.broker, limits: limits,
-                        logger: self.logger
-                    ),
-                    schedules: ScheduleService(
-                        store: ScheduleStore(mysql: self.mysql), configs: cache, broker: self.broker, limits: limits, logger: self.logger
-                    )
-                ),
-                HealthService(probe: probe),
-                try ReflectionService(services: ["baton.v1.TaskService", "baton.v1.AdminService", "grpc.health.v1.Health"]),
-            ],
-            // `authenticator` (keys and tokens) wins over `keys` alone.
-            interceptors: [AuthInterceptor(authenticator: authenticator ?? Authenticator(keys: keys))],
-            tls: tls,
-            logger: self.logger
-        )
+        var server = APIAssembly.Server()
+        server.port = 0
+        server.tls = tls
+        // `authenticator` (keys and tokens) wins over `keys` alone.
+        self.server = try APIAssembly(
+            nodeID: "test-node", stores: stores, broker: self.broker, hub: self.hub, probe: probe, authenticator: authenticator ?? Authenticator(keys: keys),
+            limits: limits, watchLimits: watchLimits, server: server, watchFallback: .milliseconds(200), logger: self.logger
+        ).server
         self.services = ServiceGroup(
             configuration: .init(
                 services: [
                     .init(service: EventStreamReader(broker: self.broker, hub: self.hub, logger: self.logger, pollInterval: .milliseconds(200))),
-                    .init(service: ConfigInvalidation(hub: self.hub, cache: cache)),
+                    .init(service: ConfigInvalidation(hub: self.hub, cache: stores.configCache)),
                     .init(service: probe),
                     .init(service: self.server),
                 ],

@@ -40,18 +40,8 @@ final class AdvertisedTypesEndToEndTests: XCTestCase {
         // Worker B, which registered the handler, joins.
         let registry = ExecutorRegistry()
         registry.register(handler) { context, _ in context.workerID }
-        var configuration = WorkerConfiguration(nodeID: "node-b", workerID: "\(harness.base.prefix)-worker-b")
-        configuration.capacity = 2
-        configuration.gracePeriod = .milliseconds(300)
-        configuration.heartbeatInterval = .milliseconds(500)
-        configuration.pollTimeout = .milliseconds(300)
-        let logs = TaskLogWriter(store: harness.base.tasks, logger: harness.base.logger)
-        let b = Worker(
-            configuration: configuration, broker: harness.base.broker, tasks: harness.base.tasks, configs: harness.cache,
-            registry: registry, logs: logs, logger: harness.base.logger
-        )
-        let group = ServiceGroup(services: [logs, b.heartbeat(), b], logger: harness.base.logger)
-        let running = Task { try? await group.run() }
+        let workerB = "\(harness.base.prefix)-worker-b"
+        let b = try await harness.anotherWorker(nodeID: "node-b", workerID: workerB, capacity: 2, registry: registry)
 
         let ran = try await TestEnvironment.waitUntil(timeout: .seconds(15)) {
             try await self.count(harness, special, .succeeded) == 6
@@ -65,15 +55,14 @@ final class AdvertisedTypesEndToEndTests: XCTestCase {
         XCTAssertTrue(allRan)
         for task in waiting {
             let row = try await harness.task(task.taskID)
-            XCTAssertEqual(row.result, configuration.workerID)
+            XCTAssertEqual(row.result, workerB)
             XCTAssertEqual(row.attempt, 1, "one attempt: it never reached A")
         }
         let unserved = try await harness.base.broker.snapshot().unservedTypes.map(\.taskType)
         XCTAssertFalse(unserved.contains(special))
         XCTAssertFalse(unserved.contains(quick))
 
-        await group.triggerGracefulShutdown()
-        await running.value
+        await b.stop()
         try await harness.shutdown()
     }
 

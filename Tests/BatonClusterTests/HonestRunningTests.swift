@@ -100,34 +100,6 @@ final class HonestRunningTests: XCTestCase {
 
     /// A second worker (capacity 1) on the harness's cluster.
     private func secondWorker() async throws -> RunningWorker {
-        let base = self.harness.base
-        var configuration = WorkerConfiguration(nodeID: "test-2", workerID: "\(base.prefix)-worker-2")
-        configuration.capacity = 1
-        configuration.heartbeatInterval = .milliseconds(500)
-        configuration.pollTimeout = .milliseconds(300)
-        configuration.gracePeriod = .milliseconds(300)
-        let logs = TaskLogWriter(store: base.tasks, logger: base.logger)
-        let worker = Worker(
-            configuration: configuration, broker: base.broker, tasks: base.tasks, configs: self.harness.cache,
-            registry: self.harness.registry, logs: logs, logger: base.logger
-        )
-        let group = ServiceGroup(services: [logs, worker.heartbeat(), worker], logger: base.logger)
-        let running = Task { _ = try? await group.run() }
-        let registered = try await TestEnvironment.waitUntil {
-            try await base.redis.send("ZSCORE", base.keys.workers, configuration.workerID) != .null
-        }
-        XCTAssertTrue(registered)
-        return RunningWorker(group: group, task: running)
-    }
-}
-
-/// A worker run in a test, stopped gracefully at the end.
-struct RunningWorker {
-    let group: ServiceGroup
-    let task: Task<Void, Never>
-
-    func stop() async {
-        await self.group.triggerGracefulShutdown()
-        await self.task.value
+        try await self.harness.anotherWorker(nodeID: "test-2", workerID: "\(self.harness.base.prefix)-worker-2", capacity: 1)
     }
 }

@@ -1,4 +1,5 @@
 import BatonBroker
+import BatonKit
 import BatonModel
 import BatonScheduler
 import BatonStore
@@ -12,7 +13,7 @@ import Synchronization
 final class WorkerHarness: Sendable {
     let base: SchedulerHarness
     let worker: Worker
-    let registry = ExecutorRegistry()
+    let registry: ExecutorRegistry
     let cache: TaskConfigCache
     let http: HTTPExecutor
     /// Fed by the harness's event stream reader: what an API node's watches hear.
@@ -44,29 +45,31 @@ final class WorkerHarness: Sendable {
         configuration.gracePeriod = gracePeriod
         configuration.heartbeatInterval = .milliseconds(500)
         configuration.pollTimeout = .milliseconds(300)
-        let logs = TaskLogWriter(store: base.tasks, logger: logger)
-        self.http = HTTPExecutor(egress: egress, trustRootsFile: trustRootsFile)
-        let grpc = GRPCExecutor(egress: egress, trustRootsFile: trustRootsFile, logger: logger)
-        self.registry.set(self.http, for: .http)
-        self.registry.set(grpc, for: .grpc)
-        let worker = Worker(configuration: configuration, broker: base.broker, tasks: base.tasks, configs: self.cache,
-                            registry: self.registry, logs: logs, logger: logger)
-        self.worker = worker
+        let parts = WorkerAssembly(
+            configuration: configuration, broker: base.broker, tasks: base.tasks, configs: self.cache, egress: egress, trustRootsFile: trustRootsFile,
+            logger: logger
+        )
+        self.registry = parts.registry
+        self.http = parts.http
+        self.worker = parts.worker
         self.group = ServiceGroup(
             services: [EventStreamReader(broker: base.broker, hub: hub, logger: base.logger, pollInterval: .milliseconds(200)),
-                       ConfigInvalidation(hub: hub, cache: self.cache), logs, grpc, worker.heartbeat(), worker],
+                       ConfigInvalidation(hub: hub, cache: self.cache)] + parts.services,
             logger: logger
         )
         let term = try await base.lead()
         self.term = term
-        var dispatch = Dispatcher.Configuration()
-        dispatch.idleWait = .milliseconds(100)
-        let dispatcher = Dispatcher(broker: base.broker, tasks: base.tasks, configs: base.configs, configuration: dispatch, logger: base.logger)
-        let promoter = DelayedPromoter(broker: base.broker, maxIdle: .milliseconds(100))
+        var leading = LeaderLoops.Configuration()
+        leading.dispatcher.idleWait = .milliseconds(100)
+        leading.promoterIdle = .milliseconds(100)
+        let loops = LeaderLoops(
+            broker: base.broker, tasks: base.tasks, configs: base.configs, configCache: self.cache, schedules: ScheduleStore(mysql: base.mysql),
+            configuration: leading, logger: base.logger
+        )
         self.leading = Task {
             await withDiscardingTaskGroup { group in
-                group.addTask { try? await dispatcher.run(term: term) }
-                group.addTask { try? await promoter.run(term: term) }
+                group.addTask { try? await loops.dispatcher.run(term: term) }
+                group.addTask { try? await loops.promoter.run(term: term) }
             }
         }
         self.running = Task { [group, ended] in

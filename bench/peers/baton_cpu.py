@@ -31,8 +31,12 @@ import re
 import sys
 import time
 import urllib.request
+from pathlib import Path
 
-import cpu
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "testkit"))  # batontest, the shared test kit
+from batontest import waits  # noqa: E402
+
+import cpu  # noqa: E402
 
 CLIENT = r"^(\S*/)?baton-bench e2e( |$)"  # the program itself, not a shell line naming it
 BATCH = 500  # the client's BatchCreateTasks size
@@ -58,11 +62,9 @@ def counters(nodes, task_type):
 
 
 def wait_for(what, predicate, deadline, every):
-    while not (found := predicate()):
-        if time.monotonic() > deadline:
-            sys.exit(f"baton_cpu: FAILED: {what} not seen in time")
-        time.sleep(every)
-    return found
+    """predicate()'s first truthy value (an exception ends the watch); exits when `deadline` passes first."""
+    return (waits.wait_until(predicate, deadline - time.monotonic(), every, errors=())
+            or sys.exit(f"baton_cpu: FAILED: {what} not seen in time"))
 
 
 def main():

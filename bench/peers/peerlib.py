@@ -6,16 +6,17 @@ the drivers and by the Python worker processes (PYTHONPATH is this folder)."""
 import argparse
 import os
 import signal
-import subprocess
 import sys
 import threading
 import time
 
-import redis
-
-import cpu
-
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "..", "testkit"))  # batontest, the shared test kit
+
+import redis  # noqa: E402
+from batontest import procs  # noqa: E402
+
+import cpu  # noqa: E402
 # A private Redis: the driver deletes its keys; the workers get the URL through the environment.
 REDIS_URL = os.environ.get("PEERS_REDIS_URL", "redis://127.0.0.1:6396/0")
 QUEUE = "peers"
@@ -55,75 +56,22 @@ class DoneCounter:
 done_counter = DoneCounter(REDIS_URL, DONE_KEY)
 
 
-class Workers:
-    """Worker processes started together in one process group (the first's
-    pid is the group id), watched and stopped as one, as a Popen is."""
-
-    def __init__(self, commands, pidfile, log, env, cwd):
-        output = open(log, "ab") if log else None
-        self.processes = []
-        try:
-            for command in commands:
-                # The first leads a new group (the terminal's Ctrl-C does not reach
-                # it); the others join it (a group cannot span sessions).
-                group = self.processes[0].pid if self.processes else 0
-                self.processes.append(subprocess.Popen(command, cwd=cwd, env=env, stdout=output, stderr=output,
-                                                       process_group=group))
-        except BaseException:
-            self.kill()
-            raise
-        self.pid = self.processes[0].pid
-        if pidfile:
-            with open(pidfile, "w") as f:
-                f.write(f"{self.pid}\n")
-
-    @property
-    def returncode(self):
-        return next((p.returncode for p in self.processes if p.returncode is not None), None)
-
-    def poll(self):
-        """The exit code of the first that has ended (any ending is a failure here), else None."""
-        for process in self.processes:
-            process.poll()
-        return self.returncode
-
-    def terminate(self):
-        for process in self.processes:
-            if process.poll() is None:
-                process.terminate()
-
-    def kill(self):
-        for process in self.processes:
-            if process.poll() is None:
-                process.kill()
-
-    def wait(self, timeout):
-        deadline = time.monotonic() + timeout
-        for process in self.processes:
-            process.wait(timeout=max(0, deadline - time.monotonic()))
-
-
 def start_workers(commands, pidfile, log, env=None):
     """`commands` started in this folder with PYTHONPATH on it, PEERS_REDIS_URL
-    and `env` added, in one process group of their own, so that stopping it stops all
-    they started; the group id goes to `pidfile`."""
-    return Workers(commands, pidfile, log, dict(os.environ, PYTHONPATH=HERE, PEERS_REDIS_URL=REDIS_URL, **(env or {})), HERE)
+    and `env` added, in one process group of their own (the test kit's
+    ProcessGroup), so that stopping it stops all they started; the group id
+    goes to `pidfile`."""
+    group = procs.ProcessGroup(commands, log, dict(os.environ, PYTHONPATH=HERE, PEERS_REDIS_URL=REDIS_URL, **(env or {})),
+                               HERE)
+    if pidfile:
+        procs.write_pid(pidfile, f"{group.pid}\n")
+    return group
 
 
 def stop_worker(worker, pidfile):
     """SIGTERM to the worker (a warm shutdown); SIGKILL after 15 s, and to the
     whole process group for anything left behind."""
-    if worker.poll() is None:
-        worker.terminate()
-        try:
-            worker.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            worker.kill()
-            worker.wait(timeout=5)
-    try:
-        os.killpg(worker.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
+    worker.stop(grace=15)
     if pidfile and os.path.exists(pidfile):
         os.remove(pidfile)
 

@@ -3,11 +3,12 @@ records."""
 
 import http.client
 import json
-import signal
 import subprocess
 import sys
 import time
 from collections import defaultdict
+
+from batontest import procs
 
 from .common import CHAOS, LOG_DIR, child_env
 
@@ -31,25 +32,15 @@ class BusinessService:
         self.host = host
 
     def start(self):
-        LOG_DIR.mkdir(parents=True, exist_ok=True)
-        err = open(LOG_DIR / "service.log", "ab")
-        self.proc = subprocess.Popen([sys.executable, str(CHAOS / "service.py"), "--host", self.host], stdout=subprocess.PIPE,
-                                     stderr=err, stdin=subprocess.DEVNULL, env=child_env(),
-                                     start_new_session=True)
-        err.close()
+        self.proc = procs.spawn([sys.executable, str(CHAOS / "service.py"), "--host", self.host], LOG_DIR / "service.log",
+                                child_env(), stdout=subprocess.PIPE)
         line = self.proc.stdout.readline().decode().split()
         if len(line) != 2 or line[0] != "PORT":
             raise RuntimeError(f"chaos/service.py did not start (see {LOG_DIR / 'service.log'})")
         self.port = int(line[1])
 
     def stop(self):
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        procs.stop(self.proc, grace=5)
 
     def url(self, path):
         return f"http://{self.host}:{self.port}/{path.lstrip('/')}"

@@ -1,90 +1,48 @@
-"""Paths, ports and small helpers shared by the chaos harness."""
+"""Paths, ports and small helpers shared by the chaos harness (servers,
+nodes, waits and child processes come from the shared test kit,
+testkit/batontest, put on sys.path by chaos/run.py)."""
 
 import os
 import sys
-import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
+from batontest.childenv import child_env  # noqa: F401 - re-exported for chaoslib
+from batontest.keys import RedisKeys
+from batontest.nodes import numbered
+from batontest.paths import REPO, node_bin
+from batontest.progress import Progress
+from batontest.services import DevServices
+from batontest.waits import wait_until  # noqa: F401 - re-exported for chaoslib
+
 CHAOS = REPO / "chaos"
 RUN_DIR = Path(os.environ.get("CHAOS_RUN_DIR", REPO / ".run" / "chaos"))
 LOG_DIR = RUN_DIR / "logs"
 PID_DIR = RUN_DIR / "pids"
 
-REDIS_PORT = 6395
-MYSQL_PORT = 3395
-MYSQL_PASSWORD = os.environ.get("BATON_MYSQL_PASSWORD") or "baton-dev-password"
-MYSQL_DB = "baton"  # created by scripts/dev-services.sh (with baton_test)
-NAMESPACE = "baton"  # the nodes' default Redis key prefix
+SERVICES = DevServices(RUN_DIR, 6395, 3395, LOG_DIR)  # database `baton`, created by scripts/dev-services.sh
+REDIS_PORT = SERVICES.redis_port
+MYSQL_PORT = SERVICES.mysql_port
+MYSQL_DB = SERVICES.database
+KEYS = RedisKeys()  # the nodes' default namespace, `baton`
 
-NODE_BIN = os.environ.get("BATON_NODE_BIN") or str(REPO / ".build" / "debug" / "baton-node")
-GRPC_PORT = {n: 19090 + n for n in (1, 2, 3)}
-HTTP_PORT = {n: 18080 + n for n in (1, 2, 3)}
+NODE_BIN = node_bin()
+GRPC_PORT = numbered(19090)
+HTTP_PORT = numbered(18080)
 
-REDIS_URL = f"redis://127.0.0.1:{REDIS_PORT}/0"
-MYSQL_URL = f"mysql://baton:{MYSQL_PASSWORD}@127.0.0.1:{MYSQL_PORT}/{MYSQL_DB}"
+REDIS_URL = SERVICES.redis_url
+MYSQL_URL = SERVICES.mysql_url
 
-_T0 = time.time()
-_summary = None
+_progress = Progress(LOG_DIR / "chaos.log")
 
 
 def log(message):
     """A timestamped progress line (seconds since the harness started)."""
-    line = f"[{time.time() - _T0:7.1f}s] {message}"
-    print(line, flush=True)
-    _append(line)
+    _progress.log(message)
 
 
 def say(message=""):
     """A plain line of the report."""
-    print(message, flush=True)
-    _append(message)
-
-
-def _append(line):
-    global _summary
-    try:
-        if _summary is None:
-            LOG_DIR.mkdir(parents=True, exist_ok=True)
-            _summary = open(LOG_DIR / "chaos.log", "a", buffering=1)
-        _summary.write(line + "\n")
-    except OSError:
-        pass
-
-
-def child_env(**extra):
-    """The environment for child processes: never another cluster's servers."""
-    env = dict(os.environ)
-    for name in ("REDIS_ADDR", "MYSQL_DSN", "BATON_API_KEYS_FILE", "LD_PRELOAD", "FAKETIME"):
-        env.pop(name, None)
-    env.update(extra)
-    return env
-
-
-class Deadline:
-    def __init__(self, seconds):
-        self.end = time.monotonic() + seconds
-
-    def left(self):
-        return self.end - time.monotonic()
-
-    def passed(self):
-        return time.monotonic() >= self.end
-
-
-def wait_until(predicate, seconds, interval=0.2, what="condition"):
-    """Polls predicate() until truthy; returns its value, or None at the deadline."""
-    deadline = Deadline(seconds)
-    while True:
-        try:
-            value = predicate()
-        except Exception:  # a fault in progress: keep polling until the deadline
-            value = None
-        if value:
-            return value
-        if deadline.passed():
-            return None
-        time.sleep(min(interval, max(0.01, deadline.left())))
+    _progress.say(message)
 
 
 def die(message):

@@ -5,14 +5,13 @@ skew through libfaketime (LD_PRELOAD, so the pid is the node's own)."""
 import glob
 import os
 import signal
-import subprocess
 import threading
 import time
-import urllib.request
-from pathlib import Path
 
-from .common import (GRPC_PORT, HTTP_PORT, LOG_DIR, MYSQL_URL, NODE_BIN, PID_DIR, REDIS_URL, REPO, child_env, log,
-                     wait_until)
+from batontest import nodes as kit
+from batontest import procs
+
+from .common import GRPC_PORT, HTTP_PORT, LOG_DIR, MYSQL_URL, PID_DIR, REDIS_URL, log, wait_until
 
 FAKETIME_LIBS = [
     "/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1",
@@ -29,36 +28,23 @@ def faketime_lib():
     return None
 
 
-def ready(n, timeout=1.0):
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{HTTP_PORT[n]}/ready", timeout=timeout) as response:
-            return response.status == 200
-    except Exception:
-        return False
+class Node(kit.NodeProcess):
+    """server-N of the test kit's NodeProcess, plus the faults: kill -9 and
+    restart, SIGSTOP / SIGCONT, a skewed wall clock, a supervisor's restart."""
 
-
-class Node:
     def __init__(self, n, skew=None, extra_args=()):
+        super().__init__(f"server-{n}", GRPC_PORT[n], HTTP_PORT[n], REDIS_URL, MYSQL_URL, LOG_DIR / f"server-{n}.log",
+                         LOG_DIR / "files", pidfile=PID_DIR / f"server-{n}.pid", flags=extra_args, label="chaos")
         self.n = n
-        self.id = f"server-{n}"
         self.skew = skew  # e.g. "+30s", "-30s": libfaketime offset of the realtime clock
-        self.extra_args = list(extra_args)
-        self.proc = None
-        self.log_path = LOG_DIR / f"{self.id}.log"
+        self.extra_args = self.flags
         self.lock = threading.RLock()
         self.stopping = False
         self.exits = []  # (time, exit code) of exits nobody asked for
         self.frozen = False  # SIGSTOPped by the harness
 
-    def argv(self):
-        return [NODE_BIN, "--id", self.id, "--grpc-port", str(GRPC_PORT[self.n]),
-                "--worker-port", str(HTTP_PORT[self.n]), "--redis", REDIS_URL, "--mysql", MYSQL_URL,
-                "--migrations", str(REPO / "sql"), "--log-dir", str(LOG_DIR / "files"), *self.extra_args]
-
     def env(self):
-        # REDIS_ADDR / MYSQL_DSN name the private servers too: a node that lost
-        # its flags must never fall back to the default (someone else's) ones.
-        env = child_env(REDIS_ADDR=REDIS_URL, MYSQL_DSN=MYSQL_URL)
+        env = super().env()
         if not self.skew:
             return env
         lib = faketime_lib()
@@ -78,32 +64,13 @@ class Node:
 
     def start(self):
         self.stopping = False
-        LOG_DIR.mkdir(parents=True, exist_ok=True)
-        (LOG_DIR / "files").mkdir(parents=True, exist_ok=True)
-        PID_DIR.mkdir(parents=True, exist_ok=True)
-        out = open(self.log_path, "ab")
-        try:
-            self.proc = subprocess.Popen(self.command(), env=self.env(), stdout=out, stderr=subprocess.STDOUT,
-                                         stdin=subprocess.DEVNULL, cwd=str(REPO), start_new_session=True)
-        finally:
-            out.close()
-        (PID_DIR / f"{self.id}.pid").write_text(str(self.proc.pid))
-        return self.proc.pid
-
-    def alive(self):
-        return self.proc is not None and self.proc.poll() is None
-
-    def mark(self, text):
-        with open(self.log_path, "a") as out:
-            out.write(f"===== chaos: {text} at {time.strftime('%H:%M:%S')} =====\n")
+        return super().start()
 
     def kill9(self):
         """SIGKILL, reaped. Returns the instant of the kill (time.time())."""
         with self.lock:
             instant = time.time()
-            if self.alive():
-                self.proc.send_signal(signal.SIGKILL)
-                self.proc.wait(timeout=10)
+            procs.kill(self.proc)
             return instant
 
     def kill9_restart(self):
@@ -148,41 +115,7 @@ class Node:
         if not self.alive():
             return
         self.thaw()  # a SIGSTOPped node would sit out its grace period
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            self.proc.wait(timeout=grace)
-        except subprocess.TimeoutExpired:
-            self.proc.send_signal(signal.SIGKILL)
-            self.proc.wait(timeout=10)
-
-    def wait_ready(self, seconds=60):
-        ok = wait_until(lambda: ready(self.n) or (not self.alive() and "exited"), seconds, interval=0.1)
-        if ok != True:  # noqa: E712 - "exited" is truthy too
-            tail = self.tail(15)
-            raise RuntimeError(f"{self.id} not ready within {seconds}s "
-                               f"({'exited ' + str(self.proc.returncode) if not self.alive() else 'no 200 from /ready'})"
-                               f"; last lines of {self.log_path}:\n{tail}")
-
-    def tail(self, lines):
-        try:
-            text = self.log_path.read_text(errors="replace").splitlines()
-        except OSError:
-            return ""
-        return "\n".join("    " + line for line in text[-lines:])
-
-    def log_offset(self):
-        try:
-            return self.log_path.stat().st_size
-        except OSError:
-            return 0
-
-    def log_since(self, offset):
-        try:
-            with open(self.log_path, "rb") as f:
-                f.seek(offset)
-                return f.read().decode(errors="replace")
-        except OSError:
-            return ""
+        super().stop(grace)
 
 
 class Cluster:
@@ -230,25 +163,15 @@ class Cluster:
         self.stop_supervisor()
         for node in self.nodes.values():
             node.stopping = True
-            if node.alive():
-                node.thaw()
-                node.proc.send_signal(signal.SIGTERM)
-        for node in self.nodes.values():
-            node.stop(grace=5.0)
+            node.thaw()  # a SIGSTOPped node would sit out its grace period
+        kit.stop_all(self.nodes.values(), grace=5.0)
 
     def kill_all(self):
         self.stop_supervisor()
         for node in self.nodes.values():
             node.stopping = True
         for node in self.nodes.values():
-            if node.alive():
-                node.proc.send_signal(signal.SIGKILL)
-        for node in self.nodes.values():
-            if node.proc is not None:
-                try:
-                    node.proc.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    pass
+            procs.kill(node.proc)
 
     def mark(self, text):
         for node in self.nodes.values():
@@ -264,27 +187,4 @@ class Cluster:
 def kill_leftovers():
     """Nodes a previous run left (--keep, or a harness killed hard): by pid file,
     only if that pid still runs a baton-node."""
-    if not PID_DIR.exists():
-        return
-    for pidfile in PID_DIR.glob("server-*.pid"):
-        try:
-            pid = int(pidfile.read_text().strip())
-            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-        except (OSError, ValueError):
-            pidfile.unlink(missing_ok=True)
-            continue
-        ports = {str(port).encode() for port in GRPC_PORT.values()}
-        if cmdline and cmdline[0].endswith(b"baton-node") and ports & set(cmdline):
-            log(f"stopping a node left by an earlier run (pid {pid})")
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            for _ in range(100):  # until gone (an orphan, reaped by init)
-                try:
-                    if b") Z" in Path(f"/proc/{pid}/stat").read_bytes():
-                        break
-                except OSError:
-                    break
-                time.sleep(0.05)
-        pidfile.unlink(missing_ok=True)
+    kit.kill_leftovers(PID_DIR.glob("server-*.pid"), GRPC_PORT.values(), log)

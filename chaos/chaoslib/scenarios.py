@@ -12,7 +12,7 @@ from datetime import datetime, timezone
 from . import stores
 from .checks import short
 from .client import MISFIRE_RUN_ALL, RETRYING, error_code, schedule_of, status_name
-from .common import log
+from .common import log, wait_until
 from .nodes import Cluster
 from .storm import Storm
 
@@ -97,15 +97,8 @@ class Suite:
 
 
 def _wait(predicate, seconds, interval=0.2):
-    end = time.monotonic() + seconds
-    while time.monotonic() < end:
-        try:
-            if predicate():
-                return True
-        except Exception:
-            pass
-        time.sleep(interval)
-    return False
+    """Whether predicate() held within `seconds` (an exception counts as not yet)."""
+    return bool(wait_until(predicate, seconds, interval))
 
 
 # --- 1. instant restart ----------------------------------------------------------

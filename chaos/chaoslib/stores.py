@@ -3,96 +3,25 @@ scripts/dev-services.sh under .run/chaos; faults use the pids it writes."""
 
 import os
 import signal
-import subprocess
 import time
 
-from .common import (LOG_DIR, MYSQL_DB, MYSQL_PASSWORD, MYSQL_PORT, NAMESPACE, REDIS_PORT, REPO, RUN_DIR,
-                     child_env, log)
+from batontest.procs import process_state
 
-SCRIPT = REPO / "scripts" / "dev-services.sh"
-
-
-def _env():
-    return child_env(BATON_RUN_DIR=str(RUN_DIR), BATON_REDIS_PORT=str(REDIS_PORT),
-                     BATON_MYSQL_PORT=str(MYSQL_PORT), BATON_MYSQL_PASSWORD=MYSQL_PASSWORD)
-
-
-def dev_services(*args, timeout=180):
-    """Runs scripts/dev-services.sh with the private ports and run dir."""
-    LOG_DIR.mkdir(parents=True, exist_ok=True)
-    with open(LOG_DIR / "dev-services.log", "a") as out:
-        out.write(f"--- dev-services.sh {' '.join(args)} at {time.strftime('%H:%M:%S')}\n")
-        out.flush()
-        # Its own session: a Ctrl-C in the terminal does not reach the servers
-        # it starts; the harness stops them itself.
-        result = subprocess.run([str(SCRIPT), *args], env=_env(), stdout=out, stderr=out,
-                                stdin=subprocess.DEVNULL, timeout=timeout, start_new_session=True)
-    if result.returncode != 0:
-        raise RuntimeError(f"scripts/dev-services.sh {' '.join(args)} failed (exit {result.returncode}); "
-                           f"see {LOG_DIR / 'dev-services.log'}")
-
-
-def _pid(path):
-    try:
-        pid = int(path.read_text().strip())
-    except (OSError, ValueError):
-        return None
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return None
-    except PermissionError:
-        pass
-    return pid
-
-
-def redis_pid():
-    return _pid(RUN_DIR / "redis" / "redis.pid")
-
-
-def mysql_pid():
-    return _pid(RUN_DIR / "mysql" / "mysqld.pid")
+from .common import KEYS, MYSQL_DB, SERVICES, log
 
 
 def redis_cli(*args, timeout=5):
     """redis-cli against the private Redis; returns stdout lines (raw)."""
-    result = subprocess.run(["redis-cli", "-p", str(REDIS_PORT), "--raw", *args], capture_output=True,
-                            text=True, timeout=timeout, stdin=subprocess.DEVNULL)
-    if result.returncode != 0:
-        raise RuntimeError(f"redis-cli {' '.join(args)}: {result.stderr.strip()}")
-    return result.stdout.splitlines()
+    return SERVICES.redis_cli(*args, timeout=timeout).splitlines()
 
 
-def mysql_root(sql, timeout=30):
-    socket_path = RUN_DIR / "mysql" / "mysqld.sock"
-    result = subprocess.run(["mariadb", "--no-defaults", f"--socket={socket_path}", "-uroot", "-N", "-e", sql],
-                            capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
-    if result.returncode != 0:
-        raise RuntimeError(f"mariadb: {result.stderr.strip()}")
-    return result.stdout
-
-
-def mysql_answers():
-    env = child_env(MYSQL_PWD=MYSQL_PASSWORD)
-    try:
-        result = subprocess.run(["mariadb", "--no-defaults", "-h", "127.0.0.1", "-P", str(MYSQL_PORT), "-u", "baton",
-                                 "-e", "SELECT 1", MYSQL_DB], capture_output=True, timeout=5, env=env,
-                                stdin=subprocess.DEVNULL)
-    except subprocess.TimeoutExpired:
-        return False
-    return result.returncode == 0
+mysql_answers = SERVICES.mysql_answers
 
 
 def _thaw_leftover_redis():
     """A harness killed during the Redis freeze left it SIGSTOPped: resume it."""
-    pid = redis_pid()
-    if pid is None:
-        return
-    try:
-        state = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[0]
-    except (OSError, IndexError):
-        return
-    if state in ("T", "t"):
+    pid = SERVICES.redis_pid()
+    if pid is not None and process_state(pid) in ("T", "t"):
         log(f"resuming the private redis-server (pid {pid}) an earlier run left stopped")
         os.kill(pid, signal.SIGCONT)
 
@@ -101,16 +30,13 @@ def start():
     """Both servers (installs what is missing, faketime included)."""
     resume_redis()
     _thaw_leftover_redis()
-    dev_services("start")
-    if redis_pid() is None or mysql_pid() is None:
-        raise RuntimeError("the private Redis/MariaDB did not leave pid files under " + str(RUN_DIR)
-                           + " (is something else answering on 6395/3395?)")
+    SERVICES.start(timeout=180)
 
 
 def stop():
     resume_redis()
     try:
-        dev_services("stop", timeout=60)
+        SERVICES.stop(timeout=60)
     except Exception as error:  # cleanup goes on
         log(f"stopping the private servers: {error}")
 
@@ -118,9 +44,7 @@ def stop():
 def reset():
     """An empty database and an empty Redis (nodes must be stopped)."""
     resume_redis()
-    redis_cli("FLUSHALL")
-    mysql_root(f"DROP DATABASE IF EXISTS {MYSQL_DB}; "
-               f"CREATE DATABASE {MYSQL_DB} CHARACTER SET utf8mb4 COLLATE utf8mb4_bin;")
+    SERVICES.reset()
 
 
 # --- faults -------------------------------------------------------------------
@@ -129,7 +53,7 @@ _frozen = set()
 
 
 def freeze_redis():
-    pid = redis_pid()
+    pid = SERVICES.redis_pid()
     if pid is None:
         raise RuntimeError("no redis-server pid")
     _frozen.add(pid)
@@ -148,7 +72,7 @@ def resume_redis():
 
 
 def kill_mysql():
-    pid = mysql_pid()
+    pid = SERVICES.mysql_pid()
     if pid is None:
         raise RuntimeError("no mariadbd pid")
     os.kill(pid, signal.SIGKILL)
@@ -162,13 +86,13 @@ def kill_mysql():
 
 
 def start_mysql():
-    dev_services("start", "mysql")
+    SERVICES.start_mysql(timeout=180)
 
 
 def status_counts():
     """Tasks per status in the table itself ({status number: count})."""
     counts = {}
-    for line in mysql_root(f"SELECT status, COUNT(*) FROM {MYSQL_DB}.task GROUP BY status").splitlines():
+    for line in SERVICES.mysql_root(f"SELECT status, COUNT(*) FROM {MYSQL_DB}.task GROUP BY status").splitlines():
         status, n = line.split()
         counts[int(status)] = int(n)
     return counts
@@ -176,26 +100,26 @@ def status_counts():
 
 def worker_lists(worker_id):
     """(queued, in flight): entries on a worker's own queue and those it took."""
-    return tuple(int(redis_cli("LLEN", f"{NAMESPACE}:worker:{worker_id}:{name}")[0]) for name in ("queue", "inflight"))
+    return (int(redis_cli("LLEN", KEYS.worker_queue(worker_id))[0]),
+            int(redis_cli("LLEN", KEYS.worker_in_flight(worker_id))[0]))
 
 
 def parked(task_type):
     """Queue entries of a paused type the dispatcher set aside (Redis)."""
-    return int(redis_cli("LLEN", f"{NAMESPACE}:parked:{task_type}")[0])
+    return int(redis_cli("LLEN", KEYS.parked(task_type))[0])
 
 
 def redis_leaks():
     """What Baton left in Redis after everything settled: [] when clean."""
-    ns = NAMESPACE
     leaks = []
-    for key in (f"{ns}:queue:high", f"{ns}:queue:normal"):
+    for key in (KEYS.high_queue, KEYS.normal_queue):
         n = int(redis_cli("LLEN", key)[0])
         if n:
             leaks.append(f"{key} holds {n}")
-    n = int(redis_cli("ZCARD", f"{ns}:delayed")[0])
+    n = int(redis_cli("ZCARD", KEYS.delayed)[0])
     if n:
-        leaks.append(f"{ns}:delayed holds {n}")
-    for pattern in (f"{ns}:worker:*:queue", f"{ns}:worker:*:inflight"):
+        leaks.append(f"{KEYS.delayed} holds {n}")
+    for pattern in (KEYS.worker_queue("*"), KEYS.worker_in_flight("*")):
         for key in sorted(set(redis_cli("--scan", "--pattern", pattern))):
             n = int(redis_cli("LLEN", key)[0])
             if n:
@@ -203,14 +127,14 @@ def redis_leaks():
                 leaks.append(f"{key} holds {n} (e.g. {', '.join(s[:60] for s in sample)})")
     # Entries of a paused type wait in parked lists; once every type is
     # resumed none may stay behind.
-    for task_type in sorted(set(redis_cli("SMEMBERS", f"{ns}:parked")) - {""}):
+    for task_type in sorted(set(redis_cli("SMEMBERS", KEYS.parked_types)) - {""}):
         n = parked(task_type)
-        leaks.append(f"{ns}:parked lists {task_type} ({ns}:parked:{task_type} holds {n})")
-    inuse = redis_cli("HGETALL", f"{ns}:inuse")
+        leaks.append(f"{KEYS.parked_types} lists {task_type} ({KEYS.parked(task_type)} holds {n})")
+    inuse = redis_cli("HGETALL", KEYS.in_use)
     for field, value in zip(inuse[0::2], inuse[1::2]):
         try:
             if int(float(value)) != 0:
-                leaks.append(f"{ns}:inuse[{field}] = {value}")
+                leaks.append(f"{KEYS.in_use}[{field}] = {value}")
         except ValueError:
-            leaks.append(f"{ns}:inuse[{field}] = {value!r}")
+            leaks.append(f"{KEYS.in_use}[{field}] = {value!r}")
     return leaks

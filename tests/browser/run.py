@@ -40,9 +40,6 @@ import json
 import os
 import secrets
 import shutil
-import signal
-import socket
-import subprocess
 import sys
 import threading
 import time
@@ -51,61 +48,41 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from selenium import webdriver
-from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
-from selenium.webdriver.chrome.service import Service
-from selenium.webdriver.common.action_chains import ActionChains
-from selenium.webdriver.common.by import By
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "testkit"))  # batontest, the shared test kit
+from batontest import nodes as kit  # noqa: E402
+from batontest import procs, waits  # noqa: E402
+from batontest.paths import REPO, node_bin  # noqa: E402
+from batontest.progress import Progress  # noqa: E402
+from batontest.services import DevServices  # noqa: E402
 
-REPO = Path(__file__).resolve().parents[2]
+from selenium import webdriver  # noqa: E402
+from selenium.common.exceptions import StaleElementReferenceException, WebDriverException  # noqa: E402
+from selenium.webdriver.chrome.service import Service  # noqa: E402
+from selenium.webdriver.common.action_chains import ActionChains  # noqa: E402
+from selenium.webdriver.common.by import By  # noqa: E402
+
 RUN = Path(os.environ.get("BROWSER_RUN_DIR", REPO / ".run" / "browser"))
 LOGS = RUN / "logs"
 SHOTS = RUN / "screenshots"
 # BROWSER_REDIS_PORT, BROWSER_MYSQL_PORT, BROWSER_HTTP_BASE, BROWSER_GRPC_BASE: other ports (node n on BASE + n).
-REDIS_PORT = int(os.environ.get("BROWSER_REDIS_PORT", "6384"))
-MYSQL_PORT = int(os.environ.get("BROWSER_MYSQL_PORT", "3384"))
-MYSQL_PASSWORD = os.environ.get("BATON_MYSQL_PASSWORD") or "baton-dev-password"
-HTTP_PORT = {n: int(os.environ.get("BROWSER_HTTP_BASE", "18280")) + n for n in (1, 2, 3)}
-GRPC_PORT = {n: int(os.environ.get("BROWSER_GRPC_BASE", "19280")) + n for n in (1, 2, 3)}
-NODE_BIN = os.environ.get("BATON_NODE_BIN") or str(REPO / ".build" / "debug" / "baton-node")
-REDIS_URL = f"redis://127.0.0.1:{REDIS_PORT}/0"
-MYSQL_URL = f"mysql://baton:{MYSQL_PASSWORD}@127.0.0.1:{MYSQL_PORT}/baton"
+SERVICES = DevServices(RUN, os.environ.get("BROWSER_REDIS_PORT", "6384"), os.environ.get("BROWSER_MYSQL_PORT", "3384"), LOGS)
+REDIS_PORT, MYSQL_PORT = SERVICES.redis_port, SERVICES.mysql_port
+HTTP_PORT = kit.numbered(int(os.environ.get("BROWSER_HTTP_BASE", "18280")))
+GRPC_PORT = kit.numbered(int(os.environ.get("BROWSER_GRPC_BASE", "19280")))
+NODE_BIN = node_bin()
 BASE = f"http://127.0.0.1:{HTTP_PORT[1]}"
 KEYS = {"admin": secrets.token_urlsafe(24), "submitter": secrets.token_urlsafe(24), "viewer": secrets.token_urlsafe(24)}
 ACTION_BUTTONS = ["cancel", "retry", "new-task", "retry-group", "retry-one", "pause", "resume", "edit", "delete", "new-type",
                   "new-schedule", "trigger"]
 
-T0 = time.time()
-
-
-def log(message):
-    line = f"[{time.time() - T0:6.1f}s] {message}"
-    print(line, flush=True)
-    LOGS.mkdir(parents=True, exist_ok=True)
-    with open(LOGS / "browser.log", "a") as out:
-        out.write(line + "\n")
-
-
-def child_env(**extra):
-    env = dict(os.environ)
-    for name in ("REDIS_ADDR", "MYSQL_DSN", "BATON_API_KEYS_FILE"):
-        env.pop(name, None)
-    env.update(extra)
-    return env
+PROGRESS = Progress(LOGS / "browser.log", width=6)
+log = PROGRESS.log
+# What a wait in the page may meet before the page is ready: "not yet".
+NOT_YET = (WebDriverException, StaleElementReferenceException, OSError, KeyError, ValueError)
 
 
 def wait_until(predicate, seconds, interval=0.1):
-    end = time.monotonic() + seconds
-    while True:
-        try:
-            value = predicate()
-        except (WebDriverException, StaleElementReferenceException, OSError, KeyError, ValueError):
-            value = None
-        if value:
-            return value
-        if time.monotonic() >= end:
-            return None
-        time.sleep(interval)
+    return waits.wait_until(predicate, seconds, interval, errors=NOT_YET)
 
 
 class Failure(Exception):
@@ -120,55 +97,15 @@ def check(condition, message):
 # --- servers ------------------------------------------------------------------------------------------------------------
 
 
-def dev_services(*args, timeout=240):
-    LOGS.mkdir(parents=True, exist_ok=True)
-    with open(LOGS / "dev-services.log", "a") as out:
-        result = subprocess.run([str(REPO / "scripts" / "dev-services.sh"), *args], stdout=out, stderr=out,
-                                stdin=subprocess.DEVNULL, timeout=timeout, start_new_session=True,
-                                env=child_env(BATON_RUN_DIR=str(RUN), BATON_REDIS_PORT=str(REDIS_PORT),
-                                              BATON_MYSQL_PORT=str(MYSQL_PORT), BATON_MYSQL_PASSWORD=MYSQL_PASSWORD))
-    if result.returncode != 0:
-        raise RuntimeError(f"scripts/dev-services.sh {' '.join(args)} failed; see {LOGS / 'dev-services.log'}")
-
-
-def our_pid(path):
-    try:
-        pid = int(path.read_text().strip())
-        os.kill(pid, 0)
-        return pid
-    except (OSError, ValueError):
-        return None
-
-
-def check_stores_are_ours():
-    """dev-services.sh uses a server that already answers on the port: never wipe someone else's."""
-    for name, pidfile, port in (("Redis", RUN / "redis" / "redis.pid", REDIS_PORT),
-                                ("MariaDB", RUN / "mysql" / "mysqld.pid", MYSQL_PORT)):
-        if our_pid(pidfile) is None:
-            raise RuntimeError(f"a {name} this run did not start answers on port {port}; stop it, or free the port")
-
-
-def reset_stores():
-    subprocess.run(["redis-cli", "-p", str(REDIS_PORT), "FLUSHALL"], check=True, capture_output=True, timeout=10)
-    subprocess.run(["mariadb", "--no-defaults", f"--socket={RUN / 'mysql' / 'mysqld.sock'}", "-uroot", "-e",
-                    "DROP DATABASE IF EXISTS baton; CREATE DATABASE baton CHARACTER SET utf8mb4 COLLATE utf8mb4_bin;"],
-                   check=True, capture_output=True, timeout=30)
-
-
-def port_free(port):
-    with socket.socket() as s:
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            s.bind(("127.0.0.1", port))
-            return True
-        except OSError:
-            return False
-
-
 class Nodes:
+    """The three nodes (the test kit's NodeProcess), sharing one API key file."""
+
     def __init__(self):
-        self.procs = {}
         self.keys_file = RUN / "keys.txt"
+        flags = ["--api-keys-file", str(self.keys_file), "--capacity", "4", "--grace-period", "1"]
+        self.nodes = [kit.NodeProcess(f"server-{n}", GRPC_PORT[n], HTTP_PORT[n], SERVICES.redis_url, SERVICES.mysql_url,
+                                      LOGS / f"server-{n}.log", LOGS / "files", pidfile=RUN / "pids" / f"server-{n}.pid",
+                                      flags=flags, label="browser-tests") for n in (1, 2, 3)]
 
     def write_keys(self):
         RUN.mkdir(parents=True, exist_ok=True)
@@ -177,64 +114,21 @@ class Nodes:
 
     def start(self):
         self.write_keys()
-        (LOGS / "files").mkdir(parents=True, exist_ok=True)
-        (RUN / "pids").mkdir(parents=True, exist_ok=True)
-        for n in (1, 2, 3):
-            argv = [NODE_BIN, "--id", f"server-{n}", "--grpc-port", str(GRPC_PORT[n]), "--worker-port", str(HTTP_PORT[n]),
-                    "--redis", REDIS_URL, "--mysql", MYSQL_URL, "--migrations", str(REPO / "sql"),
-                    "--log-dir", str(LOGS / "files"), "--api-keys-file", str(self.keys_file),
-                    "--capacity", "4", "--grace-period", "1"]
-            with open(LOGS / f"server-{n}.log", "ab") as out:
-                proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=str(REPO),
-                                        env=child_env(REDIS_ADDR=REDIS_URL, MYSQL_DSN=MYSQL_URL), start_new_session=True)
-            self.procs[n] = proc
-            (RUN / "pids" / f"server-{n}.pid").write_text(str(proc.pid))
-        for n, proc in self.procs.items():
-            ok = wait_until(lambda: proc.poll() is not None or self.ready(n), 90)
-            if proc.poll() is not None or not ok:
-                tail = (LOGS / f"server-{n}.log").read_text(errors="replace").splitlines()[-15:]
-                raise RuntimeError(f"server-{n} not ready; last lines:\n  " + "\n  ".join(tail))
-
-    @staticmethod
-    def ready(n):
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{HTTP_PORT[n]}/ready", timeout=1) as response:
-                return response.status == 200
-        except Exception:
-            return False
+        kit.start_all(self.nodes, 90)
 
     def stop(self):
-        for proc in self.procs.values():
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-        for proc in self.procs.values():
-            try:
-                proc.wait(timeout=8)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=5)
-        codes = {f"server-{n}": proc.returncode for n, proc in self.procs.items() if proc.returncode not in (0, None)}
+        codes = {node_id: code for node_id, code in kit.stop_all(self.nodes, grace=8).items() if code not in (0, None)}
         if codes:
             log(f"note: nodes stopped by SIGTERM exited with {codes} (see their logs)")
-        for pidfile in (RUN / "pids").glob("server-*.pid"):
-            pidfile.unlink(missing_ok=True)
+
+    def keep(self):
+        for node in self.nodes:
+            node.keep()
 
 
 def kill_leftovers():
     """Nodes an earlier run left (--keep, or a harness killed hard): by pid file, if it still runs a baton-node of ours."""
-    if not (RUN / "pids").exists():
-        return
-    ports = {str(port).encode() for port in GRPC_PORT.values()}
-    for pidfile in (RUN / "pids").glob("server-*.pid"):
-        try:
-            pid = int(pidfile.read_text().strip())
-            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-            if cmdline and cmdline[0].endswith(b"baton-node") and ports & set(cmdline):
-                os.kill(pid, signal.SIGKILL)
-                log(f"stopped a node an earlier run left (pid {pid})")
-        except (OSError, ValueError):
-            pass
-        pidfile.unlink(missing_ok=True)
+    kit.kill_leftovers((RUN / "pids").glob("server-*.pid"), GRPC_PORT.values(), log)
 
 
 # --- REST -----------------------------------------------------------------------------------------------------------------
@@ -852,15 +746,11 @@ def main():
     shots_dir = str((REPO / args.screenshots).resolve()) if args.screenshots else None
     LOGS.mkdir(parents=True, exist_ok=True)
     (LOGS / "browser.log").unlink(missing_ok=True)
-    def interrupt(signum, frame):
-        raise KeyboardInterrupt(f"signal {signum}")
-
-    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-        signal.signal(signum, interrupt)
+    procs.interrupt_on_signals()
 
     if not args.against:
         kill_leftovers()
-    busy = [p for p in list(HTTP_PORT.values()) + list(GRPC_PORT.values()) if not port_free(p)]
+    busy = [p for p in list(HTTP_PORT.values()) + list(GRPC_PORT.values()) if not waits.port_free(p)]
     if busy and not args.against:
         print(f"browser-tests: ports {busy} are in use (another run? --keep leaves nodes up)", file=sys.stderr)
         return 2
@@ -872,9 +762,8 @@ def main():
     try:
         if not args.against:
             log(f"starting Redis {REDIS_PORT} and MariaDB {MYSQL_PORT} under {RUN}")
-            dev_services("start")
-            check_stores_are_ours()
-            reset_stores()
+            SERVICES.start()
+            SERVICES.reset()
             log(f"starting three nodes ({NODE_BIN})")
             nodes.start()
             log("nodes ready; starting Chromium")
@@ -918,8 +807,7 @@ def main():
         log(f"harness error: {error}")
         results.append(("harness", str(error), 0))
     finally:
-        for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-            signal.signal(signum, signal.SIG_IGN)
+        procs.hold_signals()
         if feeder is not None:
             feeder.stop()
         if browser is not None:
@@ -927,15 +815,16 @@ def main():
         if args.against:
             pass
         elif args.keep:
+            nodes.keep()
             log(f"--keep: nodes on HTTP {sorted(HTTP_PORT.values())} (keys in {nodes.keys_file}), Redis {REDIS_PORT}, MariaDB {MYSQL_PORT}")
         else:
             nodes.stop()
             try:
-                dev_services("stop", timeout=60)
+                SERVICES.stop(timeout=60)
             except Exception as error:  # noqa: BLE001
                 log(f"stopping the private servers: {error}")
     failed = [r for r in results if r[1]]
-    log(f"{len(results) - len(failed)} passed, {len(failed)} failed in {time.time() - T0:.0f} s; screenshots in {SHOTS}"
+    log(f"{len(results) - len(failed)} passed, {len(failed)} failed in {PROGRESS.elapsed():.0f} s; screenshots in {SHOTS}"
         + (f" and {shots_dir}" if shots_dir else "") + f"; logs in {LOGS}")
     return 0 if not failed else 1
 

@@ -13,7 +13,7 @@ import Glibc
 /// same kernel and pid namespace, /proc says whether that process still
 /// lives. A holder elsewhere cannot be judged from here; `NodePresence`
 /// then watches whether its claim is refreshed.
-struct NodeIncarnation: Equatable, CustomStringConvertible {
+public struct NodeIncarnation: Equatable, CustomStringConvertible, Sendable {
     var host: String
     var boot: String
     var pidNamespace: String
@@ -60,10 +60,10 @@ struct NodeIncarnation: Equatable, CustomStringConvertible {
     }
 
     /// For log lines and refusals: where the holder runs, never the nonce.
-    var description: String { "pid \(self.pid) on \(self.host)" }
+    public var description: String { "pid \(self.pid) on \(self.host)" }
 
     /// The short host name (`gethostname`), the default node id.
-    static func hostName() -> String {
+    public static func hostName() -> String {
         var buffer = [CChar](repeating: 0, count: 256)
         guard gethostname(&buffer, buffer.count) == 0 else { return "localhost" }
         let name = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)

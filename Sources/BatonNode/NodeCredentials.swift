@@ -3,7 +3,8 @@ import BatonAPI
 import BatonBroker
 import Logging
 
-extension Node {
+/// The node's API credentials from its flags.
+enum NodeCredentials {
     /// The one authenticator every API of the node uses (gRPC, REST, the
     /// dashboard): the API key file, JWTs, both, or neither (open). Built
     /// before the node opens anything, so a bad file is a plain start-up error;

@@ -1,4 +1,3 @@
-import ArgumentParser
 import BatonBroker
 import Logging
 import ServiceLifecycle
@@ -23,7 +22,7 @@ struct NodePresence: Service {
     let logger: Logger
 
     /// Waits for the id to be free (or its holder proved dead) and claims it;
-    /// throws a `ValidationError` naming the live holder.
+    /// throws a `NodeStartError` naming the live holder.
     func claim() async throws {
         var replacing: String?
         var watched: RedisBroker.NodeClaim?
@@ -55,8 +54,8 @@ struct NodePresence: Service {
         }
     }
 
-    private func inUse(by holder: NodeIncarnation?) -> ValidationError {
-        ValidationError(
+    private func inUse(by holder: NodeIncarnation?) -> NodeStartError {
+        NodeStartError(
             "node id \(self.nodeID) is held by a live node (\(holder.map(\.description) ?? "unknown process")): stop that node, or give this one "
                 + "another id with --id (or BATON_ID, or id: in the --config file)"
         )
@@ -80,7 +79,7 @@ struct NodePresence: Service {
         }
         if let taken {
             // Our claim lapsed (Redis out of reach past the TTL) and another process took the id.
-            throw ValidationError(
+            throw NodeStartError(
                 "node id \(self.nodeID) was taken by another node (\(NodeIncarnation(token: taken.holder).map(\.description) ?? "unknown")) while this one ran: stopping"
             )
         }

@@ -1,0 +1,82 @@
+import ArgumentParser
+import BatonAPI
+import BatonKit
+import BatonMySQL
+import BatonRedis
+import BatonWorker
+import Foundation
+
+/// The flags turned into the assembly's settings: values only, every check
+/// a flag needs done here or in `validate()`.
+extension NodeOptions {
+    func settings() throws -> NodeSettings {
+        var mysql: MySQLConfiguration
+        var redis: RedisConfiguration
+        do {
+            mysql = try MySQLConfiguration(url: self.mysqlURL)
+            redis = try RedisConfiguration(url: self.redisURL)
+            // Secrets may live in files (mounted secrets) rather than URLs.
+            if let path = self.mysqlPasswordFile { mysql.password = try Self.secret(path) }
+            if let path = self.redisPasswordFile { redis.password = try Self.secret(path) }
+        } catch {
+            throw ValidationError("\(error)")
+        }
+        var settings = NodeSettings(nodeID: self.nodeID, redis: redis, mysql: mysql, migrations: Self.migrationsDirectory(self.migrations))
+        settings.roles = try self.nodeRoles
+        settings.namespace = self.namespace
+        settings.allowEvictingRedis = self.allowEvictingRedis
+        settings.apiMySQLConnections = self.apiMySQLConnections
+        settings.apiRedisConnections = self.apiRedisConnections
+        settings.poolAcquireTimeout = .milliseconds(self.poolAcquireTimeoutMs)
+        settings.heartbeatInterval = .seconds(self.heartbeatInterval)
+        settings.heartbeatTTL = .seconds(self.heartbeatTTL)
+
+        settings.election.lockTTL = .seconds(self.lockTTL)
+        settings.election.renewInterval = .seconds(self.renewInterval)
+        settings.leaderLoops.dispatcher.batchSize = self.dispatchBatch
+        settings.leaderLoops.dispatcher.strategy = self.dispatchStrategy.strategy
+        settings.leaderLoops.dispatcher.weights = try self.weights
+        settings.leaderLoops.dispatcher.highReserve = self.highReserve
+        settings.leaderLoops.dispatcher.heartbeatTTL = .seconds(self.heartbeatTTL)
+        settings.leaderLoops.retention.defaultHours = self.retentionHours
+        settings.leaderLoops.deadWorkers.heartbeatTTL = .seconds(self.heartbeatTTL)
+        settings.leaderLoops.deadWorkers.maxWorkerLosses = self.maxWorkerLosses
+
+        settings.worker.capacity = self.capacity
+        settings.worker.maxWindow = self.maxWindow
+        settings.worker.taskTypes = self.taskTypes.split(separator: ",").map(String.init)
+        settings.worker.heartbeatInterval = .seconds(self.heartbeatInterval)
+        settings.worker.heartbeatTTL = .seconds(self.heartbeatTTL)
+        settings.worker.gracePeriod = .seconds(self.gracePeriod)
+
+        settings.limits = try self.limits
+        settings.executorCAFile = self.executorCaFile
+        settings.host = self.host
+        settings.grpcPort = self.grpcPort
+        settings.httpPort = self.workerPort
+        settings.tls = self.tlsCert.map { ServerTLS(certificatePath: $0, keyPath: self.tlsKey ?? "", clientCAPath: self.tlsCaCert) }
+        settings.grpcLimits = self.grpcLimits
+        settings.httpLimits = self.httpLimits
+        settings.healthProbeInterval = .milliseconds(self.healthProbeIntervalMs)
+        settings.healthProbeTimeout = .milliseconds(self.healthProbeTimeoutMs)
+        settings.healthMaxWatchers = self.healthMaxWatchers
+        settings.watchLimits = WatchLimits(perNode: self.maxWatches, perKey: self.maxWatchesPerKey)
+        return settings
+    }
+
+    private static func secret(_ path: String) throws -> String {
+        try String(contentsOfFile: path, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// `sql/` relative to the working folder, else next to the executable's checkout.
+    private static func migrationsDirectory(_ path: String) -> URL {
+        if FileManager.default.fileExists(atPath: path) { return URL(fileURLWithPath: path) }
+        var url = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+        while url.path != "/" {
+            url.deleteLastPathComponent()
+            let candidate = url.appendingPathComponent(path)
+            if FileManager.default.fileExists(atPath: candidate.path) { return candidate }
+        }
+        return URL(fileURLWithPath: path)
+    }
+}
