@@ -202,9 +202,9 @@ class Conn(asyncio.Protocol):
         self._write(200, body, keep)
 
 
-async def main(port):
+async def main(host, port):
     loop = asyncio.get_running_loop()
-    server = await loop.create_server(Conn, "127.0.0.1", port, backlog=1024, reuse_address=True)
+    server = await loop.create_server(Conn, host, port, backlog=1024, reuse_address=True)
     actual = server.sockets[0].getsockname()[1]
     print(f"PORT {actual}", flush=True)
     async with server:
@@ -213,9 +213,10 @@ async def main(port):
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser()
+    parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0)
     args = parser.parse_args()
     try:
-        asyncio.run(main(args.port))
+        asyncio.run(main(args.host, args.port))
     except KeyboardInterrupt:
         pass

@@ -14,8 +14,9 @@ public final class MySQLClient: Sendable {
     public init(configuration: MySQLConfiguration, logger: Logger) {
         self.configuration = configuration
         self.logger = logger
+        let servers = MySQLServers(configuration)
         self.pool = BlockingConnectionPool(maxConnections: configuration.maxConnections, acquireTimeout: configuration.acquireTimeout) {
-            try MySQLConnection(configuration: configuration)
+            try MySQLConnection(configuration: configuration, servers: servers)
         }
     }
 

@@ -1,9 +1,18 @@
 import BatonPool
 
-/// Where and how to connect, usually parsed from `mysql://user:password@host:port/database`.
+/// Where and how to connect, usually parsed from `mysql://user:password@host:port/database`
+/// (or `…@h1:p1,h2:p2,h3:p3/database` for the members of a Galera cluster).
 public struct MySQLConfiguration: Sendable {
     public var host: String
     public var port: Int
+    /// Servers tried after `host:port`, in order: the other members of a
+    /// multi-primary (Galera) cluster, from `mysql://u:p@h1:p1,h2:p2,h3:p3/db`.
+    public var alternates: [ConnectionURL.Endpoint] = []
+    /// `SET SESSION wsrep_sync_wait` on every connection (`?wsrep_sync_wait=N`):
+    /// on Galera, makes a statement wait until its node applied every write the
+    /// cluster committed before it (read-your-writes across nodes). Nil leaves
+    /// the server's setting.
+    public var wsrepSyncWait: Int?
     public var user: String
     public var password: String
     public var database: String
@@ -46,10 +55,16 @@ public struct MySQLConfiguration: Sendable {
         guard parsed.scheme == "mysql" || parsed.scheme == "mariadb" else {
             throw MySQLError(.invalidURL, "expected mysql://user:password@host:port/database")
         }
-        guard parsed.endpoints.count == 1 else { throw MySQLError(.invalidURL, "a MySQL URL names one host") }
         guard let user = parsed.user else { throw MySQLError(.invalidURL, "missing user in MySQL URL") }
         guard !parsed.path.isEmpty else { throw MySQLError(.invalidURL, "missing database in MySQL URL") }
         self.init(host: parsed.host, port: parsed.port ?? 3306, user: user, password: parsed.password ?? "", database: parsed.path)
+        self.alternates = parsed.endpoints.dropFirst().map { ConnectionURL.Endpoint(host: $0.host, port: $0.port ?? 3306) }
+        if let wait = parsed.query["wsrep_sync_wait"] {
+            guard let value = Int(wait), (0...15).contains(value) else {
+                throw MySQLError(.invalidURL, "wsrep_sync_wait must be a number from 0 to 15")
+            }
+            self.wsrepSyncWait = value
+        }
         // `?tls=true` (or `ssl-mode=REQUIRED`/`VERIFY_CA`) and `ssl-ca=/path/ca.pem`, as MySQL clients spell them.
         let mode = (parsed.query["ssl-mode"] ?? parsed.query["sslmode"] ?? "").uppercased()
         self.tls = ["true", "1"].contains(parsed.query["tls"] ?? parsed.query["ssl"] ?? "") || ["REQUIRED", "VERIFY_CA", "VERIFY_IDENTITY"].contains(mode)
@@ -57,6 +72,13 @@ public struct MySQLConfiguration: Sendable {
         if self.tlsCAPath != nil { self.tls = true }
     }
 
-    /// The address and database, never the password.
-    public var redacted: String { "mysql://\(self.user)@\(self.host):\(self.port)/\(self.database)" }
+    /// Every server, `host:port` first.
+    public var servers: [ConnectionURL.Endpoint] {
+        [ConnectionURL.Endpoint(host: self.host, port: self.port)] + self.alternates
+    }
+
+    /// The addresses and database, never the password.
+    public var redacted: String {
+        "mysql://\(self.user)@\(self.servers.map(\.description).joined(separator: ","))/\(self.database)"
+    }
 }

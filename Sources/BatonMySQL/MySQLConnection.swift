@@ -1,6 +1,10 @@
 import BatonPool
 import CMariaDB
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// One Connector/C connection with its prepared-statement cache. Blocking;
 /// used by one thread at a time (the pool's).
 final class MySQLConnection: PoolableConnection, @unchecked Sendable {
@@ -12,14 +16,58 @@ final class MySQLConnection: PoolableConnection, @unchecked Sendable {
 
     private let handle: UnsafeMutablePointer<MYSQL>
     private var statements: [String: MySQLStatement] = [:]
-    private(set) var isBroken = false
+    private var failed = false
+    private let tls: Bool
 
-    init(configuration: MySQLConfiguration) throws(MySQLError) {
+    /// After a lost connection, or while idle once the server closed its end
+    /// (it died, restarted or killed the connection). Checked before a pooled
+    /// connection is handed out, so a dead server's idle connections are
+    /// replaced before a statement is sent on them (such a statement's fate
+    /// would be unknown).
+    var isBroken: Bool {
+        if !self.failed, self.peerClosed() { self.failed = true }
+        return self.failed
+    }
+
+    /// A non-blocking look at the idle socket. A plain idle connection has
+    /// nothing to read: anything readable is end-of-file or the server's
+    /// goodbye. Over TLS the server may send session tickets unasked, so
+    /// only end-of-file or a socket error counts there.
+    private func peerClosed() -> Bool {
+        let socket = mysql_get_socket(self.handle)
+        var poller = pollfd(fd: socket, events: Int16(POLLIN), revents: 0)
+        guard poll(&poller, 1, 0) > 0 else { return false }
+        if !self.tls || poller.revents & Int16(POLLERR | POLLHUP) != 0 { return true }
+        var byte: UInt8 = 0
+        let peeked = recv(socket, &byte, 1, Int32(MSG_PEEK | MSG_DONTWAIT))
+        return peeked == 0 || (peeked < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
+    }
+
+    /// Connects to the first of `servers` that answers (see `MySQLServers`).
+    convenience init(configuration: MySQLConfiguration, servers: MySQLServers) throws(MySQLError) {
+        var failures: [MySQLError] = []
+        for index in servers.attemptOrder {
+            do {
+                try self.init(configuration: configuration, server: index, of: servers)
+                servers.connected(index)
+                return
+            } catch {
+                servers.refused(index)
+                failures.append(error)
+            }
+        }
+        guard failures.count > 1, var error = failures.last else { throw failures[0] }
+        error.message = failures.map(\.message).joined(separator: "; ")
+        throw error
+    }
+
+    private init(configuration: MySQLConfiguration, server index: Int, of servers: MySQLServers) throws(MySQLError) {
         _ = Self.libraryInitialized
         BrokenPipe.ignore()
         guard let handle = mysql_init(nil) else {
             throw MySQLError(.connectionFailed, "cannot allocate a MySQL handle")
         }
+        let server = servers.endpoints[index]
         var connectTimeout = UInt32(max(1, configuration.connectTimeout.components.seconds))
         var ioTimeout = UInt32(max(1, configuration.ioTimeout.components.seconds))
         mysql_options(handle, MYSQL_OPT_CONNECT_TIMEOUT, &connectTimeout)
@@ -36,17 +84,29 @@ final class MySQLConnection: PoolableConnection, @unchecked Sendable {
             }
         }
         let connected = mysql_real_connect(
-            handle, configuration.host, configuration.user, configuration.password,
-            configuration.database, UInt32(configuration.port), nil, 0
+            handle, server.host, configuration.user, configuration.password,
+            configuration.database, UInt32(server.port ?? 3306), nil, 0
         )
         if connected == nil {
             let error = MySQLStatement.connectionError(handle)
             mysql_close(handle)
-            throw MySQLError(.connectionFailed, code: error.code, sqlState: error.sqlState, "\(configuration.host):\(configuration.port): \(error.message)")
+            throw MySQLError(.connectionFailed, code: error.code, sqlState: error.sqlState, "\(server): \(error.message)")
         }
         self.handle = handle
-        // Timestamps are stored and read as UTC.
-        _ = try self.execute("SET time_zone = '+00:00'", [], cached: false)
+        self.tls = configuration.tls
+        do {
+            // Timestamps are stored and read as UTC.
+            _ = try self.execute("SET time_zone = '+00:00'", [], cached: false)
+            if let wait = configuration.wsrepSyncWait {
+                _ = try self.execute("SET SESSION wsrep_sync_wait = ?", [.int(Int64(wait))], cached: false)
+            }
+            // A cluster member that lost its quorum (or is still joining)
+            // accepts connections but refuses statements (1047): try the next.
+            if servers.isCluster { _ = try self.execute("SELECT 1", [], cached: false) }
+        } catch {
+            mysql_close(handle)
+            throw MySQLError(.connectionFailed, code: error.code, sqlState: error.sqlState, "\(server): \(error.message)")
+        }
     }
 
     func close() {
@@ -55,14 +115,14 @@ final class MySQLConnection: PoolableConnection, @unchecked Sendable {
     }
 
     func execute(_ sql: String, _ binds: [MySQLValue], cached: Bool = true) throws(MySQLError) -> MySQLResult {
-        if self.isBroken { throw MySQLError(.connectionLost, "connection is broken") }
+        if self.failed { throw MySQLError(.connectionLost, "connection is broken") }
         do {
             if !cached {
                 return try MySQLStatement(connection: self.handle, sql: sql).execute(binds)
             }
             return try self.statement(for: sql).execute(binds)
         } catch {
-            if error.kind == .connectionLost { self.isBroken = true }
+            if error.kind == .connectionLost { self.failed = true }
             throw error
         }
     }
@@ -82,7 +142,7 @@ final class MySQLConnection: PoolableConnection, @unchecked Sendable {
     private func check(_ succeeded: Bool) throws(MySQLError) {
         if succeeded { return }
         let error = MySQLStatement.connectionError(self.handle)
-        if error.kind == .connectionLost { self.isBroken = true }
+        if error.kind == .connectionLost { self.failed = true }
         throw error
     }
 

@@ -9,6 +9,9 @@ public struct MySQLError: Error, Hashable, CustomStringConvertible {
         /// A unique key already holds the value (errno 1062).
         case duplicateKey
         /// A lock wait timed out or a deadlock rolled the transaction back: safe to retry.
+        /// Galera reports a failed certification (a conflicting write committed
+        /// first on another member) as a deadlock too, on the COMMIT or on the
+        /// next statement: the transaction was rolled back whole, likewise.
         case transient
         /// Any other server error (syntax, constraint, data too long…).
         case server
@@ -51,8 +54,10 @@ public struct MySQLError: Error, Hashable, CustomStringConvertible {
             case 1062, 1586: .duplicateKey
             case 1205, 1213: .transient
             // Client-side errors (2000-2999) leave the connection unusable, as do
-            // server shutdown, a killed connection and an idle timeout.
-            case 2000..<3000, 1053, 1927, 4031: .connectionLost
+            // server shutdown, a killed connection and an idle timeout; and a
+            // Galera member that left the primary component refuses every
+            // statement (1047, WSREP not ready): another member must serve.
+            case 2000..<3000, 1053, 1927, 4031, 1047: .connectionLost
             default: .server
             }
         return MySQLError(kind, code: code, sqlState: sqlState, message)

@@ -26,13 +26,14 @@ class Call:
 
 
 class BusinessService:
-    def __init__(self):
+    def __init__(self, host="127.0.0.1"):
         self.proc = None
         self.port = None
+        self.host = host
 
     def start(self):
-        self.proc = procs.spawn([sys.executable, str(CHAOS / "service.py")], LOG_DIR / "service.log", child_env(),
-                                stdout=subprocess.PIPE)
+        self.proc = procs.spawn([sys.executable, str(CHAOS / "service.py"), "--host", self.host], LOG_DIR / "service.log",
+                                child_env(), stdout=subprocess.PIPE)
         line = self.proc.stdout.readline().decode().split()
         if len(line) != 2 or line[0] != "PORT":
             raise RuntimeError(f"chaos/service.py did not start (see {LOG_DIR / 'service.log'})")
@@ -42,12 +43,12 @@ class BusinessService:
         procs.stop(self.proc, grace=5)
 
     def url(self, path):
-        return f"http://127.0.0.1:{self.port}/{path.lstrip('/')}"
+        return f"http://{self.host}:{self.port}/{path.lstrip('/')}"
 
     def _get(self, path, timeout=30):
         if self.proc.poll() is not None:
             raise RuntimeError(f"the business service exited ({self.proc.returncode}); see {LOG_DIR / 'service.log'}")
-        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+        connection = http.client.HTTPConnection(self.host, self.port, timeout=timeout)
         try:
             connection.request("GET", path, headers={"Connection": "close"})
             response = connection.getresponse()
@@ -97,7 +98,7 @@ class BusinessService:
             return response.status
 
         def client(k):
-            connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+            connection = http.client.HTTPConnection(self.host, self.port, timeout=10)
             try:
                 for i in range(50):
                     if post(connection, f"self-{k}-{i}", {"ms": "1"}) != 200:
@@ -112,14 +113,14 @@ class BusinessService:
             t.start()
         for t in threads:
             t.join(30)
-        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+        connection = http.client.HTTPConnection(self.host, self.port, timeout=10)
         if post(connection, "self-retry", {"fail_first": "1"}, attempt=1) != 503:
             errors.append("fail_first attempt 1 not 503")
         if post(connection, "self-retry", {"fail_first": "1"}, attempt=2) != 200:
             errors.append("fail_first attempt 2 not 200")
         connection.close()
         body = json.dumps({"task_id": "self-cut", "task_type": "self", "payload": {"ms": "5000"}, "attempt": 1}).encode()
-        sock = socket.create_connection(("127.0.0.1", self.port))
+        sock = socket.create_connection((self.host, self.port))
         sock.sendall(b"POST /self HTTP/1.1\r\nHost: x\r\nX-Baton-Task-Id: self-cut\r\nX-Baton-Attempt: 1\r\n"
                      b"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
         time.sleep(0.2)

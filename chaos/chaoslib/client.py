@@ -66,14 +66,17 @@ def error_code(error):
 class Baton:
     """TaskService / AdminService over the three nodes."""
 
-    def __init__(self):
+    def __init__(self, targets=None):
+        """targets: {n: "host:port"} of the nodes' gRPC servers (default: the
+        chaos suite's three on loopback)."""
+        targets = targets or {n: f"127.0.0.1:{port}" for n, port in GRPC_PORT.items()}
         options = [("grpc.initial_reconnect_backoff_ms", 100), ("grpc.min_reconnect_backoff_ms", 100),
                    ("grpc.max_reconnect_backoff_ms", 1000), ("grpc.max_receive_message_length", 64 << 20),
                    ("grpc.enable_retries", 0)]
-        self.channels = {n: grpc.insecure_channel(f"127.0.0.1:{port}", options=options) for n, port in GRPC_PORT.items()}
+        self.channels = {n: grpc.insecure_channel(target, options=options) for n, target in targets.items()}
         self.tasks = {n: task_grpc.TaskServiceStub(ch) for n, ch in self.channels.items()}
         self.admin = {n: admin_grpc.AdminServiceStub(ch) for n, ch in self.channels.items()}
-        self._rotation = itertools.cycle(sorted(GRPC_PORT))
+        self._rotation = itertools.cycle(sorted(self.channels))
         self._lock = threading.Lock()
 
     def close(self):
@@ -88,7 +91,7 @@ class Baton:
         """One RPC; on UNAVAILABLE & co. tries the other nodes until `total` s pass."""
         end = time.monotonic() + total
         first = node or self._next()
-        order = [first] + [n for n in sorted(GRPC_PORT) if n != first]
+        order = [first] + [n for n in sorted(self.channels) if n != first]
         last_error = None
         while True:
             for n in order:
