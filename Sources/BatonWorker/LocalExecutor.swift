@@ -30,7 +30,7 @@ public final class LocalExecutor: TaskExecutor {
     /// `local.register("charge") { (args: Charge, context: ExecutionContext) async throws -> Receipt in … }`.
     /// Input that does not decode as `Arguments` fails the attempt, not retried,
     /// naming the field; a `String` output is the result as it is.
-    public func register<Arguments: Decodable, Output: Encodable>(
+    public func register<Arguments: Decodable & SendableMetatype, Output: Encodable & SendableMetatype>(
         _ name: String, _ handler: @escaping @Sendable (Arguments, ExecutionContext) async throws -> Output
     ) {
         let entry = Entry.typed { context, payload in

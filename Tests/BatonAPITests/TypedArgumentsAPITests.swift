@@ -131,8 +131,10 @@ final class TypedArgumentsAPITests: XCTestCase {
         XCTAssertEqual(try Self.object(read.task.args), try Self.object(Self.charge))
 
         // Both on a schedule: refused, the stored one unchanged.
-        var both = put
-        both.payload = ["report": "daily"]
+        let both = Baton_V1_Schedule.with {
+            $0 = put
+            $0.payload = ["report": "daily"]
+        }
         let refused = await XCTAssertThrowsRPC {
             _ = try await harness.withClient { _, admin in try await admin.putSchedule(.with { $0.schedule = both }) }
         }
