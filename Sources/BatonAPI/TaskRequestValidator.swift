@@ -71,7 +71,7 @@ struct TaskRequestValidator: Sendable {
         }
         let text: String
         do {
-            text = try request.args.jsonString()
+            text = try StructJSON.encode(request.args)
         } catch {
             // A gRPC client can send what JSON cannot say (NaN, a value of no kind).
             throw RPCErrorBox("\(item)args is not a JSON object: \(error)")

@@ -31,6 +31,6 @@ public enum ArgumentsText {
 
     /// Args on one line, as a task's or a schedule's detail view shows them.
     public static func text(_ args: Google_Protobuf_Struct) -> String {
-        (try? args.jsonString()) ?? "{}"
+        (try? StructJSON.encode(args)) ?? "{}"
     }
 }

@@ -35,7 +35,10 @@ import Testing
     }
 
     @Test func detailShowsArgsOnOneLine() throws {
-        let args = try ArgumentsText.parse(#"{"amount":42}"#)
-        #expect(ArgumentsText.text(args) == #"{"amount":42}"#)
+        let args = try ArgumentsText.parse(#"{"amount":42,"big":9007199254740993,"half":0.5,"s":"a\"b"}"#)
+        // Integers print as integers (SwiftProtobuf alone writes 42.0); past 2^53 the double's own form.
+        let text = ArgumentsText.text(args)
+        #expect(text.hasPrefix(#"{"amount":42,"big":"#) && text.hasSuffix(#","half":0.5,"s":"a\"b"}"#), "\(text)")
+        #expect(!text.contains("9007199254740993"), "past 2^53 a double cannot hold it exactly: \(text)")
     }
 }
