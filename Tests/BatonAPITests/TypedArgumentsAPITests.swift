@@ -132,6 +132,7 @@ final class TypedArgumentsAPITests: XCTestCase {
         XCTAssertEqual(try Self.object(read.task.args), try Self.object(Self.charge))
 
         // Both on a schedule: refused, the stored one unchanged.
+        let before = try await harness.withClient { _, admin in try await admin.getSchedule(.with { $0.scheduleID = id }) }
         let both = Baton_V1_Schedule.with {
             $0 = put
             $0.payload = ["report": "daily"]
@@ -142,6 +143,6 @@ final class TypedArgumentsAPITests: XCTestCase {
         XCTAssertEqual(refused?.code, .invalidArgument)
         XCTAssertTrue(refused?.message.contains("args") ?? false, refused?.message ?? "")
         let unchanged = try await harness.withClient { _, admin in try await admin.getSchedule(.with { $0.scheduleID = id }) }
-        XCTAssertEqual(unchanged, fetched)
+        XCTAssertEqual(unchanged, before)
     }
 }
