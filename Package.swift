@@ -149,6 +149,8 @@ let package = Package(
                 "BatonBroker",
                 "BatonStore",
                 "BatonProto",
+                // The gRPC executor's ExecuteRequest.args (google.protobuf.Struct).
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
@@ -265,6 +267,7 @@ let package = Package(
             name: "BatonClient",
             dependencies: [
                 "BatonProto",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
             ]

@@ -6,7 +6,7 @@
 
 import { del, enc, get, post, put, query } from "./api.js";
 import { absolute, dialog, empty, field, fill, h, notify, parseTime, poller, relative, reportError, taskLink, timeAgo } from "./ui.js";
-import { readPayload } from "./tasks.js";
+import { argsField, readInput } from "./tasks.js";
 
 const MISFIRE = [
   ["MISFIRE_RUN_ONCE", "run once", "missed fire times get one task, then on from now"],
@@ -91,6 +91,7 @@ export function editDialog(schedule, types) {
   const type = h("input", { name: "taskType", value: current.taskType || "", required: true, list: "schedule-types", autocomplete: "off", "data-test": "edit-type" });
   const payload = h("textarea.mono", { name: "payload", rows: 3, placeholder: "key=value, one per line (or a JSON object)", "data-test": "edit-payload" });
   payload.value = payloadText(current.payload);
+  const args = argsField("edit-args", current.args);
   const misfire = h("select", { name: "misfire", "data-test": "edit-misfire" },
     MISFIRE.map(([value, label, hint]) => h("option", { value, title: hint, selected: (current.misfire || "MISFIRE_RUN_ONCE") === value }, label)));
   const overlap = h("select", { name: "overlap", "data-test": "edit-overlap" },
@@ -128,13 +129,13 @@ export function editDialog(schedule, types) {
       h("div.span-2", field("Time zone", zone, "IANA name, e.g. Europe/Berlin; empty = UTC"), zoneError),
       h("div.span-2.preview-card", h("span.field-label", `Next ${PREVIEW_COUNT} fire times`), previewBox),
       h("div.span-2", field("Payload", payload)),
+      h("div.span-2", field("Arguments", args, "optional: typed arguments of its tasks as a JSON object, instead of a payload")),
       field("Misfire", misfire, "fire times missed while paused or down"), field("Overlap", overlap, "while the previous task is unfinished"),
       field("Timeout (s)", timeout, "per attempt; empty = the type's"), field("Max retries", retries, "empty = the type's"),
       h("label.check", high, " High priority"), h("label.check", paused, " Paused (does not fire)")),
     submit: async () => {
-      const map = readPayload(payload);
       const body = {
-        scheduleId: id.value.trim(), cron: cron.value.trim(), timeZone: zone.value.trim(), taskType: type.value.trim(), payload: map,
+        scheduleId: id.value.trim(), cron: cron.value.trim(), timeZone: zone.value.trim(), taskType: type.value.trim(), ...readInput(payload, args),
         misfire: misfire.value, overlap: overlap.value, paused: paused.checked,
       };
       if (high.checked) body.priority = "PRIORITY_HIGH";

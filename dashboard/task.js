@@ -37,6 +37,7 @@ export function mount(root, route, ctx) {
   const actions = h("div.actions");
   const fields = h("dl.fields", { "data-test": "task-fields" });
   const payloadBox = h("div.card-body");
+  const payloadTitle = h("h2", "Payload");
   const outcomeCard = h("div.card.outcome", { hidden: true });
   const timelineBox = h("ol.timeline", { "data-test": "timeline" });
   const logBox = h("div.logs", { "data-test": "logs", tabindex: "0" });
@@ -54,7 +55,7 @@ export function mount(root, route, ctx) {
         h("div.card", h("div.card-head", h("h2", "Logs"), logNote), logBox)),
       h("div.detail-side",
         h("div.card", h("div.card-head", h("h2", "Timeline")), timelineBox),
-        h("div.card", h("div.card-head", h("h2", "Payload")), payloadBox))));
+        h("div.card", h("div.card-head", payloadTitle), payloadBox))));
 
   // --- rendering ----------------------------------------------------------------
 
@@ -87,7 +88,10 @@ export function mount(root, route, ctx) {
       task.scheduledFor ? row("Scheduled for", timeAgo(task.scheduledFor), "task-scheduled-for") : null);
 
     const payload = Object.entries(task.payload || {}).sort(([a], [b]) => a.localeCompare(b));
-    fill(payloadBox, payload.length
+    // A task has a payload or typed arguments (args), never both.
+    payloadTitle.textContent = task.args ? "Arguments" : "Payload";
+    if (task.args) fill(payloadBox, h("pre.value", { "data-test": "task-args" }, JSON.stringify(task.args, null, 2)));
+    else fill(payloadBox, payload.length
       ? h("table.kv", h("tbody", payload.map(([key, value]) => h("tr", h("th.mono", key), h("td", h("pre.value", pretty(value)))))))
       : empty("Empty payload"));
 

@@ -48,6 +48,36 @@ export function readPayload(field) {
   }
 }
 
+/** An arguments field's JSON object (typed args), or undefined when empty. */
+function readArgs(field) {
+  const text = field.value.trim();
+  if (!text) return undefined;
+  let value;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    throw new Error(`Arguments: ${error.message}`);
+  }
+  if (value === null || typeof value !== "object" || Array.isArray(value)) throw new Error('Arguments: a JSON object, e.g. {"amount": 42}');
+  return value;
+}
+
+/** A form's task input: `{ payload }` or `{ args }`, never both (the API refuses both). */
+export function readInput(payloadField, argsField) {
+  const payload = readPayload(payloadField);
+  const args = readArgs(argsField);
+  if (args === undefined) return { payload };
+  if (Object.keys(payload).length) throw new Error("Fill Payload or Arguments, not both");
+  return { args };
+}
+
+/** The arguments textarea of a create or edit form, holding `args` when given. */
+export function argsField(test, args) {
+  const field = h("textarea.mono", { name: "args", rows: 3, placeholder: '{"amount": 42, "items": [1, 2]}', "data-test": test });
+  field.value = args ? JSON.stringify(args, null, 2) : "";
+  return field;
+}
+
 /** key=value lines (or a JSON object of strings) to a payload map. */
 function parsePayload(text) {
   const trimmed = text.trim();
@@ -72,16 +102,17 @@ export async function createTaskDialog(types) {
   const list = h("datalist#new-task-types", [...types].sort().map((type) => h("option", { value: type })));
   const type = h("input", { name: "taskType", required: true, list: "new-task-types", autocomplete: "off", "data-test": "new-type" });
   const payload = h("textarea.mono", { name: "payload", rows: 4, placeholder: "key=value, one per line (or a JSON object)", "data-test": "new-payload" });
+  const args = argsField("new-args");
   const key = h("input", { name: "idempotencyKey", autocomplete: "off" });
   const high = h("input", { type: "checkbox", name: "high" });
   const created = await dialog({
     title: "New task",
     confirm: "Create",
-    body: [list, field("Type", type), field("Payload", payload), field("Idempotency key", key, "optional; the same key returns the first task"),
+    body: [list, field("Type", type), field("Payload", payload),
+      field("Arguments", args, "optional: typed arguments as a JSON object, instead of a payload"), field("Idempotency key", key, "optional; the same key returns the first task"),
       h("label.check", high, " High priority")],
     submit: async () => {
-      const map = readPayload(payload);
-      const body = { taskType: type.value.trim(), payload: map };
+      const body = { taskType: type.value.trim(), ...readInput(payload, args) };
       if (key.value) body.idempotencyKey = key.value;
       if (high.checked) body.priority = "PRIORITY_HIGH";
       return post("/api/v1/tasks", body);

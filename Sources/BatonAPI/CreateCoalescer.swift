@@ -61,7 +61,7 @@ final class CreateCoalescer: Sendable {
     /// Commits `drafts` (possibly with other callers'), returns their outcome in order.
     func submit(_ drafts: [TaskRecord], commit: Commit) async throws -> [Created] {
         if drafts.count >= self.maxDrafts / 2 { return try await commit(drafts) }
-        let bytes = drafts.reduce(0) { sum, draft in draft.payload.reduce(sum) { $0 + $1.key.utf8.count + $1.value.utf8.count } }
+        let bytes = drafts.reduce(0) { sum, draft in draft.payload.reduce(sum + (draft.args?.utf8.count ?? 0)) { $0 + $1.key.utf8.count + $1.value.utf8.count } }
         let urgent = drafts.contains { $0.priority == .high }
         let turn = await withCheckedContinuation { (continuation: CheckedContinuation<Turn, Never>) in
             let waiter = Waiter(drafts: drafts, bytes: bytes, urgent: urgent, continuation: continuation)

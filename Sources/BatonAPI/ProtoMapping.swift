@@ -11,6 +11,8 @@ extension Baton_V1_Task {
         self.taskType = task.taskType
         self.priority = task.priority == .high ? .high : .normal
         self.payload = task.payload
+        // Parsed only for a task that has args (its own stored JSON).
+        if let args = task.args, let parsed = try? Google_Protobuf_Struct(jsonString: args) { self.args = parsed }
         self.status = Baton_V1_TaskStatus(rawValue: task.status.rawValue) ?? .unspecified
         self.workerID = task.workerID ?? ""
         self.attempt = Int32(clamping: task.attempt)
@@ -74,7 +76,7 @@ extension TaskRecord {
         var bytes = 256 + self.taskType.utf8.count + (self.result?.utf8.count ?? 0) + (self.error?.utf8.count ?? 0)
             + (self.idempotencyKey?.utf8.count ?? 0) + (self.workerID?.utf8.count ?? 0)
         for (key, value) in self.payload { bytes += key.utf8.count + value.utf8.count + 8 }
-        return bytes
+        return bytes + (self.args?.utf8.count ?? 0)
     }
 }
 
@@ -96,6 +98,7 @@ extension Baton_V1_Schedule {
         self.timeZone = schedule.timeZone
         self.taskType = schedule.taskType
         self.payload = schedule.payload
+        if let args = schedule.args, let parsed = try? Google_Protobuf_Struct(jsonString: args) { self.args = parsed }
         self.priority = schedule.priority == .high ? .high : .normal
         self.paused = schedule.paused
         self.misfire = Baton_V1_MisfirePolicy(rawValue: schedule.misfire.rawValue) ?? .misfireRunOnce

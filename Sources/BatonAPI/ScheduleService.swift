@@ -43,13 +43,16 @@ public struct ScheduleService: Sendable {
         let template = Baton_V1_CreateTaskRequest.with {
             $0.taskType = schedule.taskType
             $0.payload = schedule.payload
+            if schedule.hasArgs { $0.args = schedule.args }
             $0.priority = schedule.priority
             if schedule.hasTimeoutSeconds { $0.timeoutSeconds = schedule.timeoutSeconds }
             if schedule.hasMaxRetries { $0.maxRetries = schedule.maxRetries }
         }
         let now = self.broker.clock.now().roundedToMicroseconds
+        let args: String?
         do {
             try self.validator.validate(template, now: now)
+            args = try self.validator.args(template)
             let config = try await RPCErrors.guarding("PutSchedule", logger: self.logger) { try await self.configs.config(schedule.taskType) }
             try self.validator.validate(config: config, taskType: schedule.taskType)
         } catch let error as RPCErrorBox {
@@ -65,6 +68,7 @@ public struct ScheduleService: Sendable {
                     timeZone: schedule.timeZone,
                     taskType: schedule.taskType,
                     payload: schedule.payload,
+                    args: args,
                     priority: schedule.priority == .high ? .high : .normal,
                     paused: schedule.paused,
                     misfire: ScheduleRecord.Misfire(rawValue: schedule.misfire.rawValue) ?? .runOnce,

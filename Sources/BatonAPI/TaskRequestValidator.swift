@@ -2,6 +2,7 @@ import BatonModel
 import BatonProto
 import BatonStore
 import Foundation
+import SwiftProtobuf
 
 /// Checks client input before anything is read or written. Every rejection
 /// names the field; the caller turns it into INVALID_ARGUMENT.
@@ -49,6 +50,36 @@ struct TaskRequestValidator: Sendable {
                 throw RPCErrorBox("\(item)run_at is more than \(self.limits.maxRunAtAheadSeconds / 86_400) days ahead")
             }
         }
+    }
+
+    /// A create's typed arguments as the JSON text stored and sent to
+    /// executors; nil when it has none. The payload's limits hold for them
+    /// (top-level keys, key length, bytes of the JSON text). A request with
+    /// args and a non-empty payload is refused rather than merged: which one
+    /// a handler reads would otherwise depend on the executor.
+    func args(_ request: Baton_V1_CreateTaskRequest, item: String = "") throws(RPCErrorBox) -> String? {
+        guard request.hasArgs else { return nil }
+        guard request.payload.isEmpty else {
+            throw RPCErrorBox("\(item)args and payload are both set; send typed arguments in args or strings in payload, not both")
+        }
+        let fields = request.args.fields
+        guard fields.count <= self.limits.maxPayloadKeys else {
+            throw RPCErrorBox("\(item)args has \(fields.count) keys; at most \(self.limits.maxPayloadKeys) are allowed")
+        }
+        for key in fields.keys where key.utf8.isEmpty || key.utf8.count > self.limits.maxPayloadKeyBytes {
+            throw RPCErrorBox("\(item)args keys must be 1-\(self.limits.maxPayloadKeyBytes) bytes")
+        }
+        let text: String
+        do {
+            text = try StructJSON.encode(request.args)
+        } catch {
+            // A gRPC client can send what JSON cannot say (NaN, a value of no kind).
+            throw RPCErrorBox("\(item)args is not a JSON object: \(error)")
+        }
+        guard text.utf8.count <= self.limits.maxPayloadBytes else {
+            throw RPCErrorBox("\(item)args is larger than \(self.limits.maxPayloadBytes) bytes")
+        }
+        return text
     }
 
     /// Most seconds a create waits for its task (the contract's bound).

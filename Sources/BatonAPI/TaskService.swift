@@ -82,10 +82,13 @@ public struct TaskService: Sendable {
             throw RPCErrors.invalid("tasks[\(index)].wait_seconds: BatchCreateTasks does not wait; create the task with CreateTask to wait for it")
         }
         let references = try self.dependencyReferences(requests, items: items)
+        var args: [String?] = []
+        args.reserveCapacity(requests.count)
         for (index, request) in requests.enumerated() {
             let item = items ? "tasks[\(index)]." : ""
             do {
                 try self.validator.validate(request, item: item, now: now)
+                args.append(try self.validator.args(request, item: item))
                 if configs[request.taskType] == nil {
                     let config = try await RPCErrors.guarding("CreateTask", logger: self.logger) {
                         try await self.configs.config(request.taskType)
@@ -99,13 +102,14 @@ public struct TaskService: Sendable {
         }
 
         let tenant = Caller.current.tenant
-        let drafts = requests.map { request in
+        let drafts = zip(requests, args).map { request, args in
             let config = configs[request.taskType]!
             return TaskRecord(
                 taskID: TaskID.make(now: now),
                 taskType: request.taskType,
                 priority: request.priority == .high ? .high : .normal,
                 payload: request.payload,
+                args: args,
                 status: .queued,
                 maxRetries: request.hasMaxRetries ? Int(request.maxRetries) : config.maxRetries,
                 timeoutSeconds: request.hasTimeoutSeconds ? Int(request.timeoutSeconds) : config.timeoutSeconds,

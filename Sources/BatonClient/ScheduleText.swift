@@ -78,6 +78,7 @@ public enum ScheduleText {
             ("retries", schedule.hasMaxRetries ? "\(schedule.maxRetries)" : "the type's"),
         ]
         for (key, value) in schedule.payload.sorted(by: { $0.key < $1.key }) { lines.append(("payload", "\(key)=\(value)")) }
+        if schedule.hasArgs { lines.append(("args", ArgumentsText.text(schedule.args))) }
         lines.append(("updated", time(schedule.hasUpdatedAt, schedule.updatedAt.date)))
         return lines.map { "\($0.0.padding(toLength: 10, withPad: " ", startingAt: 0)) \($0.1)" }.joined(separator: "\n")
     }

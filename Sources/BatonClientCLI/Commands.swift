@@ -11,6 +11,7 @@ struct Create: AsyncParsableCommand {
     @Argument(help: "Task type.") var type: String
     @Option(name: .shortAndLong, help: "Payload entry key=value (repeatable).") var payload: [String] = []
     @Option(help: "Payload as a JSON object of strings, from a file ('-': stdin).") var payloadFile: String?
+    @Option(help: "Typed arguments: a JSON object ('{\"amount\":42}'), @file.json or @- (stdin); instead of a payload.") var args: String?
     @Flag(help: "High priority.") var high = false
     @Option(name: [.customLong("key"), .customLong("idempotency-key")], help: "Idempotency key.") var key = ""
     @Option(help: "Run at: a date (2026-12-01T10:00:00Z) or a delay (30s, 5m, 2h).") var runAt: String?
@@ -23,10 +24,12 @@ struct Create: AsyncParsableCommand {
     func run() async throws {
         var payload = try readPayload(self.payloadFile)
         payload.merge(try parsePairs(self.payload)) { _, new in new }
+        let args = try parseArgs(self.args, payload: payload)
         let runAt = try self.runAt.map(parseRunAt)
         let request = Baton_V1_CreateTaskRequest.with {
             $0.taskType = self.type
             $0.payload = payload
+            if let args { $0.args = args }
             $0.priority = self.high ? .high : .normal
             $0.idempotencyKey = self.key
             if let runAt { $0.runAt = Google_Protobuf_Timestamp(date: runAt) }
@@ -51,10 +54,12 @@ struct Batch: AsyncParsableCommand {
     @Argument(help: "Task type.") var type: String
     @Option(help: "How many.") var count = 10
     @Option(help: "Payload as a JSON object of strings, from a file ('-': stdin), the same for each.") var payloadFile: String?
+    @Option(help: "Typed arguments, the same for each: a JSON object, @file.json or @- (stdin); instead of a payload.") var args: String?
 
     func run() async throws {
         guard self.count > 0 else { throw ValidationError("--count must be positive") }
         let payload = try readPayload(self.payloadFile)
+        let args = try parseArgs(self.args, payload: payload)
         let server = self.server
         let total = self.count
         let type = self.type
@@ -66,6 +71,7 @@ struct Batch: AsyncParsableCommand {
                 created += try await client.batchCreate(Array(repeating: .with {
                     $0.taskType = type
                     $0.payload = payload
+                    if let args { $0.args = args }
                 }, count: n))
                 server.progress("creating " + bar.render(created.count), done: created.count == total)
             }
@@ -353,6 +359,17 @@ func readPayload(_ path: String?) throws -> [String: String] {
         payload[key] = text
     }
     return payload
+}
+
+/// `--args`, refused beside a payload as the server refuses it (one or the other).
+func parseArgs(_ option: String?, payload: [String: String]) throws -> Google_Protobuf_Struct? {
+    guard let option else { return nil }
+    guard payload.isEmpty else { throw ValidationError("--args and a payload (--payload, --payload-file) exclude each other") }
+    do {
+        return try ArgumentsText.parse(option)
+    } catch let invalid as ArgumentsText.Invalid {
+        throw ValidationError(invalid.description)
+    }
 }
 
 func parseStatuses(_ values: [String]) throws -> [Baton_V1_TaskStatus] {

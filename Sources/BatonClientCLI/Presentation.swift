@@ -74,6 +74,7 @@ func detail(_ task: Baton_V1_Task, colour: Bool, now: Date = Date()) -> String {
     }
     if !task.blockedBy.isEmpty { lines.append(("blocked", "by \(task.blockedBy)")) }
     for (key, value) in task.payload.sorted(by: { $0.key < $1.key }) { lines.append(("payload", "\(key)=\(value)")) }
+    if task.hasArgs { lines.append(("args", ArgumentsText.text(task.args))) }
     if !task.result.isEmpty { lines.append(("result", task.result)) }
     if !task.error.isEmpty { lines.append(("error", colour ? TextTable.Cell(task.error, .red).painted : task.error)) }
     return lines.map { "\($0.0.padding(toLength: 9, withPad: " ", startingAt: 0)) \($0.1)" }.joined(separator: "\n")

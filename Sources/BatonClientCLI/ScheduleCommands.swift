@@ -22,7 +22,8 @@ struct Schedule: AsyncParsableCommand {
         @Option(help: "Cron expression: '30 2 * * *', six fields with seconds, @daily, '@every 10m' (new schedules: required).") var cron: String?
         @Option(help: "IANA time zone, e.g. Europe/Berlin ('' = UTC).") var zone: String?
         @Option(help: "Task type (new schedules: required).") var type: String?
-        @Option(name: .shortAndLong, help: "Payload entry key=value (repeatable; replaces the payload).") var payload: [String] = []
+        @Option(name: .shortAndLong, help: "Payload entry key=value (repeatable; replaces the payload and args).") var payload: [String] = []
+        @Option(help: "Typed arguments of its tasks: a JSON object, @file.json or @- (stdin); replaces the payload and args.") var args: String?
         @Option(help: "Priority: high or normal.") var priority: String?
         @Option(help: "Missed fire times: run-once (default), skip or run-all.") var misfire: String?
         @Option(help: "While the previous task is unfinished: allow (default), skip, or cancel-previous.") var overlap: String?
@@ -46,6 +47,7 @@ struct Schedule: AsyncParsableCommand {
                 return text.lowercased() == "high"
             }
             let payload = try parsePairs(self.payload)
+            let args = try parseArgs(self.args, payload: payload)
             let stored = try await self.server.connect { client in
                 // Start from what is stored, so an option changes only its field.
                 var schedule: Baton_V1_Schedule
@@ -58,7 +60,15 @@ struct Schedule: AsyncParsableCommand {
                 if let cron = self.cron { schedule.cron = cron }
                 if let zone = self.zone { schedule.timeZone = zone }
                 if let type = self.type { schedule.taskType = type }
-                if !self.payload.isEmpty { schedule.payload = payload }
+                // A schedule holds a payload or args: setting one clears the other.
+                if !self.payload.isEmpty {
+                    schedule.payload = payload
+                    schedule.clearArgs()
+                }
+                if let args {
+                    schedule.args = args
+                    schedule.payload = [:]
+                }
                 if let high { schedule.priority = high ? .high : .normal }
                 if let misfire { schedule.misfire = misfire }
                 if let overlap { schedule.overlap = overlap }

@@ -34,6 +34,8 @@ public struct ScheduleRecord: Sendable, Equatable {
     public var timeZone: String
     public var taskType: String
     public var payload: [String: String]
+    /// Typed arguments of its tasks (JSON text of an object), or nil.
+    public var args: String?
     public var priority: TaskPriority
     public var paused: Bool
     public var misfire: Misfire
@@ -54,6 +56,7 @@ public struct ScheduleRecord: Sendable, Equatable {
         timeZone: String = "",
         taskType: String,
         payload: [String: String] = [:],
+        args: String? = nil,
         priority: TaskPriority = .normal,
         paused: Bool = false,
         misfire: Misfire = .runOnce,
@@ -72,6 +75,7 @@ public struct ScheduleRecord: Sendable, Equatable {
         self.timeZone = timeZone
         self.taskType = taskType
         self.payload = payload
+        self.args = args
         self.priority = priority
         self.paused = paused
         self.misfire = misfire
@@ -95,6 +99,7 @@ extension ScheduleRecord {
             taskType: self.taskType,
             priority: self.priority,
             payload: self.payload,
+            args: self.args,
             status: .queued,
             maxRetries: self.maxRetries ?? config?.maxRetries ?? 0,
             timeoutSeconds: self.timeoutSeconds ?? config?.timeoutSeconds ?? 30,

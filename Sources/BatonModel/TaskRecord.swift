@@ -6,6 +6,10 @@ public struct TaskRecord: Sendable, Equatable {
     public var taskType: String
     public var priority: TaskPriority
     public var payload: [String: String]
+    /// Typed arguments (CreateTask's `args`): the JSON text of an object, or
+    /// nil for a task created with a string map. A task has one or the
+    /// other; both live in the `payload` column (`StoredPayload`).
+    public var args: String?
     public var status: TaskStatus
     public var workerID: String?
     public var attempt: Int
@@ -53,6 +57,7 @@ public struct TaskRecord: Sendable, Equatable {
         taskType: String,
         priority: TaskPriority,
         payload: [String: String],
+        args: String? = nil,
         status: TaskStatus,
         workerID: String? = nil,
         attempt: Int = 0,
@@ -83,6 +88,7 @@ public struct TaskRecord: Sendable, Equatable {
         self.taskType = taskType
         self.priority = priority
         self.payload = payload
+        self.args = args
         self.status = status
         self.workerID = workerID
         self.attempt = attempt

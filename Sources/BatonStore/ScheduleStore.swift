@@ -302,7 +302,7 @@ public struct ScheduleStore: Sendable {
     static func values(_ schedule: ScheduleRecord) -> [MySQLValue] {
         [
             .string(schedule.scheduleID), .string(schedule.tenant), .string(schedule.cron), .string(schedule.timeZone),
-            .string(schedule.taskType), .string(StringMapJSON.encode(schedule.payload)), .int(Int64(schedule.priority.rawValue)),
+            .string(schedule.taskType), .string(StoredPayload.encode(payload: schedule.payload, args: schedule.args)), .int(Int64(schedule.priority.rawValue)),
             .bool(schedule.paused), .int(Int64(schedule.misfire.rawValue)), .int(Int64(schedule.overlap.rawValue)),
             MySQLValue(schedule.timeoutSeconds), MySQLValue(schedule.maxRetries),
             MySQLValue(schedule.nextFireAt), .date(schedule.createdAt), .date(schedule.updatedAt),
@@ -310,13 +310,15 @@ public struct ScheduleStore: Sendable {
     }
 
     static func record(_ row: MySQLRow) -> ScheduleRecord {
-        ScheduleRecord(
+        let stored = StoredPayload.decode(row.string("payload") ?? "{}")
+        return ScheduleRecord(
             scheduleID: row.string("schedule_id") ?? "",
             tenant: row.string("tenant") ?? Tenant.default,
             cron: row.string("cron") ?? "",
             timeZone: row.string("time_zone") ?? "",
             taskType: row.string("task_type") ?? "",
-            payload: StringMapJSON.decode(row.string("payload") ?? "{}"),
+            payload: stored.payload,
+            args: stored.args,
             priority: TaskPriority(rawValue: row.int("priority") ?? 0) ?? .normal,
             paused: (row.int("paused") ?? 0) != 0,
             misfire: ScheduleRecord.Misfire(rawValue: row.int("misfire") ?? 0) ?? .runOnce,

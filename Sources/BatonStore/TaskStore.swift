@@ -269,7 +269,7 @@ public struct TaskStore: Sendable {
     static func values(_ task: TaskRecord) -> [MySQLValue] {
         [
             .string(task.taskID), .string(task.taskType), .int(Int64(task.priority.rawValue)),
-            .string(StringMapJSON.encode(task.payload)), .int(Int64(task.status.rawValue)), MySQLValue(task.workerID),
+            .string(StoredPayload.encode(payload: task.payload, args: task.args)), .int(Int64(task.status.rawValue)), MySQLValue(task.workerID),
             .int(Int64(task.attempt)), .int(Int64(task.maxRetries)), .int(Int64(task.timeoutSeconds)),
             .int(Int64(task.workerLosses)), MySQLValue(task.result), MySQLValue(task.error), MySQLValue(task.idempotencyKey),
             .date(task.createdAt), .date(task.updatedAt), MySQLValue(task.startedAt), MySQLValue(task.finishedAt),
@@ -278,11 +278,13 @@ public struct TaskStore: Sendable {
     }
 
     static func record(_ row: MySQLRow) -> TaskRecord {
-        TaskRecord(
+        let stored = StoredPayload.decode(row.string("payload") ?? "{}")
+        return TaskRecord(
             taskID: row.string("task_id") ?? "",
             taskType: row.string("task_type") ?? "",
             priority: TaskPriority(rawValue: row.int("priority") ?? 0) ?? .normal,
-            payload: StringMapJSON.decode(row.string("payload") ?? "{}"),
+            payload: stored.payload,
+            args: stored.args,
             status: TaskStatus(rawValue: row.int("status") ?? 0) ?? .pending,
             workerID: row.string("worker_id"),
             attempt: row.int("attempt") ?? 0,

@@ -5,7 +5,8 @@ import Foundation
 public enum BuiltinHandlers {
     public static func register(on local: LocalExecutor) {
         local.register("noop") { _, _ in "" }
-        local.register("echo") { _, payload in StringMapJSON.encode(payload) }
+        // A task created with args echoes them as they were sent.
+        local.register("echo") { context, payload in context.args ?? StringMapJSON.encode(payload) }
         local.register("sleep") { context, payload in
             let millis = Int(payload["ms"] ?? "") ?? 1000
             context.log.info("sleeping \(millis) ms")

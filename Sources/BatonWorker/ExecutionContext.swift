@@ -15,6 +15,10 @@ public struct ExecutionContext: Sendable {
     /// Results of the tasks this one depends on (task id -> result); empty
     /// for a task without dependencies.
     public var dependencyResults: [String: String] = [:]
+    /// The task's typed arguments (CreateTask's `args`) as the JSON text of
+    /// an object; nil for a task created with a string payload. Typed local
+    /// handlers get them decoded (`LocalExecutor.register(_:_:)`).
+    public var args: String? = nil
 
     /// Seconds left until the deadline (never from the local wall clock, which may be off).
     public var timeRemaining: TimeInterval {

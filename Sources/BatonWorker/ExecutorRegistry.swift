@@ -19,6 +19,15 @@ public final class ExecutorRegistry: Sendable {
         self.local.register(name, handler)
     }
 
+    /// Registers a typed in-process handler: its input decoded from the task's
+    /// args (or payload), its output's JSON the task's result:
+    /// `registry.register("charge") { (args: Charge, context: ExecutionContext) async throws -> Receipt in … }`.
+    public func register<Arguments: Decodable & SendableMetatype, Output: Encodable & SendableMetatype>(
+        _ name: String, _ handler: @escaping @Sendable (Arguments, ExecutionContext) async throws -> Output
+    ) {
+        self.local.register(name, handler)
+    }
+
     public func set(_ executor: any TaskExecutor, for kind: TaskConfigRecord.Executor) {
         self.executors.withLock { $0[kind] = executor }
     }

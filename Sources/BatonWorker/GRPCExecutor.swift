@@ -5,6 +5,7 @@ import GRPCCore
 import GRPCNIOTransportHTTP2
 import Logging
 import ServiceLifecycle
+import SwiftProtobuf
 import Synchronization
 
 /// Calls `baton.v1.TaskExecutor/Execute` at the type's endpoint — `host:port`
@@ -68,6 +69,16 @@ public final class GRPCExecutor: TaskExecutor, Service {
         var options = CallOptions.defaults
         // As for HTTP: the worker's timer decides TIMEOUT; this deadline is a backstop.
         options.timeout = .milliseconds(Int64(remaining * 1000) + 500)
+        // Parsed only for a task that has args; our own stored JSON, so a
+        // failure is not the attempt's to retry.
+        var args: Google_Protobuf_Struct?
+        if let text = context.args {
+            do {
+                args = try Google_Protobuf_Struct(jsonString: text)
+            } catch {
+                throw ExecutionFailure("the task's args are not a JSON object: \(error)", retryable: false)
+            }
+        }
         let request = Baton_V1_ExecuteRequest.with {
             $0.taskID = context.taskID
             $0.taskType = context.taskType
@@ -75,6 +86,7 @@ public final class GRPCExecutor: TaskExecutor, Service {
             $0.attempt = Int32(context.attempt)
             $0.deadline = .init(date: context.deadline)
             $0.dependencyResults = context.dependencyResults
+            if let args { $0.args = args }
         }
         let response: Baton_V1_ExecuteResponse
         do {

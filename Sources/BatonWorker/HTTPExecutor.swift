@@ -5,8 +5,9 @@ import NIOCore
 import NIOHTTP1
 import NIOSSL
 
-/// POSTs `{"task_id","task_type","payload","attempt"}` (and
-/// `"dependency_results"` for a task with dependencies) to the type's endpoint
+/// POSTs `{"task_id","task_type","payload","attempt"}` (and `"args"` for a
+/// task created with typed arguments, `"dependency_results"` for a task with
+/// dependencies) to the type's endpoint
 /// with `X-Baton-Task-Id`, `X-Baton-Attempt` and the type's headers, within
 /// the attempt's remaining time. 2xx is success (a `{"success","data","error"}`
 /// envelope is honoured); 5xx, 429, connection errors and timeouts are
@@ -52,6 +53,8 @@ public final class HTTPExecutor: TaskExecutor {
         body += ",\"task_type\":"
         StringMapJSON.appendQuoted(context.taskType, to: &body)
         body += ",\"payload\":" + StringMapJSON.encode(payload) + ",\"attempt\":\(context.attempt)"
+        // The stored JSON object as it is: no parse, no re-encoding.
+        if let args = context.args { body += ",\"args\":" + args }
         // Only tasks with dependencies carry their results (task id -> result).
         if !context.dependencyResults.isEmpty { body += ",\"dependency_results\":" + StringMapJSON.encode(context.dependencyResults) }
         body += "}"

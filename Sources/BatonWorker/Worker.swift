@@ -427,7 +427,7 @@ public final class Worker: Service, Sendable {
             let context = ExecutionContext(
                 taskID: task.taskID, taskType: task.taskType, attempt: task.attempt, workerID: self.configuration.workerID,
                 deadline: self.broker.clock.now().addingTimeInterval(TimeInterval(task.timeoutSeconds)), deadlineInstant: deadline, log: log,
-                dependencyResults: task.dependencyResults
+                dependencyResults: task.dependencyResults, args: task.args
             )
             outcome = await self.outcome(of: task, signal: signal, context: context)
             elapsed = ContinuousClock.now - began

@@ -68,6 +68,13 @@ final class APIHarness: Sendable {
     /// A task type name unique to this harness.
     func taskType(_ name: String) -> String { "\(self.taskTypePrefix)_\(name)" }
 
+    /// Removes the schedules (and their fire records) this harness's names made.
+    func deleteSchedules() async throws {
+        let like = MySQLValue.string(self.taskType("") + "%")
+        try await self.mysql.execute("DELETE FROM schedule_fire WHERE schedule_id LIKE ?", [like])
+        try await self.mysql.execute("DELETE FROM schedule WHERE schedule_id LIKE ?", [like])
+    }
+
     /// Configures a local task type through AdminService.
     func configure(_ name: String, enabled: Bool = true, timeout: Int32 = 30, retries: Int32 = 2, apiKey: String? = nil) async throws -> String {
         let type = self.taskType(name)

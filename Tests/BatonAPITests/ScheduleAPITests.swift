@@ -16,8 +16,7 @@ final class ScheduleAPITests: XCTestCase {
     }
 
     override func tearDown() async throws {
-        try await self.harness.mysql.execute("DELETE FROM schedule_fire WHERE schedule_id LIKE ?", [.string(self.harness.taskType("") + "%")])
-        try await self.harness.mysql.execute("DELETE FROM schedule WHERE schedule_id LIKE ?", [.string(self.harness.taskType("") + "%")])
+        try await self.harness.deleteSchedules()
         try await self.harness.shutdown()
     }
 

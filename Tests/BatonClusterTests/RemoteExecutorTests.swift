@@ -10,6 +10,7 @@ import NIOCore
 import NIOHTTP1
 import ServiceLifecycle
 import Synchronization
+import SwiftProtobuf
 import XCTest
 
 /// HTTP and gRPC business services started by the test, called by a real worker.
@@ -100,6 +101,28 @@ final class RemoteExecutorTests: XCTestCase {
         }
     }
 
+    /// A task created with args: the HTTP body carries them as a JSON object
+    /// (the payload stays, empty), byte for byte as stored.
+    func testHTTPExecutorSendsArgsInItsBody() async throws {
+        try await self.withHTTPService { port in
+            let type = try await self.harness.type("http_args", handler: "http://127.0.0.1:\(port)/ok", executor: .http)
+            let task = try await self.harness.create(type: type, args: #"{"amount":42,"items":[1,2]}"#)
+            _ = try await self.waitForStatus(task.taskID, [.succeeded])
+            let line = self.seen.lines.withLock { $0.first } ?? ""
+            let body = String(line[line.firstIndex(of: "{")!...])
+            let object = try JSONSerialization.jsonObject(with: Data(body.utf8)) as? NSDictionary
+            XCTAssertEqual(object?["args"] as? NSDictionary, ["amount": 42, "items": [1, 2]] as NSDictionary, body)
+            XCTAssertEqual(object?["payload"] as? NSDictionary, [:] as NSDictionary, body)
+            XCTAssertEqual(object?["task_id"] as? String, task.taskID)
+
+            // A payload task's body has no args key at all (as before args existed).
+            let plain = try await self.harness.create(type: type, payload: ["to": "x"])
+            _ = try await self.waitForStatus(plain.taskID, [.succeeded])
+            let second = self.seen.lines.withLock { $0.last } ?? ""
+            XCTAssertFalse(second.contains("\"args\""), second)
+        }
+    }
+
     /// A service that is down: the task's error (readable by any viewer)
     /// and its log lines say where the call went, never the credentials in
     /// the endpoint's userinfo or query.
@@ -134,6 +157,10 @@ final class RemoteExecutorTests: XCTestCase {
         let aborted: @Sendable () -> Void
 
         func execute(request: Baton_V1_ExecuteRequest, context: ServerContext) async throws -> Baton_V1_ExecuteResponse {
+            // A task with args answers them back, with how many payload entries came beside them.
+            if request.hasArgs {
+                return .with { $0.success = true; $0.result = "\(request.payload.count) " + ((try? request.args.jsonString()) ?? "?") }
+            }
             switch request.payload["mode"] {
             case "fail":
                 return .with { $0.success = false; $0.error = "no stock"; $0.retryable = false; $0.logs = ["checked stock"] }
@@ -171,6 +198,12 @@ final class RemoteExecutorTests: XCTestCase {
         let harness = self.harness!
         let logged = try await TestEnvironment.waitUntil { try await harness.logs(ok.taskID).contains("talking to the bank") }
         XCTAssertTrue(logged)
+
+        let typed = try await self.waitForStatus(try await self.harness.create(type: type, args: #"{"amount":42,"items":[1,2]}"#).taskID, [.succeeded])
+        let answer = typed.result ?? ""
+        XCTAssertTrue(answer.hasPrefix("0 "), answer)
+        let echoed = try JSONSerialization.jsonObject(with: Data(answer.dropFirst(2).utf8)) as? NSDictionary
+        XCTAssertEqual(echoed, ["amount": 42, "items": [1, 2]] as NSDictionary, "ExecuteRequest.args carries the task's args")
 
         let failed = try await self.waitForStatus(try await self.harness.create(type: type, payload: ["mode": "fail"], retries: 1).taskID, [.failed])
         XCTAssertEqual(failed.error, "no stock")

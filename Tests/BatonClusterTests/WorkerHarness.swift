@@ -92,11 +92,11 @@ final class WorkerHarness: Sendable {
 
     /// A task stored and queued; only stored when `enqueue` is false.
     func create(
-        type: String, payload: [String: String] = [:], retries: Int = 0, timeout: Int = 30, tenant: String = Tenant.default,
+        type: String, payload: [String: String] = [:], args: String? = nil, retries: Int = 0, timeout: Int = 30, tenant: String = Tenant.default,
         priority: TaskPriority = .normal, enqueue: Bool = true
     ) async throws -> TaskRecord {
         let now = Date().roundedToMicroseconds
-        let record = TaskRecord(taskID: TaskID.make(), taskType: type, priority: priority, payload: payload, status: .queued,
+        let record = TaskRecord(taskID: TaskID.make(), taskType: type, priority: priority, payload: payload, args: args, status: .queued,
                                 maxRetries: retries, timeoutSeconds: timeout, createdAt: now, updatedAt: now, tenant: tenant)
         try await self.base.tasks.insert([record])
         if enqueue { try await self.base.broker.enqueue([record]) }

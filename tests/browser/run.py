@@ -367,6 +367,11 @@ class Suite:
 
     def task_list(self):
         b = self.b
+        # A task created with typed arguments: its page shows them (as JSON), not an empty payload.
+        typed = self.submitter.create("send_email", args={"amount": 42, "items": [1, 2]})
+        b.go(f"#/tasks/{typed['taskId']}")
+        check(wait_until(lambda: '"amount": 42' in b.text("[data-test=task-args]"), 10),
+              f"the task page does not show the task's args (shows {b.text('[data-test=task-args]')!r})")
         b.go("#/tasks")
         b.one("[data-test=tasks], .empty", what="the task table")
         time.sleep(0.3)

@@ -71,6 +71,14 @@ def test_trigger_creates_a_task_that_names_the_schedule(cluster):
     listed = cluster.viewer.get("/api/v1/tasks", params={"scheduleId": sid}, expect=200).json()["tasks"]
     assert [t["taskId"] for t in listed] == [task["taskId"]]
     assert cluster.viewer.get("/api/v1/tasks", params={"scheduleId": fresh("none")}, expect=200).json().get("tasks", []) == []
+    # A schedule with typed arguments passes them to its tasks.
+    typed = fresh("args")
+    stored = cluster.admin.put(f"/api/v1/schedules/{typed}", {"cron": "0 0 1 1 *", "taskType": "echo", "args": {"n": 1, "l": [True]}, "paused": True},
+                               expect=200).json()
+    assert stored["args"] == {"n": 1, "l": [True]} and "payload" not in stored
+    fired = cluster.admin.post(f"/api/v1/schedules/{typed}/trigger", {}, expect=200).json()["task"]
+    assert fired["args"] == {"n": 1, "l": [True]} and cluster.admin.task(fired["taskId"])["args"] == {"n": 1, "l": [True]}
+    cluster.admin.delete(f"/api/v1/schedules/{typed}", expect=200)
     # Deleting the schedule leaves its tasks.
     cluster.admin.delete(f"/api/v1/schedules/{sid}", expect=200)
     assert cluster.admin.task(task["taskId"])["scheduleId"] == sid
@@ -119,6 +127,8 @@ def test_overlap_cancel_previous_supersedes_a_running_task(cluster):
     ({"taskType": "never-configured"}, "not configured"),
     ({"timeoutSeconds": 0}, "timeout"),
     ({"payload": {"": "x"}}, "payload"),
+    ({"payload": {"a": "1"}, "args": {"a": 1}}, "args and payload"),
+    ({"args": [1]}, "Schedule"),
     ({"scheduleId": "another-id"}, "the path"),
     ({"misfire": "MISFIRE_SOMETIMES"}, "Schedule"),
     ({"bogus": 1}, "Schedule"),

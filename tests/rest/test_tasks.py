@@ -1,6 +1,7 @@
 """Task routes: each one's happy path and each error status it can produce."""
 
 import datetime
+import json
 import time
 import uuid
 
@@ -29,10 +30,45 @@ def test_create_answers_201_and_the_task_in_proto_json(cluster):
     assert done["result"] and "finishedAt" in done and "startedAt" in done and done["attempt"] == 1
 
 
+ARGS = {"amount": 42, "items": [1, 2], "express": True, "note": None, "nested": {"to": "ops"}}
+
+
+def test_create_with_args_returns_them_on_every_read(cluster):
+    api = cluster.submitter
+    task = api.create("echo", args=ARGS)["task"]
+    assert task["args"] == ARGS and "payload" not in task
+    assert api.task(task["taskId"])["args"] == ARGS
+    listed = api.get(f"/api/v1/tasks?taskType=echo&pageSize=1000").json()["tasks"]
+    assert [t["args"] for t in listed if t["taskId"] == task["taskId"]] == [ARGS]
+    # The built-in echo answers the args as they were sent.
+    done = api.wait(task["taskId"], "TASK_STATUS_SUCCEEDED")
+    assert json.loads(done["result"]) == ARGS
+    batch = api.post("/api/v1/tasks/batch", {"tasks": [{"taskType": "noop", "args": {"n": 1}}, {"taskType": "noop", "payload": {"n": "1"}}]},
+                     expect=200).json()["tasks"]
+    assert batch[0]["args"] == {"n": 1} and "payload" not in batch[0]
+    assert batch[1]["payload"] == {"n": "1"} and "args" not in batch[1]
+
+
+@pytest.mark.parametrize("body,words", [
+    ({"args": {"a": 1}, "payload": {"a": "1"}}, "args and payload"),
+    ({"args": {"big": "x" * ((1 << 20) + 1)}}, "args is larger"),
+    ({"args": {f"k{i}": i for i in range(1025)}}, "args has 1025 keys"),
+    ({"args": {"": 1}}, "args keys"),
+    ({"args": [1, 2]}, "CreateTaskRequest"),
+    ({"args": 42}, "CreateTaskRequest"),
+    ({"args": "text"}, "CreateTaskRequest"),
+])
+def test_create_bad_args_is_400_and_creates_nothing(cluster, body, words):
+    before = cluster.task_total()
+    problem = cluster.submitter.post("/api/v1/tasks", {"taskType": "noop", **body}, expect=400).json()
+    assert problem["code"] == "INVALID_ARGUMENT" and words in problem["detail"], problem
+    assert cluster.task_total() == before
+
+
 def test_create_with_defaults_omits_default_fields(cluster):
     task = cluster.submitter.create("noop")["task"]
     assert "priority" not in task  # PRIORITY_NORMAL is the default
-    assert "payload" not in task and "idempotencyKey" not in task and "runAt" not in task
+    assert "payload" not in task and "args" not in task and "idempotencyKey" not in task and "runAt" not in task
 
 
 def test_create_idempotency_key_answers_200_deduplicated(cluster):

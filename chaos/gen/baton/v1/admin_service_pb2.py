@@ -22,11 +22,12 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from google.protobuf import struct_pb2 as google_dot_protobuf_dot_struct__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 from baton.v1 import task_service_pb2 as baton_dot_v1_dot_task__service__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1c\x62\x61ton/v1/admin_service.proto\x12\x08\x62\x61ton.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1b\x62\x61ton/v1/task_service.proto\"\x91\x03\n\nTaskConfig\x12\x11\n\ttask_type\x18\x01 \x01(\t\x12\x10\n\x08\x65xecutor\x18\x02 \x01(\t\x12\x10\n\x08\x65ndpoint\x18\x03 \x01(\t\x12\x17\n\x0ftimeout_seconds\x18\x04 \x01(\x05\x12\x13\n\x0bmax_retries\x18\x05 \x01(\x05\x12\x18\n\x10retry_backoff_ms\x18\x06 \x01(\x05\x12\x17\n\x0fmax_concurrency\x18\x07 \x01(\x05\x12\x1d\n\x15rate_limit_per_second\x18\x08 \x01(\x05\x12\x0f\n\x07\x65nabled\x18\t \x01(\x08\x12\x32\n\x07headers\x18\n \x03(\x0b\x32!.baton.v1.TaskConfig.HeadersEntry\x12.\n\nupdated_at\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0e\n\x06paused\x18\x0c \x01(\x08\x12\x17\n\x0fretention_hours\x18\r \x01(\x05\x1a.\n\x0cHeadersEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"<\n\x14PutTaskConfigRequest\x12$\n\x06\x63onfig\x18\x01 \x01(\x0b\x32\x14.baton.v1.TaskConfig\")\n\x14GetTaskConfigRequest\x12\x11\n\ttask_type\x18\x01 \x01(\t\"\x18\n\x16ListTaskConfigsRequest\"@\n\x17ListTaskConfigsResponse\x12%\n\x07\x63onfigs\x18\x01 \x03(\x0b\x32\x14.baton.v1.TaskConfig\",\n\x17\x44\x65leteTaskConfigRequest\x12\x11\n\ttask_type\x18\x01 \x01(\t\"\x1a\n\x18\x44\x65leteTaskConfigResponse\")\n\x14PauseTaskTypeRequest\x12\x11\n\ttask_type\x18\x01 \x01(\t\"*\n\x15ResumeTaskTypeRequest\x12\x11\n\ttask_type\x18\x01 \x01(\t\"\xc5\x04\n\x08Schedule\x12\x13\n\x0bschedule_id\x18\x01 \x01(\t\x12\x0c\n\x04\x63ron\x18\x02 \x01(\t\x12\x11\n\ttime_zone\x18\x03 \x01(\t\x12\x11\n\ttask_type\x18\x04 \x01(\t\x12\x30\n\x07payload\x18\x05 \x03(\x0b\x32\x1f.baton.v1.Schedule.PayloadEntry\x12$\n\x08priority\x18\x06 \x01(\x0e\x32\x12.baton.v1.Priority\x12\x0e\n\x06paused\x18\x07 \x01(\x08\x12(\n\x07misfire\x18\x08 \x01(\x0e\x32\x17.baton.v1.MisfirePolicy\x12(\n\x07overlap\x18\t \x01(\x0e\x32\x17.baton.v1.OverlapPolicy\x12\x1c\n\x0ftimeout_seconds\x18\n \x01(\x05H\x00\x88\x01\x01\x12\x18\n\x0bmax_retries\x18\x0b \x01(\x05H\x01\x88\x01\x01\x12\x30\n\x0cnext_fire_at\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x30\n\x0clast_fire_at\x18\r \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x14\n\x0clast_task_id\x18\x0e \x01(\t\x12.\n\nupdated_at\x18\x0f \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x1a.\n\x0cPayloadEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x42\x12\n\x10_timeout_secondsB\x0e\n\x0c_max_retries\":\n\x12PutScheduleRequest\x12$\n\x08schedule\x18\x01 \x01(\x0b\x32\x12.baton.v1.Schedule\")\n\x12GetScheduleRequest\x12\x13\n\x0bschedule_id\x18\x01 \x01(\t\"\x16\n\x14ListSchedulesRequest\">\n\x15ListSchedulesResponse\x12%\n\tschedules\x18\x01 \x03(\x0b\x32\x12.baton.v1.Schedule\",\n\x15\x44\x65leteScheduleRequest\x12\x13\n\x0bschedule_id\x18\x01 \x01(\t\"\x18\n\x16\x44\x65leteScheduleResponse\"-\n\x16TriggerScheduleRequest\x12\x13\n\x0bschedule_id\x18\x01 \x01(\t*L\n\rMisfirePolicy\x12\x14\n\x10MISFIRE_RUN_ONCE\x10\x00\x12\x10\n\x0cMISFIRE_SKIP\x10\x01\x12\x13\n\x0fMISFIRE_RUN_ALL\x10\x02*Q\n\rOverlapPolicy\x12\x11\n\rOVERLAP_ALLOW\x10\x00\x12\x10\n\x0cOVERLAP_SKIP\x10\x01\x12\x1b\n\x17OVERLAP_CANCEL_PREVIOUS\x10\x02\x32\xdb\x06\n\x0c\x41\x64minService\x12\x45\n\rPutTaskConfig\x12\x1e.baton.v1.PutTaskConfigRequest\x1a\x14.baton.v1.TaskConfig\x12\x45\n\rGetTaskConfig\x12\x1e.baton.v1.GetTaskConfigRequest\x1a\x14.baton.v1.TaskConfig\x12V\n\x0fListTaskConfigs\x12 .baton.v1.ListTaskConfigsRequest\x1a!.baton.v1.ListTaskConfigsResponse\x12Y\n\x10\x44\x65leteTaskConfig\x12!.baton.v1.DeleteTaskConfigRequest\x1a\".baton.v1.DeleteTaskConfigResponse\x12\x45\n\rPauseTaskType\x12\x1e.baton.v1.PauseTaskTypeRequest\x1a\x14.baton.v1.TaskConfig\x12G\n\x0eResumeTaskType\x12\x1f.baton.v1.ResumeTaskTypeRequest\x1a\x14.baton.v1.TaskConfig\x12?\n\x0bPutSchedule\x12\x1c.baton.v1.PutScheduleRequest\x1a\x12.baton.v1.Schedule\x12?\n\x0bGetSchedule\x12\x1c.baton.v1.GetScheduleRequest\x1a\x12.baton.v1.Schedule\x12P\n\rListSchedules\x12\x1e.baton.v1.ListSchedulesRequest\x1a\x1f.baton.v1.ListSchedulesResponse\x12S\n\x0e\x44\x65leteSchedule\x12\x1f.baton.v1.DeleteScheduleRequest\x1a .baton.v1.DeleteScheduleResponse\x12Q\n\x0fTriggerSchedule\x12 .baton.v1.TriggerScheduleRequest\x1a\x1c.baton.v1.CreateTaskResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1c\x62\x61ton/v1/admin_service.proto\x12\x08\x62\x61ton.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1b\x62\x61ton/v1/task_service.proto\"\x91\x03\n\nTaskConfig\x12\x11\n\ttask_type\x18\x01 \x01(\t\x12\x10\n\x08\x65xecutor\x18\x02 \x01(\t\x12\x10\n\x08\x65ndpoint\x18\x03 \x01(\t\x12\x17\n\x0ftimeout_seconds\x18\x04 \x01(\x05\x12\x13\n\x0bmax_retries\x18\x05 \x01(\x05\x12\x18\n\x10retry_backoff_ms\x18\x06 \x01(\x05\x12\x17\n\x0fmax_concurrency\x18\x07 \x01(\x05\x12\x1d\n\x15rate_limit_per_second\x18\x08 \x01(\x05\x12\x0f\n\x07\x65nabled\x18\t \x01(\x08\x12\x32\n\x07headers\x18\n \x03(\x0b\x32!.baton.v1.TaskConfig.HeadersEntry\x12.\n\nupdated_at\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0e\n\x06paused\x18\x0c \x01(\x08\x12\x17\n\x0fretention_hours\x18\r \x01(\x05\x1a.\n\x0cHeadersEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"<\n\x14PutTaskConfigRequest\x12$\n\x06\x63onfig\x18\x01 \x01(\x0b\x32\x14.baton.v1.TaskConfig\")\n\x14GetTaskConfigRequest\x12\x11\n\ttask_type\x18\x01 \x01(\t\"\x18\n\x16ListTaskConfigsRequest\"@\n\x17ListTaskConfigsResponse\x12%\n\x07\x63onfigs\x18\x01 \x03(\x0b\x32\x14.baton.v1.TaskConfig\",\n\x17\x44\x65leteTaskConfigRequest\x12\x11\n\ttask_type\x18\x01 \x01(\t\"\x1a\n\x18\x44\x65leteTaskConfigResponse\")\n\x14PauseTaskTypeRequest\x12\x11\n\ttask_type\x18\x01 \x01(\t\"*\n\x15ResumeTaskTypeRequest\x12\x11\n\ttask_type\x18\x01 \x01(\t\"\xec\x04\n\x08Schedule\x12\x13\n\x0bschedule_id\x18\x01 \x01(\t\x12\x0c\n\x04\x63ron\x18\x02 \x01(\t\x12\x11\n\ttime_zone\x18\x03 \x01(\t\x12\x11\n\ttask_type\x18\x04 \x01(\t\x12\x30\n\x07payload\x18\x05 \x03(\x0b\x32\x1f.baton.v1.Schedule.PayloadEntry\x12$\n\x08priority\x18\x06 \x01(\x0e\x32\x12.baton.v1.Priority\x12\x0e\n\x06paused\x18\x07 \x01(\x08\x12(\n\x07misfire\x18\x08 \x01(\x0e\x32\x17.baton.v1.MisfirePolicy\x12(\n\x07overlap\x18\t \x01(\x0e\x32\x17.baton.v1.OverlapPolicy\x12\x1c\n\x0ftimeout_seconds\x18\n \x01(\x05H\x00\x88\x01\x01\x12\x18\n\x0bmax_retries\x18\x0b \x01(\x05H\x01\x88\x01\x01\x12\x30\n\x0cnext_fire_at\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x30\n\x0clast_fire_at\x18\r \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x14\n\x0clast_task_id\x18\x0e \x01(\t\x12.\n\nupdated_at\x18\x0f \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12%\n\x04\x61rgs\x18\x10 \x01(\x0b\x32\x17.google.protobuf.Struct\x1a.\n\x0cPayloadEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x42\x12\n\x10_timeout_secondsB\x0e\n\x0c_max_retries\":\n\x12PutScheduleRequest\x12$\n\x08schedule\x18\x01 \x01(\x0b\x32\x12.baton.v1.Schedule\")\n\x12GetScheduleRequest\x12\x13\n\x0bschedule_id\x18\x01 \x01(\t\"\x16\n\x14ListSchedulesRequest\">\n\x15ListSchedulesResponse\x12%\n\tschedules\x18\x01 \x03(\x0b\x32\x12.baton.v1.Schedule\",\n\x15\x44\x65leteScheduleRequest\x12\x13\n\x0bschedule_id\x18\x01 \x01(\t\"\x18\n\x16\x44\x65leteScheduleResponse\"-\n\x16TriggerScheduleRequest\x12\x13\n\x0bschedule_id\x18\x01 \x01(\t*L\n\rMisfirePolicy\x12\x14\n\x10MISFIRE_RUN_ONCE\x10\x00\x12\x10\n\x0cMISFIRE_SKIP\x10\x01\x12\x13\n\x0fMISFIRE_RUN_ALL\x10\x02*Q\n\rOverlapPolicy\x12\x11\n\rOVERLAP_ALLOW\x10\x00\x12\x10\n\x0cOVERLAP_SKIP\x10\x01\x12\x1b\n\x17OVERLAP_CANCEL_PREVIOUS\x10\x02\x32\xdb\x06\n\x0c\x41\x64minService\x12\x45\n\rPutTaskConfig\x12\x1e.baton.v1.PutTaskConfigRequest\x1a\x14.baton.v1.TaskConfig\x12\x45\n\rGetTaskConfig\x12\x1e.baton.v1.GetTaskConfigRequest\x1a\x14.baton.v1.TaskConfig\x12V\n\x0fListTaskConfigs\x12 .baton.v1.ListTaskConfigsRequest\x1a!.baton.v1.ListTaskConfigsResponse\x12Y\n\x10\x44\x65leteTaskConfig\x12!.baton.v1.DeleteTaskConfigRequest\x1a\".baton.v1.DeleteTaskConfigResponse\x12\x45\n\rPauseTaskType\x12\x1e.baton.v1.PauseTaskTypeRequest\x1a\x14.baton.v1.TaskConfig\x12G\n\x0eResumeTaskType\x12\x1f.baton.v1.ResumeTaskTypeRequest\x1a\x14.baton.v1.TaskConfig\x12?\n\x0bPutSchedule\x12\x1c.baton.v1.PutScheduleRequest\x1a\x12.baton.v1.Schedule\x12?\n\x0bGetSchedule\x12\x1c.baton.v1.GetScheduleRequest\x1a\x12.baton.v1.Schedule\x12P\n\rListSchedules\x12\x1e.baton.v1.ListSchedulesRequest\x1a\x1f.baton.v1.ListSchedulesResponse\x12S\n\x0e\x44\x65leteSchedule\x12\x1f.baton.v1.DeleteScheduleRequest\x1a .baton.v1.DeleteScheduleResponse\x12Q\n\x0fTriggerSchedule\x12 .baton.v1.TriggerScheduleRequest\x1a\x1c.baton.v1.CreateTaskResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -37,48 +38,48 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_TASKCONFIG_HEADERSENTRY']._serialized_options = b'8\001'
   _globals['_SCHEDULE_PAYLOADENTRY']._loaded_options = None
   _globals['_SCHEDULE_PAYLOADENTRY']._serialized_options = b'8\001'
-  _globals['_MISFIREPOLICY']._serialized_start=1760
-  _globals['_MISFIREPOLICY']._serialized_end=1836
-  _globals['_OVERLAPPOLICY']._serialized_start=1838
-  _globals['_OVERLAPPOLICY']._serialized_end=1919
-  _globals['_TASKCONFIG']._serialized_start=105
-  _globals['_TASKCONFIG']._serialized_end=506
-  _globals['_TASKCONFIG_HEADERSENTRY']._serialized_start=460
-  _globals['_TASKCONFIG_HEADERSENTRY']._serialized_end=506
-  _globals['_PUTTASKCONFIGREQUEST']._serialized_start=508
-  _globals['_PUTTASKCONFIGREQUEST']._serialized_end=568
-  _globals['_GETTASKCONFIGREQUEST']._serialized_start=570
-  _globals['_GETTASKCONFIGREQUEST']._serialized_end=611
-  _globals['_LISTTASKCONFIGSREQUEST']._serialized_start=613
-  _globals['_LISTTASKCONFIGSREQUEST']._serialized_end=637
-  _globals['_LISTTASKCONFIGSRESPONSE']._serialized_start=639
-  _globals['_LISTTASKCONFIGSRESPONSE']._serialized_end=703
-  _globals['_DELETETASKCONFIGREQUEST']._serialized_start=705
-  _globals['_DELETETASKCONFIGREQUEST']._serialized_end=749
-  _globals['_DELETETASKCONFIGRESPONSE']._serialized_start=751
-  _globals['_DELETETASKCONFIGRESPONSE']._serialized_end=777
-  _globals['_PAUSETASKTYPEREQUEST']._serialized_start=779
-  _globals['_PAUSETASKTYPEREQUEST']._serialized_end=820
-  _globals['_RESUMETASKTYPEREQUEST']._serialized_start=822
-  _globals['_RESUMETASKTYPEREQUEST']._serialized_end=864
-  _globals['_SCHEDULE']._serialized_start=867
-  _globals['_SCHEDULE']._serialized_end=1448
-  _globals['_SCHEDULE_PAYLOADENTRY']._serialized_start=1366
-  _globals['_SCHEDULE_PAYLOADENTRY']._serialized_end=1412
-  _globals['_PUTSCHEDULEREQUEST']._serialized_start=1450
-  _globals['_PUTSCHEDULEREQUEST']._serialized_end=1508
-  _globals['_GETSCHEDULEREQUEST']._serialized_start=1510
-  _globals['_GETSCHEDULEREQUEST']._serialized_end=1551
-  _globals['_LISTSCHEDULESREQUEST']._serialized_start=1553
-  _globals['_LISTSCHEDULESREQUEST']._serialized_end=1575
-  _globals['_LISTSCHEDULESRESPONSE']._serialized_start=1577
-  _globals['_LISTSCHEDULESRESPONSE']._serialized_end=1639
-  _globals['_DELETESCHEDULEREQUEST']._serialized_start=1641
-  _globals['_DELETESCHEDULEREQUEST']._serialized_end=1685
-  _globals['_DELETESCHEDULERESPONSE']._serialized_start=1687
-  _globals['_DELETESCHEDULERESPONSE']._serialized_end=1711
-  _globals['_TRIGGERSCHEDULEREQUEST']._serialized_start=1713
-  _globals['_TRIGGERSCHEDULEREQUEST']._serialized_end=1758
-  _globals['_ADMINSERVICE']._serialized_start=1922
-  _globals['_ADMINSERVICE']._serialized_end=2781
+  _globals['_MISFIREPOLICY']._serialized_start=1829
+  _globals['_MISFIREPOLICY']._serialized_end=1905
+  _globals['_OVERLAPPOLICY']._serialized_start=1907
+  _globals['_OVERLAPPOLICY']._serialized_end=1988
+  _globals['_TASKCONFIG']._serialized_start=135
+  _globals['_TASKCONFIG']._serialized_end=536
+  _globals['_TASKCONFIG_HEADERSENTRY']._serialized_start=490
+  _globals['_TASKCONFIG_HEADERSENTRY']._serialized_end=536
+  _globals['_PUTTASKCONFIGREQUEST']._serialized_start=538
+  _globals['_PUTTASKCONFIGREQUEST']._serialized_end=598
+  _globals['_GETTASKCONFIGREQUEST']._serialized_start=600
+  _globals['_GETTASKCONFIGREQUEST']._serialized_end=641
+  _globals['_LISTTASKCONFIGSREQUEST']._serialized_start=643
+  _globals['_LISTTASKCONFIGSREQUEST']._serialized_end=667
+  _globals['_LISTTASKCONFIGSRESPONSE']._serialized_start=669
+  _globals['_LISTTASKCONFIGSRESPONSE']._serialized_end=733
+  _globals['_DELETETASKCONFIGREQUEST']._serialized_start=735
+  _globals['_DELETETASKCONFIGREQUEST']._serialized_end=779
+  _globals['_DELETETASKCONFIGRESPONSE']._serialized_start=781
+  _globals['_DELETETASKCONFIGRESPONSE']._serialized_end=807
+  _globals['_PAUSETASKTYPEREQUEST']._serialized_start=809
+  _globals['_PAUSETASKTYPEREQUEST']._serialized_end=850
+  _globals['_RESUMETASKTYPEREQUEST']._serialized_start=852
+  _globals['_RESUMETASKTYPEREQUEST']._serialized_end=894
+  _globals['_SCHEDULE']._serialized_start=897
+  _globals['_SCHEDULE']._serialized_end=1517
+  _globals['_SCHEDULE_PAYLOADENTRY']._serialized_start=1435
+  _globals['_SCHEDULE_PAYLOADENTRY']._serialized_end=1481
+  _globals['_PUTSCHEDULEREQUEST']._serialized_start=1519
+  _globals['_PUTSCHEDULEREQUEST']._serialized_end=1577
+  _globals['_GETSCHEDULEREQUEST']._serialized_start=1579
+  _globals['_GETSCHEDULEREQUEST']._serialized_end=1620
+  _globals['_LISTSCHEDULESREQUEST']._serialized_start=1622
+  _globals['_LISTSCHEDULESREQUEST']._serialized_end=1644
+  _globals['_LISTSCHEDULESRESPONSE']._serialized_start=1646
+  _globals['_LISTSCHEDULESRESPONSE']._serialized_end=1708
+  _globals['_DELETESCHEDULEREQUEST']._serialized_start=1710
+  _globals['_DELETESCHEDULEREQUEST']._serialized_end=1754
+  _globals['_DELETESCHEDULERESPONSE']._serialized_start=1756
+  _globals['_DELETESCHEDULERESPONSE']._serialized_end=1780
+  _globals['_TRIGGERSCHEDULEREQUEST']._serialized_start=1782
+  _globals['_TRIGGERSCHEDULEREQUEST']._serialized_end=1827
+  _globals['_ADMINSERVICE']._serialized_start=1991
+  _globals['_ADMINSERVICE']._serialized_end=2850
 # @@protoc_insertion_point(module_scope)

@@ -22,10 +22,11 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from google.protobuf import struct_pb2 as google_dot_protobuf_dot_struct__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17\x62\x61ton/v1/executor.proto\x12\x08\x62\x61ton.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xf7\x02\n\x0e\x45xecuteRequest\x12\x0f\n\x07task_id\x18\x01 \x01(\t\x12\x11\n\ttask_type\x18\x02 \x01(\t\x12\x36\n\x07payload\x18\x03 \x03(\x0b\x32%.baton.v1.ExecuteRequest.PayloadEntry\x12\x0f\n\x07\x61ttempt\x18\x04 \x01(\x05\x12,\n\x08\x64\x65\x61\x64line\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12K\n\x12\x64\x65pendency_results\x18\x06 \x03(\x0b\x32/.baton.v1.ExecuteRequest.DependencyResultsEntry\x12\x13\n\x0btraceparent\x18\x07 \x01(\t\x1a.\n\x0cPayloadEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x1a\x38\n\x16\x44\x65pendencyResultsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"b\n\x0f\x45xecuteResponse\x12\x0f\n\x07success\x18\x01 \x01(\x08\x12\x0e\n\x06result\x18\x02 \x01(\t\x12\r\n\x05\x65rror\x18\x03 \x01(\t\x12\x11\n\tretryable\x18\x04 \x01(\x08\x12\x0c\n\x04logs\x18\x05 \x03(\t2N\n\x0cTaskExecutor\x12>\n\x07\x45xecute\x12\x18.baton.v1.ExecuteRequest\x1a\x19.baton.v1.ExecuteResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17\x62\x61ton/v1/executor.proto\x12\x08\x62\x61ton.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x9e\x03\n\x0e\x45xecuteRequest\x12\x0f\n\x07task_id\x18\x01 \x01(\t\x12\x11\n\ttask_type\x18\x02 \x01(\t\x12\x36\n\x07payload\x18\x03 \x03(\x0b\x32%.baton.v1.ExecuteRequest.PayloadEntry\x12\x0f\n\x07\x61ttempt\x18\x04 \x01(\x05\x12,\n\x08\x64\x65\x61\x64line\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12K\n\x12\x64\x65pendency_results\x18\x06 \x03(\x0b\x32/.baton.v1.ExecuteRequest.DependencyResultsEntry\x12\x13\n\x0btraceparent\x18\x07 \x01(\t\x12%\n\x04\x61rgs\x18\x08 \x01(\x0b\x32\x17.google.protobuf.Struct\x1a.\n\x0cPayloadEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x1a\x38\n\x16\x44\x65pendencyResultsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"b\n\x0f\x45xecuteResponse\x12\x0f\n\x07success\x18\x01 \x01(\x08\x12\x0e\n\x06result\x18\x02 \x01(\t\x12\r\n\x05\x65rror\x18\x03 \x01(\t\x12\x11\n\tretryable\x18\x04 \x01(\x08\x12\x0c\n\x04logs\x18\x05 \x03(\t2N\n\x0cTaskExecutor\x12>\n\x07\x45xecute\x12\x18.baton.v1.ExecuteRequest\x1a\x19.baton.v1.ExecuteResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -36,14 +37,14 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_EXECUTEREQUEST_PAYLOADENTRY']._serialized_options = b'8\001'
   _globals['_EXECUTEREQUEST_DEPENDENCYRESULTSENTRY']._loaded_options = None
   _globals['_EXECUTEREQUEST_DEPENDENCYRESULTSENTRY']._serialized_options = b'8\001'
-  _globals['_EXECUTEREQUEST']._serialized_start=71
-  _globals['_EXECUTEREQUEST']._serialized_end=446
-  _globals['_EXECUTEREQUEST_PAYLOADENTRY']._serialized_start=342
-  _globals['_EXECUTEREQUEST_PAYLOADENTRY']._serialized_end=388
-  _globals['_EXECUTEREQUEST_DEPENDENCYRESULTSENTRY']._serialized_start=390
-  _globals['_EXECUTEREQUEST_DEPENDENCYRESULTSENTRY']._serialized_end=446
-  _globals['_EXECUTERESPONSE']._serialized_start=448
-  _globals['_EXECUTERESPONSE']._serialized_end=546
-  _globals['_TASKEXECUTOR']._serialized_start=548
-  _globals['_TASKEXECUTOR']._serialized_end=626
+  _globals['_EXECUTEREQUEST']._serialized_start=101
+  _globals['_EXECUTEREQUEST']._serialized_end=515
+  _globals['_EXECUTEREQUEST_PAYLOADENTRY']._serialized_start=411
+  _globals['_EXECUTEREQUEST_PAYLOADENTRY']._serialized_end=457
+  _globals['_EXECUTEREQUEST_DEPENDENCYRESULTSENTRY']._serialized_start=459
+  _globals['_EXECUTEREQUEST_DEPENDENCYRESULTSENTRY']._serialized_end=515
+  _globals['_EXECUTERESPONSE']._serialized_start=517
+  _globals['_EXECUTERESPONSE']._serialized_end=615
+  _globals['_TASKEXECUTOR']._serialized_start=617
+  _globals['_TASKEXECUTOR']._serialized_end=695
 # @@protoc_insertion_point(module_scope)

@@ -383,6 +383,17 @@ public nonisolated struct Baton_V1_Schedule: @unchecked Sendable {
   /// Clears the value of `updatedAt`. Subsequent reads from it will return its default value.
   public mutating func clearUpdatedAt() {_uniqueStorage()._updatedAt = nil}
 
+  /// Typed arguments of its tasks, as CreateTaskRequest.args (payload or
+  /// args, not both).
+  public var args: SwiftProtobuf.Google_Protobuf_Struct {
+    get {_storage._args ?? SwiftProtobuf.Google_Protobuf_Struct()}
+    set {_uniqueStorage()._args = newValue}
+  }
+  /// Returns true if `args` has been explicitly set.
+  public var hasArgs: Bool {_storage._args != nil}
+  /// Clears the value of `args`. Subsequent reads from it will return its default value.
+  public mutating func clearArgs() {_uniqueStorage()._args = nil}
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -809,7 +820,7 @@ nonisolated extension Baton_V1_ResumeTaskTypeRequest: SwiftProtobuf.Message, Swi
 
 nonisolated extension Baton_V1_Schedule: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Schedule"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}schedule_id\0\u{1}cron\0\u{3}time_zone\0\u{3}task_type\0\u{1}payload\0\u{1}priority\0\u{1}paused\0\u{1}misfire\0\u{1}overlap\0\u{3}timeout_seconds\0\u{3}max_retries\0\u{3}next_fire_at\0\u{3}last_fire_at\0\u{3}last_task_id\0\u{3}updated_at\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}schedule_id\0\u{1}cron\0\u{3}time_zone\0\u{3}task_type\0\u{1}payload\0\u{1}priority\0\u{1}paused\0\u{1}misfire\0\u{1}overlap\0\u{3}timeout_seconds\0\u{3}max_retries\0\u{3}next_fire_at\0\u{3}last_fire_at\0\u{3}last_task_id\0\u{3}updated_at\0\u{1}args\0")
 
   fileprivate class _StorageClass {
     var _scheduleID: String = String()
@@ -827,6 +838,7 @@ nonisolated extension Baton_V1_Schedule: SwiftProtobuf.Message, SwiftProtobuf._M
     var _lastFireAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
     var _lastTaskID: String = String()
     var _updatedAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+    var _args: SwiftProtobuf.Google_Protobuf_Struct? = nil
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -852,6 +864,7 @@ nonisolated extension Baton_V1_Schedule: SwiftProtobuf.Message, SwiftProtobuf._M
       _lastFireAt = source._lastFireAt
       _lastTaskID = source._lastTaskID
       _updatedAt = source._updatedAt
+      _args = source._args
     }
   }
 
@@ -885,6 +898,7 @@ nonisolated extension Baton_V1_Schedule: SwiftProtobuf.Message, SwiftProtobuf._M
         case 13: try { try decoder.decodeSingularMessageField(value: &_storage._lastFireAt) }()
         case 14: try { try decoder.decodeSingularStringField(value: &_storage._lastTaskID) }()
         case 15: try { try decoder.decodeSingularMessageField(value: &_storage._updatedAt) }()
+        case 16: try { try decoder.decodeSingularMessageField(value: &_storage._args) }()
         default: break
         }
       }
@@ -942,6 +956,9 @@ nonisolated extension Baton_V1_Schedule: SwiftProtobuf.Message, SwiftProtobuf._M
       try { if let v = _storage._updatedAt {
         try visitor.visitSingularMessageField(value: v, fieldNumber: 15)
       } }()
+      try { if let v = _storage._args {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 16)
+      } }()
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -966,6 +983,7 @@ nonisolated extension Baton_V1_Schedule: SwiftProtobuf.Message, SwiftProtobuf._M
         if _storage._lastFireAt != rhs_storage._lastFireAt {return false}
         if _storage._lastTaskID != rhs_storage._lastTaskID {return false}
         if _storage._updatedAt != rhs_storage._updatedAt {return false}
+        if _storage._args != rhs_storage._args {return false}
         return true
       }
       if !storagesAreEqual {return false}

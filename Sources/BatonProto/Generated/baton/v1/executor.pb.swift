@@ -57,11 +57,23 @@ public nonisolated struct Baton_V1_ExecuteRequest: Sendable {
   /// W3C trace context of the task, so the service can join its trace.
   public var traceparent: String = String()
 
+  /// The task's typed arguments (CreateTaskRequest.args), when it was created
+  /// with them; payload is then empty.
+  public var args: SwiftProtobuf.Google_Protobuf_Struct {
+    get {_args ?? SwiftProtobuf.Google_Protobuf_Struct()}
+    set {_args = newValue}
+  }
+  /// Returns true if `args` has been explicitly set.
+  public var hasArgs: Bool {self._args != nil}
+  /// Clears the value of `args`. Subsequent reads from it will return its default value.
+  public mutating func clearArgs() {self._args = nil}
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 
   fileprivate var _deadline: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+  fileprivate var _args: SwiftProtobuf.Google_Protobuf_Struct? = nil
 }
 
 public nonisolated struct Baton_V1_ExecuteResponse: Sendable {
@@ -94,7 +106,7 @@ fileprivate nonisolated let _protobuf_package = "baton.v1"
 
 nonisolated extension Baton_V1_ExecuteRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".ExecuteRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}task_id\0\u{3}task_type\0\u{1}payload\0\u{1}attempt\0\u{1}deadline\0\u{3}dependency_results\0\u{1}traceparent\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}task_id\0\u{3}task_type\0\u{1}payload\0\u{1}attempt\0\u{1}deadline\0\u{3}dependency_results\0\u{1}traceparent\0\u{1}args\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -109,6 +121,7 @@ nonisolated extension Baton_V1_ExecuteRequest: SwiftProtobuf.Message, SwiftProto
       case 5: try { try decoder.decodeSingularMessageField(value: &self._deadline) }()
       case 6: try { try decoder.decodeMapField(fieldType: SwiftProtobuf._ProtobufMap<SwiftProtobuf.ProtobufString,SwiftProtobuf.ProtobufString>.self, value: &self.dependencyResults) }()
       case 7: try { try decoder.decodeSingularStringField(value: &self.traceparent) }()
+      case 8: try { try decoder.decodeSingularMessageField(value: &self._args) }()
       default: break
       }
     }
@@ -140,6 +153,9 @@ nonisolated extension Baton_V1_ExecuteRequest: SwiftProtobuf.Message, SwiftProto
     if !self.traceparent.isEmpty {
       try visitor.visitSingularStringField(value: self.traceparent, fieldNumber: 7)
     }
+    try { if let v = self._args {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 8)
+    } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -151,6 +167,7 @@ nonisolated extension Baton_V1_ExecuteRequest: SwiftProtobuf.Message, SwiftProto
     if lhs._deadline != rhs._deadline {return false}
     if lhs.dependencyResults != rhs.dependencyResults {return false}
     if lhs.traceparent != rhs.traceparent {return false}
+    if lhs._args != rhs._args {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -313,6 +313,17 @@ public nonisolated struct Baton_V1_Task: @unchecked Sendable {
     set {_uniqueStorage()._blockedBy = newValue}
   }
 
+  /// The typed arguments it was created with (CreateTaskRequest.args), if
+  /// any; a task has payload or args, never both.
+  public var args: SwiftProtobuf.Google_Protobuf_Struct {
+    get {_storage._args ?? SwiftProtobuf.Google_Protobuf_Struct()}
+    set {_uniqueStorage()._args = newValue}
+  }
+  /// Returns true if `args` has been explicitly set.
+  public var hasArgs: Bool {_storage._args != nil}
+  /// Clears the value of `args`. Subsequent reads from it will return its default value.
+  public mutating func clearArgs() {_uniqueStorage()._args = nil}
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -376,6 +387,20 @@ public nonisolated struct Baton_V1_CreateTaskRequest: Sendable {
   /// this many seconds (at most 300), whichever comes first; 0 = at once.
   public var waitSeconds: Int32 = 0
 
+  /// Typed arguments: any JSON object (numbers, booleans, lists, nested
+  /// objects), beside payload's string map. Set one or the other: args with a
+  /// non-empty payload is INVALID_ARGUMENT. Its JSON text counts against the
+  /// payload size limit; numbers are JSON numbers (doubles: integers beyond
+  /// 2^53 lose precision, so send those as strings).
+  public var args: SwiftProtobuf.Google_Protobuf_Struct {
+    get {_args ?? SwiftProtobuf.Google_Protobuf_Struct()}
+    set {_args = newValue}
+  }
+  /// Returns true if `args` has been explicitly set.
+  public var hasArgs: Bool {self._args != nil}
+  /// Clears the value of `args`. Subsequent reads from it will return its default value.
+  public mutating func clearArgs() {self._args = nil}
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -383,6 +408,7 @@ public nonisolated struct Baton_V1_CreateTaskRequest: Sendable {
   fileprivate var _timeoutSeconds: Int32? = nil
   fileprivate var _maxRetries: Int32? = nil
   fileprivate var _runAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+  fileprivate var _args: SwiftProtobuf.Google_Protobuf_Struct? = nil
 }
 
 public nonisolated struct Baton_V1_CreateTaskResponse: Sendable {
@@ -908,7 +934,7 @@ nonisolated extension Baton_V1_TaskStatus: SwiftProtobuf._ProtoNameProviding {
 
 nonisolated extension Baton_V1_Task: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Task"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}task_id\0\u{3}task_type\0\u{1}priority\0\u{1}payload\0\u{1}status\0\u{3}worker_id\0\u{1}attempt\0\u{3}max_retries\0\u{3}timeout_seconds\0\u{1}result\0\u{1}error\0\u{3}idempotency_key\0\u{3}created_at\0\u{3}updated_at\0\u{3}started_at\0\u{3}finished_at\0\u{3}run_at\0\u{3}depends_on\0\u{3}schedule_id\0\u{3}scheduled_for\0\u{3}dependency_results\0\u{3}waiting_on\0\u{3}blocked_by\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}task_id\0\u{3}task_type\0\u{1}priority\0\u{1}payload\0\u{1}status\0\u{3}worker_id\0\u{1}attempt\0\u{3}max_retries\0\u{3}timeout_seconds\0\u{1}result\0\u{1}error\0\u{3}idempotency_key\0\u{3}created_at\0\u{3}updated_at\0\u{3}started_at\0\u{3}finished_at\0\u{3}run_at\0\u{3}depends_on\0\u{3}schedule_id\0\u{3}scheduled_for\0\u{3}dependency_results\0\u{3}waiting_on\0\u{3}blocked_by\0\u{1}args\0")
 
   fileprivate class _StorageClass {
     var _taskID: String = String()
@@ -934,6 +960,7 @@ nonisolated extension Baton_V1_Task: SwiftProtobuf.Message, SwiftProtobuf._Messa
     var _dependencyResults: Dictionary<String,String> = [:]
     var _waitingOn: Int32 = 0
     var _blockedBy: String = String()
+    var _args: SwiftProtobuf.Google_Protobuf_Struct? = nil
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -967,6 +994,7 @@ nonisolated extension Baton_V1_Task: SwiftProtobuf.Message, SwiftProtobuf._Messa
       _dependencyResults = source._dependencyResults
       _waitingOn = source._waitingOn
       _blockedBy = source._blockedBy
+      _args = source._args
     }
   }
 
@@ -1008,6 +1036,7 @@ nonisolated extension Baton_V1_Task: SwiftProtobuf.Message, SwiftProtobuf._Messa
         case 21: try { try decoder.decodeMapField(fieldType: SwiftProtobuf._ProtobufMap<SwiftProtobuf.ProtobufString,SwiftProtobuf.ProtobufString>.self, value: &_storage._dependencyResults) }()
         case 22: try { try decoder.decodeSingularInt32Field(value: &_storage._waitingOn) }()
         case 23: try { try decoder.decodeSingularStringField(value: &_storage._blockedBy) }()
+        case 24: try { try decoder.decodeSingularMessageField(value: &_storage._args) }()
         default: break
         }
       }
@@ -1089,6 +1118,9 @@ nonisolated extension Baton_V1_Task: SwiftProtobuf.Message, SwiftProtobuf._Messa
       if !_storage._blockedBy.isEmpty {
         try visitor.visitSingularStringField(value: _storage._blockedBy, fieldNumber: 23)
       }
+      try { if let v = _storage._args {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 24)
+      } }()
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -1121,6 +1153,7 @@ nonisolated extension Baton_V1_Task: SwiftProtobuf.Message, SwiftProtobuf._Messa
         if _storage._dependencyResults != rhs_storage._dependencyResults {return false}
         if _storage._waitingOn != rhs_storage._waitingOn {return false}
         if _storage._blockedBy != rhs_storage._blockedBy {return false}
+        if _storage._args != rhs_storage._args {return false}
         return true
       }
       if !storagesAreEqual {return false}
@@ -1132,7 +1165,7 @@ nonisolated extension Baton_V1_Task: SwiftProtobuf.Message, SwiftProtobuf._Messa
 
 nonisolated extension Baton_V1_CreateTaskRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".CreateTaskRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}task_type\0\u{1}priority\0\u{1}payload\0\u{3}idempotency_key\0\u{3}timeout_seconds\0\u{3}max_retries\0\u{3}run_at\0\u{3}depends_on\0\u{3}wait_seconds\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}task_type\0\u{1}priority\0\u{1}payload\0\u{3}idempotency_key\0\u{3}timeout_seconds\0\u{3}max_retries\0\u{3}run_at\0\u{3}depends_on\0\u{3}wait_seconds\0\u{1}args\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1149,6 +1182,7 @@ nonisolated extension Baton_V1_CreateTaskRequest: SwiftProtobuf.Message, SwiftPr
       case 7: try { try decoder.decodeSingularMessageField(value: &self._runAt) }()
       case 8: try { try decoder.decodeRepeatedStringField(value: &self.dependsOn) }()
       case 9: try { try decoder.decodeSingularInt32Field(value: &self.waitSeconds) }()
+      case 10: try { try decoder.decodeSingularMessageField(value: &self._args) }()
       default: break
       }
     }
@@ -1186,6 +1220,9 @@ nonisolated extension Baton_V1_CreateTaskRequest: SwiftProtobuf.Message, SwiftPr
     if self.waitSeconds != 0 {
       try visitor.visitSingularInt32Field(value: self.waitSeconds, fieldNumber: 9)
     }
+    try { if let v = self._args {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 10)
+    } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1199,6 +1236,7 @@ nonisolated extension Baton_V1_CreateTaskRequest: SwiftProtobuf.Message, SwiftPr
     if lhs._runAt != rhs._runAt {return false}
     if lhs.dependsOn != rhs.dependsOn {return false}
     if lhs.waitSeconds != rhs.waitSeconds {return false}
+    if lhs._args != rhs._args {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
