@@ -25,7 +25,7 @@ struct CustomWorker {
             context.log.info("greeting \(payload["name"] ?? "nobody")")
             return "hello, \(payload["name"] ?? "world")"
         }
-        // handlers.register("charge_card", ChargeCard.run)
+        handlers.register("charge_card", ChargeCard.run)
 
         let node = try await Node.start(settings: settings, registry: handlers, logger: Logger(label: "custom-worker"))
         try await node.run()
