@@ -22,8 +22,11 @@ build:
 	$(SWIFT) build
 
 ## Three nodes (gRPC 9091-9093, HTTP 8081-8083) in the foreground; Ctrl-C stops them.
-run-cluster:
-	scripts/cluster.sh run
+## Built by `release`, as run-client is: SwiftPM plans the whole build again
+## (~20 s) whenever a build's environment differs from the last one's (PATH,
+## SHLVL, any variable), and cluster.sh's own build runs in another.
+run-cluster: release
+	BATON_SKIP_BUILD=1 scripts/cluster.sh run
 
 ## The client's eight checks against the running cluster.
 run-client: release

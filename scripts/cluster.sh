@@ -14,7 +14,8 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 RUN="${BATON_RUN_DIR:-$ROOT/.run}"
 BUILD="${BATON_BUILD:-release}"
 NODES=(server-1 server-2 server-3)
-export PATH="$PATH:/opt/swift/usr/bin"
+# Only when missing: SwiftPM plans the build again when PATH differs from the last build's.
+case ":$PATH:" in *:/opt/swift/usr/bin:*) ;; *) export PATH="$PATH:/opt/swift/usr/bin" ;; esac
 
 log() { printf 'cluster: %s\n' "$*" >&2; }
 
