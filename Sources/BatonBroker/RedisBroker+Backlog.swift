@@ -6,8 +6,8 @@ extension RedisBroker {
     /// next to dispatch) and one per parked type, so its cost does not
     /// grow with the backlog: the metrics sample it every few seconds
     /// instead of adding anything to the path of a task.
-    public func backlogSample(limit: Int = 1000) async throws(RedisError) -> BacklogSample {
-        let replies = try await self.redis.pipeline([
+    public func backlogSample(limit: Int = 1000) async throws(BrokerError) -> BacklogSample {
+        let replies = try await self.redis.pipelineChecked([
             RedisCommand("LRANGE", self.keys.highQueue, 0, limit - 1),
             RedisCommand("LLEN", self.keys.highQueue),
             RedisCommand("LRANGE", self.keys.normalQueue, 0, limit - 1),
@@ -15,7 +15,6 @@ extension RedisBroker {
             RedisCommand("HGETALL", self.keys.limits),
             RedisCommand("SMEMBERS", self.keys.parkedTypes),
         ])
-        for reply in replies { try reply.checked() }
         var sample = BacklogSample()
         let limits = replies[4].array ?? []
         for index in stride(from: 0, to: limits.count - 1, by: 2) {
