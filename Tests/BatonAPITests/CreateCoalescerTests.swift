@@ -1,6 +1,6 @@
 @testable import BatonAPI
 import BatonModel
-import BatonMySQL
+import BatonStore
 import BatonTestSupport
 import Foundation
 import Synchronization
@@ -29,7 +29,7 @@ import Testing
                 return batches.count == 1
             }
             if first { await withCheckedContinuation { continuation in self.gate.withLock { $0 = continuation } } }
-            if drafts.contains(where: { self.failing.contains($0.taskID) }) { throw MySQLError(.server, "bad row") }
+            if drafts.contains(where: { self.failing.contains($0.taskID) }) { throw StoreError(.failed, "bad row") }
             return drafts.map { ($0, false) }
         }
 
