@@ -123,7 +123,9 @@ MIRRORS = {
     "ListSchedulesResponse": ("ListSchedulesResponse", set()),
 }
 SCALARS = {"string": "string", "bool": "boolean", "int32": "integer", "int64": "Int64", "uint64": "Int64",
-           "google.protobuf.Timestamp": "Timestamp", "Priority": "Priority", "TaskStatus": "TaskStatus"}
+           "google.protobuf.Timestamp": "Timestamp", "Priority": "Priority", "TaskStatus": "TaskStatus",
+           # Typed arguments: any JSON object (the document's Args schema).
+           "google.protobuf.Struct": "Args"}
 
 
 def compatible(got, want):
