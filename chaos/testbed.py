@@ -251,7 +251,9 @@ class Bed:
     # Baton nodes ---------------------------------------------------------------------------
     def node_argv(self, n):
         return [NODE_BIN, "--id", f"app{n}", "--host", HOSTS[f"app{n}"], "--grpc-port", "9091", "--worker-port", "8081",
-                "--redis", REDIS_URL, "--mysql", self.mysql_url, "--migrations", REPO / "sql"]
+                "--redis", REDIS_URL, "--mysql", self.mysql_url, "--migrations", REPO / "sql",
+                # Off loopback on purpose, inside namespaces nothing else reaches: open and plaintext waived.
+                "--allow-open-api", "--allow-plaintext"]
 
     def start_node(self, n):
         self.procs.spawn(f"app{n}", f"app{n}", self.node_argv(n))
