@@ -32,6 +32,9 @@ let package = Package(
         // enabled traits as -D flags in a per-process random order, so every
         // other `swift build` recompiled SwiftProtobuf (~40 s in release) with
         // nothing changed (swiftlang/swift-package-manager#10525).
+        // swift-otel (below) asks for the default traits, so SwiftProtobuf now
+        // builds with both; seven no-change builds after it (debug and release)
+        // recompiled nothing, but watch for #10525 coming back.
         .package(url: "https://github.com/apple/swift-protobuf.git", from: "1.39.0", traits: []),
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
@@ -45,6 +48,13 @@ let package = Package(
         // The node's --config file (YAML). Yams alone, not swift-configuration:
         // see BatonConfig and docs/operations.md → The configuration file.
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.0.0"),
+        // Spans (`Tracer`): already in the graph through Hummingbird and AsyncHTTPClient.
+        .package(url: "https://github.com/apple/swift-distributed-tracing.git", from: "1.7.3"),
+        // The OTLP exporter behind `--otel-endpoint`, in BatonKit only. One trait,
+        // OTLP/HTTP (AsyncHTTPClient and SwiftProtobuf are in the graph already);
+        // OTLPGRPC would add nothing Baton needs, and two traits trip
+        // swiftlang/swift-package-manager#10525 (see swift-protobuf above).
+        .package(url: "https://github.com/swift-otel/swift-otel.git", from: "1.6.0", traits: ["OTLPHTTP"]),
     ],
     targets: [
         // C libraries, reached through pkg-config.
@@ -54,6 +64,13 @@ let package = Package(
             // SwiftPM refuses with a warning on every build (a no-op on
             // 64-bit Linux); the shim includes <hiredis/hiredis.h>.
             providers: [.apt(["libhiredis-dev"])]
+        ),
+        // System OpenSSL for rediss:// (hiredis 0.14 has no TLS): see
+        // Sources/BatonRedis/TLSStream.swift and docs/operations.md → Redis over TLS.
+        .systemLibrary(
+            name: "COpenSSL",
+            pkgConfig: "openssl",
+            providers: [.apt(["libssl-dev"])]
         ),
         .systemLibrary(
             name: "CMariaDB",
@@ -75,6 +92,7 @@ let package = Package(
             name: "BatonRedis",
             dependencies: [
                 "CHiredis",
+                "COpenSSL",
                 "BatonPool",
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -105,6 +123,15 @@ let package = Package(
         // Cron expressions and their fire times in a time zone (schedules): Foundation only.
         .target(name: "BatonCron"),
 
+        // W3C trace context on a task: a `traceparent` to and from spans, on the
+        // Tracing API alone (no exporter; a nil tracer when tracing is off).
+        .target(
+            name: "BatonTracing",
+            dependencies: [
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
+            ]
+        ),
+
         // Redis side of Baton: keys, Lua scripts, queues, the event stream.
         .target(
             name: "BatonBroker",
@@ -130,6 +157,8 @@ let package = Package(
         .target(
             name: "BatonScheduler",
             dependencies: [
+                "BatonTracing",
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
                 "BatonCron",
                 .product(name: "Metrics", package: "swift-metrics"),
                 "BatonModel",
@@ -144,6 +173,8 @@ let package = Package(
         .target(
             name: "BatonWorker",
             dependencies: [
+                "BatonTracing",
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 "BatonModel",
                 "BatonBroker",
@@ -161,21 +192,56 @@ let package = Package(
             ]
         ),
 
-        // The gRPC API: TaskService, AdminService, health, reflection.
+        // Who is calling: API keys, JWT bearer tokens, callers and their roles
+        // (both APIs authenticate through it).
         .target(
-            name: "BatonAPI",
+            name: "BatonAuth",
             dependencies: [
-                "BatonCron",
-                .product(name: "Crypto", package: "swift-crypto"),
-                .product(name: "JWTKit", package: "jwt-kit"),
-                .product(name: "CryptoExtras", package: "swift-crypto"),
-                .product(name: "Metrics", package: "swift-metrics"),
-                "BatonProto",
                 "BatonModel",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "CryptoExtras", package: "swift-crypto"),
+                .product(name: "JWTKit", package: "jwt-kit"),
+            ]
+        ),
+
+        // The API's operations on proto messages, under both the gRPC server and the
+        // REST routes: tasks, schedules, task types, health, statistics. No server
+        // here: RPCError (GRPCCore, which BatonProto's messages bring anyway) is its
+        // error vocabulary, which each API maps to its own statuses.
+        .target(
+            name: "BatonService",
+            dependencies: [
+                "BatonTracing",
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
+                "BatonAuth",
+                "BatonCron",
+                "BatonModel",
+                "BatonProto",
                 "BatonBroker",
                 "BatonStore",
-                // Shares the HTTP server's connection refusal.
-                "BatonHTTP",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+
+        // The gRPC server: TaskService and AdminService handlers on the service
+        // layer, health, reflection, the auth and metrics interceptors, TLS and
+        // the connection limits. No Hummingbird: it shares nothing with the HTTP port.
+        .target(
+            name: "BatonGRPC",
+            dependencies: [
+                "BatonTracing",
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
+                "BatonAuth",
+                "BatonService",
+                "BatonModel",
+                "BatonProto",
+                .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
                 // The connection cap and handshake deadline sit in the transport's pipeline.
@@ -209,11 +275,14 @@ let package = Package(
         // The dashboard's files and the OpenAPI document, embedded (scripts/embed-web.py, `make web`).
         .target(name: "BatonWeb"),
 
-        // The REST/JSON API and the dashboard's routes, on the services gRPC uses.
+        // The REST/JSON API and the dashboard's routes, on the services gRPC uses
+        // (the service layer and authentication; not the gRPC server).
         .target(
             name: "BatonREST",
             dependencies: [
-                "BatonAPI", "BatonModel", "BatonProto", "BatonHTTP",
+                "BatonTracing",
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
+                "BatonService", "BatonAuth", "BatonModel", "BatonProto", "BatonHTTP",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
@@ -237,7 +306,11 @@ let package = Package(
         .target(
             name: "BatonKit",
             dependencies: [
-                "BatonAPI", "BatonBroker", "BatonHTTP", "BatonModel", "BatonMySQL", "BatonRedis", "BatonREST", "BatonWeb",
+                "BatonTracing",
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
+                // The OTLP/HTTP exporter of --otel-endpoint.
+                .product(name: "OTel", package: "swift-otel"),
+                "BatonAuth", "BatonBroker", "BatonGRPC", "BatonHTTP", "BatonModel", "BatonMySQL", "BatonRedis", "BatonREST", "BatonService", "BatonWeb",
                 "BatonScheduler", "BatonStore", "BatonWorker",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -253,7 +326,7 @@ let package = Package(
             dependencies: [
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
-                "BatonKit", "BatonAPI", "BatonBroker", "BatonHTTP", "BatonModel", "BatonMySQL", "BatonRedis",
+                "BatonKit", "BatonAuth", "BatonBroker", "BatonGRPC", "BatonHTTP", "BatonService", "BatonModel", "BatonMySQL", "BatonRedis",
                 "BatonScheduler", "BatonStore", "BatonWorker", "BatonConfig",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -292,7 +365,8 @@ let package = Package(
                 "BatonWorker",
                 "BatonRedis",
                 "BatonMySQL",
-                "BatonAPI",
+                "BatonService",
+                "BatonAuth",
                 "BatonBroker",
                 "BatonModel",
                 "BatonStore",
@@ -324,7 +398,7 @@ let package = Package(
             dependencies: [
                 "BatonKit", "BatonScheduler", "BatonWorker", "BatonBroker", "BatonModel", "BatonStore", "BatonTestSupport", "BatonHTTP", "BatonProto",
                 // Bulk calls racing a live dispatcher and worker.
-                "BatonAPI",
+                "BatonService", "BatonAuth",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -334,7 +408,7 @@ let package = Package(
         .testTarget(
             name: "BatonEndToEndTests",
             dependencies: [
-                "BatonClient", "BatonProto", "BatonRedis", "BatonTestSupport", "BatonHTTP",
+                "BatonClient", "BatonProto", "BatonBroker", "BatonRedis", "BatonTestSupport", "BatonHTTP",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
@@ -346,7 +420,7 @@ let package = Package(
         .testTarget(
             name: "BatonAPITests",
             dependencies: [
-                "BatonKit", "BatonAPI", "BatonBroker", "BatonModel", "BatonStore", "BatonProto", "BatonTestSupport", "BatonWorker", "BatonClient", "BatonREST",
+                "BatonKit", "BatonService", "BatonGRPC", "BatonAuth", "BatonBroker", "BatonModel", "BatonStore", "BatonProto", "BatonTestSupport", "BatonWorker", "BatonClient", "BatonREST",
                 .product(name: "Crypto", package: "swift-crypto"),
                 // RSA keys for the JWT tests.
                 .product(name: "CryptoExtras", package: "swift-crypto"),

@@ -28,6 +28,7 @@
 #   BATON_NODE_BIN      default .build/release/baton-node
 #   BATON_CLIENT_BIN    default .build/release/baton-client (creates and waits)
 #   BATON_MYSQL_FLUSH   innodb_flush_log_at_trx_commit (default 2, as dev-services.sh)
+#   COST_MYSQL_ARGS     more mariadbd flags (a setting measured on its own)
 #   COST_START_TIMEOUT  seconds MariaDB and the node may take to start under valgrind (default 600)
 #   COST_RUN_TIMEOUT    seconds the measured phase may take (default 60 + COST_TASKS / 5)
 set -euo pipefail
@@ -175,7 +176,7 @@ valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file="$RUN/mariadbd
   --innodb-flush-log-at-trx-commit="${BATON_MYSQL_FLUSH:-2}" \
   --innodb-doublewrite=0 --innodb-purge-threads=1 \
   --innodb-use-native-aio=0 --innodb-buffer-pool-size-max=256M \
-  --character-set-server=utf8mb4 --collation-server=utf8mb4_bin \
+  --character-set-server=utf8mb4 --collation-server=utf8mb4_bin ${COST_MYSQL_ARGS:-} \
   >"$MYSQL_DIR/stdout.log" 2>&1 &
 MYSQL_PID=$!
 log "MariaDB starting under callgrind (pid $MYSQL_PID)"
@@ -299,10 +300,18 @@ if [ "$COST_IDLE_SECONDS" -gt 0 ]; then
   IDLE_SECONDS=$(echo "$(date +%s.%N) - $IDLE_START" | bc)
   DUMP=$((DUMP + 1)); IDLE_DUMP=$DUMP
 fi
+# MariaDB's statement and row counters: what each task asked of it (rows
+# changed per task say which writes landed; a no-op UPDATE reads, changes nothing).
+counters() {
+  mariadb --no-defaults --socket="$MYSQL_SOCKET" -uroot -N -e "SHOW GLOBAL STATUS WHERE Variable_name IN
+    ('Com_stmt_execute','Com_insert','Com_update','Com_select','Com_delete','Handler_write','Handler_update','Handler_delete','Handler_read_key')"
+}
 log "measured phase: $COST_TASKS tasks (at most ${RUN_TIMEOUT}s)"
+counters >"$RUN/counters.before"
 START=$(date +%s.%N)
 run_tasks "$COST_TASKS" "$RUN_TIMEOUT"
 control -i off
+counters >"$RUN/counters.after"
 MEASURED_SECONDS=$(echo "$(date +%s.%N) - $START" | bc)
 control -d
 # Every task must have succeeded, or the cost is not that of a noop task.
@@ -376,4 +385,5 @@ top_functions mariadbd "$mysql_pid" "$RUN/mariadbd-top.txt"
 echo "COST node_instr_per_task=$node_per_task mariadbd_instr_per_task=$mysql_per_task tasks=$COST_TASKS seconds=$MEASURED_SECONDS$idle_fields"
 printf "cost per noop task: node %s instructions, MariaDB %s (%d tasks in %.1f s under callgrind%s)\n" \
   "$(commas "$node_per_task")" "$(commas "$mysql_per_task")" "$COST_TASKS" "$MEASURED_SECONDS" "$idle_text"
+echo "MariaDB per task: $(join "$RUN/counters.before" "$RUN/counters.after" | awk -v n="$COST_TASKS" '{ printf "%s%s=%.2f", sep, $1, ($3 - $2) / n; sep = " " }')"
 log "top functions: $RUN/node-top.txt, $RUN/mariadbd-top.txt"

@@ -40,6 +40,8 @@ install_missing() {
   command -v mariadb >/dev/null || missing+=(mariadb-client)
   pkg-config --exists hiredis 2>/dev/null || missing+=(libhiredis-dev)
   pkg-config --exists libmariadb 2>/dev/null || missing+=(libmariadb-dev)
+  # OpenSSL for rediss:// (Sources/COpenSSL).
+  pkg-config --exists openssl 2>/dev/null || missing+=(libssl-dev)
   command -v pkg-config >/dev/null || missing+=(pkg-config)
   command -v protoc >/dev/null || missing+=(protobuf-compiler)
   [ -f /usr/include/google/protobuf/timestamp.proto ] || missing+=(libprotobuf-dev)

@@ -17,6 +17,8 @@
 #   BATON_SENTINEL_REDIS_PASSWORD  requirepass of the data servers (default: none)
 #   BATON_SENTINEL_PASSWORD        requirepass of the Sentinels    (default: none)
 #   BATON_RUN_DIR                  everything goes under $BATON_RUN_DIR/sentinel (default .run)
+#   BATON_SENTINEL_TLS_DIR         TLS only, everywhere: a folder with ca.pem, server.pem and
+#                                  server.key (a certificate for 127.0.0.1); the URL is sentinels://
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -26,12 +28,16 @@ read -r -a SENTINEL_PORTS <<<"${BATON_SENTINEL_PORTS:-26381 26382 26383}"
 MASTER="${BATON_SENTINEL_MASTER:-baton}"
 REDIS_PASSWORD="${BATON_SENTINEL_REDIS_PASSWORD:-}"
 SENTINEL_PASSWORD="${BATON_SENTINEL_PASSWORD:-}"
+TLS_DIR="${BATON_SENTINEL_TLS_DIR:-}"
+# redis-cli's TLS flags, when the servers speak TLS only.
+TLS_CLI=()
+[ -n "$TLS_DIR" ] && TLS_CLI=(--tls --cacert "$TLS_DIR/ca.pem")
 export PATH="$PATH:/usr/sbin:/sbin"
 
 log() { printf 'redis-sentinel: %s\n' "$*" >&2; }
 
-data_cli() { REDISCLI_AUTH="$REDIS_PASSWORD" redis-cli -h 127.0.0.1 -p "$1" "${@:2}"; }
-sentinel_cli() { REDISCLI_AUTH="$SENTINEL_PASSWORD" redis-cli -h 127.0.0.1 -p "$1" "${@:2}"; }
+data_cli() { REDISCLI_AUTH="$REDIS_PASSWORD" redis-cli "${TLS_CLI[@]}" -h 127.0.0.1 -p "$1" "${@:2}"; }
+sentinel_cli() { REDISCLI_AUTH="$SENTINEL_PASSWORD" redis-cli "${TLS_CLI[@]}" -h 127.0.0.1 -p "$1" "${@:2}"; }
 
 # A field of `SENTINEL master <name>` (alternating name and value lines).
 master_field() { # sentinel-port field
@@ -40,7 +46,7 @@ master_field() { # sentinel-port field
 
 wait_port_closed() { # port
   for _ in $(seq 1 100); do
-    redis-cli -h 127.0.0.1 -p "$1" ping >/dev/null 2>&1 || return 0
+    redis-cli "${TLS_CLI[@]}" -h 127.0.0.1 -p "$1" ping >/dev/null 2>&1 || return 0
     sleep 0.1
   done
   return 1
@@ -50,7 +56,7 @@ wait_port_closed() { # port
 # may linger as a zombie, so the port says whether it is gone, not the pid.
 stop_one() { # port pidfile cli
   local port="$1" pidfile="$2" cli="$3"
-  if redis-cli -h 127.0.0.1 -p "$port" ping >/dev/null 2>&1 || $cli "$port" ping 2>/dev/null | grep -q PONG; then
+  if redis-cli "${TLS_CLI[@]}" -h 127.0.0.1 -p "$port" ping >/dev/null 2>&1 || $cli "$port" ping 2>/dev/null | grep -q PONG; then
     $cli "$port" shutdown nosave >/dev/null 2>&1 || $cli "$port" shutdown >/dev/null 2>&1 || true
     if ! wait_port_closed "$port" && [ -f "$pidfile" ]; then
       kill -9 "$(cat "$pidfile")" 2>/dev/null || true
@@ -65,15 +71,30 @@ stop_all() {
   for port in "${REDIS_PORTS[@]}"; do stop_one "$port" "$RUN/redis-$port.pid" data_cli; done
 }
 
+# The TLS settings of a data server or a Sentinel, as `name value` lines:
+# TLS on the one port, replication and Sentinel links included.
+tls_settings() { # port
+  echo "port 0"
+  echo "tls-port $1"
+  echo "tls-cert-file $TLS_DIR/server.pem"
+  echo "tls-key-file $TLS_DIR/server.key"
+  echo "tls-ca-cert-file $TLS_DIR/ca.pem"
+  echo "tls-auth-clients no"
+  echo "tls-replication yes"
+}
+
 start_data() { # port [master-port]
-  local port="$1" auth=()
+  local port="$1" auth=() tls=()
   [ -n "$REDIS_PASSWORD" ] && auth=(--requirepass "$REDIS_PASSWORD" --masterauth "$REDIS_PASSWORD")
+  if [ -n "$TLS_DIR" ]; then
+    while read -r name value; do tls+=("--$name" "$value"); done < <(tls_settings "$port")
+  fi
   # No disk at all: the replica syncs over the socket at once (the default waits 5 s).
   redis-server --bind 127.0.0.1 --port "$port" --dir "$RUN" --dbfilename "dump-$port.rdb" \
     --daemonize yes --pidfile "$RUN/redis-$port.pid" --logfile "$RUN/redis-$port.log" \
     --save "" --appendonly no --maxmemory-policy noeviction \
     --repl-diskless-sync yes --repl-diskless-sync-delay 0 \
-    ${2:+--replicaof 127.0.0.1 "$2"} "${auth[@]}" >/dev/null
+    ${2:+--replicaof 127.0.0.1 "$2"} "${auth[@]}" "${tls[@]}" >/dev/null
 }
 
 start_sentinel() { # port
@@ -95,6 +116,8 @@ start_sentinel() { # port
       echo "requirepass $SENTINEL_PASSWORD"
       echo "sentinel sentinel-pass $SENTINEL_PASSWORD"
     fi
+    # Later lines win: `port 0` here replaces the plain port above.
+    [ -n "$TLS_DIR" ] && tls_settings "$port"
   } >"$conf"
   redis-sentinel "$conf" >/dev/null
 }
@@ -126,11 +149,12 @@ current_master() {
 }
 
 url() {
-  local hosts="" creds="" query=""
+  local hosts="" creds="" query="" scheme=sentinel
   for port in "${SENTINEL_PORTS[@]}"; do hosts="$hosts${hosts:+,}127.0.0.1:$port"; done
   [ -n "$REDIS_PASSWORD" ] && creds=":$REDIS_PASSWORD@"
   [ -n "$SENTINEL_PASSWORD" ] && query="?sentinel_password=$SENTINEL_PASSWORD"
-  echo "sentinel://$creds$hosts/$MASTER$query"
+  if [ -n "$TLS_DIR" ]; then scheme=sentinels; query="${query:-?}${query:+&}ca=$TLS_DIR/ca.pem"; fi
+  echo "$scheme://$creds$hosts/$MASTER$query"
 }
 
 case "${1:-}" in

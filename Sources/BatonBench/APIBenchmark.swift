@@ -1,5 +1,5 @@
 import ArgumentParser
-import BatonAPI
+import BatonAuth
 import BatonBroker
 import BatonKit
 import BatonClient
@@ -7,6 +7,7 @@ import BatonModel
 import BatonMySQL
 import BatonProto
 import BatonRedis
+import BatonService
 import BatonStore
 import Foundation
 import GRPCCore

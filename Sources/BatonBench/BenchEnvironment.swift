@@ -52,8 +52,7 @@ struct BenchEnvironment {
         try await self.mysql.execute("DELETE FROM task_logs WHERE task_id IN (SELECT task_id FROM task WHERE task_type = ?)", [.string(self.taskType)])
         try await self.mysql.execute("DELETE FROM task WHERE task_type = ?", [.string(self.taskType)])
         try await self.mysql.execute("DELETE FROM task_config WHERE task_type = ?", [.string(self.taskType)])
-        let keys = try await self.redis.send("KEYS", "\(self.broker.keys.namespace):*").array ?? []
-        if !keys.isEmpty { try await self.redis.send(RedisCommand("DEL", keys.compactMap(\.bytes))) }
+        try await BrokerInspector(self.broker).deleteNamespace()
         try await self.redis.shutdown()
         try await self.mysql.shutdown()
     }

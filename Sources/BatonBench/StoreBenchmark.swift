@@ -89,7 +89,8 @@ struct StoreBenchmark: AsyncParsableCommand {
         for (label, extra) in [("redis-benchmark SET -c 16", ["-c", "16"]), ("redis-benchmark SET -P 16 -c 1", ["-P", "16", "-c", "1"]), ("redis-benchmark SET -P 16 -c 16", ["-P", "16", "-c", "16"])] {
             let process = Process()
             process.executableURL = URL(fileURLWithPath: "/usr/bin/redis-benchmark")
-            process.arguments = ["-h", configuration.host, "-p", String(configuration.port), "-t", "set", "-n", String(self.redisOperations), "-q", "--csv"] + extra
+            process.arguments = ["-h", configuration.host, "-p", String(configuration.port), "-t", "set", "-n", String(self.redisOperations), "-q", "--csv"]
+                + Self.redisBenchmarkTLS(configuration.tls) + extra
             let pipe = Pipe()
             process.standardOutput = pipe
             process.standardError = FileHandle.nullDevice
@@ -104,6 +105,16 @@ struct StoreBenchmark: AsyncParsableCommand {
             }
         }
         return figures
+    }
+
+    /// redis-benchmark's flags for a `rediss://` URL: the same CA, client certificate and name.
+    private static func redisBenchmarkTLS(_ tls: RedisTLS?) -> [String] {
+        guard let tls else { return [] }
+        var flags = ["--tls"]
+        if let ca = tls.caFile { flags += ["--cacert", ca] }
+        if let certificate = tls.certificateFile, let key = tls.keyFile { flags += ["--cert", certificate, "--key", key] }
+        if let name = tls.serverName { flags += ["--sni", name] }
+        return flags
     }
 
     private func mysqlBenchmarks(logger: Logger) async throws -> [Throughput] {

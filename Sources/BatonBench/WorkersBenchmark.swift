@@ -124,9 +124,9 @@ struct WorkersBenchmark: AsyncParsableCommand {
                 }
                 let entries = try await broker.take(workerID: id, count: self.capacity)
                 if entries.isEmpty {
-                    try await inbox.waitForWork(timeout: .milliseconds(500))
+                    try await inbox.waitForWork(high: false, timeout: .milliseconds(500))
                 } else {
-                    try await broker.finish(workerID: id, entries.map { ($0, 0) })
+                    try await broker.acknowledge(workerID: id, entries.map { ($0, 0) })
                 }
             }
         }
@@ -191,7 +191,7 @@ struct WorkersBenchmark: AsyncParsableCommand {
         let pid = try ChildProcess.start(
             self.node,
             [
-                "--id", "bench-leader", "--namespace", namespace, "--redis", self.stores.redis, "--mysql", self.stores.mysql,
+                "--id", "bench-leader", "--redis-namespace", namespace, "--redis", self.stores.redis, "--mysql", self.stores.mysql,
                 "--migrations", "sql", "--grpc-port", "19591", "--worker-port", "18591", "--task-types", "bench-none", "--capacity", "1",
             ],
             environment: ProcessInfo.processInfo.environment, output: log

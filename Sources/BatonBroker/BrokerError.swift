@@ -29,7 +29,7 @@ public struct BrokerError: Error, Hashable, CustomStringConvertible {
         let kind: Kind =
             switch error.kind {
             case .busy: .busy
-            case .connectionFailed, .connectionLost, .timeout, .closed: .unavailable
+            case .connectionFailed, .connectionLost, .timeout, .closed, .unavailable: .unavailable
             case .invalidURL, .server: .failed
             }
         self.init(kind, error.description)

@@ -3,11 +3,26 @@ import BatonRedis
 /// Every Lua script Baton runs on Redis, in one place (as asynq keeps them).
 /// A multi-step change of Redis state is always one script, hence atomic.
 ///
+/// Keys and Redis Cluster: every key a script touches is declared in KEYS;
+/// no script builds a key (`ScriptKeysTests` reads every script and fails on
+/// one that does). The keys a script meets at run time, the live workers'
+/// lists and hashes and the parked lists of types, come from the caller's key
+/// roster (`roster`, `KeyRoster`): the script compares it with what Redis
+/// holds, uses only keys it was given, and reports what was missing, and
+/// the caller runs it again at once with the roster corrected.
+///
 /// Each declares itself with a `#!lua` shebang: Redis then refuses a script
 /// that may write as a whole, before its first command, when `maxmemory` is
 /// reached; a script without one would run and have its writes refused one by
 /// one (a pop done, its push refused: the entry lost).
 public enum BrokerScripts {
+    /// Every script, for the tests that read them all (`ScriptKeysTests`).
+    public static let all: [RedisScript] = [
+        enqueue, cancel, acquireLeadership, renewLeadership, releaseIfHeld, raiseEpoch, dispatch, promoteDue, expiredWorkers, declareDead,
+        reclaimWorker, registerWorker, claimNode, heartbeat, publishWindow, deregisterWorker, handBackQueued, take, acknowledge,
+        handBackInFlight, announce, requeueMissing, beginRestore, restorePage, unservedTypes, setLimits, unpark,
+    ]
+
     /// Puts new tasks on their queues and delayed tasks in the delayed set,
     /// and wakes the dispatcher (or the promoter). While a restore runs, each
     /// entry joins its held set (the restore then never pushes a second copy).
@@ -159,10 +174,16 @@ public enum BrokerScripts {
     /// a configured type no live worker runs (`workerCapabilities`), until
     /// one does (`unserved_types`): a backlog longer than the window never
     /// holds back the types behind it.
-    /// KEYS: leader, high queue, normal queue, workers, limits, in-use, scheduled total, round-robin cursor, tombstones.
-    /// ARGV: `<node>|<token>`, batch, heartbeat TTL ms, strategy, namespace,
+    /// When the roster lacks a live worker (one registered since), the round
+    /// moves nothing, so that the next, with it, shares the batch with it
+    /// (a worker gone is skipped); an entry of a type to park whose parked
+    /// list the roster lacks stays where it is. Either way the round says so
+    /// and the caller runs another at once with the roster corrected.
+    /// KEYS: leader, high queue, normal queue, workers, limits, in-use, scheduled total, round-robin cursor, tombstones,
+    /// parked types, rate counts, then the roster's (`WorkerKeySet.dispatch` for each worker).
+    /// ARGV: `<node>|<token>`, batch, heartbeat TTL ms, strategy,
     ///       weight high, weight normal (0 and 0: strict priority), look-ahead window,
-    ///       share of each worker's capacity kept for high work (percent).
+    ///       share of each worker's capacity kept for high work (percent), then the roster.
     /// A worker holds (queued and in flight) at most its `window` (what its
     /// pipeline needs to keep its executors busy), or its `capacity` when it
     /// publishes none; high work may take it past its window by its
@@ -171,8 +192,10 @@ public enum BrokerScripts {
     /// Normal work fills a worker only up to its window less that share, so
     /// a high task finds a free slot at once even when normal work saturates
     /// the cluster, instead of waiting for a slot to free.
-    /// Liveness and rate windows use Redis's clock (`TIME`), never a node's.
-    /// Returns a flat list: entry, worker id, entry, worker id, …
+    /// Liveness and rate windows use Redis's clock (`TIME`), never a node's;
+    /// a type's starts in the current second are one field of a hash
+    /// (`<second>:<count>`), not a key per type and second.
+    /// Returns `rosterReply` of a flat list: entry, worker id, entry, worker id, …
     public static let dispatch = RedisScript(
         name: "dispatch",
         source: """
@@ -180,28 +203,30 @@ public enum BrokerScripts {
             \(fence)
             \(clock)
             local batch, ttl = tonumber(ARGV[2]), tonumber(ARGV[3])
-            local strategy, ns = ARGV[4], ARGV[5]
-            local wh, wn = tonumber(ARGV[6]), tonumber(ARGV[7])
-            local window = tonumber(ARGV[8]) or 1
-            local reserve = tonumber(ARGV[9]) or 0
+            local strategy = ARGV[4]
+            local wh, wn = tonumber(ARGV[5]), tonumber(ARGV[6])
+            local window = tonumber(ARGV[7]) or 1
+            local reserve = tonumber(ARGV[8]) or 0
+            \(roster(argument: 9, key: 12, perWorker: WorkerKeySet.dispatch.count))
             local tombstones = redis.call('ZCARD', KEYS[9]) > 0
             \(workerCapabilities)
-            local workers = liveWorkers(KEYS[4], ttl, ns, 'window')
+            local workers = liveWorkers(KEYS[4], ttl, 'window')
+            if rosterAgain then return rosterReply({}) end
             for _, w in ipairs(workers) do
-              local base, info = w.base, w.info
+              local at, info = w.at, w.info
               local cap = tonumber(info[5] or info[1])
-              w.queue, w.high, w.bell, w.highBell = base .. ':queue', base .. ':queue:high', base .. ':bell', base .. ':bell:high'
+              w.queue, w.high, w.inflight, w.bell, w.highBell = KEYS[at + 1], KEYS[at + 2], KEYS[at + 3], KEYS[at + 4], KEYS[at + 5]
               w.cap = cap
               w.normalCap = w.cap - math.floor(w.cap * reserve / 100)
               -- High work may go past a published window by the worker's
               -- capacity: a window full of normal work never makes it wait.
               if info[5] then w.cap = cap + tonumber(info[1]) end
-              w.load = redis.call('LLEN', w.queue) + redis.call('LLEN', w.high) + redis.call('LLEN', base .. ':inflight')
+              w.load = redis.call('LLEN', w.queue) + redis.call('LLEN', w.high) + redis.call('LLEN', w.inflight)
             end
-            if #workers == 0 then return {} end
+            if #workers == 0 then return rosterReply({}) end
             table.sort(workers, function(a, b) return a.id < b.id end)
             local rr = tonumber(redis.call('GET', KEYS[8]) or '0')
-            local second = math.floor(now / 1000)
+            local thisSecond = math.floor(now / 1000)
             local moved = {}
 
             -- Per type, for this round: its limits and the live workers that run it (read once).
@@ -209,7 +234,7 @@ public enum BrokerScripts {
             local function limits(t)
               local state = typeInfo[t]
               if state then return state end
-              state = { maxconc = 0, rate = 0, paused = false, runners = {} }
+              state = { maxconc = 0, rate = 0, paused = false, runners = {}, started = 0 }
               local limit = redis.call('HGET', KEYS[5], t)
               -- Unknown (no row: deleted, or not copied yet): never parked,
               -- as nothing would report or give back its entries.
@@ -217,6 +242,11 @@ public enum BrokerScripts {
               if limit then
                 local a, b, c = string.match(limit, '^(%d+)|(%d+)|?(%d*)')
                 state.maxconc, state.rate, state.paused = tonumber(a) or 0, tonumber(b) or 0, c == '1'
+              end
+              if state.rate > 0 then
+                -- Its starts in this second, read once a round: `<second>:<count>`, of an older second when none yet.
+                local s, c = string.match(redis.call('HGET', KEYS[11], t) or '', '^(%d+):(%d+)$')
+                if tonumber(s) == thisSecond then state.started = tonumber(c) end
               end
               local need = needOf(limit)
               for _, w in ipairs(workers) do
@@ -231,17 +261,16 @@ public enum BrokerScripts {
             -- Moves `entry` of type `t` to a worker, or reports that its type is blocked.
             local function move(queue, entry, t)
               local high = string.sub(entry, 1, 1) == '1'
-              local key = (high and 'h' or 'n') .. t
-              if blocked[key] then return false end
+              local lane = (high and 'h' or 'n') .. t
+              if blocked[lane] then return false end
               local state = limits(t)
-              if state.maxconc > 0 and tonumber(redis.call('HGET', KEYS[6], t) or '0') >= state.maxconc then blocked[key] = true; return false end
-              local rateKey = ns .. ':rate:' .. t .. ':' .. second
-              if state.rate > 0 and tonumber(redis.call('GET', rateKey) or '0') >= state.rate then blocked[key] = true; return false end
+              if state.maxconc > 0 and tonumber(redis.call('HGET', KEYS[6], t) or '0') >= state.maxconc then blocked[lane] = true; return false end
+              if state.rate > 0 and state.started >= state.rate then blocked[lane] = true; return false end
               local eligible = {}
               for _, w in ipairs(state.runners) do
                 if w.load < (high and w.cap or w.normalCap) then table.insert(eligible, w) end
               end
-              if #eligible == 0 then blocked[key] = true; return false end
+              if #eligible == 0 then blocked[lane] = true; return false end
               local best
               if strategy == 'round_robin' then
                 best = eligible[(rr % #eligible) + 1]
@@ -260,8 +289,8 @@ public enum BrokerScripts {
               if high then best.rungHigh = true end
               redis.call('HINCRBY', KEYS[6], t, 1)
               if state.rate > 0 then
-                redis.call('INCR', rateKey)
-                redis.call('PEXPIRE', rateKey, 2000)
+                state.started = state.started + 1
+                state.rateChanged = true
               end
               table.insert(moved, entry)
               table.insert(moved, best.id)
@@ -293,10 +322,16 @@ public enum BrokerScripts {
                     redis.call('LREM', queue, 1, entry)
                     w.taken[i] = true
                   elseif limits(t).paused or (limits(t).known and #limits(t).runners == 0) then
-                    redis.call('LREM', queue, 1, entry)
-                    redis.call('RPUSH', ns .. ':parked:' .. t, entry)
-                    redis.call('SADD', ns .. ':parked', t)
-                    w.taken[i] = true
+                    local list = parkedKeys[t]
+                    if list then
+                      redis.call('LREM', queue, 1, entry)
+                      redis.call('RPUSH', list, entry)
+                      redis.call('SADD', KEYS[10], t)
+                      w.taken[i] = true
+                    else
+                      -- Its parked list is not in the roster: the entry waits for the next round, which gets it.
+                      rosterLacksType(t)
+                    end
                   elseif move(queue, entry, t) then
                     w.taken[i] = true
                     while w.taken[w.first] do w.first = w.first + 1 end
@@ -333,6 +368,9 @@ public enum BrokerScripts {
             end
             redis.call('SET', KEYS[8], rr)
             if n > 0 then redis.call('INCRBY', KEYS[7], n) end
+            for t, state in pairs(typeInfo) do
+              if state.rateChanged then redis.call('HSET', KEYS[11], t, thisSecond .. ':' .. state.started) end
+            end
             for _, w in ipairs(workers) do
               if w.rung then
                 \(ring("w.bell"))
@@ -343,7 +381,7 @@ public enum BrokerScripts {
                 redis.call('PEXPIRE', w.highBell, 60000)
               end
             end
-            return moved
+            return rosterReply(moved)
             """
     )
 
@@ -407,24 +445,24 @@ public enum BrokerScripts {
     /// list go to the front of their priority queues (in-flight first, order
     /// kept), its type slots are freed, and it leaves the reclaim set. Runs
     /// only for a worker in the reclaim set, so a repeat changes nothing.
-    /// Fenced. KEYS: leader, reclaim set, high queue, normal queue, in-use, wake list.
-    /// ARGV: `<node>|<token>`, namespace, worker id. Returns how many entries went back, or -1.
+    /// Fenced. KEYS: leader, reclaim set, high queue, normal queue, in-use, wake list,
+    /// then the worker's queue, high queue, in-flight list, bell, high bell, cancel list, hash.
+    /// ARGV: `<node>|<token>`, worker id. Returns how many entries went back, or -1.
     public static let reclaimWorker = RedisScript(
         name: "reclaim_worker",
         source: """
             #!lua
             \(fence)
-            if redis.call('SISMEMBER', KEYS[2], ARGV[3]) == 0 then return -1 end
-            local base = ARGV[2] .. ':worker:' .. ARGV[3]
-            local queued = redis.call('LRANGE', base .. ':queue', 0, -1)
-            local high = redis.call('LRANGE', base .. ':queue:high', 0, -1)
-            local inflight = redis.call('LRANGE', base .. ':inflight', 0, -1)
+            if redis.call('SISMEMBER', KEYS[2], ARGV[2]) == 0 then return -1 end
+            local queued = redis.call('LRANGE', KEYS[7], 0, -1)
+            local high = redis.call('LRANGE', KEYS[8], 0, -1)
+            local inflight = redis.call('LRANGE', KEYS[9], 0, -1)
             \(requeueFront(high: "KEYS[3]", normal: "KEYS[4]", inUse: "KEYS[5]"))
             requeueFront(queued)
             requeueFront(high)
             requeueFront(inflight)
-            redis.call('DEL', base .. ':queue', base .. ':queue:high', base .. ':inflight', base .. ':bell', base .. ':bell:high', base .. ':cancels', base)
-            redis.call('SREM', KEYS[2], ARGV[3])
+            redis.call('DEL', KEYS[7], KEYS[8], KEYS[9], KEYS[10], KEYS[11], KEYS[12], KEYS[13])
+            redis.call('SREM', KEYS[2], ARGV[2])
             local moved = #queued + #high + #inflight
             if moved > 0 then
               \(ring("KEYS[6]"))
@@ -523,8 +561,8 @@ public enum BrokerScripts {
     /// Puts what waits on a stopping worker's queues (never started) back at
     /// the front of the priority queues. KEYS: queue, high queue, cluster high
     /// queue, cluster normal queue, in-use, wake list.
-    public static let handBackQueue = RedisScript(
-        name: "hand_back_queue",
+    public static let handBackQueued = RedisScript(
+        name: "hand_back_queued",
         source: """
             #!lua
             \(requeueFront(high: "KEYS[3]", normal: "KEYS[4]", inUse: "KEYS[5]"))
@@ -569,8 +607,8 @@ public enum BrokerScripts {
     /// Fenced when ARGV[2] holds a lock value (the leader's timeout recovery).
     /// KEYS: in-flight, in-use, delayed set, events, watched, wake list, delayed wake list, leader, restore's held set.
     /// ARGV: stream max length, lock value or '', then per task: entry, retry due ms (or 0), retry entry (or '').
-    public static let finish = RedisScript(
-        name: "finish",
+    public static let acknowledge = RedisScript(
+        name: "acknowledge",
         source: """
             #!lua
             if ARGV[2] ~= '' and redis.call('GET', KEYS[8]) ~= ARGV[2] then return redis.error_reply('FENCED not the leader') end
@@ -600,10 +638,11 @@ public enum BrokerScripts {
             """
     )
 
-    /// Puts unfinished in-flight entries back at the front of their queues
-    /// (graceful stop). KEYS: in-flight, high queue, normal queue, in-use, wake list. ARGV: entries.
-    public static let handBack = RedisScript(
-        name: "hand_back",
+    /// Puts in-flight entries the worker will not run back at the front of
+    /// their queues (a start refused while the task still waits, no slot
+    /// within the ready limit, a graceful stop). KEYS: in-flight, high queue, normal queue, in-use, wake list. ARGV: entries.
+    public static let handBackInFlight = RedisScript(
+        name: "hand_back_in_flight",
         source: """
             #!lua
             \(requeueFront(high: "KEYS[2]", normal: "KEYS[3]", inUse: "KEYS[4]"))
@@ -635,27 +674,28 @@ public enum BrokerScripts {
     /// (reconciliation after a crash or a Redis data loss). One pass over
     /// what Redis holds per call, not one per task; atomic, so a task moving
     /// between structures is never mistaken for a lost one. Fenced.
-    /// KEYS: leader, high queue, normal queue, delayed set, workers, wake list.
-    /// ARGV: `<node>|<token>`, namespace, entries. Returns how many were put back.
+    /// Changes nothing unless the roster holds every registered worker's lists
+    /// and every parked type's (`rosterCovers`): the caller runs it again.
+    /// KEYS: leader, high queue, normal queue, delayed set, workers, wake list, parked types, then the roster's
+    /// (`WorkerKeySet.lists` for each worker).
+    /// ARGV: `<node>|<token>`, the roster, entries.
+    /// Returns `rosterReply` of how many were put back (-1: nothing done).
     public static let requeueMissing = RedisScript(
         name: "requeue_missing",
         source: """
             #!lua
             \(fence)
+            \(roster(argument: 2, key: 8, perWorker: WorkerKeySet.lists.count))
+            \(rosterCoverage)
+            if not rosterCovers(KEYS[5], KEYS[7]) then return rosterReply(-1) end
             local held = {}
             local function mark(entries) for _, e in ipairs(entries) do held[e] = true end end
             mark(redis.call('LRANGE', KEYS[2], 0, -1))
             mark(redis.call('LRANGE', KEYS[3], 0, -1))
             mark(redis.call('ZRANGE', KEYS[4], 0, -1))
-            for _, t in ipairs(redis.call('SMEMBERS', ARGV[2] .. ':parked')) do mark(redis.call('LRANGE', ARGV[2] .. ':parked:' .. t, 0, -1)) end
-            for _, id in ipairs(redis.call('ZRANGE', KEYS[5], 0, -1)) do
-              local base = ARGV[2] .. ':worker:' .. id
-              mark(redis.call('LRANGE', base .. ':queue', 0, -1))
-              mark(redis.call('LRANGE', base .. ':queue:high', 0, -1))
-              mark(redis.call('LRANGE', base .. ':inflight', 0, -1))
-            end
+            for _, list in ipairs(coveredLists) do mark(redis.call('LRANGE', list, 0, -1)) end
             local requeued = 0
-            for i = 3, #ARGV do
+            for i = rosterNext, #ARGV do
               local entry = ARGV[i]
               if not held[entry] then
                 if string.sub(entry, 1, 1) == '1' then redis.call('RPUSH', KEYS[2], entry) else redis.call('RPUSH', KEYS[3], entry) end
@@ -666,7 +706,7 @@ public enum BrokerScripts {
             if requeued > 0 then
               \(ring("KEYS[6]"))
             end
-            return requeued
+            return rosterReply(requeued)
             """
     )
 
@@ -675,13 +715,21 @@ public enum BrokerScripts {
     /// each page of the restore checks its entries in O(1) each: the whole
     /// restore is O(tasks), not O(tasks × Redis size). A set left by a
     /// restore cut short is kept (the restore resumes). Fenced.
-    /// KEYS: leader, held set, high queue, normal queue, delayed set, workers. ARGV: `<node>|<token>`, namespace.
+    /// Changes nothing unless the roster holds every registered worker's lists
+    /// and every parked type's (`rosterCovers`): the caller runs it again.
+    /// KEYS: leader, held set, high queue, normal queue, delayed set, workers, parked types, then the roster's
+    /// (`WorkerKeySet.lists` for each worker).
+    /// ARGV: `<node>|<token>`, the roster.
+    /// Returns `rosterReply` of how many entries the set got (0: it was there, -1: nothing done).
     public static let beginRestore = RedisScript(
         name: "begin_restore",
         source: """
             #!lua
             \(fence)
-            if redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
+            \(roster(argument: 2, key: 8, perWorker: WorkerKeySet.lists.count))
+            if redis.call('EXISTS', KEYS[2]) == 1 then return rosterReply(0) end
+            \(rosterCoverage)
+            if not rosterCovers(KEYS[6], KEYS[7]) then return rosterReply(-1) end
             redis.call('SADD', KEYS[2], '')
             local count = 0
             local function mark(entries)
@@ -693,14 +741,8 @@ public enum BrokerScripts {
             mark(redis.call('LRANGE', KEYS[3], 0, -1))
             mark(redis.call('LRANGE', KEYS[4], 0, -1))
             mark(redis.call('ZRANGE', KEYS[5], 0, -1))
-            for _, t in ipairs(redis.call('SMEMBERS', ARGV[2] .. ':parked')) do mark(redis.call('LRANGE', ARGV[2] .. ':parked:' .. t, 0, -1)) end
-            for _, id in ipairs(redis.call('ZRANGE', KEYS[6], 0, -1)) do
-              local base = ARGV[2] .. ':worker:' .. id
-              mark(redis.call('LRANGE', base .. ':queue', 0, -1))
-              mark(redis.call('LRANGE', base .. ':queue:high', 0, -1))
-              mark(redis.call('LRANGE', base .. ':inflight', 0, -1))
-            end
-            return count
+            for _, list in ipairs(coveredLists) do mark(redis.call('LRANGE', list, 0, -1)) end
+            return rosterReply(count)
             """
     )
 
@@ -732,16 +774,21 @@ public enum BrokerScripts {
     /// the type's executor needs, `workerCapabilities`), each with how many
     /// of its entries the dispatcher parked: what GetStats reports, and the
     /// parked types the leader leaves parked. Read-only.
-    /// KEYS: workers, limits. ARGV: heartbeat TTL ms (0: every worker whose
-    /// hash has not expired, as GetStats lists them), namespace.
-    /// Returns a flat list: type, parked entries, type, parked entries, …
+    /// Answers nothing when the roster lacks a live worker's hash or an
+    /// unserved type's parked list: the caller runs it again.
+    /// KEYS: workers, limits, then the roster's (`WorkerKeySet.registration`
+    /// for each worker). ARGV: heartbeat TTL ms (0: every worker whose hash
+    /// has not expired, as GetStats lists them), the roster.
+    /// Returns `rosterReply` of a flat list: type, parked entries, type, parked entries, …
     public static let unservedTypes = RedisScript(
         name: "unserved_types",
         source: """
             #!lua flags=no-writes
             \(clock)
+            \(roster(argument: 2, key: 3, perWorker: WorkerKeySet.registration.count))
             \(workerCapabilities)
-            local workers = liveWorkers(KEYS[1], tonumber(ARGV[1]), ARGV[2])
+            local workers = liveWorkers(KEYS[1], tonumber(ARGV[1]))
+            if rosterAgain then return rosterReply({}) end
             local limits = redis.call('HGETALL', KEYS[2])
             local unserved = {}
             for i = 1, #limits, 2 do
@@ -751,11 +798,17 @@ public enum BrokerScripts {
                 if runsType(w, t, need) then served = true; break end
               end
               if not served then
-                table.insert(unserved, t)
-                table.insert(unserved, redis.call('LLEN', ARGV[2] .. ':parked:' .. t))
+                local list = parkedKeys[t]
+                if list then
+                  table.insert(unserved, t)
+                  table.insert(unserved, redis.call('LLEN', list))
+                else
+                  rosterLacksType(t)
+                end
               end
             end
-            return unserved
+            if rosterAgain then return rosterReply({}) end
+            return rosterReply(unserved)
             """
     )
 
@@ -819,10 +872,11 @@ public enum BrokerScripts {
     }
 
     /// Who runs what, as the dispatch and `unserved_types` scripts both read
-    /// it (needs `now`). Defines:
-    /// - `liveWorkers(key, ttl, ns, ...)`: the workers that take work (a beat
-    ///   within `ttl` ms, or with ttl 0 a hash not yet expired; not draining),
-    ///   each `{ id, base, info }` where `info`
+    /// it (needs `now` and the `roster`, whose first key of a worker is its hash). Defines:
+    /// - `liveWorkers(registry, ttl, ...)`: the workers of the `registry` that take work (a beat
+    ///   within `ttl` ms, or with ttl 0 a hash not yet expired; not draining)
+    ///   and whose keys the roster holds (one it lacks: `rosterAgain`),
+    ///   each `{ id, at, info }` where `at` is the index of its first key and `info`
     ///   holds the hash fields capacity, types, draining, executors, then `...`;
     /// - `needOf(limit)`: the capability a type's limits value names
     ///   (`TypeLimits.value`), as `,capability,`; nil when it names none (a
@@ -832,21 +886,31 @@ public enum BrokerScripts {
     ///   `t` and its `executors` hold `need` (a worker that advertises no
     ///   executors, of an older release, runs every executor).
     static let workerCapabilities = """
-        local function liveWorkers(key, ttl, ns, ...)
+        local function liveWorkers(registry, ttl, ...)
           local live = {}
-          for _, id in ipairs(redis.call('ZRANGEBYSCORE', key, ttl > 0 and now - ttl or '-inf', '+inf')) do
-            local base = ns .. ':worker:' .. id
-            local info = redis.call('HMGET', base, 'capacity', 'types', 'draining', 'executors', ...)
-            if info[1] and info[3] ~= '1' then
-              local w = { id = id, base = base, info = info }
-              if info[2] and info[2] ~= '' and info[2] ~= '*' then
-                w.types = {}
-                for t in string.gmatch(info[2], '[^,]+') do w.types[t] = true end
+          local scored = redis.call('ZRANGE', registry, 0, -1, 'WITHSCORES')
+          for i = 1, #scored, 2 do
+            local id = scored[i]
+            local at = rosterAt[id]
+            if ttl == 0 or tonumber(scored[i + 1]) >= now - ttl then
+              if not at then
+                rosterAgain = true
+              else
+                local hash = KEYS[at]
+                local info = redis.call('HMGET', hash, 'capacity', 'types', 'draining', 'executors', ...)
+                if info[1] and info[3] ~= '1' then
+                  local w = { id = id, at = at, info = info }
+                  if info[2] and info[2] ~= '' and info[2] ~= '*' then
+                    w.types = {}
+                    for t in string.gmatch(info[2], '[^,]+') do w.types[t] = true end
+                  end
+                  if info[4] and info[4] ~= '' then w.runs = ',' .. info[4] .. ',' end
+                  table.insert(live, w)
+                end
               end
-              if info[4] and info[4] ~= '' then w.runs = ',' .. info[4] .. ',' end
-              table.insert(live, w)
             end
           end
+          rosterCheck(scored, 2)
           return live
         end
         local function needOf(limit)
@@ -856,6 +920,79 @@ public enum BrokerScripts {
         end
         local function runsType(w, t, need)
           return (w.types == nil or w.types[t] == true) and (not need or w.runs == nil or string.find(w.runs, need, 1, true) ~= nil)
+        end
+        """
+
+    /// The key roster (`KeyRoster`) a script gets from its caller, so that it
+    /// builds no key: ARGV from `argument`: the number of workers W, their
+    /// ids, the number of types P, the types; KEYS from `key`: `perWorker`
+    /// keys of each worker (`WorkerKeySet`), in the order of the ids, then
+    /// each type's parked list. Defines:
+    /// - `rosterAt[id]`: the index in KEYS of a worker's first key;
+    /// - `parkedKeys[t]`: a type's parked list;
+    /// - `rosterNext`: the first ARGV index after the roster;
+    /// - `rosterCheck(ids, step)`: compares the roster's workers with the
+    ///   registry's members, every `step`-th of `ids` (2: a reply WITHSCORES;
+    ///   the reply then carries them when they differ);
+    /// - `rosterAgain`: set when the script needed a key the roster lacks,
+    ///   `rosterLacksType(t)` when it was a type's parked list;
+    /// - `rosterReply(result)`: `{result, 1 to run again with the roster
+    ///   corrected else 0, the registry's members when they differ from the
+    ///   roster's workers else false, the types whose list was missing}`.
+    static func roster(argument: Int, key: Int, perWorker: Int) -> String {
+        """
+        local rosterAt, parkedKeys = {}, {}
+        local rosterWorkers = tonumber(ARGV[\(argument)])
+        for i = 1, rosterWorkers do rosterAt[ARGV[\(argument) + i]] = \(key) + (i - 1) * \(perWorker) end
+        local rosterTypes = tonumber(ARGV[\(argument) + rosterWorkers + 1])
+        for i = 1, rosterTypes do
+          parkedKeys[ARGV[\(argument) + rosterWorkers + 1 + i]] = KEYS[\(key) + rosterWorkers * \(perWorker) + i - 1]
+        end
+        local rosterNext = \(argument) + rosterWorkers + rosterTypes + 2
+        local rosterAgain, rosterMembers, rosterAsked, rosterMissing = false, false, {}, {}
+        local function rosterCheck(ids, step)
+          local same = #ids == rosterWorkers * step
+          for i = 1, #ids, step do
+            if not rosterAt[ids[i]] then same = false end
+          end
+          if not same then
+            rosterMembers = {}
+            for i = 1, #ids, step do table.insert(rosterMembers, ids[i]) end
+          end
+        end
+        local function rosterLacksType(t)
+          rosterAgain = true
+          if not rosterAsked[t] then
+            rosterAsked[t] = true
+            table.insert(rosterMissing, t)
+          end
+        end
+        local function rosterReply(result) return {result, rosterAgain and 1 or 0, rosterMembers, rosterMissing} end
+        """
+    }
+
+    /// Defines `rosterCovers(registry, parkedTypes)` (needs the `roster` of
+    /// `WorkerKeySet.lists`): true when the roster holds the lists of every
+    /// registered worker and of every parked type, all then in
+    /// `coveredLists`; false when it lacks one (`rosterAgain`).
+    static let rosterCoverage = """
+        local coveredLists = {}
+        local function rosterCovers(registry, parkedTypes)
+          local members = redis.call('ZRANGE', registry, 0, -1)
+          rosterCheck(members, 1)
+          for _, id in ipairs(members) do
+            local at = rosterAt[id]
+            if at then
+              for j = 0, \(WorkerKeySet.lists.count - 1) do table.insert(coveredLists, KEYS[at + j]) end
+            else
+              rosterAgain = true
+            end
+          end
+          for _, t in ipairs(redis.call('SMEMBERS', parkedTypes)) do
+            local list = parkedKeys[t]
+            if list then table.insert(coveredLists, list) else rosterLacksType(t) end
+          end
+          return not rosterAgain
         end
         """
 

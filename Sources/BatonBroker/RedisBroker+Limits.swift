@@ -53,18 +53,18 @@ extension RedisBroker {
         try await self.replaceLimits([limits])
     }
 
-    /// A deleted type's limits go.
+    /// A deleted type's limits go, and its count of starts in a second.
     public func forgetLimits(_ taskType: String) async throws(BrokerError) {
-        try await self.redis.send("HDEL", self.keys.limits, taskType)
+        try await self.redis.pipelineChecked([RedisCommand("HDEL", self.keys.limits, taskType), RedisCommand("HDEL", self.keys.rates, taskType)])
     }
 
     /// The configured types no live worker runs (`BrokerScripts.unservedTypes`),
     /// each with how many of its entries are parked. `heartbeatTTL` nil:
     /// every worker whose registration has not expired.
     public func unservedTypes(heartbeatTTL: Duration?) async throws(BrokerError) -> [ClusterSnapshot.UnservedType] {
-        let flat = try await self.redis.run(
-            BrokerScripts.unservedTypes, keys: [self.keys.workers, self.keys.limits],
-            arguments: [heartbeatTTL?.wholeMilliseconds ?? 0, self.keys.namespace]
+        let flat = try await self.runCovered(
+            BrokerScripts.unservedTypes, keys: [self.keys.workers, self.keys.limits], arguments: [heartbeatTTL?.wholeMilliseconds ?? 0],
+            workerKeys: .registration
         ).array ?? []
         return stride(from: 0, to: flat.count - 1, by: 2).compactMap { index in
             flat[index].string.map { ClusterSnapshot.UnservedType(taskType: $0, parked: flat[index + 1].int ?? 0) }

@@ -9,25 +9,52 @@ extension RedisBroker: SchedulingBroker {
     /// `strategy` is `least_task`, `round_robin` or `random`; weights (0, 0)
     /// mean strict priority; `highReserve` is the percent of each worker's
     /// capacity normal work leaves free. Returns each moved entry with its worker.
+    ///
+    /// The workers and parked lists come from the key roster (`KeyRoster`):
+    /// a round that met a live worker the roster lacked (one registered
+    /// since: the round moved nothing) or a type to park whose list it lacked
+    /// (a type parked for the first time) runs again at once with the roster
+    /// corrected, for what is left of the batch, so neither waits for the
+    /// next wake-up: at most three runs (workers, then types) after a
+    /// change, one script call a round otherwise.
     public func dispatch(
         fence lockValue: String, batch: Int, heartbeatTTL: Duration, strategy: String, weights: (high: Int, normal: Int),
         lookAhead: Int, highReserve: Int
     ) async throws(BrokerError) -> [(entry: QueueEntry, workerID: String)] {
-        let reply = try await self.redis.run(
-            BrokerScripts.dispatch,
-            keys: [
-                self.keys.leader, self.keys.highQueue, self.keys.normalQueue, self.keys.workers, self.keys.limits, self.keys.inUse,
-                self.keys.scheduledTotal, self.keys.dispatchCursor, self.keys.tombstones,
-            ],
-            arguments: [lockValue, batch, heartbeatTTL.wholeMilliseconds, strategy, self.keys.namespace, weights.high, weights.normal, lookAhead, highReserve]
-        )
-        let flat = (reply.array ?? []).compactMap(\.string)
         var moved: [(entry: QueueEntry, workerID: String)] = []
-        moved.reserveCapacity(flat.count / 2)
-        for index in stride(from: 0, to: flat.count - 1, by: 2) {
-            if let entry = QueueEntry(member: flat[index]) { moved.append((entry, flat[index + 1])) }
+        for _ in 0..<3 {
+            let (result, again) = try await self.runWithRoster(
+                BrokerScripts.dispatch,
+                keys: [
+                    self.keys.leader, self.keys.highQueue, self.keys.normalQueue, self.keys.workers, self.keys.limits, self.keys.inUse,
+                    self.keys.scheduledTotal, self.keys.dispatchCursor, self.keys.tombstones, self.keys.parkedTypes, self.keys.rates,
+                ],
+                arguments: [
+                    lockValue, batch - moved.count, heartbeatTTL.wholeMilliseconds, strategy, weights.high, weights.normal, lookAhead, highReserve,
+                ],
+                workerKeys: .dispatch
+            )
+            let flat = (result.array ?? []).compactMap(\.string)
+            moved.reserveCapacity(moved.count + flat.count / 2)
+            for index in stride(from: 0, to: flat.count - 1, by: 2) {
+                if let entry = QueueEntry(member: flat[index]) { moved.append((entry, flat[index + 1])) }
+            }
+            if !again || moved.count >= batch { break }
         }
         return moved
+    }
+
+    /// Moves due entries of the delayed set to their queues. Returns how many
+    /// moved, the earliest due time left and Redis's time (both ms).
+    public func promoteDue(limit: Int, fence: String) async throws(BrokerError) -> (moved: Int, nextDue: Int64?, now: Int64) {
+        let values = try await self.redis.run(
+            BrokerScripts.promoteDue,
+            keys: [self.keys.leader, self.keys.delayed, self.keys.highQueue, self.keys.normalQueue, self.keys.wake],
+            arguments: [fence, limit]
+        ).array ?? []
+        let next = values.count > 1 ? values[1].int ?? -1 : -1
+        let now = values.count > 2 ? values[2].int ?? 0 : 0
+        return (Int(values.first?.int ?? 0), next >= 0 ? next : nil, now)
     }
 
     /// Runs `body` with a wake source for `work` on a Redis connection of

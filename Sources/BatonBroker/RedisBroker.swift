@@ -18,12 +18,15 @@ public struct RedisBroker: Sendable {
     public let clock: ClusterClock
     /// Approximate length the event stream is trimmed to.
     public var eventStreamLength = 100_000
+    /// The workers and types whose keys the scripts that meet keys at run time get in KEYS.
+    let roster: KeyRoster
 
     public init(redis: RedisClient, control: RedisClient? = nil, keys: RedisKeys, clock: ClusterClock = ClusterClock()) {
         self.redis = BrokerRedis(client: redis)
         self.control = BrokerRedis(client: control ?? redis)
         self.keys = keys
         self.clock = clock
+        self.roster = KeyRoster(keys: keys)
     }
 
     /// Puts tasks where they wait: their priority's queue, or the delayed set
@@ -129,14 +132,20 @@ extension RedisBroker {
 }
 
 extension RedisBroker {
-    /// Acknowledges finished attempts of one worker: off its in-flight list,
-    /// their type's slot freed, retries (due > 0, ms) put on the delayed set
-    /// as the entry of the task's next generation.
-    /// With `fence` (a leader's lock value) it runs only while that leader leads.
-    public func finish(workerID: String, _ entries: [(entry: QueueEntry, due: Int64)], fence: String = "") async throws(BrokerError) {
+    /// Acknowledges finished attempts of one worker (after their outcome is
+    /// in MySQL): off its in-flight list, their type's slot freed, retries
+    /// (due > 0, ms) put on the delayed set as the entry of the task's next
+    /// generation.
+    public func acknowledge(workerID: String, _ entries: [(entry: QueueEntry, due: Int64)]) async throws(BrokerError) {
+        try await self.acknowledge(workerID: workerID, entries, fence: "")
+    }
+
+    /// `acknowledge` by a leader (`fence`, its lock value; empty: anyone):
+    /// it runs only while that leader leads.
+    public func acknowledge(workerID: String, _ entries: [(entry: QueueEntry, due: Int64)], fence: String) async throws(BrokerError) {
         guard !entries.isEmpty else { return }
         try await self.redis.run(
-            BrokerScripts.finish,
+            BrokerScripts.acknowledge,
             keys: [
                 self.keys.workerInFlight(workerID), self.keys.inUse, self.keys.delayed, self.keys.events, self.keys.watchers,
                 self.keys.wake, self.keys.delayedWake, self.keys.leader, self.keys.restoreHeld,
@@ -148,11 +157,13 @@ extension RedisBroker {
 }
 
 extension RedisBroker {
-    /// Puts unfinished in-flight entries of a worker back at the front of their queues.
-    public func handBack(workerID: String, _ entries: [QueueEntry]) async throws(BrokerError) {
+    /// Puts entries a worker took (its in-flight list) and will not run back
+    /// at the front of their queues: one of the five ways work goes back
+    /// (docs/architecture.md, "Putting work back").
+    public func handBackInFlight(workerID: String, _ entries: [QueueEntry]) async throws(BrokerError) {
         guard !entries.isEmpty else { return }
         try await self.redis.run(
-            BrokerScripts.handBack,
+            BrokerScripts.handBackInFlight,
             keys: [self.keys.workerInFlight(workerID), self.keys.highQueue, self.keys.normalQueue, self.keys.inUse, self.keys.wake],
             arguments: entries.map(\.member)
         )

@@ -29,7 +29,7 @@ public enum ConfigurationSources {
                     throw .init(description: "\(variable): \(error.description)")
                 }
                 settings.append(.init(key: key, value: value, origin: .environment(variable)))
-            } else if let file, let value = file.values[key.fileKey] {
+            } else if let file, let value = key.fileKeys.lazy.compactMap({ file.values[$0] }).first {
                 do {
                     arguments += try key.arguments(for: value)
                 } catch {
@@ -65,13 +65,13 @@ public enum ConfigurationSources {
                 switch key.kind {
                 case .option:
                     if let inline {
-                        values[name] = inline
+                        values[key.flag] = inline
                     } else if index < arguments.count {
-                        values[name] = arguments[index]
+                        values[key.flag] = arguments[index]
                         index += 1
                     }
                 case .flag, .invertibleFlag:
-                    values[name] = "true"
+                    values[key.flag] = "true"
                 }
             } else if name.hasPrefix("no-"), let key = table.key(flag: String(name.dropFirst(3))), key.kind == .invertibleFlag {
                 values[key.flag] = "false"

@@ -1,9 +1,12 @@
-import BatonAPI
+import BatonAuth
 import BatonBroker
+import BatonGRPC
 import BatonModel
+import BatonService
 import BatonStore
 import GRPCCore
 import Logging
+import Tracing
 
 /// The client APIs' one service layer (tasks, admin, schedules) and the
 /// gRPC server on it; REST and the dashboard use the same services
@@ -31,11 +34,11 @@ public struct APIAssembly: Sendable {
     /// came (tests shorten it).
     public init(
         nodeID: String, stores: APIStores, broker: RedisBroker, hub: EventHub, probe: HealthProbe, authenticator: Authenticator,
-        limits: ValidationLimits, watchLimits: WatchLimits, server: Server, watchFallback: Duration = .seconds(10), logger: Logger
+        limits: ValidationLimits, watchLimits: WatchLimits, server: Server, watchFallback: Duration = .seconds(10), tracer: (any Tracer)? = nil, logger: Logger
     ) throws {
         self.tasks = TaskService(
             nodeID: nodeID, tasks: stores.tasks, configs: stores.configCache, broker: broker, hub: hub, limits: limits, watchLimits: watchLimits,
-            logger: logger, watchFallback: watchFallback
+            logger: logger, watchFallback: watchFallback, tracer: tracer
         )
         self.admin = AdminService(
             store: stores.configs, schedules: stores.schedules, cache: stores.configCache, broker: broker, limits: limits, logger: logger
@@ -50,7 +53,8 @@ public struct APIAssembly: Sendable {
                 HealthService(probe: probe, maxWatchers: server.healthMaxWatchers),
                 try ReflectionService(services: ["baton.v1.TaskService", "baton.v1.AdminService", "grpc.health.v1.Health"]),
             ],
-            interceptors: [RPCMetricsInterceptor(), AuthInterceptor(authenticator: authenticator)],
+            // The span outermost: a refused call is traced too.
+            interceptors: (tracer.map { [TracingInterceptor(tracer: $0)] } ?? []) + [RPCMetricsInterceptor(), AuthInterceptor(authenticator: authenticator)],
             tls: server.tls,
             limits: server.limits,
             logger: logger

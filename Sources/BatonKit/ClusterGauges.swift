@@ -30,15 +30,21 @@ struct ClusterGauges: Service {
         }
         await cancelWhenGracefulShutdown {
             var types = TypeGauges()
+            // The last unserved types read: a failed snapshot is no news, and
+            // must not read as "every type served" (it would reset the
+            // unserved alert's `for` clock).
+            var unservedTypes: Set<String> = []
             while !Task.isCancelled {
-                var unservedTypes: Set<String> = []
-                if let snapshot = try? await self.broker.snapshot() {
+                do {
+                    let snapshot = try await self.broker.snapshot()
                     high.record(snapshot.queueHigh)
                     normal.record(snapshot.queueNormal)
                     delayed.record(snapshot.queueDelayed)
                     workers.record(snapshot.workers.count)
                     unserved.record(snapshot.unservedTypes.count)
                     unservedTypes = Set(snapshot.unservedTypes.map(\.taskType))
+                } catch {
+                    self.logger.debug("cluster gauges not sampled", metadata: ["error": "\(error)"])
                 }
                 do {
                     let sample = try await self.broker.backlogSample()

@@ -1,9 +1,11 @@
-import BatonAPI
+import BatonAuth
 import BatonHTTP
 import BatonREST
+import BatonService
 import BatonWeb
 import Hummingbird
 import Logging
+import Tracing
 
 /// The node's HTTP port: /health, /ready and /metrics on every node (load
 /// balancers and Prometheus reach each one whatever its roles), and with
@@ -11,7 +13,7 @@ import Logging
 enum HTTPRoutesAssembly {
     static func router(
         probe: HealthProbe, metricsText: @escaping @Sendable () -> String, api: APIAssembly?, authenticator: Authenticator, history: StatsHistory?,
-        logger: Logger
+        tracer: (any Tracer)?, logger: Logger
     ) -> Router<BasicRequestContext> {
         let router = Router()
         SimpleRoutes.add(
@@ -30,7 +32,8 @@ enum HTTPRoutesAssembly {
             EmbeddedAssets.files[name].map { StaticAsset(contentType: $0.contentType, body: $0.body, etag: $0.etag) }
         }
         RESTRoutes(
-            tasks: api.tasks, admin: api.admin, schedules: api.schedules, authenticator: authenticator, history: history, assets: assets, logger: logger
+            tasks: api.tasks, admin: api.admin, schedules: api.schedules, authenticator: authenticator, history: history, assets: assets, tracer: tracer,
+            logger: logger
         ).add(to: router)
         StaticFiles.add(to: router, assets: assets)
         return router

@@ -3,6 +3,7 @@ import BatonScheduler
 import BatonStore
 import Foundation
 import Logging
+import Tracing
 
 /// The loops a leader runs while it leads, each one job (asynq's forwarder,
 /// recoverer, janitor): dispatch, promotion of delayed tasks, schedules,
@@ -33,9 +34,11 @@ public struct LeaderLoops: Sendable {
     /// (dispatch, schedules, retention); the timeout recoverer reads the cache.
     public init(
         broker: RedisBroker, tasks: TaskStore, configs: TaskConfigStore, configCache: TaskConfigCache, schedules: ScheduleStore,
-        configuration: Configuration = .init(), logger: Logger
+        configuration: Configuration = .init(), tracer: (any Tracer)? = nil, logger: Logger
     ) {
-        self.dispatcher = Dispatcher(broker: broker, tasks: tasks, configs: configs, configuration: configuration.dispatcher, logger: logger)
+        self.dispatcher = Dispatcher(
+            broker: broker, tasks: tasks, configs: configs, configuration: configuration.dispatcher, tracer: tracer, logger: logger
+        )
         self.promoter = DelayedPromoter(broker: broker, maxIdle: configuration.promoterIdle)
         self.scheduleFirer = ScheduleFirer(schedules: schedules, configs: configs, broker: broker, logger: logger)
         self.deadWorkers = DeadWorkerRecoverer(broker: broker, tasks: tasks, configuration: configuration.deadWorkers, logger: logger)

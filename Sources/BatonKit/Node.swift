@@ -1,15 +1,18 @@
-import BatonAPI
+import BatonAuth
+import BatonGRPC
 import BatonHTTP
 import BatonBroker
 import BatonModel
 import BatonMySQL
 import BatonRedis
 import BatonScheduler
+import BatonService
 import BatonStore
 import BatonWorker
 import Foundation
 import Logging
 import ServiceLifecycle
+import Tracing
 
 /// A node's parts wired together and run as one service group: the one
 /// assembly `baton-node`, the end-to-end tests, the benchmarks and users'
@@ -22,6 +25,8 @@ public struct Node: Sendable {
     public let registry: ExecutorRegistry
     /// The gRPC server, when the node has the api role (its port: `listeningPort()`).
     public let apiServer: APIServer?
+    /// The HTTP port's server (REST, dashboard, /metrics; its port: `listeningPort()`).
+    public let httpServer: HTTPServer
     private let group: ServiceGroup
     private let clients: NodeClients
     private let worker: WorkerAssembly?
@@ -61,82 +66,43 @@ public struct Node: Sendable {
     ) async throws -> Node {
         let roles = settings.roles
         logger.info("starting", metadata: ["mysql": "\(settings.mysql.redacted)", "redis": "\(settings.redis.redacted)"])
-        try await StartupWait.until("MySQL", logger: logger) { try await clients.mysql.execute("SELECT 1") }
-        try await StartupWait.until("Redis", logger: logger) { try await clients.redis.send("PING") }
-        let migrator = try settings.migrations.map { try MySQLMigrator(directory: $0, logger: logger) }
-            ?? MySQLMigrator(files: EmbeddedMigrations.files, logger: logger)
-        try await StartupWait.until("migrations", logger: logger) { try await migrator.migrate(clients.mysql) }
-
-        // One clock for the cluster's decisions (and tokens' times): Redis's,
-        // read before anything is written or served.
-        let keys = RedisKeys(namespace: settings.namespace)
-        let broker = RedisBroker(redis: clients.redis, control: clients.control, keys: keys, clock: clock)
-        try await StartupWait.until("Redis TIME", logger: logger) { try await broker.clock.sync(clients.redis) }
-        let apiBroker = RedisBroker(redis: clients.apiRedis, keys: keys, clock: broker.clock)
-        try await Self.checkEviction(broker: broker, allowed: settings.allowEvictingRedis, logger: logger)
-        // The id before anything registers under it: a second live node with
-        // this id is refused here, before its worker would take over the first's.
-        let presence = NodePresence(
-            broker: broker, nodeID: settings.nodeID, incarnation: .current(), ttl: settings.heartbeatTTL, interval: settings.heartbeatInterval,
-            logger: logger
-        )
-        try await StartupWait.until("the node id", logger: logger) { try await presence.claim() }
-
+        let ready = try await NodeStartup.prepare(settings: settings, clients: clients, clock: clock, logger: logger)
+        let broker = ready.broker
+        let tracing = try settings.tracing.map { try NodeTracing(settings: $0, nodeID: settings.nodeID, logger: logger) }
+        let tracer = tracing?.tracer
         let hub = EventHub()
         let tasks = TaskStore(mysql: clients.mysql)
         let configs = TaskConfigStore(mysql: clients.mysql)
         let configCache = TaskConfigCache(store: configs)
         let apiStores = APIStores(mysql: clients.apiMySQL)
-        // Every worker enforces the allow-list itself, on the address it connects to.
-        let egress = EgressGuard(allowList: settings.limits.executorAllowList)
         let worker = roles.contains(.worker)
-            ? WorkerAssembly(
-                configuration: settings.worker, broker: broker, tasks: tasks, configs: configCache, registry: registry, egress: egress,
-                trustRootsFile: settings.executorCAFile, logger: logger
-            )
+            ? Self.worker(settings: settings, broker: broker, tasks: tasks, configs: configCache, registry: registry, tracer: tracer, logger: logger)
             : nil
-        if worker != nil {
-            logger.info("executor allow-list", metadata: [
-                "entries": "\(settings.limits.executorAllowList.entries?.count.description ?? "any address but link-local and metadata")",
-                "ca": "\(settings.executorCAFile ?? "system roots")",
-            ])
-        }
         // Both stores answered just above: serving until the first probe says otherwise.
         let probe = HealthProbe(
             tasks: TaskStore(mysql: clients.mysql), broker: broker, interval: settings.healthProbeInterval, timeout: settings.healthProbeTimeout, initiallyServing: true,
             logger: logger
         )
-        var api: APIAssembly?
-        var history: StatsHistory?
-        if roles.contains(.api) {
-            var server = APIAssembly.Server()
-            server.host = settings.host
-            server.port = settings.grpcPort
-            server.tls = settings.tls
-            server.limits = settings.grpcLimits
-            server.healthMaxWatchers = settings.healthMaxWatchers
-            api = try APIAssembly(
-                nodeID: settings.nodeID, stores: apiStores, broker: apiBroker, hub: hub, probe: probe, authenticator: authenticator,
-                limits: settings.limits, watchLimits: settings.watchLimits, server: server, logger: logger
+        let api = roles.contains(.api)
+            ? try Self.api(
+                settings: settings, stores: apiStores, broker: ready.apiBroker, hub: hub, probe: probe, authenticator: authenticator, tracer: tracer,
+                logger: logger
             )
-            history = StatsHistory(
-                nodeID: settings.nodeID, tasks: apiStores.tasks, broker: apiBroker, startLatency: worker?.worker.startLatency, logger: logger
-            )
-            let limits = settings.grpcLimits
-            logger.info("gRPC limits", metadata: [
-                "max_connections": "\(limits.maxConnections.map(String.init) ?? "none")", "max_streams": "\(limits.maxConcurrentStreams)",
-                "handshake_timeout": "\(limits.handshakeTimeout)", "idle_timeout": "\(limits.idleTimeout)",
-            ])
+            : nil
+        let history = api.map { _ in
+            StatsHistory(nodeID: settings.nodeID, tasks: apiStores.tasks, broker: ready.apiBroker, startLatency: worker?.worker.startLatency, logger: logger)
         }
         let router = HTTPRoutesAssembly.router(
-            probe: probe, metricsText: metricsText, api: api, authenticator: authenticator, history: history, logger: logger
+            probe: probe, metricsText: metricsText, api: api, authenticator: authenticator, history: history, tracer: tracer,
+            logger: logger
         )
         let http = HTTPServer(host: settings.host, port: settings.httpPort, router: router, limits: settings.httpLimits, logger: logger)
 
         // Listed in start order; a graceful stop goes in reverse, so the id is
         // released last, after the worker deregistered.
-        var services: [any Service] = [
-            presence,
+        // The exporter first, so that it stops last and sends the final spans.
+        var services: [any Service] = (tracing.map { [$0.service] } ?? []) + [
+            ready.presence,
             ClusterClockSync(clock: broker.clock, redis: clients.redis, logger: logger),
             EventStreamReader(broker: broker, hub: hub, logger: logger),
             ConfigInvalidation(hub: hub, cache: configCache),
@@ -144,18 +110,10 @@ public struct Node: Sendable {
         ]
         services += extra
         if roles.contains(.scheduler) {
-            let leader = LeaderState()
-            let loops = LeaderLoops(
-                broker: broker, tasks: tasks, configs: configs, configCache: configCache, schedules: ScheduleStore(mysql: clients.mysql),
-                configuration: settings.leaderLoops, logger: logger
+            services += Self.leader(
+                settings: settings, clients: clients, broker: broker, tasks: tasks, configs: configs, configCache: configCache, tracer: tracer,
+                logger: logger
             )
-            services += [
-                Elector(
-                    broker: broker, epochs: LeaderEpochStore(mysql: clients.mysql), nodeID: settings.nodeID, state: leader,
-                    configuration: settings.election, logger: logger
-                ),
-                LeaderServices(state: leader, loops: loops.all, logger: logger),
-            ]
         }
         services += [ClusterGauges(broker: broker, tasks: tasks, interval: .seconds(5), logger: logger), probe]
         if let history { services.append(history) }
@@ -173,25 +131,64 @@ public struct Node: Sendable {
             "roles": "\(roles)", "grpc_port": "\(roles.contains(.api) ? String(settings.grpcPort) : "none")", "http_port": "\(settings.httpPort)",
             "worker": "\(worker?.worker.configuration.workerID ?? "none")",
         ])
-        return Node(settings: settings, registry: registry, apiServer: api?.server, group: group, clients: clients, worker: worker)
+        return Node(settings: settings, registry: registry, apiServer: api?.server, httpServer: http, group: group, clients: clients, worker: worker)
     }
 
-    /// Queues, in-flight lists and the leader lock must never be evicted.
-    private static func checkEviction(broker: RedisBroker, allowed: Bool, logger: Logger) async throws {
-        switch await broker.evictionPolicy() {
-        case "noeviction": break
-        case nil: logger.warning("could not read Redis maxmemory-policy (CONFIG not allowed?); it must be noeviction")
-        case let policy?:
-            guard allowed else {
-                throw NodeStartError(
-                    "Redis maxmemory-policy is \(policy): under memory pressure it would silently evict queued tasks; set maxmemory-policy noeviction (or pass --allow-evicting-redis)"
-                )
-            }
-            logger.warning(
-                "Redis evicts keys under memory pressure (--allow-evicting-redis): queued tasks may vanish until the reconciler restores them",
-                metadata: ["policy": "\(policy)"]
-            )
-        }
+    /// The worker role: the worker, its executors and their egress guard
+    /// (every worker enforces the allow-list itself, on the address it connects to).
+    private static func worker(
+        settings: NodeSettings, broker: RedisBroker, tasks: TaskStore, configs: TaskConfigCache, registry: ExecutorRegistry, tracer: (any Tracer)?,
+        logger: Logger
+    ) -> WorkerAssembly {
+        logger.info("executor allow-list", metadata: [
+            "entries": "\(settings.limits.executorAllowList.entries?.count.description ?? "any address but link-local and metadata")",
+            "ca": "\(settings.executorCAFile ?? "system roots")",
+        ])
+        return WorkerAssembly(
+            configuration: settings.worker, broker: broker, tasks: tasks, configs: configs, registry: registry,
+            egress: EgressGuard(allowList: settings.limits.executorAllowList), trustRootsFile: settings.executorCAFile, tracer: tracer, logger: logger
+        )
+    }
+
+    /// The api role: the gRPC server and the service layer under it and REST.
+    private static func api(
+        settings: NodeSettings, stores: APIStores, broker: RedisBroker, hub: EventHub, probe: HealthProbe, authenticator: Authenticator,
+        tracer: (any Tracer)?, logger: Logger
+    ) throws -> APIAssembly {
+        var server = APIAssembly.Server()
+        server.host = settings.host
+        server.port = settings.grpcPort
+        server.tls = settings.tls
+        server.limits = settings.grpcLimits
+        server.healthMaxWatchers = settings.healthMaxWatchers
+        let limits = settings.grpcLimits
+        logger.info("gRPC limits", metadata: [
+            "max_connections": "\(limits.maxConnections.map(String.init) ?? "none")", "max_streams": "\(limits.maxConcurrentStreams)",
+            "handshake_timeout": "\(limits.handshakeTimeout)", "idle_timeout": "\(limits.idleTimeout)",
+        ])
+        return try APIAssembly(
+            nodeID: settings.nodeID, stores: stores, broker: broker, hub: hub, probe: probe, authenticator: authenticator,
+            limits: settings.limits, watchLimits: settings.watchLimits, server: server, tracer: tracer, logger: logger
+        )
+    }
+
+    /// The scheduler role: the elector and the loops it runs while this node leads.
+    private static func leader(
+        settings: NodeSettings, clients: NodeClients, broker: RedisBroker, tasks: TaskStore, configs: TaskConfigStore, configCache: TaskConfigCache,
+        tracer: (any Tracer)?, logger: Logger
+    ) -> [any Service] {
+        let leader = LeaderState()
+        let loops = LeaderLoops(
+            broker: broker, tasks: tasks, configs: configs, configCache: configCache, schedules: ScheduleStore(mysql: clients.mysql),
+            configuration: settings.leaderLoops, tracer: tracer, logger: logger
+        )
+        return [
+            Elector(
+                broker: broker, epochs: LeaderEpochStore(mysql: clients.mysql), nodeID: settings.nodeID, state: leader,
+                configuration: settings.election, logger: logger
+            ),
+            LeaderServices(state: leader, loops: loops.all, logger: logger),
+        ]
     }
 
     /// Runs until SIGTERM or SIGINT (graceful) or a service fails, then closes the pools.

@@ -1,9 +1,10 @@
-import BatonAPI
+import BatonGRPC
 import BatonHTTP
 import BatonModel
 import BatonMySQL
 import BatonRedis
 import BatonScheduler
+import BatonService
 import BatonWorker
 import Foundation
 
@@ -57,6 +58,8 @@ public struct NodeSettings: Sendable {
     public var healthProbeTimeout: Duration = .seconds(2)
     public var healthMaxWatchers = 10_000
     public var watchLimits = WatchLimits()
+    /// Spans over OTLP (`--otel-endpoint`); nil (the default) traces nothing.
+    public var tracing: TracingSettings?
 
     /// A node of every role with the defaults; the migrations built in unless a folder is given.
     public init(nodeID: String, redis: RedisConfiguration, mysql: MySQLConfiguration, migrations: URL? = nil) {

@@ -4,6 +4,7 @@ import BatonStore
 import BatonWorker
 import Logging
 import ServiceLifecycle
+import Tracing
 
 /// A worker and what it runs tasks with: the executor registry (local
 /// handlers, HTTP and gRPC executors), the task-log writer, the heartbeat.
@@ -21,7 +22,7 @@ public struct WorkerAssembly: Sendable {
     /// roots when nil).
     public init(
         configuration: WorkerConfiguration, broker: RedisBroker, tasks: TaskStore, configs: TaskConfigCache, registry: ExecutorRegistry = ExecutorRegistry(),
-        egress: EgressGuard = EgressGuard(), trustRootsFile: String? = nil, logger: Logger
+        egress: EgressGuard = EgressGuard(), trustRootsFile: String? = nil, tracer: (any Tracer)? = nil, logger: Logger
     ) {
         self.registry = registry
         self.logs = TaskLogWriter(store: tasks, logger: logger)
@@ -30,7 +31,8 @@ public struct WorkerAssembly: Sendable {
         self.registry.set(self.http, for: .http)
         self.registry.set(self.grpc, for: .grpc)
         self.worker = Worker(
-            configuration: configuration, broker: broker, tasks: tasks, configs: configs, registry: self.registry, logs: self.logs, logger: logger
+            configuration: configuration, broker: broker, tasks: tasks, configs: configs, registry: self.registry, logs: self.logs, tracer: tracer,
+            logger: logger
         )
     }
 

@@ -18,10 +18,10 @@ public struct RetryPolicy: Sendable {
         task.attempt - task.workerLosses - task.retryBase
     }
 
-    /// `backoff · 2^(n−1)` with ±20% jitter, capped; n counts the attempts that spent a retry.
-    public func delay(after task: TaskRecord, baseBackoffMs: Int) -> TimeInterval {
+    /// `backoff · 2^(n−1)` with ±20% jitter (a factor in 0.8…1.2), capped; n counts the attempts that spent a retry.
+    public func delay(after task: TaskRecord, baseBackoffMs: Int, jitter: Double = .random(in: 0.8...1.2)) -> TimeInterval {
         let spent = max(1, self.spent(task))
         let base = Double(baseBackoffMs) / 1000 * pow(2, Double(min(spent - 1, 30)))
-        return min(self.maxBackoff, base * Double.random(in: 0.8...1.2))
+        return min(self.maxBackoff, base * jitter)
     }
 }

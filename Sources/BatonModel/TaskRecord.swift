@@ -51,6 +51,9 @@ public struct TaskRecord: Sendable, Equatable {
     public var waitingOn: Int
     /// The dependency whose end (FAILED, TIMEOUT, CANCELLED) cancelled it.
     public var blockedBy: String?
+    /// The W3C traceparent of the API span that created it (tracing on):
+    /// its attempts' spans are that span's children. Nil when not traced.
+    public var traceparent: String?
 
     public init(
         taskID: String,
@@ -82,7 +85,8 @@ public struct TaskRecord: Sendable, Equatable {
         dependencyResults: [String: String] = [:],
         hasDependents: Bool = false,
         waitingOn: Int = 0,
-        blockedBy: String? = nil
+        blockedBy: String? = nil,
+        traceparent: String? = nil
     ) {
         self.taskID = taskID
         self.taskType = taskType
@@ -114,6 +118,7 @@ public struct TaskRecord: Sendable, Equatable {
         self.hasDependents = hasDependents
         self.waitingOn = waitingOn
         self.blockedBy = blockedBy
+        self.traceparent = traceparent
     }
 }
 

@@ -1,5 +1,4 @@
 import ArgumentParser
-import BatonAPI
 import BatonBroker
 import BatonConfig
 import BatonHTTP

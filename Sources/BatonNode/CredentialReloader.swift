@@ -1,4 +1,4 @@
-import BatonAPI
+import BatonAuth
 import BatonBroker
 import Foundation
 import Logging

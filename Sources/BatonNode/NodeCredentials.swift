@@ -1,5 +1,5 @@
 import ArgumentParser
-import BatonAPI
+import BatonAuth
 import BatonBroker
 import Logging
 

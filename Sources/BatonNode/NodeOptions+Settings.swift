@@ -1,8 +1,9 @@
 import ArgumentParser
-import BatonAPI
+import BatonGRPC
 import BatonKit
 import BatonMySQL
 import BatonRedis
+import BatonService
 import BatonWorker
 import Foundation
 
@@ -51,6 +52,7 @@ extension NodeOptions {
 
         settings.limits = try self.limits
         settings.executorCAFile = self.executorCaFile
+        settings.tracing = self.otelEndpoint.map(TracingSettings.init(endpoint:))
         settings.host = self.host
         settings.grpcPort = self.grpcPort
         settings.httpPort = self.workerPort

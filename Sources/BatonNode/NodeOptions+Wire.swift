@@ -1,5 +1,5 @@
 import ArgumentParser
-import BatonAPI
+import BatonGRPC
 import BatonHTTP
 import Foundation
 

@@ -1,4 +1,5 @@
 import ArgumentParser
+import BatonBroker
 import BatonConfig
 import BatonKit
 import BatonModel
@@ -29,7 +30,9 @@ struct NodeOptions: ParsableArguments {
     @Option(
         help: """
             Redis URL, redis://[:password@]host:port[/db], or through Sentinel \
-            sentinel://[:password@]host:port,host:port/mastername[?db=N&sentinel_password=…]; \
+            sentinel://[:password@]host:port,host:port/mastername[?db=N&sentinel_password=…], \
+            or a Redis Cluster redis-cluster://[:password@]host:port,host:port (docs/redis.md); \
+            over TLS rediss://… or sentinels://… with ?ca=/path&cert=/path&key=/path&server_name=name (all optional); \
             $REDIS_ADDR works too. Default: redis://127.0.0.1:6379.
             """
     )
@@ -44,7 +47,13 @@ struct NodeOptions: ParsableArguments {
     @Option(help: "File holding the MySQL password (overrides the URL's).")
     var mysqlPasswordFile: String?
 
-    @Option(help: "Prefix of every Redis key of this cluster.")
+    @Option(
+        name: [.customLong("redis-namespace"), .customLong("namespace")],
+        help: """
+            Namespace of this cluster's Redis keys: every key is {<namespace>}:…, one Redis Cluster slot (docs/redis.md). \
+            --namespace is its older name.
+            """
+    )
     var namespace = "baton"
 
     @Option(help: "Folder of SQL migrations (NNN_name.sql) to apply at start instead of those built into the binary.")
@@ -170,6 +179,13 @@ struct NodeOptions: ParsableArguments {
     @Option(help: "CA certificates (PEM) trusted for https:// and grpcs:// executor endpoints, instead of the system's roots.")
     var executorCaFile: String?
 
+    @Option(help: """
+        Send spans (API calls, dispatch rounds, attempts) over OTLP/HTTP to this receiver, e.g. http://collector:4318 \
+        (to /v1/traces under it, or to the URL as given when it has a path); OTEL_* variables tune the exporter. \
+        Default: no tracing.
+        """)
+    var otelEndpoint: String?
+
     @Option(help: "Largest payload in bytes.")
     var maxPayloadBytes = 1 << 20
 
@@ -266,6 +282,7 @@ struct NodeOptions: ParsableArguments {
         guard (1...65535).contains(self.grpcPort) else { throw ValidationError("--grpc-port must be 1-65535") }
         guard (1...65535).contains(self.workerPort) else { throw ValidationError("--worker-port must be 1-65535") }
         guard self.capacity >= 1 else { throw ValidationError("--capacity must be at least 1") }
+        if let problem = RedisKeys.problem(namespace: self.namespace) { throw ValidationError("--redis-namespace: \(problem)") }
         if let maxWindow = self.maxWindow, maxWindow <= self.capacity { throw ValidationError("--max-window must exceed --capacity") }
         guard self.heartbeatInterval > 0, self.heartbeatTTL > self.heartbeatInterval else {
             throw ValidationError("--heartbeat-ttl must exceed --heartbeat-interval, both positive")
@@ -290,6 +307,9 @@ struct NodeOptions: ParsableArguments {
         guard (self.tlsCert == nil) == (self.tlsKey == nil) else { throw ValidationError("--tls-cert and --tls-key go together") }
         guard self.tlsCaCert == nil || self.tlsCert != nil else { throw ValidationError("--tls-ca-cert needs --tls-cert and --tls-key") }
         _ = try self.executorAllowList
+        if let endpoint = self.otelEndpoint, !(endpoint.hasPrefix("http://") || endpoint.hasPrefix("https://")) {
+            throw ValidationError("--otel-endpoint must be an http:// or https:// URL (an OTLP/HTTP receiver)")
+        }
         if let path = self.executorCaFile, !FileManager.default.isReadableFile(atPath: path) {
             throw ValidationError("--executor-ca-file: cannot read \(path)")
         }

@@ -1,4 +1,4 @@
-import BatonAPI
+import BatonService
 import Foundation
 import Hummingbird
 import NIOCore

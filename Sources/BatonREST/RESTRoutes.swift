@@ -1,11 +1,13 @@
-import BatonAPI
+import BatonAuth
 import BatonModel
 import BatonProto
+import BatonService
 import Foundation
 import GRPCCore
 import Hummingbird
 import Logging
 import NIOCore
+import Tracing
 
 /// The REST/JSON API under `/api/v1` (docs/rest-api.md), on the same
 /// services as gRPC: each route names the RPC whose authorization entry it
@@ -18,10 +20,13 @@ public struct RESTRoutes: Sendable {
     let assets: @Sendable (String) -> StaticAsset?
     let guardian: RequestGuard
     let keepAlive: Duration
+    /// Set when the node traces: a span per API request.
+    let span: RouteSpan?
 
     public init(
         tasks: TaskService, admin: AdminService, schedules: ScheduleService, authenticator: Authenticator, history: StatsHistory?,
-        assets: @escaping @Sendable (String) -> StaticAsset? = { _ in nil }, keepAlive: Duration = .seconds(15), logger: Logger
+        assets: @escaping @Sendable (String) -> StaticAsset? = { _ in nil }, keepAlive: Duration = .seconds(15), tracer: (any Tracer)? = nil,
+        logger: Logger
     ) {
         self.tasks = tasks
         self.admin = admin
@@ -30,11 +35,12 @@ public struct RESTRoutes: Sendable {
         self.assets = assets
         self.guardian = RequestGuard(authenticator: authenticator, logger: logger)
         self.keepAlive = keepAlive
+        self.span = tracer.map { RouteSpan(tracer: $0) }
     }
 
-    static func access(_ rpc: String) -> AuthInterceptor.Access {
+    static func access(_ rpc: String) -> Access {
         // Deny by default, as the interceptor does for a method not in its table.
-        AuthInterceptor.table[rpc] ?? .role(.admin)
+        AccessTable.methods[rpc] ?? .role(.admin)
     }
 
     public func add(to router: Router<BasicRequestContext>) {
@@ -61,12 +67,16 @@ public struct RESTRoutes: Sendable {
     }
 
     func route(
-        _ group: RouterGroup<BasicRequestContext>, _ method: HTTPRequest.Method, _ path: RouterPath, operation: String, access: AuthInterceptor.Access,
+        _ group: RouterGroup<BasicRequestContext>, _ method: HTTPRequest.Method, _ path: RouterPath, operation: String, access: Access,
         _ handler: @escaping @Sendable (Request, BasicRequestContext) async throws -> Response
     ) {
         let guardian = self.guardian
+        let span = self.span
+        let route = "/api/v1/" + path.description.drop { $0 == "/" }
         group.on(path, method: method) { request, context in
-            await guardian.run(request, operation: operation, access: access) { try await handler(request, context) }
+            let guarded = { await guardian.run(request, operation: operation, access: access) { try await handler(request, context) } }
+            guard let span else { return await guarded() }
+            return await span.run(request, route: route, guarded)
         }
     }
 

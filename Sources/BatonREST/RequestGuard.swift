@@ -1,5 +1,6 @@
-import BatonAPI
+import BatonAuth
 import BatonModel
+import BatonService
 import GRPCCore
 import Hummingbird
 import Logging
@@ -18,7 +19,7 @@ struct RequestGuard: Sendable {
     func run(
         _ request: Request,
         operation: String,
-        access: AuthInterceptor.Access,
+        access: Access,
         _ handler: @Sendable () async throws -> Response
     ) async -> Response {
         do {

@@ -1,5 +1,6 @@
-import BatonAPI
+import BatonAuth
 import BatonProto
+import BatonService
 import GRPCCore
 import Hummingbird
 import Logging

@@ -9,6 +9,14 @@ extension ConnectionURL {
         return (self.user, self.password)
     }
 
+    /// `user:REDACTED@`, `:REDACTED@`, `user@` or nothing: the userinfo of a
+    /// URL for logs.
+    static func maskedCredentials(_ username: String?, _ password: String?) -> String {
+        let mask = "REDACTED"
+        if let username { return username + (password == nil ? "@" : ":\(mask)@") }
+        return password == nil ? "" : ":\(mask)@"
+    }
+
     /// A database number as the URL spells it; empty means 0.
     static func redisDatabase(_ text: String) throws(RedisError) -> Int {
         if text.isEmpty { return 0 }

@@ -50,4 +50,12 @@ public struct RedisCommand: Sendable {
         self.init("EVALSHA", [script.sha1, keys.count] + keys + arguments)
         self.script = script
     }
+
+    /// EVALSHA of a named script whose keys and arguments are bytes already:
+    /// a caller that sends the same long lists round after round keeps them
+    /// encoded (the broker's key roster) instead of boxing and copying each.
+    public init(script: RedisScript, encodedKeys keys: [[UInt8]], encodedArguments arguments: [[UInt8]]) {
+        self.arguments = [Array("EVALSHA".utf8), script.sha1.redisArgument, keys.count.redisArgument] + keys + arguments
+        self.script = script
+    }
 }

@@ -15,6 +15,10 @@ public struct RedisError: Error, Hashable, CustomStringConvertible {
         case closed
         /// No pooled connection came free within the acquire timeout.
         case busy
+        /// The server is up but cannot serve for now: a Redis Cluster during
+        /// a failover (CLUSTERDOWN) or a slot migration (TRYAGAIN). The call
+        /// did nothing; retry after a pause.
+        case unavailable
     }
 
     public var kind: Kind
@@ -28,7 +32,7 @@ public struct RedisError: Error, Hashable, CustomStringConvertible {
     /// True when Redis could not be reached: callers map it to UNAVAILABLE.
     public var isUnavailable: Bool {
         switch self.kind {
-        case .connectionFailed, .connectionLost, .timeout, .closed, .busy: true
+        case .connectionFailed, .connectionLost, .timeout, .closed, .busy, .unavailable: true
         case .invalidURL, .server: false
         }
     }

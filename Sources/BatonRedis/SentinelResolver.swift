@@ -97,7 +97,7 @@ public final class SentinelResolver: Sendable {
             configuration: RedisConfiguration(
                 host: sentinel.host, port: sentinel.port ?? SentinelURL.defaultPort,
                 username: self.url.sentinelUsername, password: self.url.sentinelPassword,
-                connectTimeout: configuration.connectTimeout, commandTimeout: configuration.commandTimeout
+                connectTimeout: configuration.connectTimeout, commandTimeout: configuration.commandTimeout, tls: self.url.tls
             )
         )
         defer { connection.close() }
@@ -128,3 +128,5 @@ public final class SentinelResolver: Sendable {
         return generation
     }
 }
+
+extension SentinelResolver: RedisTopology {}

@@ -2,6 +2,8 @@ import BatonPool
 
 /// `sentinel://[[user]:password@]host[:port],host[:port]…/mastername[?db=N]`:
 /// the Sentinels to ask and the name of the master Baton uses.
+/// `sentinels://` speaks TLS to the Sentinels and the master alike, with
+/// `rediss://`'s parameters (`ca`, `cert`, `key`, `server_name`).
 ///
 /// The userinfo authenticates to the master (and so to whichever replica a
 /// failover promotes), exactly as in `redis://`. Sentinels often run without
@@ -12,7 +14,7 @@ import BatonPool
 public struct SentinelURL: Sendable, Hashable, CustomStringConvertible {
     /// Sentinel's own default port, for a host given without one.
     public static let defaultPort = 26379
-    static let queryKeys: Set<String> = ["db", "sentinel_user", "sentinel_password"]
+    static let queryKeys: [String] = ["db", "sentinel_user", "sentinel_password"]
 
     /// Every Sentinel, each with its port.
     public var sentinels: [ConnectionURL.Endpoint]
@@ -22,20 +24,24 @@ public struct SentinelURL: Sendable, Hashable, CustomStringConvertible {
     public var database: Int
     public var sentinelUsername: String?
     public var sentinelPassword: String?
+    /// Set for `sentinels://`.
+    public var tls: RedisTLS?
 
     public init(_ text: String) throws(RedisError) {
         try self.init(parsed: try ConnectionURL.redis(text))
     }
 
     init(parsed: ConnectionURL) throws(RedisError) {
-        guard parsed.scheme == "sentinel" else {
-            throw RedisError(.invalidURL, "expected sentinel://[:password@]host:port,host:port/mastername[?db=N]")
+        guard parsed.scheme == "sentinel" || parsed.scheme == "sentinels" else {
+            throw RedisError(.invalidURL, "expected sentinel://[:password@]host:port,host:port/mastername[?db=N] (sentinels:// for TLS)")
         }
         guard !parsed.path.isEmpty, !parsed.path.contains("/") else {
             throw RedisError(.invalidURL, "a sentinel:// URL ends with the master's name: sentinel://host:port,host:port/mastername")
         }
-        if let unknown = parsed.query.keys.sorted().first(where: { !Self.queryKeys.contains($0) }) {
-            throw RedisError(.invalidURL, "unknown parameter \(unknown) in the sentinel:// URL (known: db, sentinel_user, sentinel_password)")
+        let known = Self.queryKeys + (parsed.scheme == "sentinels" ? RedisTLS.queryKeys : [])
+        if let unknown = parsed.query.keys.sorted().first(where: { !known.contains($0) }) {
+            try RedisTLS.refuseWithout("sentinels", in: parsed.query)
+            throw RedisError(.invalidURL, "unknown parameter \(unknown) in the \(parsed.scheme):// URL (known: \(known.joined(separator: ", ")))")
         }
         self.sentinels = parsed.endpoints.map { ConnectionURL.Endpoint(host: $0.host, port: $0.port ?? Self.defaultPort) }
         self.masterName = parsed.path
@@ -43,18 +49,19 @@ public struct SentinelURL: Sendable, Hashable, CustomStringConvertible {
         self.database = try ConnectionURL.redisDatabase(parsed.query["db"] ?? "")
         self.sentinelUsername = parsed.query["sentinel_user"]
         self.sentinelPassword = parsed.query["sentinel_password"]
+        self.tls = parsed.scheme == "sentinels" ? try RedisTLS(query: parsed.query) : nil
     }
 
     /// The URL with every password replaced: fit for logs and errors.
     public var description: String {
         let mask = "REDACTED"
-        var credentials = ""
-        if let username { credentials = username + (self.password == nil ? "@" : ":\(mask)@") } else if self.password != nil { credentials = ":\(mask)@" }
+        let credentials = ConnectionURL.maskedCredentials(self.username, self.password)
         var query: [String] = []
         if self.database != 0 { query.append("db=\(self.database)") }
         if let sentinelUsername { query.append("sentinel_user=\(sentinelUsername)") }
         if self.sentinelPassword != nil { query.append("sentinel_password=\(mask)") }
+        query += self.tls?.queryItems ?? []
         let hosts = self.sentinels.map(\.description).joined(separator: ",")
-        return "sentinel://\(credentials)\(hosts)/\(self.masterName)" + (query.isEmpty ? "" : "?" + query.joined(separator: "&"))
+        return "\(self.tls == nil ? "sentinel" : "sentinels")://\(credentials)\(hosts)/\(self.masterName)" + (query.isEmpty ? "" : "?" + query.joined(separator: "&"))
     }
 }

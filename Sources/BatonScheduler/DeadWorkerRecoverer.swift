@@ -102,7 +102,7 @@ public struct DeadWorkerRecoverer: LeaderLoop {
         let (failed, cancelled) = try await self.tasks.recordWorkerLoss(
             ids, workerID: workerID, cap: self.configuration.maxWorkerLosses, now: now, fence: term.fence
         )
-        guard let moved = try await self.broker.reclaim(workerID: workerID, fence: term.lockValue) else { return }
+        guard let moved = try await self.broker.reclaimDeadWorker(workerID: workerID, fence: term.lockValue) else { return }
         var lines = failed.map { id in
             TaskLogRecord(taskID: id, attempt: 0, workerID: workerID, level: "ERROR",
                           message: "failed: worker lost \(self.configuration.maxWorkerLosses) times", createdAt: now)

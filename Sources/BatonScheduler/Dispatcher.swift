@@ -3,6 +3,7 @@ import BatonModel
 import BatonStore
 import Foundation
 import Logging
+import Tracing
 
 /// Moves tasks from the priority queues to worker queues, high before normal
 /// (or weighted), in batches, with a fenced Lua script; SCHEDULED follows in
@@ -41,8 +42,14 @@ public struct Dispatcher: LeaderLoop {
     private let configs: TaskConfigStore
     private let configuration: Configuration
     private let logger: Logger
+    /// Set when the node traces: a span per round that moved tasks.
+    private let tracer: (any Tracer)?
 
-    public init(broker: any SchedulingBroker, tasks: TaskStore, configs: TaskConfigStore, configuration: Configuration = .init(), logger: Logger) {
+    public init(
+        broker: any SchedulingBroker, tasks: TaskStore, configs: TaskConfigStore, configuration: Configuration = .init(), tracer: (any Tracer)? = nil,
+        logger: Logger
+    ) {
+        self.tracer = tracer
         self.broker = broker
         self.tasks = tasks
         self.configs = configs
@@ -87,11 +94,26 @@ public struct Dispatcher: LeaderLoop {
         // Taken before the move: a row changed after it (a start, a failed attempt) is newer than the dispatch.
         let now = self.broker.clock.now()
         let configuration = self.configuration
-        return try await self.broker.dispatch(
+        let began = self.tracer == nil ? nil : DefaultTracerClock.now
+        let moved = try await self.broker.dispatch(
             fence: term.lockValue, batch: configuration.batchSize, heartbeatTTL: configuration.heartbeatTTL,
             strategy: configuration.strategy.rawValue, weights: configuration.weights, lookAhead: configuration.lookAhead,
             highReserve: configuration.highReserve
-        ).map { ($0.entry.taskID, $0.workerID, now) }
+        )
+        if let tracer = self.tracer, let began, !moved.isEmpty { Self.trace(moved, began: began, tracer: tracer) }
+        return moved.map { ($0.entry.taskID, $0.workerID, now) }
+    }
+
+    /// A root span per round that moved tasks (an idle round records none),
+    /// with how many and to how many workers. It links no task: a round
+    /// moves up to `batchSize` of them, and their traceparents are in
+    /// MySQL, which the round does not read; each attempt's span, a child
+    /// of its task's API span, carries the task's id instead.
+    private static func trace(_ moved: [(entry: QueueEntry, workerID: String)], began: DefaultTracerClock.Instant, tracer: any Tracer) {
+        let span = tracer.startSpan("dispatch", context: .topLevel, ofKind: .internal, at: began)
+        span.attributes["baton.dispatch.tasks"] = Int64(moved.count)
+        span.attributes["baton.dispatch.workers"] = Int64(Set(moved.map(\.workerID)).count)
+        span.end()
     }
 
     /// Copies each type's max_concurrency, rate limit, pause and executor

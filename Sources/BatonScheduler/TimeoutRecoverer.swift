@@ -15,7 +15,6 @@ public struct TimeoutRecoverer: LeaderLoop {
     private let interval: Duration
     /// Extra time given to the worker to report on its own.
     private let grace: TimeInterval
-    private let policy = RetryPolicy()
     private let logger: Logger
 
     public init(broker: RedisBroker, tasks: TaskStore, configs: TaskConfigCache, interval: Duration = .seconds(2), grace: TimeInterval = AttemptLease.grace, logger: Logger) {
@@ -42,25 +41,25 @@ public struct TimeoutRecoverer: LeaderLoop {
         var cancelled: [String] = []
         for task in overdue {
             let message = "attempt \(task.attempt) timed out after \(task.timeoutSeconds) s (no report from worker \(task.workerID ?? "?"))"
-            var due: Int64 = 0
-            if self.policy.retriesLeft(task) {
-                let backoff = try await self.configs.config(task.taskType)?.retryBackoffMs ?? 1000
-                let at = now.addingTimeInterval(self.policy.delay(after: task, baseBackoffMs: backoff))
-                guard try await self.tasks.finishAttempt(
+            let decision = try await RetryDecision(task, after: .timedOut, now: now) {
+                try await self.configs.config(task.taskType)?.retryBackoffMs
+            }
+            switch decision {
+            case .retry(let at):
+                guard try await self.tasks.recordLeaderOutcome(
                     task.taskID, tenant: task.tenant, attempt: task.attempt, status: .retrying, error: message, retryAt: at, now: now, fence: term.fence
                 ) != nil else { continue }
-                due = Int64(at.timeIntervalSince1970 * 1000)
-            } else {
-                guard let settled = try await self.tasks.finishAttempt(
-                    task.taskID, tenant: task.tenant, attempt: task.attempt, status: .timeout, error: message, now: now, fence: term.fence
+            case .end(let final):
+                guard let settled = try await self.tasks.recordLeaderOutcome(
+                    task.taskID, tenant: task.tenant, attempt: task.attempt, status: final, error: message, now: now, fence: term.fence
                 ) else { continue }
                 cancelled += settled.cancelled.map(\.taskID)
             }
             try await self.tasks.appendLogs([.init(taskID: task.taskID, attempt: task.attempt, workerID: task.workerID ?? "", level: "ERROR", message: message, createdAt: now)])
-            finished[task.workerID ?? "-", default: []].append((QueueEntry(task), due))
+            finished[task.workerID ?? "-", default: []].append((QueueEntry(task), decision.retryDue))
         }
         for (workerID, entries) in finished {
-            try await self.broker.finish(workerID: workerID, entries, fence: term.lockValue)
+            try await self.broker.acknowledge(workerID: workerID, entries, fence: term.lockValue)
         }
         // The dependents a timeout cancelled change too: their watchers hear it now, not at their fallback read.
         if !cancelled.isEmpty { try await self.broker.announce(cancelled) }

@@ -13,13 +13,19 @@ public final class TaskConfigCache: Sendable {
         var loadedAt: ContinuousClock.Instant
     }
 
-    private let store: TaskConfigStore
+    private let load: @Sendable (String) async throws -> TaskConfigRecord?
     private let maxAge: Duration
     private let maxEntries: Int
     private let entries = Mutex<[String: Entry]>([:])
 
-    public init(store: TaskConfigStore, maxAge: Duration = .seconds(3), maxEntries: Int = 10_000) {
-        self.store = store
+    public convenience init(store: TaskConfigStore, maxAge: Duration = .seconds(3), maxEntries: Int = 10_000) {
+        self.init(maxAge: maxAge, maxEntries: maxEntries) { try await store.config($0) }
+    }
+
+    /// A cache that reads a type with `load` (an in-memory store's, in tests
+    /// without MySQL).
+    public init(maxAge: Duration = .seconds(3), maxEntries: Int = 10_000, load: @escaping @Sendable (String) async throws -> TaskConfigRecord?) {
+        self.load = load
         self.maxAge = maxAge
         self.maxEntries = max(1, maxEntries)
     }
@@ -32,7 +38,7 @@ public final class TaskConfigCache: Sendable {
         if let entry = self.entries.withLock({ $0[taskType] }), now - entry.loadedAt < self.maxAge {
             return entry.config
         }
-        let config = try await self.store.config(taskType)
+        let config = try await self.load(taskType)
         self.keep(Entry(config: config, loadedAt: now), for: taskType)
         return config
     }

@@ -146,7 +146,7 @@ extension TaskStore {
     /// apply, else what it did to the task's dependents in the same
     /// transaction (the caller announces them: nobody else will).
     @discardableResult
-    public func finishAttempt(
+    public func recordLeaderOutcome(
         _ taskID: String,
         tenant: String,
         attempt: Int,

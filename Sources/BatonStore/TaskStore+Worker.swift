@@ -2,10 +2,7 @@ import BatonModel
 import BatonMySQL
 import Foundation
 
-extension TaskStore {
-    /// A queue entry a worker asks to start: the task and the generation its entry carries.
-    public typealias StartClaim = (taskID: String, generation: Int)
-
+extension TaskStore: AttemptStore {
     /// Starts tasks on a worker: each still waiting (QUEUED, SCHEDULED or
     /// RETRYING; never one that was cancelled or finished meanwhile) at the
     /// generation its entry carries becomes RUNNING as its next attempt.
@@ -95,18 +92,15 @@ extension TaskStore {
     /// next-key locks then cover the gap where new QUEUED rows go, so every
     /// create waited for the outcome and start writes under way.)
     ///
-    /// Ends the attempts a worker finished, in one statement: each row
-    /// changes only while it is still RUNNING that attempt (a cancel or the
-    /// leader's timeout recovery may have ended it meanwhile). `now` must be
-    /// unique among this worker's writes; `earlier` are the times of tries of
-    /// the same group that failed without an answer (one may have committed:
-    /// its rows count as changed). Returns the ids whose row changed.
-    public func finish(_ attempts: [FinishedAttempt], workerID: String, now: Date, earlier: [Date] = []) async throws -> Set<String> {
-        try await self.finishSettling(attempts, workerID: workerID, now: now, earlier: earlier).applied
-    }
-
-    /// `finish`, and what it did to the dependents of the tasks it ended
-    /// (see `settleDependents`): released tasks are the caller's to enqueue.
+    /// Records the outcomes of the attempts a worker finished, in one
+    /// statement: each row changes only while it is still RUNNING that
+    /// attempt (a cancel or the leader's timeout recovery may have ended it
+    /// meanwhile). `now` must be unique among this worker's writes; `earlier`
+    /// are the times of tries of the same group that failed without an
+    /// answer (one may have committed: its rows count as changed). Returns
+    /// the ids whose row changed (`applied`), and what the write did to the
+    /// dependents of the tasks it ended (see `settleDependents`): released
+    /// tasks are the caller's to enqueue.
     ///
     /// Tasks without dependents cost nothing more: the worker's copy of the
     /// row says whether it has dependents; the rows it says have none are
@@ -114,14 +108,14 @@ extension TaskStore {
     /// worker read the row makes the row not match, and the write falls to
     /// the slow path below, which settles it), and only rows with the flag
     /// read the edge table.
-    public func finishSettling(
+    public func recordWorkerOutcomes(
         _ attempts: [FinishedAttempt], workerID: String, now: Date, earlier: [Date] = []
     ) async throws -> (applied: Set<String>, settled: SettledDependents) {
         guard !attempts.isEmpty else { return ([], SettledDependents()) }
         let plain = attempts.filter { !$0.hasDependents }
         let flagged = attempts.filter(\.hasDependents)
-        let plainUpdate = plain.isEmpty ? nil : Self.finishStatement(plain, now: now, plainOnly: true)
-        let flaggedUpdate = flagged.isEmpty ? nil : Self.finishStatement(flagged, now: now, plainOnly: false)
+        let plainUpdate = plain.isEmpty ? nil : Self.outcomeStatement(plain, now: now, plainOnly: true)
+        let flaggedUpdate = flagged.isEmpty ? nil : Self.outcomeStatement(flagged, now: now, plainOnly: false)
         let intended = Dictionary(attempts.map { ($0.taskID, $0) }, uniquingKeysWith: { first, _ in first })
         let ids = StatementShape.padded(attempts).map { MySQLValue.string($0.taskID) }
         // One transaction in one trip: the rows, the finished counts and the
@@ -144,7 +138,7 @@ extension TaskStore {
                     ids + [.int(Int64(TaskStatus.running.rawValue))]
                 ).rows.compactMap { row in row.string("task_id").flatMap { intended[$0] }.flatMap { $0.attempt == row.int("attempt") && !$0.hasDependents ? $0 : nil } }
                 if !flaggedSince.isEmpty {
-                    let statement = Self.finishStatement(flaggedSince, now: now, plainOnly: false)
+                    let statement = Self.outcomeStatement(flaggedSince, now: now, plainOnly: false)
                     if try trip.execute(statement.sql, statement.binds).affectedRows > 0 { late = flaggedSince }
                 }
             }
@@ -163,8 +157,8 @@ extension TaskStore {
         }
     }
 
-    /// The outcome write of `finishSettling` for some of a group's rows.
-    static func finishStatement(_ attempts: [FinishedAttempt], now: Date, plainOnly: Bool) -> (sql: String, binds: [MySQLValue]) {
+    /// The outcome write of `recordWorkerOutcomes` for some of a group's rows.
+    static func outcomeStatement(_ attempts: [FinishedAttempt], now: Date, plainOnly: Bool) -> (sql: String, binds: [MySQLValue]) {
         let rows = StatementShape.padded(attempts)
         // A column whose value differs between rows is a `CASE task_id WHEN ?
         // THEN ? … END`, which MariaDB evaluates by comparing ids one by one
@@ -197,8 +191,10 @@ extension TaskStore {
     }
 
     /// Undoes the start of an attempt the worker hands back unfinished
-    /// (graceful stop): QUEUED again, the attempt not spent.
-    public func handBack(_ taskID: String, attempt: Int, now: Date) async throws -> Bool {
+    /// (graceful stop, no slot within `readyLimit`): QUEUED again, the
+    /// attempt not spent. The worker then hands its entry back
+    /// (`RedisBroker.handBackInFlight`).
+    public func undoStart(_ taskID: String, attempt: Int, now: Date) async throws -> Bool {
         try await self.mysql.execute(
             """
             UPDATE task FORCE INDEX (PRIMARY) SET status = ?, attempt = attempt - 1, started_at = NULL, updated_at = ?

@@ -20,7 +20,7 @@ public struct TaskStore: Sendable {
     static let columns = [
         "task_id", "task_type", "priority", "payload", "status", "worker_id", "attempt", "max_retries",
         "timeout_seconds", "worker_losses", "result", "error", "idempotency_key", "created_at", "updated_at",
-        "started_at", "finished_at", "run_at", "retry_base", "tenant",
+        "started_at", "finished_at", "run_at", "retry_base", "tenant", "traceparent",
     ]
     /// What reads return: the inserted columns, and those only later writes set.
     static let selectColumns = (columns + [
@@ -273,7 +273,7 @@ public struct TaskStore: Sendable {
             .int(Int64(task.attempt)), .int(Int64(task.maxRetries)), .int(Int64(task.timeoutSeconds)),
             .int(Int64(task.workerLosses)), MySQLValue(task.result), MySQLValue(task.error), MySQLValue(task.idempotencyKey),
             .date(task.createdAt), .date(task.updatedAt), MySQLValue(task.startedAt), MySQLValue(task.finishedAt),
-            MySQLValue(task.runAt), .int(Int64(task.retryBase)), .string(task.tenant),
+            MySQLValue(task.runAt), .int(Int64(task.retryBase)), .string(task.tenant), MySQLValue(task.traceparent),
         ]
     }
 
@@ -308,7 +308,8 @@ public struct TaskStore: Sendable {
             dependsOn: row.string("depends_on").map(Self.dependencyList) ?? [],
             hasDependents: (row.int("has_dependents") ?? 0) != 0,
             waitingOn: row.int("waiting_on") ?? 0,
-            blockedBy: row.string("blocked_by")
+            blockedBy: row.string("blocked_by"),
+            traceparent: row.string("traceparent")
         )
     }
 }

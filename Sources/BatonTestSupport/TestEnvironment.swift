@@ -43,6 +43,23 @@ public enum TestEnvironment {
         }
     }
 
+    /// Runs `scripts/<name> <arguments>` with extra environment; returns the
+    /// last line of its standard output, trimmed (its standard error goes to
+    /// the test's output). Throws when it exits non-zero.
+    public static func scriptOutput(_ name: String, _ arguments: [String], environment: [String: String]) throws -> String {
+        let output = FileManager.default.temporaryDirectory.appendingPathComponent(uniqueName("script-output")).path
+        defer { try? FileManager.default.removeItem(atPath: output) }
+        let status = try ChildProcess.run(
+            "/bin/bash", ["-c", "\"$0\" \"$@\" 2>&1 >\"$OUTPUT\"", repositoryRoot.appendingPathComponent("scripts/\(name)").path] + arguments,
+            environment: ProcessInfo.processInfo.environment.merging(environment) { $1 }.merging(["OUTPUT": output]) { $1 }
+        )
+        let text = (try? String(contentsOfFile: output, encoding: .utf8)) ?? ""
+        guard status == 0 else {
+            throw ScriptError(description: "\(name) \(arguments.joined(separator: " ")) exited \(status)")
+        }
+        return text.split(separator: "\n").last.map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
+    }
+
     public struct ScriptError: Error, CustomStringConvertible {
         public var description: String
 

@@ -19,6 +19,11 @@ public struct ExecutionContext: Sendable {
     /// an object; nil for a task created with a string payload. Typed local
     /// handlers get them decoded (`LocalExecutor.register(_:_:)`).
     public var args: String? = nil
+    /// The W3C traceparent of the attempt's span when the node traces
+    /// (`--otel-endpoint`): the HTTP executor sends it as a `traceparent`
+    /// header, the gRPC executor as metadata and `ExecuteRequest.traceparent`;
+    /// a local handler may continue it. Nil when not tracing.
+    public var traceparent: String? = nil
 
     /// Seconds left until the deadline (never from the local wall clock, which may be off).
     public var timeRemaining: TimeInterval {

@@ -11,7 +11,8 @@ import Synchronization
 /// Calls `baton.v1.TaskExecutor/Execute` at the type's endpoint — `host:port`
 /// or `grpc://host:port` in plaintext, `grpcs://host:port` over TLS (the
 /// system's roots or `trustRootsFile`) — with the attempt's deadline and the
-/// type's headers as metadata, over one pooled client per endpoint.
+/// type's headers as metadata (and `traceparent`, metadata and field, when
+/// the node traces), over one pooled client per endpoint.
 /// UNAVAILABLE and DEADLINE_EXCEEDED are retryable. Each client connects to
 /// an address `egress` allowed and to no other (an IP target; the name stays
 /// the authority, TLS SNI and the name the certificate must carry).
@@ -66,6 +67,7 @@ public final class GRPCExecutor: TaskExecutor, Service {
         let client = try self.client(for: config.endpoint, target: target, allowed: allowed)
         var metadata = Metadata()
         for (name, value) in config.headers { metadata.addString(value, forKey: name.lowercased()) }
+        if let traceparent = context.traceparent { metadata.replaceOrAddString(traceparent, forKey: "traceparent") }
         var options = CallOptions.defaults
         // As for HTTP: the worker's timer decides TIMEOUT; this deadline is a backstop.
         options.timeout = .milliseconds(Int64(remaining * 1000) + 500)
@@ -87,6 +89,7 @@ public final class GRPCExecutor: TaskExecutor, Service {
             $0.deadline = .init(date: context.deadline)
             $0.dependencyResults = context.dependencyResults
             if let args { $0.args = args }
+            if let traceparent = context.traceparent { $0.traceparent = traceparent }
         }
         let response: Baton_V1_ExecuteResponse
         do {

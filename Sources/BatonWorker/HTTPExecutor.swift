@@ -8,7 +8,8 @@ import NIOSSL
 /// POSTs `{"task_id","task_type","payload","attempt"}` (and `"args"` for a
 /// task created with typed arguments, `"dependency_results"` for a task with
 /// dependencies) to the type's endpoint
-/// with `X-Baton-Task-Id`, `X-Baton-Attempt` and the type's headers, within
+/// with `X-Baton-Task-Id`, `X-Baton-Attempt` (and `traceparent` when the
+/// node traces) and the type's headers, within
 /// the attempt's remaining time. 2xx is success (a `{"success","data","error"}`
 /// envelope is honoured); 5xx, 429, connection errors and timeouts are
 /// retryable; other 4xx are not. Redirects are never followed; bodies are
@@ -65,6 +66,7 @@ public final class HTTPExecutor: TaskExecutor {
         request.headers.replaceOrAdd(name: "Content-Type", value: "application/json")
         request.headers.replaceOrAdd(name: "X-Baton-Task-Id", value: context.taskID)
         request.headers.replaceOrAdd(name: "X-Baton-Attempt", value: String(context.attempt))
+        if let traceparent = context.traceparent { request.headers.replaceOrAdd(name: "traceparent", value: traceparent) }
         request.body = .bytes(ByteBuffer(string: body))
 
         let remaining = context.timeRemaining

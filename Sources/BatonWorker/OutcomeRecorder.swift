@@ -16,7 +16,7 @@ import Synchronization
 /// finds its rows already written by a try whose reply was lost counts them
 /// as applied. Acknowledgements (also those of entries that ran nothing) are
 /// retried until Redis answers, so no in-flight entry, type slot or retry
-/// leaks; they gather in groups too, one `finish` script per group.
+/// leaks; they gather in groups too, one `acknowledge` script per group.
 final class OutcomeRecorder: Sendable {
     /// One outcome to record; `retryDue` (ms since 1970 on the cluster's
     /// clock, or 0) schedules the retry of a RETRYING attempt; past `lease`
@@ -47,23 +47,25 @@ final class OutcomeRecorder: Sendable {
     /// `max_allowed_packet` (16 MiB by default): one task's large result
     /// goes in a group of its own and never fails the others' write.
     static let maxBatchBytes = 4 << 20
-    static let maxBackoff: Duration = .seconds(1)
 
     private let workerID: String
-    private let tasks: TaskStore
-    private let broker: RedisBroker
+    private let tasks: any AttemptStore
+    private let broker: any WorkerBroker
     private let logger: Logger
+    /// MySQL and Redis writes, tried again until they land (50 ms doubling to 1 s).
+    private let retry: LeaseRetry
     private let state = Mutex(State())
     private let writes: AsyncStream<Void>
     private let writeWake: AsyncStream<Void>.Continuation
     private let acks: AsyncStream<Void>
     private let ackWake: AsyncStream<Void>.Continuation
 
-    init(workerID: String, tasks: TaskStore, broker: RedisBroker, logger: Logger) {
+    init(workerID: String, tasks: any AttemptStore, broker: any WorkerBroker, logger: Logger) {
         self.workerID = workerID
         self.tasks = tasks
         self.broker = broker
         self.logger = logger
+        self.retry = LeaseRetry(first: .milliseconds(50), cap: .seconds(1), logger: logger)
         (self.writes, self.writeWake) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
         (self.acks, self.ackWake) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
     }
@@ -154,38 +156,30 @@ final class OutcomeRecorder: Sendable {
     private func write(_ batch: [Waiting]) async {
         var batch = batch
         var tried: [Date] = []
-        var backoff = Duration.milliseconds(50)
-        while !batch.isEmpty {
-            let now = self.uniqueNow()
-            do {
-                let (applied, settled) = try await self.tasks.finishSettling(batch.map(\.item.attempt), workerID: self.workerID, now: now, earlier: tried)
-                if !settled.released.isEmpty { await self.enqueueReleased(settled.released, now: now) }
-                if !settled.cancelled.isEmpty { try? await self.broker.announce(settled.cancelled.map(\.taskID)) }
-                self.state.withLock { state in
-                    state.acks += batch.map { ($0.item.entry, applied.contains($0.item.attempt.taskID) ? $0.item.retryDue : 0) }
-                }
-                self.ackWake.yield()
-                for waiting in batch {
-                    waiting.continuation.resume(returning: applied.contains(waiting.item.attempt.taskID))
-                }
-                return
-            } catch {
-                tried.append(now)
-                if Task.isCancelled {
-                    for waiting in batch { waiting.continuation.resume(throwing: error) }
-                    return
-                }
-                // Past its lease an outcome belongs to the leader's recovery.
-                let clock = self.broker.clock.now()
-                let expired = batch.filter { $0.item.lease <= clock }
-                batch.removeAll { $0.item.lease <= clock }
-                for waiting in expired { waiting.continuation.resume(throwing: error) }
-                self.logger.warning(
-                    "could not record outcomes; retrying", metadata: ["tasks": "\(batch.count)", "retry_in": "\(backoff)", "error": "\(error)"]
-                )
-                try? await Task.sleep(for: backoff)
-                backoff = min(backoff * 2, Self.maxBackoff)
+        var now = Date.distantPast
+        await self.retry.run("could not record outcomes; retrying", metadata: ["tasks": "\(batch.count)"]) {
+            now = self.uniqueNow()
+            let (applied, settled) = try await self.tasks.recordWorkerOutcomes(batch.map(\.item.attempt), workerID: self.workerID, now: now, earlier: tried)
+            if !settled.released.isEmpty { await self.enqueueReleased(settled.released, now: now) }
+            if !settled.cancelled.isEmpty { try? await self.broker.announce(settled.cancelled.map(\.taskID)) }
+            self.state.withLock { state in
+                state.acks += batch.map { ($0.item.entry, applied.contains($0.item.attempt.taskID) ? $0.item.retryDue : 0) }
             }
+            self.ackWake.yield()
+            for waiting in batch {
+                waiting.continuation.resume(returning: applied.contains(waiting.item.attempt.taskID))
+            }
+        } failed: { error in
+            tried.append(now)
+            if Task.isCancelled {
+                for waiting in batch { waiting.continuation.resume(throwing: error) }
+                return false
+            }
+            // Past its lease an outcome belongs to the leader's recovery.
+            let clock = self.broker.clock.now()
+            for waiting in batch where waiting.item.lease <= clock { waiting.continuation.resume(throwing: error) }
+            batch.removeAll { $0.item.lease <= clock }
+            return !batch.isEmpty
         }
     }
 
@@ -202,7 +196,6 @@ final class OutcomeRecorder: Sendable {
     }
 
     private func sendAcks() async {
-        var backoff = Duration.milliseconds(50)
         while !Task.isCancelled {
             let batch = self.state.withLock { state -> [(entry: QueueEntry, due: Int64)] in
                 let batch = Array(state.acks.prefix(Self.maxBatch))
@@ -211,18 +204,13 @@ final class OutcomeRecorder: Sendable {
                 return batch
             }
             guard !batch.isEmpty else { return }
-            do {
-                try await self.broker.finish(workerID: self.workerID, batch)
-                self.state.withLock { $0.acking = 0 }
-                backoff = .milliseconds(50)
-            } catch {
-                self.state.withLock { state in
-                    state.acks.insert(contentsOf: batch, at: 0)
-                    state.acking = 0
-                }
-                self.logger.warning("could not acknowledge finished attempts; retrying", metadata: ["entries": "\(batch.count)", "error": "\(error)"])
-                try? await Task.sleep(for: backoff)
-                backoff = min(backoff * 2, Self.maxBackoff)
+            let sent: Void? = await self.retry.run("could not acknowledge finished attempts; retrying", metadata: ["entries": "\(batch.count)"]) {
+                try await self.broker.acknowledge(workerID: self.workerID, batch)
+            }
+            self.state.withLock { state in
+                // Cancelled: what was not sent stays in flight (see `run`).
+                if sent == nil { state.acks.insert(contentsOf: batch, at: 0) }
+                state.acking = 0
             }
         }
     }

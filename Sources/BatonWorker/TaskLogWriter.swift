@@ -28,7 +28,7 @@ public final class TaskLogWriter: Service, Sendable {
         var held: [String: (line: TaskLogRecord, at: ContinuousClock.Instant)] = [:]
     }
 
-    private let store: TaskStore
+    private let store: any AttemptStore
     private let flushInterval: Duration
     private let maxLinesPerTask: Int
     private let maxLineBytes: Int
@@ -37,7 +37,7 @@ public final class TaskLogWriter: Service, Sendable {
     private let state = Mutex(State())
 
     public init(
-        store: TaskStore, flushInterval: Duration = .milliseconds(50), maxLinesPerTask: Int = 10_000, maxLineBytes: Int = 64 << 10,
+        store: any AttemptStore, flushInterval: Duration = .milliseconds(50), maxLinesPerTask: Int = 10_000, maxLineBytes: Int = 64 << 10,
         quietWindow: Duration = .seconds(1), logger: Logger
     ) {
         self.store = store

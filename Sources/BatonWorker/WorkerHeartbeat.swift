@@ -16,7 +16,7 @@ import ServiceLifecycle
 /// A beat refused because the leader declared this worker dead calls
 /// `fenced` and ends with `WorkerFenced`. Deregisters on a graceful stop when the worker holds nothing.
 public struct WorkerHeartbeat: Service {
-    private let broker: RedisBroker
+    private let broker: any WorkerBroker
     private let configuration: WorkerConfiguration
     private let draining: @Sendable () -> Bool
     private let window: @Sendable () -> Int
@@ -25,7 +25,7 @@ public struct WorkerHeartbeat: Service {
     private let logger: Logger
 
     init(
-        broker: RedisBroker, configuration: WorkerConfiguration, draining: @escaping @Sendable () -> Bool,
+        broker: any WorkerBroker, configuration: WorkerConfiguration, draining: @escaping @Sendable () -> Bool,
         window: @escaping @Sendable () -> Int, capabilities: @escaping @Sendable () -> [String], fenced: @escaping @Sendable () -> Void,
         logger: Logger
     ) {

@@ -1,4 +1,6 @@
-import BatonAPI
+import BatonAuth
+import BatonGRPC
+import BatonService
 import BatonWorker
 import BatonBroker
 import BatonClient
@@ -19,9 +21,11 @@ import ServiceLifecycle
 /// and task types of its own, and a client connected to it.
 final class APIHarness: Sendable {
     let mysql: MySQLClient
-    let redis: RedisClient
+    private let redis: RedisClient
     let keys: RedisKeys
     let broker: RedisBroker
+    /// The broker's state by what it means, and the faults a test makes in it.
+    let inspector: BrokerInspector
     let hub = EventHub()
     let server: APIServer
     let taskTypePrefix: String
@@ -39,6 +43,7 @@ final class APIHarness: Sendable {
         self.redis = RedisClient(configuration: redisConfiguration, logger: self.logger)
         self.keys = RedisKeys(namespace: TestEnvironment.uniqueName("apitest"))
         self.broker = RedisBroker(redis: self.redis, keys: self.keys)
+        self.inspector = BrokerInspector(self.broker)
         self.taskTypePrefix = TestEnvironment.uniqueName("t").replacingOccurrences(of: "-", with: "_")
 
         let stores = APIStores(mysql: self.mysql)
@@ -125,8 +130,7 @@ final class APIHarness: Sendable {
         try await self.mysql.execute("DELETE FROM task_idempotency WHERE task_type LIKE ?", [.string(like)])
         try await self.mysql.execute("DELETE FROM task WHERE task_type LIKE ?", [.string(like)])
         try await self.mysql.execute("DELETE FROM task_config WHERE task_type LIKE ?", [.string(like)])
-        let keys = try await self.redis.send("KEYS", "\(self.keys.namespace):*").array ?? []
-        if !keys.isEmpty { try await self.redis.send(RedisCommand("DEL", keys.compactMap(\.bytes))) }
+        try await self.inspector.deleteNamespace()
         await self.services.triggerGracefulShutdown()
         try await self.redis.shutdown()
         try await self.mysql.shutdown()

@@ -60,7 +60,7 @@ final class AdminServiceTests: XCTestCase {
         XCTAssertEqual(refused?.code, .invalidArgument)
 
         // The change is announced on the event stream for other nodes.
-        let announced = try await harness.redis.send("XRANGE", harness.keys.events, "-", "+").array ?? []
+        let announced = try await harness.inspector.events()
         XCTAssertFalse(announced.isEmpty)
     }
 

@@ -1,5 +1,5 @@
-@testable import BatonAPI
 import BatonModel
+@testable import BatonService
 import BatonStore
 import BatonTestSupport
 import Foundation

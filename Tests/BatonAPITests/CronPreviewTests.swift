@@ -1,5 +1,5 @@
-@testable import BatonAPI
 @testable import BatonREST
+@testable import BatonService
 import Foundation
 import GRPCCore
 import Testing

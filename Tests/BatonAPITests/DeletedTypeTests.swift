@@ -34,7 +34,7 @@ final class DeletedTypeTests: XCTestCase {
             "UPDATE task SET status = ?, attempt = 1, error = 'boom', finished_at = updated_at WHERE task_id = ?",
             [.int(Int64(TaskStatus.failed.rawValue)), .string(id)]
         )
-        try await self.harness.redis.send("DEL", self.harness.keys.normalQueue)
+        try await self.harness.inspector.clear(.queue(.normal))
         return id
     }
 
@@ -64,7 +64,7 @@ final class DeletedTypeTests: XCTestCase {
             let left = try await self.unfinished(type)
             XCTAssertEqual(left, 0, "\(type): a task waits for a type that is gone")
         }
-        let queued = try await harness.redis.send("LLEN", harness.keys.normalQueue).int
+        let queued = try await harness.inspector.count(.queue(.normal))
         XCTAssertEqual(queued, 0)
         let untouched = try await harness.withClient { tasks, _ in try await tasks.getTask(.with { $0.taskID = third }).task.status }
         XCTAssertEqual(untouched, .failed)

@@ -1,4 +1,4 @@
-import BatonAPI
+import BatonService
 import BatonTestSupport
 import Logging
 import Synchronization

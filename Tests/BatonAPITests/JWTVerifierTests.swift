@@ -5,7 +5,7 @@ import Foundation
 import Synchronization
 import Testing
 
-@testable import BatonAPI
+@testable import BatonAuth
 
 /// JWTVerifier on its own: signatures, algorithms, claims and key files.
 @Suite struct JWTVerifierTests {

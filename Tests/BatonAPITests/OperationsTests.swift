@@ -1,8 +1,9 @@
-@testable import BatonAPI
+import BatonAuth
 import BatonBroker
 import BatonModel
 import BatonProto
 import BatonRedis
+@testable import BatonService
 import BatonStore
 import BatonTestSupport
 import Foundation
@@ -37,7 +38,7 @@ final class OperationsTests: XCTestCase {
                 [.int(Int64(TaskStatus.failed.rawValue))] + slice.map { .string($0) }
             )
         }
-        try await harness.redis.send("DEL", harness.keys.normalQueue)
+        try await harness.inspector.clear(.queue(.normal))
         return ids
     }
 
@@ -57,7 +58,7 @@ final class OperationsTests: XCTestCase {
         XCTAssertEqual(retried.task.priority, .high)
         XCTAssertFalse(retried.task.hasFinishedAt)
         XCTAssertEqual(retried.task.error, "")
-        let queued = try await harness.redis.send("LRANGE", harness.keys.highQueue, 0, -1).array?.compactMap(\.string)
+        let queued = try await harness.inspector.members(.queue(.high))
         XCTAssertEqual(queued, ["1|\(id)|\(type)|1"], "the entry of the task's next generation")
         let row = try await harness.mysql.query("SELECT retry_base FROM task WHERE task_id = ?", [.string(id)])
         XCTAssertEqual(row.first?.int("retry_base"), 3)
@@ -112,7 +113,7 @@ final class OperationsTests: XCTestCase {
         XCTAssertEqual(first.changed, 700)
         let rest = try await harness.withClient { tasks, _ in try await tasks.bulkRetryTasks(.with { $0.filter = filter }) }
         XCTAssertEqual(rest.changed, 500)
-        let queued = try await harness.redis.send("LLEN", harness.keys.normalQueue).int
+        let queued = try await harness.inspector.count(.queue(.normal))
         XCTAssertEqual(queued, 1200, "each retried task queued once")
 
         // Cancel every unfinished one of the type: the 100 never failed and the 1,200 retried.
@@ -191,7 +192,7 @@ final class OperationsTests: XCTestCase {
         // New tasks are still accepted while paused; a put does not unpause.
         let created = try await harness.withClient { tasks, _ in try await tasks.createTask(.with { $0.taskType = type }) }
         XCTAssertEqual(created.task.status, .queued)
-        let limits = try await harness.redis.send("HGET", harness.keys.limits, type).string
+        let limits = try await harness.inspector.limits(type)
         XCTAssertEqual(limits?.hasPrefix("0|0|1|"), true, "the dispatcher sees the pause at once: \(limits ?? "none")")
         let config = try await harness.withClient { _, admin in try await admin.getTaskConfig(.with { $0.taskType = type }) }
         var edited = config
@@ -201,13 +202,13 @@ final class OperationsTests: XCTestCase {
         XCTAssertTrue(put.paused)
         // Entries the dispatcher parked go back to the front, in order.
         let parked = ["0|a|\(type)", "0|b|\(type)"]
-        try await harness.redis.send(RedisCommand("RPUSH", [harness.keys.parked(type)] + parked))
-        try await harness.redis.send("SADD", harness.keys.parkedTypes, type)
+        try await harness.inspector.push(parked, onto: .parked(type))
+        try await harness.inspector.push([type], onto: .parkedTypes)
         let resumed = try await harness.withClient { _, admin in try await admin.resumeTaskType(.with { $0.taskType = type }) }
         XCTAssertFalse(resumed.paused)
-        let queue = try await harness.redis.send("LRANGE", harness.keys.normalQueue, 0, -1).array?.compactMap(\.string)
+        let queue = try await harness.inspector.members(.queue(.normal))
         XCTAssertEqual(queue, parked + ["0|\(created.task.taskID)|\(type)"])
-        let none = try await harness.redis.send("EXISTS", harness.keys.parked(type)).int
+        let none = try await harness.inspector.count(.parked(type))
         XCTAssertEqual(none, 0)
 
         // A type with an unfinished task cannot go; without, it can.

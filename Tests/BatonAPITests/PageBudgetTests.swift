@@ -1,4 +1,4 @@
-@testable import BatonAPI
+@testable import BatonService
 import Testing
 
 @Suite struct PageBudgetTests {

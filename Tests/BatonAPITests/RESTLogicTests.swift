@@ -1,7 +1,7 @@
-import BatonAPI
 import BatonModel
 import BatonProto
 import BatonREST
+import BatonService
 import Foundation
 import SwiftProtobuf
 import GRPCCore

@@ -22,7 +22,7 @@ final class RedisOutageAPITests: XCTestCase {
         // A dead letter to retry while Redis is away.
         let dead = try await harness.withClient { tasks, _ in try await tasks.createTask(.with { $0.taskType = type }) }.task.taskID
         try await harness.mysql.execute("UPDATE task SET status = 6, attempt = 1, error = 'boom', finished_at = updated_at WHERE task_id = ?", [.string(dead)])
-        try await harness.redis.send("DEL", harness.keys.normalQueue)
+        try await harness.inspector.clear(.queue(.normal))
 
         try self.server.stop()
         let retry = await XCTAssertThrowsRPC {
@@ -66,7 +66,7 @@ final class RedisOutageAPITests: XCTestCase {
             (try? await harness.withClient { tasks, _ in try await tasks.createTask(.with { $0.taskType = type }) }) != nil
         }
         XCTAssertTrue(recovered)
-        let queued = try await harness.redis.send("LLEN", harness.keys.normalQueue).int
+        let queued = try await harness.inspector.count(.queue(.normal))
         XCTAssertEqual(queued, 1)
         // The client's retry with the same key gets the kept task back.
         let again = try await harness.withClient { tasks, _ in

@@ -1,6 +1,7 @@
-import BatonAPI
+import BatonAuth
 import BatonModel
 import BatonProto
+import BatonService
 import BatonTestSupport
 import Crypto
 import Foundation
@@ -136,11 +137,11 @@ final class SecurityTests: XCTestCase {
         let served = Baton_V1_TaskService.Method.descriptors + Baton_V1_AdminService.Method.descriptors
             + Grpc_Health_V1_Health.Method.descriptors + Grpc_Reflection_V1_ServerReflection.Method.descriptors
         for method in served {
-            XCTAssertNotNil(AuthInterceptor.table[method.fullyQualifiedMethod], "\(method.fullyQualifiedMethod) has no entry")
+            XCTAssertNotNil(AccessTable.methods[method.fullyQualifiedMethod], "\(method.fullyQualifiedMethod) has no entry")
         }
-        XCTAssertEqual(Set(AuthInterceptor.table.keys), Set(served.map(\.fullyQualifiedMethod)))
-        XCTAssertEqual(AuthInterceptor.table["baton.v1.TaskService/GetTask"], .role(.viewer))
-        XCTAssertEqual(AuthInterceptor.table["baton.v1.TaskService/BulkRetryTasks"], .role(.admin))
+        XCTAssertEqual(Set(AccessTable.methods.keys), Set(served.map(\.fullyQualifiedMethod)))
+        XCTAssertEqual(AccessTable.methods["baton.v1.TaskService/GetTask"], .role(.viewer))
+        XCTAssertEqual(AccessTable.methods["baton.v1.TaskService/BulkRetryTasks"], .role(.admin))
     }
 
     func testKeyFileRules() {

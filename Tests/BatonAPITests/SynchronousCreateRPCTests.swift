@@ -1,5 +1,5 @@
-import BatonAPI
 import BatonProto
+import BatonService
 import BatonTestSupport
 import Foundation
 import GRPCCore

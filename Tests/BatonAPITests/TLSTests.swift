@@ -1,5 +1,5 @@
-import BatonAPI
 import BatonClient
+import BatonGRPC
 import BatonTestSupport
 import Foundation
 import GRPCCore

@@ -51,11 +51,11 @@ final class TaskServiceTests: XCTestCase {
 
         // Each is where it waits.
         let keys = harness.keys
-        let normalQueue = try await harness.redis.send("LRANGE", keys.normalQueue, 0, -1).array?.compactMap(\.string)
+        let normalQueue = try await harness.inspector.members(.queue(.normal))
         XCTAssertEqual(normalQueue, ["0|\(normal.task.taskID)|\(type)"])
-        let highQueue = try await harness.redis.send("LRANGE", keys.highQueue, 0, -1).array?.compactMap(\.string)
+        let highQueue = try await harness.inspector.members(.queue(.high))
         XCTAssertEqual(highQueue, ["1|\(high.task.taskID)|\(type)"])
-        let delayedSet = try await harness.redis.send("ZRANGE", keys.delayed, 0, -1).array?.compactMap(\.string)
+        let delayedSet = try await harness.inspector.members(.delayed)
         XCTAssertEqual(delayedSet, ["0|\(delayed.task.taskID)|\(type)"])
 
         let fetched = try await harness.withClient { tasks, _ in
@@ -83,8 +83,8 @@ final class TaskServiceTests: XCTestCase {
         XCTAssertEqual(created.tasks.count, 500)
         XCTAssertEqual(created.tasks.map { $0.payload["n"] }, (0..<500).map { "\($0)" })
         XCTAssertEqual(Set(created.tasks.map(\.taskID)).count, 500)
-        let high = try await harness.redis.send("LLEN", harness.keys.highQueue).int
-        let normal = try await harness.redis.send("LLEN", harness.keys.normalQueue).int
+        let high = try await harness.inspector.count(.queue(.high))
+        let normal = try await harness.inspector.count(.queue(.normal))
         XCTAssertEqual(high, 100)
         XCTAssertEqual(normal, 400)
 
@@ -130,7 +130,7 @@ final class TaskServiceTests: XCTestCase {
         XCTAssertEqual(results.filter { !$0.deduplicated }.count, 1)
         let rows = try await harness.mysql.query("SELECT COUNT(*) AS n FROM task WHERE task_type = ?", [.string(type)])
         XCTAssertEqual(rows.first?.int("n"), 1)
-        let queued = try await harness.redis.send("LLEN", harness.keys.normalQueue).int
+        let queued = try await harness.inspector.count(.queue(.normal))
         XCTAssertEqual(queued, 1)
 
         // Item by item in a batch, including a repeat inside the batch.
@@ -236,8 +236,8 @@ final class TaskServiceTests: XCTestCase {
         XCTAssertEqual(statuses, [.queued, .cancelled])
 
         // Tombstoned where it waits (the dispatcher drops it); a second cancel is refused.
-        let entry = try await harness.redis.send("LRANGE", harness.keys.normalQueue, 0, -1).array?.compactMap(\.string) ?? []
-        let tombstones = try await harness.redis.send("ZRANGE", harness.keys.tombstones, 0, -1).array?.compactMap(\.string) ?? []
+        let entry = try await harness.inspector.members(.queue(.normal))
+        let tombstones = try await harness.inspector.members(.tombstones)
         XCTAssertEqual(tombstones.filter { $0.contains(id) }, entry.filter { $0.contains(id) })
         XCTAssertEqual(entry.filter { $0.contains(id) }.count, 1)
         let again = await XCTAssertThrowsRPC {
@@ -315,21 +315,19 @@ final class TaskServiceTests: XCTestCase {
     func testGetStats() async throws {
         let type = try await self.harness.configure("stats")
         let harness = self.harness!
-        try await harness.redis.send("SET", harness.keys.leader, "server-9|token")
-        try await harness.redis.send("SET", harness.keys.leaderEpoch, 7)
-        try await harness.redis.send("ZADD", harness.keys.workers, 1, "w1")
-        try await harness.redis.send(
-            "HSET", harness.keys.worker("w1"), "node_id", "server-9", "capacity", 10, "running", 2, "queued", 1,
-            "types", "echo,noop", "heartbeat_ms", 1_700_000_000_000
+        try await harness.inspector.setLeaderLock("server-9|token")
+        try await harness.inspector.setLeaderEpoch(7)
+        try await harness.inspector.writeWorker(
+            "w1", beatMs: 1,
+            fields: ["node_id": "server-9", "capacity": "10", "running": "2", "queued": "1", "types": "echo,noop", "heartbeat_ms": "1700000000000"]
         )
         // A worker of every type, its load read from its lists (not its last beat's fields).
-        try await harness.redis.send("ZADD", harness.keys.workers, 2, "w2")
-        try await harness.redis.send(
-            "HSET", harness.keys.worker("w2"), "node_id", "server-8", "capacity", 10, "running", 0, "queued", 0, "types", "*",
-            "heartbeat_ms", 1_700_000_000_000
+        try await harness.inspector.writeWorker(
+            "w2", beatMs: 2,
+            fields: ["node_id": "server-8", "capacity": "10", "running": "0", "queued": "0", "types": "*", "heartbeat_ms": "1700000000000"]
         )
-        try await harness.redis.send("RPUSH", harness.keys.workerInFlight("w2"), "0|a|echo", "0|b|echo")
-        try await harness.redis.send("RPUSH", harness.keys.workerQueue("w2"), "0|c|echo")
+        try await harness.inspector.push(["0|a|echo", "0|b|echo"], onto: .inFlight("w2"))
+        try await harness.inspector.push(["0|c|echo"], onto: .workerQueue("w2", .normal))
         let stats = try await harness.withClient { tasks, _ in
             _ = try await tasks.createTask(.with { $0.taskType = type; $0.priority = .high })
             return try await tasks.getStats(.init())
@@ -353,12 +351,11 @@ final class TaskServiceTests: XCTestCase {
         let served = try await self.harness.configure("served")
         let unserved = try await self.harness.configure("unserved")
         let harness = self.harness!
-        try await harness.redis.send("ZADD", harness.keys.workers, 1, "w1")
-        try await harness.redis.send(
-            "HSET", harness.keys.worker("w1"), "node_id", "server-9", "capacity", 10, "types", "*", "executors", "@grpc,@http,\(served)",
-            "heartbeat_ms", 1_700_000_000_000
+        try await harness.inspector.writeWorker(
+            "w1", beatMs: 1,
+            fields: ["node_id": "server-9", "capacity": "10", "types": "*", "executors": "@grpc,@http,\(served)", "heartbeat_ms": "1700000000000"]
         )
-        try await harness.redis.send("RPUSH", harness.keys.parked(unserved), "0|a|\(unserved)", "0|b|\(unserved)")
+        try await harness.inspector.push(["0|a|\(unserved)", "0|b|\(unserved)"], onto: .parked(unserved))
         let stats = try await harness.withClient { tasks, _ in try await tasks.getStats(.init()) }
         let mine = stats.unservedTaskTypes.filter { $0.taskType.hasPrefix(harness.taskType("")) }
         XCTAssertEqual(mine.map(\.taskType), [unserved])

@@ -1,4 +1,4 @@
-import BatonAPI
+import BatonAuth
 import BatonModel
 import BatonProto
 import BatonTestSupport

@@ -105,7 +105,7 @@ final class TypedArgumentsAPITests: XCTestCase {
         XCTAssertTrue(batch?.message.contains("tasks[1].args") ?? false, batch?.message ?? "")
         let rows = try await harness.mysql.query("SELECT COUNT(*) AS n FROM task WHERE task_type = ?", [.string(type)])
         XCTAssertEqual(rows.first?.int("n"), 0)
-        let queued = try await harness.redis.send("LLEN", harness.keys.normalQueue).int
+        let queued = try await harness.inspector.count(.queue(.normal))
         XCTAssertEqual(queued, 0)
     }
 

@@ -52,7 +52,7 @@ final class ValidationTests: XCTestCase {
         }
         let rows = try await harness.mysql.query("SELECT COUNT(*) AS n FROM task WHERE task_type IN (?, ?)", [.string(type), .string(disabled)])
         XCTAssertEqual(rows.first?.int("n"), 0)
-        let queued = try await harness.redis.send("LLEN", harness.keys.normalQueue).int
+        let queued = try await harness.inspector.count(.queue(.normal))
         XCTAssertEqual(queued, 0)
 
         // Boundaries that are allowed.
@@ -69,7 +69,7 @@ final class ValidationTests: XCTestCase {
         XCTAssertEqual(accepted.task.payload[String(repeating: "k", count: 256)], "'; DROP TABLE task; --")
         XCTAssertEqual(accepted.task.idempotencyKey, "'; DELETE FROM task; --")
         // A run_at in the past runs now.
-        let queuedNow = try await harness.redis.send("LLEN", harness.keys.normalQueue).int
+        let queuedNow = try await harness.inspector.count(.queue(.normal))
         XCTAssertEqual(queuedNow, 1)
     }
 

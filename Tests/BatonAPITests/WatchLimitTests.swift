@@ -1,6 +1,7 @@
-import BatonAPI
+import BatonAuth
 import BatonModel
 import BatonProto
+import BatonService
 import BatonTestSupport
 import Foundation
 import GRPCCore

@@ -1,7 +1,8 @@
-import BatonAPI
+import BatonAuth
 import BatonBroker
 import BatonModel
 import BatonProto
+import BatonService
 import BatonStore
 import GRPCCore
 import Foundation
@@ -73,8 +74,8 @@ final class WatchStartTests: XCTestCase {
                 try await Caller.$current.withValue(caller) { try await service.watchTask(.with { $0.taskID = taskID }) { _ in } }
             }
             XCTAssertEqual(code, .notFound, taskID)
-            let lease = try await harness.redis.send("ZSCORE", harness.keys.watchers, taskID)
-            XCTAssertTrue(lease.isNull, "a watch lease was registered for \(taskID)")
+            let lease = try await harness.inspector.score(of: taskID, in: .watchers)
+            XCTAssertNil(lease, "a watch lease was registered for \(taskID)")
         }
     }
 }

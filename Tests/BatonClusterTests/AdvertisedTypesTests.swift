@@ -28,8 +28,8 @@ final class AdvertisedTypesTests: XCTestCase {
         try await dispatcher.syncLimits()
         let moved = try await dispatcher.dispatchOnce(term: term)
         XCTAssertEqual(moved, 30)
-        let onA = try await self.harness.workerEntries("a")
-        let onB = try await self.harness.workerEntries("b")
+        let onA = try await self.harness.inspector.waitingOn(worker: "a")
+        let onB = try await self.harness.inspector.waitingOn(worker: "b")
         XCTAssertEqual(onA.filter { $0.taskType == special }.count, 0, "a never registered the handler")
         XCTAssertEqual(onB.filter { $0.taskType == special }.count, 10)
         XCTAssertEqual(onA.filter { $0.taskType == remote }.count, 10, "only a calls http")
@@ -55,11 +55,11 @@ final class AdvertisedTypesTests: XCTestCase {
         var moved = 0
         for _ in 0..<6 { moved += try await dispatcher.dispatchOnce(term: term) }
         XCTAssertEqual(moved, 10)
-        let onA = try await self.harness.workerEntries("a").map(\.taskID)
+        let onA = try await self.harness.inspector.waitingOn(worker: "a").map(\.taskID)
         XCTAssertEqual(onA, behind.map(\.taskID), "the other type's work passed the backlog")
-        let parked = try await self.harness.entries(self.harness.keys.parked(orphan)).map(\.taskID)
+        let parked = try await self.harness.inspector.entries(.parked(orphan)).map(\.taskID)
         XCTAssertEqual(parked, waiting.map(\.taskID), "parked, in order")
-        let queue = try await self.harness.list(self.harness.keys.normalQueue)
+        let queue = try await self.harness.inspector.members(.queue(.normal))
         XCTAssertEqual(queue, [])
         for task in waiting.prefix(3) {
             let row = try await self.harness.tasks.task(task.taskID)
@@ -70,18 +70,18 @@ final class AdvertisedTypesTests: XCTestCase {
         XCTAssertEqual(unserved.map(\.taskType), [orphan])
         XCTAssertEqual(unserved.first?.parked, 40)
         try await dispatcher.syncLimits()
-        let stillParked = try await self.harness.list(self.harness.keys.parked(orphan)).count
+        let stillParked = try await self.harness.inspector.members(.parked(orphan)).count
         XCTAssertEqual(stillParked, 40)
 
         // A worker that runs it registers: the leader's next sync gives the backlog back, and it goes there in order.
         try await self.harness.registerWorker("b", capacity: 100, executors: ["@grpc", "@http", missing])
         try await dispatcher.syncLimits()
-        let unparked = try await self.harness.list(self.harness.keys.parked(orphan)).count
+        let unparked = try await self.harness.inspector.members(.parked(orphan)).count
         XCTAssertEqual(unparked, 0)
         moved = 0
         for _ in 0..<3 { moved += try await dispatcher.dispatchOnce(term: term) }
         XCTAssertEqual(moved, 40)
-        let onB = try await self.harness.workerEntries("b").map(\.taskID)
+        let onB = try await self.harness.inspector.waitingOn(worker: "b").map(\.taskID)
         XCTAssertEqual(onB, waiting.map(\.taskID))
         let served2 = try await self.harness.broker.unservedTypes(heartbeatTTL: .seconds(60)).filter { $0.taskType == orphan }
         XCTAssertEqual(served2.count, 0)
@@ -106,7 +106,7 @@ final class AdvertisedTypesTests: XCTestCase {
         try await dispatcher.syncLimits()
         moved = try await dispatcher.dispatchOnce(term: term)
         XCTAssertEqual(moved, 3, "a worker that advertises nothing runs it")
-        let onOld = try await self.harness.workerEntries("old").count
+        let onOld = try await self.harness.inspector.waitingOn(worker: "old").count
         XCTAssertEqual(onOld, 3)
     }
 }

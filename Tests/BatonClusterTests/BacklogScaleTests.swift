@@ -31,21 +31,21 @@ final class BacklogScaleTests: XCTestCase {
         let term = try await self.harness.lead()
         let dispatcher = self.dispatcher(reserve: 10)
         try await dispatcher.dispatchOnce(term: term)
-        var held = try await self.harness.workerEntries("w1")
+        var held = try await self.harness.inspector.waitingOn(worker: "w1")
         XCTAssertEqual(held.count, 18, "normal work fills 20 less 10 %")
         // More normal work waits; a high task still finds a slot at once.
         try await dispatcher.dispatchOnce(term: term)
-        let value1 = try await self.harness.workerEntries("w1").count
+        let value1 = try await self.harness.inspector.waitingOn(worker: "w1").count
         XCTAssertEqual(value1, 18)
         let high = try await self.harness.create(3, type: type, priority: .high)
         try await dispatcher.dispatchOnce(term: term)
-        held = try await self.harness.workerEntries("w1")
+        held = try await self.harness.inspector.waitingOn(worker: "w1")
         XCTAssertEqual(held.count, 20, "the worker is full, never over")
         XCTAssertEqual(Array(held.prefix(2)).map(\.taskID), Array(high.prefix(2)).map(\.taskID), "high first, in order")
         // Without a reserve, normal work takes every slot.
         try await self.harness.registerWorker("w2", capacity: 20)
         try await self.dispatcher(reserve: 0).dispatchOnce(term: term)
-        let value2 = try await self.harness.workerEntries("w2").count
+        let value2 = try await self.harness.inspector.waitingOn(worker: "w2").count
         XCTAssertEqual(value2, 20)
     }
 
@@ -58,23 +58,23 @@ final class BacklogScaleTests: XCTestCase {
             try await self.harness.broker.cancel(task)
         }
         // No queue was scanned: the entries stay until the dispatcher reaches them.
-        let value3 = try await self.harness.list(self.harness.keys.normalQueue).count
+        let value3 = try await self.harness.inspector.members(.queue(.normal)).count
         XCTAssertEqual(value3, 6)
-        let value4 = try await self.harness.redis.send("ZCARD", self.harness.keys.tombstones).int
+        let value4 = try await self.harness.inspector.count(.tombstones)
         XCTAssertEqual(value4, 3)
         try await self.harness.registerWorker("w1", capacity: 100)
         let term = try await self.harness.lead()
         let moved = try await self.dispatcher(reserve: 0).dispatchOnce(term: term)
         XCTAssertEqual(moved, 4)
-        let held = try await self.harness.workerEntries("w1").map(\.taskID)
+        let held = try await self.harness.inspector.waitingOn(worker: "w1").map(\.taskID)
         XCTAssertEqual(held, [created[0], created[2], created[3], created[5]].map(\.taskID), "the rest in order")
-        let value5 = try await self.harness.list(self.harness.keys.normalQueue)
+        let value5 = try await self.harness.inspector.members(.queue(.normal))
         XCTAssertEqual(value5, [])
-        let value6 = try await self.harness.list(self.harness.keys.highQueue)
+        let value6 = try await self.harness.inspector.members(.queue(.high))
         XCTAssertEqual(value6, [])
-        let value7 = try await self.harness.redis.send("ZCARD", self.harness.keys.tombstones).int
+        let value7 = try await self.harness.inspector.count(.tombstones)
         XCTAssertEqual(value7, 0)
-        let value8 = try await self.harness.redis.send("HGET", self.harness.keys.inUse, type).int
+        let value8 = try await self.harness.inspector.inUse(type)
         XCTAssertEqual(value8, 4, "slots only for what moved")
     }
 
@@ -84,22 +84,22 @@ final class BacklogScaleTests: XCTestCase {
         let entry = QueueEntry(task)
         // A watcher on a node that then crashed: its lease is never renewed.
         try await self.harness.broker.watch(task.taskID, lease: .milliseconds(300))
-        try await self.harness.redis.send("RPUSH", self.harness.keys.workerInFlight("w1"), entry.member)
-        try await self.harness.broker.finish(workerID: "w1", [(entry, 0)])
-        let announced = try await self.harness.redis.send("XLEN", self.harness.keys.events).int
+        try await self.harness.inspector.push([entry.member], onto: .inFlight("w1"))
+        try await self.harness.broker.acknowledge(workerID: "w1", [(entry, 0)])
+        let announced = try await self.harness.inspector.count(.events)
         XCTAssertEqual(announced, 1, "a watched task's change is announced")
         try await Task.sleep(for: .milliseconds(400))
         try await self.harness.broker.pruneLapsed()
-        let value9 = try await self.harness.redis.send("ZCARD", self.harness.keys.watchers).int
+        let value9 = try await self.harness.inspector.count(.watchers)
         XCTAssertEqual(value9, 0, "the lapsed watch is gone")
         // Renewed leases are kept; old tombstones go, recent ones stay.
         try await self.harness.broker.watch(task.taskID, lease: .seconds(30))
-        try await self.harness.redis.send("ZADD", self.harness.keys.tombstones, 1, "0|old|x")
-        try await self.harness.redis.send("ZADD", self.harness.keys.tombstones, Int64(Date().timeIntervalSince1970 * 1000), "0|new|x")
+        try await self.harness.inspector.add("0|old|x", score: 1, to: .tombstones)
+        try await self.harness.inspector.add("0|new|x", score: Int64(Date().timeIntervalSince1970 * 1000), to: .tombstones)
         try await self.harness.broker.pruneLapsed()
-        let value10 = try await self.harness.redis.send("ZCARD", self.harness.keys.watchers).int
+        let value10 = try await self.harness.inspector.count(.watchers)
         XCTAssertEqual(value10, 1)
-        let value12 = try await self.harness.redis.send("ZRANGE", self.harness.keys.tombstones, 0, -1).array?.compactMap(\.string)
+        let value12 = try await self.harness.inspector.members(.tombstones)
         XCTAssertEqual(value12, ["0|new|x"])
     }
 
@@ -116,7 +116,7 @@ final class BacklogScaleTests: XCTestCase {
         })
         let ids = try await self.harness.create(4, type: type).map(\.taskID)
         _ = try await tasks.start(ids, workerID: "w1", now: now)
-        _ = try await tasks.finish(
+        _ = try await tasks.recordWorkerOutcomes(
             [FinishedAttempt(taskID: ids[0], attempt: 1, status: .succeeded, tenant: Tenant.default), FinishedAttempt(taskID: ids[1], attempt: 1, status: .failed, tenant: Tenant.default)],
             workerID: "w1", now: now.addingTimeInterval(0.001)
         )

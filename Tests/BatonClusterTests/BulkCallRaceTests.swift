@@ -1,7 +1,8 @@
-@testable import BatonAPI
+import BatonAuth
 import BatonBroker
 import BatonModel
 import BatonProto
+@testable import BatonService
 import BatonStore
 import BatonTestSupport
 import Foundation

@@ -19,7 +19,7 @@ final class ControlConnectionTests: XCTestCase {
         let broker = RedisBroker(redis: busy, control: control, keys: keys)
 
         // The node's other connection is held for 2 s, and more calls queue behind it.
-        async let holder = busy.send("BLPOP", "\(keys.namespace):nothing", "2")
+        async let holder = busy.send("BLPOP", "\(keys.prefix):nothing", "2")
         try await Task.sleep(for: .milliseconds(100))
         let queued = Task { try await busy.send("PING") }
 
@@ -34,7 +34,7 @@ final class ControlConnectionTests: XCTestCase {
 
         _ = try await holder
         _ = try await queued.value
-        let left = try await control.send("KEYS", "\(keys.namespace):*").array?.compactMap(\.bytes) ?? []
+        let left = try await control.send("KEYS", "\(keys.prefix):*").array?.compactMap(\.bytes) ?? []
         if !left.isEmpty { try await control.send(RedisCommand("DEL", left)) }
         try await busy.shutdown()
         try await control.shutdown()

@@ -42,7 +42,7 @@ final class DependencyRecoveryTests: XCTestCase {
         try await self.harness.registerWorker(worker, capacity: 10)
         try await self.harness.dispatcher().dispatchOnce(term: term)
         let keys = self.harness.keys
-        let member = try await self.harness.redis.send("LMOVE", keys.workerQueue(worker), keys.workerInFlight(worker), "LEFT", "RIGHT").string
+        let member = try await self.harness.inspector.moveHead(from: .workerQueue(worker, .normal), to: .inFlight(worker))
         let entry = try XCTUnwrap(member.flatMap(QueueEntry.init(member:)), "nothing dispatched to \(worker)")
         let started = try await self.harness.tasks.start([(entry.taskID, entry.generation)], workerID: worker, now: Date().roundedToMicroseconds)
         return try XCTUnwrap(started.first)
@@ -81,30 +81,28 @@ final class DependencyRecoveryTests: XCTestCase {
         XCTAssertEqual(second.attempt, 2)
 
         // The dead worker's outcome, late: it matches no row and releases nothing.
-        let late = try await self.harness.tasks.finishSettling([self.succeeded(first)], workerID: "doomed", now: Date().roundedToMicroseconds)
+        let late = try await self.harness.tasks.recordWorkerOutcomes([self.succeeded(first)], workerID: "doomed", now: Date().roundedToMicroseconds)
         XCTAssertEqual(late.applied, [])
         XCTAssertTrue(late.settled.isEmpty)
         let stillWaiting = try await self.harness.tasks.task(child.taskID)
         XCTAssertEqual(stillWaiting?.status, .waiting)
 
         // The new attempt succeeds: the child is released, once, with the new result.
-        let done = try await self.harness.tasks.finishSettling([self.succeeded(second)], workerID: "healthy", now: Date().roundedToMicroseconds)
+        let done = try await self.harness.tasks.recordWorkerOutcomes([self.succeeded(second)], workerID: "healthy", now: Date().roundedToMicroseconds)
         XCTAssertEqual(done.applied, [parent.taskID])
         XCTAssertEqual(done.settled.released.map(\.taskID), [child.taskID])
         let row = try await self.harness.tasks.task(child.taskID)
         let released = try await self.harness.tasks.withDependencyResults([try XCTUnwrap(row)])
         XCTAssertEqual(released.first?.status, .queued)
         XCTAssertEqual(released.first?.dependencyResults, [parent.taskID: "done-2"])
-        let again = try await self.harness.tasks.finishSettling([self.succeeded(second)], workerID: "healthy", now: Date().roundedToMicroseconds)
+        let again = try await self.harness.tasks.recordWorkerOutcomes([self.succeeded(second)], workerID: "healthy", now: Date().roundedToMicroseconds)
         XCTAssertTrue(again.settled.isEmpty, "a repeated outcome releases nothing")
     }
 
     /// The task ids announced to watchers so far (the events stream).
     private func announced() async throws -> [String] {
-        let entries = try await self.harness.redis.send("XRANGE", self.harness.keys.events, "-", "+").array ?? []
-        return entries.compactMap { entry in
-            let fields = entry.array?.last?.array?.compactMap(\.string) ?? []
-            return fields.count == 4 && fields[0] == "k" && fields[1] == "task" ? fields[3] : nil
+        try await self.harness.inspector.events().compactMap { fields in
+            fields.count == 4 && fields[0] == "k" && fields[1] == "task" ? fields[3] : nil
         }
     }
 

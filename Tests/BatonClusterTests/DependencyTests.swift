@@ -1,4 +1,4 @@
-@testable import BatonAPI
+import BatonAuth
 import BatonBroker
 import BatonHTTP
 import BatonModel
@@ -6,6 +6,7 @@ import BatonMySQL
 import BatonProto
 import BatonRedis
 import BatonScheduler
+@testable import BatonService
 @testable import BatonStore
 import BatonTestSupport
 import BatonWorker
@@ -88,12 +89,6 @@ final class DependencyTests: XCTestCase {
         return try await Caller.$current.withValue(.open) { try await service.createTask(item).task }
     }
 
-    private func wait(_ id: String, for statuses: Set<TaskStatus>, timeout: Duration = .seconds(20)) async throws -> TaskRecord {
-        let harness = self.harness!
-        _ = try await TestEnvironment.waitUntil(timeout: timeout) { statuses.contains(try await harness.task(id).status) }
-        return try await harness.task(id)
-    }
-
     /// The RPCError `body` threw (UNKNOWN for any other error), nil if none.
     private func rpcError(_ body: () async throws -> Void) async -> RPCError? {
         do {
@@ -126,7 +121,7 @@ final class DependencyTests: XCTestCase {
         let tasks = try await self.batch([self.item(type, "a"), self.item(type, "b", ["#0"]), self.item(type, "c", ["#1"])])
         XCTAssertEqual(tasks.map(\.status), [.queued, .waiting, .waiting])
         XCTAssertEqual(tasks[2].dependsOn, [tasks[1].taskID])
-        let c = try await self.wait(tasks[2].taskID, for: [.succeeded, .cancelled, .failed])
+        let c = try await self.harness.waitForStatus(tasks[2].taskID, [.succeeded, .cancelled, .failed], timeout: .seconds(20))
         XCTAssertEqual(c.status, .succeeded)
         XCTAssertEqual(self.seen.order.withLock { $0 }, ["a", "b", "c"])
         XCTAssertEqual(self.seen.results.withLock { $0[tasks[1].taskID] }, [tasks[0].taskID: "r-a"])
@@ -146,7 +141,7 @@ final class DependencyTests: XCTestCase {
         let children = try await self.batch((0..<1000).map { self.item(type, "child\($0)", [root.taskID]) })
         XCTAssertTrue(children.allSatisfy { $0.status == .waiting || $0.status == .queued })
         let sink = try await self.create(self.item(type, "sink", children.map(\.taskID)))
-        let done = try await self.wait(sink.taskID, for: [.succeeded, .cancelled, .failed], timeout: .seconds(60))
+        let done = try await self.harness.waitForStatus(sink.taskID, [.succeeded, .cancelled, .failed], timeout: .seconds(60))
         XCTAssertEqual(done.status, .succeeded)
         let results = self.seen.results.withLock { $0[sink.taskID] } ?? [:]
         XCTAssertEqual(results.count, 1000)
@@ -168,7 +163,7 @@ final class DependencyTests: XCTestCase {
             self.item(type, "d", ["#1", "#2"]), self.item(type, "b", ["#3"]), self.item(type, "c", ["#3"]), self.item(type, "a"),
         ])
         XCTAssertEqual(tasks.map(\.status), [.waiting, .waiting, .waiting, .queued])
-        let d = try await self.wait(tasks[0].taskID, for: [.succeeded, .cancelled, .failed])
+        let d = try await self.harness.waitForStatus(tasks[0].taskID, [.succeeded, .cancelled, .failed], timeout: .seconds(20))
         XCTAssertEqual(d.status, .succeeded)
         XCTAssertEqual(self.seen.results.withLock { $0[tasks[0].taskID] }, [tasks[1].taskID: "r-b", tasks[2].taskID: "r-c"])
         XCTAssertEqual(self.seen.order.withLock { $0 }.first, "a")
@@ -179,10 +174,10 @@ final class DependencyTests: XCTestCase {
         let flaky = try await self.type("flaky")
         let type = try await self.type("record")
         let tasks = try await self.batch([self.item(flaky, "a"), self.item(type, "b", ["#0"]), self.item(type, "c", ["#1"]), self.item(type, "d", ["#1", "#2"])])
-        let c = try await self.wait(tasks[2].taskID, for: [.cancelled, .succeeded])
+        let c = try await self.harness.waitForStatus(tasks[2].taskID, [.cancelled, .succeeded], timeout: .seconds(20))
         let a = try await self.harness.task(tasks[0].taskID)
         let b = try await self.harness.task(tasks[1].taskID)
-        let d = try await self.wait(tasks[3].taskID, for: [.cancelled, .succeeded])
+        let d = try await self.harness.waitForStatus(tasks[3].taskID, [.cancelled, .succeeded], timeout: .seconds(20))
         XCTAssertEqual(a.status, .failed)
         XCTAssertEqual([b.status, c.status, d.status], [.cancelled, .cancelled, .cancelled])
         XCTAssertEqual(b.error, "dependency \(a.taskID) ended TASK_STATUS_FAILED")
@@ -200,7 +195,7 @@ final class DependencyTests: XCTestCase {
         XCTAssertTrue(waiting.allSatisfy { $0.error == nil })
         let after = try await self.harness.base.tasks.countsByStatus()
         XCTAssertEqual((counts[.cancelled] ?? 0) - (after[.cancelled] ?? 0), 3, "the revived dependents leave the cancelled count")
-        let last = try await self.wait(d.taskID, for: [.succeeded, .cancelled, .failed])
+        let last = try await self.harness.waitForStatus(d.taskID, [.succeeded, .cancelled, .failed], timeout: .seconds(20))
         XCTAssertEqual(last.status, .succeeded)
         XCTAssertEqual(self.seen.order.withLock { $0 }, ["b", "c", "d"])
         XCTAssertEqual(self.seen.results.withLock { $0[b.taskID] }, [a.taskID: "fixed"])
@@ -211,18 +206,18 @@ final class DependencyTests: XCTestCase {
         let flaky = try await self.type("flaky")
         let done = try await self.create(self.item(type, "done"))
         let failed = try await self.create(self.item(flaky, "failed"))
-        _ = try await self.wait(done.taskID, for: [.succeeded])
-        _ = try await self.wait(failed.taskID, for: [.failed])
+        _ = try await self.harness.waitForStatus(done.taskID, [.succeeded], timeout: .seconds(20))
+        _ = try await self.harness.waitForStatus(failed.taskID, [.failed], timeout: .seconds(20))
         let released = try await self.create(self.item(type, "late", [done.taskID]))
         XCTAssertEqual(released.status, .queued)
         let cancelled = try await self.create(self.item(type, "never", [done.taskID, failed.taskID]))
         XCTAssertEqual(cancelled.status, .cancelled)
         XCTAssertEqual(cancelled.error, "dependency \(failed.taskID) ended TASK_STATUS_FAILED")
-        let ran = try await self.wait(released.taskID, for: [.succeeded])
+        let ran = try await self.harness.waitForStatus(released.taskID, [.succeeded], timeout: .seconds(20))
         XCTAssertEqual(ran.dependencyResults, [done.taskID: "r-done"])
         // Retrying the failed parent brings the late dependent back too.
         _ = try await Caller.$current.withValue(.open) { try await self.service().retryTask(.with { $0.taskID = failed.taskID }) }
-        let back = try await self.wait(cancelled.taskID, for: [.succeeded], timeout: .seconds(20))
+        let back = try await self.harness.waitForStatus(cancelled.taskID, [.succeeded], timeout: .seconds(20))
         XCTAssertEqual(back.status, .succeeded)
     }
 
@@ -232,11 +227,11 @@ final class DependencyTests: XCTestCase {
         let gated = try await self.type("gated")
         let type = try await self.type("record")
         let parent = try await self.create(self.item(gated, "p"))
-        _ = try await self.wait(parent.taskID, for: [.running])
+        _ = try await self.harness.waitForStatus(parent.taskID, [.running], timeout: .seconds(20))
         let child = try await self.create(self.item(type, "child", [parent.taskID]))
         XCTAssertEqual(child.status, .waiting)
         self.seen.gate.withLock { $0 = true }
-        let ran = try await self.wait(child.taskID, for: [.succeeded], timeout: .seconds(10))
+        let ran = try await self.harness.waitForStatus(child.taskID, [.succeeded], timeout: .seconds(10))
         XCTAssertEqual(ran.status, .succeeded)
         XCTAssertEqual(self.seen.results.withLock { $0[child.taskID] }, [parent.taskID: "opened"])
     }
@@ -256,7 +251,7 @@ final class DependencyTests: XCTestCase {
         XCTAssertEqual(c.status, .cancelled)
         XCTAssertEqual(c.error, "dependency \(tasks[1].taskID) ended TASK_STATUS_CANCELLED")
         self.seen.gate.withLock { $0 = true }
-        _ = try await self.wait(tasks[0].taskID, for: [.succeeded])
+        _ = try await self.harness.waitForStatus(tasks[0].taskID, [.succeeded], timeout: .seconds(20))
         try await Task.sleep(for: .milliseconds(300))
         let still = try await self.harness.task(tasks[2].taskID)
         XCTAssertEqual(still.status, .cancelled)
@@ -308,7 +303,7 @@ final class DependencyTests: XCTestCase {
         let http = try await self.harness.type("http_dep", handler: "http://127.0.0.1:\(port)/ok", executor: .http)
         let type = try await self.type("record")
         let tasks = try await self.batch([self.item(type, "a"), self.item(http, "b", ["#0"])])
-        let b = try await self.wait(tasks[1].taskID, for: [.succeeded, .failed])
+        let b = try await self.harness.waitForStatus(tasks[1].taskID, [.succeeded, .failed], timeout: .seconds(20))
         XCTAssertEqual(b.status, .succeeded)
         let body = bodies.withLock { $0.first } ?? ""
         XCTAssertTrue(body.contains(#""dependency_results":{"\#(tasks[0].taskID)":"r-a"}"#), body)
@@ -340,10 +335,10 @@ final class DependencyTests: XCTestCase {
         let type = try await self.type("record")
         // A root run by the service too: it is sent no results.
         let tasks = try await self.batch([self.item(type, "a"), self.item(type, "b"), self.item(grpc, "c", ["#0", "#1"]), self.item(grpc, "root")])
-        let c = try await self.wait(tasks[2].taskID, for: [.succeeded, .failed, .cancelled])
+        let c = try await self.harness.waitForStatus(tasks[2].taskID, [.succeeded, .failed, .cancelled], timeout: .seconds(20))
         XCTAssertEqual(c.status, .succeeded, c.error ?? "")
         XCTAssertEqual(c.result, "joined 2")
-        _ = try await self.wait(tasks[3].taskID, for: [.succeeded, .failed])
+        _ = try await self.harness.waitForStatus(tasks[3].taskID, [.succeeded, .failed], timeout: .seconds(20))
         let seen = requests.withLock { $0 }
         XCTAssertEqual(seen[tasks[2].taskID], [tasks[0].taskID: "r-a", tasks[1].taskID: "r-b"])
         XCTAssertEqual(seen[tasks[3].taskID], [:])
@@ -372,7 +367,7 @@ final class DependencyTests: XCTestCase {
         let gated = try await self.type("gated")
         let type = try await self.type("record")
         let tasks = try await self.batch([self.item(gated, "a"), self.item(type, "b", ["#0"]), self.item(type, "c", ["#0"])])
-        _ = try await self.wait(tasks[0].taskID, for: [.running])
+        _ = try await self.harness.waitForStatus(tasks[0].taskID, [.running], timeout: .seconds(20))
         let service = self.service()
         for id in [tasks[1].taskID, tasks[2].taskID] {
             _ = try await Caller.$current.withValue(.open) { try await service.cancelTask(.with { $0.taskID = id }) }
@@ -385,13 +380,13 @@ final class DependencyTests: XCTestCase {
         XCTAssertNil(still.error)
         XCTAssertEqual(self.seen.order.withLock { $0 }, [], "nothing runs before its parent succeeded")
         self.seen.gate.withLock { $0 = true }
-        let ranB = try await self.wait(tasks[1].taskID, for: [.succeeded, .cancelled, .failed])
+        let ranB = try await self.harness.waitForStatus(tasks[1].taskID, [.succeeded, .cancelled, .failed], timeout: .seconds(20))
         XCTAssertEqual(ranB.status, .succeeded)
         XCTAssertEqual(self.seen.results.withLock { $0[tasks[1].taskID] }, [tasks[0].taskID: "opened"])
         // Its parent SUCCEEDED: queued at once.
         let c = try await self.retry(tasks[2].taskID)
         XCTAssertEqual(c.status, .queued)
-        let ranC = try await self.wait(tasks[2].taskID, for: [.succeeded, .cancelled, .failed])
+        let ranC = try await self.harness.waitForStatus(tasks[2].taskID, [.succeeded, .cancelled, .failed], timeout: .seconds(20))
         XCTAssertEqual(ranC.status, .succeeded)
     }
 
@@ -402,7 +397,7 @@ final class DependencyTests: XCTestCase {
         let flaky = try await self.type("flaky")
         let type = try await self.type("record")
         let tasks = try await self.batch([self.item(flaky, "a"), self.item(type, "b", ["#0"]), self.item(type, "c", ["#1"])])
-        let c = try await self.wait(tasks[2].taskID, for: [.cancelled, .succeeded])
+        let c = try await self.harness.waitForStatus(tasks[2].taskID, [.cancelled, .succeeded], timeout: .seconds(20))
         XCTAssertEqual(c.status, .cancelled)
         let counts = try await self.harness.base.tasks.countsByStatus()
         let refusal = await self.rpcError { _ = try await self.retry(tasks[1].taskID) }
@@ -421,7 +416,7 @@ final class DependencyTests: XCTestCase {
         XCTAssertEqual(self.seen.order.withLock { $0 }, [])
         // Retrying the parent brings both back (RetryTask of b did not lose what its end named).
         _ = try await self.retry(tasks[0].taskID)
-        let last = try await self.wait(tasks[2].taskID, for: [.succeeded, .failed])
+        let last = try await self.harness.waitForStatus(tasks[2].taskID, [.succeeded, .failed], timeout: .seconds(20))
         XCTAssertEqual(last.status, .succeeded)
         XCTAssertEqual(self.seen.order.withLock { $0 }, ["b", "c"])
     }
@@ -432,9 +427,9 @@ final class DependencyTests: XCTestCase {
         let gated = try await self.type("gated")
         let type = try await self.type("record")
         let tasks = try await self.batch([self.item(gated, "a"), self.item(type, "b", ["#0"]), self.item(type, "c", ["#1"])])
-        _ = try await self.wait(tasks[0].taskID, for: [.running])
+        _ = try await self.harness.waitForStatus(tasks[0].taskID, [.running], timeout: .seconds(20))
         _ = try await Caller.$current.withValue(.open) { try await self.service().cancelTask(.with { $0.taskID = tasks[0].taskID }) }
-        _ = try await self.wait(tasks[0].taskID, for: [.cancelled])
+        _ = try await self.harness.waitForStatus(tasks[0].taskID, [.cancelled], timeout: .seconds(20))
         return tasks.map(\.taskID)
     }
 
@@ -459,7 +454,7 @@ final class DependencyTests: XCTestCase {
         XCTAssertEqual(waitingOn.map { $0.string("blocked_by") }, [nil, nil])
         try await self.harness.base.broker.enqueue(together.retried.filter { $0.status == .queued })
         self.seen.gate.withLock { $0 = true }
-        let c = try await self.wait(all[2], for: [.succeeded, .cancelled, .failed])
+        let c = try await self.harness.waitForStatus(all[2], [.succeeded, .cancelled, .failed], timeout: .seconds(20))
         XCTAssertEqual(c.status, .succeeded)
         XCTAssertEqual(self.seen.order.withLock { $0 }, ["b", "c"])
     }
@@ -493,7 +488,7 @@ final class DependencyTests: XCTestCase {
         // Retrying the parent brings them back.
         self.seen.gate.withLock { $0 = true }
         _ = try await self.retry(ids[0])
-        let c = try await self.wait(ids[2], for: [.succeeded, .failed])
+        let c = try await self.harness.waitForStatus(ids[2], [.succeeded, .failed], timeout: .seconds(20))
         XCTAssertEqual(c.status, .succeeded)
     }
 
@@ -505,7 +500,7 @@ final class DependencyTests: XCTestCase {
         let flaky = try await self.type("flaky")
         let type = try await self.type("record")
         let tasks = try await self.batch([self.item(flaky, "a"), self.item(type, "b", ["#0"]), self.item(type, "c", ["#1"])])
-        _ = try await self.wait(tasks[2].taskID, for: [.cancelled])
+        _ = try await self.harness.waitForStatus(tasks[2].taskID, [.cancelled], timeout: .seconds(20))
         let before = try await self.harness.base.tasks.tasks(tasks.map(\.taskID)).sorted { $0.taskID < $1.taskID }
         let counts = try await self.harness.base.tasks.countsByStatus()
         // The API node's Redis is away (nothing listens there).
@@ -527,7 +522,7 @@ final class DependencyTests: XCTestCase {
         XCTAssertEqual(unchanged[.waiting], counts[.waiting])
         // Redis back (this node's): the retry runs the chain.
         _ = try await self.retry(tasks[0].taskID)
-        let c = try await self.wait(tasks[2].taskID, for: [.succeeded, .failed])
+        let c = try await self.harness.waitForStatus(tasks[2].taskID, [.succeeded, .failed], timeout: .seconds(20))
         XCTAssertEqual(c.status, .succeeded)
         XCTAssertEqual(self.seen.order.withLock { $0 }, ["b", "c"])
     }
@@ -547,7 +542,7 @@ final class DependencyTests: XCTestCase {
         let now = Date().roundedToMicroseconds
         let started = try await self.harness.base.tasks.start([parent.taskID, dead.taskID], workerID: worker, now: now)
         XCTAssertEqual(started.count, 2)
-        let (_, settled) = try await self.harness.base.tasks.finishSettling(
+        let (_, settled) = try await self.harness.base.tasks.recordWorkerOutcomes(
             [FinishedAttempt(taskID: parent.taskID, attempt: 1, status: .succeeded, result: "r-p", tenant: Tenant.default, hasDependents: true),
              FinishedAttempt(taskID: dead.taskID, attempt: 1, status: .failed, error: "boom", tenant: Tenant.default)],
             workerID: worker, now: now.addingTimeInterval(0.001)
@@ -568,10 +563,10 @@ final class DependencyTests: XCTestCase {
         let term = self.harness.term
         let loop = Task { try await reconciler.run(term: term) }
         defer { loop.cancel() }
-        let ranChild = try await self.wait(child.taskID, for: [.succeeded, .failed], timeout: .seconds(10))
+        let ranChild = try await self.harness.waitForStatus(child.taskID, [.succeeded, .failed], timeout: .seconds(10))
         XCTAssertEqual(ranChild.status, .succeeded)
         XCTAssertEqual(self.seen.results.withLock { $0[child.taskID] }, [parent.taskID: "r-p"])
-        let ranDead = try await self.wait(dead.taskID, for: [.succeeded, .failed], timeout: .seconds(10))
+        let ranDead = try await self.harness.waitForStatus(dead.taskID, [.succeeded, .failed], timeout: .seconds(10))
         XCTAssertEqual(ranDead.status, .succeeded)
     }
 
@@ -615,7 +610,7 @@ final class DependencyTests: XCTestCase {
         XCTAssertEqual(zAgain.task.taskID, z.taskID)
         created = try await self.count(type)
         XCTAssertEqual(created, 3 + 1 + 2 + 1)
-        let y = try await self.wait(twice[2].taskID, for: [.succeeded, .failed, .cancelled])
+        let y = try await self.harness.waitForStatus(twice[2].taskID, [.succeeded, .failed, .cancelled], timeout: .seconds(20))
         XCTAssertEqual(y.status, .succeeded)
     }
 }

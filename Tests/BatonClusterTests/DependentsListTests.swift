@@ -1,8 +1,9 @@
-@testable import BatonAPI
+import BatonAuth
 import BatonBroker
 import BatonModel
 import BatonMySQL
 import BatonProto
+@testable import BatonService
 @testable import BatonStore
 import BatonTestSupport
 import Foundation

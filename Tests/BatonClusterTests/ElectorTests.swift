@@ -34,7 +34,7 @@ final class ElectorTests: XCTestCase {
         while ContinuousClock.now < end {
             let leaders = states.filter { $0.current != nil }
             XCTAssertEqual(leaders.count, 1, "sample \(samples)")
-            let lock = try await self.harness.redis.send("GET", self.harness.keys.leader).string
+            let lock = try await self.harness.inspector.leaderLock()
             XCTAssertEqual(lock, leaders.first?.current?.lockValue)
             samples += 1
             try await Task.sleep(for: .milliseconds(50))
@@ -44,16 +44,16 @@ final class ElectorTests: XCTestCase {
         // A graceful stop releases the lock at once.
         await group.triggerGracefulShutdown()
         _ = await running.result
-        let lock = try await self.harness.redis.send("GET", self.harness.keys.leader)
-        XCTAssertEqual(lock, .null)
+        let lock = try await self.harness.inspector.leaderLock()
+        XCTAssertNil(lock)
     }
 
     func testNewLeaderWithHigherEpochAfterRenewalsStop() async throws {
         // A leader that stops renewing (paused, partitioned): its lock just expires.
         let ttl = Duration.seconds(2)
         let renew = Duration.milliseconds(500)
-        try await self.harness.redis.send("SET", self.harness.keys.leader, "stalled|1", "PX", ttl.wholeMilliseconds)
-        let oldEpoch = try await self.harness.redis.send("INCR", self.harness.keys.leaderEpoch).int ?? 0
+        try await self.harness.inspector.setLeaderLock("stalled|1", ttl: ttl)
+        let oldEpoch = try await self.harness.inspector.bumpLeaderEpoch()
         let started = ContinuousClock.now
 
         let state = LeaderState()
@@ -78,13 +78,13 @@ final class ElectorTests: XCTestCase {
         let leads = try await TestEnvironment.waitUntil { state.current != nil }
         XCTAssertTrue(leads)
         // Someone else holds the lock now (e.g. after this node was paused past its TTL).
-        try await self.harness.redis.send("SET", self.harness.keys.leader, "other|2", "PX", 60_000)
+        try await self.harness.inspector.setLeaderLock("other|2", ttl: .seconds(60))
         let steppedDown = try await TestEnvironment.waitUntil(timeout: .seconds(2)) { state.current == nil }
         XCTAssertTrue(steppedDown)
         await group.triggerGracefulShutdown()
         _ = await running.result
         // It did not delete the other node's lock.
-        let lock = try await self.harness.redis.send("GET", self.harness.keys.leader).string
+        let lock = try await self.harness.inspector.leaderLock()
         XCTAssertEqual(lock, "other|2")
     }
 }

@@ -36,36 +36,8 @@ final class ExecutorEgressTests: XCTestCase {
         }
     }
 
-    /// Every process log line (message and metadata) of the worker and executors.
-    final class LogCapture: Sendable {
-        struct Handler: LogHandler {
-            let capture: LogCapture
-            var metadata: Logger.Metadata = [:]
-            var logLevel: Logger.Level = .trace
-
-            subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-                get { self.metadata[key] }
-                set { self.metadata[key] = newValue }
-            }
-
-            func log(event: LogEvent) {
-                let all = self.metadata.merging(event.metadata ?? [:]) { $1 }
-                self.capture.lines.withLock { $0.append("\(event.level) \(event.message) \(all)") }
-            }
-        }
-
-        let lines = Mutex<[String]>([])
-        var logger: Logger { Logger(label: "egress-test") { _ in Handler(capture: self) } }
-        var all: String { self.lines.withLock { $0.joined(separator: "\n") } }
-    }
-
     private final class Hits: Sendable {
         let count = Atomic<Int>(0)
-    }
-
-    private func waitForStatus(_ harness: WorkerHarness, _ id: String, _ statuses: Set<TaskStatus>) async throws -> TaskRecord {
-        _ = try await TestEnvironment.waitUntil(timeout: .seconds(15)) { statuses.contains(try await harness.task(id).status) }
-        return try await harness.task(id)
     }
 
     /// An HTTP service on a free loopback port that counts the calls it gets.
@@ -104,12 +76,12 @@ final class ExecutorEgressTests: XCTestCase {
             let harness = try await WorkerHarness(egress: EgressGuard(allowList: allowList, resolver: resolver))
             do {
                 let allowed = try await harness.type("allowed", handler: "http://127.0.0.1:\(port)/ok", executor: .http)
-                let ok = try await self.waitForStatus(harness, try await harness.create(type: allowed).taskID, [.succeeded, .failed])
+                let ok = try await harness.waitForStatus(try await harness.create(type: allowed).taskID, [.succeeded, .failed])
                 XCTAssertEqual(ok.status, .succeeded, ok.error ?? "")
                 XCTAssertEqual(hits.count.load(ordering: .relaxed), 1)
 
                 let byName = try await harness.type("by_name", handler: "http://allowed.test:\(port)/ok", executor: .http)
-                let named = try await self.waitForStatus(harness, try await harness.create(type: byName).taskID, [.succeeded, .failed])
+                let named = try await harness.waitForStatus(try await harness.create(type: byName).taskID, [.succeeded, .failed])
                 XCTAssertEqual(named.status, .succeeded, named.error ?? "")
                 XCTAssertEqual(hits.count.load(ordering: .relaxed), 2)
 
@@ -122,7 +94,7 @@ final class ExecutorEgressTests: XCTestCase {
                     ("grpc_host", "grpcs://other.test:\(port + 1)", .grpc),
                 ] {
                     let type = try await harness.type(name, handler: endpoint, executor: executor, retries: 3, backoffMs: 50)
-                    let refused = try await self.waitForStatus(harness, try await harness.create(type: type, retries: 3).taskID, [.succeeded, .failed])
+                    let refused = try await harness.waitForStatus(try await harness.create(type: type, retries: 3).taskID, [.succeeded, .failed])
                     XCTAssertEqual(refused.status, .failed, endpoint)
                     XCTAssertEqual(refused.attempt, 1, "a refusal is not retried: \(endpoint)")
                     XCTAssertTrue(refused.error?.contains("refused") ?? false, refused.error ?? "")
@@ -159,7 +131,7 @@ final class ExecutorEgressTests: XCTestCase {
                     ("metadata_literal", "http://169.254.169.254/latest/meta-data/", .http),
                 ] {
                     let type = try await harness.type(name, handler: endpoint, executor: executor, retries: 3, backoffMs: 50)
-                    let refused = try await self.waitForStatus(harness, try await harness.create(type: type, retries: 3).taskID, [.succeeded, .failed])
+                    let refused = try await harness.waitForStatus(try await harness.create(type: type, retries: 3).taskID, [.succeeded, .failed])
                     XCTAssertEqual(refused.status, .failed, endpoint)
                     XCTAssertEqual(refused.attempt, 1, endpoint)
                     let error = refused.error ?? ""
@@ -170,15 +142,15 @@ final class ExecutorEgressTests: XCTestCase {
 
                 // Succeeds only through the pin: no real DNS knows these names.
                 let mixed = try await harness.type("mixed", handler: "http://mixed.test:\(port)/ok", executor: .http)
-                let reached = try await self.waitForStatus(harness, try await harness.create(type: mixed).taskID, [.succeeded, .failed])
+                let reached = try await harness.waitForStatus(try await harness.create(type: mixed).taskID, [.succeeded, .failed])
                 XCTAssertEqual(reached.status, .succeeded, reached.error ?? "")
                 XCTAssertEqual(reached.result, "reached")
 
                 let rebinding = try await harness.type("rebinding", handler: "http://rebinding.test:\(port)/ok", executor: .http)
-                let first = try await self.waitForStatus(harness, try await harness.create(type: rebinding).taskID, [.succeeded, .failed])
+                let first = try await harness.waitForStatus(try await harness.create(type: rebinding).taskID, [.succeeded, .failed])
                 XCTAssertEqual(first.status, .succeeded, first.error ?? "")
                 resolver.set("rebinding.test", ["169.254.169.254"])
-                let second = try await self.waitForStatus(harness, try await harness.create(type: rebinding).taskID, [.succeeded, .failed])
+                let second = try await harness.waitForStatus(try await harness.create(type: rebinding).taskID, [.succeeded, .failed])
                 XCTAssertEqual(second.status, .failed, "the pooled connection to the old address must not be reused")
                 XCTAssertEqual(hits.count.load(ordering: .relaxed), 2)
             } catch {
@@ -200,7 +172,7 @@ final class ExecutorEgressTests: XCTestCase {
             let harness = try await WorkerHarness(egress: EgressGuard(allowList: .unrestricted, resolver: resolver))
             do {
                 let type = try await harness.type("dual", handler: "http://dual.test:\(port)/ok", executor: .http, timeout: 20, retries: 1, backoffMs: 50)
-                let task = try await self.waitForStatus(harness, try await harness.create(type: type, retries: 1, timeout: 20).taskID, [.succeeded, .failed])
+                let task = try await harness.waitForStatus(try await harness.create(type: type, retries: 1, timeout: 20).taskID, [.succeeded, .failed])
                 XCTAssertEqual(task.status, .succeeded, task.error ?? "")
                 XCTAssertEqual(task.attempt, 2, "the first attempt went to the first address")
                 XCTAssertEqual(hits.count.load(ordering: .relaxed), 1)
@@ -236,7 +208,7 @@ final class ExecutorEgressTests: XCTestCase {
                 tasks.append(try await harness.create(type: type, timeout: 10).taskID)
             }
             for id in tasks {
-                let task = try await self.waitForStatus(harness, id, [.failed, .timeout])
+                let task = try await harness.waitForStatus(id, [.failed, .timeout])
                 let error = task.error ?? ""
                 XCTAssertFalse(error.isEmpty, id)
                 XCTAssertFalse(error.contains("SECRET") || error.contains("pw-"), error)

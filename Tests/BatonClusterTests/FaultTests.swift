@@ -24,9 +24,9 @@ final class FaultTests: XCTestCase {
         let created = try await self.harness.create(count, type: type)
         let keys = self.harness.keys
         for _ in created {
-            try await self.harness.redis.send("LMOVE", keys.normalQueue, keys.workerInFlight(worker), "LEFT", "RIGHT")
+            try await self.harness.inspector.moveHead(from: .queue(.normal), to: .inFlight(worker))
         }
-        try await self.harness.redis.send("HINCRBY", keys.inUse, type, count)
+        try await self.harness.inspector.addInUse(type, count)
         return try await self.harness.tasks.start(created.map(\.taskID), workerID: worker, now: Date().roundedToMicroseconds)
     }
 
@@ -69,11 +69,11 @@ final class FaultTests: XCTestCase {
             XCTAssertEqual(row.workerLosses, 1)
             XCTAssertEqual(row.attempt, 1, "the next start makes attempt 2 without spending a retry")
         }
-        let queue = try await self.harness.entries(self.harness.keys.normalQueue).map(\.taskID)
+        let queue = try await self.harness.inspector.entries(.queue(.normal)).map(\.taskID)
         XCTAssertEqual(queue.count, 2)
         XCTAssertEqual(Set(queue), Set(started.map(\.taskID)))
-        let inUse = try await self.harness.redis.send("HGET", self.harness.keys.inUse, type).string
-        XCTAssertEqual(inUse, "0")
+        let inUse = try await self.harness.inspector.inUse(type)
+        XCTAssertEqual(inUse, 0)
         let again = try await self.recoverer().recoverOnce(term: term, mayDeclare: false)
         XCTAssertEqual(again, [], "done once")
     }
@@ -93,8 +93,8 @@ final class FaultTests: XCTestCase {
         let leading = Task { try await recoverer.run(term: term) }
         defer { leading.cancel() }
         try await Task.sleep(for: .milliseconds(1000))
-        let during = try await self.harness.redis.send("ZSCORE", self.harness.keys.workers, worker)
-        XCTAssertNotEqual(during, .null, "declared dead before the leader watched one TTL")
+        let during = try await self.harness.inspector.score(of: worker, in: .workers)
+        XCTAssertNotNil(during, "declared dead before the leader watched one TTL")
         let reclaimed = try await TestEnvironment.waitUntil(timeout: .seconds(3), every: .milliseconds(50)) {
             try await self.status(started[0].taskID) == .queued
         }
@@ -119,9 +119,9 @@ final class FaultTests: XCTestCase {
         } catch {}
         try await broken.shutdown()
         // Declared dead, but nothing requeued while the rows still say RUNNING.
-        let inFlight = try await self.harness.list(self.harness.keys.workerInFlight(worker))
+        let inFlight = try await self.harness.inspector.members(.inFlight(worker))
         XCTAssertEqual(inFlight.count, 2)
-        let queued = try await self.harness.list(self.harness.keys.normalQueue)
+        let queued = try await self.harness.inspector.members(.queue(.normal))
         XCTAssertEqual(queued, [])
         for task in started {
             let value1 = try await self.status(task.taskID)
@@ -137,7 +137,7 @@ final class FaultTests: XCTestCase {
             XCTAssertEqual(row.status, .queued)
             XCTAssertEqual(row.workerLosses, 1)
         }
-        let requeued = try await self.harness.entries(self.harness.keys.normalQueue).map(\.taskID)
+        let requeued = try await self.harness.inspector.entries(.queue(.normal)).map(\.taskID)
         XCTAssertEqual(requeued.count, 2)
         XCTAssertEqual(Set(requeued), Set(started.map(\.taskID)))
     }
@@ -155,13 +155,13 @@ final class FaultTests: XCTestCase {
         XCTAssertEqual(failed, [])
         let value2 = try await self.status(started[0].taskID)
         XCTAssertEqual(value2, .running, "an old epoch's MySQL write is refused")
-        let timedOut = try await self.harness.tasks.finishAttempt(started[1].taskID, tenant: Tenant.default, attempt: 1, status: .timeout, now: now, fence: old.fence)
+        let timedOut = try await self.harness.tasks.recordLeaderOutcome(started[1].taskID, tenant: Tenant.default, attempt: 1, status: .timeout, now: now, fence: old.fence)
         XCTAssertNil(timedOut)
         do {
-            try await self.harness.broker.finish(workerID: worker, [(QueueEntry(started[1]), 0)], fence: old.lockValue)
+            try await self.harness.broker.acknowledge(workerID: worker, [(QueueEntry(started[1]), 0)], fence: old.lockValue)
             XCTFail("an old leader's acknowledgement must be refused")
         } catch {}
-        let stillInFlight = try await self.harness.list(self.harness.keys.workerInFlight(worker))
+        let stillInFlight = try await self.harness.inspector.members(.inFlight(worker))
         XCTAssertEqual(stillInFlight.count, 2)
 
         _ = try await self.harness.tasks.recordWorkerLoss([started[0].taskID], workerID: worker, cap: 3, now: now, fence: current.fence)
@@ -186,12 +186,12 @@ final class FaultTests: XCTestCase {
         }
         let first = try await leadOnce()
         // Redis loses its data: the lock and the epoch counter are gone.
-        try await self.harness.redis.send("DEL", self.harness.keys.leader, self.harness.keys.leaderEpoch)
+        try await self.harness.inspector.dropLeadership()
         let second = try await leadOnce()
         XCTAssertGreaterThan(second.epoch, first.epoch)
         XCTAssertEqual(second.fence?.epoch, second.epoch)
-        let redisEpoch = try await self.harness.redis.send("GET", self.harness.keys.leaderEpoch).string
-        XCTAssertEqual(redisEpoch, String(second.epoch))
+        let redisEpoch = try await self.harness.inspector.leaderEpoch()
+        XCTAssertEqual(redisEpoch, second.epoch)
     }
 
     func testARetriedStartClaimsWhatALostTryStarted() async throws {
@@ -215,8 +215,8 @@ final class FaultTests: XCTestCase {
         _ = try await self.harness.tasks.start(ids, workerID: "w1", now: Date().roundedToMicroseconds)
         let attempts = ids.map { FinishedAttempt(taskID: $0, attempt: 1, status: .retrying, error: "later", tenant: Tenant.default) }
         let lost = Date().roundedToMicroseconds
-        _ = try await self.harness.tasks.finish([attempts[0]], workerID: "w1", now: lost)
-        let applied = try await self.harness.tasks.finish(attempts, workerID: "w1", now: Date().addingTimeInterval(0.001).roundedToMicroseconds, earlier: [lost])
+        _ = try await self.harness.tasks.recordWorkerOutcomes([attempts[0]], workerID: "w1", now: lost)
+        let applied = try await self.harness.tasks.recordWorkerOutcomes(attempts, workerID: "w1", now: Date().addingTimeInterval(0.001).roundedToMicroseconds, earlier: [lost]).applied
         XCTAssertEqual(applied, Set(ids), "the retry must know its first row was written, or the retry is never scheduled")
     }
 
@@ -226,7 +226,7 @@ final class FaultTests: XCTestCase {
         let dispatched = Date().roundedToMicroseconds
         // The first starts and fails after its dispatch; the second waits on the worker.
         _ = try await self.harness.tasks.start([created[0].taskID], workerID: "w1", now: dispatched.addingTimeInterval(0.001))
-        _ = try await self.harness.tasks.finishAttempt(created[0].taskID, tenant: Tenant.default, attempt: 1, status: .retrying, error: "503", now: dispatched.addingTimeInterval(0.002))
+        _ = try await self.harness.tasks.recordLeaderOutcome(created[0].taskID, tenant: Tenant.default, attempt: 1, status: .retrying, error: "503", now: dispatched.addingTimeInterval(0.002))
         try await self.harness.tasks.markScheduled(
             created.map { ($0.taskID, "w1", dispatched) }, now: dispatched.addingTimeInterval(0.05), fence: nil
         )
@@ -283,7 +283,7 @@ final class FaultTests: XCTestCase {
         }
         try await rowsRead("a retried outcome write") {
             let attempts = ids.map { FinishedAttempt(taskID: $0, attempt: 1, status: .succeeded, tenant: Tenant.default) }
-            _ = try await self.harness.tasks.finish(attempts, workerID: "w1", now: now.addingTimeInterval(0.01), earlier: [lost])
+            _ = try await self.harness.tasks.recordWorkerOutcomes(attempts, workerID: "w1", now: now.addingTimeInterval(0.01), earlier: [lost])
         }
         try await rowsRead("fenced SCHEDULED marks") {
             try await self.harness.tasks.markScheduled(ids.map { ($0, "w1", now) }, now: now, fence: term.fence)
@@ -306,18 +306,20 @@ final class FaultTests: XCTestCase {
         // As if this node's clock were 30 s behind.
         clock.set(Date().addingTimeInterval(-30))
         XCTAssertLessThan(clock.now().timeIntervalSinceNow, -29)
-        try await clock.sync(self.harness.redis)
-        let redis = try await self.harness.redisTime()
+        let client = try RedisClient(url: TestEnvironment.redisURL, logger: self.harness.logger)
+        try await clock.sync(client)
+        try await client.shutdown()
+        let redis = try await self.harness.inspector.serverTime()
         XCTAssertEqual(clock.now().timeIntervalSince1970, redis, accuracy: 0.05)
         // It runs on the monotonic clock between readings.
         try await Task.sleep(for: .milliseconds(200))
-        let later = try await self.harness.redisTime()
+        let later = try await self.harness.inspector.serverTime()
         XCTAssertEqual(clock.now().timeIntervalSince1970, later, accuracy: 0.05)
         // Within a millisecond: Redis's time read between two readings of
         // the clock falls between them (nodes' timestamps are compared: a
         // dependent's start with its parent's end).
         let before = clock.now().timeIntervalSince1970
-        let between = try await self.harness.redisTime()
+        let between = try await self.harness.inspector.serverTime()
         let after = clock.now().timeIntervalSince1970
         XCTAssertGreaterThanOrEqual(between, before - 0.001)
         XCTAssertLessThanOrEqual(between, after + 0.001)
@@ -337,16 +339,14 @@ final class WorkerDuplicateEntryTests: XCTestCase {
         let keys = harness.base.keys
         let workerID = harness.worker.configuration.workerID
         // Dispatched twice (as a requeue race could), both waiting on the worker's queue.
-        _ = try await harness.base.redis.pipeline([
-            RedisCommand("RPUSH", keys.workerQueue(workerID), QueueEntry(task).member, QueueEntry(task).member),
-            RedisCommand("HINCRBY", keys.inUse, type, 2),
-        ])
+        try await harness.base.inspector.addInUse(type, 2)
+        try await harness.base.inspector.push([QueueEntry(task).member, QueueEntry(task).member], onto: .workerQueue(workerID, .normal))
         let done = try await TestEnvironment.waitUntil(timeout: .seconds(10)) { try await harness.task(task.taskID).status == .succeeded }
         XCTAssertTrue(done)
         let settled = try await TestEnvironment.waitUntil(timeout: .seconds(5)) {
-            let inFlight = try await harness.base.list(keys.workerInFlight(workerID))
-            let inUse = try await harness.base.redis.send("HGET", keys.inUse, type).string
-            return inFlight.isEmpty && inUse == "0"
+            let inFlight = try await harness.base.inspector.members(.inFlight(workerID))
+            let inUse = try await harness.base.inspector.inUse(type)
+            return inFlight.isEmpty && inUse == 0
         }
         XCTAssertTrue(settled, "an in-flight entry or a type slot leaked")
         let value6 = try await harness.task(task.taskID).attempt
@@ -398,12 +398,13 @@ final class OutcomeOutageTests: XCTestCase {
         let redis = try RedisClient(url: TestEnvironment.redisURL, logger: logger)
         let keys = RedisKeys(namespace: TestEnvironment.uniqueName("outage"))
         let broker = RedisBroker(redis: redis, keys: keys)
+        let inspector = BrokerInspector(broker)
         let tasks = TaskStore(mysql: mysql)
         let now = Date().roundedToMicroseconds
         let task = TaskRecord(taskID: TaskID.make(), taskType: "echo", priority: .normal, payload: [:], status: .queued,
                               maxRetries: 0, timeoutSeconds: 60, createdAt: now, updatedAt: now)
         try await tasks.insert([task])
-        try await redis.send("RPUSH", keys.workerInFlight("w1"), QueueEntry(task).member)
+        try await inspector.push([QueueEntry(task).member], onto: .inFlight("w1"))
         _ = try await tasks.start([task.taskID], workerID: "w1", now: now)
 
         let recorder = OutcomeRecorder(workerID: "w1", tasks: tasks, broker: broker, logger: logger)
@@ -418,12 +419,12 @@ final class OutcomeOutageTests: XCTestCase {
         let value7 = try await tasks.task(task.taskID)?.status
         XCTAssertEqual(value7, .succeeded)
         await recorder.flush(timeout: .seconds(5))
-        let left = try await redis.send("LLEN", keys.workerInFlight("w1")).int
+        let left = try await inspector.count(.inFlight("w1"))
         XCTAssertEqual(left, 0)
         writer.cancel()
         await writer.value
         try await mysql.execute("DELETE FROM task WHERE task_id = ?", [.string(task.taskID)])
-        try await redis.send("DEL", keys.workerInFlight("w1"))
+        try await inspector.clear(.inFlight("w1"))
         try await redis.shutdown()
         try await mysql.shutdown()
     }

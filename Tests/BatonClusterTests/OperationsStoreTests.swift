@@ -30,21 +30,21 @@ final class OperationsStoreTests: XCTestCase {
         let term = try await self.harness.lead()
         let dispatcher = self.harness.dispatcher()
         for _ in 0..<5 { try await dispatcher.dispatchOnce(term: term) }
-        let moved = try await self.harness.workerEntries("w1").map(\.taskID)
+        let moved = try await self.harness.inspector.waitingOn(worker: "w1").map(\.taskID)
         XCTAssertEqual(moved, order.filter { $0.taskType == other }.map(\.taskID), "the other type ran; the paused one held nothing back")
-        let parked = try await self.harness.entries(self.harness.keys.parked(paused)).map(\.taskID)
+        let parked = try await self.harness.inspector.entries(.parked(paused)).map(\.taskID)
         XCTAssertEqual(parked, order.filter { $0.taskType == paused }.map(\.taskID), "parked in order")
         // Resume: back at the front, in the original order, and dispatched.
         config.paused = false
         try await self.harness.broker.setLimits(TypeLimits(config))
         let back = try await self.harness.broker.unpark(paused, pageSize: 64)
         XCTAssertEqual(back, 303)
-        let queue = try await self.harness.entries(self.harness.keys.normalQueue).map(\.taskID)
+        let queue = try await self.harness.inspector.entries(.queue(.normal)).map(\.taskID)
         XCTAssertEqual(queue, parked)
         try await dispatcher.dispatchOnce(term: term)
-        let now = try await self.harness.workerEntries("w1").map(\.taskID)
+        let now = try await self.harness.inspector.waitingOn(worker: "w1").map(\.taskID)
         XCTAssertEqual(Array(now.dropFirst(2)), Array(parked.prefix(100)))
-        let types = try await self.harness.redis.send("SMEMBERS", self.harness.keys.parkedTypes).array ?? []
+        let types = try await self.harness.inspector.members(.parkedTypes)
         XCTAssertEqual(types.count, 0)
     }
 

@@ -19,7 +19,7 @@ final class OutcomeRecorderTests: XCTestCase {
         let created = try await self.harness.create(count, type: type)
         let keys = self.harness.keys
         for _ in created {
-            try await self.harness.redis.send("LMOVE", keys.normalQueue, keys.workerInFlight(worker), "LEFT", "RIGHT")
+            try await self.harness.inspector.moveHead(from: .queue(.normal), to: .inFlight(worker))
         }
         return try await self.harness.tasks.start(created.map(\.taskID), workerID: worker, now: Date().roundedToMicroseconds)
     }
@@ -89,7 +89,7 @@ final class OutcomeRecorderTests: XCTestCase {
         }
         let cancelledRow = try await self.harness.tasks.task(cancelled)
         XCTAssertEqual(cancelledRow?.status, .cancelled)
-        let left = try await self.harness.list(self.harness.keys.workerInFlight(worker))
+        let left = try await self.harness.inspector.members(.inFlight(worker))
         XCTAssertEqual(left, [], "every entry is acknowledged")
     }
 
@@ -106,15 +106,15 @@ final class OutcomeRecorderTests: XCTestCase {
         XCTAssertTrue(applied)
         await recorder.flush(timeout: .seconds(5))
         // The retry waits as the entry of the task's next generation.
-        let delayed = try await self.harness.redis.send("ZSCORE", self.harness.keys.delayed, QueueEntry(running[0]).next.member).string
-        XCTAssertEqual(delayed.flatMap { Int64($0) }, due)
+        let delayed = try await self.harness.inspector.score(of: QueueEntry(running[0]).next.member, in: .delayed)
+        XCTAssertEqual(delayed, due)
 
         // The same outcome again (a duplicate) changes nothing and schedules nothing more.
-        try await self.harness.redis.send("ZREM", self.harness.keys.delayed, QueueEntry(running[0]).next.member)
+        try await self.harness.inspector.remove(QueueEntry(running[0]).next.member, from: .delayed)
         let again = try await recorder.record(.init(attempt: attempt, entry: QueueEntry(running[0]), retryDue: due, lease: .distantFuture))
         XCTAssertFalse(again)
         await recorder.flush(timeout: .seconds(5))
-        let count = try await self.harness.redis.send("ZCARD", self.harness.keys.delayed).int
+        let count = try await self.harness.inspector.count(.delayed)
         XCTAssertEqual(count, 0)
     }
 

@@ -38,15 +38,15 @@ final class PauseResumeTests: XCTestCase {
         let term = try await self.harness.lead()
         let dispatcher = self.harness.dispatcher()
         try await dispatcher.dispatchOnce(term: term)
-        let parkedBefore = try await self.harness.list(self.harness.keys.parked(type)).count
+        let parkedBefore = try await self.harness.inspector.members(.parked(type)).count
         XCTAssertEqual(parkedBefore, 50, "parked")
         // Resumed in MySQL only: its node lost Redis right after.
         try await self.setPaused(type, false, redis: false)
         try await dispatcher.syncLimits()
-        let parkedAfter = try await self.harness.list(self.harness.keys.parked(type)).count
+        let parkedAfter = try await self.harness.inspector.members(.parked(type)).count
         XCTAssertEqual(parkedAfter, 0, "still parked after the leader's sync")
         for _ in 0..<3 { try await dispatcher.dispatchOnce(term: term) }
-        let dispatched = try await self.harness.workerEntries("w1").map(\.taskID)
+        let dispatched = try await self.harness.inspector.waitingOn(worker: "w1").map(\.taskID)
         XCTAssertEqual(dispatched, created.map(\.taskID), "all dispatched, in their order")
     }
 
@@ -59,13 +59,13 @@ final class PauseResumeTests: XCTestCase {
         XCTAssertGreaterThan(resumedRecord.limitsVersion, pausedRecord.limitsVersion)
         // The leader's copy read while the type was paused lands now.
         try await self.harness.broker.replaceLimits([TypeLimits(pausedRecord)])
-        let value = try await self.harness.redis.send("HGET", self.harness.keys.limits, type).string
+        let value = try await self.harness.inspector.limits(type)
         XCTAssertEqual(value, TypeLimits(resumedRecord).value, "a stale copy took the pause back")
         try await self.harness.registerWorker("w1", capacity: 10)
         _ = try await self.harness.create(3, type: type)
         let term = try await self.harness.lead()
         try await self.harness.dispatcher().dispatchOnce(term: term)
-        let dispatched = try await self.harness.workerEntries("w1").count
+        let dispatched = try await self.harness.inspector.waitingOn(worker: "w1").count
         XCTAssertEqual(dispatched, 3, "dispatched, not parked")
         // A re-created type's version is above whatever the old one left.
         try await self.harness.configs.put(
@@ -92,9 +92,9 @@ final class PauseResumeTests: XCTestCase {
         XCTAssertEqual(started, [], "a paused type's task started")
         let waiting = try await self.harness.tasks.stillWaiting(claims)
         XCTAssertEqual(waiting, Set(created.map(\.taskID)), "they wait: handed back, not dropped")
-        try await self.harness.broker.handBack(workerID: "w1", taken)
+        try await self.harness.broker.handBackInFlight(workerID: "w1", taken)
         try await self.harness.dispatcher().dispatchOnce(term: term)
-        let parked = try await self.harness.entries(self.harness.keys.parked(type)).map(\.taskID)
+        let parked = try await self.harness.inspector.entries(.parked(type)).map(\.taskID)
         XCTAssertEqual(parked, created.map(\.taskID), "parked in order")
         try await self.setPaused(type, false)
         let resumed = try await self.harness.tasks.start(claims, workerID: "w1", cluster: self.harness.broker.cluster, now: Date().roundedToMicroseconds)

@@ -31,14 +31,14 @@ final class RecoveryTests: XCTestCase {
             try await self.harness.registerWorker(worker, capacity: 10)
             try await dispatcher.dispatchOnce(term: term)
             // The worker starts the first task, then dies (its heartbeat stops).
-            let first = try await self.harness.redis.send("LMOVE", keys.workerQueue(worker), keys.workerInFlight(worker), "LEFT", "RIGHT").string!
+            let first = try await self.harness.inspector.moveHead(from: .workerQueue(worker, .normal), to: .inFlight(worker))!
             let started = try await self.harness.tasks.start([QueueEntry(member: first)!.taskID], workerID: worker, now: Date().roundedToMicroseconds)
             XCTAssertEqual(started.first?.attempt, round)
             try await self.harness.age(worker: worker, by: 30)
 
             let reclaimed = try await recoverer.recoverOnce(term: term)
             XCTAssertEqual(reclaimed, [worker])
-            let queue = try await self.harness.entries(keys.normalQueue).map(\.taskID)
+            let queue = try await self.harness.inspector.entries(.queue(.normal)).map(\.taskID)
             // In-flight first, then the queued ones, in their order, at the front.
             XCTAssertEqual(queue, [created[0].taskID, created[1].taskID, created[2].taskID])
             let task = try await self.harness.tasks.task(created[0].taskID)!
@@ -49,10 +49,10 @@ final class RecoveryTests: XCTestCase {
                 XCTAssertEqual(task.status, .failed)
                 XCTAssertEqual(task.error, "worker lost 3 times")
             }
-            let registered = try await self.harness.redis.send("ZSCORE", keys.workers, worker)
-            XCTAssertEqual(registered, .null)
-            let hash = try await self.harness.redis.send("EXISTS", keys.worker(worker)).int
-            XCTAssertEqual(hash, 0)
+            let registered = try await self.harness.inspector.score(of: worker, in: .workers)
+            XCTAssertNil(registered)
+            let record = try await self.harness.inspector.hasWorkerRecord(worker)
+            XCTAssertFalse(record)
         }
         // Retries were not spent: the type allows none, yet the task ran three times.
         let retriesLeft = RetryPolicy().retriesLeft(try await self.harness.tasks.task(created[1].taskID)!)
@@ -67,24 +67,68 @@ final class RecoveryTests: XCTestCase {
         let reconciler = Reconciler(broker: self.harness.broker, tasks: self.harness.tasks, logger: self.harness.logger)
         var term = try await self.harness.lead()
         _ = try await reconciler.reconcileOnce(term: term)  // sets the sentinel, nothing missing
-        let before = try await self.harness.list(self.harness.keys.normalQueue).count
+        let before = try await self.harness.inspector.members(.queue(.normal)).count
         XCTAssertEqual(before, 30)
 
         // Redis restarts empty.
-        try await self.harness.redis.send("FLUSHDB")
+        try await self.harness.inspector.flushDatabase()
         term = try await self.harness.lead()
         _ = try await reconciler.reconcileOnce(term: term)
-        let normal = Set(try await self.harness.entries(self.harness.keys.normalQueue).map(\.taskID))
-        let highQueue = Set(try await self.harness.entries(self.harness.keys.highQueue).map(\.taskID))
-        let delayed = try await self.harness.redis.send("ZCARD", self.harness.keys.delayed).int
+        let normal = Set(try await self.harness.inspector.entries(.queue(.normal)).map(\.taskID))
+        let highQueue = Set(try await self.harness.inspector.entries(.queue(.high)).map(\.taskID))
+        let delayed = try await self.harness.inspector.count(.delayed)
         XCTAssertTrue(Set(queued.map(\.taskID)).isSubset(of: normal))
         XCTAssertEqual(highQueue, Set(high.map(\.taskID)))
-        XCTAssertEqual(delayed, Int64(later.count))
+        XCTAssertEqual(delayed, later.count)
 
         // A second pass adds nothing twice.
         _ = try await reconciler.restoreAll(term: term)
-        let again = try await self.harness.list(self.harness.keys.normalQueue)
+        let again = try await self.harness.inspector.members(.queue(.normal))
         XCTAssertEqual(again.count, Set(again).count)
+    }
+
+    /// An upgrade from a release whose keys had no hash tag (`ns:queue:normal`,
+    /// not `{ns}:queue:normal`): the broker finds that release's state (a node
+    /// then refuses to start), the operator deletes it with the documented
+    /// pattern, which matches none of the tagged keys, and to the next leader
+    /// Redis lost its data: the restore from MySQL puts every waiting task
+    /// back under the new keys, each once.
+    func testAnUpgradeToTaggedKeysFindsTheOldStateThenRestoresEveryWaitingTask() async throws {
+        let type = try await self.harness.type("upgrade")
+        let queued = try await self.harness.create(20, type: type)
+        let high = try await self.harness.create(3, type: type, priority: .high)
+        let later = try await self.harness.create(2, type: type, runAt: Date().addingTimeInterval(3600))
+        let keys = self.harness.keys
+        let reconciler = Reconciler(broker: self.harness.broker, tasks: self.harness.tasks, logger: self.harness.logger)
+        var term = try await self.harness.lead()
+        _ = try await reconciler.reconcileOnce(term: term)
+        let none = try await self.harness.broker.untaggedState()
+        XCTAssertEqual(none, [], "tagged keys are not the old release's")
+
+        // What the previous release left: the same keys without the braces.
+        let renamed = try await self.harness.inspector.renameToPreTagKeys()
+        XCTAssertFalse(renamed.isEmpty)
+        let found = try await self.harness.broker.untaggedState()
+        XCTAssertEqual(Set(found), Set(keys.untaggedState.filter { !$0.hasSuffix(":workers") }), "all but workers (none registered here)")
+
+        // The operator deletes them by the pattern the node names.
+        let old = try await self.harness.inspector.preTagKeys()
+        XCTAssertEqual(Set(old), Set(renamed))
+        try await self.harness.inspector.delete(keys: old)
+        let gone = try await self.harness.broker.untaggedState()
+        XCTAssertEqual(gone, [])
+
+        term = try await self.harness.lead()
+        _ = try await reconciler.reconcileOnce(term: term)
+        let normal = try await self.harness.inspector.entries(.queue(.normal)).map(\.taskID)
+        XCTAssertEqual(Set(normal), Set(queued.map(\.taskID)))
+        XCTAssertEqual(normal.count, queued.count, "each once")
+        let highQueue = try await self.harness.inspector.entries(.queue(.high)).map(\.taskID)
+        XCTAssertEqual(Set(highQueue), Set(high.map(\.taskID)))
+        let delayed = try await self.harness.inspector.count(.delayed)
+        XCTAssertEqual(delayed, later.count)
+        let sentinel = try await self.harness.inspector.restoreSentinel()
+        XCTAssertEqual(sentinel, "1")
     }
 
     func testARestoreCutShortResumesAndCompletes() async throws {
@@ -92,32 +136,32 @@ final class RecoveryTests: XCTestCase {
         let created = try await self.harness.create(30, type: type)
         let keys = self.harness.keys
         // Redis lost its data; a restore put back the first 10 and its leader died.
-        try await self.harness.redis.send("DEL", keys.normalQueue)
-        try await self.harness.redis.send("SET", keys.sentinel, "restoring")
+        try await self.harness.inspector.clear(.queue(.normal))
+        try await self.harness.inspector.setRestoreSentinel("restoring")
         let term = try await self.harness.lead()
         try await self.harness.broker.beginRestore(fence: term.lockValue)
         _ = try await self.harness.broker.restorePage(created.prefix(10).map(QueueEntry.init), fence: term.lockValue)
 
         let reconciler = Reconciler(broker: self.harness.broker, tasks: self.harness.tasks, logger: self.harness.logger)
         _ = try await reconciler.reconcileOnce(term: term)
-        let queue = try await self.harness.entries(keys.normalQueue).map(\.taskID)
+        let queue = try await self.harness.inspector.entries(.queue(.normal)).map(\.taskID)
         XCTAssertEqual(queue.count, 30, "each task back once")
         XCTAssertEqual(Set(queue), Set(created.map(\.taskID)))
-        let sentinel = try await self.harness.redis.send("GET", keys.sentinel).string
+        let sentinel = try await self.harness.inspector.restoreSentinel()
         XCTAssertEqual(sentinel, "1", "complete only at the end")
-        let held = try await self.harness.redis.send("EXISTS", keys.restoreHeld).int
-        XCTAssertEqual(held, 0)
+        let held = try await self.harness.inspector.restoreIsHeld()
+        XCTAssertFalse(held)
     }
 
     func testStaleTaskMissingFromRedisIsRequeuedOnce() async throws {
         let type = try await self.harness.type("stale")
         let created = try await self.harness.create(2, type: type)
         // A crash between the MySQL commit and the Redis push: the first is nowhere.
-        try await self.harness.redis.send("LREM", self.harness.keys.normalQueue, 0, QueueEntry(created[0]).member)
-        try await self.harness.redis.send("SET", self.harness.keys.sentinel, "1")
+        try await self.harness.inspector.remove(QueueEntry(created[0]).member, from: .queue(.normal))
+        try await self.harness.inspector.setRestoreSentinel("1")
         let reconciler = Reconciler(broker: self.harness.broker, tasks: self.harness.tasks, logger: self.harness.logger)
         _ = try await reconciler.reconcileOnce(term: try await self.harness.lead(), now: Date().addingTimeInterval(60))
-        let queue = try await self.harness.entries(self.harness.keys.normalQueue).map(\.taskID)
+        let queue = try await self.harness.inspector.entries(.queue(.normal)).map(\.taskID)
         XCTAssertEqual(Set(queue), Set(created.map(\.taskID)))
         XCTAssertEqual(queue.count, 2)
     }
@@ -131,7 +175,7 @@ final class RecoveryTests: XCTestCase {
                        maxRetries: 0, timeoutSeconds: 30, createdAt: old, updatedAt: old)
         }
         try await self.harness.tasks.insert(rows)
-        try await self.harness.redis.send("SET", self.harness.keys.sentinel, "1")
+        try await self.harness.inspector.setRestoreSentinel("1")
         var configuration = Reconciler.Configuration()
         configuration.pageSize = 200
         let reconciler = Reconciler(broker: self.harness.broker, tasks: self.harness.tasks, configuration: configuration, logger: self.harness.logger)
@@ -142,7 +186,7 @@ final class RecoveryTests: XCTestCase {
             cursor = try await reconciler.reconcileOnce(term: term, cursor: cursor)
             passes += 1
         } while cursor != Reconciler.Cursor() && passes < 20
-        let queued = try await self.harness.entries(self.harness.keys.normalQueue).map(\.taskID)
+        let queued = try await self.harness.inspector.entries(.queue(.normal)).map(\.taskID)
         XCTAssertEqual(Set(queued), Set(rows.map(\.taskID)), "every row of the shared updated_at reached")
         XCTAssertEqual(queued.count, 1000)
         XCTAssertLessThan(passes, 12, "pages of 200 plus one per status, not a pinned cursor")
@@ -166,7 +210,7 @@ final class RecoveryTests: XCTestCase {
         } catch let error as BrokerError {
             XCTAssertTrue(error.description.contains("FENCED"), "\(error)")
         }
-        let queue = try await self.harness.entries(self.harness.keys.normalQueue).map(\.taskID)
+        let queue = try await self.harness.inspector.entries(.queue(.normal)).map(\.taskID)
         XCTAssertEqual(Set(queue), Set(soon.map(\.taskID)))
     }
 
@@ -182,7 +226,7 @@ final class RecoveryTests: XCTestCase {
             let started = ContinuousClock.now
             let delayed = try await harness.create(1, type: type, runAt: Date().addingTimeInterval(0.3))
             let queued = try await TestEnvironment.waitUntil(timeout: .seconds(5), every: .milliseconds(5)) {
-                try await harness.entries(harness.keys.normalQueue).map(\.taskID) == [delayed[0].taskID]
+                try await harness.inspector.entries(.queue(.normal)).map(\.taskID) == [delayed[0].taskID]
             }
             XCTAssertTrue(queued)
             let took = ContinuousClock.now - started
@@ -190,20 +234,20 @@ final class RecoveryTests: XCTestCase {
             XCTAssertLessThan(took, .seconds(2), "woken for the new entry, not at the idle timeout")
 
             // A retry scheduled by a worker's acknowledgement wakes it too.
-            try await harness.redis.send("DEL", harness.keys.normalQueue)
+            try await harness.inspector.clear(.queue(.normal))
             let worker = "w-\(harness.prefix)"
             let entry = QueueEntry(delayed[0])
-            try await harness.redis.send("RPUSH", harness.keys.workerInFlight(worker), entry.member)
+            try await harness.inspector.push([entry.member], onto: .inFlight(worker))
             let retryAt = Date().addingTimeInterval(0.3)
-            try await harness.broker.finish(workerID: worker, [(entry, Int64(retryAt.timeIntervalSince1970 * 1000))])
+            try await harness.broker.acknowledge(workerID: worker, [(entry, Int64(retryAt.timeIntervalSince1970 * 1000))])
             let retried = try await TestEnvironment.waitUntil(timeout: .seconds(5), every: .milliseconds(5)) {
-                try await harness.entries(harness.keys.normalQueue).map(\.taskID) == [delayed[0].taskID]
+                try await harness.inspector.entries(.queue(.normal)).map(\.taskID) == [delayed[0].taskID]
             }
             XCTAssertTrue(retried)
             XCTAssertLessThan(Date().timeIntervalSince(retryAt), 1.5)
             group.cancelAll()
             // Its blocking wait ends on a wake, then it sees the cancel.
-            try await harness.redis.send("LPUSH", harness.keys.delayedWake, "1")
+            try await harness.inspector.wakePromoter()
         }
     }
 }
@@ -221,8 +265,8 @@ final class TimeoutRecoveryTests: XCTestCase {
         // A worker started both long ago and went silent.
         let longAgo = Date().addingTimeInterval(-60).roundedToMicroseconds
         _ = try await harness.tasks.start([a.taskID, b.taskID], workerID: "silent", now: longAgo)
-        try await harness.redis.send("DEL", keys.normalQueue)
-        try await harness.redis.send("RPUSH", keys.workerInFlight("silent"), QueueEntry(a).member, QueueEntry(b).member)
+        try await harness.inspector.clear(.queue(.normal))
+        try await harness.inspector.push([QueueEntry(a).member, QueueEntry(b).member], onto: .inFlight("silent"))
 
         let recoverer = TimeoutRecoverer(broker: harness.broker, tasks: harness.tasks, configs: TaskConfigCache(store: harness.configs), logger: harness.logger)
         let recovered = try await recoverer.recoverOnce(term: try await harness.lead())
@@ -232,9 +276,9 @@ final class TimeoutRecoveryTests: XCTestCase {
         XCTAssertEqual(first.status, .retrying)
         XCTAssertEqual(second.status, .timeout)
         XCTAssertNotNil(second.finishedAt)
-        let delayed = try await harness.redis.send("ZRANGE", keys.delayed, 0, -1).array?.compactMap(\.string)
+        let delayed = try await harness.inspector.members(.delayed)
         XCTAssertEqual(delayed, [QueueEntry(a).next.member], "the retry, as the task's next generation")
-        let inFlight = try await harness.list(keys.workerInFlight("silent"))
+        let inFlight = try await harness.inspector.members(.inFlight("silent"))
         XCTAssertEqual(inFlight, [])
         try await harness.shutdown()
     }

@@ -25,12 +25,6 @@ final class RemoteExecutorTests: XCTestCase {
     override func setUp() async throws { self.harness = try await WorkerHarness(capacity: 4) }
     override func tearDown() async throws { try await self.harness.shutdown() }
 
-    private func waitForStatus(_ id: String, _ statuses: Set<TaskStatus>) async throws -> TaskRecord {
-        let harness = self.harness!
-        _ = try await TestEnvironment.waitUntil(timeout: .seconds(15)) { statuses.contains(try await harness.task(id).status) }
-        return try await harness.task(id)
-    }
-
     /// An HTTP business service on a free loopback port.
     private func withHTTPService(_ body: (Int) async throws -> Void) async throws {
         let seen = self.seen
@@ -75,28 +69,28 @@ final class RemoteExecutorTests: XCTestCase {
             let slow = try await self.harness.type("http_slow", handler: "\(base)/slow", executor: .http, timeout: 1)
 
             let okTask = try await self.harness.create(type: ok, payload: ["to": "a@b.c"])
-            let done = try await self.waitForStatus(okTask.taskID, [.succeeded])
+            let done = try await self.harness.waitForStatus(okTask.taskID, [.succeeded])
             XCTAssertEqual(done.result, #"{"sent":1}"#)
             let request = self.seen.lines.withLock { $0.first } ?? ""
             XCTAssertTrue(request.hasPrefix("POST \(okTask.taskID) 1 payments application/json"), request)
             XCTAssertTrue(request.contains(#""payload":{"to":"a@b.c"}"#) && request.contains(#""attempt":1"#), request)
 
             let plainTask = try await self.harness.create(type: plain)
-            let plainDone = try await self.waitForStatus(plainTask.taskID, [.succeeded])
+            let plainDone = try await self.harness.waitForStatus(plainTask.taskID, [.succeeded])
             XCTAssertEqual(plainDone.result, "all good")
 
-            let refused = try await self.waitForStatus(try await self.harness.create(type: refuse, retries: 3).taskID, [.failed])
+            let refused = try await self.harness.waitForStatus(try await self.harness.create(type: refuse, retries: 3).taskID, [.failed])
             XCTAssertEqual(refused.error, "card declined")
             XCTAssertEqual(refused.attempt, 1)
 
-            let busyDone = try await self.waitForStatus(try await self.harness.create(type: busy, retries: 1).taskID, [.failed])
+            let busyDone = try await self.harness.waitForStatus(try await self.harness.create(type: busy, retries: 1).taskID, [.failed])
             XCTAssertEqual(busyDone.attempt, 2, "503 is retried")
             XCTAssertTrue(busyDone.error?.hasPrefix("HTTP 503") ?? false)
 
-            let invalidDone = try await self.waitForStatus(try await self.harness.create(type: invalid, retries: 3).taskID, [.failed])
+            let invalidDone = try await self.harness.waitForStatus(try await self.harness.create(type: invalid, retries: 3).taskID, [.failed])
             XCTAssertEqual(invalidDone.attempt, 1, "422 is never retried")
 
-            let slowDone = try await self.waitForStatus(try await self.harness.create(type: slow, timeout: 1).taskID, [.timeout, .failed])
+            let slowDone = try await self.harness.waitForStatus(try await self.harness.create(type: slow, timeout: 1).taskID, [.timeout, .failed])
             XCTAssertEqual(slowDone.status, .timeout)
         }
     }
@@ -107,7 +101,7 @@ final class RemoteExecutorTests: XCTestCase {
         try await self.withHTTPService { port in
             let type = try await self.harness.type("http_args", handler: "http://127.0.0.1:\(port)/ok", executor: .http)
             let task = try await self.harness.create(type: type, args: #"{"amount":42,"items":[1,2]}"#)
-            _ = try await self.waitForStatus(task.taskID, [.succeeded])
+            _ = try await self.harness.waitForStatus(task.taskID, [.succeeded])
             let line = self.seen.lines.withLock { $0.first } ?? ""
             let body = String(line[line.firstIndex(of: "{")!...])
             let object = try JSONSerialization.jsonObject(with: Data(body.utf8)) as? NSDictionary
@@ -117,7 +111,7 @@ final class RemoteExecutorTests: XCTestCase {
 
             // A payload task's body has no args key at all (as before args existed).
             let plain = try await self.harness.create(type: type, payload: ["to": "x"])
-            _ = try await self.waitForStatus(plain.taskID, [.succeeded])
+            _ = try await self.harness.waitForStatus(plain.taskID, [.succeeded])
             let second = self.seen.lines.withLock { $0.last } ?? ""
             XCTAssertFalse(second.contains("\"args\""), second)
         }
@@ -128,7 +122,7 @@ final class RemoteExecutorTests: XCTestCase {
     /// the endpoint's userinfo or query.
     func testAnEndpointsCredentialsAppearInNoErrorOrLog() async throws {
         let down = try await self.harness.type("down", handler: "http://user:pw-SECRET@127.0.0.1:1/hook?token=SECRET", executor: .http)
-        let task = try await self.waitForStatus(try await self.harness.create(type: down).taskID, [.failed])
+        let task = try await self.harness.waitForStatus(try await self.harness.create(type: down).taskID, [.failed])
         let error = task.error ?? ""
         XCTAssertTrue(error.contains("http://127.0.0.1:1/hook?…"), error)
         XCTAssertFalse(error.contains("SECRET"), error)
@@ -141,7 +135,7 @@ final class RemoteExecutorTests: XCTestCase {
         try await self.withHTTPService { port in
             let slow = try await self.harness.type("http_cancel", handler: "http://127.0.0.1:\(port)/slow", executor: .http)
             let task = try await self.harness.create(type: slow)
-            _ = try await self.waitForStatus(task.taskID, [.running])
+            _ = try await self.harness.waitForStatus(task.taskID, [.running])
             let (cancelled, _) = try await self.harness.base.tasks.cancel(task.taskID, reason: "cancelled: test")
             let signalled = ContinuousClock.now
             try await self.harness.base.broker.cancel(cancelled!)
@@ -193,27 +187,27 @@ final class RemoteExecutorTests: XCTestCase {
         let endpoint = "127.0.0.1:\(port)"
 
         let type = try await self.harness.type("grpc", handler: endpoint, executor: .grpc, retries: 1, backoffMs: 100)
-        let ok = try await self.waitForStatus(try await self.harness.create(type: type, payload: ["amount": "12.50"], retries: 1).taskID, [.succeeded])
+        let ok = try await self.harness.waitForStatus(try await self.harness.create(type: type, payload: ["amount": "12.50"], retries: 1).taskID, [.succeeded])
         XCTAssertEqual(ok.result, "charged 12.50 on attempt 1")
         let harness = self.harness!
         let logged = try await TestEnvironment.waitUntil { try await harness.logs(ok.taskID).contains("talking to the bank") }
         XCTAssertTrue(logged)
 
-        let typed = try await self.waitForStatus(try await self.harness.create(type: type, args: #"{"amount":42,"items":[1,2]}"#).taskID, [.succeeded])
+        let typed = try await self.harness.waitForStatus(try await self.harness.create(type: type, args: #"{"amount":42,"items":[1,2]}"#).taskID, [.succeeded])
         let answer = typed.result ?? ""
         XCTAssertTrue(answer.hasPrefix("0 "), answer)
         let echoed = try JSONSerialization.jsonObject(with: Data(answer.dropFirst(2).utf8)) as? NSDictionary
         XCTAssertEqual(echoed, ["amount": 42, "items": [1, 2]] as NSDictionary, "ExecuteRequest.args carries the task's args")
 
-        let failed = try await self.waitForStatus(try await self.harness.create(type: type, payload: ["mode": "fail"], retries: 1).taskID, [.failed])
+        let failed = try await self.harness.waitForStatus(try await self.harness.create(type: type, payload: ["mode": "fail"], retries: 1).taskID, [.failed])
         XCTAssertEqual(failed.error, "no stock")
         XCTAssertEqual(failed.attempt, 1)
 
-        let unavailable = try await self.waitForStatus(try await self.harness.create(type: type, payload: ["mode": "unavailable"], retries: 1).taskID, [.failed])
+        let unavailable = try await self.harness.waitForStatus(try await self.harness.create(type: type, payload: ["mode": "unavailable"], retries: 1).taskID, [.failed])
         XCTAssertEqual(unavailable.attempt, 2, "UNAVAILABLE is retried")
 
         let slow = try await self.harness.create(type: type, payload: ["mode": "slow"], retries: 1)
-        _ = try await self.waitForStatus(slow.taskID, [.running])
+        _ = try await self.harness.waitForStatus(slow.taskID, [.running])
         let (cancelled, _) = try await self.harness.base.tasks.cancel(slow.taskID, reason: "cancelled: test")
         try await self.harness.base.broker.cancel(cancelled!)
         let sawAbort = try await TestEnvironment.waitUntil(timeout: .seconds(2), every: .milliseconds(10)) { aborted.load(ordering: .relaxed) == 1 }

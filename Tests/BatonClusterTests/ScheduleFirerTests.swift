@@ -91,7 +91,7 @@ final class ScheduleFirerTests: XCTestCase {
         XCTAssertEqual(after.nextFireAt, schedule.nextFireAt!.addingTimeInterval(1))
         XCTAssertEqual(after.lastTaskID, fired.first?.taskID)
         // Queued in Redis for the dispatcher.
-        let queued = try await self.harness.entries(self.harness.keys.normalQueue).map(\.taskID)
+        let queued = try await self.harness.inspector.entries(.queue(.normal)).map(\.taskID)
         XCTAssertEqual(queued, fired.map(\.taskID))
         let task = try await self.harness.tasks.task(fired[0].taskID)
         XCTAssertEqual(task?.scheduleID, schedule.scheduleID)
@@ -228,13 +228,13 @@ final class ScheduleFirerTests: XCTestCase {
         XCTAssertEqual(waiting?.status, .cancelled, "its dependent ends with it")
         let logs = try await self.harness.tasks.logs(first[0].taskID, afterID: 0, limit: 10)
         XCTAssertTrue(logs.contains { $0.message.contains("cancelled by schedule \(schedule.scheduleID)") }, "\(logs.map(\.message))")
-        let notices = try await self.harness.list(self.harness.keys.workerCancels(worker))
+        let notices = try await self.harness.inspector.members(.cancels(worker))
         XCTAssertEqual(notices.count, 1, "the running attempt's worker is told to abort it")
         // (Its fire time is the latest of the missed ones: earlier than the first's, which was due a second later.)
         let fresh = second.first { $0.taskID != first[0].taskID }!
         let newest = try await self.harness.tasks.task(fresh.taskID)
         XCTAssertEqual(newest?.status, .queued)
-        let queued = try await self.harness.entries(self.harness.keys.normalQueue).filter { $0.taskID == fresh.taskID }
+        let queued = try await self.harness.inspector.entries(.queue(.normal)).filter { $0.taskID == fresh.taskID }
         XCTAssertEqual(queued.count, 1)
 
         // The new task finished: the next fire cancels nothing.

@@ -13,9 +13,11 @@ import Logging
 /// helpers to create tasks and fake workers; cleans up what it made.
 final class SchedulerHarness: Sendable {
     let mysql: MySQLClient
-    let redis: RedisClient
+    private let redis: RedisClient
     let keys: RedisKeys
     let broker: RedisBroker
+    /// The broker's state by what it means, and the faults a test makes in it.
+    let inspector: BrokerInspector
     let tasks: TaskStore
     let configs: TaskConfigStore
     let prefix: String
@@ -27,6 +29,7 @@ final class SchedulerHarness: Sendable {
         self.redis = try RedisClient(url: TestEnvironment.redisURL, logger: self.logger)
         self.keys = RedisKeys(namespace: TestEnvironment.uniqueName("sched"))
         self.broker = RedisBroker(redis: self.redis, keys: self.keys)
+        self.inspector = BrokerInspector(self.broker)
         self.tasks = TaskStore(mysql: self.mysql)
         self.configs = TaskConfigStore(mysql: self.mysql)
         self.prefix = TestEnvironment.uniqueName("s").replacingOccurrences(of: "-", with: "_")
@@ -135,34 +138,15 @@ final class SchedulerHarness: Sendable {
 
     /// Makes a registered worker's last heartbeat `seconds` old.
     func age(worker id: String, by seconds: Double) async throws {
-        let now = try await self.redisTime()
-        try await self.redis.send("ZADD", self.keys.workers, Int64((now - seconds) * 1000), id)
-    }
-
-    /// Redis's clock, in seconds since 1970.
-    func redisTime() async throws -> Double {
-        let parts = try await self.redis.send("TIME").array?.compactMap(\.string).compactMap(Double.init) ?? []
-        return parts[0] + parts[1] / 1e6
-    }
-
-    func list(_ key: String) async throws -> [String] {
-        try await self.redis.send("LRANGE", key, 0, -1).array?.compactMap(\.string) ?? []
-    }
-
-    func entries(_ key: String) async throws -> [QueueEntry] {
-        try await self.list(key).compactMap { QueueEntry(member: $0) }
-    }
-
-    /// What waits on a worker, in the order it takes it: its high queue, then its queue.
-    func workerEntries(_ workerID: String) async throws -> [QueueEntry] {
-        try await self.entries(self.keys.workerHighQueue(workerID)) + self.entries(self.keys.workerQueue(workerID))
+        let now = try await self.inspector.serverTime()
+        try await self.inspector.add(id, score: Int64((now - seconds) * 1000), to: .workers)
     }
 
     /// Takes the lock as `value` (a fake leader) and returns its term,
     /// recorded in MySQL as the elector records it (its MySQL writes fenced).
-    func lead(as value: String = "test|\(UUID().uuidString)") async throws -> LeaderState.Term {
-        try await self.redis.send("SET", self.keys.leader, value, "PX", 60_000)
-        let epoch = try await self.redis.send("INCR", self.keys.leaderEpoch).int ?? 0
+    func lead(as value: String = "test|\(UUID().uuidString)", ttl: Duration = .seconds(60)) async throws -> LeaderState.Term {
+        try await self.inspector.setLeaderLock(value, ttl: ttl)
+        let epoch = try await self.inspector.bumpLeaderEpoch()
         _ = try await LeaderEpochStore(mysql: self.mysql).claim(cluster: self.keys.namespace, epoch: epoch, now: Date())
         return LeaderState.Term(epoch: epoch, lockValue: value, fence: LeaderFence(cluster: self.keys.namespace, epoch: epoch))
     }
@@ -175,8 +159,7 @@ final class SchedulerHarness: Sendable {
         try await self.mysql.execute("DELETE FROM task_config WHERE task_type LIKE ?", [.string(like)])
         try await self.mysql.execute("DELETE FROM leader_epoch WHERE cluster = ?", [.string(self.keys.namespace)])
         try await self.mysql.execute("DELETE FROM worker_fence WHERE cluster = ?", [.string(self.keys.namespace)])
-        let keys = try await self.redis.send("KEYS", "\(self.keys.namespace):*").array ?? []
-        if !keys.isEmpty { try await self.redis.send(RedisCommand("DEL", keys.compactMap(\.bytes))) }
+        try await self.inspector.deleteNamespace()
         try await self.redis.shutdown()
         try await self.mysql.shutdown()
     }

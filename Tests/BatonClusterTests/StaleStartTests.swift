@@ -50,8 +50,8 @@ final class StaleStartTests: XCTestCase {
         let waiting = try await self.harness.tasks.stillWaiting(claims)
         XCTAssertEqual(waiting, Set(created.map(\.taskID)))
         // Its hand-back of what it held puts nothing back twice: the leader already did.
-        try await self.harness.broker.handBack(workerID: worker, taken)
-        let queue = try await self.harness.entries(keys.normalQueue).map(\.taskID)
+        try await self.harness.broker.handBackInFlight(workerID: worker, taken)
+        let queue = try await self.harness.inspector.entries(.queue(.normal)).map(\.taskID)
         XCTAssertEqual(queue.sorted(), created.map(\.taskID).sorted())
         // Another worker starts them.
         let other = try await self.harness.tasks.start(claims, workerID: "\(worker)-next", cluster: self.harness.broker.cluster, now: self.now)
@@ -73,10 +73,10 @@ final class StaleStartTests: XCTestCase {
         let retried = try await self.harness.tasks.retry([task.taskID], from: .cancelled, priority: nil, now: self.now)
         XCTAssertEqual(retried.first?.generation, 1)
         try await self.harness.broker.enqueue(retried)
-        let queued = try await self.harness.list(self.harness.keys.normalQueue)
+        let queued = try await self.harness.inspector.members(.queue(.normal))
         XCTAssertEqual(queued, [stale.member, QueueEntry(retried[0]).member])
-        let tombstone = try await self.harness.redis.send("ZSCORE", self.harness.keys.tombstones, stale.member)
-        XCTAssertNotEqual(tombstone, .null, "the stale entry keeps its tombstone")
+        let tombstone = try await self.harness.inspector.score(of: stale.member, in: .tombstones)
+        XCTAssertNotNil(tombstone, "the stale entry keeps its tombstone")
         // The stale entry starts nothing.
         let cluster = self.harness.broker.cluster
         let staleStart = try await self.harness.tasks.start([(task.taskID, 0)], workerID: "w1", cluster: cluster, now: self.now)
@@ -85,10 +85,10 @@ final class StaleStartTests: XCTestCase {
         let first = try await self.harness.tasks.start([(task.taskID, 1)], workerID: "w1", cluster: cluster, now: self.now)
         XCTAssertEqual(first.map(\.attempt), [1])
         let due = self.now.addingTimeInterval(20)
-        let changed = try await self.harness.tasks.finish(
+        let changed = try await self.harness.tasks.recordWorkerOutcomes(
             [FinishedAttempt(taskID: task.taskID, attempt: 1, status: .retrying, error: "boom", tenant: task.tenant, retryAt: due)],
             workerID: "w1", now: self.now
-        )
+        ).applied
         XCTAssertEqual(changed, [task.taskID])
         let backingOff = try await self.harness.tasks.task(task.taskID)!
         XCTAssertEqual(backingOff.status, .retrying)
@@ -111,13 +111,13 @@ final class StaleStartTests: XCTestCase {
         let type = try await self.harness.type("next", retries: 2)
         let task = try await self.harness.create(1, type: type)[0]
         let worker = "w-\(UUID().uuidString.prefix(6))"
-        try await self.harness.redis.send("RPUSH", self.harness.keys.workerInFlight(worker), QueueEntry(task).member)
+        try await self.harness.inspector.push([QueueEntry(task).member], onto: .inFlight(worker))
         let due = Int64(Date().addingTimeInterval(60).timeIntervalSince1970 * 1000)
-        try await self.harness.broker.finish(workerID: worker, [(QueueEntry(task), due)])
-        let delayed = try await self.harness.redis.send("ZRANGE", self.harness.keys.delayed, 0, -1).array?.compactMap(\.string)
+        try await self.harness.broker.acknowledge(workerID: worker, [(QueueEntry(task), due)])
+        let delayed = try await self.harness.inspector.members(.delayed)
         XCTAssertEqual(delayed, [QueueEntry(task).next.member])
         XCTAssertEqual(QueueEntry(member: QueueEntry(task).next.member)?.generation, 1)
-        let inFlight = try await self.harness.list(self.harness.keys.workerInFlight(worker))
+        let inFlight = try await self.harness.inspector.members(.inFlight(worker))
         XCTAssertEqual(inFlight, [])
     }
 
@@ -131,26 +131,26 @@ final class StaleStartTests: XCTestCase {
         let cluster = self.harness.broker.cluster
         _ = try await self.harness.tasks.start([backingOff.taskID], workerID: "w1", cluster: cluster, now: self.now)
         let due = self.now.addingTimeInterval(120)
-        _ = try await self.harness.tasks.finish(
+        _ = try await self.harness.tasks.recordWorkerOutcomes(
             [FinishedAttempt(taskID: backingOff.taskID, attempt: 1, status: .retrying, error: "boom", tenant: backingOff.tenant, retryAt: due)],
             workerID: "w1", now: self.now
         )
         let waiting = try await self.harness.create(20, type: type)
         // Redis loses its data; a restore begins.
-        try await self.harness.redis.send("FLUSHDB")
-        try await self.harness.redis.send("SET", keys.sentinel, "restoring")
+        try await self.harness.inspector.flushDatabase()
+        try await self.harness.inspector.setRestoreSentinel("restoring")
         let term = try await self.harness.lead()
         try await self.harness.broker.beginRestore(fence: term.lockValue)
         // A task is created while the restore runs (committed, then enqueued).
         let during = try await self.harness.create(1, type: type)[0]
         let reconciler = Reconciler(broker: self.harness.broker, tasks: self.harness.tasks, logger: self.harness.logger)
         _ = try await reconciler.reconcileOnce(term: term)
-        let queue = try await self.harness.entries(keys.normalQueue).map(\.taskID)
+        let queue = try await self.harness.inspector.entries(.queue(.normal)).map(\.taskID)
         XCTAssertEqual(queue.count, Set(queue).count, "a task is on its queue twice")
         XCTAssertEqual(Set(queue), Set((waiting + [during]).map(\.taskID)))
         XCTAssertFalse(queue.contains(backingOff.taskID), "a task in its retry backoff is on its queue")
-        let score = try await self.harness.redis.send("ZSCORE", keys.delayed, QueueEntry(try await self.harness.tasks.task(backingOff.taskID)!).member)
-        XCTAssertEqual(score.string.flatMap(Double.init).map { Int64($0) }, Int64(due.timeIntervalSince1970 * 1000), "back in the delayed set at its due time")
+        let score = try await self.harness.inspector.score(of: QueueEntry(try await self.harness.tasks.task(backingOff.taskID)!).member, in: .delayed)
+        XCTAssertEqual(score, Int64(due.timeIntervalSince1970 * 1000), "back in the delayed set at its due time")
     }
 
     /// The start write reads the tasks and the fence by their primary keys and

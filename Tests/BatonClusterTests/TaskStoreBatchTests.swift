@@ -30,7 +30,7 @@ final class TaskStoreBatchTests: XCTestCase {
             FinishedAttempt(taskID: ids[4], attempt: 1, status: .succeeded, result: "too late", tenant: Tenant.default),
         ]
         let now = Date().roundedToMicroseconds
-        let applied = try await self.harness.tasks.finish(attempts, workerID: "w1", now: now)
+        let applied = try await self.harness.tasks.recordWorkerOutcomes(attempts, workerID: "w1", now: now).applied
         XCTAssertEqual(applied, [ids[0], ids[1], ids[2]])
 
         let rows = try await ids.asyncMap { try await self.harness.tasks.task($0)! }
@@ -60,9 +60,9 @@ final class TaskStoreBatchTests: XCTestCase {
         let holder = try await self.harness.holdFinishedCounts(for: .seconds(3))
         let harness = self.harness!
         let finishing = Task {
-            try await harness.tasks.finish(
+            try await harness.tasks.recordWorkerOutcomes(
                 ids.map { FinishedAttempt(taskID: $0, attempt: 1, status: .succeeded, result: "", tenant: Tenant.default) }, workerID: "w1", now: Date().roundedToMicroseconds
-            )
+            ).applied
         }
         try await Task.sleep(for: .milliseconds(300))
         let started = ContinuousClock.now
@@ -80,7 +80,7 @@ final class TaskStoreBatchTests: XCTestCase {
         let ids = created.map(\.taskID)
         _ = try await self.harness.tasks.start(ids, workerID: "w1", now: Date().roundedToMicroseconds)
         let attempts = ids.map { FinishedAttempt(taskID: $0, attempt: 1, status: .succeeded, result: "r-\($0)", tenant: Tenant.default) }
-        let applied = try await self.harness.tasks.finish(attempts, workerID: "w1", now: Date().roundedToMicroseconds)
+        let applied = try await self.harness.tasks.recordWorkerOutcomes(attempts, workerID: "w1", now: Date().roundedToMicroseconds).applied
         XCTAssertEqual(applied, Set(ids))
         for id in ids {
             let row = try await self.harness.tasks.task(id)

@@ -21,7 +21,7 @@ extension WorkerHarness {
         let group = ServiceGroup(services: parts.services, logger: base.logger)
         let running = Task { _ = try? await group.run() }
         let registered = try await TestEnvironment.waitUntil {
-            try await base.redis.send("ZSCORE", base.keys.workers, workerID) != .null
+            try await base.inspector.score(of: workerID, in: .workers) != nil
         }
         XCTAssertTrue(registered)
         return RunningWorker(parts: parts, group: group, task: running)

@@ -8,6 +8,8 @@ import Foundation
 import Logging
 import ServiceLifecycle
 import Synchronization
+import BatonTestSupport
+import XCTest
 
 /// A worker with a leader's dispatcher and promoter around it, in-process.
 final class WorkerHarness: Sendable {
@@ -104,6 +106,17 @@ final class WorkerHarness: Sendable {
     }
 
     func task(_ id: String) async throws -> TaskRecord { try await self.base.tasks.task(id)! }
+
+    /// Task `id` once it is in one of `statuses`, or as it is after
+    /// `timeout` (a test failure then, naming the status it was in).
+    func waitForStatus(
+        _ id: String, _ statuses: Set<TaskStatus>, timeout: Duration = .seconds(15), file: StaticString = #filePath, line: UInt = #line
+    ) async throws -> TaskRecord {
+        let reached = try await TestEnvironment.waitUntil(timeout: timeout) { statuses.contains(try await self.task(id).status) }
+        let task = try await self.task(id)
+        XCTAssertTrue(reached, "task is \(task.status), expected \(statuses)", file: file, line: line)
+        return task
+    }
 
     func logs(_ id: String) async throws -> [String] {
         try await self.base.tasks.logs(id, afterID: 0, limit: 1000).map(\.message)

@@ -13,18 +13,10 @@ final class WorkerTests: XCTestCase {
     override func setUp() async throws { self.harness = try await WorkerHarness(capacity: 3, gracePeriod: .milliseconds(300)) }
     override func tearDown() async throws { try await self.harness.shutdown() }
 
-    private func waitForStatus(_ id: String, _ statuses: Set<TaskStatus>, timeout: Duration = .seconds(15)) async throws -> TaskRecord {
-        let harness = self.harness!
-        let reached = try await TestEnvironment.waitUntil(timeout: timeout) { statuses.contains(try await harness.task(id).status) }
-        let task = try await harness.task(id)
-        XCTAssertTrue(reached, "task is \(task.status), expected \(statuses)")
-        return task
-    }
-
     func testLocalSuccessWithLifecycleLogs() async throws {
         let type = try await self.harness.type("echo", handler: "echo")
         let created = try await self.harness.create(type: type, payload: ["a": "1", "quote": "\"x\""])
-        let task = try await self.waitForStatus(created.taskID, [.succeeded])
+        let task = try await self.harness.waitForStatus(created.taskID, [.succeeded])
         XCTAssertEqual(task.result, #"{"a":"1","quote":"\"x\""}"#)
         XCTAssertEqual(task.attempt, 1)
         XCTAssertNotNil(task.startedAt)
@@ -38,7 +30,7 @@ final class WorkerTests: XCTestCase {
         // A handler that logs: its attempt's lines are written, in order.
         let sleep = try await self.harness.type("sleep", handler: "sleep")
         let logging = try await self.harness.create(type: sleep, payload: ["ms": "50"])
-        _ = try await self.waitForStatus(logging.taskID, [.succeeded])
+        _ = try await self.harness.waitForStatus(logging.taskID, [.succeeded])
         let logged = try await TestEnvironment.waitUntil { try await harness.logs(logging.taskID).count >= 3 }
         XCTAssertTrue(logged)
         let lines = try await harness.logs(logging.taskID)
@@ -80,8 +72,8 @@ final class WorkerTests: XCTestCase {
         let failing = try await self.harness.type("tenant-fail", handler: "fail")
         let succeeded = try await self.harness.create(type: echo, tenant: tenant)
         let failed = try await self.harness.create(type: failing, payload: ["message": "no", "retryable": "false"], tenant: tenant)
-        _ = try await self.waitForStatus(succeeded.taskID, [.succeeded])
-        _ = try await self.waitForStatus(failed.taskID, [.failed])
+        _ = try await self.harness.waitForStatus(succeeded.taskID, [.succeeded])
+        _ = try await self.harness.waitForStatus(failed.taskID, [.failed])
         let counts = try await self.harness.base.tasks.countsByStatus(tenant: tenant)
         XCTAssertEqual(counts[.succeeded], 1)
         XCTAssertEqual(counts[.failed], 1)
@@ -93,7 +85,7 @@ final class WorkerTests: XCTestCase {
     func testRetryableFailureBacksOffThenFails() async throws {
         let type = try await self.harness.type("flaky", handler: "fail", retries: 2, backoffMs: 300)
         let created = try await self.harness.create(type: type, payload: ["message": "downstream 503", "retryable": "true"], retries: 2)
-        let task = try await self.waitForStatus(created.taskID, [.failed])
+        let task = try await self.harness.waitForStatus(created.taskID, [.failed])
         let harness = self.harness!
         _ = try await TestEnvironment.waitUntil { try await harness.logs(created.taskID).contains { $0.hasPrefix("failed after") && !$0.contains("retry") } }
         let records = try await self.harness.base.tasks.logs(created.taskID, afterID: 0, limit: 100)
@@ -110,7 +102,7 @@ final class WorkerTests: XCTestCase {
     func testNonRetryableFailureEndsAtOnce() async throws {
         let type = try await self.harness.type("bad", handler: "fail", retries: 5)
         let created = try await self.harness.create(type: type, payload: ["message": "invalid input"], retries: 5)
-        let task = try await self.waitForStatus(created.taskID, [.failed])
+        let task = try await self.harness.waitForStatus(created.taskID, [.failed])
         XCTAssertEqual(task.attempt, 1)
         XCTAssertEqual(task.error, "invalid input")
     }
@@ -125,7 +117,7 @@ final class WorkerTests: XCTestCase {
         let waiting = try await self.harness.task(created.taskID)
         XCTAssertEqual(waiting.status, .queued)
         self.harness.registry.register("no_such_handler") { _, _ in "registered late" }
-        let task = try await self.waitForStatus(created.taskID, [.succeeded])
+        let task = try await self.harness.waitForStatus(created.taskID, [.succeeded])
         XCTAssertEqual(task.result, "registered late")
     }
 
@@ -133,7 +125,7 @@ final class WorkerTests: XCTestCase {
         let type = try await self.harness.type("slow", handler: "sleep", timeout: 1)
         let created = try await self.harness.create(type: type, payload: ["ms": "20000"], timeout: 1)
         let started = ContinuousClock.now
-        let task = try await self.waitForStatus(created.taskID, [.timeout])
+        let task = try await self.harness.waitForStatus(created.taskID, [.timeout])
         XCTAssertLessThan(ContinuousClock.now - started, .seconds(5))
         XCTAssertEqual(task.error, "timed out after 1 s")
         let harness = self.harness!
@@ -144,7 +136,7 @@ final class WorkerTests: XCTestCase {
     func testCancelAbortsARunningTaskWithinASecond() async throws {
         let type = try await self.harness.type("long", handler: "sleep")
         let created = try await self.harness.create(type: type, payload: ["ms": "30000"])
-        _ = try await self.waitForStatus(created.taskID, [.running])
+        _ = try await self.harness.waitForStatus(created.taskID, [.running])
         let harness = self.harness!
         // What CancelTask does: the conditional update, then the signal.
         let (task, cancelled) = try await harness.base.tasks.cancel(created.taskID, reason: "cancelled: test")
@@ -163,7 +155,7 @@ final class WorkerTests: XCTestCase {
     func testAMassCancelElsewhereDoesNotCrowdOutThisWorkersSignal() async throws {
         let type = try await self.harness.type("crowd", handler: "sleep")
         let created = try await self.harness.create(type: type, payload: ["ms": "30000"])
-        _ = try await self.waitForStatus(created.taskID, [.running])
+        _ = try await self.harness.waitForStatus(created.taskID, [.running])
         let harness = self.harness!
         // 2,000 cancels of tasks another worker runs come first.
         let others = try await harness.base.create(2000, type: try await harness.base.type("elsewhere"))
@@ -181,9 +173,9 @@ final class WorkerTests: XCTestCase {
         let freed = try await TestEnvironment.waitUntil(timeout: .seconds(2), every: .milliseconds(5)) { harness.worker.runningCount == 0 }
         XCTAssertTrue(freed)
         XCTAssertLessThan(ContinuousClock.now - signalled, .seconds(1))
-        let mine = try await harness.base.redis.send("LLEN", harness.base.keys.workerCancels(harness.worker.configuration.workerID)).int
+        let mine = try await harness.base.inspector.count(.cancels(harness.worker.configuration.workerID))
         XCTAssertEqual(mine, 0, "this worker read its own signal")
-        let theirs = try await harness.base.redis.send("LLEN", harness.base.keys.workerCancels("another-worker")).int
+        let theirs = try await harness.base.inspector.count(.cancels("another-worker"))
         XCTAssertEqual(theirs, 2000, "the other worker's signals are its own")
     }
 
@@ -227,7 +219,7 @@ final class WorkerTests: XCTestCase {
         let slow = try await self.harness.type("held", handler: "sleep")
         let fast = try await self.harness.type("counted", handler: "counted")
         let first = try await self.harness.create(type: slow, payload: ["ms": "1500"])
-        _ = try await self.waitForStatus(first.taskID, [.running])
+        _ = try await self.harness.waitForStatus(first.taskID, [.running])
         // The lock lasts four seconds whatever happens to the test.
         let holder = try await self.harness.base.holdFinishedCounts(for: .seconds(4))
         let harness = self.harness!
@@ -240,7 +232,7 @@ final class WorkerTests: XCTestCase {
         let notWritten = try await harness.task(ids[0])
         XCTAssertEqual(notWritten.status, .running, "its outcome is not written yet")
         try await holder.value
-        _ = try await self.waitForStatus(first.taskID, [.succeeded])
+        _ = try await self.harness.waitForStatus(first.taskID, [.succeeded])
         let done = try await TestEnvironment.waitUntil(timeout: .seconds(10)) {
             let rows = try await harness.base.mysql.query(
                 "SELECT COUNT(*) AS n FROM task WHERE task_type = ? AND status = ?", [.string(fast), .int(Int64(TaskStatus.succeeded.rawValue))]
@@ -262,9 +254,9 @@ final class WorkerTests: XCTestCase {
         let normal = try await harness.create(type: type, enqueue: false)
         let holder = try await harness.base.holdTask(normal.taskID, for: .seconds(4))
         try await harness.base.broker.enqueue([normal])
-        let inFlight = harness.base.keys.workerInFlight(harness.worker.configuration.workerID)
+        let inFlight = BrokerPlace.inFlight(harness.worker.configuration.workerID)
         let taken = try await TestEnvironment.waitUntil(timeout: .seconds(2)) {
-            try await harness.base.entries(inFlight).contains { $0.taskID == normal.taskID }
+            try await harness.base.inspector.entries(inFlight).contains { $0.taskID == normal.taskID }
         }
         XCTAssertTrue(taken, "the main loop took the normal task")
         let high = try await harness.create(type: type, priority: .high)
@@ -274,7 +266,7 @@ final class WorkerTests: XCTestCase {
         let waiting = try await harness.task(normal.taskID)
         XCTAssertTrue([.queued, .scheduled].contains(waiting.status), "the normal one has not started: \(waiting.status)")
         try await holder.value
-        _ = try await self.waitForStatus(normal.taskID, [.succeeded])
+        _ = try await self.harness.waitForStatus(normal.taskID, [.succeeded])
         let attempts = [try await harness.task(high.taskID).attempt, try await harness.task(normal.taskID).attempt]
         XCTAssertEqual(attempts, [1, 1], "each ran once")
     }
@@ -285,11 +277,11 @@ final class WorkerTests: XCTestCase {
         let type = try await self.harness.type("instant", handler: "noop")
         for _ in 0..<300 { _ = try await self.harness.create(type: type) }
         let harness = self.harness!
-        let key = harness.base.keys.worker(harness.worker.configuration.workerID)
+        let workerID = harness.worker.configuration.workerID
         let grew = try await TestEnvironment.waitUntil(timeout: .seconds(20)) {
-            Int(try await harness.base.redis.send("HGET", key, "window").string ?? "") ?? 0 >= 30
+            Int(try await harness.base.inspector.workerField(workerID, "window") ?? "") ?? 0 >= 30
         }
-        let published = try await harness.base.redis.send("HGET", key, "window").string ?? "none"
+        let published = try await harness.base.inspector.workerField(workerID, "window") ?? "none"
         XCTAssertTrue(grew, "window \(published), worker estimate \(harness.worker.window)")
     }
 
@@ -340,7 +332,7 @@ final class WorkerTests: XCTestCase {
         self.harness.registry.register("variant_b") { _, _ in "B" }
         let type = try await self.harness.type("variant", handler: "variant_a")
         let first = try await self.harness.create(type: type)
-        let a = try await self.waitForStatus(first.taskID, [.succeeded])
+        let a = try await self.harness.waitForStatus(first.taskID, [.succeeded])
         XCTAssertEqual(a.result, "A")
         _ = try await self.harness.type("variant", handler: "variant_b")
         try await self.harness.base.broker.publish([.configChanged(taskType: type)])
@@ -350,14 +342,14 @@ final class WorkerTests: XCTestCase {
         }
         XCTAssertTrue(switched)
         let second = try await self.harness.create(type: type)
-        let b = try await self.waitForStatus(second.taskID, [.succeeded])
+        let b = try await self.harness.waitForStatus(second.taskID, [.succeeded])
         XCTAssertEqual(b.result, "B")
     }
 
     func testGracefulStopHandsBackUnfinishedWork() async throws {
         let type = try await self.harness.type("handback", handler: "sleep")
         let created = try await self.harness.create(type: type, payload: ["ms": "20000"])
-        _ = try await self.waitForStatus(created.taskID, [.running])
+        _ = try await self.harness.waitForStatus(created.taskID, [.running])
         let stopped = ContinuousClock.now
         await self.harness.stopWorker()
         XCTAssertLessThan(ContinuousClock.now - stopped, .seconds(3))
@@ -366,12 +358,12 @@ final class WorkerTests: XCTestCase {
         XCTAssertEqual(task.attempt, 0)
         let keys = self.harness.base.keys
         // Back on the queue, or already dispatched again to a worker queue; not in flight.
-        let queue = try await self.harness.base.list(keys.normalQueue) + self.harness.base.list(keys.workerQueue(self.harness.worker.configuration.workerID))
+        let queue = try await self.harness.base.inspector.members(.queue(.normal)) + self.harness.base.inspector.members(.workerQueue(self.harness.worker.configuration.workerID, .normal))
         XCTAssertTrue(queue.contains(QueueEntry(task).member), "\(queue)")
-        let inFlight = try await self.harness.base.list(keys.workerInFlight(self.harness.worker.configuration.workerID))
+        let inFlight = try await self.harness.base.inspector.members(.inFlight(self.harness.worker.configuration.workerID))
         XCTAssertEqual(inFlight, [])
-        let registered = try await self.harness.base.redis.send("ZSCORE", keys.workers, self.harness.worker.configuration.workerID)
-        XCTAssertEqual(registered, .null)
+        let registered = try await self.harness.base.inspector.score(of: self.harness.worker.configuration.workerID, in: .workers)
+        XCTAssertNil(registered)
     }
 }
 
@@ -393,7 +385,7 @@ extension WorkerTests {
         let workerID = harness.worker.configuration.workerID
         func taken(_ id: String) async throws -> Bool {
             try await TestEnvironment.waitUntil(timeout: .seconds(2)) {
-                try await harness.base.entries(keys.workerInFlight(workerID)).contains { $0.taskID == id }
+                try await harness.base.inspector.entries(.inFlight(workerID)).contains { $0.taskID == id }
             }
         }
         let normal = try await harness.create(type: type, payload: ["ms": "20000"], enqueue: false)
@@ -409,10 +401,10 @@ extension WorkerTests {
         await harness.stopWorker()
         try await normalHolder.value
         try await highHolder.value
-        let inFlight = try await harness.base.list(keys.workerInFlight(workerID))
+        let inFlight = try await harness.base.inspector.members(.inFlight(workerID))
         XCTAssertEqual(inFlight, [], "nothing left in flight when the stop returned")
-        let registered = try await harness.base.redis.send("ZSCORE", keys.workers, workerID)
-        XCTAssertEqual(registered, .null)
+        let registered = try await harness.base.inspector.score(of: workerID, in: .workers)
+        XCTAssertNil(registered)
         let cancelled = try await harness.task(high.taskID)
         XCTAssertEqual(cancelled.status, .cancelled)
         XCTAssertEqual(cancelled.attempt, 0, "it never started")

@@ -4,11 +4,13 @@ import BatonModel
 import Testing
 
 /// The shapes of baton-node's flags: options with and without defaults, a
-/// renamed option, an off-by-default switch and an invertible one.
+/// renamed option, one that keeps an older name, an off-by-default switch
+/// and an invertible one.
 private struct SampleOptions: ParsableArguments {
     @Option var grpcPort = 9090
     @Option(name: .customLong("api-mysql-connections")) var apiMySQLConnections = 16
     @Option var redis: String?
+    @Option(name: [.customLong("redis-namespace"), .customLong("namespace")]) var namespace = "baton"
     @Option var roles = "api,scheduler,worker"
     @Flag var allowEvictingRedis = false
     @Flag(inversion: .prefixedNo) var grpcClientPingsWithoutCalls = true
@@ -27,7 +29,9 @@ private func parse(
 
 @Suite struct ConfigurationTableTests {
     @Test func keysAndVariablesAreDerivedFromTheFlags() throws {
-        #expect(table.keys.map(\.flag) == ["grpc-port", "api-mysql-connections", "redis", "roles", "allow-evicting-redis", "grpc-client-pings-without-calls"])
+        #expect(
+            table.keys.map(\.flag) == ["grpc-port", "api-mysql-connections", "redis", "redis-namespace", "roles", "allow-evicting-redis", "grpc-client-pings-without-calls"]
+        )
         let connections = try #require(table.key(flag: "api-mysql-connections"))
         #expect(connections.fileKey == "api_mysql_connections")
         #expect(connections.environmentNames == ["BATON_API_MYSQL_CONNECTIONS"])
@@ -38,6 +42,12 @@ private func parse(
         #expect(table.key(flag: "grpc-client-pings-without-calls")?.kind == .invertibleFlag)
         #expect(table.key(flag: "allow-evicting-redis")?.defaultValue == "false")
         #expect(table.key(flag: "grpc-client-pings-without-calls")?.defaultValue == "true")
+        let namespace = try #require(table.key(flag: "redis-namespace"))
+        #expect(namespace.flagAliases == ["namespace"])
+        #expect(namespace.fileKeys == ["redis_namespace", "namespace"])
+        #expect(namespace.environmentNames == ["BATON_REDIS_NAMESPACE", "BATON_NAMESPACE"])
+        #expect(table.key(flag: "namespace")?.flag == "redis-namespace", "the older name finds the key")
+        #expect(table.key(fileKey: "namespace")?.flag == "redis-namespace")
     }
 }
 
@@ -75,6 +85,35 @@ private func parse(
         #expect(options.redis == "redis://old:6379")
         (options, _) = try parse(environment: ["REDIS_ADDR": "redis://old:6379", "BATON_REDIS": "redis://new:6379"])
         #expect(options.redis == "redis://new:6379", "the derived name before the alias")
+    }
+
+    /// `--redis-namespace` (key `redis_namespace`, or `namespace:` under
+    /// `redis:`, `BATON_REDIS_NAMESPACE`) and its older name `--namespace`
+    /// (`namespace`, `BATON_NAMESPACE`): one setting, the new name first
+    /// within each source, the sources in their usual order.
+    @Test func anOlderFlagNameSetsTheSameSettingInTheSameOrder() throws {
+        var (options, effective) = try parse(file: "namespace: old-file")
+        #expect(options.namespace == "old-file")
+        #expect(effective.origin(of: "redis-namespace") == .file("baton.yaml"))
+        (options, _) = try parse(file: "redis:\n  namespace: nested\n")
+        #expect(options.namespace == "nested")
+        (options, _) = try parse(file: "namespace: old-file\nredis_namespace: new-file\n")
+        #expect(options.namespace == "new-file", "the new key before the older one")
+
+        (options, effective) = try parse(environment: ["BATON_NAMESPACE": "old-env"], file: "redis_namespace: new-file")
+        #expect(options.namespace == "old-env", "a variable, even of the older name, over the file")
+        #expect(effective.origin(of: "redis-namespace") == .environment("BATON_NAMESPACE"))
+        (options, effective) = try parse(environment: ["BATON_NAMESPACE": "old-env", "BATON_REDIS_NAMESPACE": "new-env"])
+        #expect(options.namespace == "new-env")
+        #expect(effective.origin(of: "redis-namespace") == .environment("BATON_REDIS_NAMESPACE"))
+
+        (options, effective) = try parse(["--namespace", "old-flag"], environment: ["BATON_REDIS_NAMESPACE": "new-env"])
+        #expect(options.namespace == "old-flag", "the older flag over a variable")
+        #expect(effective.origin(of: "redis-namespace") == .commandLine)
+        (options, effective) = try parse(["--namespace=old-flag", "--redis-namespace", "new-flag"])
+        #expect(options.namespace == "new-flag", "the last flag given, as the parser takes it")
+        #expect(effective.origin(of: "redis-namespace") == .commandLine)
+        #expect(effective.yaml().contains("redis_namespace: new-flag  # flag"))
     }
 
     @Test func switchesFollowTheSameOrder() throws {

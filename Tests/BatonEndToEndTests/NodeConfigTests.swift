@@ -78,6 +78,21 @@ final class NodeConfigTests: XCTestCase {
         }
     }
 
+    /// `--redis-namespace` is the documented name; the older `--namespace`
+    /// and `BATON_NAMESPACE` still set it, so old command lines and units work.
+    func testTheRedisNamespaceAnswersToItsOlderNames() throws {
+        var (status, output) = try self.node(["--namespace", "old-flag", "--print-config"], environment: ["BATON_REDIS_NAMESPACE": "new-env"])
+        XCTAssertEqual(status, 0, output)
+        XCTAssertTrue(output.contains("redis_namespace: old-flag  # flag"), output)
+        (status, output) = try self.node(["--print-config"], environment: ["BATON_NAMESPACE": "old-env"])
+        XCTAssertEqual(status, 0, output)
+        XCTAssertTrue(output.contains("redis_namespace: old-env  # env BATON_NAMESPACE"), output)
+        let config = try self.file("redis:\n  namespace: from-file\n")
+        (status, output) = try self.node(["--config", config, "--print-config"], environment: [:])
+        XCTAssertEqual(status, 0, output)
+        XCTAssertTrue(output.contains("redis_namespace: from-file  # file"), output)
+    }
+
     private static func hostName() -> String {
         var buffer = [CChar](repeating: 0, count: 256)
         gethostname(&buffer, buffer.count)

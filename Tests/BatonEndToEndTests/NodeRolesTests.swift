@@ -1,3 +1,4 @@
+import BatonBroker
 import BatonClient
 import BatonProto
 import BatonRedis
@@ -103,21 +104,21 @@ final class NodeRolesTests: XCTestCase {
     func testAClaimFromAnotherMachineIsWaitedOutUnlessRefreshed() async throws {
         let namespace = TestEnvironment.uniqueName("remoteidtest")
         let redis = try RedisClient(url: TestEnvironment.redisURL, logger: Logger(label: "test"))
+        let inspector = BrokerInspector(RedisBroker(redis: redis, keys: RedisKeys(namespace: namespace)))
         let foreign = "elsewhere 00000000-boot pid:[1] 4242 100 n0nce"
 
         let lapsing = TestEnvironment.uniqueName("lapsing")
-        try await redis.send("SET", "\(namespace):node:\(lapsing):presence", foreign, "PX", 3000)
+        try await inspector.claimNodeID(lapsing, as: foreign, ttl: .seconds(3))
         let node = try WireNode(id: lapsing, namespace: namespace)
         defer { node.stop() }
         try await node.waitReady(timeout: .seconds(20))
         XCTAssertTrue(node.log.contains("waiting for its claim to lapse"), node.log.suffix(3000).description)
 
         let refreshed = TestEnvironment.uniqueName("refreshed")
-        let key = "\(namespace):node:\(refreshed):presence"
-        try await redis.send("SET", key, foreign, "PX", 3000)
+        try await inspector.claimNodeID(refreshed, as: foreign, ttl: .seconds(3))
         let holder = Task {
             while !Task.isCancelled {
-                _ = try? await redis.send("SET", key, foreign, "PX", 3000)
+                try? await inspector.claimNodeID(refreshed, as: foreign, ttl: .seconds(3))
                 try? await Task.sleep(for: .milliseconds(500))
             }
         }
@@ -129,7 +130,7 @@ final class NodeRolesTests: XCTestCase {
         XCTAssertEqual(code, 1, "refused; log:\n\(refused.log.suffix(2000))")
         let output = try String(contentsOf: refused.logs.appendingPathComponent("stdout.log"), encoding: .utf8)
         XCTAssertTrue(output.contains("node id \(refreshed) is held by a live node (pid 4242 on elsewhere)"), output)
-        try await redis.send("DEL", key, "\(namespace):node:\(lapsing):presence")
+        try await inspector.releaseNodeIDs(refreshed, lapsing)
         try await redis.shutdown()
     }
 }

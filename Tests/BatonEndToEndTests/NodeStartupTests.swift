@@ -1,3 +1,4 @@
+import BatonBroker
 import BatonRedis
 import BatonTestSupport
 import Foundation
@@ -8,7 +9,8 @@ import XCTest
 import Glibc
 #endif
 
-/// A node that cannot start its servers exits with an error, not a crash.
+/// A node that cannot start its servers exits with an error, not a crash;
+/// one that finds another release's Redis state refuses to start.
 final class NodeStartupTests: XCTestCase {
     /// A loopback socket listening on a port the kernel picked.
     private func listeningSocket() throws -> (descriptor: Int32, port: Int) {
@@ -51,8 +53,43 @@ final class NodeStartupTests: XCTestCase {
 
         // What the node registered under its own namespace before it gave up.
         let redis = try RedisClient(url: TestEnvironment.redisURL, logger: Logger(label: "test"))
-        let keys = try await redis.send("KEYS", "\(namespace):*").array ?? []
-        if !keys.isEmpty { try await redis.send(RedisCommand("DEL", keys.compactMap(\.bytes))) }
+        try await BrokerInspector(RedisBroker(redis: redis, keys: RedisKeys(namespace: namespace))).deleteNamespace()
+        try await redis.shutdown()
+    }
+
+    /// Redis holds state of a release before the hash tag (`ns:sentinel`,
+    /// `ns:queue:normal`): the node exits at once, naming the keys and how to
+    /// delete them, and writes nothing under its own keys.
+    func testANodeRefusesToStartBesideKeysOfAReleaseWithoutTheHashTag() async throws {
+        let namespace = TestEnvironment.uniqueName("oldkeys")
+        let keys = RedisKeys(namespace: namespace)
+        let redis = try RedisClient(url: TestEnvironment.redisURL, logger: Logger(label: "test"))
+        try await redis.send("SET", "\(namespace):sentinel", "1")
+        try await redis.send("RPUSH", "\(namespace):queue:normal", "an old entry")
+        let root = TestEnvironment.repositoryRoot
+        let logs = FileManager.default.temporaryDirectory.appendingPathComponent(TestEnvironment.uniqueName("node-logs"))
+        defer { try? FileManager.default.removeItem(at: logs) }
+        try FileManager.default.createDirectory(at: logs, withIntermediateDirectories: true)
+        let stderr = logs.appendingPathComponent("stderr.txt")
+        let node = [
+            root.appendingPathComponent(".build/debug/baton-node").path,
+            "--id", "old-keys-test", "--grpc-port", "19393", "--worker-port", "19394", "--namespace", namespace,
+            "--redis", TestEnvironment.redisURL, "--mysql", TestEnvironment.mysqlURL,
+            "--migrations", root.appendingPathComponent("sql").path, "--log-dir", logs.path,
+        ]
+        let started = ContinuousClock.now
+        // Bounded: a node that starts after all is stopped (status 124) and fails the test.
+        let status = try ChildProcess.run(
+            "/bin/sh", ["-c", "exec timeout 60 \"$@\" 2>\"$0\"", stderr.path] + node, environment: ProcessInfo.processInfo.environment
+        )
+        XCTAssertEqual(status, 1, "the node must refuse to start beside the old release's state")
+        XCTAssertLessThan(ContinuousClock.now - started, .seconds(30))
+        let message = (try? String(contentsOf: stderr, encoding: .utf8)) ?? ""
+        XCTAssertTrue(message.contains("\(namespace):sentinel, \(namespace):queue:normal"), message)
+        XCTAssertTrue(message.contains("--pattern '\(namespace):*'") && message.contains("docs/redis.md"), message)
+        let written = try await redis.send("KEYS", "\(keys.prefix):*").array ?? []
+        XCTAssertEqual(written.count, 0, "nothing written under the new keys")
+        try await redis.send("DEL", "\(namespace):sentinel", "\(namespace):queue:normal")
         try await redis.shutdown()
     }
 }

@@ -18,13 +18,14 @@ final class RedisMemorySafetyTests: XCTestCase {
     func testAtMaxmemoryScriptsAreRefusedWholeAndQueuesStayIntact() async throws {
         let redis = try RedisClient(url: "redis://127.0.0.1:\(self.port)", logger: Logger(label: "memory-test"))
         let broker = RedisBroker(redis: redis, keys: RedisKeys(namespace: "mem"))
+        let inspector = BrokerInspector(broker)
         let now = Date()
         let tasks = (0..<10).map { _ in
             TaskRecord(taskID: TaskID.make(), taskType: "noop", priority: .normal, payload: [:], status: .queued,
                        maxRetries: 0, timeoutSeconds: 60, createdAt: now, updatedAt: now)
         }
         try await broker.enqueue(tasks)
-        try await redis.send("SET", broker.keys.leader, "test|1")
+        try await inspector.setLeaderLock("test|1")
         _ = try await broker.heartbeat(workerID: "w1", ttl: .seconds(600), registration: WorkerRegistration(nodeID: "n1", capacity: 100))
 
         // Past its limit, with a policy that never evicts.
@@ -47,9 +48,9 @@ final class RedisMemorySafetyTests: XCTestCase {
         } catch {
             XCTAssertTrue("\(error)".contains("OOM"), "\(error)")
         }
-        let queued = try await redis.send("LLEN", broker.keys.normalQueue).int
+        let queued = try await inspector.count(.queue(.normal))
         XCTAssertEqual(queued, 10, "nothing popped by a refused script")
-        let onWorker = try await redis.send("LLEN", broker.keys.workerQueue("w1")).int
+        let onWorker = try await inspector.count(.workerQueue("w1", .normal))
         XCTAssertEqual(onWorker, 0)
 
         // Memory back: everything works again.

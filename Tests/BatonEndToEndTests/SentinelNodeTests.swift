@@ -1,11 +1,8 @@
 import BatonClient
-import BatonHTTP
 import BatonProto
 import BatonTestSupport
 import Foundation
 import Logging
-import ServiceLifecycle
-import Synchronization
 import XCTest
 
 /// A real `baton-node` on `--redis sentinel://…` while the Redis master is
@@ -23,30 +20,9 @@ final class SentinelNodeTests: XCTestCase {
         try self.servers.stop()
     }
 
-    /// Executions per task id, as the stand-in business service saw them.
-    final class Executions: Sendable {
-        private let counts = Mutex<[String: Int]>([:])
-        func record(_ id: String) { self.counts.withLock { $0[id, default: 0] += 1 } }
-        var snapshot: [String: Int] { self.counts.withLock { $0 } }
-    }
-
     func testANodeFollowsAFailoverAndLosesNoTask() async throws {
-        let executions = Executions()
-        let logger = Logger(label: "sentinel-service")
-        let service = SimpleRoutes.server(
-            host: "127.0.0.1", port: 0,
-            routes: ["/run": { request in
-                if let id = request.headers["X-Baton-Task-Id"].first { executions.record(id) }
-                // Long enough that some tasks are running when the master dies.
-                try? await Task.sleep(for: .milliseconds(200))
-                return .init(contentType: "application/json", body: #"{"success":true}"#)
-            }],
-            logger: logger
-        )
-        let group = ServiceGroup(services: [service], logger: logger)
-        let serving = Task { try await group.run() }
-        defer { serving.cancel() }
-        let servicePort = try await service.listeningPort()
+        let service = CountingService(logger: Logger(label: "sentinel-service"))
+        let endpoint = try await service.start()
 
         let node = try WireNode(redisURL: self.servers.url)
         var stopped = false
@@ -54,18 +30,7 @@ final class SentinelNodeTests: XCTestCase {
         try await node.waitReady()
         let type = "sentinel_\(node.id.suffix(8))".replacingOccurrences(of: "-", with: "_")
         let port = node.grpcPort
-        try await withBatonClient(host: "127.0.0.1", port: port) { client in
-            _ = try await client.admin.putTaskConfig(.with {
-                $0.config = .with {
-                    $0.taskType = type
-                    $0.executor = "http"
-                    $0.endpoint = "http://127.0.0.1:\(servicePort)/run"
-                    $0.timeoutSeconds = 10
-                    $0.maxRetries = 3
-                    $0.enabled = true
-                }
-            })
-        }
+        try await node.putHTTPType(type, endpoint: endpoint)
 
         // One task every 50 ms for 12 s; the master dies after 3 s.
         let killedAt = ContinuousClock.now + .seconds(3)
@@ -74,26 +39,12 @@ final class SentinelNodeTests: XCTestCase {
             try await Task.sleep(until: killedAt)
             return try servers.killMaster()
         }
-        let (acknowledged, refused, acknowledgedAfterKill) = try await withBatonClient(host: "127.0.0.1", port: port) { client in
-            var acknowledged: [String] = []
-            var refused: [ContinuousClock.Instant] = []
-            var afterKill = 0
-            while ContinuousClock.now < end {
-                do {
-                    let task = try await client.createTask(type: type, payload: ["n": "\(acknowledged.count)"])
-                    acknowledged.append(task.taskID)
-                    if ContinuousClock.now > killedAt { afterKill += 1 }
-                } catch {
-                    refused.append(.now)  // not acknowledged (UNAVAILABLE while there is no master): no promise made
-                }
-                try await Task.sleep(for: .milliseconds(50))
-            }
-            return (acknowledged, refused, afterKill)
-        }
+        let load = try await FailoverLoad.run(port: port, type: type, until: end, killedAt: killedAt)
+        let (acknowledged, refused, acknowledgedAfterKill) = (load.acknowledged, load.refused, load.afterKill)
         let killed = try await killer.value
         XCTAssertNotNil(killed)
         XCTAssertGreaterThan(acknowledgedAfterKill, 40, "the node takes tasks again after the failover (\(refused.count) refused during it)")
-        let refusedFor = refused.last.map { $0 - killedAt } ?? .zero
+        let refusedFor = load.refusedFor(killedAt: killedAt)
 
         // Every acknowledged task ends SUCCEEDED.
         let statuses = try await withBatonClient(host: "127.0.0.1", port: port) { client in
@@ -107,7 +58,7 @@ final class SentinelNodeTests: XCTestCase {
         }
         let unfinished = statuses.filter { $0.value != .succeeded }
         XCTAssertTrue(unfinished.isEmpty, "not SUCCEEDED: \(unfinished)")
-        let counts = executions.snapshot
+        let counts = service.executions
         let neverRan = acknowledged.filter { counts[$0, default: 0] == 0 }
         XCTAssertEqual(neverRan, [], "succeeded without the service seeing them?")
         let twice = counts.filter { $0.value > 1 }
@@ -115,8 +66,7 @@ final class SentinelNodeTests: XCTestCase {
         print(
             "sentinel failover: \(acknowledged.count) tasks acknowledged (\(acknowledgedAfterKill) after the kill), \(refused.count) refused until \(refusedFor) after the kill, \(twice.count) run twice"
         )
-        await group.triggerGracefulShutdown()
-        _ = await serving.result
+        await service.stop()
 
         let log = node.stop().log
         stopped = true

@@ -34,7 +34,7 @@ final class WireNode {
         let node = root.appendingPathComponent(".build/debug/baton-node").path
         let arguments = [
             "--id", self.id, "--grpc-port", String(self.grpcPort), "--worker-port", String(self.httpPort),
-            "--namespace", self.namespace, "--migrations", root.appendingPathComponent("sql").path, "--log-dir", self.logs.path,
+            "--redis-namespace", self.namespace, "--migrations", root.appendingPathComponent("sql").path, "--log-dir", self.logs.path,
             "--mysql", TestEnvironment.mysqlURL, "--redis", redisURL,
         ] + extra
         let command = (fileLimit.map { "ulimit -n \($0); " } ?? "") + "exec " + ([node] + arguments).map(Self.quoted).joined(separator: " ")

@@ -56,22 +56,13 @@ final class SentinelFailoverTests: XCTestCase {
         let prober = RedisClient(configuration: configuration, logger: Logger(label: "sentinel-test"))
         let killed = try self.servers.killMaster()
         XCTAssertEqual(killed, before)
-        let started = ContinuousClock.now
-        var failures: [RedisError] = []
-        var value: Int64?
-        while value == nil, ContinuousClock.now - started < .seconds(20) {
-            do {
-                value = try await prober.run(increment, keys: [key]).int
-            } catch {
-                failures.append(error)
-                try await Task.sleep(for: .milliseconds(100))
-            }
-        }
+        let probe = try await FailoverProbe(prober, increment, key: key, since: .now)
+        let (value, failures) = (probe.value, probe.failures)
         XCTAssertEqual(value, 2, "the new master has the write the old one made, and the script ran there (loaded on NOSCRIPT)")
         XCTAssertTrue(failures.allSatisfy(\.isUnavailable), "only unavailability while the failover ran: \(failures)")
         let after = try XCTUnwrap(try self.servers.masterPort())
         XCTAssertNotEqual(after, before)
-        print("failover: calls resumed \(ContinuousClock.now - started) after the kill; \(failures.count) calls failed meanwhile")
+        print("failover: calls resumed \(probe.resumedAfter) after the kill; \(failures.count) calls failed meanwhile")
 
         // The prober found the new master: `client`'s idle connections to the
         // dead one are dropped, not handed out, so every call of it succeeds.

@@ -1,10 +1,11 @@
 """Baton's Redis key names, as Sources/BatonBroker/RedisKeys.swift builds
 them (and the broker's Lua receives them): the one place Python spells a key.
 
-Every name is the cluster's prefix, then ':'-joined parts, through _key():
-when the Swift shapes change (say, every key under a hash tag `{ns}` so a
-Redis Cluster keeps a namespace on one slot), change `prefix` here and every
-harness follows. A part may be a glob ("*") to build a SCAN pattern."""
+Every name is the cluster's prefix, then ':'-joined parts, through _key().
+The prefix is the namespace in braces (`{baton}:queue:high`): a Redis
+Cluster hashes only the braced part (the hash tag), so a namespace's keys
+share one slot (docs/redis.md). A part may be a glob ("*") to build a SCAN
+pattern (braces are not special in a Redis glob)."""
 
 
 class RedisKeys:
@@ -13,11 +14,21 @@ class RedisKeys:
 
     @property
     def prefix(self):
-        """What every key starts with (the namespace as it stands in a key)."""
-        return self.namespace
+        """What every key starts with: the namespace in braces, its hash tag."""
+        return "{" + self.namespace + "}"
 
     def _key(self, *parts):
         return ":".join((self.prefix, *parts))
+
+    @property
+    def every_key_pattern(self):
+        """A KEYS/SCAN pattern matching every key of the namespace."""
+        return self._key("*")
+
+    @property
+    def untagged_pattern(self):
+        """The SCAN pattern of every key of a release before the hash tag."""
+        return self.namespace + ":*"
 
     # --- cluster-wide -------------------------------------------------------------
 
@@ -118,6 +129,11 @@ class RedisKeys:
     @property
     def dispatch_cursor(self):
         return self._key("dispatch", "rr")
+
+    @property
+    def rates(self):
+        """Per rate-limited type: `<second>:<count>`, its starts in that second."""
+        return self._key("rates")
 
     # --- per worker and node ------------------------------------------------------
 

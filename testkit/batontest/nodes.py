@@ -38,7 +38,7 @@ class NodeProcess:
         self.grpc_target = f"127.0.0.1:{grpc_port}"
 
     def argv(self):
-        namespace = ["--namespace", self.namespace] if self.namespace else []
+        namespace = ["--redis-namespace", self.namespace] if self.namespace else []
         return [self.binary, "--id", self.id, "--grpc-port", str(self.grpc_port), "--worker-port", str(self.http_port),
                 "--redis", self.redis_url, "--mysql", self.mysql_url, "--migrations", str(SQL),
                 "--log-dir", str(self.files_dir), *namespace, *self.flags]

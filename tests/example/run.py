@@ -44,7 +44,7 @@ def main():
                       namespace=namespace, flags=["--roles", "api,scheduler", "--lock-ttl", "3", "--renew-interval", "1"])
     api.start()
     worker = procs.spawn([worker_bin], logs / "worker.log", cwd=REPO, env=child_env(
-        REDIS_ADDR=REDIS, MYSQL_DSN=MYSQL, BATON_NAMESPACE=namespace, BATON_NODE_ID=worker_node, BATON_HTTP_PORT=str(WORKER_HTTP_PORT)))
+        REDIS_ADDR=REDIS, MYSQL_DSN=MYSQL, BATON_REDIS_NAMESPACE=namespace, BATON_NODE_ID=worker_node, BATON_HTTP_PORT=str(WORKER_HTTP_PORT)))
     try:
         api.wait_ready()
         # The example's worker registers with its two handlers: GetStats lists it.

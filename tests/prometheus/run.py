@@ -345,8 +345,19 @@ def check_queries(prom, queries):
     wait_until(evaluated, 20, interval=1)
     bad = [(r["name"], r.get("lastError")) for g in prom.api("/api/v1/rules")["groups"] for r in g["rules"] if r.get("health") != "ok"]
     check(not bad, f"rules that do not evaluate: {bad}")
-    alerts = {a["labels"]["alertname"] + ":" + a["labels"].get("type", "") for a in prom.api("/api/v1/alerts")["alerts"]}
-    check("BatonTaskTypeUnserved:orphan" in alerts, f"BatonTaskTypeUnserved is not pending for orphan: {sorted(alerts)}")
+    # An alert turns pending at the first evaluation that sees its expression
+    # hold; on a loaded machine that evaluation may come a few seconds after
+    # the gauges did, so wait for it (bounded), and say why when it does not.
+    alerts = set()
+    def unserved_pending():
+        nonlocal alerts
+        alerts = {a["labels"]["alertname"] + ":" + a["labels"].get("type", "") for a in prom.api("/api/v1/alerts")["alerts"]}
+        return "BatonTaskTypeUnserved:orphan" in alerts
+    if not wait_until(unserved_pending, 30, interval=1):
+        rule = next((r for g in prom.api("/api/v1/rules")["groups"] for r in g["rules"] if r["name"] == "BatonTaskTypeUnserved"), {})
+        parts = {expr: prom.query(expr) for expr in ('baton_task_type_unserved{type="orphan"}', 'baton_task_type_backlog{type="orphan"}')}
+        raise Failure(f"BatonTaskTypeUnserved is not pending for orphan within 30 s: {sorted(alerts)}; "
+                      f"rule {rule.get('state')} {rule.get('health')} {rule.get('lastError')} evaluated {rule.get('lastEvaluation')}; {parts}")
     log(f"{len(queries)} dashboard queries and {len(rules)} rules evaluate; pending or firing: {sorted(alerts)}")
 
 

@@ -16,7 +16,8 @@ struct CustomWorker {
             mysqlURL: environment["MYSQL_DSN"] ?? "mysql://baton:baton-dev-password@127.0.0.1:3306/baton"
         )
         settings.roles = .worker
-        settings.namespace = environment["BATON_NAMESPACE"] ?? "baton"
+        // As baton-node reads them: BATON_REDIS_NAMESPACE, then its older name.
+        settings.namespace = environment["BATON_REDIS_NAMESPACE"] ?? environment["BATON_NAMESPACE"] ?? "baton"
         settings.httpPort = Int(environment["BATON_HTTP_PORT"] ?? "") ?? 8090
         settings.worker.capacity = 8
 
