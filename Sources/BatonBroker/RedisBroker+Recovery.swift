@@ -63,7 +63,7 @@ extension RedisBroker {
 
     /// Starts (or resumes) a restore after Redis lost its data.
     public func beginRestore(fence: String) async throws(BrokerError) {
-        try await self.runCovered(
+        _ = try await self.runCovered(
             BrokerScripts.beginRestore,
             keys: [
                 self.keys.leader, self.keys.restoreHeld, self.keys.highQueue, self.keys.normalQueue, self.keys.delayed, self.keys.workers,

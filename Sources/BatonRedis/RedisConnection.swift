@@ -83,7 +83,7 @@ final class RedisConnection: PoolableConnection, @unchecked Sendable {
                 // Under TLS 1.3 a server refuses a client certificate (or its
                 // absence) after the client's handshake is done: one round
                 // trip here makes that fail the connect, not a later call.
-                try self.send(RedisCommand("PING"))
+                _ = try self.send(RedisCommand("PING"))
             }
             if configuration.database != 0 {
                 try self.send(RedisCommand("SELECT", configuration.database)).checked()

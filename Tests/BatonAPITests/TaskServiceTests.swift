@@ -50,7 +50,6 @@ final class TaskServiceTests: XCTestCase {
         XCTAssertTrue(TaskID.isWellFormed(normal.task.taskID))
 
         // Each is where it waits.
-        let keys = harness.keys
         let normalQueue = try await harness.inspector.members(.queue(.normal))
         XCTAssertEqual(normalQueue, ["0|\(normal.task.taskID)|\(type)"])
         let highQueue = try await harness.inspector.members(.queue(.high))

@@ -41,7 +41,6 @@ final class DependencyRecoveryTests: XCTestCase {
     private func start(on worker: String, term: LeaderState.Term) async throws -> TaskRecord {
         try await self.harness.registerWorker(worker, capacity: 10)
         try await self.harness.dispatcher().dispatchOnce(term: term)
-        let keys = self.harness.keys
         let member = try await self.harness.inspector.moveHead(from: .workerQueue(worker, .normal), to: .inFlight(worker))
         let entry = try XCTUnwrap(member.flatMap(QueueEntry.init(member:)), "nothing dispatched to \(worker)")
         let started = try await self.harness.tasks.start([(entry.taskID, entry.generation)], workerID: worker, now: Date().roundedToMicroseconds)

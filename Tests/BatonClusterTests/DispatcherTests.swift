@@ -160,7 +160,7 @@ final class DispatcherTests: XCTestCase {
         }
         XCTAssertEqual(done, 1000)
         XCTAssertGreaterThan(rounds, 40)
-        let inUse = try await self.harness.inspector.inUse(type) ?? 0
+        let inUse = try await self.harness.inspector.inUse(type)
         XCTAssertEqual(inUse, 0)
     }
 

@@ -22,7 +22,6 @@ final class FaultTests: XCTestCase {
     /// Takes `count` new tasks into `worker`'s in-flight list and starts them, as its consumer would.
     private func running(_ count: Int, type: String, worker: String) async throws -> [TaskRecord] {
         let created = try await self.harness.create(count, type: type)
-        let keys = self.harness.keys
         for _ in created {
             try await self.harness.inspector.moveHead(from: .queue(.normal), to: .inFlight(worker))
         }
@@ -336,7 +335,6 @@ final class WorkerDuplicateEntryTests: XCTestCase {
         let task = TaskRecord(taskID: TaskID.make(), taskType: type, priority: .normal, payload: [:], status: .queued,
                               maxRetries: 0, timeoutSeconds: 30, createdAt: now, updatedAt: now)
         try await harness.base.tasks.insert([task])
-        let keys = harness.base.keys
         let workerID = harness.worker.configuration.workerID
         // Dispatched twice (as a requeue race could), both waiting on the worker's queue.
         try await harness.base.inspector.addInUse(type, 2)

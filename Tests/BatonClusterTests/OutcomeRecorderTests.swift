@@ -17,7 +17,6 @@ final class OutcomeRecorderTests: XCTestCase {
     /// Puts tasks in flight on `worker` and starts them, as the worker's consumer would.
     private func inFlight(_ count: Int, type: String, worker: String) async throws -> [TaskRecord] {
         let created = try await self.harness.create(count, type: type)
-        let keys = self.harness.keys
         for _ in created {
             try await self.harness.inspector.moveHead(from: .queue(.normal), to: .inFlight(worker))
         }

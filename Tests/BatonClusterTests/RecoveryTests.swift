@@ -16,7 +16,6 @@ final class RecoveryTests: XCTestCase {
     func testDeadWorkersTasksAreRequeuedAndLossesCapped() async throws {
         let type = try await self.harness.type("dead")
         let created = try await self.harness.create(3, type: type)
-        let keys = self.harness.keys
         let term = try await self.harness.lead()
         var configuration = Dispatcher.Configuration()
         configuration.heartbeatTTL = .seconds(60)
@@ -134,7 +133,6 @@ final class RecoveryTests: XCTestCase {
     func testARestoreCutShortResumesAndCompletes() async throws {
         let type = try await self.harness.type("resume")
         let created = try await self.harness.create(30, type: type)
-        let keys = self.harness.keys
         // Redis lost its data; a restore put back the first 10 and its leader died.
         try await self.harness.inspector.clear(.queue(.normal))
         try await self.harness.inspector.setRestoreSentinel("restoring")
@@ -255,7 +253,6 @@ final class RecoveryTests: XCTestCase {
 final class TimeoutRecoveryTests: XCTestCase {
     func testOverdueRunningTasksRetryOrTimeOut() async throws {
         let harness = try await SchedulerHarness()
-        let keys = harness.keys
         let retrying = try await harness.type("overdue_retry", retries: 1)
         let final = try await harness.type("overdue_final")
         let a = try await harness.create(1, type: retrying)[0]

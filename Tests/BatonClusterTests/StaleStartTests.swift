@@ -26,7 +26,6 @@ final class StaleStartTests: XCTestCase {
     func testAWorkerDeclaredDeadCannotStartWhatItHeld() async throws {
         let type = try await self.harness.type("fenced")
         let created = try await self.harness.create(2, type: type)
-        let keys = self.harness.keys
         let term = try await self.harness.lead()
         let dispatcher = self.harness.dispatcher()
         let recoverer = DeadWorkerRecoverer(broker: self.harness.broker, tasks: self.harness.tasks, logger: self.harness.logger)
@@ -126,7 +125,6 @@ final class StaleStartTests: XCTestCase {
     /// the restore ran.
     func testARestorePutsARetryBackAtItsDueTimeAndNothingTwice() async throws {
         let type = try await self.harness.type("restore", retries: 3)
-        let keys = self.harness.keys
         let backingOff = try await self.harness.create(1, type: type)[0]
         let cluster = self.harness.broker.cluster
         _ = try await self.harness.tasks.start([backingOff.taskID], workerID: "w1", cluster: cluster, now: self.now)

@@ -356,7 +356,6 @@ final class WorkerTests: XCTestCase {
         let task = try await self.harness.task(created.taskID)
         XCTAssertEqual(task.status, .queued)
         XCTAssertEqual(task.attempt, 0)
-        let keys = self.harness.base.keys
         // Back on the queue, or already dispatched again to a worker queue; not in flight.
         let queue = try await self.harness.base.inspector.members(.queue(.normal)) + self.harness.base.inspector.members(.workerQueue(self.harness.worker.configuration.workerID, .normal))
         XCTAssertTrue(queue.contains(QueueEntry(task).member), "\(queue)")

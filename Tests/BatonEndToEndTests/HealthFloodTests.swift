@@ -150,8 +150,12 @@ final class HealthFloodTests: XCTestCase {
                                             }
                                         } catch let error as RPCError where error.code == .resourceExhausted {
                                             tally.counts.withLock { $0.refused += 1 }
-                                        } catch let error as RPCError where error.code == .unavailable && !counted.load(ordering: .relaxed) && retry < 3 && !Task.isCancelled {
+                                        } catch let error as RPCError where error.code == .unavailable && !counted.load(ordering: .relaxed) && retry < 20 && !Task.isCancelled {
+                                            // Backing off as a real watcher does: the client's
+                                            // channel reconnects meanwhile (three immediate tries
+                                            // all met "subchannel isn't ready" on a loaded CI run).
                                             tally.counts.withLock { $0.rewatched += 1 }
+                                            try? await Task.sleep(for: .milliseconds(100 * min(retry + 1, 10)))
                                             continue
                                         } catch is CancellationError {
                                         } catch {
