@@ -83,9 +83,10 @@ final class MySQLConnection: PoolableConnection, @unchecked Sendable {
                 mysql_options(handle, MYSQL_OPT_SSL_VERIFY_SERVER_CERT, &verify)
             }
         }
+        // With a socket, "localhost" makes Connector/C take it (any other host means TCP).
         let connected = mysql_real_connect(
-            handle, server.host, configuration.user, configuration.password,
-            configuration.database, UInt32(server.port ?? 3306), nil, 0
+            handle, configuration.unixSocket == nil ? server.host : "localhost", configuration.user, configuration.password,
+            configuration.database, UInt32(server.port ?? 3306), configuration.unixSocket, 0
         )
         if connected == nil {
             let error = MySQLStatement.connectionError(handle)

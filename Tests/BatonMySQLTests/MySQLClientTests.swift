@@ -250,6 +250,43 @@ final class MySQLClientTests: XCTestCase {
         XCTAssertNoThrow(try MySQLConfiguration(url: "mysql://u:p@host/db?ssl-mode=&x=1"))
     }
 
+    func testAUnixSocketReachesTheServerWithoutTCP() async throws {
+        // The server says where its socket is (CI's own MariaDB or another).
+        let socket = try await self.client.query("SELECT @@socket AS path").first?.string("path") ?? ""
+        try XCTSkipIf(socket.isEmpty, "the server listens on no Unix socket")
+        var configuration = try MySQLConfiguration(url: TestEnvironment.mysqlURL)
+        configuration.unixSocket = socket
+        let viaSocket = MySQLClient(configuration: configuration, logger: Logger(label: "test"))
+        // A socket connection's peer is "localhost"; a TCP one's is "127.0.0.1:<port>".
+        let host = try await viaSocket.query("SELECT HOST AS host FROM information_schema.PROCESSLIST WHERE ID = CONNECTION_ID()").first?.string("host")
+        XCTAssertEqual(host, "localhost")
+        try await viaSocket.execute("INSERT INTO `\(self.table)` (s) VALUES (?)", [.string("over the socket")])
+        let rows = try await self.client.query("SELECT s FROM `\(self.table)`")
+        XCTAssertEqual(rows.map { $0.string("s") }, ["over the socket"])
+        try await viaSocket.shutdown()
+
+        // A socket that is not there fails the connect, typed, naming no password.
+        configuration.unixSocket = "/nonexistent/mysqld.sock"
+        let missing = MySQLClient(configuration: configuration, logger: Logger(label: "test"))
+        do {
+            try await missing.execute("SELECT 1")
+            XCTFail("expected the connect to fail")
+        } catch let error as MySQLError {
+            XCTAssertEqual(error.kind, .connectionFailed)
+            if !configuration.password.isEmpty { XCTAssertFalse(error.description.contains(configuration.password)) }
+        }
+        try await missing.shutdown()
+    }
+
+    func testSocketURLParsing() throws {
+        let configuration = try MySQLConfiguration(url: "mysql://app:secret@localhost/baton?socket=/run/mysqld/mysqld.sock")
+        XCTAssertEqual(configuration.unixSocket, "/run/mysqld/mysqld.sock")
+        XCTAssertEqual(configuration.redacted, "mysql://app@localhost/baton?socket=/run/mysqld/mysqld.sock")
+        XCTAssertNil(try MySQLConfiguration(url: "mysql://app:secret@localhost/baton").unixSocket)
+        XCTAssertThrowsError(try MySQLConfiguration(url: "mysql://u:p@localhost/db?socket=relative.sock"))
+        XCTAssertThrowsError(try MySQLConfiguration(url: "mysql://u:p@h1,h2/db?socket=/run/mysqld/mysqld.sock"))
+    }
+
     func testWrongPasswordFailsTypedWithoutLeakingIt() async throws {
         var configuration = try MySQLConfiguration(url: TestEnvironment.mysqlURL)
         configuration.password = "definitely-wrong"
