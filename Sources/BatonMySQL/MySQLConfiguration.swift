@@ -89,7 +89,7 @@ public struct MySQLConfiguration: Sendable {
 
     /// The addresses and database, never the password.
     public var redacted: String {
-        "mysql://\(self.user)@\(self.servers.map(\.description).joined(separator: ","))/\(self.database)"
-            + (self.unixSocket.map { "?socket=\($0)" } ?? "")
+        if let socket = self.unixSocket { return "mysql://\(self.user)@\(self.host)/\(self.database)?socket=\(socket)" }
+        return "mysql://\(self.user)@\(self.servers.map(\.description).joined(separator: ","))/\(self.database)"
     }
 }
