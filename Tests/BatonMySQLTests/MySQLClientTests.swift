@@ -267,15 +267,7 @@ final class MySQLClientTests: XCTestCase {
 
         // A socket that is not there fails the connect, typed, naming no password.
         configuration.unixSocket = "/nonexistent/mysqld.sock"
-        let missing = MySQLClient(configuration: configuration, logger: Logger(label: "test"))
-        do {
-            try await missing.execute("SELECT 1")
-            XCTFail("expected the connect to fail")
-        } catch let error as MySQLError {
-            XCTAssertEqual(error.kind, .connectionFailed)
-            if !configuration.password.isEmpty { XCTAssertFalse(error.description.contains(configuration.password)) }
-        }
-        try await missing.shutdown()
+        try await Self.assertConnectFails(configuration)
     }
 
     func testSocketURLParsing() throws {
@@ -290,13 +282,21 @@ final class MySQLClientTests: XCTestCase {
     func testWrongPasswordFailsTypedWithoutLeakingIt() async throws {
         var configuration = try MySQLConfiguration(url: TestEnvironment.mysqlURL)
         configuration.password = "definitely-wrong"
+        try await Self.assertConnectFails(configuration)
+    }
+
+    /// A client on `configuration` fails its first statement with a typed
+    /// connection failure whose message does not hold the password.
+    static func assertConnectFails(_ configuration: MySQLConfiguration, file: StaticString = #filePath, line: UInt = #line) async throws {
         let client = MySQLClient(configuration: configuration, logger: Logger(label: "test"))
         do {
             try await client.execute("SELECT 1")
-            XCTFail("expected the login to fail")
+            XCTFail("expected the connect to fail", file: file, line: line)
         } catch let error as MySQLError {
-            XCTAssertEqual(error.kind, .connectionFailed)
-            XCTAssertFalse(error.description.contains("definitely-wrong"))
+            XCTAssertEqual(error.kind, .connectionFailed, file: file, line: line)
+            if !configuration.password.isEmpty {
+                XCTAssertFalse(error.description.contains(configuration.password), "the password in \(error)", file: file, line: line)
+            }
         }
         try await client.shutdown()
     }
