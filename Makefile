@@ -233,6 +233,10 @@ rest-tests:
 .PHONY: example-test
 example-test: services
 	@[ -n "$$BATON_NODE_BIN" ] || $(SWIFT) build --product baton-node
+	@# The example's own module is always compiled again (one file, ~2 s): when only
+	@# Baton changed, SwiftPM relinked it against types whose layout had changed
+	@# (a stored property added to MySQLConfiguration) and it crashed at start.
+	rm -rf $(CURDIR)/.build/custom-worker/debug/CustomWorker.build
 	$(SWIFT) build --package-path examples/custom-worker --scratch-path $(CURDIR)/.build/custom-worker
 	BATON_NODE_BIN=$${BATON_NODE_BIN:-$(CURDIR)/.build/debug/baton-node} \
 	  python3 -B tests/example/run.py $(CURDIR)/.build/custom-worker/debug/CustomWorker
