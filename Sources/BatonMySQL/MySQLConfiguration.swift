@@ -28,9 +28,10 @@ public struct MySQLConfiguration: Sendable {
     /// CA (PEM) that signed the server's certificate; with it the server's certificate is verified.
     public var tlsCAPath: String?
     /// The server's Unix socket (`?socket=/path/mysqld.sock`): a server on
-    /// the node's own host is reached through it instead of TCP, which
-    /// spares both sides the loopback TCP stack on every round trip (see
-    /// docs/benchmarks.md). One server only: it cannot name Galera members.
+    /// the node's own host reached through it instead of TCP, for a database
+    /// whose only door is its socket (measured level with loopback TCP for
+    /// Baton's batched statements: docs/benchmarks.md). One server only: it
+    /// cannot name Galera members.
     public var unixSocket: String?
 
     public init(
