@@ -70,11 +70,13 @@ public enum BrokerScripts {
     /// crowds out another worker's signal), and announces the change.
     /// KEYS: high queue, normal queue, delayed set, worker queue (or a
     /// placeholder), events stream, in-use counts, worker high queue, worker
-    /// cancel list, tombstones.
+    /// cancel list, tombstones, claims.
     /// ARGV: entry, task id, stream max length, task type, 1 when a worker
     /// may run it, `<task id>|<attempt>` (the worker aborts that attempt only:
     /// a late signal never ends the attempt of a retry that followed).
-    /// Returns how many entries were removed.
+    /// Returns how many entries were removed, and the task's claim or ''
+    /// (a worker runs it though its row still waits: the caller tells that
+    /// worker too).
     public static let cancel = RedisScript(
         name: "cancel",
         source: """
@@ -91,7 +93,7 @@ public enum BrokerScripts {
               redis.call('LTRIM', KEYS[8], -10000, -1)
             end
             redis.call('XADD', KEYS[5], 'MAXLEN', '~', ARGV[3], '*', 'k', 'task', 's', ARGV[2])
-            return removed
+            return {removed, redis.call('HGET', KEYS[10], ARGV[2]) or ''}
             """
     )
 
@@ -461,6 +463,8 @@ public enum BrokerScripts {
             requeueFront(queued)
             requeueFront(high)
             requeueFront(inflight)
+            \(releaseClaim(claims: "KEYS[14]"))
+            for _, entry in ipairs(inflight) do releaseClaim(entry, ARGV[2]) end
             redis.call('DEL', KEYS[7], KEYS[8], KEYS[9], KEYS[10], KEYS[11], KEYS[12], KEYS[13])
             redis.call('SREM', KEYS[2], ARGV[2])
             local moved = #queued + #high + #inflight
@@ -581,20 +585,37 @@ public enum BrokerScripts {
     )
 
     /// Moves up to N entries from a worker's queues to its in-flight list,
-    /// in the order of the queues given (high priority first).
-    /// KEYS: the queues, then the in-flight list. ARGV: N.
+    /// in the order of the queues given (high priority first), and claims
+    /// each task for this worker (`<generation>|<worker>|<ms>` in the claims
+    /// hash): the claim, not a MySQL write, is what keeps a second copy of an
+    /// entry from running while the first runs (docs/deferred-start.md). An
+    /// entry whose task is claimed at its generation or a later one is a
+    /// copy: dropped here as an ack drops it (its type's slot freed).
+    /// KEYS: the queues, then the in-flight list, in-use counts, claims.
+    /// ARGV: N, worker id.
     public static let take = RedisScript(
         name: "take",
         source: """
             #!lua
+            \(entryTask)
+            \(clock)
             local taken = {}
             local n = tonumber(ARGV[1])
-            local inflight = KEYS[#KEYS]
-            for q = 1, #KEYS - 1 do
+            local inflight, inUse, claims = KEYS[#KEYS - 2], KEYS[#KEYS - 1], KEYS[#KEYS]
+            for q = 1, #KEYS - 3 do
               while #taken < n do
                 local entry = redis.call('LMOVE', KEYS[q], inflight, 'LEFT', 'RIGHT')
                 if not entry then break end
-                table.insert(taken, entry)
+                local id, generation, taskType = entryTask(entry)
+                local held = id and redis.call('HGET', claims, id)
+                local heldGeneration = held and tonumber(string.match(held, '^(%d+)|'))
+                if heldGeneration and heldGeneration >= generation then
+                  redis.call('RPOP', inflight)
+                  redis.call('HINCRBY', inUse, taskType, -1)
+                else
+                  if id then redis.call('HSET', claims, id, generation .. '|' .. ARGV[2] .. '|' .. now) end
+                  table.insert(taken, entry)
+                end
               end
             end
             return taken
@@ -605,17 +626,21 @@ public enum BrokerScripts {
     /// frees their type's slot, schedules retries (the entry of the task's
     /// next generation), announces watched changes, and wakes the dispatcher.
     /// Fenced when ARGV[2] holds a lock value (the leader's timeout recovery).
-    /// KEYS: in-flight, in-use, delayed set, events, watched, wake list, delayed wake list, leader, restore's held set.
-    /// ARGV: stream max length, lock value or '', then per task: entry, retry due ms (or 0), retry entry (or '').
+    /// Each attempt's claim goes with its entry (only the worker's own: a
+    /// claim another worker took since, after a reclaim, stays).
+    /// KEYS: in-flight, in-use, delayed set, events, watched, wake list, delayed wake list, leader, restore's held set, claims.
+    /// ARGV: stream max length, lock value or '', worker id, then per task: entry, retry due ms (or 0), retry entry (or '').
     public static let acknowledge = RedisScript(
         name: "acknowledge",
         source: """
             #!lua
             if ARGV[2] ~= '' and redis.call('GET', KEYS[8]) ~= ARGV[2] then return redis.error_reply('FENCED not the leader') end
+            \(releaseClaim(claims: "KEYS[10]"))
             local delayed = false
             local restoring = redis.call('EXISTS', KEYS[9]) == 1
-            for i = 3, #ARGV, 3 do
+            for i = 4, #ARGV, 3 do
               local entry, due, again = ARGV[i], tonumber(ARGV[i + 1]), ARGV[i + 2]
+              releaseClaim(entry, ARGV[3])
               if redis.call('LREM', KEYS[1], 1, entry) > 0 then
                 local t = string.match(entry, '^%d|[^|]+|([^|]+)')
                 if t then redis.call('HINCRBY', KEYS[2], t, -1) end
@@ -640,15 +665,19 @@ public enum BrokerScripts {
 
     /// Puts in-flight entries the worker will not run back at the front of
     /// their queues (a start refused while the task still waits, no slot
-    /// within the ready limit, a graceful stop). KEYS: in-flight, high queue, normal queue, in-use, wake list. ARGV: entries.
+    /// within the ready limit, a graceful stop), their claims released.
+    /// KEYS: in-flight, high queue, normal queue, in-use, wake list, claims. ARGV: worker id, entries.
     public static let handBackInFlight = RedisScript(
         name: "hand_back_in_flight",
         source: """
             #!lua
             \(requeueFront(high: "KEYS[2]", normal: "KEYS[3]", inUse: "KEYS[4]"))
+            \(releaseClaim(claims: "KEYS[6]"))
             local back = {}
-            for _, entry in ipairs(ARGV) do
+            for i = 2, #ARGV do
+              local entry = ARGV[i]
               if redis.call('LREM', KEYS[1], 1, entry) > 0 then table.insert(back, entry) end
+              releaseClaim(entry, ARGV[1])
             end
             requeueFront(back)
             \(ring("KEYS[5]"))
@@ -998,6 +1027,31 @@ public enum BrokerScripts {
 
     /// Refuses unless the caller holds the leader lock (KEYS[1], ARGV[1]).
     static let fence = "if redis.call('GET', KEYS[1]) ~= ARGV[1] then return redis.error_reply('FENCED not the leader') end"
+
+    /// `entryTask(entry)`: an entry's task id, generation (a number) and type
+    /// (`QueueEntry.member`); nil for a malformed one.
+    static let entryTask = """
+        local function entryTask(entry)
+          local id, taskType, generation = string.match(entry, '^%d|([^|]+)|([^|]+)|?(%d*)$')
+          if not id then return nil, 0, '' end
+          return id, tonumber(generation) or 0, taskType
+        end
+        """
+
+    /// `releaseClaim(entry, worker)`: drops the claim of the entry's task
+    /// while it is this worker's at this entry's generation.
+    static func releaseClaim(claims: String) -> String {
+        """
+        \(entryTask)
+        local function releaseClaim(entry, worker)
+          local id, generation = entryTask(entry)
+          if not id then return end
+          local mine = generation .. '|' .. worker .. '|'
+          local held = redis.call('HGET', \(claims), id)
+          if held and string.sub(held, 1, #mine) == mine then redis.call('HDEL', \(claims), id) end
+        end
+        """
+    }
 
     /// `now`: Redis's clock in ms, the one clock of the cluster's decisions.
     static let clock = "local t = redis.call('TIME'); local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)"

@@ -40,6 +40,7 @@ extension RedisBroker {
                 self.keys.leader, self.keys.reclaimWorkers, self.keys.highQueue, self.keys.normalQueue, self.keys.inUse, self.keys.wake,
                 self.keys.workerQueue(workerID), self.keys.workerHighQueue(workerID), self.keys.workerInFlight(workerID),
                 self.keys.workerBell(workerID), self.keys.workerHighBell(workerID), self.keys.workerCancels(workerID), self.keys.worker(workerID),
+                self.keys.claims,
             ],
             arguments: [fence, workerID]
         ).int ?? -1

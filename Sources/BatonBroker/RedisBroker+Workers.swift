@@ -70,7 +70,10 @@ extension RedisBroker: WorkerBroker {
 
     func takeCommand(workerID: String, count: Int, highOnly: Bool) -> RedisCommand {
         let queues = highOnly ? [self.keys.workerHighQueue(workerID)] : [self.keys.workerHighQueue(workerID), self.keys.workerQueue(workerID)]
-        return RedisCommand(script: BrokerScripts.take, keys: queues + [self.keys.workerInFlight(workerID)], arguments: [count])
+        return RedisCommand(
+            script: BrokerScripts.take, keys: queues + [self.keys.workerInFlight(workerID), self.keys.inUse, self.keys.claims],
+            arguments: [String(count), workerID]
+        )
     }
 
     static func entries(_ reply: RESPValue) -> [QueueEntry] {

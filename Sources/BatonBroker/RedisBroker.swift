@@ -58,19 +58,45 @@ public struct RedisBroker: Sendable {
     }
 
     /// Removes a cancelled task from every queue that may hold it and signals
-    /// the worker that may run it (the row's worker: the one that started it).
-    public func cancel(_ task: TaskRecord) async throws(BrokerError) {
+    /// the worker that may run it: the row's worker (the one that started
+    /// it), and the worker whose claim says it runs an attempt the row does
+    /// not show yet (younger than the deferred-start window: the row's next
+    /// attempt). Returns that claim, if any.
+    @discardableResult
+    public func cancel(_ task: TaskRecord) async throws(BrokerError) -> AttemptClaim? {
         let entry = QueueEntry(task)
         let worker = task.workerID ?? "-"
-        try await self.redis.run(
+        let reply = try await self.redis.run(
             BrokerScripts.cancel,
             keys: [self.keys.highQueue, self.keys.normalQueue, self.keys.delayed, self.keys.workerQueue(worker), self.keys.events, self.keys.inUse,
-                   self.keys.workerHighQueue(worker), self.keys.workerCancels(worker), self.keys.tombstones],
+                   self.keys.workerHighQueue(worker), self.keys.workerCancels(worker), self.keys.tombstones, self.keys.claims],
             arguments: [
                 entry.member, task.taskID, String(self.eventStreamLength), task.taskType, task.workerID == nil ? "0" : "1",
                 CancelNotice(taskID: task.taskID, attempt: task.attempt).member,
             ]
         )
+        guard let value = reply.array?.last?.string, let claim = AttemptClaim(value: value), claim.generation == task.generation else { return nil }
+        // The claimed worker runs the row's attempt (started and written) or
+        // its next one (not written yet): either notice stops what runs.
+        try await self.redis.pipelineChecked([
+            RedisCommand(
+                "RPUSH", self.keys.workerCancels(claim.workerID), CancelNotice(taskID: task.taskID, attempt: task.attempt).member,
+                CancelNotice(taskID: task.taskID, attempt: task.attempt + 1).member
+            ),
+            RedisCommand("LTRIM", self.keys.workerCancels(claim.workerID), -10000, -1),
+        ])
+        return claim
+    }
+
+    /// The claims of these tasks (those a worker runs), by task id.
+    public func claims(_ taskIDs: [String]) async throws(BrokerError) -> [String: AttemptClaim] {
+        guard !taskIDs.isEmpty else { return [:] }
+        let values = try await self.redis.send(RedisCommand("HMGET", [self.keys.claims] + taskIDs)).array ?? []
+        var claims: [String: AttemptClaim] = [:]
+        for (id, value) in zip(taskIDs, values) {
+            if let claim = value.string.flatMap(AttemptClaim.init(value:)) { claims[id] = claim }
+        }
+        return claims
     }
 
     /// Appends events to the cluster's event stream, in one round trip.
@@ -148,9 +174,9 @@ extension RedisBroker {
             BrokerScripts.acknowledge,
             keys: [
                 self.keys.workerInFlight(workerID), self.keys.inUse, self.keys.delayed, self.keys.events, self.keys.watchers,
-                self.keys.wake, self.keys.delayedWake, self.keys.leader, self.keys.restoreHeld,
+                self.keys.wake, self.keys.delayedWake, self.keys.leader, self.keys.restoreHeld, self.keys.claims,
             ],
-            arguments: [String(self.eventStreamLength), fence]
+            arguments: [String(self.eventStreamLength), fence, workerID]
                 + entries.flatMap { [$0.entry.member, String($0.due), $0.due > 0 ? $0.entry.next.member : ""] }
         )
     }
@@ -164,8 +190,8 @@ extension RedisBroker {
         guard !entries.isEmpty else { return }
         try await self.redis.run(
             BrokerScripts.handBackInFlight,
-            keys: [self.keys.workerInFlight(workerID), self.keys.highQueue, self.keys.normalQueue, self.keys.inUse, self.keys.wake],
-            arguments: entries.map(\.member)
+            keys: [self.keys.workerInFlight(workerID), self.keys.highQueue, self.keys.normalQueue, self.keys.inUse, self.keys.wake, self.keys.claims],
+            arguments: [workerID] + entries.map(\.member)
         )
     }
 }

@@ -69,6 +69,11 @@ public struct RedisKeys: Sendable {
     /// Entries of cancelled tasks still on a priority queue, scored by when
     /// (ms): the dispatcher drops them as it reaches them.
     public var tombstones: String { "\(self.prefix):queue:cancelled" }
+    /// Tasks a worker took and runs, by task id: `<generation>|<worker>|<ms>`
+    /// (the take writes it, the ack, a hand-back or a reclaim drops it). While
+    /// an attempt is younger than the deferred-start window its row still
+    /// reads waiting: this is what says it runs (docs/deferred-start.md).
+    public var claims: String { "\(self.prefix):claims" }
     /// Present while Redis holds Baton's state; gone after a data loss (FLUSHALL, restart without persistence).
     public var sentinel: String { "\(self.prefix):sentinel" }
     /// Workers declared dead (by the leader, or by their node's next

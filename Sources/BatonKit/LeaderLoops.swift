@@ -17,6 +17,10 @@ public struct LeaderLoops: Sendable {
         public var promoterIdle: Duration = .milliseconds(250)
         public var deadWorkers = DeadWorkerRecoverer.Configuration()
         public var retention = RetentionJanitor.Configuration()
+        /// How long the restore after a Redis data loss waits first: one
+        /// heartbeat TTL, by when every attempt that began before the loss
+        /// has its start or outcome in MySQL (the deferred start).
+        public var restoreDelay: Duration = .seconds(9)
 
         public init() {}
     }
@@ -43,7 +47,9 @@ public struct LeaderLoops: Sendable {
         self.scheduleFirer = ScheduleFirer(schedules: schedules, configs: configs, broker: broker, logger: logger)
         self.deadWorkers = DeadWorkerRecoverer(broker: broker, tasks: tasks, configuration: configuration.deadWorkers, logger: logger)
         self.timeouts = TimeoutRecoverer(broker: broker, tasks: tasks, configs: configCache, logger: logger)
-        self.reconciler = Reconciler(broker: broker, tasks: tasks, logger: logger)
+        var reconciler = Reconciler.Configuration()
+        reconciler.restoreDelay = configuration.restoreDelay
+        self.reconciler = Reconciler(broker: broker, tasks: tasks, configuration: reconciler, logger: logger)
         self.countAudit = CountAudit(tasks: tasks, logger: logger)
         self.janitor = RetentionJanitor(
             tasks: tasks, configs: configs, schedules: schedules, clock: { broker.clock.now() }, configuration: configuration.retention, logger: logger

@@ -49,6 +49,8 @@ extension NodeOptions {
         settings.worker.heartbeatInterval = .seconds(self.heartbeatInterval)
         settings.worker.heartbeatTTL = .seconds(self.heartbeatTTL)
         settings.worker.gracePeriod = .seconds(self.gracePeriod)
+        settings.worker.startWriteAfter = .milliseconds(self.startWriteAfterMs)
+        settings.leaderLoops.restoreDelay = .seconds(self.heartbeatTTL)
 
         settings.limits = try self.limits
         settings.executorCAFile = self.executorCaFile

@@ -74,6 +74,9 @@ struct NodeOptions: ParsableArguments {
     @Option(help: "Seconds without a heartbeat after which a worker counts as dead.")
     var heartbeatTTL = 9.0
 
+    @Option(help: "Milliseconds a task runs before its start is written to MySQL; a shorter one has only its outcome written (0: every start at once).")
+    var startWriteAfterMs = 250
+
     @Option(help: "Seconds the leader lock lives without renewal.")
     var lockTTL = 10.0
 
@@ -284,6 +287,10 @@ struct NodeOptions: ParsableArguments {
         guard self.capacity >= 1 else { throw ValidationError("--capacity must be at least 1") }
         if let problem = RedisKeys.problem(namespace: self.namespace) { throw ValidationError("--redis-namespace: \(problem)") }
         if let maxWindow = self.maxWindow, maxWindow <= self.capacity { throw ValidationError("--max-window must exceed --capacity") }
+        // The restore after a Redis data loss waits one TTL for the starts still unwritten.
+        guard self.startWriteAfterMs >= 0, Double(self.startWriteAfterMs) <= self.heartbeatTTL * 500 else {
+            throw ValidationError("--start-write-after-ms must be between 0 and half of --heartbeat-ttl")
+        }
         guard self.heartbeatInterval > 0, self.heartbeatTTL > self.heartbeatInterval else {
             throw ValidationError("--heartbeat-ttl must exceed --heartbeat-interval, both positive")
         }

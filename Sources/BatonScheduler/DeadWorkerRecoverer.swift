@@ -99,8 +99,9 @@ public struct DeadWorkerRecoverer: LeaderLoop {
         try await self.tasks.fenceWorker(workerID, cluster: self.broker.cluster, now: now)
         let inflight = try await self.broker.inFlight(workerID: workerID)
         let ids = Array(Set(inflight.map(\.taskID)))
+        let entries = Dictionary(inflight.map { ($0.taskID, $0.generation) }, uniquingKeysWith: max).map { (taskID: $0.key, generation: $0.value) }
         let (failed, cancelled) = try await self.tasks.recordWorkerLoss(
-            ids, workerID: workerID, cap: self.configuration.maxWorkerLosses, now: now, fence: term.fence
+            entries, workerID: workerID, cap: self.configuration.maxWorkerLosses, now: now, fence: term.fence
         )
         guard let moved = try await self.broker.reclaimDeadWorker(workerID: workerID, fence: term.lockValue) else { return }
         var lines = failed.map { id in

@@ -18,6 +18,11 @@ public struct Reconciler: LeaderLoop {
         public var interval: Duration = .seconds(5)
         public var staleAfter: TimeInterval = 30
         public var pageSize = 200
+        /// How long a restore waits after it first sees the loss: an attempt
+        /// younger than the deferred-start window when Redis lost its data
+        /// has neither its start nor its outcome in MySQL yet, and its row
+        /// reads waiting (the node sets one heartbeat TTL).
+        public var restoreDelay: Duration = .zero
 
         public init() {}
     }
@@ -50,7 +55,21 @@ public struct Reconciler: LeaderLoop {
 
     public func run(term: LeaderState.Term) async throws {
         var cursor = Cursor()
+        var lossSeen: ContinuousClock.Instant?
         while !Task.isCancelled {
+            if self.configuration.restoreDelay > .zero, try await self.broker.restoreDue() {
+                let seen = lossSeen ?? .now
+                if lossSeen == nil {
+                    self.logger.warning("Redis lost its data; restoring once the starts under way are written", metadata: ["in": "\(self.configuration.restoreDelay)"])
+                }
+                lossSeen = seen
+                if ContinuousClock.now - seen < self.configuration.restoreDelay {
+                    try await Task.sleep(until: seen + self.configuration.restoreDelay)
+                    continue
+                }
+            } else {
+                lossSeen = nil
+            }
             cursor = try await self.reconcileOnce(term: term, cursor: cursor)
             try await self.broker.pruneLapsed()
             try await Task.sleep(for: self.configuration.interval)

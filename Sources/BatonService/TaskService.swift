@@ -297,8 +297,13 @@ public struct TaskService: Sendable {
         let reason = request.reason.isEmpty ? "cancelled" : "cancelled: \(request.reason)"
         // Another tenant's task is one that does not exist (its tenant never changes).
         if Caller.current.scope != nil { _ = try await self.existingTask(request.taskID) }
+        // A worker may run it though its row still waits (its start not
+        // written yet): the cancel counts that attempt (Redis away: the
+        // worker's notice still stops it, uncounted).
+        let claim = try? await self.broker.claims([request.taskID])[request.taskID]
+        let running = claim.map { UnwrittenStart(taskID: request.taskID, generation: $0.generation, workerID: $0.workerID, startedAt: $0.startedAt) }
         let (task, cancelled) = try await RPCErrors.guarding("CancelTask", logger: self.logger) {
-            try await self.tasks.cancel(request.taskID, reason: reason, now: self.broker.clock.now())
+            try await self.tasks.cancel(request.taskID, reason: reason, now: self.broker.clock.now(), running: running)
         }
         guard let task else { throw RPCErrors.notFound(request.taskID) }
         guard cancelled else {
@@ -353,7 +358,9 @@ public struct TaskService: Sendable {
     func watchedTask(_ taskID: String, notBefore: ContinuousClock.Instant) async throws -> TaskRecord {
         let tasks = self.tasks
         let task = try await RPCErrors.guarding("WatchTask", logger: self.logger) {
-            try await self.watchers.read(taskID, notBefore: notBefore) { try await tasks.task(taskID) }
+            try await self.watchers.read(taskID, notBefore: notBefore) { [broker = self.broker] in
+                await ClaimedAttempts.read(try await tasks.task(taskID), broker: broker)
+            }
         }
         guard let task, Caller.current.scope.map({ $0 == task.tenant }) ?? true else { throw RPCErrors.notFound(taskID) }
         return task
@@ -460,6 +467,8 @@ public struct TaskService: Sendable {
             $0.queueNormal = snapshot.queueNormal
             $0.queueDelayed = snapshot.queueDelayed
             $0.tasksScheduledTotal = snapshot.scheduledTotal
+            // Every tenant's: what workers hold in flight runs, written or not.
+            let counts = scope == nil ? ClaimedAttempts.counts(counts, inFlight: Int64(snapshot.workers.reduce(0) { $0 + $1.running })) : counts
             for status in TaskStatus.allCases {
                 $0.tasksByStatus[status.wireName] = counts[status] ?? 0
             }
@@ -492,7 +501,9 @@ public struct TaskService: Sendable {
         } catch {
             throw RPCErrors.invalid(error.message)
         }
-        let task = try await RPCErrors.guarding("GetTask", logger: self.logger) { try await self.tasks.task(taskID) }
+        let task = await ClaimedAttempts.read(
+            try await RPCErrors.guarding("GetTask", logger: self.logger) { try await self.tasks.task(taskID) }, broker: self.broker
+        )
         // Another tenant's task is answered as one that does not exist.
         guard let task, Caller.current.scope.map({ $0 == task.tenant }) ?? true else { throw RPCErrors.notFound(taskID) }
         return task

@@ -16,11 +16,18 @@ public struct FinishedAttempt: Sendable, Equatable {
     public var retryAt: Date?
     /// The worker's copy of the row says some task depends on this one.
     public var hasDependents: Bool
+    /// The generation the attempt's entry carried, and when the attempt
+    /// started: an attempt shorter than the deferred-start window has no
+    /// start write, and its outcome write records its start too.
+    public var generation: Int
+    public var startedAt: Date?
 
     public init(
         taskID: String, attempt: Int, status: TaskStatus, result: String? = nil, error: String? = nil, tenant: String, retryAt: Date? = nil,
-        hasDependents: Bool = false
+        hasDependents: Bool = false, generation: Int = 0, startedAt: Date? = nil
     ) {
+        self.generation = generation
+        self.startedAt = startedAt
         self.taskID = taskID
         self.attempt = attempt
         self.status = status

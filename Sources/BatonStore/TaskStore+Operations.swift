@@ -233,23 +233,37 @@ extension TaskStore {
     }
 
     /// `cancel`, and the dependents that ended CANCELLED with them.
-    public func cancelSettling(_ taskIDs: [String], reason: String, now: Date) async throws -> (cancelled: [TaskRecord], dependents: [TaskRecord]) {
+    public func cancelSettling(
+        _ taskIDs: [String], reason: String, now: Date, running: UnwrittenStart? = nil
+    ) async throws -> (cancelled: [TaskRecord], dependents: [TaskRecord]) {
         guard !taskIDs.isEmpty else { return ([], []) }
-        return try await self.mysql.transaction { trip in try Self.cancel(taskIDs, reason: reason, now: now, in: trip) }
+        return try await self.mysql.transaction { trip in try Self.cancel(taskIDs, reason: reason, now: now, running: running, in: trip) }
     }
 
     /// `cancelSettling`'s writes, inside a caller's transaction (a schedule's
     /// fire that supersedes its previous task cancels it in the fire's own).
+    /// `running`: the attempt a worker runs of one of them whose start is not
+    /// written yet (its claim, read first): a row still waiting at that
+    /// generation counts that attempt as it ends, as a written start would have.
     static func cancel(
-        _ taskIDs: [String], reason: String, now: Date, in trip: MySQLTrip
+        _ taskIDs: [String], reason: String, now: Date, running: UnwrittenStart? = nil, in trip: MySQLTrip
     ) throws(MySQLError) -> (cancelled: [TaskRecord], dependents: [TaskRecord]) {
         guard !taskIDs.isEmpty else { return ([], []) }
+        // SET applies left to right: the attempt's columns read the old status.
+        var counted = ""
+        var countedBinds: [MySQLValue] = []
+        if let running {
+            let ran = "task_id = ? AND generation = ? AND status IN (?, ?, ?)"
+            let binds: [MySQLValue] = [.string(running.taskID), .int(Int64(running.generation))] + Self.statusValues(Self.startable)
+            counted = "attempt = attempt + IF(\(ran), 1, 0), worker_id = IF(\(ran), ?, worker_id), started_at = IF(\(ran), ?, started_at), "
+            countedBinds = binds + binds + [.string(running.workerID)] + binds + [.date(running.startedAt)]
+        }
         let updated = try trip.execute(
             """
-            UPDATE task FORCE INDEX (PRIMARY) SET status = ?, error = ?, finished_at = ?, updated_at = ?
+            UPDATE task FORCE INDEX (PRIMARY) SET \(counted)status = ?, error = ?, finished_at = ?, updated_at = ?
             WHERE task_id IN (\(Self.placeholders(taskIDs.count))) AND status IN (\(Self.placeholders(TaskStatus.nonTerminal.count)))
             """,
-            [.int(Int64(TaskStatus.cancelled.rawValue)), .string(reason), .date(now), .date(now)] + taskIDs.map { .string($0) }
+            countedBinds + [.int(Int64(TaskStatus.cancelled.rawValue)), .string(reason), .date(now), .date(now)] + taskIDs.map { .string($0) }
                 + Self.statusValues(TaskStatus.nonTerminal)
         )
         guard updated.affectedRows > 0 else { return ([], []) }

@@ -71,9 +71,21 @@ extension TaskStore {
     public func recordWorkerLoss(
         _ taskIDs: [String], workerID: String, cap: Int, now: Date, fence: LeaderFence?
     ) async throws -> (failed: [String], cancelled: [TaskRecord]) {
-        guard !taskIDs.isEmpty else { return ([], []) }
+        try await self.recordWorkerLoss(taskIDs.map { ($0, -1) }, workerID: workerID, cap: cap, now: now, fence: fence)
+    }
+
+    /// `recordWorkerLoss` of the worker's in-flight entries: a row still
+    /// waiting at its entry's generation counts the loss too (an attempt
+    /// younger than the deferred-start window has no start write: a task
+    /// that kills its worker at once must still reach the cap).
+    public func recordWorkerLoss(
+        _ entries: [AttemptStore.StartClaim], workerID: String, cap: Int, now: Date, fence: LeaderFence?
+    ) async throws -> (failed: [String], cancelled: [TaskRecord]) {
+        guard !entries.isEmpty else { return ([], []) }
         let live: [TaskStatus] = [.scheduled, .running]
-        let ids = taskIDs.map(MySQLValue.string)
+        let ids = entries.map { MySQLValue.string($0.taskID) }
+        let pairs = Array(repeating: "(?, ?)", count: entries.count).joined(separator: ", ")
+        let claims = entries.flatMap { [MySQLValue.string($0.taskID), .int(Int64($0.generation))] }
         return try await self.mysql.transaction { trip in
             // SET clauses apply left to right: decide with the old worker_losses, then count.
             try trip.execute(
@@ -84,11 +96,13 @@ extension TaskStore {
                   finished_at = IF(worker_losses + 1 >= ?, ?, finished_at),
                   worker_losses = worker_losses + 1,
                   updated_at = ?
-                WHERE worker_id = ? AND status IN (\(Self.placeholders(live.count))) AND task_id IN (\(Self.placeholders(ids.count)))\(Self.fenced(fence))
+                WHERE task_id IN (\(Self.placeholders(ids.count)))
+                  AND ((worker_id = ? AND status IN (\(Self.placeholders(live.count))))
+                    OR (status IN (?, ?, ?) AND (task_id, generation) IN (\(pairs))))\(Self.fenced(fence))
                 """,
                 [.int(Int64(cap)), .int(Int64(TaskStatus.failed.rawValue)), .int(Int64(TaskStatus.queued.rawValue)),
-                 .int(Int64(cap)), .int(Int64(cap)), .date(now), .date(now), .string(workerID)]
-                    + Self.statusValues(live) + ids + (fence?.values ?? [])
+                 .int(Int64(cap)), .int(Int64(cap)), .date(now), .date(now)]
+                    + ids + [.string(workerID)] + Self.statusValues(live) + Self.statusValues(Self.startable) + claims + (fence?.values ?? [])
             )
             let failed = try trip.execute(
                 "SELECT task_id, tenant, updated_at, has_dependents FROM task WHERE status = ? AND task_id IN (\(Self.placeholders(ids.count)))",

@@ -14,7 +14,9 @@ extension TaskStore: AttemptStore {
     /// tries of the same batch that failed without an answer: rows one of
     /// them started are claimed too, their start time moved to `now` (their
     /// attempt begins now).
-    public func start(_ claims: [StartClaim], workerID: String, cluster: String = "", now: Date, earlier: [Date] = []) async throws -> [TaskRecord] {
+    public func start(
+        _ claims: [StartClaim], workerID: String, cluster: String = "", now: Date, earlier: [Date] = [], checksPause: Bool = true
+    ) async throws -> [TaskRecord] {
         guard !claims.isEmpty else { return [] }
         let claims = StatementShape.padded(claims)
         let ids = claims.map { MySQLValue.string($0.taskID) }
@@ -30,9 +32,9 @@ extension TaskStore: AttemptStore {
                 [.date(now), .date(now)] + ids + [running, .string(workerID)] + earlier.map(MySQLValue.date)
             ).affectedRows
         }
-        let (sql, binds) = Self.startStatement(claims, workerID: workerID, cluster: cluster, now: now)
+        let (sql, binds) = Self.startStatement(claims, workerID: workerID, cluster: cluster, now: now, checksPause: checksPause)
         let result = try await self.mysql.execute(sql, binds)
-        guard result.affectedRows + claimed > 0 else { return [] }
+        guard result.affectedRows + claimed > 0 || !earlier.isEmpty else { return [] }
         // The start time (µs) and worker single out the rows this statement changed.
         let started = try await self.mysql.query(
             "SELECT \(Self.selectColumns) FROM task WHERE task_id IN (\(marks)) AND status = ? AND worker_id = ? AND started_at = ?",
@@ -48,16 +50,55 @@ extension TaskStore: AttemptStore {
     /// usually empty): a pause or fence and a start write wait for each
     /// other, and a batch costs two index dives, not a lock per task (one
     /// lock per task on its type's row cost a quarter of the throughput).
-    static func startStatement(_ claims: [StartClaim], workerID: String, cluster: String, now: Date) -> (sql: String, binds: [MySQLValue]) {
+    static func startStatement(
+        _ claims: [StartClaim], workerID: String, cluster: String, now: Date, checksPause: Bool = true
+    ) -> (sql: String, binds: [MySQLValue]) {
         let pairs = Array(repeating: "(?, ?)", count: claims.count).joined(separator: ", ")
         let sql = """
             UPDATE task FORCE INDEX (PRIMARY) SET status = ?, attempt = attempt + 1, started_at = ?, worker_id = ?, updated_at = ?
             WHERE status IN (?, ?, ?) AND task_id IN (\(Self.placeholders(claims.count))) AND (task_id, generation) IN (\(pairs))
-              AND NOT EXISTS (SELECT 1 FROM worker_fence WHERE cluster = ? AND worker_id = ?)
-              AND task_type NOT IN (SELECT task_type FROM task_config WHERE paused = 1)
+              AND NOT EXISTS (SELECT 1 FROM worker_fence WHERE cluster = ? AND worker_id = ?)\(checksPause ? Self.notPaused : "")
             """
         let binds: [MySQLValue] = [.int(Int64(TaskStatus.running.rawValue)), .date(now), .string(workerID), .date(now)]
             + Self.statusValues(Self.startable) + claims.map { .string($0.taskID) }
+            + claims.flatMap { [MySQLValue.string($0.taskID), .int(Int64($0.generation))] } + [.string(cluster), .string(workerID)]
+        return (sql, binds)
+    }
+
+    /// The pause check of a start: no task of a paused type.
+    static let notPaused = "\n  AND task_type NOT IN (SELECT task_type FROM task_config WHERE paused = 1)"
+
+    /// The deferred start (docs/deferred-start.md): of the tasks these
+    /// entries name, those a start write would start now (still waiting at
+    /// the entry's generation, not of a paused type, the worker not fenced),
+    /// read and not written, as the attempt about to run (RUNNING, the next
+    /// attempt, this worker, started `now`). The worker's claim in Redis
+    /// keeps a second copy from running meanwhile; the start is written
+    /// only for an attempt still running after the window (`start`,
+    /// without the pause check), else by its outcome write.
+    public func startable(_ claims: [StartClaim], workerID: String, cluster: String = "", now: Date) async throws -> [TaskRecord] {
+        guard !claims.isEmpty else { return [] }
+        let (sql, binds) = Self.startableStatement(StatementShape.padded(claims), workerID: workerID, cluster: cluster)
+        var started = try await self.mysql.query(sql, binds).map(Self.record)
+        for index in started.indices {
+            started[index].status = .running
+            started[index].attempt += 1
+            started[index].startedAt = now
+            started[index].workerID = workerID
+        }
+        // The executor gets the results of the tasks each depends on (no read for tasks without).
+        return try await self.withDependencyResults(started)
+    }
+
+    /// The read of `startable`: the start write's conditions, read.
+    static func startableStatement(_ claims: [StartClaim], workerID: String, cluster: String) -> (sql: String, binds: [MySQLValue]) {
+        let pairs = Array(repeating: "(?, ?)", count: claims.count).joined(separator: ", ")
+        let sql = """
+            SELECT \(Self.selectColumns) FROM task FORCE INDEX (PRIMARY)
+            WHERE status IN (?, ?, ?) AND task_id IN (\(Self.placeholders(claims.count))) AND (task_id, generation) IN (\(pairs))
+              AND NOT EXISTS (SELECT 1 FROM worker_fence WHERE cluster = ? AND worker_id = ?)\(Self.notPaused)
+            """
+        let binds: [MySQLValue] = Self.statusValues(Self.startable) + claims.map { .string($0.taskID) }
             + claims.flatMap { [MySQLValue.string($0.taskID), .int(Int64($0.generation))] } + [.string(cluster), .string(workerID)]
         return (sql, binds)
     }
@@ -109,13 +150,14 @@ extension TaskStore: AttemptStore {
     /// the slow path below, which settles it), and only rows with the flag
     /// read the edge table.
     public func recordWorkerOutcomes(
-        _ attempts: [FinishedAttempt], workerID: String, now: Date, earlier: [Date] = []
+        _ attempts: [FinishedAttempt], workerID: String, cluster: String = "", now: Date, earlier: [Date] = []
     ) async throws -> (applied: Set<String>, settled: SettledDependents) {
         guard !attempts.isEmpty else { return ([], SettledDependents()) }
         let plain = attempts.filter { !$0.hasDependents }
         let flagged = attempts.filter(\.hasDependents)
-        let plainUpdate = plain.isEmpty ? nil : Self.outcomeStatement(plain, now: now, plainOnly: true)
-        let flaggedUpdate = flagged.isEmpty ? nil : Self.outcomeStatement(flagged, now: now, plainOnly: false)
+        let writer = (workerID: workerID, cluster: cluster)
+        let plainUpdate = plain.isEmpty ? nil : Self.outcomeStatement(plain, now: now, plainOnly: true, writer: writer)
+        let flaggedUpdate = flagged.isEmpty ? nil : Self.outcomeStatement(flagged, now: now, plainOnly: false, writer: writer)
         let intended = Dictionary(attempts.map { ($0.taskID, $0) }, uniquingKeysWith: { first, _ in first })
         let ids = StatementShape.padded(attempts).map { MySQLValue.string($0.taskID) }
         // One transaction in one trip: the rows, the finished counts and the
@@ -133,12 +175,17 @@ extension TaskStore: AttemptStore {
             // Rows flagged since the worker read them: written now, without the condition.
             var late: [FinishedAttempt] = []
             if !plain.isEmpty {
+                // A row whose start was not written yet reads its previous attempt.
                 let flaggedSince = try trip.execute(
-                    "SELECT task_id, attempt FROM task FORCE INDEX (PRIMARY) WHERE task_id IN (\(Self.placeholders(ids.count))) AND status = ? AND has_dependents = 1",
-                    ids + [.int(Int64(TaskStatus.running.rawValue))]
-                ).rows.compactMap { row in row.string("task_id").flatMap { intended[$0] }.flatMap { $0.attempt == row.int("attempt") && !$0.hasDependents ? $0 : nil } }
+                    "SELECT task_id, attempt, status FROM task FORCE INDEX (PRIMARY) WHERE task_id IN (\(Self.placeholders(ids.count))) AND status IN (?, ?, ?, ?) AND has_dependents = 1",
+                    ids + Self.statusValues([.running] + Self.startable)
+                ).rows.compactMap { row -> FinishedAttempt? in
+                    guard let attempt = row.string("task_id").flatMap({ intended[$0] }), !attempt.hasDependents, let read = row.int("attempt") else { return nil }
+                    let written = row.int("status") == TaskStatus.running.rawValue
+                    return attempt.attempt == (written ? read : read + 1) ? attempt : nil
+                }
                 if !flaggedSince.isEmpty {
-                    let statement = Self.outcomeStatement(flaggedSince, now: now, plainOnly: false)
+                    let statement = Self.outcomeStatement(flaggedSince, now: now, plainOnly: false, writer: writer)
                     if try trip.execute(statement.sql, statement.binds).affectedRows > 0 { late = flaggedSince }
                 }
             }
@@ -157,14 +204,22 @@ extension TaskStore: AttemptStore {
         }
     }
 
-    /// The outcome write of `recordWorkerOutcomes` for some of a group's rows.
-    static func outcomeStatement(_ attempts: [FinishedAttempt], now: Date, plainOnly: Bool) -> (sql: String, binds: [MySQLValue]) {
+    /// The outcome write of `recordWorkerOutcomes` for some of a group's rows:
+    /// a row changes while it runs that attempt, either RUNNING it (its start
+    /// was written) or still waiting at the attempt's generation with the
+    /// attempt not yet counted (an attempt shorter than the deferred-start
+    /// window: the write records its start too, and lands only while the
+    /// worker is not fenced).
+    static func outcomeStatement(
+        _ attempts: [FinishedAttempt], now: Date, plainOnly: Bool, writer: (workerID: String, cluster: String)
+    ) -> (sql: String, binds: [MySQLValue]) {
         let rows = StatementShape.padded(attempts)
         // A column whose value differs between rows is a `CASE task_id WHEN ?
         // THEN ? … END`, which MariaDB evaluates by comparing ids one by one
         // for every row (quadratic in the group: measured as a third of its
         // instructions per task with groups of 256). A column the whole group
-        // shares (a status, an empty result, the first attempt) is one value.
+        // shares (a status, an empty result, the first attempt, the start of
+        // one take) is one value.
         func column(_ value: (FinishedAttempt) -> MySQLValue) -> (sql: String, binds: [MySQLValue]) {
             let values = rows.map(value)
             if values.allSatisfy({ $0 == values[0] }) { return ("?", [values[0]]) }
@@ -176,18 +231,44 @@ extension TaskStore: AttemptStore {
         let result = column { MySQLValue($0.result) }
         let error = column { MySQLValue($0.error) }
         let finished = column { $0.status.isTerminal ? .date(now) : .null }
+        let started = column { .date($0.startedAt ?? now) }
+        // Once for the SET, once for each branch of the WHERE.
         let attempt = column { .int(Int64($0.attempt)) }
+        let generation = column { .int(Int64($0.generation)) }
         // A scheduled retry waits anew: its next entry is of the next generation.
         let bump = column { .int($0.status == .retrying ? 1 : 0) }
         let retryAt = column { MySQLValue($0.retryAt) }
+        let running = MySQLValue.int(Int64(TaskStatus.running.rawValue))
+        // SET applies left to right: the start columns read the old status.
         let update = """
-            UPDATE task FORCE INDEX (PRIMARY) SET status = \(status.sql), result = \(result.sql), error = \(error.sql), finished_at = \(finished.sql),
+            UPDATE task FORCE INDEX (PRIMARY) SET started_at = IF(status = ?, started_at, \(started.sql)), worker_id = ?, attempt = \(attempt.sql),
+              status = \(status.sql), result = \(result.sql), error = \(error.sql), finished_at = \(finished.sql),
               generation = generation + \(bump.sql), retry_at = \(retryAt.sql), updated_at = ?
-            WHERE task_id IN (\(Self.placeholders(ids.count))) AND status = ? AND attempt = \(attempt.sql)\(plainOnly ? " AND has_dependents = 0" : "")
+            WHERE task_id IN (\(Self.placeholders(ids.count)))\(plainOnly ? " AND has_dependents = 0" : "")
+              AND ((status = ? AND attempt = \(attempt.sql))
+                OR (status IN (?, ?, ?) AND attempt + 1 = \(attempt.sql) AND generation = \(generation.sql)
+                    AND NOT EXISTS (SELECT 1 FROM worker_fence WHERE cluster = ? AND worker_id = ?)))
             """
-        let binds = status.binds + result.binds + error.binds + finished.binds + bump.binds + retryAt.binds + [.date(now)]
-            + ids + [.int(Int64(TaskStatus.running.rawValue))] + attempt.binds
+        let binds: [MySQLValue] = [running] + started.binds + [.string(writer.workerID)] + attempt.binds
+            + status.binds + result.binds + error.binds + finished.binds + bump.binds + retryAt.binds + [.date(now)]
+            + ids + [running] + attempt.binds + Self.statusValues(Self.startable) + attempt.binds + generation.binds
+            + [.string(writer.cluster), .string(writer.workerID)]
         return (update, binds)
+    }
+
+    /// Counts an attempt that ran unwritten (shorter than the deferred-start
+    /// window) on a row a cancel ended meanwhile without counting it (the
+    /// cancel read no claim yet): the row then says the attempt began, as
+    /// it did. Changes nothing when the cancel counted it or the row moved on.
+    public func countCancelledAttempt(_ taskID: String, attempt: Int, generation: Int, workerID: String, startedAt: Date) async throws {
+        try await self.mysql.execute(
+            """
+            UPDATE task FORCE INDEX (PRIMARY) SET attempt = ?, worker_id = ?, started_at = ?
+            WHERE task_id = ? AND status = ? AND generation = ? AND attempt + 1 = ?
+            """,
+            [.int(Int64(attempt)), .string(workerID), .date(startedAt), .string(taskID), .int(Int64(TaskStatus.cancelled.rawValue)),
+             .int(Int64(generation)), .int(Int64(attempt))]
+        )
     }
 
     /// Undoes the start of an attempt the worker hands back unfinished

@@ -217,8 +217,9 @@ public struct TaskStore: Sendable {
 
     /// Cancels a task that has not finished: one conditional update. Returns
     /// the task as it is afterwards, and whether this call cancelled it.
-    public func cancel(_ taskID: String, reason: String, now: Date = Date()) async throws -> (task: TaskRecord?, cancelled: Bool) {
-        let cancelled = try await self.cancel([taskID], reason: reason, now: now)
+    /// `running`: its attempt a worker runs unwritten (see `cancel(_:reason:now:running:in:)`).
+    public func cancel(_ taskID: String, reason: String, now: Date = Date(), running: UnwrittenStart? = nil) async throws -> (task: TaskRecord?, cancelled: Bool) {
+        let cancelled = try await self.cancelSettling([taskID], reason: reason, now: now, running: running).cancelled
         if let task = cancelled.first { return (task, true) }
         return (try await self.task(taskID), false)
     }

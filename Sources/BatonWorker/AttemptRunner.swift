@@ -19,6 +19,8 @@ final class AttemptRunner: Sendable {
     private let metrics = TaskMetrics()
     /// Wakes the deadline watch when attempts start.
     private let starts: AsyncStream<Void>.Continuation
+    /// Writes the start of an attempt still running after the window.
+    private let startRecorder: StartRecorder
     /// Configuration reads, tried again within the attempt's deadline (100 ms doubling to 2 s).
     private let readRetry: LeaseRetry
     /// Set when the node traces: a span per attempt (`AttemptTrace`).
@@ -26,8 +28,9 @@ final class AttemptRunner: Sendable {
 
     init(
         state: WorkerState, configs: TaskConfigCache, registry: ExecutorRegistry, logs: TaskLogWriter, starts: AsyncStream<Void>.Continuation,
-        tracer: (any Tracer)? = nil
+        startRecorder: StartRecorder, tracer: (any Tracer)? = nil
     ) {
+        self.startRecorder = startRecorder
         self.tracer = tracer
         self.state = state
         self.configs = configs
@@ -70,7 +73,7 @@ final class AttemptRunner: Sendable {
         var elapsed = Duration.zero
         switch await self.state.slots.acquire(high: task.priority == .high) {
         case .granted:
-            (outcome, elapsed) = await self.run(task, signal: signal, log: log)
+            (outcome, elapsed) = await self.run(task, signal: signal, startedAt: startedAt, log: log)
         case .stopped:
             // Stopped while waiting for a slot: nothing ran.
             self.state.slots.skipped()
@@ -80,8 +83,10 @@ final class AttemptRunner: Sendable {
             outcome = signal.reason == .cancelled ? .cancelled : .handedBack
         }
         let settling = ContinuousClock.now
+        // From here no start is written for it; whether one was decides how it goes back.
+        let startWritten = await self.startRecorder.settle(task)
         do {
-            try await self.record(outcome, of: task, startedAt: startedAt, elapsed: elapsed, log: log)
+            try await self.record(outcome, of: task, startedAt: startedAt, startWritten: startWritten, elapsed: elapsed, log: log)
         } catch {
             // The entry stays in flight; the leader's timeout recovery settles the task.
             self.state.logger.error("could not record outcome", metadata: ["task_id": "\(task.taskID)", "error": "\(error)"])
@@ -92,10 +97,11 @@ final class AttemptRunner: Sendable {
 
     /// Runs an attempt that has its slot, under a deadline counted from now;
     /// returns how it ended and how long it ran.
-    private func run(_ task: TaskRecord, signal: CancelSignal, log: TaskLogger) async -> (Outcome, Duration) {
+    private func run(_ task: TaskRecord, signal: CancelSignal, startedAt: Date, log: TaskLogger) async -> (Outcome, Duration) {
         let began = ContinuousClock.now
         let deadline = began + .seconds(task.timeoutSeconds)
         self.state.running.began(task, deadline: deadline)
+        self.startRecorder.began(task, startedAt: startedAt, signal: signal)
         self.starts.yield()
         self.logs.hold(
             TaskLogRecord(
@@ -194,7 +200,7 @@ final class AttemptRunner: Sendable {
         return .unavailable
     }
 
-    private func record(_ outcome: Outcome, of task: TaskRecord, startedAt: Date, elapsed: Duration, log: TaskLogger) async throws {
+    private func record(_ outcome: Outcome, of task: TaskRecord, startedAt: Date, startWritten: Bool, elapsed: Duration, log: TaskLogger) async throws {
         let entry = QueueEntry(task)
         let took = "\(elapsed.wholeMilliseconds) ms"
         let lease = AttemptLease.end(startedAt: startedAt, timeoutSeconds: task.timeoutSeconds)
@@ -202,40 +208,51 @@ final class AttemptRunner: Sendable {
         case .succeeded(let result):
             let attempt = FinishedAttempt(
                 taskID: task.taskID, attempt: task.attempt, status: .succeeded, result: self.cap(result, self.state.configuration.maxResultBytes),
-                tenant: task.tenant, hasDependents: task.hasDependents
+                tenant: task.tenant, hasDependents: task.hasDependents, generation: task.generation, startedAt: startedAt
             )
             if try await self.state.outcomes.record(.init(attempt: attempt, entry: entry, retryDue: 0, lease: lease)) {
                 // A plain success within the quiet window leaves no lines (see `TaskLogWriter`).
                 if !self.logs.endQuietly(task.taskID) { log.info("succeeded in \(took)") }
                 self.metrics.ended(task.taskType, .succeeded)
+            } else if !startWritten {
+                await self.countUnwritten(task, startedAt: startedAt)
             }
         case .failed(let failure):
-            try await self.fail(task, entry: entry, message: failure.message, failure: .failed(retryable: failure.retryable), lease: lease, log: log, took: took)
+            try await self.fail(
+                task, entry: entry, message: failure.message, failure: .failed(retryable: failure.retryable), startedAt: startedAt, lease: lease, log: log,
+                took: took
+            )
         case .timedOut:
-            try await self.fail(task, entry: entry, message: "timed out after \(task.timeoutSeconds) s", failure: .timedOut, lease: lease, log: log, took: took)
+            try await self.fail(
+                task, entry: entry, message: "timed out after \(task.timeoutSeconds) s", failure: .timedOut, startedAt: startedAt, lease: lease, log: log,
+                took: took
+            )
         case .cancelled:
             log.info("cancelled while running attempt \(task.attempt); aborted after \(took)")
             self.metrics.ended(task.taskType, .cancelled)
+            if !startWritten { await self.countUnwritten(task, startedAt: startedAt) }
             self.state.outcomes.acknowledge([entry])
         case .fenced:
             // The leader gave the task to another worker: nothing of this attempt is recorded.
             break
         case .handedBack:
-            try await self.handBackUnspent(task, entry: entry)
+            try await self.handBackUnspent(task, entry: entry, startWritten: startWritten)
             log.info("no free slot on worker \(self.state.workerID) within \(self.state.configuration.readyLimit): back to the queue unstarted")
         case .shutdown:
-            if try await self.handBackUnspent(task, entry: entry) {
+            if try await self.handBackUnspent(task, entry: entry, startWritten: startWritten) {
                 log.warn("worker \(self.state.workerID) stopping: attempt \(task.attempt) handed back unfinished")
             }
         }
     }
 
-    /// Undoes a start (QUEUED again, the attempt not spent), then puts the
-    /// entry back at the front of its queue; an entry whose row moved on (a
-    /// cancel) is only acknowledged. True when the row was still this attempt's.
+    /// Undoes a written start (QUEUED again, the attempt not spent), then
+    /// puts the entry back at the front of its queue; an entry whose row
+    /// moved on (a cancel) is only acknowledged. An attempt whose start was
+    /// never written left its row as it was: only its entry goes back. True
+    /// when the row was still this attempt's.
     @discardableResult
-    private func handBackUnspent(_ task: TaskRecord, entry: QueueEntry) async throws -> Bool {
-        guard try await self.state.tasks.undoStart(task.taskID, attempt: task.attempt, now: self.state.broker.clock.now()) else {
+    private func handBackUnspent(_ task: TaskRecord, entry: QueueEntry, startWritten: Bool) async throws -> Bool {
+        if startWritten, try await !self.state.tasks.undoStart(task.taskID, attempt: task.attempt, now: self.state.broker.clock.now()) {
             self.state.outcomes.acknowledge([entry])
             return false
         }
@@ -244,7 +261,8 @@ final class AttemptRunner: Sendable {
     }
 
     private func fail(
-        _ task: TaskRecord, entry: QueueEntry, message: String, failure: RetryDecision.Failure, lease: Date, log: TaskLogger, took: String
+        _ task: TaskRecord, entry: QueueEntry, message: String, failure: RetryDecision.Failure, startedAt: Date, lease: Date, log: TaskLogger,
+        took: String
     ) async throws {
         let error = self.cap(message, self.state.configuration.maxErrorBytes)
         let what = switch failure {
@@ -257,18 +275,31 @@ final class AttemptRunner: Sendable {
         switch decision {
         case .retry(let at):
             let attempt = FinishedAttempt(taskID: task.taskID, attempt: task.attempt, status: .retrying, error: error, tenant: task.tenant, retryAt: at,
-                                          hasDependents: task.hasDependents)
+                                          hasDependents: task.hasDependents, generation: task.generation, startedAt: startedAt)
             if try await self.state.outcomes.record(.init(attempt: attempt, entry: entry, retryDue: decision.retryDue, lease: lease)) {
                 log.warn("\(what) after \(took): \(message); retry scheduled for \(ISO8601DateFormatter().string(from: at))")
                 self.metrics.ended(task.taskType, .retried)
             }
         case .end(let final):
             let attempt = FinishedAttempt(taskID: task.taskID, attempt: task.attempt, status: final, error: error, tenant: task.tenant,
-                                          hasDependents: task.hasDependents)
+                                          hasDependents: task.hasDependents, generation: task.generation, startedAt: startedAt)
             if try await self.state.outcomes.record(.init(attempt: attempt, entry: entry, retryDue: 0, lease: lease)) {
                 log.error("\(what) after \(took): \(message)")
                 self.metrics.ended(task.taskType, final == .timeout ? .timedOut : .failed)
             }
+        }
+    }
+
+    /// An attempt that ran with its start unwritten, ended by a cancel that
+    /// did not count it (it read no claim yet): counted on the row, so that
+    /// the row says it began. Best effort: the row is final either way.
+    private func countUnwritten(_ task: TaskRecord, startedAt: Date) async {
+        do {
+            try await self.state.tasks.countCancelledAttempt(
+                task.taskID, attempt: task.attempt, generation: task.generation, workerID: self.state.workerID, startedAt: startedAt
+            )
+        } catch {
+            self.state.logger.debug("could not count a cancelled attempt", metadata: ["task_id": "\(task.taskID)", "error": "\(error)"])
         }
     }
 

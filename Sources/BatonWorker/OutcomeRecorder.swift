@@ -159,7 +159,9 @@ final class OutcomeRecorder: Sendable {
         var now = Date.distantPast
         await self.retry.run("could not record outcomes; retrying", metadata: ["tasks": "\(batch.count)"]) {
             now = self.uniqueNow()
-            let (applied, settled) = try await self.tasks.recordWorkerOutcomes(batch.map(\.item.attempt), workerID: self.workerID, now: now, earlier: tried)
+            let (applied, settled) = try await self.tasks.recordWorkerOutcomes(
+                batch.map(\.item.attempt), workerID: self.workerID, cluster: self.broker.cluster, now: now, earlier: tried
+            )
             if !settled.released.isEmpty { await self.enqueueReleased(settled.released, now: now) }
             if !settled.cancelled.isEmpty { try? await self.broker.announce(settled.cancelled.map(\.taskID)) }
             self.state.withLock { state in

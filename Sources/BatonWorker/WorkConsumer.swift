@@ -4,18 +4,19 @@ import BatonStore
 import Foundation
 import Logging
 
-/// Takes what waits on this worker's queues into its in-flight list (one
-/// script, high priority first; high work also has a lane of its own),
-/// starts it with one conditional MySQL update per batch, and hands each
-/// started attempt to the runner as a child task. Entries a start write
-/// refused are handed back or dropped.
+/// Takes what waits on this worker's queues into its in-flight list and
+/// claims it (one script, high priority first; high work also has a lane of
+/// its own), reads which of it may start with one MySQL read per batch (the
+/// deferred start: the start is written only for attempts that run long,
+/// `StartRecorder`), and hands each started attempt to the runner as a child
+/// task. Entries the read refused are handed back or dropped.
 final class WorkConsumer: Sendable {
     private let state: WorkerState
     private let runner: AttemptRunner
     /// Created → started of the attempts this worker starts, in milliseconds.
     private let startLatency: LatencyWindow
-    /// Start writes, tried again until MySQL answers (50 ms doubling to 1 s).
-    private let writeRetry: LeaseRetry
+    /// Start reads, tried again until MySQL answers (50 ms doubling to 1 s).
+    private let readRetry: LeaseRetry
     /// Ends when the high lane takes no more work: the graceful stop waits
     /// for it, so an attempt the lane is starting is counted before the
     /// stop looks at what is held.
@@ -25,7 +26,7 @@ final class WorkConsumer: Sendable {
         self.state = state
         self.runner = runner
         self.startLatency = startLatency
-        self.writeRetry = LeaseRetry(first: .milliseconds(50), cap: .seconds(1), logger: state.logger)
+        self.readRetry = LeaseRetry(first: .milliseconds(50), cap: .seconds(1), logger: state.logger)
     }
 
     /// Returns once the high lane takes no more work.
@@ -103,8 +104,7 @@ final class WorkConsumer: Sendable {
         }
     }
 
-    /// Starts a batch: one conditional update for all, then one child task
-    /// each. Entries whose task was cancelled or finished meanwhile, stale
+    /// Starts a batch: one read for all, then one child task each. Entries whose task was cancelled or finished meanwhile, stale
     /// entries (of an older generation), and repeated entries of one task
     /// are dropped from the in-flight list without running; entries whose
     /// task still waits (its type was paused) go back to the front of their
@@ -116,7 +116,7 @@ final class WorkConsumer: Sendable {
         for entry in entries {
             if seen.insert(entry.taskID).inserted { unique.append(entry) } else { repeated.append(entry) }
         }
-        guard let (started, now) = await self.startCommitted(unique.map { ($0.taskID, $0.generation) }, sampled: sampled) else { return }
+        guard let (started, now) = await self.startRead(unique.map { ($0.taskID, $0.generation) }, sampled: sampled) else { return }
         let startedIDs = Set(started.map(\.taskID))
         let refused = unique.filter { !startedIDs.contains($0.taskID) }
         self.state.slots.started(started.count)
@@ -150,23 +150,19 @@ final class WorkConsumer: Sendable {
         }
     }
 
-    /// The start statement, tried until MySQL answers: a try whose answer was
-    /// lost may have committed, and the next try claims what it started.
-    /// Nil when the worker stops first: the entries stay in flight, the
-    /// worker stays registered, and the leader recovers them.
-    private func startCommitted(_ claims: [AttemptStore.StartClaim], sampled: Bool) async -> ([TaskRecord], Date)? {
-        var tried: [Date] = []
-        var now = Date.distantPast
-        return await self.writeRetry.run("could not start tasks; retrying", metadata: ["tasks": "\(claims.count)"]) {
-            now = self.state.broker.clock.now().roundedToMicroseconds
+    /// The start read, tried until MySQL answers. Nil when the worker stops
+    /// first: the entries stay in flight, the worker stays registered, and
+    /// the leader recovers them.
+    private func startRead(_ claims: [AttemptStore.StartClaim], sampled: Bool) async -> ([TaskRecord], Date)? {
+        await self.readRetry.run("could not start tasks; retrying", metadata: ["tasks": "\(claims.count)"]) {
+            let now = self.state.broker.clock.now().roundedToMicroseconds
             let clock = ContinuousClock.now
-            let started = try await self.state.tasks.start(claims, workerID: self.state.workerID, cluster: self.state.broker.cluster, now: now, earlier: tried)
+            let started = try await self.state.tasks.startable(claims, workerID: self.state.workerID, cluster: self.state.broker.cluster, now: now)
             let took = (ContinuousClock.now - clock).seconds
             if sampled { self.state.prefetch.withLock { $0.startWritten(seconds: took) } }
             return (started, now)
         } failed: { _ in
-            tried.append(now)
-            return !self.state.isStopping
+            !self.state.isStopping
         }
     }
 }

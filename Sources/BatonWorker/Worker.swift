@@ -42,6 +42,8 @@ public final class Worker: Service, Sendable {
     private let logs: TaskLogWriter
     /// Wakes the deadline watch when attempts start.
     private let startEvents: AsyncStream<Void>
+    /// Writes the starts of attempts still running after the window.
+    private let startRecorder: StartRecorder
 
     public init(
         configuration: WorkerConfiguration,
@@ -58,7 +60,11 @@ public final class Worker: Service, Sendable {
         self.logs = logs
         let state = WorkerState(configuration: configuration, broker: broker, tasks: tasks, logger: logger)
         let (startEvents, starts) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
-        let runner = AttemptRunner(state: state, configs: configs, registry: registry, logs: logs, starts: starts, tracer: tracer)
+        let startRecorder = StartRecorder(window: configuration.startWriteAfter, state: state)
+        let runner = AttemptRunner(
+            state: state, configs: configs, registry: registry, logs: logs, starts: starts, startRecorder: startRecorder, tracer: tracer
+        )
+        self.startRecorder = startRecorder
         self.state = state
         self.startEvents = startEvents
         self.consumer = WorkConsumer(state: state, runner: runner, startLatency: self.startLatency)
@@ -95,6 +101,7 @@ public final class Worker: Service, Sendable {
     public func run() async throws {
         await withDiscardingTaskGroup { group in
             group.addTask { await self.state.outcomes.run() }
+            group.addTask { await self.startRecorder.run() }
             group.addTask { await self.watchDeadlines() }
             group.addTask { await self.watchReadyWaits() }
             group.addTask { await self.watchCancels() }

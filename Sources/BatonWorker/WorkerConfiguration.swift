@@ -18,6 +18,10 @@ public struct WorkerConfiguration: Sendable {
     /// slot before it goes back to its queue unstarted (see `Prefetch.burst`):
     /// RUNNING never means "waiting" for longer than this.
     public var readyLimit: Duration = .milliseconds(250)
+    /// How long an attempt runs before its start is written to MySQL; one
+    /// that ends sooner has only its outcome written (`StartRecorder`,
+    /// docs/deferred-start.md). Zero writes every start at once.
+    public var startWriteAfter: Duration = .milliseconds(250)
     /// Longest wait of one blocking take (bounds how fast a stop is noticed).
     public var pollTimeout: Duration = .seconds(1)
     /// Caps on what one attempt stores.

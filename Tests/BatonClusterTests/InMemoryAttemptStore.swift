@@ -7,7 +7,9 @@ import Synchronization
 /// without a MySQL. Each write checks what `TaskStore`'s does: a start only
 /// what waits at its claim's generation and whose type is not paused, an
 /// outcome or an undone start only while the row runs that attempt; and a
-/// try whose answer was lost is told apart by its time, as there. Faults
+/// try whose answer was lost is told apart by its time, as there. The
+/// deferred start reads (`startable`); an outcome write lands on a row
+/// still waiting for its attempt and records the start too. Faults
 /// are queued per write (`fail`): `.noAnswer` fails before writing (MySQL
 /// away), `.lostAnswer` writes, then fails (the reply lost on the way back).
 final class InMemoryAttemptStore: AttemptStore {
@@ -23,7 +25,8 @@ final class InMemoryAttemptStore: AttemptStore {
         var rows: [String: TaskRecord] = [:]
         var paused: Set<String> = []
         var faults: [Write: [Fault]] = [:]
-        /// Per task, how many times a start / an outcome write changed its row.
+        /// Per task, how many times a start was recorded (by a start write or
+        /// by the outcome write of a short attempt) / an outcome write changed its row.
         var starts: [String: Int] = [:]
         var outcomes: [String: Int] = [:]
         var logs: [TaskLogRecord] = []
@@ -67,7 +70,23 @@ final class InMemoryAttemptStore: AttemptStore {
 
     // MARK: AttemptStore
 
-    func start(_ claims: [StartClaim], workerID: String, cluster: String, now: Date, earlier: [Date]) async throws -> [TaskRecord] {
+    func startable(_ claims: [StartClaim], workerID: String, cluster: String, now: Date) async throws -> [TaskRecord] {
+        try self.write(.start) { state in
+            var seen = Set<String>()
+            return claims.compactMap { claim -> TaskRecord? in
+                guard seen.insert(claim.taskID).inserted, var row = state.rows[claim.taskID], Self.startable.contains(row.status),
+                    row.generation == claim.generation, !state.paused.contains(row.taskType)
+                else { return nil }
+                row.status = .running
+                row.attempt += 1
+                row.startedAt = now
+                row.workerID = workerID
+                return row
+            }
+        }
+    }
+
+    func start(_ claims: [StartClaim], workerID: String, cluster: String, now: Date, earlier: [Date], checksPause: Bool) async throws -> [TaskRecord] {
         try self.write(.start) { state in
             let ids = Set(claims.map(\.taskID))
             for id in ids {
@@ -79,7 +98,7 @@ final class InMemoryAttemptStore: AttemptStore {
             }
             for claim in claims {
                 guard var row = state.rows[claim.taskID], Self.startable.contains(row.status), row.generation == claim.generation,
-                    !state.paused.contains(row.taskType)
+                    !checksPause || !state.paused.contains(row.taskType)
                 else { continue }
                 row.status = .running
                 row.attempt += 1
@@ -102,13 +121,20 @@ final class InMemoryAttemptStore: AttemptStore {
     }
 
     func recordWorkerOutcomes(
-        _ attempts: [FinishedAttempt], workerID: String, now: Date, earlier: [Date]
+        _ attempts: [FinishedAttempt], workerID: String, cluster: String, now: Date, earlier: [Date]
     ) async throws -> (applied: Set<String>, settled: SettledDependents) {
         try self.write(.outcome) { state in
             var applied = Set<String>()
             for attempt in attempts {
                 guard var row = state.rows[attempt.taskID] else { continue }
-                if row.status == .running, row.attempt == attempt.attempt {
+                let unwritten = Self.startable.contains(row.status) && row.attempt + 1 == attempt.attempt && row.generation == attempt.generation
+                if unwritten {
+                    row.attempt = attempt.attempt
+                    row.startedAt = attempt.startedAt ?? now
+                    row.workerID = workerID
+                    state.starts[attempt.taskID, default: 0] += 1
+                }
+                if unwritten || (row.status == .running && row.attempt == attempt.attempt) {
                     row.status = attempt.status
                     row.result = attempt.result
                     row.error = attempt.error
@@ -125,6 +151,16 @@ final class InMemoryAttemptStore: AttemptStore {
                 }
             }
             return (applied, SettledDependents())
+        }
+    }
+
+    func countCancelledAttempt(_ taskID: String, attempt: Int, generation: Int, workerID: String, startedAt: Date) async throws {
+        self.state.withLock { state in
+            guard var row = state.rows[taskID], row.status == .cancelled, row.generation == generation, row.attempt + 1 == attempt else { return }
+            row.attempt = attempt
+            row.workerID = workerID
+            row.startedAt = startedAt
+            state.rows[taskID] = row
         }
     }
 

@@ -34,7 +34,7 @@ final class WorkerHarness: Sendable {
     /// cluster's MySQL otherwise).
     init(
         capacity: Int = 4, gracePeriod: Duration = .seconds(5), egress: EgressGuard = EgressGuard(), trustRootsFile: String? = nil,
-        logger: Logger? = nil, configStore: TaskConfigStore? = nil
+        logger: Logger? = nil, configStore: TaskConfigStore? = nil, startWriteAfter: Duration = .milliseconds(250)
     ) async throws {
         let base = try await SchedulerHarness()
         let logger = logger ?? base.logger
@@ -47,6 +47,7 @@ final class WorkerHarness: Sendable {
         configuration.gracePeriod = gracePeriod
         configuration.heartbeatInterval = .milliseconds(500)
         configuration.pollTimeout = .milliseconds(300)
+        configuration.startWriteAfter = startWriteAfter
         let parts = WorkerAssembly(
             configuration: configuration, broker: base.broker, tasks: base.tasks, configs: self.cache, egress: egress, trustRootsFile: trustRootsFile,
             logger: logger

@@ -229,8 +229,9 @@ final class WorkerTests: XCTestCase {
         // outcome is written, two of these would run and hold the other two.
         let ranMeanwhile = try await TestEnvironment.waitUntil(timeout: .seconds(2)) { calls.total == 6 }
         XCTAssertTrue(ranMeanwhile, "\(calls.total) of 6 ran while their outcomes waited for their write (capacity 3)")
+        // Its start was never written either (a call shorter than the deferred-start window).
         let notWritten = try await harness.task(ids[0])
-        XCTAssertEqual(notWritten.status, .running, "its outcome is not written yet")
+        XCTAssertFalse(notWritten.status.isTerminal, "its outcome is not written yet: \(notWritten.status)")
         try await holder.value
         _ = try await self.harness.waitForStatus(first.taskID, [.succeeded])
         let done = try await TestEnvironment.waitUntil(timeout: .seconds(10)) {
@@ -241,34 +242,6 @@ final class WorkerTests: XCTestCase {
         }
         XCTAssertTrue(done)
         XCTAssertEqual(calls.total, 6, "each ran once")
-    }
-
-    /// High-priority work has a lane of its own: a high task starts and
-    /// finishes while the worker's main loop waits for the start write of a
-    /// normal task (whose row is locked here); the normal one runs once the
-    /// lock goes. Without the lane the high task would wait on the worker's
-    /// high queue for the main loop.
-    func testAHighTaskStartsWhileTheMainLoopsStartWriteWaits() async throws {
-        let type = try await self.harness.type("lane", handler: "echo")
-        let harness = self.harness!
-        let normal = try await harness.create(type: type, enqueue: false)
-        let holder = try await harness.base.holdTask(normal.taskID, for: .seconds(4))
-        try await harness.base.broker.enqueue([normal])
-        let inFlight = BrokerPlace.inFlight(harness.worker.configuration.workerID)
-        let taken = try await TestEnvironment.waitUntil(timeout: .seconds(2)) {
-            try await harness.base.inspector.entries(inFlight).contains { $0.taskID == normal.taskID }
-        }
-        XCTAssertTrue(taken, "the main loop took the normal task")
-        let high = try await harness.create(type: type, priority: .high)
-        let ranFirst = try await TestEnvironment.waitUntil(timeout: .seconds(2)) { try await harness.task(high.taskID).status == .succeeded }
-        let highNow = try await harness.task(high.taskID)
-        XCTAssertTrue(ranFirst, "the high task ran while the normal one's start write waited: \(highNow.status)")
-        let waiting = try await harness.task(normal.taskID)
-        XCTAssertTrue([.queued, .scheduled].contains(waiting.status), "the normal one has not started: \(waiting.status)")
-        try await holder.value
-        _ = try await self.harness.waitForStatus(normal.taskID, [.succeeded])
-        let attempts = [try await harness.task(high.taskID).attempt, try await harness.task(normal.taskID).attempt]
-        XCTAssertEqual(attempts, [1, 1], "each ran once")
     }
 
     /// Instant tasks: the worker asks for many more than its three slots

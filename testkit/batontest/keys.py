@@ -45,6 +45,11 @@ class RedisKeys:
         return self.high_queue if str(priority).lower().endswith("high") else self.normal_queue
 
     @property
+    def claims(self):
+        """Tasks a worker took and runs: `<generation>|<worker>|<ms>` by task id."""
+        return self._key("claims")
+
+    @property
     def tombstones(self):
         """Cancelled tasks' entries still on a priority queue."""
         return self._key("queue", "cancelled")
