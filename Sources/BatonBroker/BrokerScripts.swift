@@ -70,13 +70,11 @@ public enum BrokerScripts {
     /// crowds out another worker's signal), and announces the change.
     /// KEYS: high queue, normal queue, delayed set, worker queue (or a
     /// placeholder), events stream, in-use counts, worker high queue, worker
-    /// cancel list, tombstones, claims.
+    /// cancel list, tombstones.
     /// ARGV: entry, task id, stream max length, task type, 1 when a worker
     /// may run it, `<task id>|<attempt>` (the worker aborts that attempt only:
     /// a late signal never ends the attempt of a retry that followed).
-    /// Returns how many entries were removed, and the task's claim or ''
-    /// (a worker runs it though its row still waits: the caller tells that
-    /// worker too).
+    /// Returns how many entries were removed.
     public static let cancel = RedisScript(
         name: "cancel",
         source: """
@@ -93,7 +91,7 @@ public enum BrokerScripts {
               redis.call('LTRIM', KEYS[8], -10000, -1)
             end
             redis.call('XADD', KEYS[5], 'MAXLEN', '~', ARGV[3], '*', 'k', 'task', 's', ARGV[2])
-            return {removed, redis.call('HGET', KEYS[10], ARGV[2]) or ''}
+            return removed
             """
     )
 

@@ -58,34 +58,20 @@ public struct RedisBroker: Sendable {
     }
 
     /// Removes a cancelled task from every queue that may hold it and signals
-    /// the worker that may run it: the row's worker (the one that started
-    /// it), and the worker whose claim says it runs an attempt the row does
-    /// not show yet (younger than the deferred-start window: the row's next
-    /// attempt). Returns that claim, if any.
-    @discardableResult
-    public func cancel(_ task: TaskRecord) async throws(BrokerError) -> AttemptClaim? {
+    /// the worker that may run it (the row's worker: the one that started
+    /// it, or whose unwritten attempt the cancel counted).
+    public func cancel(_ task: TaskRecord) async throws(BrokerError) {
         let entry = QueueEntry(task)
         let worker = task.workerID ?? "-"
-        let reply = try await self.redis.run(
+        try await self.redis.run(
             BrokerScripts.cancel,
             keys: [self.keys.highQueue, self.keys.normalQueue, self.keys.delayed, self.keys.workerQueue(worker), self.keys.events, self.keys.inUse,
-                   self.keys.workerHighQueue(worker), self.keys.workerCancels(worker), self.keys.tombstones, self.keys.claims],
+                   self.keys.workerHighQueue(worker), self.keys.workerCancels(worker), self.keys.tombstones],
             arguments: [
                 entry.member, task.taskID, String(self.eventStreamLength), task.taskType, task.workerID == nil ? "0" : "1",
                 CancelNotice(taskID: task.taskID, attempt: task.attempt).member,
             ]
         )
-        guard let value = reply.array?.last?.string, let claim = AttemptClaim(value: value), claim.generation == task.generation else { return nil }
-        // The claimed worker runs the row's attempt (started and written) or
-        // its next one (not written yet): either notice stops what runs.
-        try await self.redis.pipelineChecked([
-            RedisCommand(
-                "RPUSH", self.keys.workerCancels(claim.workerID), CancelNotice(taskID: task.taskID, attempt: task.attempt).member,
-                CancelNotice(taskID: task.taskID, attempt: task.attempt + 1).member
-            ),
-            RedisCommand("LTRIM", self.keys.workerCancels(claim.workerID), -10000, -1),
-        ])
-        return claim
     }
 
     /// The claims of these tasks (those a worker runs), by task id.

@@ -1,5 +1,6 @@
 import BatonBroker
 import BatonModel
+import BatonStore
 import Foundation
 
 /// How the API shows attempts whose start is not written yet (the deferred
@@ -32,6 +33,15 @@ enum ClaimedAttempts {
         guard let task, Self.waiting.contains(task.status) else { return task }
         let claims = try? await broker.claims([task.taskID])
         return Self.present(task, claim: claims?[task.taskID])
+    }
+
+    /// The attempts workers run of these tasks, as their claims say, for a
+    /// cancel to count (a row still waiting at the claim's generation runs
+    /// that attempt unwritten). Redis away: none; the worker's window write
+    /// then finds the row cancelled, stops the attempt and counts it.
+    static func unwritten(_ taskIDs: [String], broker: RedisBroker) async -> [UnwrittenStart] {
+        let claims = (try? await broker.claims(taskIDs)) ?? [:]
+        return claims.map { UnwrittenStart(taskID: $0.key, generation: $0.value.generation, workerID: $0.value.workerID, startedAt: $0.value.startedAt) }
     }
 
     /// Status counts with the attempts workers hold in flight beyond the

@@ -297,11 +297,7 @@ public struct TaskService: Sendable {
         let reason = request.reason.isEmpty ? "cancelled" : "cancelled: \(request.reason)"
         // Another tenant's task is one that does not exist (its tenant never changes).
         if Caller.current.scope != nil { _ = try await self.existingTask(request.taskID) }
-        // A worker may run it though its row still waits (its start not
-        // written yet): the cancel counts that attempt (Redis away: the
-        // worker's notice still stops it, uncounted).
-        let claim = try? await self.broker.claims([request.taskID])[request.taskID]
-        let running = claim.map { UnwrittenStart(taskID: request.taskID, generation: $0.generation, workerID: $0.workerID, startedAt: $0.startedAt) }
+        let running = await ClaimedAttempts.unwritten([request.taskID], broker: self.broker).first
         let (task, cancelled) = try await RPCErrors.guarding("CancelTask", logger: self.logger) {
             try await self.tasks.cancel(request.taskID, reason: reason, now: self.broker.clock.now(), running: running)
         }

@@ -228,13 +228,13 @@ extension TaskStore {
     /// Cancels unfinished tasks; returns those this call cancelled, as they
     /// are now. Their WAITING dependents end CANCELLED with them, in the
     /// same transaction (see `settleDependents`).
-    public func cancel(_ taskIDs: [String], reason: String, now: Date) async throws -> [TaskRecord] {
-        try await self.cancelSettling(taskIDs, reason: reason, now: now).cancelled
+    public func cancel(_ taskIDs: [String], reason: String, now: Date, running: [UnwrittenStart] = []) async throws -> [TaskRecord] {
+        try await self.cancelSettling(taskIDs, reason: reason, now: now, running: running).cancelled
     }
 
     /// `cancel`, and the dependents that ended CANCELLED with them.
     public func cancelSettling(
-        _ taskIDs: [String], reason: String, now: Date, running: UnwrittenStart? = nil
+        _ taskIDs: [String], reason: String, now: Date, running: [UnwrittenStart] = []
     ) async throws -> (cancelled: [TaskRecord], dependents: [TaskRecord]) {
         guard !taskIDs.isEmpty else { return ([], []) }
         return try await self.mysql.transaction { trip in try Self.cancel(taskIDs, reason: reason, now: now, running: running, in: trip) }
@@ -242,28 +242,30 @@ extension TaskStore {
 
     /// `cancelSettling`'s writes, inside a caller's transaction (a schedule's
     /// fire that supersedes its previous task cancels it in the fire's own).
-    /// `running`: the attempt a worker runs of one of them whose start is not
-    /// written yet (its claim, read first): a row still waiting at that
-    /// generation counts that attempt as it ends, as a written start would have.
+    /// `running`: attempts workers run of some of them whose start is not
+    /// written yet (their claims, read first): a row still waiting at that
+    /// generation counts its attempt first, as a written start would have,
+    /// so the row names the attempt and worker the cancel signal stops.
     static func cancel(
-        _ taskIDs: [String], reason: String, now: Date, running: UnwrittenStart? = nil, in trip: MySQLTrip
+        _ taskIDs: [String], reason: String, now: Date, running: [UnwrittenStart] = [], in trip: MySQLTrip
     ) throws(MySQLError) -> (cancelled: [TaskRecord], dependents: [TaskRecord]) {
         guard !taskIDs.isEmpty else { return ([], []) }
-        // SET applies left to right: the attempt's columns read the old status.
-        var counted = ""
-        var countedBinds: [MySQLValue] = []
-        if let running {
-            let ran = "task_id = ? AND generation = ? AND status IN (?, ?, ?)"
-            let binds: [MySQLValue] = [.string(running.taskID), .int(Int64(running.generation))] + Self.statusValues(Self.startable)
-            counted = "attempt = attempt + IF(\(ran), 1, 0), worker_id = IF(\(ran), ?, worker_id), started_at = IF(\(ran), ?, started_at), "
-            countedBinds = binds + binds + [.string(running.workerID)] + binds + [.date(running.startedAt)]
+        for attempt in running {
+            try trip.execute(
+                """
+                UPDATE task FORCE INDEX (PRIMARY) SET attempt = attempt + 1, worker_id = ?, started_at = ?
+                WHERE task_id = ? AND generation = ? AND status IN (?, ?, ?)
+                """,
+                [.string(attempt.workerID), .date(attempt.startedAt), .string(attempt.taskID), .int(Int64(attempt.generation))]
+                    + Self.statusValues(Self.startable)
+            )
         }
         let updated = try trip.execute(
             """
-            UPDATE task FORCE INDEX (PRIMARY) SET \(counted)status = ?, error = ?, finished_at = ?, updated_at = ?
+            UPDATE task FORCE INDEX (PRIMARY) SET status = ?, error = ?, finished_at = ?, updated_at = ?
             WHERE task_id IN (\(Self.placeholders(taskIDs.count))) AND status IN (\(Self.placeholders(TaskStatus.nonTerminal.count)))
             """,
-            countedBinds + [.int(Int64(TaskStatus.cancelled.rawValue)), .string(reason), .date(now), .date(now)] + taskIDs.map { .string($0) }
+            [.int(Int64(TaskStatus.cancelled.rawValue)), .string(reason), .date(now), .date(now)] + taskIDs.map { .string($0) }
                 + Self.statusValues(TaskStatus.nonTerminal)
         )
         guard updated.affectedRows > 0 else { return ([], []) }

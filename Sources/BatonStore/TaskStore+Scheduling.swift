@@ -75,9 +75,10 @@ extension TaskStore {
     }
 
     /// `recordWorkerLoss` of the worker's in-flight entries: a row still
-    /// waiting at its entry's generation counts the loss too (an attempt
-    /// younger than the deferred-start window has no start write: a task
-    /// that kills its worker at once must still reach the cap).
+    /// waiting at its entry's generation counts the loss and the attempt
+    /// too, as a RUNNING row has (an attempt younger than the deferred-start
+    /// window has no start write: a task that kills its worker at once must
+    /// still reach the cap, and its next attempt is the next number).
     public func recordWorkerLoss(
         _ entries: [AttemptStore.StartClaim], workerID: String, cap: Int, now: Date, fence: LeaderFence?
     ) async throws -> (failed: [String], cancelled: [TaskRecord]) {
@@ -91,6 +92,7 @@ extension TaskStore {
             try trip.execute(
                 """
                 UPDATE task FORCE INDEX (PRIMARY) SET
+                  attempt = attempt + IF(status IN (?, ?, ?) AND (task_id, generation) IN (\(pairs)), 1, 0),
                   status = IF(worker_losses + 1 >= ?, ?, ?),
                   error = IF(worker_losses + 1 >= ?, CONCAT('worker lost ', worker_losses + 1, ' times'), error),
                   finished_at = IF(worker_losses + 1 >= ?, ?, finished_at),
@@ -100,7 +102,7 @@ extension TaskStore {
                   AND ((worker_id = ? AND status IN (\(Self.placeholders(live.count))))
                     OR (status IN (?, ?, ?) AND (task_id, generation) IN (\(pairs))))\(Self.fenced(fence))
                 """,
-                [.int(Int64(cap)), .int(Int64(TaskStatus.failed.rawValue)), .int(Int64(TaskStatus.queued.rawValue)),
+                Self.statusValues(Self.startable) + claims + [.int(Int64(cap)), .int(Int64(TaskStatus.failed.rawValue)), .int(Int64(TaskStatus.queued.rawValue)),
                  .int(Int64(cap)), .int(Int64(cap)), .date(now), .date(now)]
                     + ids + [.string(workerID)] + Self.statusValues(live) + Self.statusValues(Self.startable) + claims + (fence?.values ?? [])
             )

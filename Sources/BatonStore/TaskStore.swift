@@ -219,7 +219,7 @@ public struct TaskStore: Sendable {
     /// the task as it is afterwards, and whether this call cancelled it.
     /// `running`: its attempt a worker runs unwritten (see `cancel(_:reason:now:running:in:)`).
     public func cancel(_ taskID: String, reason: String, now: Date = Date(), running: UnwrittenStart? = nil) async throws -> (task: TaskRecord?, cancelled: Bool) {
-        let cancelled = try await self.cancelSettling([taskID], reason: reason, now: now, running: running).cancelled
+        let cancelled = try await self.cancelSettling([taskID], reason: reason, now: now, running: running.map { [$0] } ?? []).cancelled
         if let task = cancelled.first { return (task, true) }
         return (try await self.task(taskID), false)
     }
