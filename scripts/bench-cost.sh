@@ -25,6 +25,13 @@
 #   COST_IDLE_SECONDS   length of the idle phase (default 10; 0 skips it)
 #   COST_CAPACITY       the node's --capacity (default 10, the node's default, as `make bench`)
 #   BATON_NODE_ARGS     more flags for the node
+#   COST_TIME_SCALE     how much longer the node's time windows are made
+#                       under callgrind (default 20; 1: as at full speed).
+#                       Everything runs ~60x slower there, so a task that
+#                       ends within the deferred-start window (250 ms) or
+#                       leaves its worker's queue before the SCHEDULED mark
+#                       (500 ms) at full speed would not: without the scale
+#                       the count is of code paths the node does not take.
 #   BATON_NODE_BIN      default .build/release/baton-node
 #   BATON_CLIENT_BIN    default .build/release/baton-client (creates and waits)
 #   BATON_MYSQL_FLUSH   innodb_flush_log_at_trx_commit (default 2, as dev-services.sh)
@@ -38,6 +45,7 @@ cd "$ROOT"
 export PATH="$PATH:/usr/sbin:/sbin:/opt/swift/usr/bin"
 
 COST_TASKS="${COST_TASKS:-5000}"
+COST_TIME_SCALE="${COST_TIME_SCALE:-20}"
 COST_WARMUP="${COST_WARMUP:-200}"
 COST_IDLE_SECONDS="${COST_IDLE_SECONDS:-10}"
 COST_CAPACITY="${COST_CAPACITY:-10}"
@@ -225,7 +233,8 @@ LD_PRELOAD="$RUN/bin/sigsuspend-copy.so" \
   "$RUN/bin/baton-node" --id cost-1 --grpc-port "$GRPC_PORT" --worker-port "$HTTP_PORT" \
   --redis "redis://127.0.0.1:$REDIS_PORT" --mysql "mysql://baton:$MYSQL_PASSWORD@127.0.0.1:$MYSQL_PORT/baton" \
   --migrations "$ROOT/sql" --log-dir "$RUN/logs/files" --capacity "$COST_CAPACITY" \
-  --heartbeat-ttl 60 --lock-ttl 60 "${EXTRA[@]}" \
+  --heartbeat-ttl 60 --lock-ttl 60 \
+  --start-write-after-ms $((250 * COST_TIME_SCALE)) --scheduled-mark-delay-ms $((500 * COST_TIME_SCALE)) "${EXTRA[@]}" \
   >"$RUN/logs/node.log" 2>&1 &
 NODE_PID=$!
 log "node starting under callgrind (pid $NODE_PID)"

@@ -39,6 +39,7 @@ extension NodeOptions {
         settings.leaderLoops.dispatcher.weights = try self.weights
         settings.leaderLoops.dispatcher.highReserve = self.highReserve
         settings.leaderLoops.dispatcher.heartbeatTTL = .seconds(self.heartbeatTTL)
+        settings.leaderLoops.dispatcher.scheduledDelay = .milliseconds(self.scheduledMarkDelayMs)
         settings.leaderLoops.retention.defaultHours = self.retentionHours
         settings.leaderLoops.deadWorkers.heartbeatTTL = .seconds(self.heartbeatTTL)
         settings.leaderLoops.deadWorkers.maxWorkerLosses = self.maxWorkerLosses

@@ -77,6 +77,9 @@ struct NodeOptions: ParsableArguments {
     @Option(help: "Milliseconds a task runs before its start is written to MySQL; a shorter one has only its outcome written (0: every start at once).")
     var startWriteAfterMs = 250
 
+    @Option(help: "Milliseconds after its dispatch a task still waiting on a worker's queue reads SCHEDULED.")
+    var scheduledMarkDelayMs = 500
+
     @Option(help: "Seconds the leader lock lives without renewal.")
     var lockTTL = 10.0
 
@@ -297,6 +300,7 @@ struct NodeOptions: ParsableArguments {
         guard self.renewInterval > 0, self.lockTTL > self.renewInterval else {
             throw ValidationError("--lock-ttl must exceed --renew-interval, both positive")
         }
+        guard self.scheduledMarkDelayMs >= 0 else { throw ValidationError("--scheduled-mark-delay-ms must not be negative") }
         guard self.dispatchBatch >= 1 else { throw ValidationError("--dispatch-batch must be at least 1") }
         guard self.gracePeriod >= 0 else { throw ValidationError("--grace-period must not be negative") }
         guard self.maxWorkerLosses >= 1 else { throw ValidationError("--max-worker-losses must be at least 1") }
