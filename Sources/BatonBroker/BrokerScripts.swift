@@ -20,8 +20,12 @@ public enum BrokerScripts {
     public static let all: [RedisScript] = [
         enqueue, cancel, acquireLeadership, renewLeadership, releaseIfHeld, raiseEpoch, dispatch, promoteDue, expiredWorkers, declareDead,
         reclaimWorker, registerWorker, claimNode, heartbeat, publishWindow, deregisterWorker, handBackQueued, take, acknowledge,
-        handBackInFlight, announce, requeueMissing, beginRestore, restorePage, unservedTypes, setLimits, unpark,
+        handBackInFlight, announce, requeueMissing, beginRestore, restorePage, unservedTypes, setLimits, unpark, holdForCancel, releaseCancelHolds,
     ]
+
+    /// The claim a cancel holds while it writes MySQL: of a generation no
+    /// entry reaches, so a take drops every entry of the task meanwhile.
+    static let cancelHold = "999999999|~cancel|"
 
     /// Puts new tasks on their queues and delayed tasks in the delayed set,
     /// and wakes the dispatcher (or the promoter). While a restore runs, each
@@ -92,6 +96,45 @@ public enum BrokerScripts {
             end
             redis.call('XADD', KEYS[5], 'MAXLEN', '~', ARGV[3], '*', 'k', 'task', 's', ARGV[2])
             return removed
+            """
+    )
+
+    /// Before a cancel's MySQL write: each task a worker has claimed
+    /// answers its claim (the cancel counts that attempt); each other one is
+    /// held (`cancelHold`), so no take starts it until the cancel is
+    /// written (`releaseCancelHolds`). KEYS: claims. ARGV: task ids.
+    /// Returns, per task, its worker's claim or ''.
+    public static let holdForCancel = RedisScript(
+        name: "hold_for_cancel",
+        source: """
+            #!lua
+            \(clock)
+            local claims = {}
+            for i = 1, #ARGV do
+              local held = redis.call('HGET', KEYS[1], ARGV[i])
+              if held and string.sub(held, 1, \(cancelHold.utf8.count)) == '\(cancelHold)' then held = false end
+              if held then
+                claims[i] = held
+              else
+                redis.call('HSET', KEYS[1], ARGV[i], '\(cancelHold)' .. now)
+                claims[i] = ''
+              end
+            end
+            return claims
+            """
+    )
+
+    /// After a cancel's MySQL write (or its failure): drops its holds.
+    /// KEYS: claims. ARGV: task ids.
+    public static let releaseCancelHolds = RedisScript(
+        name: "release_cancel_holds",
+        source: """
+            #!lua
+            for i = 1, #ARGV do
+              local held = redis.call('HGET', KEYS[1], ARGV[i])
+              if held and string.sub(held, 1, \(cancelHold.utf8.count)) == '\(cancelHold)' then redis.call('HDEL', KEYS[1], ARGV[i]) end
+            end
+            return 1
             """
     )
 

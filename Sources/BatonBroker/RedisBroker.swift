@@ -74,6 +74,25 @@ public struct RedisBroker: Sendable {
         )
     }
 
+    /// Before a cancel's MySQL write: the claims of the tasks workers run
+    /// (by task id), every other task held so that no take starts it until
+    /// `releaseCancelHolds` (a take meanwhile drops its entry as a copy).
+    public func holdForCancel(_ taskIDs: [String]) async throws(BrokerError) -> [String: AttemptClaim] {
+        guard !taskIDs.isEmpty else { return [:] }
+        let values = try await self.redis.run(BrokerScripts.holdForCancel, keys: [self.keys.claims], arguments: taskIDs).array ?? []
+        var claims: [String: AttemptClaim] = [:]
+        for (id, value) in zip(taskIDs, values) {
+            if let claim = value.string.flatMap(AttemptClaim.init(value:)) { claims[id] = claim }
+        }
+        return claims
+    }
+
+    /// Drops the holds `holdForCancel` left, once the cancel is written (or failed).
+    public func releaseCancelHolds(_ taskIDs: [String]) async throws(BrokerError) {
+        guard !taskIDs.isEmpty else { return }
+        try await self.redis.run(BrokerScripts.releaseCancelHolds, keys: [self.keys.claims], arguments: taskIDs)
+    }
+
     /// The claims of these tasks (those a worker runs), by task id.
     public func claims(_ taskIDs: [String]) async throws(BrokerError) -> [String: AttemptClaim] {
         guard !taskIDs.isEmpty else { return [:] }

@@ -50,7 +50,9 @@ extension NodeOptions {
         settings.worker.heartbeatInterval = .seconds(self.heartbeatInterval)
         settings.worker.heartbeatTTL = .seconds(self.heartbeatTTL)
         settings.worker.gracePeriod = .seconds(self.gracePeriod)
-        settings.worker.startWriteAfter = .milliseconds(self.startWriteAfterMs)
+        // A replicated Redis may lose an unreplicated take's claim in a failover.
+        let replicated = redis.sentinel != nil || redis.cluster != nil
+        settings.worker.startWriteAfter = .milliseconds(self.startWriteAfterMs ?? (replicated ? 0 : 250))
         settings.leaderLoops.restoreDelay = .seconds(self.heartbeatTTL)
 
         settings.limits = try self.limits

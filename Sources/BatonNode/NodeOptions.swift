@@ -74,8 +74,8 @@ struct NodeOptions: ParsableArguments {
     @Option(help: "Seconds without a heartbeat after which a worker counts as dead.")
     var heartbeatTTL = 9.0
 
-    @Option(help: "Milliseconds a task runs before its start is written to MySQL; a shorter one has only its outcome written (0: every start at once).")
-    var startWriteAfterMs = 250
+    @Option(help: "Milliseconds a task runs before its start is written to MySQL; a shorter one has only its outcome written (0: every start written before it runs; default 250, and 0 with a sentinel:// or redis-cluster:// Redis, whose failover may lose a claim).")
+    var startWriteAfterMs: Int?
 
     @Option(help: "Milliseconds after its dispatch a task still waiting on a worker's queue reads SCHEDULED.")
     var scheduledMarkDelayMs = 500
@@ -291,7 +291,7 @@ struct NodeOptions: ParsableArguments {
         if let problem = RedisKeys.problem(namespace: self.namespace) { throw ValidationError("--redis-namespace: \(problem)") }
         if let maxWindow = self.maxWindow, maxWindow <= self.capacity { throw ValidationError("--max-window must exceed --capacity") }
         // The restore after a Redis data loss waits one TTL for the starts still unwritten.
-        guard self.startWriteAfterMs >= 0, Double(self.startWriteAfterMs) <= self.heartbeatTTL * 500 else {
+        guard (self.startWriteAfterMs ?? 0) >= 0, Double(self.startWriteAfterMs ?? 0) <= self.heartbeatTTL * 500 else {
             throw ValidationError("--start-write-after-ms must be between 0 and half of --heartbeat-ttl")
         }
         guard self.heartbeatInterval > 0, self.heartbeatTTL > self.heartbeatInterval else {

@@ -35,13 +35,22 @@ enum ClaimedAttempts {
         return Self.present(task, claim: claims?[task.taskID])
     }
 
-    /// The attempts workers run of these tasks, as their claims say, for a
-    /// cancel to count (a row still waiting at the claim's generation runs
-    /// that attempt unwritten). Redis away: none; the worker's window write
-    /// then finds the row cancelled, stops the attempt and counts it.
-    static func unwritten(_ taskIDs: [String], broker: RedisBroker) async -> [UnwrittenStart] {
-        let claims = (try? await broker.claims(taskIDs)) ?? [:]
-        return claims.map { UnwrittenStart(taskID: $0.key, generation: $0.value.generation, workerID: $0.value.workerID, startedAt: $0.value.startedAt) }
+    /// Runs a cancel's MySQL write (`write`, given the attempts workers run
+    /// of these tasks, as their claims say, for it to count: a row still
+    /// waiting at the claim's generation runs that attempt unwritten) while
+    /// every other task is held in Redis, so that none starts between the
+    /// claims' read and the write (`RedisBroker.holdForCancel`). Redis away:
+    /// nothing held; a take meanwhile is then stopped by the worker's window
+    /// write, which finds the row cancelled, and counted on the row.
+    static func cancelling<T>(_ taskIDs: [String], broker: RedisBroker, _ write: ([UnwrittenStart]) async throws -> T) async throws -> T {
+        let claims = try? await broker.holdForCancel(taskIDs)
+        let running = (claims ?? [:]).map {
+            UnwrittenStart(taskID: $0.key, generation: $0.value.generation, workerID: $0.value.workerID, startedAt: $0.value.startedAt)
+        }
+        let result: Result<T, any Error>
+        do { result = .success(try await write(running)) } catch { result = .failure(error) }
+        if claims != nil { try? await broker.releaseCancelHolds(taskIDs) }
+        return try result.get()
     }
 
     /// Status counts with the attempts workers hold in flight beyond the

@@ -97,8 +97,9 @@ extension TaskService {
     public func bulkCancelTasks(_ request: Baton_V1_BulkTasksRequest) async throws -> Baton_V1_BulkTasksResponse {
         let reason = request.reason.isEmpty ? "cancelled" : "cancelled: \(request.reason)"
         return try await self.bulk(request, allowed: TaskStatus.nonTerminal, operation: "BulkCancelTasks") { page, now in
-            let running = await ClaimedAttempts.unwritten(page, broker: self.broker)
-            let cancelled = try await self.tasks.cancel(page, reason: reason, now: now, running: running)
+            let cancelled = try await ClaimedAttempts.cancelling(page, broker: self.broker) { running in
+                try await self.tasks.cancel(page, reason: reason, now: now, running: running)
+            }
             await self.signalCancelled(cancelled, message: Caller.keyID.map { "\(reason) (by key \($0), bulk)" } ?? "\(reason) (bulk)")
             return cancelled.count
         }

@@ -297,9 +297,10 @@ public struct TaskService: Sendable {
         let reason = request.reason.isEmpty ? "cancelled" : "cancelled: \(request.reason)"
         // Another tenant's task is one that does not exist (its tenant never changes).
         if Caller.current.scope != nil { _ = try await self.existingTask(request.taskID) }
-        let running = await ClaimedAttempts.unwritten([request.taskID], broker: self.broker).first
-        let (task, cancelled) = try await RPCErrors.guarding("CancelTask", logger: self.logger) {
-            try await self.tasks.cancel(request.taskID, reason: reason, now: self.broker.clock.now(), running: running)
+        let (task, cancelled) = try await ClaimedAttempts.cancelling([request.taskID], broker: self.broker) { running in
+            try await RPCErrors.guarding("CancelTask", logger: self.logger) {
+                try await self.tasks.cancel(request.taskID, reason: reason, now: self.broker.clock.now(), running: running.first)
+            }
         }
         guard let task else { throw RPCErrors.notFound(request.taskID) }
         guard cancelled else {

@@ -219,13 +219,13 @@ final class AttemptRunner: Sendable {
             }
         case .failed(let failure):
             try await self.fail(
-                task, entry: entry, message: failure.message, failure: .failed(retryable: failure.retryable), startedAt: startedAt, lease: lease, log: log,
-                took: took
+                task, entry: entry, message: failure.message, failure: .failed(retryable: failure.retryable), startedAt: startedAt, startWritten: startWritten,
+                lease: lease, log: log, took: took
             )
         case .timedOut:
             try await self.fail(
-                task, entry: entry, message: "timed out after \(task.timeoutSeconds) s", failure: .timedOut, startedAt: startedAt, lease: lease, log: log,
-                took: took
+                task, entry: entry, message: "timed out after \(task.timeoutSeconds) s", failure: .timedOut, startedAt: startedAt, startWritten: startWritten,
+                lease: lease, log: log, took: took
             )
         case .cancelled:
             log.info("cancelled while running attempt \(task.attempt); aborted after \(took)")
@@ -261,8 +261,8 @@ final class AttemptRunner: Sendable {
     }
 
     private func fail(
-        _ task: TaskRecord, entry: QueueEntry, message: String, failure: RetryDecision.Failure, startedAt: Date, lease: Date, log: TaskLogger,
-        took: String
+        _ task: TaskRecord, entry: QueueEntry, message: String, failure: RetryDecision.Failure, startedAt: Date, startWritten: Bool, lease: Date,
+        log: TaskLogger, took: String
     ) async throws {
         let error = self.cap(message, self.state.configuration.maxErrorBytes)
         let what = switch failure {
@@ -279,6 +279,8 @@ final class AttemptRunner: Sendable {
             if try await self.state.outcomes.record(.init(attempt: attempt, entry: entry, retryDue: decision.retryDue, lease: lease)) {
                 log.warn("\(what) after \(took): \(message); retry scheduled for \(ISO8601DateFormatter().string(from: at))")
                 self.metrics.ended(task.taskType, .retried)
+            } else if !startWritten {
+                await self.countUnwritten(task, startedAt: startedAt)
             }
         case .end(let final):
             let attempt = FinishedAttempt(taskID: task.taskID, attempt: task.attempt, status: final, error: error, tenant: task.tenant,
@@ -286,6 +288,8 @@ final class AttemptRunner: Sendable {
             if try await self.state.outcomes.record(.init(attempt: attempt, entry: entry, retryDue: 0, lease: lease)) {
                 log.error("\(what) after \(took): \(message)")
                 self.metrics.ended(task.taskType, final == .timeout ? .timedOut : .failed)
+            } else if !startWritten {
+                await self.countUnwritten(task, startedAt: startedAt)
             }
         }
     }

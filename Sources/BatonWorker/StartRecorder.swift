@@ -50,11 +50,14 @@ final class StartRecorder: Sendable {
         self.retry = LeaseRetry(first: .milliseconds(50), cap: .seconds(1), logger: state.logger)
     }
 
-    /// The attempt got its slot: its start is written if it still runs `window` from now.
+    /// The attempt got its slot: its start is written if it still runs
+    /// `window` from now. With a window of zero the consumer wrote it
+    /// before the attempt began.
     func began(_ task: TaskRecord, startedAt: Date, signal: CancelSignal) {
         let key = Key(taskID: task.taskID, attempt: task.attempt)
-        self.attempts.withLock { $0[key] = Attempt(task: task, startedAt: startedAt, signal: signal, phase: .pending(due: .now + self.window)) }
-        self.wake.yield()
+        let phase: Phase = self.window == .zero ? .written : .pending(due: .now + self.window)
+        self.attempts.withLock { $0[key] = Attempt(task: task, startedAt: startedAt, signal: signal, phase: phase) }
+        if self.window > .zero { self.wake.yield() }
     }
 
     /// The attempt ended (or never began): no start is written for it from

@@ -150,19 +150,29 @@ final class WorkConsumer: Sendable {
         }
     }
 
-    /// The start read, tried until MySQL answers. Nil when the worker stops
+    /// The start read, tried until MySQL answers; with a window of zero
+    /// (`startWriteAfter`: a replicated Redis, whose failover may lose a
+    /// claim) the start write itself, before anything runs, and a try whose
+    /// answer was lost is claimed by the next. Nil when the worker stops
     /// first: the entries stay in flight, the worker stays registered, and
     /// the leader recovers them.
     private func startRead(_ claims: [AttemptStore.StartClaim], sampled: Bool) async -> ([TaskRecord], Date)? {
-        await self.readRetry.run("could not start tasks; retrying", metadata: ["tasks": "\(claims.count)"]) {
-            let now = self.state.broker.clock.now().roundedToMicroseconds
+        let writes = self.state.configuration.startWriteAfter == .zero
+        var tried: [Date] = []
+        var now = Date.distantPast
+        return await self.readRetry.run("could not start tasks; retrying", metadata: ["tasks": "\(claims.count)"]) {
+            now = self.state.broker.clock.now().roundedToMicroseconds
             let clock = ContinuousClock.now
-            let started = try await self.state.tasks.startable(claims, workerID: self.state.workerID, cluster: self.state.broker.cluster, now: now)
+            let (workerID, cluster) = (self.state.workerID, self.state.broker.cluster)
+            let started = writes
+                ? try await self.state.tasks.start(claims, workerID: workerID, cluster: cluster, now: now, earlier: tried, checksPause: true)
+                : try await self.state.tasks.startable(claims, workerID: workerID, cluster: cluster, now: now)
             let took = (ContinuousClock.now - clock).seconds
             if sampled { self.state.prefetch.withLock { $0.startWritten(seconds: took) } }
             return (started, now)
         } failed: { _ in
-            !self.state.isStopping
+            if writes { tried.append(now) }
+            return !self.state.isStopping
         }
     }
 }

@@ -20,7 +20,9 @@ public struct WorkerConfiguration: Sendable {
     public var readyLimit: Duration = .milliseconds(250)
     /// How long an attempt runs before its start is written to MySQL; one
     /// that ends sooner has only its outcome written (`StartRecorder`,
-    /// docs/deferred-start.md). Zero writes every start at once.
+    /// docs/deferred-start.md). Zero writes every start before the attempt
+    /// runs, as a replicated Redis needs: a failover may lose the claim that
+    /// keeps a copy of the entry from running meanwhile.
     public var startWriteAfter: Duration = .milliseconds(250)
     /// Longest wait of one blocking take (bounds how fast a stop is noticed).
     public var pollTimeout: Duration = .seconds(1)

@@ -115,15 +115,20 @@ final class DeferredStartTests: XCTestCase {
         var tasks: [TaskRecord] = []
         for _ in 0..<150 { tasks.append(try await harness.create(type: type, payload: ["ms": "30"], enqueue: false)) }
         try await harness.base.broker.enqueue(tasks)
+        let answered = AnsweredAttempts()
         try await withThrowingTaskGroup(of: Void.self) { group in
             for (index, task) in tasks.enumerated() {
                 group.addTask {
                     try await Task.sleep(for: .milliseconds(index % 40))
-                    // As CancelTask does: the claim first, the row, then the signal.
-                    let claim = try await harness.base.broker.claims([task.taskID])[task.taskID]
+                    // As CancelTask does: the claims read and the others held, the row, then the signal.
+                    let claim = try await harness.base.broker.holdForCancel([task.taskID])[task.taskID]
                     let running = claim.map { UnwrittenStart(taskID: task.taskID, generation: $0.generation, workerID: $0.workerID, startedAt: $0.startedAt) }
                     let (row, cancelled) = try await harness.base.tasks.cancel(task.taskID, reason: "race", now: Date(), running: running)
-                    if cancelled, let row { try await harness.base.broker.cancel(row) }
+                    try await harness.base.broker.releaseCancelHolds([task.taskID])
+                    if cancelled, let row {
+                        answered.set(task.taskID, row.attempt)
+                        try await harness.base.broker.cancel(row)
+                    }
                 }
             }
             try await group.waitForAll()
@@ -137,9 +142,15 @@ final class DeferredStartTests: XCTestCase {
         for task in tasks {
             let row = try await harness.task(task.taskID)
             XCTAssertLessThanOrEqual(self.calls.count(task.taskID), 1, "\(task.taskID) ran twice")
-            if row.status == .cancelled && row.attempt == 0 {
+            if let attempt = answered.attempt(task.taskID), attempt == 0 {
                 cancelledUnstarted += 1
-                XCTAssertEqual(self.calls.count(task.taskID), 0, "\(task.taskID) reads cancelled before its start, yet ran")
+                XCTAssertEqual(self.calls.count(task.taskID), 0, "\(task.taskID): the cancel answered it had not started, yet it ran")
+                XCTAssertEqual(row.attempt, 0)
+            }
+            // A claim taken just before the cancel whose read then found the
+            // row cancelled counts an attempt that never called: over, never under.
+            if row.status == .cancelled {
+                XCTAssertGreaterThanOrEqual(row.attempt, self.calls.count(task.taskID), "\(task.taskID): the row counts what ran")
             }
             if row.status == .succeeded { XCTAssertEqual(row.attempt, 1) }
         }
@@ -293,6 +304,13 @@ final class DeferredStartStoreTests: XCTestCase {
         let untouched = try await store.task(stale.taskID)
         XCTAssertEqual(untouched?.workerLosses, 0, "an entry of an older generation is not the row's attempt")
     }
+}
+
+/// What each cancel answered: the task's attempt.
+final class AnsweredAttempts: Sendable {
+    private let answers = Mutex<[String: Int]>([:])
+    func set(_ taskID: String, _ attempt: Int) { self.answers.withLock { $0[taskID] = attempt } }
+    func attempt(_ taskID: String) -> Int? { self.answers.withLock { $0[taskID] } }
 }
 
 /// Task ids and how many times each was called.

@@ -130,6 +130,12 @@ def redis_leaks():
             if n:
                 sample = redis_cli("LRANGE", key, "0", "2")
                 leaks.append(f"{key} holds {n} (e.g. {', '.join(s[:60] for s in sample)})")
+    # Every attempt acknowledged, handed back or reclaimed took its claim
+    # with it: one left behind would drop every later copy of its entry.
+    n = int(redis_cli("HLEN", KEYS.claims)[0])
+    if n:
+        sample = redis_cli("HGETALL", KEYS.claims)[:4]
+        leaks.append(f"{KEYS.claims} holds {n} (e.g. {', '.join(s[:60] for s in sample)})")
     # Entries of a paused type wait in parked lists; once every type is
     # resumed none may stay behind.
     for task_type in sorted(set(redis_cli("SMEMBERS", KEYS.parked_types)) - {""}):
