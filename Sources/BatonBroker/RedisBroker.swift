@@ -79,12 +79,7 @@ public struct RedisBroker: Sendable {
     /// `releaseCancelHolds` (a take meanwhile drops its entry as a copy).
     public func holdForCancel(_ taskIDs: [String]) async throws(BrokerError) -> [String: AttemptClaim] {
         guard !taskIDs.isEmpty else { return [:] }
-        let values = try await self.redis.run(BrokerScripts.holdForCancel, keys: [self.keys.claims], arguments: taskIDs).array ?? []
-        var claims: [String: AttemptClaim] = [:]
-        for (id, value) in zip(taskIDs, values) {
-            if let claim = value.string.flatMap(AttemptClaim.init(value:)) { claims[id] = claim }
-        }
-        return claims
+        return Self.claims(taskIDs, try await self.redis.run(BrokerScripts.holdForCancel, keys: [self.keys.claims], arguments: taskIDs))
     }
 
     /// Drops the holds `holdForCancel` left, once the cancel is written (or failed).
@@ -96,9 +91,13 @@ public struct RedisBroker: Sendable {
     /// The claims of these tasks (those a worker runs), by task id.
     public func claims(_ taskIDs: [String]) async throws(BrokerError) -> [String: AttemptClaim] {
         guard !taskIDs.isEmpty else { return [:] }
-        let values = try await self.redis.send(RedisCommand("HMGET", [self.keys.claims] + taskIDs)).array ?? []
+        return Self.claims(taskIDs, try await self.redis.send(RedisCommand("HMGET", [self.keys.claims] + taskIDs)))
+    }
+
+    /// The claims a reply holds, one value per task id in order ('' or nil: none).
+    private static func claims(_ taskIDs: [String], _ reply: RESPValue) -> [String: AttemptClaim] {
         var claims: [String: AttemptClaim] = [:]
-        for (id, value) in zip(taskIDs, values) {
+        for (id, value) in zip(taskIDs, reply.array ?? []) {
             if let claim = value.string.flatMap(AttemptClaim.init(value:)) { claims[id] = claim }
         }
         return claims
