@@ -32,6 +32,23 @@ final class DeferredStartTests: XCTestCase {
         }
     }
 
+    /// A task of a 20 s call, once its call began (its start unwritten within the window).
+    private func calledLongTask(_ name: String) async throws -> TaskRecord {
+        let type = try await self.harness.type(name, handler: "counted")
+        let created = try await self.harness.create(type: type, payload: ["ms": "20000"])
+        let called = try await TestEnvironment.waitUntil(timeout: .seconds(3)) { self.calls.count(created.taskID) == 1 }
+        XCTAssertTrue(called)
+        return created
+    }
+
+    /// True once the worker holds nothing in flight (what it ran is settled), within 3 s.
+    private func inFlightDrained() async throws -> Bool {
+        let harness = self.harness!
+        return try await TestEnvironment.waitUntil(timeout: .seconds(3)) {
+            try await harness.base.inspector.count(.inFlight(harness.worker.configuration.workerID)) == 0
+        }
+    }
+
     /// A call shorter than the window: its row reads waiting while it runs
     /// (its claim says who runs it), then one write records start and outcome.
     func testAShortAttemptWritesItsStartWithItsOutcome() async throws {
@@ -161,11 +178,8 @@ final class DeferredStartTests: XCTestCase {
     /// (attempt 1 on its worker); the window's start write then finds the
     /// row ended and writes nothing.
     func testACancelOfAnUnwrittenAttemptStopsAndCountsIt() async throws {
-        let type = try await self.harness.type("stop", handler: "counted")
         let harness = self.harness!
-        let created = try await harness.create(type: type, payload: ["ms": "20000"])
-        let claimed = try await TestEnvironment.waitUntil(timeout: .seconds(3)) { self.calls.count(created.taskID) == 1 }
-        XCTAssertTrue(claimed)
+        let created = try await self.calledLongTask("stop")
         let claims = try await harness.base.broker.claims([created.taskID])
         let claim = try XCTUnwrap(claims[created.taskID])
         let running = UnwrittenStart(taskID: created.taskID, generation: claim.generation, workerID: claim.workerID, startedAt: claim.startedAt)
@@ -175,9 +189,7 @@ final class DeferredStartTests: XCTestCase {
         XCTAssertEqual(row?.workerID, claim.workerID)
         let cancelledRow = try XCTUnwrap(row)
         try await harness.base.broker.cancel(cancelledRow)
-        let stopped = try await TestEnvironment.waitUntil(timeout: .seconds(3)) {
-            try await harness.base.inspector.count(.inFlight(harness.worker.configuration.workerID)) == 0
-        }
+        let stopped = try await self.inFlightDrained()
         XCTAssertTrue(stopped, "the attempt was stopped and acknowledged")
         try await Task.sleep(for: .milliseconds(800))
         let after = try await harness.task(created.taskID)
@@ -189,16 +201,11 @@ final class DeferredStartTests: XCTestCase {
     /// window's start write finds the row ended and stops the attempt, and
     /// the worker counts it on the row.
     func testTheWindowsStartWriteStopsAnAttemptWhoseTaskWasCancelled() async throws {
-        let type = try await self.harness.type("nosignal", handler: "counted")
         let harness = self.harness!
-        let created = try await harness.create(type: type, payload: ["ms": "20000"])
-        let called = try await TestEnvironment.waitUntil(timeout: .seconds(3)) { self.calls.count(created.taskID) == 1 }
-        XCTAssertTrue(called)
+        let created = try await self.calledLongTask("nosignal")
         let (_, cancelled) = try await harness.base.tasks.cancel(created.taskID, reason: "no signal", now: Date())
         XCTAssertTrue(cancelled)
-        let stopped = try await TestEnvironment.waitUntil(timeout: .seconds(3)) {
-            try await harness.base.inspector.count(.inFlight(harness.worker.configuration.workerID)) == 0
-        }
+        let stopped = try await self.inFlightDrained()
         XCTAssertTrue(stopped, "stopped at the window, without a notice")
         let counted = try await TestEnvironment.waitUntil(timeout: .seconds(2)) { try await harness.task(created.taskID).attempt == 1 }
         XCTAssertTrue(counted, "the row says the attempt began")
@@ -217,10 +224,10 @@ final class DeferredStartStoreTests: XCTestCase {
     override func setUp() async throws { self.harness = try await SchedulerHarness() }
     override func tearDown() async throws { try await self.harness.shutdown() }
 
-    private func waiting(generation: Int = 0) async throws -> TaskRecord {
+    private func waiting(generation: Int = 0, type: String? = nil) async throws -> TaskRecord {
         let now = Date().roundedToMicroseconds
         var task = TaskRecord(
-            taskID: TaskID.make(), taskType: "\(self.harness.prefix)_t", priority: .normal, payload: [:], status: .queued, maxRetries: 0, timeoutSeconds: 30,
+            taskID: TaskID.make(), taskType: type ?? "\(self.harness.prefix)_t", priority: .normal, payload: [:], status: .queued, maxRetries: 0, timeoutSeconds: 30,
             createdAt: now, updatedAt: now
         )
         try await self.harness.tasks.insert([task])
@@ -252,6 +259,15 @@ final class DeferredStartStoreTests: XCTestCase {
         try await store.fenceWorker("w2", cluster: "c", now: Date())
         let fenced = try await store.startable([(fresh.taskID, 0)], workerID: "w2", cluster: "c", now: now)
         XCTAssertEqual(fenced, [], "nothing for a fenced worker")
+        // A paused type: the read refuses it; an attempt that began before
+        // the pause keeps running, and its window write lands (no pause check).
+        let pausedType = try await self.harness.type("paused")
+        _ = try await self.harness.configs.setPaused(pausedType, true, now: Date().roundedToMicroseconds)
+        let paused = try await self.waiting(type: pausedType)
+        let refused = try await store.startable([(paused.taskID, 0)], workerID: "w1", cluster: "c", now: now)
+        XCTAssertEqual(refused, [], "nothing of a paused type starts")
+        let written = try await store.start([(paused.taskID, 0)], workerID: "w1", cluster: "c", now: now, checksPause: false)
+        XCTAssertEqual(written.map(\.taskID), [paused.taskID], "what runs has its start written")
     }
 
     func testAnOutcomeLandsOnAWaitingRowOnlyForItsAttemptAndGeneration() async throws {
