@@ -26,8 +26,18 @@ final class ExecutionSlots: Sendable {
         /// Ready attempts waiting for a slot, oldest first; high-priority ones apart.
         var waiters: [Waiter] = []
         var highWaiters: [Waiter] = []
-        /// When a slot last freed (an executor returned).
-        var lastFreed = ContinuousClock.now
+        /// Since when every slot has been in an executor call (set when the
+        /// last free slot is taken). Not the time a slot last freed: a worker
+        /// whose slots sat partly idle for a while and then filled would read
+        /// as saturated at once, publish a window of 0 and hand back its
+        /// queue, and short work would crawl beside a few long calls.
+        var busySince = ContinuousClock.now
+
+        /// One more attempt in an executor call.
+        mutating func occupy() {
+            self.running += 1
+            if self.running == self.capacity { self.busySince = .now }
+        }
         /// High grants in a row while normal attempts waited.
         var highStreak = 0
         /// The consumer loop, with the room it waits for.
@@ -49,7 +59,7 @@ final class ExecutionSlots: Sendable {
                     self.highStreak = 0
                 }
                 self.ready -= 1
-                self.running += 1
+                self.occupy()
             }
             var consumer: CheckedContinuation<Void, Never>?
             if let waiting = self.consumer, self.hasRoom(target: waiting.target, settleLimit: waiting.settleLimit) {
@@ -95,10 +105,11 @@ final class ExecutionSlots: Sendable {
     var highWaiting: Int { self.state.withLock { $0.highWaiters.count } }
     /// Attempts of any priority waiting for a slot.
     var waiting: Int { self.state.withLock { $0.waiters.count + $0.highWaiters.count } }
-    /// Every slot is in an executor call and none freed for `period`: the
-    /// worker cannot start what it holds soon.
+    /// Every slot has been in an executor call for `period` (counted from
+    /// when the last free one was taken): the worker cannot start what it
+    /// holds soon.
     func saturated(for period: Duration) -> Bool {
-        self.state.withLock { $0.running >= $0.capacity && ContinuousClock.now - $0.lastFreed >= period }
+        self.state.withLock { $0.running >= $0.capacity && ContinuousClock.now - $0.busySince >= period }
     }
 
     /// Waits until fewer than `target` attempts are ready or running and
@@ -130,7 +141,7 @@ final class ExecutionSlots: Sendable {
                 }
                 if state.running < state.capacity, state.highWaiters.isEmpty, high || state.waiters.isEmpty {
                     state.ready -= 1
-                    state.running += 1
+                    state.occupy()
                     return .granted
                 }
                 let waiter = Waiter(since: .now, continuation: continuation)
@@ -164,7 +175,6 @@ final class ExecutionSlots: Sendable {
         let (slots, consumer) = self.state.withLock { state in
             state.running -= 1
             state.settling += 1
-            state.lastFreed = .now
             return state.wake()
         }
         for slot in slots { slot.continuation.resume(returning: .granted) }

@@ -183,6 +183,27 @@ import Testing
         #expect(!slots.saturated(for: .milliseconds(20)), "a slot just freed")
         #expect(slots.held == 3, "three settling")
     }
+
+    /// Saturation counts from when the last free slot was taken, not from
+    /// when a slot last freed: slots partly idle for a while and then
+    /// filled are not saturated (the worker would publish a window of 0
+    /// and hand back its queue while its calls are short).
+    @Test func slotsFilledAfterAnIdleSpellAreNotSaturatedAtOnce() async throws {
+        let slots = ExecutionSlots(capacity: 2)
+        slots.started(1)
+        #expect(await slots.acquire() == .granted)
+        try await Task.sleep(for: .milliseconds(30))
+        #expect(!slots.saturated(for: .milliseconds(20)), "a slot is free")
+        slots.started(1)
+        #expect(await slots.acquire() == .granted)
+        #expect(!slots.saturated(for: .milliseconds(20)), "every slot busy only just now")
+        try await Task.sleep(for: .milliseconds(30))
+        #expect(slots.saturated(for: .milliseconds(20)), "every slot busy for 30 ms")
+        slots.executed()
+        slots.started(1)
+        #expect(await slots.acquire() == .granted)
+        #expect(!slots.saturated(for: .milliseconds(20)), "full again only just now")
+    }
 }
 
 /// Appends from several tasks.

@@ -264,6 +264,25 @@ def _log_clock_offset(node, since):
     return moment.timestamp() - time.time()
 
 
+def _explain_late(suite, run, task_ids, since):
+    """Notes where late tasks were: their rows, and what the nodes logged
+    above info from `since` on (the suite prints notes with a failure)."""
+    ids = ", ".join(f"'{t}'" for t in task_ids[:40])
+    try:
+        rows = stores.SERVICES.mysql_root(
+            "SELECT worker_id, attempt, generation, status, COUNT(*), MIN(started_at), MAX(started_at) "
+            f"FROM {stores.MYSQL_DB}.task WHERE task_id IN ({ids}) GROUP BY 1, 2, 3, 4")
+        run.note("late tasks (worker, attempt, generation, status, count, first start, last start): "
+                 + "; ".join(" ".join(line.split("\t")) for line in rows.splitlines()))
+    except Exception as error:
+        run.note(f"late tasks: no rows ({error})")
+    for node in suite.cluster.nodes.values():
+        lines = [line for line in node.log_since(run.log_offsets.get(node.n, 0)).splitlines()
+                 if " warning " in line or " error " in line or "restor" in line or "leader" in line]
+        for line in lines[-12:]:
+            run.note(f"server-{node.n}: {line[:300]}")
+
+
 def skewed_clocks(suite, run):
     """server-2's clock +30 s (it leads), server-3's −30 s, server-1's true.
     Short tasks, 12 s tasks with a 15 s timeout, tasks delayed 5 s, and tasks
@@ -331,6 +350,7 @@ def skewed_clocks(suite, run):
     if late:
         run.fail(f"{len(late)} delayed tasks called more than 10s after run_at: "
                  + ", ".join(f"{t} {d:+.2f}s" for t, d in late[:4]))
+        _explain_late(suite, run, [t for t, _ in late], run_at)
 
     gaps, too_soon, too_late, unseen = [], [], [], []
     for task_id in retry_ids:
