@@ -27,13 +27,13 @@ enum MultiRowInsert {
         var limit = Self.maxRowsPerStatement
         while limit > 1 && limit * columns.count > Self.maxPlaceholders { limit /= 2 }
         let head = "INSERT INTO `\(table)` (\(columns.map { "`\($0)`" }.joined(separator: ", "))) VALUES "
-        let tuple = "(" + Array(repeating: "?", count: columns.count).joined(separator: ", ") + ")"
+        let tuple = "(" + StatementShape.repeated("?", count: columns.count) + ")"
         var statements: [(sql: String, binds: [MySQLValue])] = []
         var start = 0
         for run in Self.runs(rows, maxBytes: Self.maxStatementBytes) {
             for size in StatementShape.chunks(of: run, limit: limit) {
                 let chunk = rows[start..<start + size]
-                let sql = head + Array(repeating: tuple, count: size).joined(separator: ", ") + (suffix.isEmpty ? "" : " " + suffix)
+                let sql = head + StatementShape.repeated(tuple, count: size) + (suffix.isEmpty ? "" : " " + suffix)
                 statements.append((sql, chunk.flatMap { $0 }))
                 start += size
             }

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// One result row; columns are read by name and type.
 public struct MySQLRow: Sendable {
@@ -6,7 +7,7 @@ public struct MySQLRow: Sendable {
     public let values: [MySQLValue]
 
     public subscript(_ column: String) -> MySQLValue {
-        guard let index = self.columns.index[column] else { return .null }
+        guard let index = self.columns.position(of: column) else { return .null }
         return self.values[index]
     }
 
@@ -68,11 +69,32 @@ public struct MySQLRow: Sendable {
 final class MySQLColumns: Sendable {
     let names: [String]
     let index: [String: Int]
+    /// No name repeats: the positional guess below may answer.
+    private let unique: Bool
+    /// Where the last lookup found its column. Readers mostly ask for the
+    /// columns in the order the SELECT names them, so the one after it is
+    /// tried before the name is hashed: a hashed lookup costs ~400
+    /// instructions, and a task read asks for ~30 columns. Only a guess
+    /// (racing readers of one result leave it wrong, never the answer).
+    private let last = Atomic<Int>(-1)
 
     init(names: [String]) {
         self.names = names
         var index: [String: Int] = [:]
         for (position, name) in names.enumerated() where index[name] == nil { index[name] = position }
         self.index = index
+        self.unique = index.count == names.count
+    }
+
+    /// The position of `column`, nil when the result has none.
+    func position(of column: String) -> Int? {
+        let next = self.last.load(ordering: .relaxed) &+ 1
+        if self.unique, next >= 0, next < self.names.count, self.names[next] == column {
+            self.last.store(next, ordering: .relaxed)
+            return next
+        }
+        guard let found = self.index[column] else { return nil }
+        self.last.store(found, ordering: .relaxed)
+        return found
     }
 }

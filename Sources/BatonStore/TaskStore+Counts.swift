@@ -34,7 +34,7 @@ extension TaskStore {
         guard !rows.isEmpty else { return nil }
         return (
             "INSERT INTO task_status_count (tenant, status, shard, n) VALUES "
-                + Array(repeating: "(?, ?, CONNECTION_ID(), ?)", count: rows.count).joined(separator: ", ")
+                + StatementShape.repeated("(?, ?, CONNECTION_ID(), ?)", count: rows.count)
                 + " ON DUPLICATE KEY UPDATE n = n + VALUES(n)",
             rows.flatMap { [MySQLValue.string($0.key.tenant), .int(Int64($0.key.status.rawValue)), .int(Int64($0.value))] }
         )

@@ -85,7 +85,7 @@ extension TaskStore {
         guard !entries.isEmpty else { return ([], []) }
         let live: [TaskStatus] = [.scheduled, .running]
         let ids = entries.map { MySQLValue.string($0.taskID) }
-        let pairs = Array(repeating: "(?, ?)", count: entries.count).joined(separator: ", ")
+        let pairs = StatementShape.repeated("(?, ?)", count: entries.count)
         let claims = entries.flatMap { [MySQLValue.string($0.taskID), .int(Int64($0.generation))] }
         return try await self.mysql.transaction { trip in
             // SET clauses apply left to right: decide with the old worker_losses, then count.

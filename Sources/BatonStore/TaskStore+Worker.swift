@@ -53,7 +53,7 @@ extension TaskStore: AttemptStore {
     static func startStatement(
         _ claims: [StartClaim], workerID: String, cluster: String, now: Date, checksPause: Bool = true
     ) -> (sql: String, binds: [MySQLValue]) {
-        let pairs = Array(repeating: "(?, ?)", count: claims.count).joined(separator: ", ")
+        let pairs = StatementShape.repeated("(?, ?)", count: claims.count)
         let sql = """
             UPDATE task FORCE INDEX (PRIMARY) SET status = ?, attempt = attempt + 1, started_at = ?, worker_id = ?, updated_at = ?
             WHERE status IN (?, ?, ?) AND task_id IN (\(Self.placeholders(claims.count))) AND (task_id, generation) IN (\(pairs))
@@ -92,7 +92,7 @@ extension TaskStore: AttemptStore {
 
     /// The read of `startable`: the start write's conditions, read.
     static func startableStatement(_ claims: [StartClaim], workerID: String, cluster: String) -> (sql: String, binds: [MySQLValue]) {
-        let pairs = Array(repeating: "(?, ?)", count: claims.count).joined(separator: ", ")
+        let pairs = StatementShape.repeated("(?, ?)", count: claims.count)
         let sql = """
             SELECT \(Self.selectColumns) FROM task FORCE INDEX (PRIMARY)
             WHERE status IN (?, ?, ?) AND task_id IN (\(Self.placeholders(claims.count))) AND (task_id, generation) IN (\(pairs))

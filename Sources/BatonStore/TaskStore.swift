@@ -28,7 +28,7 @@ public struct TaskStore: Sendable {
     ]).joined(separator: ", ")
 
     static func placeholders(_ count: Int) -> String {
-        Array(repeating: "?", count: count).joined(separator: ", ")
+        StatementShape.repeated("?", count: count)
     }
 
     static func statusValues(_ statuses: [TaskStatus]) -> [MySQLValue] {
@@ -117,7 +117,7 @@ public struct TaskStore: Sendable {
         for start in stride(from: 0, to: triples.count, by: 100) {
             let chunk = triples[start..<min(start + 100, triples.count)]
             let binds = chunk.flatMap { [MySQLValue.string($0.taskType), .string($0.key), .string($0.tenant)] }
-            let keys = Array(repeating: "(task_type = ? AND idempotency_key = ? AND tenant = ?)", count: chunk.count).joined(separator: " OR ")
+            let keys = StatementShape.repeated("(task_type = ? AND idempotency_key = ? AND tenant = ?)", count: chunk.count, separator: " OR ")
             found += try await self.mysql.query("SELECT \(Self.selectColumns) FROM \(Self.keyedTasks(keys))", binds).map(Self.record)
         }
         return found

@@ -313,6 +313,13 @@ final class StatementShapeTests: XCTestCase {
         XCTAssertEqual(StatementShape.padded([String]()), [])
     }
 
+    func testRepeatedListsMatchJoinedOnes() {
+        for count in [0, 1, 2, 3, 256] {
+            XCTAssertEqual(StatementShape.repeated("?", count: count), Array(repeating: "?", count: count).joined(separator: ", "))
+            XCTAssertEqual(StatementShape.repeated("(?, ?)", count: count, separator: " OR "), Array(repeating: "(?, ?)", count: count).joined(separator: " OR "))
+        }
+    }
+
     func testInsertChunksArePowersOfTwoUpToTheLimit() {
         XCTAssertEqual(StatementShape.chunks(of: 0, limit: 512), [])
         XCTAssertEqual(StatementShape.chunks(of: 37, limit: 512), [32, 4, 1])
@@ -322,5 +329,40 @@ final class StatementShapeTests: XCTestCase {
             XCTAssertEqual(chunks.reduce(0, +), count)
             XCTAssertTrue(chunks.allSatisfy { $0 <= 256 && $0 & ($0 - 1) == 0 })
         }
+    }
+}
+
+/// A row's columns by name: the positional guess (the column after the last
+/// one asked for) answers as the name lookup would, in any order asked.
+final class MySQLColumnsTests: XCTestCase {
+    func testPositionsInOrderOutOfOrderAndMissing() {
+        let columns = MySQLColumns(names: ["task_id", "task_type", "a_column_name_longer_than_fifteen", "status"])
+        XCTAssertEqual(columns.position(of: "task_id"), 0)
+        XCTAssertEqual(columns.position(of: "task_type"), 1)
+        XCTAssertEqual(columns.position(of: "a_column_name_longer_than_fifteen"), 2)
+        XCTAssertEqual(columns.position(of: "status"), 3)
+        XCTAssertEqual(columns.position(of: "task_type"), 1)
+        XCTAssertEqual(columns.position(of: "task_id"), 0)
+        XCTAssertNil(columns.position(of: "missing"))
+        XCTAssertEqual(columns.position(of: "status"), 3)
+        XCTAssertNil(columns.position(of: "after_the_last"))
+    }
+
+    func testARepeatedNameAnswersItsFirstPosition() {
+        let columns = MySQLColumns(names: ["id", "n", "id"])
+        XCTAssertEqual(columns.position(of: "id"), 0)
+        XCTAssertEqual(columns.position(of: "n"), 1)
+        XCTAssertEqual(columns.position(of: "id"), 0, "not the repeat after `n`")
+    }
+
+    func testRowsReadTheirOwnValues() {
+        let columns = MySQLColumns(names: ["x", "y"])
+        let first = MySQLRow(columns: columns, values: [.int(1), .string("a")])
+        let second = MySQLRow(columns: columns, values: [.int(2), .string("b")])
+        XCTAssertEqual(first.int("x"), 1)
+        XCTAssertEqual(second.string("y"), "b")
+        XCTAssertEqual(second.int("x"), 2)
+        XCTAssertEqual(first.string("y"), "a")
+        XCTAssertNil(first.string("z"))
     }
 }
