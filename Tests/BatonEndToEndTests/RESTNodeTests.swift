@@ -129,12 +129,15 @@ final class RESTNodeTests: XCTestCase {
         XCTAssertEqual(overREST, overGRPC, "a task reads the same in both APIs")
 
         // A log tail asks only for the lines after the newest it has.
-        // (The worker writes log lines in batches: they may trail the status; wait for both.)
+        // (The worker writes log lines in batches: they may trail the status,
+        // and the last, "succeeded in …", may come a flush after the others;
+        // wait for it.)
         var ids: [Int64] = []
         _ = try await TestEnvironment.waitUntil(timeout: .seconds(10), every: .milliseconds(100)) {
             reply = try await self.call(.GET, "/tasks/\(created.task.taskID)/logs", key: "view")
-            ids = (reply.json["logs"] as? [[String: Any]] ?? []).compactMap { ($0["id"] as? String).flatMap(Int64.init) }
-            return ids.count >= 2
+            let lines = reply.json["logs"] as? [[String: Any]] ?? []
+            ids = lines.compactMap { ($0["id"] as? String).flatMap(Int64.init) }
+            return ids.count >= 2 && lines.contains { ($0["message"] as? String)?.hasPrefix("succeeded") == true }
         }
         guard ids.count >= 2 else { return XCTFail("the task's log lines: \(reply.body)") }
         reply = try await self.call(.GET, "/tasks/\(created.task.taskID)/logs?afterId=\(ids[0])", key: "view")
