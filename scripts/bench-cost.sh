@@ -30,8 +30,10 @@
 #                       Everything runs ~60x slower there, so a task that
 #                       ends within the deferred-start window (250 ms) or
 #                       leaves its worker's queue before the SCHEDULED mark
-#                       (500 ms) at full speed would not: without the scale
-#                       the count is of code paths the node does not take.
+#                       (500 ms) at full speed would not, nor outlast the
+#                       task log's quiet window (1 s: its "started" line
+#                       written): without the scale the count is of code
+#                       paths the node does not take.
 #   BATON_NODE_BIN      default .build/release/baton-node
 #   BATON_CLIENT_BIN    default .build/release/baton-client (creates and waits)
 #   BATON_MYSQL_FLUSH   innodb_flush_log_at_trx_commit (default 2, as dev-services.sh)
@@ -234,7 +236,7 @@ LD_PRELOAD="$RUN/bin/sigsuspend-copy.so" \
   --redis "redis://127.0.0.1:$REDIS_PORT" --mysql "mysql://baton:$MYSQL_PASSWORD@127.0.0.1:$MYSQL_PORT/baton" \
   --migrations "$ROOT/sql" --log-dir "$RUN/logs/files" --capacity "$COST_CAPACITY" \
   --heartbeat-ttl 60 --lock-ttl 60 \
-  --start-write-after-ms $((250 * COST_TIME_SCALE)) --scheduled-mark-delay-ms $((500 * COST_TIME_SCALE)) "${EXTRA[@]}" \
+  --start-write-after-ms $((250 * COST_TIME_SCALE)) --scheduled-mark-delay-ms $((500 * COST_TIME_SCALE)) --quiet-log-window-ms $((1000 * COST_TIME_SCALE)) "${EXTRA[@]}" \
   >"$RUN/logs/node.log" 2>&1 &
 NODE_PID=$!
 log "node starting under callgrind (pid $NODE_PID)"
@@ -313,7 +315,7 @@ fi
 # changed per task say which writes landed; a no-op UPDATE reads, changes nothing).
 counters() {
   mariadb --no-defaults --socket="$MYSQL_SOCKET" -uroot -N -e "SHOW GLOBAL STATUS WHERE Variable_name IN
-    ('Com_stmt_execute','Com_insert','Com_update','Com_select','Com_delete','Handler_write','Handler_update','Handler_delete','Handler_read_key')"
+    ('Com_stmt_prepare','Com_stmt_execute','Com_insert','Com_update','Com_select','Com_delete','Handler_write','Handler_update','Handler_delete','Handler_read_key')"
 }
 log "measured phase: $COST_TASKS tasks (at most ${RUN_TIMEOUT}s)"
 counters >"$RUN/counters.before"

@@ -25,7 +25,7 @@ public struct WorkerAssembly: Sendable {
         egress: EgressGuard = EgressGuard(), trustRootsFile: String? = nil, tracer: (any Tracer)? = nil, logger: Logger
     ) {
         self.registry = registry
-        self.logs = TaskLogWriter(store: tasks, logger: logger)
+        self.logs = TaskLogWriter(store: tasks, quietWindow: configuration.quietLogWindow, logger: logger)
         self.http = HTTPExecutor(egress: egress, trustRootsFile: trustRootsFile)
         self.grpc = GRPCExecutor(egress: egress, trustRootsFile: trustRootsFile, logger: logger)
         self.registry.set(self.http, for: .http)

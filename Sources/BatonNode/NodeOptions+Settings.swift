@@ -53,6 +53,7 @@ extension NodeOptions {
         // A replicated Redis may lose an unreplicated take's claim in a failover.
         let replicated = redis.sentinel != nil || redis.cluster != nil
         settings.worker.startWriteAfter = .milliseconds(self.startWriteAfterMs ?? (replicated ? 0 : 250))
+        settings.worker.quietLogWindow = .milliseconds(self.quietLogWindowMs)
         settings.leaderLoops.restoreDelay = .seconds(self.heartbeatTTL)
 
         settings.limits = try self.limits

@@ -77,6 +77,9 @@ struct NodeOptions: ParsableArguments {
     @Option(help: "Milliseconds a task runs before its start is written to MySQL; a shorter one has only its outcome written (0: every start written before it runs; default 250, and 0 with a sentinel:// or redis-cluster:// Redis, whose failover may lose a claim).")
     var startWriteAfterMs: Int?
 
+    @Option(help: "Milliseconds a task runs before its \"started\" log line is written; a task that succeeds sooner writes no log lines (its row says when and where it ran).")
+    var quietLogWindowMs = 1000
+
     @Option(help: "Milliseconds after its dispatch a task still waiting on a worker's queue reads SCHEDULED.")
     var scheduledMarkDelayMs = 500
 
@@ -300,6 +303,7 @@ struct NodeOptions: ParsableArguments {
         guard self.renewInterval > 0, self.lockTTL > self.renewInterval else {
             throw ValidationError("--lock-ttl must exceed --renew-interval, both positive")
         }
+        guard self.quietLogWindowMs >= 0 else { throw ValidationError("--quiet-log-window-ms must not be negative") }
         guard self.scheduledMarkDelayMs >= 0 else { throw ValidationError("--scheduled-mark-delay-ms must not be negative") }
         guard self.dispatchBatch >= 1 else { throw ValidationError("--dispatch-batch must be at least 1") }
         guard self.gracePeriod >= 0 else { throw ValidationError("--grace-period must not be negative") }

@@ -179,8 +179,7 @@ extension TaskStore {
             let decrement: (sql: String, binds: [MySQLValue]) =
                 Set(counts.values).count == 1
                 ? ("?", [.int(Int64(counts.values.first!))])
-                : ("CASE task_id" + String(repeating: " WHEN ? THEN ?", count: children.count) + " END",
-                   children.flatMap { [MySQLValue.string($0), .int(Int64(counts[$0]!))] })
+                : KeyedCase.sql(column: "task_id", keys: children, values: children.map { .int(Int64(counts[$0]!)) })
             // SET applies left to right: the status reads the new count.
             try trip.execute(
                 """
@@ -205,15 +204,15 @@ extension TaskStore {
             guard !blocker.isEmpty else { break }
             let children = blocker.keys.sorted()
             let ids = children.map(MySQLValue.string)
-            let cases = "CASE task_id" + String(repeating: " WHEN ? THEN ?", count: children.count) + " END"
+            let error = KeyedCase.sql(column: "task_id", keys: children, values: children.map { .string(Self.blockedMessage(blocker[$0]!, frontier[blocker[$0]!]!)) })
+            let blockedBy = KeyedCase.sql(column: "task_id", keys: children, values: children.map { .string(blocker[$0]!) })
             try trip.execute(
                 """
-                UPDATE task FORCE INDEX (PRIMARY) SET status = ?, error = \(cases), blocked_by = \(cases), finished_at = ?, updated_at = ?
+                UPDATE task FORCE INDEX (PRIMARY) SET status = ?, error = \(error.sql), blocked_by = \(blockedBy.sql), finished_at = ?, updated_at = ?
                 WHERE task_id IN (\(Self.placeholders(ids.count))) AND status = ?
                 """,
                 [.int(Int64(TaskStatus.cancelled.rawValue))]
-                    + children.flatMap { [MySQLValue.string($0), .string(Self.blockedMessage(blocker[$0]!, frontier[blocker[$0]!]!))] }
-                    + children.flatMap { [MySQLValue.string($0), .string(blocker[$0]!)] }
+                    + error.binds + blockedBy.binds
                     + [.date(now), .date(now)] + ids + [waiting]
             )
             let cancelled = try trip.execute(
@@ -267,14 +266,14 @@ extension TaskStore {
             }
             let back = candidates.filter { ended[$0.0] == nil }
             guard !back.isEmpty else { break }
-            let cases = "CASE task_id" + String(repeating: " WHEN ? THEN ?", count: back.count) + " END"
+            let waitingOn = KeyedCase.sql(column: "task_id", keys: back.map(\.0), values: back.map { .int(Int64(open[$0.0] ?? 0)) })
             try trip.execute(
                 """
-                UPDATE task FORCE INDEX (PRIMARY) SET status = ?, error = NULL, finished_at = NULL, blocked_by = NULL, waiting_on = \(cases),
+                UPDATE task FORCE INDEX (PRIMARY) SET status = ?, error = NULL, finished_at = NULL, blocked_by = NULL, waiting_on = \(waitingOn.sql),
                   generation = generation + 1, updated_at = ?
                 WHERE task_id IN (\(Self.placeholders(back.count))) AND status = ?
                 """,
-                [.int(Int64(TaskStatus.waiting.rawValue))] + back.flatMap { [MySQLValue.string($0.0), .int(Int64(open[$0.0] ?? 0))] } + [.date(now)]
+                [.int(Int64(TaskStatus.waiting.rawValue))] + waitingOn.binds + [.date(now)]
                     + back.map { .string($0.0) } + [.int(Int64(TaskStatus.cancelled.rawValue))]
             )
             try Self.addFinished(Self.finishedDeltas(back.map { ($0.1, .cancelled) }, sign: -1), in: trip)

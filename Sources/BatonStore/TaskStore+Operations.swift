@@ -161,8 +161,7 @@ extension TaskStore {
             let open = retrying.map { child in (parentsOf[child] ?? []).filter { going.contains($0.parent) || $0.status != .succeeded }.count }
             let waitingValue: (sql: String, binds: [MySQLValue]) =
                 open.allSatisfy({ $0 == 0 }) ? ("0", [])
-                : ("CASE task_id" + String(repeating: " WHEN ? THEN ?", count: retrying.count) + " END",
-                   zip(retrying, open).flatMap { [MySQLValue.string($0), .int(Int64($1))] })
+                : KeyedCase.sql(column: "task_id", keys: retrying, values: open.map { .int(Int64($0)) })
             let updated = try trip.execute(
                 """
                 UPDATE task FORCE INDEX (PRIMARY) SET waiting_on = \(waitingValue.sql), status = IF(waiting_on > 0, ?, ?),

@@ -24,6 +24,9 @@ public struct WorkerConfiguration: Sendable {
     /// runs, as a replicated Redis needs: a failover may lose the claim that
     /// keeps a copy of the entry from running meanwhile.
     public var startWriteAfter: Duration = .milliseconds(250)
+    /// How long an attempt's "started" log line is held: an attempt that
+    /// succeeds sooner writes no log line at all (`TaskLogWriter`).
+    public var quietLogWindow: Duration = .seconds(1)
     /// Longest wait of one blocking take (bounds how fast a stop is noticed).
     public var pollTimeout: Duration = .seconds(1)
     /// Caps on what one attempt stores.

@@ -254,6 +254,10 @@ final class DeferredStartStoreTests: XCTestCase {
         XCTAssertEqual(read.first?.status, .running)
         XCTAssertEqual(read.first?.attempt, 1)
         XCTAssertEqual(read.first?.startedAt, now)
+        // Entries of one task at two generations: the row's own is read, once.
+        let both = try await store.startable([(stale.taskID, 1), (stale.taskID, 2), (stale.taskID, 3)], workerID: "w1", cluster: "c", now: now)
+        XCTAssertEqual(both.map(\.taskID), [stale.taskID])
+        XCTAssertEqual(both.first?.generation, 2)
         let row = try await store.task(fresh.taskID)
         XCTAssertEqual(row?.status, .queued, "a read: the row is as it was")
         try await store.fenceWorker("w2", cluster: "c", now: Date())

@@ -155,6 +155,42 @@ final class MySQLClientTests: XCTestCase {
         XCTAssertEqual(rows.first?.int("n"), 1)
     }
 
+    /// A value per row through `KeyedCase`, both forms, on ids of the task
+    /// table's type (`CHAR(36) ascii_bin`, UUIDs) and on ids the tree must not
+    /// take (a space, non-ASCII): every row gets its own value, whatever the
+    /// order of the ids given.
+    func testAKeyedCaseGivesEveryRowItsValue() async throws {
+        let table = self.table + "_keyed"
+        try await self.client.execute(
+            "CREATE TABLE `\(table)` (k CHAR(36) CHARACTER SET ascii COLLATE ascii_bin NOT NULL PRIMARY KEY, v BIGINT NULL, t DATETIME(6) NULL)"
+        )
+        defer { Task { [client] in try? await client?.execute("DROP TABLE IF EXISTS `\(table)`") } }
+        let uuids = (0..<300).map { _ in UUID().uuidString.lowercased() }
+        for keys in [uuids, ["a b", "a", "a!", "Z", "z", "0", "~", "a\u{7F}", "x", "y", "b"]] {
+            try await self.client.execute("DELETE FROM `\(table)`")
+            _ = try await self.client.insertRows(into: table, columns: ["k"], rows: keys.map { [.string($0)] })
+            for count in [keys.count, 9, 64].filter({ $0 <= keys.count }) {
+                let rows = StatementShape.padded(Array(keys.shuffled().prefix(count)))
+                let base = Date(timeIntervalSince1970: 1_764_000_000)
+                let value = Dictionary(rows.map { ($0, Int64.random(in: 1...1_000_000)) }, uniquingKeysWith: { first, _ in first })
+                let number = KeyedCase.sql(column: "k", keys: rows, values: rows.map { .int(value[$0]!) })
+                let time = KeyedCase.sql(column: "k", keys: rows, values: rows.map { .date(base.addingTimeInterval(Double(value[$0]!) / 1000)) })
+                try await self.client.execute(
+                    "UPDATE `\(table)` SET v = \(number.sql), t = \(time.sql) WHERE k IN (\(StatementShape.repeated("?", count: rows.count)))",
+                    number.binds + time.binds + rows.map(MySQLValue.string)
+                )
+                let read = try await self.client.query("SELECT k, v, t FROM `\(table)` WHERE v IS NOT NULL")
+                XCTAssertEqual(read.count, Set(rows).count)
+                for row in read {
+                    let key = try XCTUnwrap(row.string("k"))
+                    XCTAssertEqual(row.int("v").map(Int64.init), value[key], "\(key) of \(count)")
+                    XCTAssertEqual(row.date("t")?.timeIntervalSince1970 ?? 0, base.timeIntervalSince1970 + Double(value[key]!) / 1000, accuracy: 0.000_01)
+                }
+                try await self.client.execute("UPDATE `\(table)` SET v = NULL, t = NULL")
+            }
+        }
+    }
+
     func testMultiRowInsertOfManyRows() async throws {
         let rows: [[MySQLValue]] = (0..<2500).map { [.string("row-\($0)"), .int(Int64($0))] }
         let affected = try await self.client.insertRows(into: self.table, columns: ["s", "i"], rows: rows)
@@ -299,6 +335,64 @@ final class MySQLClientTests: XCTestCase {
             }
         }
         try await client.shutdown()
+    }
+}
+
+final class KeyedCaseTests: XCTestCase {
+    func testAFewArmsOrKeysThatMaySortOtherwiseAreAPlainList() {
+        let few = KeyedCase.sql(column: "k", keys: ["b", "a"], values: [1, 2])
+        XCTAssertEqual(few.sql, "CASE k WHEN ? THEN ? WHEN ? THEN ? END")
+        XCTAssertEqual(few.binds, ["b", 1, "a", 2])
+        let spaced = (0..<16).map { "id \($0)" }
+        XCTAssertFalse(KeyedCase.sql(column: "k", keys: spaced, values: spaced.map { _ in 1 }).sql.contains("<"))
+    }
+
+    func testManyArmsAreASearchTreeOfSortedLeaves() {
+        let keys = (0..<32).map { String(format: "k%02d", $0) }.shuffled()
+        let values = keys.map { MySQLValue.string("v" + $0.dropFirst()) }
+        let (sql, binds) = KeyedCase.sql(column: "k", keys: keys, values: values)
+        // 32 arms: a pivot, two pivots, four leaves of eight.
+        XCTAssertEqual(sql.components(separatedBy: "k < ?").count - 1, 3)
+        XCTAssertEqual(sql.components(separatedBy: "WHEN ? THEN ?").count - 1, 32)
+        XCTAssertEqual(binds.count, 3 + 64)
+        // Walk the tree as MariaDB would: every key reaches its own value.
+        for (key, value) in zip(keys, values) {
+            XCTAssertEqual(Self.evaluate(sql, binds, key: key), value, key)
+        }
+        // The text depends on the count alone.
+        XCTAssertEqual(KeyedCase.sql(column: "k", keys: keys.shuffled(), values: values).sql, sql)
+    }
+
+    /// Evaluates the tree's text for one key (pivots and leaves in bind order).
+    private static func evaluate(_ sql: String, _ binds: [MySQLValue], key: String) -> MySQLValue? {
+        var tokens = sql.split(separator: " ").map(String.init)[...]
+        var values = binds[...]
+        func take(_ expected: String) { XCTAssertEqual(tokens.popFirst(), expected) }
+        func bind() -> MySQLValue { take("?"); return values.popFirst()! }
+        // A CASE … END: its value for `key` when `taken`, else skipped (binds too).
+        func value(taken: Bool) -> MySQLValue? {
+            take("CASE")
+            if tokens.first == "WHEN" {  // the tree: CASE WHEN k < ? THEN … ELSE … END
+                take("WHEN"); take("k"); take("<")
+                guard case .string(let pivot) = bind() else { return nil }
+                let lower = key.utf8.lexicographicallyPrecedes(pivot.utf8)
+                take("THEN")
+                let below = value(taken: taken && lower)
+                take("ELSE")
+                let above = value(taken: taken && !lower)
+                take("END")
+                return lower ? below : above
+            }
+            take("k")  // a leaf: CASE k WHEN ? THEN ? … END
+            var found: MySQLValue?
+            while tokens.first == "WHEN" {
+                take("WHEN"); let arm = bind(); take("THEN"); let armValue = bind()
+                if taken, found == nil, arm == .string(key) { found = armValue }
+            }
+            take("END")
+            return found
+        }
+        return value(taken: true)
     }
 }
 
