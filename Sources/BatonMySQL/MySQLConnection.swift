@@ -129,7 +129,9 @@ final class MySQLConnection: PoolableConnection, @unchecked Sendable {
     }
 
     func begin() throws(MySQLError) {
-        _ = try self.execute("START TRANSACTION", [], cached: false)
+        // Prepared once per connection: uncached, every transaction paid a
+        // prepare (a round trip) and a close for its first statement.
+        _ = try self.execute("START TRANSACTION", [])
     }
 
     func commit() throws(MySQLError) {
