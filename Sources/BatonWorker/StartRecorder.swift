@@ -135,9 +135,16 @@ final class StartRecorder: Sendable {
                 }
             }
             // The row moved on while the attempt ran (a cancel that found it
-            // waiting, or this worker was fenced): nothing of it may land.
+            // waiting), or this worker was fenced: nothing of it may land.
+            // The write does not check a pause, so a row it refused that
+            // still waits at the attempt's generation refused this worker: a
+            // fence, whose attempt records nothing (the leader reclaimed its
+            // entry), where a cancel's is counted and acknowledged.
             guard written != nil else { continue }
-            for attempt in group where !landed.contains(attempt.task.taskID) { attempt.signal.fire(.cancelled) }
+            let refused = group.filter { !landed.contains($0.task.taskID) }
+            guard !refused.isEmpty else { continue }
+            let fenced = (try? await self.state.tasks.stillWaiting(refused.map { ($0.task.taskID, $0.task.generation) })) ?? []
+            for attempt in refused { attempt.signal.fire(fenced.contains(attempt.task.taskID) ? .fenced : .cancelled) }
         }
     }
 }

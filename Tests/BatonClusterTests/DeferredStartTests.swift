@@ -212,6 +212,24 @@ final class DeferredStartTests: XCTestCase {
         let final = try await harness.task(created.taskID)
         XCTAssertEqual(final.status, .cancelled)
     }
+
+    /// A worker fenced in MySQL while its attempt runs unwritten (the leader
+    /// declared it dead; it has not heard yet): the window's start write is
+    /// refused and the attempt stops as fenced, not as cancelled: nothing of
+    /// it is recorded or acknowledged (its entry is the leader's to reclaim).
+    func testTheWindowsStartWriteStopsAFencedWorkersAttemptAsFenced() async throws {
+        let harness = self.harness!
+        let created = try await self.calledLongTask("fenced")
+        try await harness.base.tasks.fenceWorker(harness.worker.configuration.workerID, cluster: harness.base.broker.cluster, now: Date())
+        try await Task.sleep(for: .milliseconds(1_500))
+        let inFlight = try await harness.base.inspector.count(.inFlight(harness.worker.configuration.workerID))
+        XCTAssertEqual(inFlight, 1, "a fenced attempt acknowledges nothing")
+        let row = try await harness.task(created.taskID)
+        XCTAssertTrue([.queued, .scheduled].contains(row.status), "\(row.status)")
+        XCTAssertEqual(row.attempt, 0, "nothing of the attempt was recorded")
+        let lines = try await harness.base.tasks.logs(created.taskID, afterID: 0, limit: 100).map(\.message)
+        XCTAssertFalse(lines.contains { $0.contains("cancelled") }, "reported as a cancel: \(lines)")
+    }
 }
 
 /// The store's side, without a worker: the read refuses what a start write
