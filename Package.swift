@@ -180,6 +180,7 @@ let package = Package(
                 "BatonBroker",
                 "BatonStore",
                 "BatonProto",
+                .product(name: "DequeModule", package: "swift-collections"),
                 // The gRPC executor's ExecuteRequest.args (google.protobuf.Struct).
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),

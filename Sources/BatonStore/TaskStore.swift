@@ -279,29 +279,36 @@ public struct TaskStore: Sendable {
     }
 
     static func record(_ row: MySQLRow) -> TaskRecord {
+        // Read in `selectColumns` order: a row finds each column by position
+        // when it follows the one asked for before, and hashes its name
+        // otherwise (five hashes a task when `payload` and `traceparent`
+        // were read out of turn).
+        let taskID = row.string("task_id") ?? ""
+        let taskType = row.string("task_type") ?? ""
+        let priority = TaskPriority(rawValue: row.int("priority") ?? 0) ?? .normal
         let stored = StoredPayload.decode(row.string("payload") ?? "{}")
+        let status = TaskStatus(rawValue: row.int("status") ?? 0) ?? .pending
+        let workerID = row.string("worker_id")
+        let attempt = row.int("attempt") ?? 0
+        let maxRetries = row.int("max_retries") ?? 0
+        let timeoutSeconds = row.int("timeout_seconds") ?? 0
+        let workerLosses = row.int("worker_losses") ?? 0
+        let result = row.string("result")
+        let error = row.string("error")
+        let idempotencyKey = row.string("idempotency_key")
+        let createdAt = row.date("created_at") ?? Date(timeIntervalSince1970: 0)
+        let updatedAt = row.date("updated_at") ?? Date(timeIntervalSince1970: 0)
+        let startedAt = row.date("started_at")
+        let finishedAt = row.date("finished_at")
+        let runAt = row.date("run_at")
+        let retryBase = row.int("retry_base") ?? 0
+        let tenant = row.string("tenant") ?? Tenant.default
+        let traceparent = row.string("traceparent")
         return TaskRecord(
-            taskID: row.string("task_id") ?? "",
-            taskType: row.string("task_type") ?? "",
-            priority: TaskPriority(rawValue: row.int("priority") ?? 0) ?? .normal,
-            payload: stored.payload,
-            args: stored.args,
-            status: TaskStatus(rawValue: row.int("status") ?? 0) ?? .pending,
-            workerID: row.string("worker_id"),
-            attempt: row.int("attempt") ?? 0,
-            maxRetries: row.int("max_retries") ?? 0,
-            timeoutSeconds: row.int("timeout_seconds") ?? 0,
-            workerLosses: row.int("worker_losses") ?? 0,
-            result: row.string("result"),
-            error: row.string("error"),
-            idempotencyKey: row.string("idempotency_key"),
-            createdAt: row.date("created_at") ?? Date(timeIntervalSince1970: 0),
-            updatedAt: row.date("updated_at") ?? Date(timeIntervalSince1970: 0),
-            startedAt: row.date("started_at"),
-            finishedAt: row.date("finished_at"),
-            runAt: row.date("run_at"),
-            retryBase: row.int("retry_base") ?? 0,
-            tenant: row.string("tenant") ?? Tenant.default,
+            taskID: taskID, taskType: taskType, priority: priority, payload: stored.payload, args: stored.args, status: status, workerID: workerID,
+            attempt: attempt, maxRetries: maxRetries, timeoutSeconds: timeoutSeconds, workerLosses: workerLosses, result: result, error: error,
+            idempotencyKey: idempotencyKey, createdAt: createdAt, updatedAt: updatedAt, startedAt: startedAt, finishedAt: finishedAt, runAt: runAt,
+            retryBase: retryBase, tenant: tenant,
             generation: row.int("generation") ?? 0,
             retryAt: row.date("retry_at"),
             scheduleID: row.string("schedule_id"),
@@ -310,7 +317,7 @@ public struct TaskStore: Sendable {
             hasDependents: (row.int("has_dependents") ?? 0) != 0,
             waitingOn: row.int("waiting_on") ?? 0,
             blockedBy: row.string("blocked_by"),
-            traceparent: row.string("traceparent")
+            traceparent: traceparent
         )
     }
 }

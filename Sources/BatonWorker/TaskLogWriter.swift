@@ -1,5 +1,6 @@
 import BatonModel
 import BatonStore
+import DequeModule
 import Foundation
 import Logging
 import ServiceLifecycle
@@ -26,6 +27,11 @@ public final class TaskLogWriter: Service, Sendable {
         var linesPerTask: [String: Int] = [:]
         /// Held "started" lines, by task, with when each was held.
         var held: [String: (line: TaskLogRecord, at: ContinuousClock.Instant)] = [:]
+        /// The same in the order they were held (so by time): a flush looks
+        /// only at those past the window, not at every held line. An entry
+        /// whose line has gone meanwhile (or was held anew) stays until its
+        /// time and is then skipped: never more than one window's holds.
+        var heldOrder: Deque<(taskID: String, at: ContinuousClock.Instant)> = []
     }
 
     private let store: any AttemptStore
@@ -65,7 +71,9 @@ public final class TaskLogWriter: Service, Sendable {
     public func hold(_ line: TaskLogRecord) {
         self.state.withLock { state in
             Self.release(line.taskID, in: &state)
-            state.held[line.taskID] = (line, .now)
+            let now = ContinuousClock.now
+            state.held[line.taskID] = (line, now)
+            state.heldOrder.append((line.taskID, now))
         }
     }
 
@@ -118,7 +126,10 @@ public final class TaskLogWriter: Service, Sendable {
     public func flush() async {
         let outlasted = ContinuousClock.now - self.quietWindow
         let lines = self.state.withLock { state in
-            for (taskID, held) in state.held where held.at <= outlasted { Self.release(taskID, in: &state) }
+            while let first = state.heldOrder.first, first.at <= outlasted {
+                state.heldOrder.removeFirst()
+                if state.held[first.taskID]?.at == first.at { Self.release(first.taskID, in: &state) }
+            }
             defer { state.pending.removeAll(keepingCapacity: true) }
             return state.pending
         }

@@ -9,32 +9,49 @@ final class TaskMetrics: Sendable {
         case timedOut = "timed_out"
     }
 
-    private struct Handles: Sendable {
-        var started: Counter
-        var outcomes: [Outcome: Counter]
-        var execution: Metrics.Timer
+    /// A class: a lookup hands out one reference, not a copy of four.
+    private final class Handles: Sendable {
+        let started: Counter
+        let execution: Metrics.Timer
+        /// In `Outcome.allCases` order.
+        let outcomes: [Counter]
+
+        init(type: String) {
+            let dimensions = [("type", type)]
+            self.started = Counter(label: "baton_tasks_started_total", dimensions: dimensions)
+            self.execution = Metrics.Timer(label: "baton_task_execution_seconds", dimensions: dimensions)
+            self.outcomes = Outcome.allCases.map { Counter(label: "baton_tasks_\($0.rawValue)_total", dimensions: dimensions) }
+        }
     }
 
     private let byType = Mutex<[String: Handles]>([:])
 
     func started(_ type: String) { self.handles(type).started.increment() }
 
-    func ended(_ type: String, _ outcome: Outcome) { self.handles(type).outcomes[outcome]?.increment() }
+    func ended(_ type: String, _ outcome: Outcome) { self.handles(type).outcomes[outcome.index].increment() }
 
     func executed(_ type: String, took: Duration) { self.handles(type).execution.recordNanoseconds(took.wholeNanoseconds) }
 
     private func handles(_ type: String) -> Handles {
         if let found = self.byType.withLock({ $0[type] }) { return found }
-        let dimensions = [("type", type)]
-        let made = Handles(
-            started: Counter(label: "baton_tasks_started_total", dimensions: dimensions),
-            outcomes: Dictionary(uniqueKeysWithValues: Outcome.allCases.map { ($0, Counter(label: "baton_tasks_\($0.rawValue)_total", dimensions: dimensions)) }),
-            execution: Metrics.Timer(label: "baton_task_execution_seconds", dimensions: dimensions)
-        )
+        let made = Handles(type: type)
         return self.byType.withLock { cached in
             if let found = cached[type] { return found }
             cached[type] = made
             return made
+        }
+    }
+}
+
+extension TaskMetrics.Outcome {
+    /// Its place in `allCases`.
+    var index: Int {
+        switch self {
+        case .succeeded: 0
+        case .failed: 1
+        case .retried: 2
+        case .cancelled: 3
+        case .timedOut: 4
         }
     }
 }

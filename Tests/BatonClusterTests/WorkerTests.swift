@@ -2,7 +2,7 @@ import BatonBroker
 import BatonModel
 import BatonStore
 import BatonTestSupport
-import BatonWorker
+@testable import BatonWorker
 import Foundation
 import Synchronization
 import XCTest
@@ -62,6 +62,27 @@ final class WorkerTests: XCTestCase {
         await logs.flush()
         let after = try await harness.logs(id)
         XCTAssertEqual(after, ["started"])
+    }
+
+    /// A line held anew after its task's earlier one ended quietly counts its
+    /// window from the new hold: the earlier hold's time passing writes nothing.
+    func testALineHeldAnewCountsItsWindowFromTheNewHold() async throws {
+        let logs = TaskLogWriter(store: self.harness.base.tasks, flushInterval: .seconds(60), quietWindow: .seconds(1), logger: self.harness.base.logger)
+        let id = UUID().uuidString
+        let line = { (message: String) in TaskLogRecord(taskID: id, attempt: 1, workerID: "w", level: "INFO", message: message, createdAt: Date()) }
+        let harness = self.harness!
+        logs.hold(line("first"))
+        XCTAssertTrue(logs.endQuietly(id))
+        try await Task.sleep(for: .milliseconds(600))
+        logs.hold(line("second"))
+        try await Task.sleep(for: .milliseconds(500))
+        await logs.flush()
+        let early = try await harness.logs(id)
+        XCTAssertEqual(early, [], "the first hold's window is over, the second's is not")
+        try await Task.sleep(for: .milliseconds(700))
+        await logs.flush()
+        let late = try await harness.logs(id)
+        XCTAssertEqual(late, ["second"])
     }
 
     /// A worker books what it finishes under the task's tenant: the
@@ -393,4 +414,11 @@ private final class ConcurrentCalls: Sendable {
     func leave() { self.state.withLock { $0.now -= 1 } }
     var peak: Int { self.state.withLock { $0.peak } }
     var total: Int { self.state.withLock { $0.total } }
+}
+
+final class TaskMetricsTests: XCTestCase {
+    /// Each outcome's counter is found at its place in `allCases`.
+    func testOutcomeIndexesFollowAllCases() {
+        XCTAssertEqual(TaskMetrics.Outcome.allCases.map(\.index), Array(TaskMetrics.Outcome.allCases.indices))
+    }
 }
