@@ -79,15 +79,15 @@ extension TaskStore: AttemptStore {
     public func startable(_ claims: [StartClaim], workerID: String, cluster: String = "", now: Date) async throws -> [TaskRecord] {
         guard !claims.isEmpty else { return [] }
         let (sql, binds) = Self.startableStatement(StatementShape.padded(claims), workerID: workerID, cluster: cluster)
-        // The entry's generation is compared here, not in the read: a
-        // `(task_id, generation) IN (…)` row list cost MariaDB a fix and a
-        // range analysis of its own per statement (~15,000 instructions a
-        // task under `make bench-cost`), for a filter a read can leave to
-        // its caller. Two entries of one task at different generations: the
-        // row matches at most one.
-        let generation = Dictionary(claims.map { ($0.taskID, $0.generation) }, uniquingKeysWith: { first, _ in first })
-        var started = try await self.mysql.query(sql, binds).map(Self.record).filter { row in
-            generation[row.taskID] == row.generation || claims.contains { $0.taskID == row.taskID && $0.generation == row.generation }
+        var started = try await self.mysql.query(sql, binds).map(Self.record)
+        // Entries of one generation (the usual batch) were read at it;
+        // otherwise each row is kept only at one of its entries' generations
+        // (two entries of one task: the row matches at most one).
+        if claims.count > 1, claims.contains(where: { $0.generation != claims[0].generation }) {
+            let generation = Dictionary(claims.map { ($0.taskID, $0.generation) }, uniquingKeysWith: { first, _ in first })
+            started.removeAll { row in
+                generation[row.taskID] != row.generation && !claims.contains { $0.taskID == row.taskID && $0.generation == row.generation }
+            }
         }
         for index in started.indices {
             started[index].status = .running
@@ -99,15 +99,21 @@ extension TaskStore: AttemptStore {
         return try await self.withDependencyResults(started)
     }
 
-    /// The read of `startable`: the start write's conditions, read, but for
-    /// the generation (compared by `startable` on the rows read).
+    /// The read of `startable`: the start write's conditions, read. The
+    /// entries' generation is one `generation = ?` when they share it, else
+    /// left to `startable` to compare on the rows read: a `(task_id,
+    /// generation) IN (…)` row list, as the write has, cost MariaDB a fix and
+    /// a range analysis of its own per statement (~15,000 instructions a
+    /// task under `make bench-cost`).
     static func startableStatement(_ claims: [StartClaim], workerID: String, cluster: String) -> (sql: String, binds: [MySQLValue]) {
+        let shared = claims.allSatisfy { $0.generation == claims.first?.generation } ? claims.first?.generation : nil
         let sql = """
             SELECT \(Self.selectColumns) FROM task FORCE INDEX (PRIMARY)
-            WHERE status IN (?, ?, ?) AND task_id IN (\(Self.placeholders(claims.count)))
+            WHERE status IN (?, ?, ?) AND task_id IN (\(Self.placeholders(claims.count)))\(shared == nil ? "" : " AND generation = ?")
               AND NOT EXISTS (SELECT 1 FROM worker_fence WHERE cluster = ? AND worker_id = ?)\(Self.notPaused)
             """
-        let binds: [MySQLValue] = Self.statusValues(Self.startable) + claims.map { .string($0.taskID) } + [.string(cluster), .string(workerID)]
+        let binds: [MySQLValue] = Self.statusValues(Self.startable) + claims.map { .string($0.taskID) }
+            + (shared.map { [MySQLValue.int(Int64($0))] } ?? []) + [.string(cluster), .string(workerID)]
         return (sql, binds)
     }
 

@@ -272,6 +272,9 @@ final class DeferredStartStoreTests: XCTestCase {
         XCTAssertEqual(read.first?.status, .running)
         XCTAssertEqual(read.first?.attempt, 1)
         XCTAssertEqual(read.first?.startedAt, now)
+        // Entries of one generation are read at it: the stale row is not.
+        let shared = try await store.startable([(fresh.taskID, 0), (stale.taskID, 0)], workerID: "w1", cluster: "c", now: now)
+        XCTAssertEqual(shared.map(\.taskID), [fresh.taskID])
         // Entries of one task at two generations: the row's own is read, once.
         let both = try await store.startable([(stale.taskID, 1), (stale.taskID, 2), (stale.taskID, 3)], workerID: "w1", cluster: "c", now: now)
         XCTAssertEqual(both.map(\.taskID), [stale.taskID])

@@ -161,6 +161,7 @@ final class StaleStartTests: XCTestCase {
         for (sql, binds) in [
             TaskStore.startStatement(claims, workerID: "w1", cluster: "c", now: self.now),
             TaskStore.startableStatement(claims, workerID: "w1", cluster: "c"),
+            TaskStore.startableStatement(claims.map { ($0.0, 0) }, workerID: "w1", cluster: "c"),
             TaskStore.outcomeStatement(outcomes, now: self.now, plainOnly: true, writer: ("w1", "c")),
         ] {
             let plan = try await self.harness.mysql.query("EXPLAIN " + sql, binds)
