@@ -201,6 +201,39 @@ final class DependencyTests: XCTestCase {
         XCTAssertEqual(self.seen.results.withLock { $0[b.taskID] }, [a.taskID: "fixed"])
     }
 
+    /// A cascade and a retry over more than eight dependents, so their
+    /// per-row values (each grandchild's own blocker, the open counts) go
+    /// through `KeyedCase`'s search tree rather than a list of arms.
+    func testACascadeOverManyDependentsGivesEachItsOwnBlocker() async throws {
+        let flaky = try await self.type("flaky")
+        let type = try await self.type("record")
+        var items = [self.item(flaky, "a")]
+        for n in 0..<12 { items.append(self.item(type, "c\(n)", ["#0"])) }
+        for n in 0..<12 { items.append(self.item(type, "g\(n)", ["#\(n + 1)"])) }
+        let tasks = try await self.batch(items)
+        let children = Array(tasks[1...12])
+        let grandchildren = Array(tasks[13...24])
+        for task in grandchildren { _ = try await self.harness.waitForStatus(task.taskID, [.cancelled, .succeeded], timeout: .seconds(20)) }
+        let rows = try await self.harness.base.tasks.tasks((children + grandchildren).map(\.taskID))
+        let byID = Dictionary(uniqueKeysWithValues: rows.map { ($0.taskID, $0) })
+        for child in children {
+            XCTAssertEqual(byID[child.taskID]?.status, .cancelled)
+            XCTAssertEqual(byID[child.taskID]?.blockedBy, tasks[0].taskID)
+        }
+        for (child, grandchild) in zip(children, grandchildren) {
+            let row = byID[grandchild.taskID]
+            XCTAssertEqual(row?.status, .cancelled)
+            XCTAssertEqual(row?.blockedBy, child.taskID, "each its own blocker")
+            XCTAssertEqual(row?.error, "dependency \(child.taskID) ended TASK_STATUS_CANCELLED")
+        }
+        // RetryTask of the parent brings all 24 back, and all of them run.
+        _ = try await self.retry(tasks[0].taskID)
+        for task in children + grandchildren {
+            let done = try await self.harness.waitForStatus(task.taskID, [.succeeded, .cancelled, .failed], timeout: .seconds(30))
+            XCTAssertEqual(done.status, .succeeded, done.error ?? "")
+        }
+    }
+
     func testADependentOfAFinishedParentIsQueuedOrCancelledAtOnce() async throws {
         let type = try await self.type("record")
         let flaky = try await self.type("flaky")
