@@ -26,10 +26,12 @@ public enum KeyedCase {
     }
 
     /// `CASE` over `keys` (already padded to their shape) giving
-    /// `values[i]` for `keys[i]`. A key given twice takes either value: the
-    /// padding repeats a row whole.
+    /// `values[i]` for `keys[i]`; one `?` when every row takes the same
+    /// value. A key given twice takes either value: the padding repeats a
+    /// row whole.
     public static func sql(column: String, keys: [String], values: [MySQLValue]) -> (sql: String, binds: [MySQLValue]) {
         precondition(keys.count == values.count, "a value per key")
+        if let first = values.first, values.allSatisfy({ $0 == first }) { return ("?", [first]) }
         guard keys.count > Self.leafSize, keys.allSatisfy(Self.sortsAsBytes) else {
             return (Self.list(column: column, count: keys.count), zip(keys, values).flatMap { [MySQLValue.string($0), $1] })
         }

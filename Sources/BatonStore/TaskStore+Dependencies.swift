@@ -176,10 +176,7 @@ extension TaskStore {
             let counts = Dictionary(edges.map { ($0.child, 1) }, uniquingKeysWith: +)
             let children = StatementShape.padded(counts.keys.sorted())
             let ids = children.map(MySQLValue.string)
-            let decrement: (sql: String, binds: [MySQLValue]) =
-                Set(counts.values).count == 1
-                ? ("?", [.int(Int64(counts.values.first!))])
-                : KeyedCase.sql(column: "task_id", keys: children, values: children.map { .int(Int64(counts[$0]!)) })
+            let decrement = KeyedCase.sql(column: "task_id", keys: children, values: children.map { .int(Int64(counts[$0]!)) })
             // SET applies left to right: the status reads the new count.
             try trip.execute(
                 """

@@ -83,7 +83,7 @@ extension TaskStore: AttemptStore {
         // Entries of one generation (the usual batch) were read at it;
         // otherwise each row is kept only at one of its entries' generations
         // (two entries of one task: the row matches at most one).
-        if claims.count > 1, claims.contains(where: { $0.generation != claims[0].generation }) {
+        if Self.sharedGeneration(claims) == nil {
             let generation = Dictionary(claims.map { ($0.taskID, $0.generation) }, uniquingKeysWith: { first, _ in first })
             started.removeAll { row in
                 generation[row.taskID] != row.generation && !claims.contains { $0.taskID == row.taskID && $0.generation == row.generation }
@@ -106,7 +106,7 @@ extension TaskStore: AttemptStore {
     /// a range analysis of its own per statement (~15,000 instructions a
     /// task under `make bench-cost`).
     static func startableStatement(_ claims: [StartClaim], workerID: String, cluster: String) -> (sql: String, binds: [MySQLValue]) {
-        let shared = claims.allSatisfy { $0.generation == claims.first?.generation } ? claims.first?.generation : nil
+        let shared = Self.sharedGeneration(claims)
         let sql = """
             SELECT \(Self.selectColumns) FROM task FORCE INDEX (PRIMARY)
             WHERE status IN (?, ?, ?) AND task_id IN (\(Self.placeholders(claims.count)))\(shared == nil ? "" : " AND generation = ?")
@@ -115,6 +115,13 @@ extension TaskStore: AttemptStore {
         let binds: [MySQLValue] = Self.statusValues(Self.startable) + claims.map { .string($0.taskID) }
             + (shared.map { [MySQLValue.int(Int64($0))] } ?? []) + [.string(cluster), .string(workerID)]
         return (sql, binds)
+    }
+
+    /// The generation every entry carries, if they share one (padding
+    /// repeats an entry, so padded and unpadded claims agree).
+    static func sharedGeneration(_ claims: [StartClaim]) -> Int? {
+        guard let first = claims.first?.generation, claims.allSatisfy({ $0.generation == first }) else { return nil }
+        return first
     }
 
     /// Entries of generation 0 (a task's first wait): tests and benchmarks.
@@ -235,9 +242,7 @@ extension TaskStore: AttemptStore {
         // empty result, the first attempt, the start of one take) is one value.
         let keys = rows.map(\.taskID)
         func column(_ value: (FinishedAttempt) -> MySQLValue) -> (sql: String, binds: [MySQLValue]) {
-            let values = rows.map(value)
-            if values.allSatisfy({ $0 == values[0] }) { return ("?", [values[0]]) }
-            return KeyedCase.sql(column: "task_id", keys: keys, values: values)
+            KeyedCase.sql(column: "task_id", keys: keys, values: rows.map(value))
         }
         let ids = rows.map { MySQLValue.string($0.taskID) }
         let status = column { .int(Int64($0.status.rawValue)) }

@@ -344,7 +344,11 @@ final class KeyedCaseTests: XCTestCase {
         XCTAssertEqual(few.sql, "CASE k WHEN ? THEN ? WHEN ? THEN ? END")
         XCTAssertEqual(few.binds, ["b", 1, "a", 2])
         let spaced = (0..<16).map { "id \($0)" }
-        XCTAssertFalse(KeyedCase.sql(column: "k", keys: spaced, values: spaced.map { _ in 1 }).sql.contains("<"))
+        XCTAssertFalse(KeyedCase.sql(column: "k", keys: spaced, values: spaced.indices.map { .int(Int64($0)) }).sql.contains("<"))
+        // One value for every row: one bind.
+        let shared = KeyedCase.sql(column: "k", keys: spaced, values: spaced.map { _ in 7 })
+        XCTAssertEqual(shared.sql, "?")
+        XCTAssertEqual(shared.binds, [7])
     }
 
     func testManyArmsAreASearchTreeOfSortedLeaves() {
